@@ -1,0 +1,3 @@
+from poems_cohort.cli import main
+
+main()

@@ -1,0 +1,20 @@
+"""The command-line front: ``poems-cohort validate | derive | run | synthesize | reproduce``.
+
+``app.py`` holds the Typer app and the error handling shared by every command; each
+``*_commands.py`` registers the commands of one layer as thin wrappers over the library.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from poems_cohort.cli.app import app
+from poems_cohort.cli import cohort_commands, study_commands, synth_commands  # noqa: F401
+
+
+def main() -> None:
+    """Entry point of the ``poems-cohort`` command."""
+    sys.exit(app())
+
+
+__all__ = ["app", "main"]

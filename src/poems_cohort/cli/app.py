@@ -1,0 +1,49 @@
+"""The command-line front. It parses arguments, calls the library, prints and sets the exit code.
+
+No statistics and no clinical logic live here. Bad input (``InputError``) is printed as a list of
+problems and the process exits with status 2, without a traceback and without writing output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from poems_cohort import __version__
+from poems_cohort.errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="poems-cohort: a POEMS syndrome treatment cohort in, the published comparative study out.",
+)
+err_console = Console(stderr=True)
+console = Console()
+
+
+@contextmanager
+def input_errors_exit_2() -> Iterator[None]:
+    """Turn an ``InputError`` into a readable list of problems and exit status 2."""
+    try:
+        yield
+    except InputError as exc:
+        errors = [p for p in exc.problems if p.severity == "error"]
+        err_console.print(f"[bold red]{len(errors)} problem(s) found; nothing was written.[/]")
+        for p in exc.problems:
+            tag = "error" if p.severity == "error" else "warning"
+            err_console.print(f"  {tag}: {p}", markup=False, highlight=False)
+        raise typer.Exit(code=2) from None
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        console.print(__version__)
+        raise typer.Exit()
+
+
