@@ -1,0 +1,110 @@
+"""Input checks and result plumbing shared by the statistics modules.
+
+Every public function of ``poems_cohort.stats`` checks its inputs here once, at the boundary, with a
+``ValueError`` that says what is wrong and where; the computing kernels behind trust their inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def as_float_array(name: str, values: Any, *, allow_nan: bool = False) -> np.ndarray:
+    """A 1-D float64 copy of ``values``; refuses non-numeric, infinite or (by default) NaN entries."""
+    try:
+        arr = np.asarray(pd.Series(values, copy=False) if isinstance(values, pd.Series) else values,
+                         dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected numbers, got {values!r:.80}") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    bad = np.isnan(arr)
+    if not allow_nan and bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}: {int(bad.sum())} missing (NaN) value(s), first at position {i}")
+    inf = np.isinf(arr)
+    if inf.any():
+        i = int(np.flatnonzero(inf)[0])
+        raise ValueError(f"{name}: infinite value at position {i}")
+    return arr
+
+
+def as_times(name: str, values: Any) -> np.ndarray:
+    """Follow-up times: finite, not missing, not negative."""
+    arr = as_float_array(name, values)
+    neg = arr < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise ValueError(f"{name}: negative time {arr[i]!r} at position {i}")
+    return arr
+
+
+def as_status(name: str, values: Any, *, max_code: int = 1) -> np.ndarray:
+    """Event indicators (``max_code=1``: 0/1; competing risks: 0..k). Returns int64."""
+    arr = as_float_array(name, np.asarray(values, dtype=object).astype(float)
+                         if np.asarray(values).dtype == bool else values)
+    ok = (arr == np.round(arr)) & (arr >= 0) & (arr <= max_code)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        allowed = "0 or 1" if max_code == 1 else f"an integer from 0 to {max_code}"
+        raise ValueError(f"{name}: value {arr[i]!r} at position {i}; expected {allowed}")
+    return arr.astype(np.int64)
+
+
+def as_weights(name: str, values: Any) -> np.ndarray:
+    """Case weights: finite and not negative."""
+    arr = as_float_array(name, values)
+    if (arr < 0).any():
+        i = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(f"{name}: negative weight {arr[i]!r} at position {i}")
+    return arr
+
+
+def as_groups(name: str, values: Any, *, levels: Sequence[Any] | None = None
+              ) -> tuple[np.ndarray, tuple[Any, ...]]:
+    """Integer codes 0..k-1 and the level labels.
+
+    Levels are ``levels`` when given (values outside them are an error), else the categories of a
+    pandas Categorical, else the sorted distinct values (R's factor order). Missing values are an
+    error: drop them before calling.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object)
+                                                               if not isinstance(values, pd.Categorical)
+                                                               else values)
+    if s.isna().any():
+        i = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise ValueError(f"{name}: missing value at position {i}")
+    if levels is None:
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            levels = list(s.cat.categories)
+        else:
+            levels = sorted(pd.unique(s), key=lambda v: (str(type(v)), v))
+    cat = pd.Categorical(s, categories=list(levels))
+    codes = np.asarray(cat.codes, dtype=np.int64)
+    if (codes < 0).any():
+        i = int(np.flatnonzero(codes < 0)[0])
+        raise ValueError(f"{name}: value {s.iloc[i]!r} at position {i} is not one of {list(levels)}")
+    return codes, tuple(levels)
+
+
+def check_same_length(**arrays: np.ndarray) -> int:
+    """All arrays have one length; returns it. Names the lengths when they differ."""
+    lengths = {k: len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{k}={n}" for k, n in lengths.items())
+        raise ValueError(f"inputs differ in length: {shown}")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise ValueError("no observations: the inputs are empty")
+    return n
+
+
+def frame_repr(title: str, frame: pd.DataFrame, max_rows: int = 12) -> str:
+    """A readable multi-line repr: a title line then the (possibly truncated) frame."""
+    with pd.option_context("display.max_rows", max_rows, "display.width", 100,
+                           "display.precision", 6):
+        return f"{title}\n{frame!r}"
