@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import sys
 
+from poems_cohort.cli import (  # noqa: F401
+    clinical_commands,
+    cohort_commands,
+    study_commands,
+    synth_commands,
+)
 from poems_cohort.cli.app import app
-from poems_cohort.cli import cohort_commands, study_commands, synth_commands  # noqa: F401
 
 
 def main() -> None:

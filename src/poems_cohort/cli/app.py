@@ -38,12 +38,19 @@ def input_errors_exit_2() -> Iterator[None]:
         raise typer.Exit(code=2) from None
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         console.print(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    """poems-cohort: a POEMS syndrome treatment cohort in, the published comparative study out."""
 
 
