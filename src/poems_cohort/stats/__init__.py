@@ -4,3 +4,5 @@ This package knows nothing of POEMS. It must not import lifelines, statsmodels o
 """
 
 from __future__ import annotations
+
+from poems_cohort.stats.cox import ChiSquareTest, CoxResult, ProportionalHazardsTest, cox_ph
