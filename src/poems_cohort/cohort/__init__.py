@@ -1,0 +1,24 @@
+"""The cohort layer: reading, the data dictionary, validation, eligibility and the patient flow.
+
+``load_cohort`` reads a cohort (CSV, Excel, SPSS, Parquet or a folder), maps column names and
+validates everything in one pass, returning a frozen ``Cohort`` or raising ``InputError``.
+"""
+
+from poems_cohort.cohort.columns import COLUMNS, VISIT_COLUMNS, Column
+from poems_cohort.cohort.model import Cohort
+from poems_cohort.cohort.readers import ColumnMapping, RawCohort, read_cohort, read_mapping
+from poems_cohort.cohort.validation import DEFAULT_CUTOFF, load_cohort, validate_cohort
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_CUTOFF",
+    "VISIT_COLUMNS",
+    "Cohort",
+    "Column",
+    "ColumnMapping",
+    "RawCohort",
+    "load_cohort",
+    "read_cohort",
+    "read_mapping",
+    "validate_cohort",
+]

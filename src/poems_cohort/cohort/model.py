@@ -1,0 +1,53 @@
+"""The validated cohort: frozen canonical frames (see docs/ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from poems_cohort.cohort.columns import REGIMENS
+from poems_cohort.errors import Problem
+
+
+@dataclass(frozen=True, eq=False)
+class Cohort:
+    """A validated cohort.
+
+    ``patients`` has one row per patient and every column of the data dictionary in its order
+    (absent optional columns are all-missing); ``visits`` is ``None`` or one row per assessment.
+    Both carry a plain 0..n-1 index. The frames are shared, not copied: treat them as read-only
+    and derive new frames instead of editing them in place.
+    """
+
+    patients: pd.DataFrame
+    visits: pd.DataFrame | None
+    warnings: tuple[Problem, ...]
+    source: Path
+
+    def __repr__(self) -> str:
+        visits = "none" if self.visits is None else str(len(self.visits))
+        per = ", ".join(f"{k}={v}" for k, v in self.regimen_counts().items())
+        return (f"Cohort(source={str(self.source)!r}, patients={len(self.patients)} ({per}), "
+                f"visits={visits}, warnings={len(self.warnings)})")
+
+    def __len__(self) -> int:
+        return len(self.patients)
+
+    def regimen_counts(self) -> dict[str, int]:
+        """Number of patients per regimen, in the order ASCT, MDex, LDex."""
+        counts = self.patients["regimen"].value_counts()
+        return {r: int(counts.get(r, 0)) for r in REGIMENS}
+
+    def subset(self, patient_ids: Iterable[str]) -> Cohort:
+        """A new cohort restricted to ``patient_ids`` (patients and their visits, order kept)."""
+        wanted = set(patient_ids)
+        patients = self.patients.loc[self.patients["patient_id"].isin(wanted)]
+        patients = patients.reset_index(drop=True)
+        visits = None
+        if self.visits is not None:
+            visits = self.visits.loc[self.visits["patient_id"].isin(wanted)]
+            visits = visits.reset_index(drop=True)
+        return replace(self, patients=patients, visits=visits)

@@ -1,0 +1,427 @@
+"""Reading a cohort from CSV, Excel, SPSS, Parquet or a folder, and mapping column names.
+
+Readers never modify an input file and never coerce values: every cell is kept as read (text from
+CSV, native values from Excel/SPSS/Parquet) so that validation can report the user's own value.
+Each table's index is the row number as the user sees it in the file:
+
+* CSV: the line number (the header is line 1, so the first patient is row 2);
+* Excel: the sheet row (the header is row 1);
+* SPSS and Parquet: the record number, starting at 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from poems_cohort.cohort.columns import (
+    COLUMNS,
+    PATIENT_TABLE,
+    VISIT_COLUMNS,
+    VISIT_TABLE,
+    Column,
+    lookup,
+    normalize_name,
+)
+from poems_cohort.errors import InputError, Problem
+
+SUPPORTED = {".csv": "csv", ".xlsx": "excel", ".xlsm": "excel", ".sav": "spss",
+             ".zsav": "spss", ".parquet": "parquet", ".pq": "parquet"}
+SUPPORTED_TEXT = ".csv, .xlsx, .sav, .parquet or a folder holding patients.* and visits.*"
+
+
+@dataclass(frozen=True, eq=False)
+class RawTable:
+    """One table as read: canonical column names, cells as read, index = the user's row numbers.
+
+    ``headers`` maps each canonical column to the header as written in the file.
+    """
+
+    file: str
+    frame: pd.DataFrame
+    headers: Mapping[str, str]
+
+    def __repr__(self) -> str:
+        return f"RawTable({self.file!r}, rows={len(self.frame)}, columns={len(self.frame.columns)})"
+
+
+@dataclass(frozen=True, eq=False)
+class RawCohort:
+    """The tables read from ``source`` before validation, with the problems met while reading."""
+
+    source: Path
+    patients: RawTable | None
+    visits: RawTable | None
+    regimen_aliases: Mapping[str, str] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+    def __repr__(self) -> str:
+        visits = "none" if self.visits is None else len(self.visits.frame)
+        patients = "unread" if self.patients is None else len(self.patients.frame)
+        return (f"RawCohort({str(self.source)!r}, patients={patients}, visits={visits}, "
+                f"problems={len(self.problems)})")
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """A user's renaming of columns (source header → canonical name) and extra regimen aliases."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    regimens: Mapping[str, str] = field(default_factory=dict)
+
+
+def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
+    """Read a mapping file: CSV ``source,canonical`` or TOML (``[columns]`` and ``[regimens]``).
+
+    A TOML file without tables is read as column pairs. Unknown canonical names are problems.
+    """
+    path = Path(path)
+    label = str(path)
+    problems: list[Problem] = []
+    columns: dict[str, str] = {}
+    regimens: dict[str, str] = {}
+    if not path.is_file():
+        return ColumnMapping(), [Problem(label, None, None, None, "an existing mapping file")]
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+            pairs = tables.get("columns", {} if tables else data)
+            for key, value in (tables.get("regimens") or {}).items():
+                regimens[str(key)] = str(value)
+            for key, value in pairs.items():
+                columns[str(key)] = str(value)
+        elif path.suffix.lower() == ".csv":
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                rows = list(csv.reader(handle))
+            for number, row in enumerate(rows, start=1):
+                if not any(cell.strip() for cell in row):
+                    continue
+                if number == 1 and [c.strip().lower() for c in row[:2]] == ["source", "canonical"]:
+                    continue
+                if len(row) != 2 or not row[0].strip() or not row[1].strip():
+                    problems.append(Problem(label, number, None, ",".join(row),
+                                            "two fields: source,canonical"))
+                    continue
+                columns[row[0].strip()] = row[1].strip()
+        else:
+            return ColumnMapping(), [Problem(label, None, None, path.suffix,
+                                             "a mapping file ending in .toml or .csv")]
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, csv.Error) as exc:
+        return ColumnMapping(), [Problem(label, None, None, None,
+                                         f"a readable TOML or CSV mapping file ({exc})")]
+    known = {c.name for c in COLUMNS} | {c.name for c in VISIT_COLUMNS}
+    for source, canonical in columns.items():
+        if canonical not in known:
+            problems.append(Problem(label, None, source, canonical,
+                                    "a canonical column name of the data dictionary"))
+    for alias, regimen in regimens.items():
+        if regimen not in PATIENT_TABLE["regimen"].allowed:
+            problems.append(Problem(label, None, alias, regimen,
+                                    "a regimen alias mapping to ASCT, MDex or LDex"))
+    return ColumnMapping(columns, regimens), problems
+
+
+def _as_mapping(mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
+                ) -> tuple[ColumnMapping, list[Problem]]:
+    if mapping is None:
+        return ColumnMapping(), []
+    if isinstance(mapping, ColumnMapping):
+        return mapping, []
+    if isinstance(mapping, str | Path):
+        return read_mapping(mapping)
+    known = {c.name for c in COLUMNS} | {c.name for c in VISIT_COLUMNS}
+    problems = [Problem("mapping", None, str(k), v, "a canonical column name of the data "
+                        "dictionary") for k, v in mapping.items() if v not in known]
+    return ColumnMapping(dict(mapping)), problems
+
+
+# --- file formats -----------------------------------------------------------------------------
+
+
+class _Unreadable(Exception):
+    """A file-level problem: the message says what was expected."""
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            records: list[tuple[int, list[str]]] = []
+            start = 1
+            for row in reader:
+                records.append((start, row))
+                start = reader.line_num + 1
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"a UTF-8 encoded CSV file ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise _Unreadable(f"a well-formed CSV file ({exc})") from None
+    if not records:
+        raise _Unreadable("a non-empty file with a header row")
+    header = records[0][1]
+    width = len(header)
+    rows, index = [], []
+    for line, row in records[1:]:
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            raise _Unreadable(f"at most {width} fields per line as in the header; line {line} "
+                              f"has {len(row)}")
+        rows.append((row + [""] * width)[:width])
+        index.append(line)
+    return _frame(header, rows, index)
+
+
+def _frame(header: list[object], rows: list[list[object]], index: list[int]) -> pd.DataFrame:
+    names = ["" if h is None else str(h) for h in header]
+    frame = pd.DataFrame(rows, columns=range(len(names)), index=index, dtype=object)
+    frame.columns = pd.Index(names, dtype=object)
+    return frame
+
+
+def _excel_sheet_names(path: Path) -> list[str]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise _Unreadable(f"a readable .xlsx workbook ({type(exc).__name__})") from None
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+def _read_excel(path: Path, sheet: str) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise _Unreadable(f"a readable .xlsx workbook ({type(exc).__name__})") from None
+    try:
+        values = [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    if not values:
+        raise _Unreadable("a non-empty sheet with a header row")
+    header = values[0]
+    while header and (header[-1] is None or str(header[-1]).strip() == ""):
+        header = header[:-1]
+    width = len(header)
+    rows = [(list(r) + [None] * width)[:width] for r in values[1:]]
+    return _frame(list(header), rows, list(range(2, len(values) + 1)))
+
+
+def _read_spss(path: Path) -> pd.DataFrame:
+    import pyreadstat
+
+    try:
+        frame, _meta = pyreadstat.read_sav(str(path), apply_value_formats=True)
+    except Exception as exc:  # pyreadstat raises its own exception types
+        raise _Unreadable(f"a readable SPSS .sav file ({exc})") from None
+    return _native(frame)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several exception types
+        raise _Unreadable(f"a readable Parquet file ({type(exc).__name__})") from None
+    return _native(frame)
+
+
+def _native(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype(object)
+    out.index = pd.RangeIndex(1, len(frame) + 1)
+    out.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
+    return out
+
+
+def _read_table(path: Path, sheet: str | None = None) -> pd.DataFrame:
+    kind = SUPPORTED[path.suffix.lower()]
+    if kind == "csv":
+        return _read_csv(path)
+    if kind == "excel":
+        return _read_excel(path, sheet or "patients")
+    if kind == "spss":
+        return _read_spss(path)
+    return _read_parquet(path)
+
+
+# --- column names -----------------------------------------------------------------------------
+
+
+def _is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: ColumnMapping,
+                     ) -> tuple[RawTable, list[Problem]]:
+    columns: tuple[Column, ...] = COLUMNS if table == "patients" else VISIT_COLUMNS
+    spec = PATIENT_TABLE if table == "patients" else VISIT_TABLE
+    names = lookup(columns)
+    user = {normalize_name(k): v for k, v in mapping.columns.items()}
+    problems: list[Problem] = []
+    keep = frame.loc[[not all(_is_blank(v) for v in row) for row in frame.itertuples(index=False)]]
+    headers: dict[str, str] = {}
+    selected: dict[str, int] = {}
+    for position, header in enumerate(frame.columns):
+        key = normalize_name(header)
+        if key == "":
+            if not all(_is_blank(v) for v in keep.iloc[:, position]):
+                problems.append(Problem(file, None, f"(column {position + 1})", None,
+                                        "a header name for every column holding values"))
+            continue
+        canonical = user.get(key) or names.get(key)
+        if canonical is None or canonical not in spec:
+            problems.append(Problem(file, None, str(header), None,
+                                    "a column of the data dictionary; this column is ignored",
+                                    severity="warning"))
+            continue
+        if canonical in headers:
+            problems.append(Problem(file, None, str(header), None,
+                                    f"only one column for '{canonical}' (also given by "
+                                    f"'{headers[canonical]}')"))
+            continue
+        headers[canonical] = str(header)
+        selected[canonical] = position
+    for column in columns:
+        if column.required and column.name not in headers:
+            also = f" (or one of: {', '.join(column.aliases)})" if column.aliases else ""
+            problems.append(Problem(file, None, column.name, None,
+                                    f"a required column '{column.name}'{also}"))
+    if len(frame.columns) == 1 and any(sep in str(frame.columns[0]) for sep in ";\t|"):
+        problems.append(Problem(file, 1, None, str(frame.columns[0])[:60],
+                                "comma-separated values (the header holds one column)"))
+    if table == "patients" and "egfr" not in headers and "creatinine_mg_dl" not in headers:
+        problems.append(Problem(file, None, "egfr", None,
+                                "an 'egfr' column or a 'creatinine_mg_dl' column to compute it"))
+    data = pd.DataFrame({name: keep.iloc[:, pos] for name, pos in selected.items()},
+                        index=keep.index, dtype=object)
+    return RawTable(file, data, headers), problems
+
+
+def _find(folder: Path, stem: str) -> tuple[Path | None, list[Problem]]:
+    found = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.stem.lower() == stem and p.suffix.lower() in SUPPORTED)
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        return None, [Problem(str(folder), None, None, names,
+                              f"a single {stem}.* file in the folder")]
+    return (found[0] if found else None), []
+
+
+def _read_one(path: Path, table: str, sheet: str | None, mapping: ColumnMapping,
+              ) -> tuple[RawTable | None, list[Problem]]:
+    label = f"{path} [sheet {sheet}]" if sheet else str(path)
+    try:
+        frame = _read_table(path, sheet)
+    except _Unreadable as exc:
+        return None, [Problem(label, None, None, None, str(exc))]
+    raw, problems = _canonical_table(frame, label, table, mapping)
+    if table == "patients" and raw.frame.empty and not any(
+            p.severity == "error" for p in problems):
+        problems.append(Problem(label, None, None, None, "at least one patient row"))
+    return raw, problems
+
+
+def _pick_sheet(path: Path, wanted: str, fallback_single: bool) -> tuple[str | None, Problem | None]:
+    names = _excel_sheet_names(path)
+    for name in names:
+        if name.strip().lower() == wanted:
+            return name, None
+    if fallback_single and len(names) == 1:
+        return names[0], None
+    return None, Problem(str(path), None, None, ", ".join(names),
+                         f"a sheet named '{wanted}'")
+
+
+def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
+              ) -> tuple[RawCohort, list[Problem]]:
+    source = Path(path)
+    column_mapping, problems = _as_mapping(mapping)
+    patients: RawTable | None = None
+    visits: RawTable | None = None
+
+    def done() -> tuple[RawCohort, list[Problem]]:
+        raw = RawCohort(source, patients, visits, dict(column_mapping.regimens), tuple(problems))
+        return raw, problems
+
+    if not source.exists():
+        problems.append(Problem(str(source), None, None, None, "an existing file or folder"))
+        return done()
+    try:
+        if source.is_dir():
+            patient_file, found = _find(source, "patients")
+            problems.extend(found)
+            visit_file, found = _find(source, "visits")
+            problems.extend(found)
+            if patient_file is None and not found:
+                problems.append(Problem(str(source), None, None, None,
+                                        f"a patients file in the folder ({SUPPORTED_TEXT})"))
+            plan = [(patient_file, "patients"), (visit_file, "visits")]
+            for file, table in plan:
+                if file is None:
+                    continue
+                sheet = None
+                if SUPPORTED[file.suffix.lower()] == "excel":
+                    sheet, missing = _pick_sheet(file, table, fallback_single=True)
+                    if missing is not None:
+                        problems.append(missing)
+                        continue
+                read, found = _read_one(file, table, sheet, column_mapping)
+                problems.extend(found)
+                if table == "patients":
+                    patients = read
+                else:
+                    visits = read
+            return done()
+        kind = SUPPORTED.get(source.suffix.lower())
+        if kind is None:
+            problems.append(Problem(str(source), None, None, source.suffix or source.name,
+                                    f"a supported input: {SUPPORTED_TEXT}"))
+            return done()
+        if kind == "excel":
+            sheet, missing = _pick_sheet(source, "patients", fallback_single=False)
+            if missing is not None:
+                problems.append(missing)
+            else:
+                patients, found = _read_one(source, "patients", sheet, column_mapping)
+                problems.extend(found)
+            names = _excel_sheet_names(source)
+            visit_sheet = next((n for n in names if n.strip().lower() == "visits"), None)
+            if visit_sheet is not None:
+                visits, found = _read_one(source, "visits", visit_sheet, column_mapping)
+                problems.extend(found)
+            return done()
+        patients, found = _read_one(source, "patients", None, column_mapping)
+        problems.extend(found)
+    except _Unreadable as exc:
+        problems.append(Problem(str(source), None, None, None, str(exc)))
+    return done()
+
+
+def read_cohort(path: str | Path, *,
+                mapping: str | Path | Mapping[str, str] | ColumnMapping | None = None,
+                ) -> RawCohort:
+    """Read the patients (and visits) tables with canonical column names, without validating cells.
+
+    Raises ``InputError`` with every file-level problem (missing file or sheet, unreadable or
+    unsupported file, missing required column, …). Warnings are kept in ``RawCohort.problems``.
+    """
+    raw, problems = _read_raw(path, mapping)
+    if any(p.severity == "error" for p in problems):
+        raise InputError(sorted(problems, key=lambda p: p.severity != "error"))
+    return raw

@@ -1,0 +1,428 @@
+"""Validation: every cell and every cross-column/cross-table rule, all problems in one pass.
+
+Cells are first converted by kind (text, number, yes/no, date), keeping a problem for each cell
+that cannot be read. A pandera schema (lazy, one check per rule) then checks ranges, whole
+numbers and allowed categories on the converted frame; its failure cases are turned back into
+``Problem`` objects carrying the user's row number and the value as written. Rules across columns
+and tables (duplicates, date order, visits of unknown patients, soft oddities) are plain code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from poems_cohort.cohort.columns import (
+    BUILTIN_REGIMEN_ALIASES,
+    COLUMNS,
+    PATIENT_TABLE,
+    VISIT_COLUMNS,
+    VISIT_TABLE,
+    Column,
+)
+from poems_cohort.cohort.model import Cohort
+from poems_cohort.cohort.readers import ColumnMapping, RawCohort, RawTable, _read_raw
+from poems_cohort.errors import InputError, Problem
+
+DEFAULT_CUTOFF = dt.date(2018, 8, 31)
+"""The paper's date of last follow-up."""
+
+VEGF_WARN_ABOVE = 50_000.0
+"""VEGF above this (pg/ml) is reported as a warning: possible unit or typing error."""
+
+VISIT_BEFORE_START_DAYS = 90
+"""A visit earlier than this many days before treatment start is reported as a warning."""
+
+MISSING_TEXT = frozenset({"", "na", "n/a", "nan", "nat"})
+TRUE_TEXT = frozenset({"yes", "y", "true", "t", "1", "1.0"})
+FALSE_TEXT = frozenset({"no", "n", "false", "f", "0", "0.0"})
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+
+
+class _Bad(Exception):
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
+def is_missing(value: object) -> bool:
+    """True for an empty cell: ``None``, NaN/NaT/NA, or text that is blank, NA, N/A or NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() in MISSING_TEXT
+    if isinstance(value, float | np.floating):
+        return bool(np.isnan(value))
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _to_text(value: object) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _to_number(value: object) -> float:
+    if isinstance(value, bool | np.bool_):
+        raise _Bad("a number, not a yes/no value")
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise _Bad("a number (decimal point '.', no units)") from None
+    else:
+        raise _Bad("a number")
+    if not math.isfinite(number):
+        raise _Bad("a finite number")
+    return number
+
+
+def _to_boolean(value: object) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
+        return float(value) == 1.0
+    text = str(value).strip().lower()
+    if text in TRUE_TEXT:
+        return True
+    if text in FALSE_TEXT:
+        return False
+    raise _Bad("yes/no (also y/n, true/false, 1/0) or empty")
+
+
+def _to_date(value: object) -> pd.Timestamp:
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        stamp = pd.Timestamp(value)
+        return (stamp.tz_localize(None) if stamp.tzinfo else stamp).normalize()
+    if isinstance(value, dt.date):
+        return pd.Timestamp(value)
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).normalize()
+    if isinstance(value, str):
+        match = _ISO_DATE.match(value.strip())
+        if match:
+            try:
+                return pd.Timestamp(dt.date(*(int(g) for g in match.groups())))
+            except ValueError:
+                raise _Bad("a real calendar date YYYY-MM-DD") from None
+    raise _Bad("a date YYYY-MM-DD")
+
+
+def _category_lookup(column: Column, regimen_aliases: Mapping[str, str]) -> dict[str, str]:
+    table = {a.lower(): a for a in column.allowed}
+    table.update({k.lower(): v for k, v in column.synonyms})
+    if column.name == "regimen":
+        table.update({k.strip().lower(): v for k, v in BUILTIN_REGIMEN_ALIASES.items()})
+        table.update({k.strip().lower(): v for k, v in regimen_aliases.items()})
+    return table
+
+
+def _convert(table: RawTable, spec: Mapping[str, Column], regimen_aliases: Mapping[str, str],
+             ) -> tuple[dict[str, pd.Series], list[Problem]]:
+    """Convert every present column by kind; unreadable cells become problems and missing."""
+    problems: list[Problem] = []
+    out: dict[str, pd.Series] = {}
+    for name in table.frame.columns:
+        column = spec[name]
+        header = table.headers[name]
+        cells = table.frame[name]
+        lookup = _category_lookup(column, regimen_aliases) if column.kind == "category" else {}
+        values: list[object] = []
+        for row, raw in cells.items():
+            if is_missing(raw):
+                if column.nonempty:
+                    problems.append(Problem(table.file, int(row), header, None,
+                                            f"a value ({column.expected()})"))
+                values.append(None)
+                continue
+            try:
+                if column.kind == "number":
+                    values.append(_to_number(raw))
+                elif column.kind == "boolean":
+                    values.append(_to_boolean(raw))
+                elif column.kind == "date":
+                    values.append(_to_date(raw))
+                elif column.kind == "category":
+                    text = _to_text(raw)
+                    values.append(lookup.get(text.lower(), text))
+                else:
+                    values.append(_to_text(raw))
+            except _Bad as bad:
+                problems.append(Problem(table.file, int(row), header, raw, bad.expected))
+                values.append(None)
+        out[name] = _typed(column, values, cells.index)
+    return out, problems
+
+
+def _typed(column: Column, values: list[object], index: pd.Index) -> pd.Series:
+    if column.kind == "number":
+        return pd.Series([np.nan if v is None else v for v in values], index=index,
+                         dtype="float64")
+    if column.kind == "boolean":
+        return pd.Series([pd.NA if v is None else v for v in values], index=index,
+                         dtype="boolean")
+    if column.kind == "date":
+        return pd.Series([pd.NaT if v is None else v for v in values], index=index,
+                         dtype="datetime64[ns]")
+    return pd.Series([pd.NA if v is None else v for v in values], index=index, dtype=object)
+
+
+def _integer_check(series: pd.Series) -> pd.Series:
+    return (series % 1) == 0
+
+
+def _schema(spec: Mapping[str, Column], present: list[str], regimen_note: str) -> pa.DataFrameSchema:
+    columns: dict[str, pa.Column] = {}
+    for name in present:
+        column = spec[name]
+        checks: list[pa.Check] = []
+        expected = column.expected()
+        if column.kind == "number":
+            if column.minimum is not None and column.maximum is not None:
+                checks.append(pa.Check.in_range(column.minimum, column.maximum, error=expected))
+            elif column.minimum is not None:
+                checks.append(pa.Check.ge(column.minimum, error=expected))
+            if column.integer:
+                checks.append(pa.Check(_integer_check, error=expected))
+        elif column.kind == "category":
+            note = regimen_note if name == "regimen" else ""
+            checks.append(pa.Check.isin(list(column.allowed), error=expected + note))
+        if checks:
+            columns[name] = pa.Column(None, checks=checks, nullable=True, required=False)
+    return pa.DataFrameSchema(columns, coerce=False, strict=False)
+
+
+def _check_cells(table: RawTable, frame: pd.DataFrame, spec: Mapping[str, Column],
+                 ) -> list[Problem]:
+    note = " (or a regimen alias: see the data dictionary)"
+    schema = _schema(spec, list(frame.columns), note)
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        problems = []
+        cases = err.failure_cases
+        for case in cases.itertuples(index=False):
+            if pd.isna(case.index):
+                continue
+            row = int(case.index)
+            raw = table.frame.at[row, case.column]
+            problems.append(Problem(table.file, row, table.headers[case.column], raw,
+                                    str(case.check)))
+        return problems
+    return []
+
+
+def _problem(table: RawTable, row: int, column: str, expected: str,
+             severity: str = "error") -> Problem:
+    return Problem(table.file, int(row), table.headers.get(column, column),
+                   table.frame.at[row, column], expected, severity)
+
+
+def _iso(value: pd.Timestamp) -> str:
+    return value.date().isoformat()
+
+
+def _patient_rules(table: RawTable, frame: pd.DataFrame, cutoff: pd.Timestamp | None,
+                   ) -> list[Problem]:
+    problems: list[Problem] = []
+    if "patient_id" in frame:
+        first: dict[str, int] = {}
+        for row, pid in frame["patient_id"].items():
+            if pid is pd.NA:
+                continue
+            if pid in first:
+                problems.append(_problem(table, row, "patient_id",
+                                         f"a unique patient_id (also on row {first[pid]})"))
+            else:
+                first[pid] = int(row)
+
+    def col(name: str) -> pd.Series:
+        if name in frame:
+            return frame[name]
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+
+    start, death = col("treatment_start"), col("death_date")
+    after_start = ["progression_date", "death_date", "last_followup", "crh_date", "crv_date",
+                   "rn_date"]
+    for name in after_start:
+        bad = col(name) < start
+        for row in frame.index[bad.to_numpy()]:
+            problems.append(_problem(table, row, name, "a date on or after treatment_start "
+                                     f"({_iso(start[row])})"))
+    for name, expected in (("last_followup", "a date on or after death_date"),
+                           ("progression_date", "a date on or before death_date")):
+        bad = (col(name) < death) if name == "last_followup" else (col(name) > death)
+        for row in frame.index[bad.to_numpy()]:
+            problems.append(_problem(table, row, name, f"{expected} ({_iso(death[row])})"))
+    if cutoff is not None:
+        for name in ["treatment_start", *after_start]:
+            late = col(name) > cutoff
+            for row in frame.index[late.to_numpy()]:
+                problems.append(_problem(table, row, name, "a date on or before the data cutoff "
+                                         f"{_iso(cutoff)}", "warning"))
+    if "vegf_pg_ml" in frame:
+        for row in frame.index[(frame["vegf_pg_ml"] > VEGF_WARN_ABOVE).to_numpy()]:
+            problems.append(_problem(table, row, "vegf_pg_ml", "VEGF up to "
+                                     f"{VEGF_WARN_ABOVE:,.0f} pg/ml (check the unit)", "warning"))
+    if "light_chain" in frame:
+        for row in frame.index[(frame["light_chain"] == "kappa").to_numpy()]:
+            problems.append(_problem(table, row, "light_chain", "lambda: the light chain is "
+                                     "lambda in almost all POEMS patients", "warning"))
+    if "age" in frame:
+        for row in frame.index[(frame["age"] < 18).to_numpy()]:
+            problems.append(_problem(table, row, "age", "an adult age (18 or over)", "warning"))
+    for response in ("crh", "crv", "rn"):
+        date_col, flag = f"{response}_date", f"{response}_evaluable"
+        if date_col in frame and flag in frame:
+            odd = frame[date_col].notna() & (frame[flag] == False)  # noqa: E712
+            for row in frame.index[odd.fillna(False).to_numpy(dtype=bool)]:
+                problems.append(_problem(table, row, flag, f"yes, since {date_col} is given",
+                                         "warning"))
+    return problems
+
+
+def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | None,
+                 cutoff: pd.Timestamp | None) -> list[Problem]:
+    problems: list[Problem] = []
+    starts: dict[str, pd.Timestamp] = {}
+    known: set[str] | None = None
+    if patients is not None and "patient_id" in patients:
+        known = set(patients["patient_id"].dropna())
+        if "treatment_start" in patients:
+            for pid, start in zip(patients["patient_id"], patients["treatment_start"],
+                                  strict=True):
+                starts.setdefault(pid, start)
+    pids = frame["patient_id"] if "patient_id" in frame else None
+    dates = frame["visit_date"] if "visit_date" in frame else None
+    if pids is not None and known is not None:
+        for row, pid in pids.items():
+            if pid is not pd.NA and pid not in known:
+                problems.append(_problem(table, row, "patient_id",
+                                         "a patient_id of the patients table"))
+    if pids is not None and dates is not None:
+        seen: dict[tuple[str, pd.Timestamp], int] = {}
+        for row, pid, when in zip(frame.index, pids, dates, strict=True):
+            if pid is pd.NA or pd.isna(when):
+                continue
+            if (pid, when) in seen:
+                problems.append(_problem(table, row, "visit_date", "one visit per patient and "
+                                         f"date (also on row {seen[(pid, when)]})", "warning"))
+            else:
+                seen[(pid, when)] = int(row)
+            start = starts.get(pid, pd.NaT)
+            if not pd.isna(start) and (start - when).days > VISIT_BEFORE_START_DAYS:
+                problems.append(_problem(table, row, "visit_date", "a visit at most "
+                                         f"{VISIT_BEFORE_START_DAYS} days before treatment_start "
+                                         f"({_iso(start)})", "warning"))
+            if cutoff is not None and when > cutoff:
+                problems.append(_problem(table, row, "visit_date", "a date on or before the "
+                                         f"data cutoff {_iso(cutoff)}", "warning"))
+    if "vegf_pg_ml" in frame:
+        for row in frame.index[(frame["vegf_pg_ml"] > VEGF_WARN_ABOVE).to_numpy()]:
+            problems.append(_problem(table, row, "vegf_pg_ml", "VEGF up to "
+                                     f"{VEGF_WARN_ABOVE:,.0f} pg/ml (check the unit)", "warning"))
+    return problems
+
+
+def _canonical(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
+    out = {}
+    for column in columns:
+        if column.name in frame:
+            out[column.name] = frame[column.name].reset_index(drop=True)
+        else:
+            out[column.name] = _typed(column, [None] * len(frame), pd.RangeIndex(len(frame)))
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _as_cutoff(cutoff: dt.date | str | None) -> pd.Timestamp | None:
+    if cutoff is None:
+        return None
+    return pd.Timestamp(cutoff).normalize()
+
+
+def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
+              cutoff: dt.date | str | None) -> tuple[Cohort | None, list[Problem]]:
+    aliases = {**raw.regimen_aliases, **(regimen_aliases or {})}
+    problems: list[Problem] = []
+    for alias, regimen in (regimen_aliases or {}).items():
+        if regimen not in PATIENT_TABLE["regimen"].allowed:
+            problems.append(Problem("regimen aliases", None, alias, regimen,
+                                    "a regimen alias mapping to ASCT, MDex or LDex"))
+    limit = _as_cutoff(cutoff)
+    patients = visits = None
+    if raw.patients is not None:
+        converted, found = _convert(raw.patients, PATIENT_TABLE, aliases)
+        problems.extend(found)
+        patients = pd.DataFrame(converted, index=raw.patients.frame.index)
+        problems.extend(_check_cells(raw.patients, patients, PATIENT_TABLE))
+        problems.extend(_patient_rules(raw.patients, patients, limit))
+    if raw.visits is not None:
+        converted, found = _convert(raw.visits, VISIT_TABLE, aliases)
+        problems.extend(found)
+        visits = pd.DataFrame(converted, index=raw.visits.frame.index)
+        problems.extend(_check_cells(raw.visits, visits, VISIT_TABLE))
+        problems.extend(_visit_rules(raw.visits, visits, patients, limit))
+    everything = [*raw.problems, *problems]
+    if patients is None or any(p.severity == "error" for p in everything):
+        return None, everything
+    cohort = Cohort(
+        patients=_canonical(patients, COLUMNS),
+        visits=None if visits is None else _canonical(visits, VISIT_COLUMNS),
+        warnings=tuple(ordered([p for p in everything if p.severity == "warning"])),
+        source=raw.source,
+    )
+    return cohort, everything
+
+
+def ordered(problems: list[Problem]) -> list[Problem]:
+    """Problems without repeats, errors first, then by file (in order met) and row."""
+    unique = list(dict.fromkeys(problems))
+    files = {f: i for i, f in enumerate(dict.fromkeys(p.file for p in unique))}
+    return sorted(unique, key=lambda p: (p.severity != "error", files[p.file], p.row or 0))
+
+
+def _raise(problems: list[Problem]) -> InputError:
+    return InputError(ordered(problems))
+
+
+def validate_cohort(raw: RawCohort, *, regimen_aliases: Mapping[str, str] | None = None,
+                    cutoff: dt.date | str | None = DEFAULT_CUTOFF) -> Cohort:
+    """Validate tables read by ``read_cohort``; return the ``Cohort`` or raise ``InputError``.
+
+    ``cutoff`` (default 2018-08-31, the paper's last follow-up) only produces warnings for dates
+    after it; ``None`` turns those warnings off.
+    """
+    cohort, problems = _validate(raw, regimen_aliases, cutoff)
+    if cohort is None:
+        raise _raise(problems)
+    return cohort
+
+
+def load_cohort(path: str | Path, *,
+                mapping: str | Path | Mapping[str, str] | ColumnMapping | None = None,
+                regimen_aliases: Mapping[str, str] | None = None,
+                cutoff: dt.date | str | None = DEFAULT_CUTOFF) -> Cohort:
+    """Read, map column names, validate everything in one pass; return a frozen ``Cohort``.
+
+    ``path`` is a CSV, Excel (.xlsx, sheets ``patients`` and optional ``visits``), SPSS (.sav)
+    or Parquet file, or a folder holding ``patients.*`` and optionally ``visits.*``. ``mapping``
+    renames columns (a dict, or a TOML/CSV file); ``regimen_aliases`` adds regimen spellings.
+    Raises ``InputError`` listing every problem found (errors first, then warnings).
+    """
+    raw, _ = _read_raw(path, mapping)
+    cohort, problems = _validate(raw, regimen_aliases, cutoff)
+    if cohort is None:
+        raise _raise(problems)
+    return cohort
