@@ -6,3 +6,18 @@ This package knows nothing of POEMS. It must not import lifelines, statsmodels o
 from __future__ import annotations
 
 from poems_cohort.stats.cox import ChiSquareTest, CoxResult, ProportionalHazardsTest, cox_ph
+from poems_cohort.stats.followup import reverse_km_followup as reverse_km_followup
+from poems_cohort.stats.logrank import LogRankResult as LogRankResult
+from poems_cohort.stats.logrank import logrank_test as logrank_test
+from poems_cohort.stats.logrank import pairwise_logrank as pairwise_logrank
+from poems_cohort.stats.survival import KaplanMeier as KaplanMeier
+from poems_cohort.stats.survival import RestrictedMean as RestrictedMean
+from poems_cohort.stats.survival import SurvivalCurve as SurvivalCurve
+from poems_cohort.stats.survival import SurvivalSummary as SurvivalSummary
+from poems_cohort.stats.survival import kaplan_meier as kaplan_meier
+from poems_cohort.stats.competing import (
+    CumulativeIncidence,
+    GrayTest,
+    cumulative_incidence,
+    gray_test,
+)
