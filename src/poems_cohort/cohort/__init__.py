@@ -5,6 +5,14 @@ validates everything in one pass, returning a frozen ``Cohort`` or raising ``Inp
 """
 
 from poems_cohort.cohort.columns import COLUMNS, VISIT_COLUMNS, Column
+from poems_cohort.cohort.eligibility import (
+    DEFAULT_VEGF_THRESHOLD,
+    EXCLUSION_REASONS,
+    Eligibility,
+    PatientFlow,
+    apply_eligibility,
+    diagnostic_criteria,
+)
 from poems_cohort.cohort.model import Cohort
 from poems_cohort.cohort.readers import ColumnMapping, RawCohort, read_cohort, read_mapping
 from poems_cohort.cohort.validation import DEFAULT_CUTOFF, load_cohort, validate_cohort
@@ -12,11 +20,17 @@ from poems_cohort.cohort.validation import DEFAULT_CUTOFF, load_cohort, validate
 __all__ = [
     "COLUMNS",
     "DEFAULT_CUTOFF",
+    "DEFAULT_VEGF_THRESHOLD",
+    "EXCLUSION_REASONS",
     "VISIT_COLUMNS",
     "Cohort",
     "Column",
     "ColumnMapping",
+    "Eligibility",
+    "PatientFlow",
     "RawCohort",
+    "apply_eligibility",
+    "diagnostic_criteria",
     "load_cohort",
     "read_cohort",
     "read_mapping",
