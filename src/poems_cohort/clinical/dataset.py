@@ -1,0 +1,80 @@
+"""The analysis dataset: one row per patient with the risk group, responses and survival.
+
+This frame is the contract with the study layer (docs/ARCHITECTURE.md); its columns and their
+order are ``ANALYSIS_COLUMNS``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import pandas as pd
+
+from poems_cohort.clinical._frame import texts
+from poems_cohort.clinical.egfr import resolve_egfr
+from poems_cohort.clinical.responses import derive_responses
+from poems_cohort.clinical.risk import risk_score
+from poems_cohort.clinical.settings import EndpointSettings
+from poems_cohort.clinical.survival import derive_survival
+
+ANALYSIS_COLUMNS: tuple[str, ...] = (
+    "patient_id", "regimen", "risk_points", "risk_group",
+    "crh_evaluable", "crh", "crh_months",
+    "crv_evaluable", "crv", "crv_months",
+    "rn_evaluable", "rn", "rn_months",
+    "crh_crv_evaluable", "crh_crv", "crh_crv_months",
+    "pfs_months", "pfs_event", "os_months", "os_event", "followup_months",
+    "crh_last_months", "crv_last_months", "rn_last_months", "crh_crv_last_months",
+    "progression", "death", "treatment_related_death", "secondary_malignancy", "egfr",
+)  # fmt: skip
+
+
+class CohortFrames(Protocol):
+    """Anything with canonical ``patients`` and ``visits`` frames (e.g. ``cohort.Cohort``)."""
+
+    @property
+    def patients(self) -> pd.DataFrame: ...
+
+    @property
+    def visits(self) -> pd.DataFrame | None: ...
+
+
+def analysis_frame(
+    patients: pd.DataFrame,
+    visits: pd.DataFrame | None,
+    settings: EndpointSettings | None = None,
+) -> pd.DataFrame:
+    """The analysis dataset from the canonical frames (see ``derive_analysis_dataset``)."""
+    settings = EndpointSettings() if settings is None else settings
+    egfr = resolve_egfr(patients, race_factor=settings.egfr_race_factor)
+    risk = risk_score(patients.assign(egfr=egfr), settings.risk_score)
+    responses = derive_responses(patients, visits, settings)
+    survival = derive_survival(patients, settings)
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "patient_id": patients["patient_id"].astype("object"),
+                    "regimen": texts(patients, "regimen"),
+                }
+            ),
+            risk,
+            responses,
+            survival,
+            egfr.to_frame(),
+        ],
+        axis=1,
+    )
+    return frame.loc[:, list(ANALYSIS_COLUMNS)].reset_index(drop=True)
+
+
+def derive_analysis_dataset(
+    cohort: CohortFrames, settings: EndpointSettings | None = None
+) -> pd.DataFrame:
+    """One row per patient of ``cohort`` (in its order), columns ``ANALYSIS_COLUMNS``.
+
+    0/1 columns are nullable ``Int64``; months, points and eGFR are ``float64``; ``patient_id``,
+    ``regimen`` and ``risk_group`` are text (``object``, missing ``<NA>``). Responses come from
+    ``cohort.visits`` when it is not ``None``, else from the patient-level response columns.
+    """
+    return analysis_frame(cohort.patients, cohort.visits, settings)

@@ -1,0 +1,271 @@
+import numpy as np
+import pandas as pd
+
+from poems_cohort.clinical import EndpointSettings, assessment_responses, derive_responses
+from tests.clinical.frames import patients, visits
+
+M = 30.4375
+S = EndpointSettings()
+NEG = "negative"
+POS = "positive"
+
+
+def _row(frame, i=0):
+    return {name: frame[name].iloc[i] for name in frame.columns}
+
+
+def _visit(day, pid="P1", **values):
+    return {"patient_id": pid, "visit_date": day, **values}
+
+
+def _from_visits(patient, *visit_rows, settings=S):
+    return _row(derive_responses(patients(patient), visits(*visit_rows), settings))
+
+
+# --- CRH from visits -------------------------------------------------------------------------
+
+
+def test_crh_at_the_first_assessment_with_both_immunofixations_negative():
+    got = _from_visits({}, _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG),
+                       _visit("2011-01-01", serum_ife=NEG, urine_ife=NEG))
+    assert (got["crh_evaluable"], got["crh"]) == (1, 1)
+    assert got["crh_months"] == 181 / M
+    assert got["crh_last_months"] == 181 / M
+
+
+def test_an_assessment_on_the_treatment_start_date_does_not_count():
+    got = _from_visits({}, _visit("2010-01-01", serum_ife=NEG, urine_ife=NEG),
+                       _visit("2010-04-01", serum_ife=POS, urine_ife=NEG))
+    assert got["crh"] == 0
+    assert np.isnan(got["crh_months"])
+    assert got["crh_last_months"] == 90 / M
+
+
+def test_an_immunofixation_not_done_means_no_crh_at_that_assessment():
+    got = _from_visits({}, _visit("2010-07-01", serum_ife=NEG),
+                       _visit("2011-01-01", serum_ife=NEG, urine_ife=NEG))
+    assert got["crh"] == 1 and got["crh_months"] == 365 / M
+
+
+def test_a_positive_immunofixation_is_judged_even_if_the_other_is_missing():
+    got = _from_visits({}, _visit("2010-04-01", urine_ife=POS), _visit("2010-07-01", serum_ife=NEG))
+    assert got["crh"] == 0
+    assert got["crh_last_months"] == 90 / M  # the 2010-07-01 visit could not be judged
+
+
+def test_flc_ratio_bounds_are_inclusive():
+    for kappa, lam in ((16.5, 10.0), (13.0, 50.0)):  # ratios 1.65 and 0.26
+        got = _from_visits({}, _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG,
+                                      flc_kappa_mg_l=kappa, flc_lambda_mg_l=lam))
+        assert got["crh"] == 1 and got["crh_months"] == 181 / M
+
+
+def test_an_abnormal_flc_ratio_blocks_crh_and_is_a_judged_assessment():
+    got = _from_visits({}, _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG,
+                                  flc_kappa_mg_l=17.0, flc_lambda_mg_l=10.0))
+    assert got["crh"] == 0 and got["crh_last_months"] == 181 / M
+    got = _from_visits({}, _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG,
+                                  flc_kappa_mg_l=2.5, flc_lambda_mg_l=10.0))
+    assert got["crh"] == 0
+
+
+def test_flc_with_one_chain_only_cannot_confirm_crh():
+    got = _from_visits({}, _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG,
+                                  flc_lambda_mg_l=20.0))
+    assert got["crh"] == 0
+    assert got["crh_last_months"] == 0.0  # no assessment could be judged
+
+
+def test_a_response_after_the_cutoff_does_not_count():
+    got = _from_visits({"treatment_start": "2018-01-01"},
+                       _visit("2018-08-31", serum_ife=POS, urine_ife=NEG),
+                       _visit("2018-09-01", serum_ife=NEG, urine_ife=NEG))
+    assert got["crh"] == 0
+    assert got["crh_last_months"] == 242 / M
+
+
+def test_a_response_on_the_cutoff_date_counts():
+    got = _from_visits({"treatment_start": "2018-01-01"},
+                       _visit("2018-08-31", serum_ife=NEG, urine_ife=NEG))
+    assert got["crh"] == 1 and got["crh_months"] == 242 / M
+
+
+def test_crh_not_evaluable_without_a_positive_baseline_immunofixation():
+    for serum, urine in ((NEG, NEG), (pd.NA, pd.NA), (NEG, pd.NA)):
+        got = _from_visits({"serum_ife": serum, "urine_ife": urine},
+                           _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG))
+        assert got["crh_evaluable"] == 0
+        assert got["crh"] is pd.NA
+        assert np.isnan(got["crh_months"]) and np.isnan(got["crh_last_months"])
+    got = _from_visits({"serum_ife": NEG, "urine_ife": POS},
+                       _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG))
+    assert got["crh_evaluable"] == 1 and got["crh"] == 1
+
+
+def test_no_assessment_after_baseline_means_not_reached_and_censored_at_zero():
+    got = _from_visits({}, _visit("2010-01-01", serum_ife=NEG, urine_ife=NEG, vegf_pg_ml=100.0))
+    assert (got["crh"], got["crv"], got["rn"]) == (0, 0, 0)
+    assert got["crh_last_months"] == 0.0 and got["crv_last_months"] == 0.0
+    assert got["crh_crv"] == 0 and got["crh_crv_last_months"] == 0.0
+
+
+def test_a_patient_without_visits_in_a_cohort_with_visits():
+    frame = derive_responses(patients({}, {}), visits(_visit("2010-07-01", vegf_pg_ml=100.0)), S)
+    got = _row(frame, 1)
+    assert got["crv"] == 0 and got["crv_last_months"] == 0.0
+    assert _row(frame, 0)["crv"] == 1
+
+
+# --- CRV --------------------------------------------------------------------------------------
+
+
+def test_crv_needs_vegf_strictly_below_600():
+    got = _from_visits({}, _visit("2010-04-01", vegf_pg_ml=600.0),
+                       _visit("2010-07-01", vegf_pg_ml=599.0))
+    assert got["crv"] == 1 and got["crv_months"] == 181 / M
+
+
+def test_crv_evaluable_from_baseline_vegf_of_600():
+    got = _from_visits({"vegf_pg_ml": 600.0}, _visit("2010-07-01", vegf_pg_ml=100.0))
+    assert got["crv_evaluable"] == 1
+    for baseline in (599.0, np.nan):
+        got = _from_visits({"vegf_pg_ml": baseline}, _visit("2010-07-01", vegf_pg_ml=100.0))
+        assert got["crv_evaluable"] == 0 and got["crv"] is pd.NA
+
+
+def test_crv_threshold_is_a_setting():
+    s = S.replace(vegf_normal_below=1000.0)
+    got = _from_visits({}, _visit("2010-07-01", vegf_pg_ml=800.0), settings=s)
+    assert got["crv"] == 1
+
+
+def test_crv_last_assessment_ignores_visits_without_vegf():
+    got = _from_visits({}, _visit("2010-04-01", vegf_pg_ml=2000.0),
+                       _visit("2010-07-01", serum_ife=POS))
+    assert got["crv"] == 0 and got["crv_last_months"] == 90 / M
+
+
+# --- RN ---------------------------------------------------------------------------------------
+
+
+def test_rn_needs_one_point_below_baseline():
+    got = _from_visits({"onls": 4.0}, _visit("2010-04-01", onls=4.0), _visit("2010-07-01", onls=3.0))
+    assert got["rn"] == 1 and got["rn_months"] == 181 / M
+
+
+def test_rn_evaluable_from_baseline_onls_of_one():
+    got = _from_visits({"onls": 1.0}, _visit("2010-07-01", onls=0.0))
+    assert got["rn_evaluable"] == 1 and got["rn"] == 1
+    got = _from_visits({"onls": 0.0}, _visit("2010-07-01", onls=0.0))
+    assert got["rn_evaluable"] == 0 and got["rn"] is pd.NA
+
+
+def test_missing_baseline_onls_is_not_evaluable():
+    got = _from_visits({"onls": np.nan}, _visit("2010-07-01", onls=0.0))
+    assert got["rn_evaluable"] == 0 and got["rn"] is pd.NA and np.isnan(got["rn_last_months"])
+
+
+def test_rn_drop_is_a_setting():
+    s = S.replace(onls_min_drop=2.0)
+    got = _from_visits({"onls": 4.0}, _visit("2010-07-01", onls=3.0), settings=s)
+    assert got["rn"] == 0 and got["rn_last_months"] == 181 / M
+
+
+# --- CRH/CRV ----------------------------------------------------------------------------------
+
+
+def test_crh_crv_takes_the_earlier_response():
+    got = _from_visits({}, _visit("2010-04-01", vegf_pg_ml=100.0),
+                       _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG))
+    assert (got["crh_crv_evaluable"], got["crh_crv"]) == (1, 1)
+    assert got["crh_crv_months"] == 90 / M and got["crh_crv_last_months"] == 90 / M
+
+
+def test_crh_crv_ignores_a_response_the_patient_is_not_evaluable_for():
+    got = _from_visits({"vegf_pg_ml": 500.0}, _visit("2010-04-01", vegf_pg_ml=100.0),
+                       _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG))
+    assert got["crv_evaluable"] == 0
+    assert got["crh_crv_evaluable"] == 1 and got["crh_crv_months"] == 181 / M
+
+
+def test_crh_crv_evaluable_for_either():
+    got = _from_visits({"serum_ife": NEG, "urine_ife": NEG},
+                       _visit("2010-04-01", vegf_pg_ml=100.0))
+    assert (got["crh_crv_evaluable"], got["crh_crv"], got["crh_crv_months"]) == (1, 1, 90 / M)
+    got = _from_visits({"serum_ife": NEG, "urine_ife": NEG, "vegf_pg_ml": 100.0},
+                       _visit("2010-04-01", vegf_pg_ml=100.0))
+    assert got["crh_crv_evaluable"] == 0 and got["crh_crv"] is pd.NA
+
+
+def test_crh_crv_non_responder_is_censored_at_the_earlier_last_assessment():
+    got = _from_visits({}, _visit("2010-04-01", serum_ife=POS, urine_ife=NEG),
+                       _visit("2010-07-01", vegf_pg_ml=2000.0))
+    assert got["crh_last_months"] == 90 / M and got["crv_last_months"] == 181 / M
+    assert got["crh_crv"] == 0 and got["crh_crv_last_months"] == 90 / M
+
+
+# --- patient-level columns --------------------------------------------------------------------
+
+
+def _from_columns(*rows, settings=S):
+    return derive_responses(patients(*rows), None, settings)
+
+
+def test_patient_level_dates_give_responses_and_times():
+    got = _row(_from_columns({"crh_date": "2010-07-01", "crv_date": "2010-04-01",
+                              "rn_date": "2011-01-01"}))
+    assert (got["crh"], got["crv"], got["rn"], got["crh_crv"]) == (1, 1, 1, 1)
+    assert got["crh_months"] == 181 / M and got["crv_months"] == 90 / M
+    assert got["rn_months"] == 365 / M and got["crh_crv_months"] == 90 / M
+    assert got["crh_last_months"] == 181 / M
+
+
+def test_patient_level_non_responder_is_censored_at_follow_up():
+    got = _row(_from_columns({"last_followup": "2012-01-01"}))
+    assert (got["crh"], got["crv"], got["rn"]) == (0, 0, 0)
+    for name in ("crh", "crv", "rn", "crh_crv"):
+        assert got[f"{name}_last_months"] == 730 / M
+
+
+def test_patient_level_given_evaluable_wins_over_baseline():
+    got = _row(_from_columns({"crh_evaluable": False, "crh_date": "2010-07-01",
+                              "rn_evaluable": True, "onls": 0.0}))
+    assert got["crh_evaluable"] == 0 and got["crh"] is pd.NA and np.isnan(got["crh_months"])
+    assert got["rn_evaluable"] == 1 and got["rn"] == 0
+
+
+def test_patient_level_missing_evaluable_falls_back_to_baseline():
+    got = _row(_from_columns({"vegf_pg_ml": 300.0, "crv_date": "2010-07-01"}))
+    assert got["crv_evaluable"] == 0 and got["crv"] is pd.NA
+
+
+def test_patient_level_response_on_start_date_or_after_cutoff_does_not_count():
+    frame = _from_columns({"crh_date": "2010-01-01"},
+                          {"treatment_start": "2018-01-01", "crh_date": "2018-09-01",
+                           "last_followup": "2019-01-01"})
+    assert frame["crh"].tolist() == [0, 0]
+    assert frame["crh_last_months"].tolist() == [730 / M, 242 / M]
+
+
+def test_columns_and_dtypes():
+    frame = _from_columns({}).set_axis(["x"])
+    assert list(frame.index) == ["x"]
+    for name in ("crh", "crv", "rn", "crh_crv"):
+        assert str(frame[f"{name}_evaluable"].dtype) == "Int64"
+        assert str(frame[name].dtype) == "Int64"
+        assert frame[f"{name}_months"].dtype == "float64"
+        assert frame[f"{name}_last_months"].dtype == "float64"
+
+
+def test_assessment_states():
+    p = patients({"onls": 3.0})
+    v = visits(_visit("2009-12-01", serum_ife=NEG, urine_ife=NEG),
+               _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG, vegf_pg_ml=700.0, onls=2.0),
+               _visit("2010-04-01", serum_ife=NEG, flc_kappa_mg_l=10.0),
+               _visit("2010-05-01", pid="unknown", onls=0.0))
+    got = assessment_responses(p, v, S)
+    assert got["visit_date"].tolist() == [pd.Timestamp("2010-04-01"), pd.Timestamp("2010-07-01")]
+    assert got["months"].tolist() == [90 / M, 181 / M]
+    assert got["crh"].tolist() == [pd.NA, True]
+    assert got["crv"].tolist() == [pd.NA, False]
+    assert got["rn"].tolist() == [pd.NA, True]
