@@ -1,0 +1,137 @@
+"""The published-numbers record: transcription spot checks, rounding intervals, conflicts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from poems_cohort.errors import InputError
+from poems_cohort.synth.published import PublishedNumber, load_published, parse_printed
+
+
+@pytest.fixture(scope="module")
+def study():
+    return load_published()
+
+
+def test_regimen_sizes_and_size(study):
+    assert study.regimen_sizes == {"All": 347, "MDex": 79, "ASCT": 165, "LDex": 103}
+    assert len(study) > 400
+    assert len({n.id for n in study}) == len(study)
+
+
+def test_table1_row_transcribed_in_column_order(study):
+    row = [study[f"table1.age_gt_50.{r}.percent"].printed for r in ("All", "MDex", "ASCT", "LDex")]
+    assert row == ["40.3", "48.1", "32.7", "46.6"]
+    p = study["table1.age_gt_50.p"]
+    assert (p.printed, p.value, p.decimals, p.kind) == ("0.022", 0.022, 3, "p-value")
+    # 23 rows x (4 percents + 1 p)
+    assert len([n for n in study if n.id.startswith("table1.") and ".header." not in n.id
+                and ".footnote." not in n.id]) == 23 * 5
+
+
+def test_table1_castleman_carries_biopsy_denominators(study):
+    dens = [study[f"table1.castleman.{r}.percent"].denominator for r in ("All", "MDex", "ASCT", "LDex")]
+    assert dens == [52, 12, 29, 11]
+
+
+def test_table2_cells_and_p_columns(study):
+    cell = study["table2.crh.all.LDex.rate"]
+    assert (cell.printed, cell.regimen, cell.subgroup) == ("47.5", "LDex", "all")
+    p = study["table2.crv.medium_high.MDex.p"]
+    assert (p.printed, p.relation, p.value, p.comparison) == ("< 0.001", "<", 0.001, "MDex vs ASCT")
+    assert study["table2.rn.all.MDex.rate"].decimals == 1
+    assert "table2.crh.all.ASCT.p" not in study
+    # 6 blocks x 3 regimens x 3 columns of rates; p for 2 regimens x 3 columns + the stray one
+    assert len(study.select(kind="percent", location=cell.location)) == 1
+    rates = [n for n in study if n.id.startswith("table2.") and n.id.endswith(".rate")]
+    ps = [n for n in study if n.id.startswith("table2.") and n.id.endswith(".p")]
+    assert (len(rates), len(ps)) == (54, 37)
+
+
+def test_parse_printed():
+    assert parse_printed("100", "percent") == (100.0, 0, "=")
+    assert parse_printed("< 0.001", "p-value") == (0.001, 3, "<")
+    assert parse_printed("August 31, 2018", "date") == (None, None, "=")
+    with pytest.raises(ValueError):
+        parse_printed("12-50", "percent")
+
+
+def test_intervals_of_printed_values(study):
+    lo, hi = study["table2.crh.all.ASCT.rate"].interval()
+    assert lo == pytest.approx(49.65) and hi == pytest.approx(49.75)
+    assert study["table2.crh.all.ASCT.rate"].admits(100 * 82 / 165)       # 49.697
+    assert not study["table2.crh.all.ASCT.rate"].admits(100 * 81 / 165)   # 49.09
+    zero = study["table1.peripheral_edema.p"]
+    assert zero.interval() == (0.0, pytest.approx(0.0005))
+    assert zero.admits(0.0) and zero.admits(0.00049) and not zero.admits(0.0006)
+    bound = study["table2.crv.medium_high.MDex.p"]
+    assert bound.admits(0.0009) and not bound.admits(0.001)
+    assert study["table2.rn.all.MDex.rate"].admits(100.0)
+
+
+def test_dates_have_no_interval(study):
+    with pytest.raises(ValueError):
+        study["methods.last_followup"].interval()
+
+
+def test_every_disagreeing_repeat_is_marked(study):
+    """Numbers stating the same fact with different values must all carry a conflict."""
+    groups: dict[tuple, list[PublishedNumber]] = defaultdict(list)
+    for n in study:
+        if n.value is not None and n.scope == "study":
+            groups[(n.quantity, n.regimen, n.subgroup, n.kind, n.comparison)].append(n)
+    def compatible(a: PublishedNumber, b: PublishedNumber) -> bool:
+        (alo, ahi), (blo, bhi) = a.interval(), b.interval()
+        return alo < bhi and blo < ahi
+
+    pairs = [(a, b) for g in groups.values() for a in g for b in g
+             if a.id < b.id and not compatible(a, b)]
+    assert len(pairs) >= 5, "the paper has known disagreements"
+    for a, b in pairs:
+        assert a.has_conflict or b.has_conflict, (a.id, a.printed, b.id, b.printed)
+
+
+def test_known_conflicts_recorded(study):
+    ldex = study["text.crh.LDex.percent"]
+    assert ldex.conflict_kind == "disagreeing-repeat"
+    assert "table2.crh.all.LDex.rate" in ldex.conflicts_with
+    assert study["abstract.os3y.All"].conflicts_with == ("text.os3y.All",)
+    assert study["table2.header.n.all"].printed == "387"
+    assert study["table2.header.n.all"].intended == "347"
+    castleman = study["table1.castleman.LDex.percent"]
+    assert castleman.conflict_kind == "impossible" and castleman.intended == "72.7"
+    assert study["table1.risk_medium.LDex.percent"].intended == "43.7"
+    assert not study["table1.age_gt_50.p"].has_conflict
+
+
+def test_numbers_agreeing_with_each_other(study):
+    """Repeated statements that agree: text and tables give the same printed values."""
+    assert study["text.male.All.percent"].printed == study["table1.male.All.percent"].printed
+    assert study["text.crh.low.MDex.p"].printed == study["table2.crh.low.MDex.p"].printed
+    assert study["text.risk_high.p"].admits(study["table1.risk_high.p"].value)
+
+
+def test_to_frame(study):
+    frame = study.to_frame()
+    assert len(frame) == len(study)
+    assert list(frame.columns[:4]) == ["id", "printed", "value", "decimals"]
+
+
+def test_bad_file_reports_every_problem(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[meta]\nregimen_sizes = { All = 10, MDex = 3, ASCT = 3, LDex = 3 }\n'
+        '[[number]]\nid = "a"\nprinted = "1.5"\nkind = "percent"\nregimen = "Foo"\n'
+        'location = "x"\nquantity = "q"\n'
+        '[[number]]\nid = "a"\nprinted = "2"\nkind = "count"\nregimen = "All"\n'
+        'location = "x"\nquantity = "q"\n'
+        '[[number]]\nid = "b"\nprinted = "two"\nkind = "count"\nregimen = "All"\n'
+        'location = "x"\nquantity = "q"\n'
+        '[[conflict]]\nids = ["a", "zzz"]\nkind = "impossible"\nnote = "n"\n'
+    )
+    with pytest.raises(InputError) as info:
+        load_published(bad)
+    columns = {p.column for p in info.value.problems}
+    assert columns == {"a.regimen", "id", "b.printed", "conflict.ids", "meta.regimen_sizes"}
