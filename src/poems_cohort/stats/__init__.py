@@ -5,7 +5,14 @@ This package knows nothing of POEMS. It must not import lifelines, statsmodels o
 
 from __future__ import annotations
 
-from poems_cohort.stats.cox import ChiSquareTest, CoxResult, ProportionalHazardsTest, cox_ph
+from poems_cohort.stats.competing import CumulativeIncidence as CumulativeIncidence
+from poems_cohort.stats.competing import GrayTest as GrayTest
+from poems_cohort.stats.competing import cumulative_incidence as cumulative_incidence
+from poems_cohort.stats.competing import gray_test as gray_test
+from poems_cohort.stats.cox import ChiSquareTest as ChiSquareTest
+from poems_cohort.stats.cox import CoxResult as CoxResult
+from poems_cohort.stats.cox import ProportionalHazardsTest as ProportionalHazardsTest
+from poems_cohort.stats.cox import cox_ph as cox_ph
 from poems_cohort.stats.followup import reverse_km_followup as reverse_km_followup
 from poems_cohort.stats.logrank import LogRankResult as LogRankResult
 from poems_cohort.stats.logrank import logrank_test as logrank_test
@@ -15,9 +22,3 @@ from poems_cohort.stats.survival import RestrictedMean as RestrictedMean
 from poems_cohort.stats.survival import SurvivalCurve as SurvivalCurve
 from poems_cohort.stats.survival import SurvivalSummary as SurvivalSummary
 from poems_cohort.stats.survival import kaplan_meier as kaplan_meier
-from poems_cohort.stats.competing import (
-    CumulativeIncidence,
-    GrayTest,
-    cumulative_incidence,
-    gray_test,
-)
