@@ -1,0 +1,73 @@
+"""Small helpers shared by the study modules: subsets, flags, Kaplan–Meier look-ups."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from poems_cohort import stats
+from poems_cohort.study.plan import AnalysisPlan, Subgroup
+
+ALL = "All"
+
+
+def in_subgroup(ds: pd.DataFrame, subgroup: Subgroup) -> pd.DataFrame:
+    """The rows of ``ds`` in ``subgroup`` (patients without a risk group belong only to "all")."""
+    if subgroup.risk_groups is None:
+        return ds
+    return ds[ds["risk_group"].isin(subgroup.risk_groups).fillna(False).astype(bool)]
+
+
+def flag(series: pd.Series) -> pd.Series:
+    """A 0/1, True/False or boolean column as plain bool, missing as False."""
+    return series.astype("boolean").fillna(False).astype(bool)
+
+
+def groups_of(ds: pd.DataFrame, plan: AnalysisPlan) -> list[tuple[str, pd.DataFrame]]:
+    """``("All", ds)`` then one ``(regimen, rows)`` per regimen of the plan, in display order."""
+    return [(ALL, ds)] + [(r, ds[ds["regimen"] == r]) for r in plan.regimens]
+
+
+def kaplan_meier(time: pd.Series, event: pd.Series) -> Any | None:
+    """The Kaplan–Meier fit (log-log intervals), or ``None`` when there is no observation."""
+    if len(time) == 0:
+        return None
+    return stats.kaplan_meier(np.asarray(time, dtype=float), np.asarray(event, dtype=int),
+                              conf_type="log-log")
+
+def survival_at(km: Any | None, t: float) -> tuple[float, float, float]:
+    """Survival and its confidence limits at ``t``; NaN when the curve does not reach ``t``."""
+    if km is None:
+        return (math.nan, math.nan, math.nan)
+    tab = km.table
+    if len(tab) == 0 or float(np.max(tab["time"])) < t and float(tab["surv"].iloc[-1]) > 0:
+        return (math.nan, math.nan, math.nan)
+    try:
+        row = km.at([t]).iloc[0]
+    except ValueError:
+        return (math.nan, math.nan, math.nan)
+    return (float(row["surv"]), float(row["lower"]), float(row["upper"]))
+
+
+def median_of(km: Any | None) -> tuple[float, float, float]:
+    """The median survival time and its confidence limits (NaN when not reached)."""
+    if km is None:
+        return (math.nan, math.nan, math.nan)
+    m = km.median()
+    return (as_float(m.estimate), as_float(m.lower), as_float(m.upper))
+
+
+def as_float(x: object) -> float:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return v if math.isfinite(v) else math.nan
+
+
+def percent(x: float) -> float:
+    """A proportion as a percent (NaN stays NaN)."""
+    return 100.0 * x if not math.isnan(x) else math.nan

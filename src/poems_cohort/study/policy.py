@@ -1,0 +1,54 @@
+"""The test policy: which test gives the p-value of a table of counts.
+
+- ``spss`` (the published analysis, SPSS's defaults): Pearson's chi-square without continuity
+  correction, except Fisher's exact test for a 2x2 table with an expected count below 5.
+- ``exact``: Fisher's exact test (any r x c) whenever an expected count is below 5, else Pearson's
+  chi-square without correction.
+
+Rows or columns that hold no patient are dropped first (SPSS does the same); a table left with
+fewer than two rows or two columns cannot be tested and gets a missing p-value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from poems_cohort import stats
+
+PEARSON = "Pearson chi-square"
+FISHER = "Fisher's exact"
+LOGRANK = "log-rank"
+NOT_TESTABLE = "not testable"
+
+
+@dataclass(frozen=True, slots=True)
+class TestOutcome:
+    """The test used and its result (``statistic`` and ``df`` are NaN for Fisher's exact test)."""
+
+    test: str
+    statistic: float
+    df: float
+    p_value: float
+
+
+def compare_counts(table: np.ndarray | list[list[int]], policy: str) -> TestOutcome:
+    """The p-value of an r x c table of counts under ``policy`` (``"spss"`` or ``"exact"``)."""
+    t = np.asarray(table, dtype=float)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0] if t.size else t
+    if t.ndim != 2 or t.shape[0] < 2 or t.shape[1] < 2:
+        return TestOutcome(NOT_TESTABLE, math.nan, math.nan, math.nan)
+    chi = stats.chi2_test(t.astype(np.int64), correction=False)
+    small = float(np.min(np.asarray(chi.expected, dtype=float))) < 5.0
+    use_fisher = small and (policy == "exact" or t.shape == (2, 2))
+    if use_fisher:
+        fe = stats.fisher_exact(t.astype(np.int64))
+        return TestOutcome(FISHER, math.nan, math.nan, float(fe.p_value))
+    return TestOutcome(PEARSON, float(chi.statistic), float(chi.df), float(chi.p_value))
+
+
+def not_testable() -> TestOutcome:
+    """The outcome of a comparison that has no data on one side."""
+    return TestOutcome(NOT_TESTABLE, math.nan, math.nan, math.nan)

@@ -1,0 +1,91 @@
+"""``StudyResults``: every number of the study at full precision, and its JSON structure."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from poems_cohort.study.kinetics import Kinetics
+from poems_cohort.study.plan import AnalysisPlan
+from poems_cohort.study.survival import Survival
+from poems_cohort.study.table1 import Table1
+from poems_cohort.study.table2 import Table2
+
+
+@dataclass(frozen=True, slots=True)
+class StudyResults:
+    """The study, computed once. Frames hold full-precision numbers; nothing here is rounded.
+
+    ``analysis_dataset`` is the only patient-level content (it carries patient ids); it is not
+    part of ``to_dict()``.
+    """
+
+    plan: AnalysisPlan
+    flow: pd.DataFrame
+    table1: Table1
+    table2: Table2
+    kinetics: Kinetics
+    survival: Survival
+    versions: dict[str, str]
+    analysis_dataset: pd.DataFrame
+
+    def __repr__(self) -> str:
+        n = len(self.analysis_dataset)
+        return (f"StudyResults({n} patients, regimens {list(self.plan.regimens)}, "
+                f"{len(self.table1.rows)} Table 1 rows, {len(self.table2.rows)} Table 2 rows)")
+
+    def tests(self) -> pd.DataFrame:
+        """Every all-regimen test (Table 1, Table 2 responses, survival) with its source."""
+        parts = [self.table1.tests.assign(source="table1"),
+                 self.table2.tests.assign(source="table2"),
+                 self.survival.tests.assign(source="survival")]
+        cols = ["source", "endpoint", "subgroup", "test", "statistic", "df", "p_value"]
+        return pd.concat(parts, ignore_index=True)[cols]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Table 2, the main result, as one frame."""
+        return self.table2.to_frame()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``results.json`` structure (documented in ``docs/study.md``); NaN becomes None."""
+        k, s = self.kinetics, self.survival
+        return {
+            "plan": self.plan.to_dict(),
+            "versions": dict(self.versions),
+            "flow": records(self.flow),
+            "table1": records(self.table1.rows),
+            "table1_continuous": records(self.table1.continuous),
+            "table2": records(self.table2.rows),
+            "tests": records(self.tests()),
+            "kinetics": {"medians": records(k.medians), "cumulative": records(k.cumulative)},
+            "survival": records(s.by_regimen),
+            "events": records(s.events),
+            "followup": records(s.followup),
+            "curves": records(pd.concat([k.curves, s.curves], ignore_index=True)),
+            "at_risk": records(pd.concat([k.at_risk, s.at_risk], ignore_index=True)),
+        }
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain-Python records: numpy scalars unwrapped, NaN/NA as None."""
+    return [{str(k): plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def plain(v: Any) -> Any:
+    """A JSON-ready Python value."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, np.bool_ | bool):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat()
+    return v
