@@ -2,4 +2,82 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
 from poems_cohort.cli.app import app, console, err_console, input_errors_exit_2  # noqa: F401
+from poems_cohort.errors import InputError, Problem
+
+DATASET_FORMATS: tuple[str, ...] = (".csv", ".parquet")
+
+
+def _cutoff_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError([Problem("--cutoff", None, None, text, "a date YYYY-MM-DD")]) from None
+
+
+def _check_out(out: Path) -> None:
+    if out.suffix.lower() not in DATASET_FORMATS:
+        raise InputError([Problem("--out", None, None, str(out),
+                                  "a file name ending in " + " or ".join(DATASET_FORMATS))])
+    if not out.parent.is_dir():
+        raise InputError([Problem("--out", None, None, str(out), "a file in an existing folder")])
+
+
+def _write_atomically(frame: pd.DataFrame, out: Path) -> None:
+    """Write to a temporary file beside ``out``, then rename it over ``out``."""
+    handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(handle)
+    try:
+        if out.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+def derive(
+    path: Annotated[Path, typer.Argument(help="A CSV, .xlsx, .sav or .parquet file, or a folder "
+                                         "holding patients.* and optionally visits.*.")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="Where to write the analysis dataset: a .csv or .parquet file.")],
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", help="Column mapping file: TOML ([columns], [regimens]) or CSV "
+        "source,canonical.")] = None,
+    cutoff: Annotated[str, typer.Option(
+        "--cutoff", help="Data cutoff (YYYY-MM-DD): events and responses after it do not count.",
+    )] = "2018-08-31",
+) -> None:
+    """Derive the analysis dataset (risk group, responses, PFS/OS; one row per included patient)
+    and write it to --out. Bad input: every problem is listed, exit 2, nothing written."""
+    from poems_cohort.clinical import EndpointSettings, derive_analysis_dataset
+    from poems_cohort.cohort import apply_eligibility, load_cohort
+
+    with input_errors_exit_2():
+        _check_out(out)
+        when = _cutoff_date(cutoff)
+        cohort = load_cohort(path, mapping=mapping, cutoff=when)
+    eligibility = apply_eligibility(cohort)
+    dataset = derive_analysis_dataset(eligibility.included, EndpointSettings(cutoff=when))
+    _write_atomically(dataset, out)
+    flow = eligibility.flow
+    console.print(f"{out}: {len(dataset)} patients written ({flow.screened} screened, "
+                  f"{flow.screened - flow.included} excluded); data cutoff {when.isoformat()}; "
+                  f"{len(cohort.warnings)} warning(s) in the input.",
+                  markup=False, highlight=False, soft_wrap=True)
+    undecided = int(dataset["risk_group"].isna().sum())
+    if undecided:
+        console.print(f"  {undecided} patient(s) without a risk group (missing risk factors).",
+                      markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,114 @@
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from poems_cohort.clinical import ANALYSIS_COLUMNS, EndpointSettings, derive_analysis_dataset
+from tests.clinical.frames import patients, visits
+
+M = 30.4375
+NA = pd.NA
+NAN = np.nan
+
+
+def _cohort(with_visits=True):
+    p = patients(
+        {},
+        {"regimen": "MDex", "age": 60.0, "pulmonary_hypertension": True, "pleural_effusion": NA,
+         "egfr": NAN, "creatinine_mg_dl": 0.9, "progression_date": "2010-07-01",
+         "death_date": "2011-01-01", "death_cause": "treatment-related",
+         "secondary_malignancy": False, "crh_date": "2010-04-01"},
+        {"regimen": "LDex", "age": 51.0, "egfr": 20.0, "serum_ife": "negative", "vegf_pg_ml": 100.0,
+         "onls": 0.0, "treatment_start": "2018-01-01", "last_followup": "2019-01-01",
+         "secondary_malignancy": True},
+    )
+    v = visits(
+        {"patient_id": "P1", "visit_date": "2010-07-01", "serum_ife": "negative",
+         "urine_ife": "negative", "vegf_pg_ml": 500.0, "onls": 3.0},
+        {"patient_id": "P3", "visit_date": "2018-04-01", "serum_ife": "negative",
+         "urine_ife": "negative", "vegf_pg_ml": 50.0},
+    )
+    return SimpleNamespace(patients=p, visits=v if with_visits else None)
+
+
+def _expected(with_visits=True):
+    r = 181 / M
+    cols = {
+        "patient_id": ["P1", "P2", "P3"],
+        "regimen": ["ASCT", "MDex", "LDex"],
+        "risk_points": [0.0, NAN, 3.0],
+        "risk_group": ["low", "high", "high"],
+        "crh_evaluable": [1, 1, 0], "crv_evaluable": [1, 1, 0], "rn_evaluable": [1, 1, 0],
+        "crh_crv_evaluable": [1, 1, 0],
+        "pfs_months": [730 / M, 181 / M, 242 / M], "pfs_event": [0, 1, 0],
+        "os_months": [730 / M, 365 / M, 242 / M], "os_event": [0, 1, 0],
+        "followup_months": [730 / M, 365 / M, 242 / M],
+        "progression": [0, 1, 0], "death": [0, 1, 0], "treatment_related_death": [0, 1, 0],
+        "secondary_malignancy": [NA, 0, 1],
+        "egfr": [90.0, 141 * 0.993**60, 20.0],
+    }
+    if with_visits:
+        # P1 responds at its 2010-07-01 visit; P2 has no visit (censored at 0 months);
+        # P3 is evaluable for nothing, so its post-baseline visit is ignored.
+        for name in ("crh", "crv", "rn", "crh_crv"):
+            cols[name] = [1, 0, NA]
+            cols[f"{name}_months"] = [r, NAN, NAN]
+            cols[f"{name}_last_months"] = [r, 0.0, NAN]
+    else:
+        # P1 has no response dates: censored at follow-up (730 days); P2 reached CRH on
+        # 2010-04-01 (90 days) and is censored at death (365 days) for the others.
+        for name in ("crv", "rn"):
+            cols[name] = [0, 0, NA]
+            cols[f"{name}_months"] = [NAN, NAN, NAN]
+            cols[f"{name}_last_months"] = [730 / M, 365 / M, NAN]
+        for name in ("crh", "crh_crv"):
+            cols[name] = [0, 1, NA]
+            cols[f"{name}_months"] = [NAN, 90 / M, NAN]
+            cols[f"{name}_last_months"] = [730 / M, 90 / M, NAN]
+    frame = pd.DataFrame(cols)[list(ANALYSIS_COLUMNS)]
+    for name in ANALYSIS_COLUMNS:
+        if name in ("patient_id", "regimen", "risk_group"):
+            frame[name] = frame[name].astype("object")
+        elif name.endswith(("_months", "_points")) or name == "egfr":
+            frame[name] = frame[name].astype("float64")
+        else:
+            frame[name] = frame[name].astype("Int64")
+    return frame
+
+
+def test_columns_follow_the_contract_order():
+    got = derive_analysis_dataset(_cohort(), EndpointSettings())
+    assert tuple(got.columns) == ANALYSIS_COLUMNS
+    assert ANALYSIS_COLUMNS[:21] == (
+        "patient_id", "regimen", "risk_points", "risk_group", "crh_evaluable", "crh",
+        "crh_months", "crv_evaluable", "crv", "crv_months", "rn_evaluable", "rn", "rn_months",
+        "crh_crv_evaluable", "crh_crv", "crh_crv_months", "pfs_months", "pfs_event",
+        "os_months", "os_event", "followup_months",
+    )
+
+
+def test_hand_built_cohort_with_visits():
+    got = derive_analysis_dataset(_cohort(), EndpointSettings())
+    pd.testing.assert_frame_equal(got, _expected(), check_exact=True)
+
+
+def test_hand_built_cohort_from_patient_level_columns():
+    got = derive_analysis_dataset(_cohort(with_visits=False))
+    pd.testing.assert_frame_equal(got, _expected(with_visits=False), check_exact=True)
+
+
+def test_the_input_frames_are_not_modified():
+    cohort = _cohort()
+    before = cohort.patients.copy(), cohort.visits.copy()
+    derive_analysis_dataset(cohort)
+    pd.testing.assert_frame_equal(cohort.patients, before[0])
+    pd.testing.assert_frame_equal(cohort.visits, before[1])
+
+
+def test_a_non_default_index_gives_rows_in_the_patients_order():
+    cohort = _cohort()
+    shuffled = SimpleNamespace(patients=cohort.patients.iloc[[2, 0, 1]].set_axis([7, 8, 9]),
+                               visits=cohort.visits)
+    got = derive_analysis_dataset(shuffled)
+    assert got["patient_id"].tolist() == ["P3", "P1", "P2"]
+    assert list(got.index) == [0, 1, 2]

@@ -1,0 +1,76 @@
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from poems_cohort.cli import app
+from poems_cohort.clinical import ANALYSIS_COLUMNS, EndpointSettings, derive_analysis_dataset
+from poems_cohort.cohort import apply_eligibility, load_cohort
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ten-patients"
+
+
+def _run(*args):
+    return CliRunner().invoke(app, ["derive", *map(str, args)])
+
+
+def _library(cutoff="2018-08-31"):
+    cohort = load_cohort(EXAMPLE, cutoff=cutoff)
+    return derive_analysis_dataset(apply_eligibility(cohort).included,
+                                   EndpointSettings(cutoff=cutoff))
+
+
+def test_derive_writes_the_analysis_dataset_as_parquet(tmp_path):
+    out = tmp_path / "analysis.parquet"
+    result = _run(EXAMPLE, "--out", out)
+    assert result.exit_code == 0, result.output
+    written = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(written, _library(), check_exact=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.parquet"]
+
+
+def test_derive_writes_csv_with_the_contract_columns(tmp_path):
+    out = tmp_path / "analysis.csv"
+    result = _run(EXAMPLE, "--out", out)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out, dtype={"patient_id": str}, float_precision="round_trip")
+    assert tuple(written.columns) == ANALYSIS_COLUMNS
+    expected = _library()
+    assert written["patient_id"].tolist() == expected["patient_id"].tolist()
+    assert written["os_months"].tolist() == expected["os_months"].tolist()
+    assert "10 patients written" in result.stdout
+
+
+def test_cutoff_option_reaches_the_derivation(tmp_path):
+    out = tmp_path / "analysis.parquet"
+    result = _run(EXAMPLE, "--out", out, "--cutoff", "2015-06-30")
+    assert result.exit_code == 0, result.output
+    written = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(written, _library("2015-06-30"), check_exact=True)
+    assert not written.equals(_library())
+
+
+def test_unsupported_extension_is_an_input_error_and_nothing_is_written(tmp_path):
+    out = tmp_path / "analysis.xlsx"
+    result = _run(EXAMPLE, "--out", out)
+    assert result.exit_code == 2
+    assert "--out" in result.output and ".csv or .parquet" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_cutoff_is_an_input_error(tmp_path):
+    result = _run(EXAMPLE, "--out", tmp_path / "a.csv", "--cutoff", "31/08/2018")
+    assert result.exit_code == 2
+    assert "YYYY-MM-DD" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_input_keeps_an_existing_output_untouched(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,sex\nP1,X\n", encoding="utf-8")
+    out = tmp_path / "analysis.csv"
+    out.write_text("previous\n", encoding="utf-8")
+    result = _run(bad, "--out", out)
+    assert result.exit_code == 2
+    assert out.read_text(encoding="utf-8") == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.csv", "bad.csv"]
