@@ -1,0 +1,180 @@
+"""Cox model: closed-form small cases, invariances, edge cases and input checks."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from poems_cohort.stats import cox_ph
+
+
+def _frame(time, event, x, **extra) -> pd.DataFrame:
+    return pd.DataFrame({"time": time, "event": event, "x": x, **extra})
+
+
+def test_three_subjects_no_ties_closed_form() -> None:
+    # deaths at 1, 2, 3 with x = 1, 0, 1: L = u/(2u+1) * 1/(1+u); dlogL/db = 0 <=> u^2 = 1/2
+    d = _frame([1, 2, 3], [1, 1, 1], [1.0, 0.0, 1.0])
+    fit = cox_ph(d, "time", "event", ["x"])
+    np.testing.assert_allclose(fit.coef, [-0.5 * math.log(2)], rtol=1e-13)
+    u = 1 / math.sqrt(2)
+    np.testing.assert_allclose(fit.loglik, math.log(u / (2 * u + 1)) - math.log(1 + u), rtol=1e-13)
+    np.testing.assert_allclose(fit.loglik_null, math.log(1 / 3) + math.log(1 / 2), rtol=1e-14)
+    # score test at 0: U = 1 - 2/3 - 1/2 = -1/6, I = 2/9 + 1/4 = 17/36 -> U^2/I = 1/17
+    np.testing.assert_allclose(fit.score_test.statistic, 1 / 17, rtol=1e-13)
+    # information at the MLE: u(1+... ) -> var = 1 / (2u/(2u+1)^2 + u/(1+u)^2)
+    info = 2 * u / (2 * u + 1) ** 2 + u / (1 + u) ** 2
+    np.testing.assert_allclose(fit.se, [1 / math.sqrt(info)], rtol=1e-12)
+    assert fit.converged and fit.n == 3 and fit.n_events == 3
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0])  # shift 1 puts the tied deaths at time zero
+def test_tied_deaths_efron_and_breslow_closed_form(shift: float) -> None:
+    # A (x=1) and B (x=0) die at t=1, C (x=0) dies at t=2.
+    # Efron: logL = b - log(u+2) - log((u+3)/2) -> u^2 = 6; Breslow: b - 2 log(u+2) -> u = 2
+    d = _frame(np.array([1, 1, 2.0]) - shift, [1, 1, 1], [1.0, 0.0, 0.0])
+    efron = cox_ph(d, "time", "event", ["x"], ties="efron")
+    breslow = cox_ph(d, "time", "event", ["x"], ties="breslow")
+    np.testing.assert_allclose(efron.coef, [0.5 * math.log(6)], rtol=1e-13)
+    np.testing.assert_allclose(breslow.coef, [math.log(2)], rtol=1e-13)
+    u = math.sqrt(6)
+    np.testing.assert_allclose(efron.loglik, math.log(u) - math.log(u + 2) - math.log((u + 3) / 2),
+                               rtol=1e-13)
+    np.testing.assert_allclose(breslow.loglik, math.log(2) - 2 * math.log(4), rtol=1e-13)
+
+
+def test_efron_with_case_weights_uses_mean_death_weight() -> None:
+    # weights A=2, B=1, C=1: terms log(2u+2) and log(u+1.5), each with mean weight 1.5:
+    # dlogL/db = 2 - 1.5 (u/(u+1) + u/(u+1.5)) = 0
+    d = _frame([1, 1, 2], [1, 1, 1], [1.0, 0.0, 0.0], w=[2.0, 1.0, 1.0])
+    fit = cox_ph(d, "time", "event", ["x"], weights="w")
+    u = math.exp(fit.coef[0])
+    np.testing.assert_allclose(1.5 * (u / (u + 1) + u / (u + 1.5)), 2.0, rtol=1e-13)
+    np.testing.assert_allclose(fit.loglik, 2 * math.log(u) - 1.5 * (math.log(2 * u + 2)
+                                                                    + math.log(u + 1.5)),
+                               rtol=1e-13)
+
+
+def test_book_example_breslow_and_ph_test() -> None:
+    # R survival tests/book1.R 'test1' without its NA row: Breslow MLE exp(b) = (3 + sqrt(33))/2,
+    # and the cox.zph score test for g(t) = t in closed form from the per-death-time terms.
+    d = _frame([9, 1, 1, 6, 6, 8], [1, 1, 0, 1, 1, 0], [0.0, 1, 1, 1, 0, 0])
+    fit = cox_ph(d, "time", "event", ["x"], ties="breslow")
+    r = (3 + math.sqrt(33)) / 2
+    np.testing.assert_allclose(fit.coef, [math.log(r)], rtol=1e-13)
+    u = np.array([1 / (r + 1), 3 / (r + 3), -r / (r + 3), 0])
+    imat = np.array([r / (r + 1) ** 2, 3 * r / (r + 3) ** 2, 3 * r / (r + 3) ** 2, 0])
+    g = np.array([1, 6, 6, 9.0])
+    u2 = np.array([u.sum(), (g * u).sum()])
+    i2 = np.array([[imat.sum(), (g * imat).sum()], [(g * imat).sum(), (g * g * imat).sum()]])
+    expected = float(np.linalg.solve(i2, u2) @ u2)
+    ph = fit.proportional_hazards_test("identity")
+    np.testing.assert_allclose(ph.statistic, [expected], rtol=1e-10)
+    np.testing.assert_allclose(ph.global_test.statistic, expected, rtol=1e-10)
+
+
+def _sim(n: int = 200, seed: int = 11) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    grp = rng.choice(["a", "b", "c"], n)
+    t = np.ceil(rng.exponential(1 / np.exp(0.5 * x1 + (grp == "b")), n) * 5)
+    return pd.DataFrame({"time": t, "event": rng.random(n) < 0.7, "x1": x1, "grp": grp,
+                         "s": rng.choice(["u", "v"], n)})
+
+
+def test_duplicated_rows_equal_weight_two_and_row_order_is_irrelevant() -> None:
+    d = _sim()
+    base = cox_ph(d, "time", "event", ["x1", "grp"], strata="s")
+    doubled = cox_ph(pd.concat([d, d], ignore_index=True), "time", "event", ["x1", "grp"],
+                     strata="s", ties="breslow")
+    weighted = cox_ph(d.assign(w=2.0), "time", "event", ["x1", "grp"], strata="s",
+                      weights="w", ties="breslow")
+    np.testing.assert_allclose(weighted.coef, doubled.coef, rtol=1e-10)
+    np.testing.assert_allclose(weighted.loglik, doubled.loglik, rtol=1e-12)
+    shuffled = cox_ph(d.sample(frac=1, random_state=3), "time", "event", ["x1", "grp"], strata="s")
+    np.testing.assert_allclose(shuffled.coef, base.coef, rtol=1e-10)
+    assert base.names == ("x1", "grpb", "grpc") and base.strata == ("u", "v")
+
+
+def test_stratum_without_events_contributes_nothing() -> None:
+    d = _sim()
+    extra = pd.DataFrame({"time": [3.0, 5, 8], "event": False, "x1": [0.1, 2.0, -1.0],
+                          "grp": ["a", "b", "c"], "s": "w"})
+    a = cox_ph(d, "time", "event", ["x1", "grp"], strata="s")
+    b = cox_ph(pd.concat([d, extra], ignore_index=True), "time", "event", ["x1", "grp"], strata="s")
+    np.testing.assert_allclose(b.coef, a.coef, rtol=1e-12)
+    np.testing.assert_allclose(b.loglik, a.loglik, rtol=1e-13)
+
+
+def test_factor_levels_follow_categorical_order() -> None:
+    d = _sim()
+    d["grp"] = pd.Categorical(d["grp"], categories=["c", "a", "b"])
+    fit = cox_ph(d, "time", "event", ["grp", "x1"])
+    assert fit.names == ("grpa", "grpb", "x1") and fit.terms == ("grp", "x1")
+    frame = fit.to_frame()
+    assert list(frame.index) == ["grpa", "grpb", "x1"]
+    assert list(frame.columns) == ["coef", "exp_coef", "se", "robust_se", "z", "p_value", "lower",
+                                   "upper"]
+    assert frame["robust_se"].isna().all()
+    assert "Cox model" in repr(fit)
+    ph = fit.proportional_hazards_test()
+    assert ph.terms == ("grp", "x1") and list(ph.df) == [2, 1] and ph.global_test.df == 3
+
+
+def test_robust_with_unit_weights_is_close_to_model_based_and_scores_are_consistent() -> None:
+    d = _sim(400)
+    fit = cox_ph(d, "time", "event", ["x1"], robust=True)
+    assert fit.robust_se is not None and fit.robust_score_test is not None
+    np.testing.assert_allclose(fit.robust_se, fit.se, rtol=0.2)  # correct model: sandwich ~ naive
+    np.testing.assert_allclose(fit.z, fit.coef / fit.robust_se, rtol=1e-15)
+    np.testing.assert_allclose(fit.var, np.diag(fit.robust_se ** 2), rtol=1e-12)
+
+
+def test_all_censored_level_warns_and_does_not_crash() -> None:
+    d = pd.DataFrame({"time": [1, 2, 3, 4, 5, 6, 7.0], "event": [1, 0, 1, 1, 0, 0, 0],
+                      "g": ["a", "a", "a", "b", "b", "c", "c"]})
+    with pytest.warns(RuntimeWarning, match="gc may be infinite"):
+        fit = cox_ph(d, "time", "event", ["g"])
+    assert not fit.converged and fit.coef[1] < -20
+    # the likelihood-ratio statistic tends to its supremum from below
+    assert np.isfinite(fit.likelihood_ratio_test.statistic)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.assign(time=d.time.where(d.index != 3, -1.0)), "negative time"),
+        (lambda d: d.assign(event=d.event.astype(int).where(d.index != 2, 2)), "expected 0 or 1"),
+        (lambda d: d.assign(x1=d.x1.where(d.index != 5)), "missing"),
+        (lambda d: d.assign(event=False), "no events"),
+        (lambda d: d.assign(x2=2 * d.x1), "collinear"),
+        (lambda d: d.assign(grp=pd.Categorical(d.grp, categories=["a", "b", "c", "z"])),
+         "'z' has no observations"),
+    ],
+)
+def test_bad_input_raises(change, message: str) -> None:
+    d = change(_sim(50))
+    covs = ["x1", "grp"] + (["x2"] if "x2" in d else [])
+    with pytest.raises(ValueError, match=message):
+        cox_ph(d, "time", "event", covs)
+
+
+def test_bad_arguments_raise() -> None:
+    d = _sim(50)
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        cox_ph(d, "time", "event", ["nope"])
+    with pytest.raises(ValueError, match="ties"):
+        cox_ph(d, "time", "event", ["x1"], ties="exact")
+    with pytest.raises(ValueError, match="negative weight"):
+        cox_ph(d.assign(w=-1.0), "time", "event", ["x1"], weights="w")
+    with pytest.raises(ValueError, match="differ in length"):
+        cox_ph(d, "time", "event", ["x1"], weights=np.ones(3))
+    with pytest.raises(ValueError, match="transform"):
+        cox_ph(d, "time", "event", ["x1"]).proportional_hazards_test("rank")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cox_ph(d, "time", "event", ["x1"])  # a regular fit warns about nothing
