@@ -19,7 +19,7 @@ def test_the_example_cohort_loads_with_canonical_frames():
     assert dtypes["age"] == "float64"
     assert dtypes["treatment_start"] == "datetime64[ns]"
     assert dtypes["hepatomegaly"] == "boolean"
-    assert dtypes["patient_id"] == object
+    assert dtypes["patient_id"] == "object"
     assert cohort.patients["crh_date"].isna().all()
     assert pd.isna(cohort.patients.loc[6, "onls"])
     assert cohort.patients.loc[1, "castleman"] is pd.NA

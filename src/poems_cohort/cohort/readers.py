@@ -370,7 +370,7 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
             problems.extend(found)
             if patient_file is None and not found:
                 problems.append(Problem(str(source), None, None, None,
-                                        f"a patients file in the folder ({SUPPORTED_TEXT})"))
+                                        "a patients.csv, .xlsx, .sav or .parquet file in the folder"))
             plan = [(patient_file, "patients"), (visit_file, "visits")]
             for file, table in plan:
                 if file is None:
