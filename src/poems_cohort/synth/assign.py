@@ -1,0 +1,267 @@
+"""Baseline patients with exact counts: risk groups first, then risk factors, then Table 1.
+
+Each regimen is built risk group by risk group so that age > 50, pleural effusion, eGFR < 30 and
+pulmonary hypertension give exactly the target low/medium/high counts under the Wang score. Every
+other characteristic is then given to exactly its target number of patients, chosen by a seeded
+weighted draw without replacement so that related findings go together (pleural effusion, ascites
+and edema; an M-spike only with a positive immunofixation; a normal VEGF only with another major
+criterion).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from poems_cohort.synth.targets import RegimenTargets, Targets
+
+FLAG_COLUMNS: tuple[str, ...] = (
+    "hepatomegaly", "splenomegaly", "lymphadenopathy", "angioma", "peripheral_edema", "ascites",
+    "pleural_effusion", "pulmonary_hypertension", "papilledema", "osteosclerosis",
+)  # fmt: skip
+
+
+def choose_exact(rng: np.random.Generator, k: int, weights: np.ndarray) -> np.ndarray:
+    """A boolean mask with exactly ``k`` True, drawn without replacement in proportion to weights.
+
+    Weight 0 never chosen (unless needed to reach ``k``), ``inf`` always chosen first (Gumbel top-k).
+    """
+    n = len(weights)
+    if not 0 <= k <= n:
+        raise ValueError(f"cannot choose {k} of {n}")
+    w = np.asarray(weights, dtype=float)
+    with np.errstate(divide="ignore"):
+        keys = np.log(w) + rng.gumbel(size=n)
+    keys = np.where(np.isposinf(w), np.inf, keys)
+    keys = np.where(w == 0, -1e300 + rng.random(n), keys)
+    mask = np.zeros(n, dtype=bool)
+    if k:
+        mask[np.argsort(-keys, kind="stable")[:k]] = True
+    return mask
+
+
+def _risk_factors(low: int, medium: int, high: int, a: int, e: int, r: int
+                  ) -> dict[str, np.ndarray]:
+    """Age > 50, effusion, eGFR < 30 and pulmonary hypertension per patient, groups in order.
+
+    Low: none. Medium: exactly one of age > 50, effusion, pulmonary hypertension. High: eGFR < 30,
+    or at least two of the others. Pulmonary hypertension is not in Table 1, so it is used only
+    where age and effusion cannot make up the score.
+    """
+    n = low + medium + high
+    if r > high:
+        raise ValueError(f"{r} patients with eGFR < 30 but only {high} high-risk patients")
+    h2 = high - r  # high risk without eGFR < 30: at least two unit factors
+    # medium patients with pulmonary hypertension only: the fewest that make the counts fit
+    for m_ph in range(medium + 1):
+        units = a + e - (medium - m_ph)  # age/effusion factors left for the high-risk group
+        if units < h2 or units > 2 * high:
+            continue
+        lo = max(0, a - (medium - m_ph), units - high)
+        hi = min(a, high, units)
+        if lo > hi:
+            continue
+        a_high = min(hi, max(lo, round(units * a / max(a + e, 1))))
+        e_high = units - a_high
+        break
+    else:
+        raise ValueError("the risk factor counts cannot give the risk group counts")
+    m_a = a - a_high
+    m_e = e - e_high
+    age = np.zeros(n, bool)
+    eff = np.zeros(n, bool)
+    ph = np.zeros(n, bool)
+    renal = np.zeros(n, bool)
+    med = np.arange(low, low + medium)
+    age[med[:m_a]] = True
+    eff[med[m_a:m_a + m_e]] = True
+    ph[med[m_a + m_e:]] = True
+    hi_idx = np.arange(low + medium, n)  # non-renal first, then renal
+    renal[hi_idx[h2:]] = True
+    age[hi_idx[:a_high]] = True
+    uncovered = [i for i in hi_idx[:h2] if not age[i]]
+    paired = [i for i in hi_idx[:h2] if age[i]]
+    rest = list(hi_idx[h2:])
+    order = uncovered + paired + [i for i in rest if not age[i]] + [i for i in rest if age[i]]
+    eff[np.array(order[:e_high], dtype=int)] = True
+    units_hi = age.astype(int) + eff.astype(int)
+    ph[hi_idx[:h2][units_hi[hi_idx[:h2]] < 2]] = True
+    return {"age_gt_50": age, "pleural_effusion": eff, "renal_dysfunction": renal,
+            "pulmonary_hypertension": ph}
+
+
+def _ages(rng: np.random.Generator, older: np.ndarray, regimen: np.ndarray, targets: Targets
+          ) -> np.ndarray:
+    """Whole-year ages: > 50 exactly where ``older``; cohort median and range as published.
+
+    ASCT patients are under 65 (eligibility). The cohort median falls among the patients aged
+    50 or less; those below the median are drawn in [min, median - 1], those above it in
+    [median, 50].
+    """
+    n = len(older)
+    median, lo, hi = int(targets.age_median), int(targets.age_min), int(targets.age_max)
+    ages = np.zeros(n)
+    young = np.flatnonzero(~older)
+    m = (n - 1) // 2  # the lower median position in the sorted cohort
+    k_below = min(m, len(young))  # young patients below the median
+    ranked = young[rng.permutation(len(young))]
+    below = np.sort(rng.triangular(lo, median - 3, median, size=k_below).astype(int))
+    below = np.clip(below, lo, median - 1)
+    if k_below:
+        below[0] = lo
+    above = rng.integers(median, 51, size=len(young) - k_below)
+    if len(above):
+        above[0] = median
+        if n % 2 == 0 and len(above) > 1:
+            above[1] = median
+    ages[ranked[:k_below]] = below
+    ages[ranked[k_below:]] = above
+    old = np.flatnonzero(older)
+    span = np.where(regimen[old] == "ASCT", 64, hi)
+    draw = 51 + np.floor(rng.beta(1.3, 2.2, size=len(old)) * (span - 50)).astype(int)
+    ages[old] = np.minimum(draw, span)
+    eligible = old[regimen[old] != "ASCT"]
+    if len(eligible):
+        ages[eligible[rng.integers(len(eligible))]] = hi
+    return ages
+
+
+def _onls(rng: np.random.Generator, severe: np.ndarray, not_evaluable: np.ndarray, n_zero: int,
+          median: int) -> np.ndarray:
+    """ONLS 0–12: > 4 where ``severe``, else 1–4; the cohort median kept.
+
+    Patients not evaluable for RN have a baseline ONLS of 0 (``n_zero`` of them) or, beyond that
+    number, no baseline ONLS recorded (NaN).
+    """
+    n = len(severe)
+    out = np.zeros(n)
+    mild = ~severe & ~not_evaluable
+    out[mild] = rng.choice([1, 2, 3, 4], size=int(mild.sum()), p=[0.12, 0.22, 0.3, 0.36])
+    out[severe] = rng.choice(np.arange(5, 11), size=int(severe.sum()),
+                             p=[0.32, 0.25, 0.18, 0.12, 0.08, 0.05])
+    idle = np.flatnonzero(not_evaluable)
+    out[idle[rng.permutation(len(idle))][n_zero:]] = np.nan
+    # the median position must hold `median`: move the highest values below it up
+    m = (int(np.isfinite(out).sum()) - 1) // 2
+    while (out < median).sum() > m:
+        cand = np.flatnonzero(mild & (out < median))
+        out[cand[np.argmax(out[cand])]] = median
+    return out
+
+
+def _regimen_frame(rng: np.random.Generator, t: RegimenTargets) -> pd.DataFrame:
+    """The baseline flags of one regimen (no ages or lab values yet)."""
+    c = t.characteristics
+    n = t.size
+    risk = _risk_factors(t.risk["low"], t.risk["medium"], t.risk["high"], c["age_gt_50"],
+                         c["pleural_effusion"], c["renal_dysfunction"])
+    group = np.repeat(np.array(["low", "medium", "high"]),
+                      [t.risk["low"], t.risk["medium"], t.risk["high"]])
+    subgroup = np.where(group == "low", "low", "medium-high")
+    # more pulmonary hypertension where it cannot change the group (already high risk)
+    risk["pulmonary_hypertension"] = risk["pulmonary_hypertension"] | (
+        (group == "high") & (rng.random(n) < 0.35))
+    f = pd.DataFrame({"regimen": t.regimen, "risk_group": group, "subgroup": subgroup, **risk})
+
+    # evaluability for each response, per subgroup, with the overlaps that fit CRH/CRV
+    for name in ("crh", "crv", "rn"):
+        f[f"{name}_ev"] = False
+    for sg in ("low", "medium-high"):
+        idx = np.flatnonzero(subgroup == sg)
+        size = len(idx)
+        n_h = t.responses[("crh", sg)].of
+        n_v = t.responses[("crv", sg)].of
+        n_hv = t.responses[("crh_crv", sg)].of
+        both = min(n_h, n_v, max(n_h + n_v - n_hv, n_h + n_v - size, 0))
+        perm = idx[rng.permutation(size)]
+        # CRV-only, both, CRH-only, neither, in a random order of the subgroup
+        f.loc[perm[: n_v], "crv_ev"] = True
+        f.loc[perm[n_v - both: n_v - both + n_h], "crh_ev"] = True
+        n_rn = t.responses[("rn", sg)].of
+        f.loc[idx[rng.permutation(size)][:n_rn], "rn_ev"] = True
+
+    crh_ev, crv_ev = f["crh_ev"].to_numpy(), f["crv_ev"].to_numpy()
+    eff, age = f["pleural_effusion"].to_numpy(), f["age_gt_50"].to_numpy()
+    ones = np.ones(n)
+    f["male"] = choose_exact(rng, c["male"], ones)
+    f["ascites"] = choose_exact(rng, c["ascites"], np.where(eff, 4.0, 1.0))
+    overload = eff | f["ascites"].to_numpy()
+    f["peripheral_edema"] = choose_exact(rng, c["peripheral_edema"], np.where(overload, 6.0, 1.0))
+    for col in ("hepatomegaly", "splenomegaly", "lymphadenopathy", "angioma", "papilledema"):
+        f[col] = choose_exact(rng, c[col], ones)
+    f["iga"] = choose_exact(rng, c["iga_heavy_chain"], np.where(crh_ev, 1.0, 0.0))
+    f["spe_gt_5"] = choose_exact(rng, c["spe_gt_5"], np.where(crh_ev, 1.0, 0.0))
+    f["bmpc_gt_10"] = choose_exact(rng, c["bmpc_gt_10"], ones)
+    # a patient without a baseline VEGF needs osteosclerosis as the major criterion
+    f["osteosclerosis"] = choose_exact(rng, c["osteosclerosis"], np.where(crv_ev, 1.0, np.inf))
+    f["hypoalbuminemia"] = choose_exact(rng, c["hypoalbuminemia"],
+                                        np.where(f["ascites"], 3.0, 1.0))
+    renal = f["renal_dysfunction"].to_numpy()
+    f["urine_protein_gt_1g"] = choose_exact(rng, c["urine_protein_gt_1g"],
+                                            np.where(renal, 5.0, 1.0))
+    f["vegf_gt_4000"] = choose_exact(rng, c["vegf_gt_4000"],
+                                     np.where(crv_ev, np.where(overload, 2.0, 1.0), 0.0))
+    f["onls_gt_4"] = choose_exact(rng, c["onls_gt_4"],
+                                  np.where(f["rn_ev"], np.where(age, 1.5, 1.0), 0.0))
+    biopsied = choose_exact(rng, t.castleman.of, np.where(f["lymphadenopathy"], 4.0, 1.0))
+    positive = np.zeros(n, bool)
+    positive[np.flatnonzero(biopsied)[choose_exact(rng, t.castleman.n,
+                                                   np.ones(int(biopsied.sum())))]] = True
+    f["castleman"] = pd.array(np.where(biopsied, np.where(positive, "yes", "no"), ""),
+                              dtype=object)
+    del age
+    return f
+
+
+def baseline_patients(targets: Targets, rng: np.random.Generator) -> pd.DataFrame:
+    """One row per patient with the baseline characteristics (regimens in target order).
+
+    Columns: the input format's baseline columns plus the internal ``risk_group``, ``subgroup``,
+    ``crh_ev``, ``crv_ev``, ``rn_ev`` used by the later steps.
+    """
+    f = pd.concat([_regimen_frame(rng, t) for t in targets.regimens], ignore_index=True)
+    n = len(f)
+    regimen = f["regimen"].to_numpy()
+    crh_ev, crv_ev = f["crh_ev"].to_numpy(), f["crv_ev"].to_numpy()
+    f["age"] = _ages(rng, f["age_gt_50"].to_numpy(), regimen, targets)
+    f["onls"] = _onls(rng, f["onls_gt_4"].to_numpy(), ~f["rn_ev"].to_numpy(), targets.onls_zero,
+                      int(targets.onls_median))
+    f["sex"] = np.where(f["male"], "M", "F")
+    non_iga = rng.choice(["IgG", "IgG", "IgG", "IgM"], size=n)
+    f["heavy_chain"] = np.where(f["iga"], "IgA", np.where(crh_ev, non_iga, "none"))
+    f["light_chain"] = "lambda"
+
+    def uniform(lo: float, hi: float, decimals: int = 1) -> np.ndarray:
+        return np.round(rng.uniform(lo, hi, size=n), decimals)
+
+    f["spe_g_l"] = np.where(f["spe_gt_5"], uniform(5.2, 18.0),
+                            np.where(crh_ev, uniform(0.0, 4.9), 0.0))
+    f["bmpc_pct"] = np.where(f["bmpc_gt_10"], uniform(10.5, 24.0), uniform(0.5, 9.5))
+    f["albumin_g_l"] = np.where(f["hypoalbuminemia"], uniform(21.0, 29.8), uniform(30.2, 46.0))
+    egfr_ok = np.round(np.clip(rng.normal(96, 22, size=n), 31.0, 145.0), 1)
+    f["egfr"] = np.where(f["renal_dysfunction"], uniform(9.0, 29.5), egfr_ok)
+    f["urine_protein_g_24h"] = np.where(f["urine_protein_gt_1g"], uniform(1.1, 3.6, 2),
+                                        uniform(0.03, 0.95, 2))
+    high_vegf = np.round(np.clip(4000 * np.exp(rng.exponential(0.45, size=n)), 4050, 30000))
+    mid_vegf = np.round(rng.uniform(900, 3950, size=n))
+    f["vegf_pg_ml"] = np.where(f["vegf_gt_4000"], high_vegf,
+                               np.where(crv_ev, mid_vegf, np.nan))
+    serum_pos = crh_ev & (rng.random(n) < 0.9)
+    urine_pos = crh_ev & (~serum_pos | (rng.random(n) < 0.55))
+    f["serum_ife"] = np.where(serum_pos, "positive", "negative")
+    f["urine_ife"] = np.where(urine_pos, "positive", "negative")
+    f["flc_kappa_mg_l"] = uniform(8.0, 24.0)
+    lam_normal = uniform(10.0, 28.0)
+    lam_high = np.round(np.exp(rng.uniform(np.log(40), np.log(260), size=n)), 1)
+    abnormal = crh_ev & (rng.random(n) < 0.6)
+    f["flc_lambda_mg_l"] = np.where(abnormal, lam_high, lam_normal)
+    f["flc_kappa_mg_l"] = np.where(abnormal, np.minimum(f["flc_kappa_mg_l"], 0.2 * lam_high),
+                                   np.maximum(f["flc_kappa_mg_l"], 0.3 * lam_normal)).round(1)
+    for col in FLAG_COLUMNS:
+        f[col] = np.where(f[col], "yes", "no")
+    for col in ("polyneuropathy", "monoclonal_plasma_cell"):
+        f[col] = "yes"
+    f["endocrinopathy"] = np.where(rng.random(n) < 0.84, "yes", "no")
+    f["skin_changes"] = np.where(rng.random(n) < 0.9, "yes", "no")
+    f["thrombocytosis_or_polycythemia"] = np.where(rng.random(n) < 0.5, "yes", "no")
+    return f
