@@ -1,3 +1,4 @@
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -112,3 +113,22 @@ def test_a_non_default_index_gives_rows_in_the_patients_order():
     got = derive_analysis_dataset(shuffled)
     assert got["patient_id"].tolist() == ["P3", "P1", "P2"]
     assert list(got.index) == [0, 1, 2]
+
+
+def test_the_risk_score_uses_the_computed_egfr():
+    # male, 40 years, creatinine 3.0 mg/dl: 141 × (3.0/0.9)^-1.209 × 0.993^40 ≈ 24.8 < 30
+    p = patients({"egfr": NAN, "creatinine_mg_dl": 3.0},
+                 {"egfr": NAN, "creatinine_mg_dl": 3.0, "age": NAN})
+    got = derive_analysis_dataset(SimpleNamespace(patients=p, visits=None))
+    assert math.isclose(got["egfr"].iloc[0], 141 * (3.0 / 0.9) ** -1.209 * 0.993**40, rel_tol=1e-13)
+    assert got["risk_points"].iloc[0] == 2.0 and got["risk_group"].iloc[0] == "high"
+    # without age the eGFR cannot be computed: 0 known points, 3 possible → undecided
+    assert np.isnan(got["egfr"].iloc[1]) and got["risk_group"].iloc[1] is pd.NA
+
+
+def test_an_egfr_race_factor_setting_changes_only_computed_values():
+    p = patients({"egfr": NAN, "creatinine_mg_dl": 0.9, "age": 50.0}, {"egfr": 25.0})
+    got = derive_analysis_dataset(SimpleNamespace(patients=p, visits=None),
+                                  EndpointSettings(egfr_race_factor=1.159))
+    assert math.isclose(got["egfr"].iloc[0], 141 * 0.993**50 * 1.159, rel_tol=1e-13)
+    assert got["egfr"].iloc[1] == 25.0

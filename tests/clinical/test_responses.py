@@ -269,3 +269,10 @@ def test_assessment_states():
     assert got["crh"].tolist() == [pd.NA, True]
     assert got["crv"].tolist() == [pd.NA, False]
     assert got["rn"].tolist() == [pd.NA, True]
+
+
+def test_an_empty_visits_table_means_no_assessment_for_anyone():
+    frame = derive_responses(patients({}, {}), visits(), S)
+    assert frame["crh"].tolist() == [0, 0]
+    assert frame["crh_last_months"].tolist() == [0.0, 0.0]
+    assert frame["crh_crv_last_months"].tolist() == [0.0, 0.0]
