@@ -364,11 +364,11 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
         return done()
     try:
         if source.is_dir():
-            patient_file, found = _find(source, "patients")
-            problems.extend(found)
+            patient_file, ambiguous = _find(source, "patients")
+            problems.extend(ambiguous)
             visit_file, found = _find(source, "visits")
             problems.extend(found)
-            if patient_file is None and not found:
+            if patient_file is None and not ambiguous:
                 problems.append(Problem(str(source), None, None, None,
                                         "a patients.csv, .xlsx, .sav or .parquet file in the folder"))
             plan = [(patient_file, "patients"), (visit_file, "visits")]
