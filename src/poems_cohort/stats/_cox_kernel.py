@@ -38,13 +38,25 @@ class Prepared:
     wx_dead: np.ndarray    # (p,) sum over deaths of w * x
     efron: bool
     iu: tuple[np.ndarray, np.ndarray]  # upper-triangle index of a p x p matrix
+    dead_groups: np.ndarray  # (G',) tie groups with at least one death
+    dead_rows: np.ndarray    # sorted rows of the deaths (grouped by tie group)
+    dead_starts: np.ndarray  # (G',) start of each group's deaths within dead_rows
+    k_group: np.ndarray      # (K,) position in dead_groups of each Efron term (K = deaths)
+    k_frac: np.ndarray       # (K,) k/m of each term (0 for Breslow)
+    xt: np.ndarray           # (p, n) x transposed, contiguous
+    xxt: np.ndarray          # (q, n) products x_i x_j of the upper triangle
+    dead_pairs: np.ndarray   # (2G',) [start, end) of each group's run of deaths, for reduceat
 
 
 def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarray,
             stratum: np.ndarray, *, efron: bool) -> Prepared:
     n, p = x.shape
-    order = np.lexsort((-time, stratum))
-    xs = x[order] - x.mean(axis=0) if n else x[order]
+    # deaths first within a tie group, so that each group's deaths are one contiguous run
+    if (stratum == stratum[0]).all():
+        order = np.lexsort((-event, -time))
+    else:
+        order = np.lexsort((-event, -time, stratum))
+    xs = x[order] - x.mean(axis=0)
     ts, es, ws, ss = time[order], event[order].astype(float), weight[order], stratum[order]
     new = np.ones(n, dtype=bool)
     new[1:] = (ts[1:] != ts[:-1]) | (ss[1:] != ss[:-1])
@@ -58,89 +70,123 @@ def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarr
     g_strat = ss[g_start]
     gs_bounds = tuple((int(np.searchsorted(g_start, a)), int(np.searchsorted(g_start, b)))
                       for a, b in zip(s_start, s_stop, strict=True))
+    g_deaths = np.add.reduceat(es, g_start)
+    dead_groups = np.flatnonzero(g_deaths > 0)
+    dead_rows = np.flatnonzero(es > 0)
+    nd = g_deaths[dead_groups].astype(np.int64)
+    dead_starts = np.cumsum(nd) - nd
+    k_group = np.repeat(np.arange(len(dead_groups)), nd)
+    if efron:
+        k_frac = (np.arange(len(dead_rows)) - dead_starts[k_group]) / nd[k_group]
+    else:
+        k_frac = np.zeros(len(dead_rows))
+    iu = np.triu_indices(p)
+    xt = np.ascontiguousarray(xs.T)
+    pairs = np.empty(2 * len(dead_groups), dtype=np.int64)
+    pairs[0::2] = g_start[dead_groups]
+    pairs[1::2] = g_start[dead_groups] + nd
     return Prepared(
         x=xs, time=ts, event=es, weight=ws, stratum=ss, order=order, group=group,
         g_start=g_start, g_end=g_end, g_stratum=g_strat,
         s_bounds=tuple((int(a), int(b)) for a, b in zip(s_start, s_stop, strict=True)),
         gs_bounds=gs_bounds,
-        g_deaths=np.add.reduceat(es, g_start) if n else es,
-        g_dwt=np.add.reduceat(es * ws, g_start) if n else es,
-        wx_dead=(es * ws) @ xs, efron=efron, iu=np.triu_indices(p))
+        g_deaths=g_deaths, g_dwt=np.add.reduceat(es * ws, g_start),
+        wx_dead=(es * ws) @ xs, efron=efron, iu=iu, dead_groups=dead_groups,
+        dead_rows=dead_rows, dead_starts=dead_starts, k_group=k_group, k_frac=k_frac, xt=xt,
+        xxt=xt[iu[0]] * xt[iu[1]], dead_pairs=pairs)
 
 
 @dataclass(frozen=True)
 class Terms:
-    """Per-(death-time, Efron-term) quantities at one beta."""
+    """Sums at one beta over the tie groups that have deaths (``gsel``).
+
+    For a group with risk-set sums ``R`` and death sums ``D`` (columns: weight*risk, then x-weighted,
+    then the upper triangle of x x^T), the Efron terms are ``R - f_k D`` with ``f_k = k/m`` (all 0
+    for Breslow). Everything needed is linear in ``R`` and ``D`` with the scalar sums over k:
+    ``a0 = sum wbar/den``, ``a1 = sum wbar f/den``, ``b0, b1, b2 = sum wbar f^j/den^2`` and
+    ``c0 = sum 1/den``, ``c1 = sum f/den``.
+    """
 
     loglik: float
     score: np.ndarray        # (p,)
     info: np.ndarray         # (p, p)
-    gidx: np.ndarray         # (K,) tie group of each term (only groups with deaths)
-    frac: np.ndarray         # (K,) k/m (0 for Breslow)
-    hazard: np.ndarray       # (K,) wbar / denom
-    xbar: np.ndarray         # (K, p)
-    cov: np.ndarray          # (K, p, p) weighted covariance of x in the term's risk set, or empty
+    gsel: np.ndarray         # (G',) tie groups with deaths
+    r1: np.ndarray           # (G', p) risk-set sums of w r x
+    d1: np.ndarray           # (G', p) death sums of w r x
+    a0: np.ndarray
+    a1: np.ndarray
+    b0: np.ndarray
+    b1: np.ndarray
+    b2: np.ndarray
+    c0: np.ndarray
+    c1: np.ndarray
+    info_g: np.ndarray       # (G', q) upper triangle of each group's information, or empty
     risk: np.ndarray         # (n,) exp(eta - shift), sorted rows
 
 
 def _segment_cumsum(m: np.ndarray, bounds: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Running sums along the rows (axis 1), restarted at each stratum."""
     if len(bounds) == 1:
-        return np.cumsum(m, axis=0)
+        return np.cumsum(m, axis=1)
     out = np.empty_like(m)
     for a, b in bounds:
-        np.cumsum(m[a:b], axis=0, out=out[a:b])
+        np.cumsum(m[:, a:b], axis=1, out=out[:, a:b])
     return out
 
 
-def evaluate(pr: Prepared, beta: np.ndarray, *, want_cov: bool = False) -> Terms:
+def _unpack(u: np.ndarray, iu: tuple[np.ndarray, np.ndarray], p: int) -> np.ndarray:
+    out = np.empty((*u.shape[:-1], p, p))
+    out[..., iu[0], iu[1]] = u
+    out[..., iu[1], iu[0]] = u
+    return out
+
+
+def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Terms:
     """Log partial likelihood, score and information at ``beta``."""
-    x = pr.x
-    n, p = x.shape
-    eta = x @ beta
+    n, p = pr.x.shape
+    eta = beta @ pr.xt
     shift = float(eta.max())
     r = np.exp(eta - shift)
     wr = pr.weight * r
+    q = len(pr.iu[0])
     iu0, iu1 = pr.iu
-    q = len(iu0)
-    m = np.empty((n, 1 + p + q))
-    m[:, 0] = wr
-    np.multiply(x, wr[:, None], out=m[:, 1:1 + p])
-    np.multiply(m[:, 1 + iu0], x[:, iu1], out=m[:, 1 + p:])
-    cs = _segment_cumsum(m, pr.s_bounds)
-    has = pr.g_deaths > 0
-    gsel = np.flatnonzero(has)
-    risk_sums = cs[pr.g_end[gsel]]
-    dead_sums = np.add.reduceat(m * pr.event[:, None], pr.g_start, axis=0)[gsel]
+    m = np.empty((1 + p + q, n + 1))  # one row per summed quantity; a zero column for reduceat
+    m[:, n] = 0.0
+    m[0, :n] = wr
+    np.multiply(pr.xt, wr, out=m[1:1 + p, :n])
+    np.multiply(pr.xxt, wr, out=m[1 + p:, :n])
+    cs = _segment_cumsum(m[:, :n], pr.s_bounds)
+    gsel = pr.dead_groups
+    rs = cs[:, pr.g_end[gsel]].T
+    ds = np.add.reduceat(m, pr.dead_pairs, axis=1)[:, 0::2].T
     nd = pr.g_deaths[gsel].astype(np.int64)
     wbar_g = pr.g_dwt[gsel] / nd
-    k_total = int(nd.sum())
-    gidx_local = np.repeat(np.arange(len(gsel)), nd)
-    if pr.efron:
-        offsets = np.repeat(np.cumsum(nd) - nd, nd)
-        frac = (np.arange(k_total) - offsets) / nd[gidx_local]
-        sums = risk_sums[gidx_local] - frac[:, None] * dead_sums[gidx_local]
-    else:
-        frac = np.zeros(k_total)
-        sums = risk_sums[gidx_local]
-    denom = sums[:, 0]
-    wbar = wbar_g[gidx_local]
-    xbar = sums[:, 1:1 + p] / denom[:, None]
-    s2 = sums[:, 1 + p:] / denom[:, None]
-    hazard = wbar / denom
-    loglik = float(pr.weight @ (pr.event * eta) - wbar @ (np.log(denom) + shift))
-    score = pr.wx_dead - wbar @ xbar
-    info_u = wbar @ (s2 - xbar[:, iu0] * xbar[:, iu1])
-    info = np.empty((p, p))
-    info[iu0, iu1] = info_u
-    info[iu1, iu0] = info_u
-    cov = np.empty((0, p, p))
-    if want_cov:
-        cu = s2 - xbar[:, iu0] * xbar[:, iu1]
-        cov = np.empty((k_total, p, p))
-        cov[:, iu0, iu1] = cu
-        cov[:, iu1, iu0] = cu
-    return Terms(loglik=loglik, score=score, info=info, gidx=gsel[gidx_local], frac=frac,
-                 hazard=hazard, xbar=xbar, cov=cov, risk=r)
+    gl = pr.k_group
+    frac = pr.k_frac
+    den = rs[gl, 0] - frac * ds[gl, 0]
+    inv = 1.0 / den
+    wb = wbar_g[gl]
+    ng = len(gsel)
+
+    def gsum(v: np.ndarray) -> np.ndarray:
+        return np.bincount(gl, weights=v, minlength=ng)
+
+    a0, a1 = gsum(wb * inv), gsum(wb * frac * inv)
+    inv2 = inv * inv
+    b0, b1, b2 = gsum(wb * inv2), gsum(wb * frac * inv2), gsum(wb * frac * frac * inv2)
+    c0, c1 = gsum(inv), gsum(frac * inv)
+    loglik = float(pr.weight @ (pr.event * eta) - wb @ (np.log(den) + shift))
+    r1, d1 = rs[:, 1:1 + p], ds[:, 1:1 + p]
+    score = pr.wx_dead - (a0 @ r1 - a1 @ d1)
+    r2, d2 = rs[:, 1 + p:], ds[:, 1 + p:]
+    info_g = (r2 * a0[:, None] - d2 * a1[:, None]
+              - (r1[:, iu0] * r1[:, iu1]) * b0[:, None]
+              + (r1[:, iu0] * d1[:, iu1] + d1[:, iu0] * r1[:, iu1]) * b1[:, None]
+              - (d1[:, iu0] * d1[:, iu1]) * b2[:, None])
+    info = _unpack(info_g.sum(axis=0), pr.iu, p)
+    return Terms(loglik=loglik, score=score, info=info, gsel=gsel, r1=r1, d1=d1, a0=a0, a1=a1,
+                 b0=b0, b1=b1, b2=b2, c0=c0, c1=c1,
+                 info_g=info_g if want_groups else np.empty((0, q)), risk=r)
 
 
 def score_residuals(pr: Prepared, terms: Terms) -> np.ndarray:
@@ -148,17 +194,18 @@ def score_residuals(pr: Prepared, terms: Terms) -> np.ndarray:
     x = pr.x
     n, p = x.shape
     ng = len(pr.g_start)
-    gidx, frac, haz, xbar = terms.gidx, terms.frac, terms.hazard, terms.xbar
-    h = np.bincount(gidx, weights=haz, minlength=ng)
+    t = terms
+    gsel = t.gsel
+    h = np.zeros(ng)
     hx = np.zeros((ng, p))
-    np.add.at(hx, gidx, haz[:, None] * xbar)
-    h_own = np.bincount(gidx, weights=(1 - frac) * haz, minlength=ng)
+    h_own = np.zeros(ng)
     hx_own = np.zeros((ng, p))
-    np.add.at(hx_own, gidx, ((1 - frac) * haz)[:, None] * xbar)
     xb_mean = np.zeros((ng, p))
-    np.add.at(xb_mean, gidx, xbar)
-    nd = np.maximum(pr.g_deaths, 1)
-    xb_mean /= nd[:, None]
+    h[gsel] = t.a0
+    hx[gsel] = t.r1 * t.b0[:, None] - t.d1 * t.b1[:, None]
+    h_own[gsel] = t.a0 - t.a1
+    hx_own[gsel] = t.r1 * (t.b0 - t.b1)[:, None] - t.d1 * (t.b1 - t.b2)[:, None]
+    xb_mean[gsel] = (t.r1 * t.c0[:, None] - t.d1 * t.c1[:, None]) / pr.g_deaths[gsel][:, None]
     # cumulative over ascending time within stratum = reverse cumsum over descending groups
     cum_h = np.empty(ng)
     cum_hx = np.empty((ng, p))
@@ -171,7 +218,7 @@ def score_residuals(pr: Prepared, terms: Terms) -> np.ndarray:
         prev_h[a:b - 1], prev_hx[a:b - 1] = ch[1:], chx[1:]
         prev_h[b - 1], prev_hx[b - 1] = 0.0, 0.0
     g = pr.group
-    r = terms.risk[:, None]
+    r = t.risk[:, None]
     dead = pr.event > 0
     res = -r * (x * cum_h[g][:, None] - cum_hx[g])
     gd = g[dead]
@@ -186,16 +233,12 @@ def score_residuals(pr: Prepared, terms: Terms) -> np.ndarray:
 def group_terms(pr: Prepared, terms: Terms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per death-time score ``U_g`` and information ``I_g`` (for the proportional-hazards test).
 
-    Returns (groups with deaths, U (G', p), I (G', p, p)).
+    ``terms`` must come from ``evaluate(..., want_groups=True)``. Returns (groups with deaths,
+    U (G', p), I (G', p, p)).
     """
     p = pr.x.shape[1]
-    gsel = np.flatnonzero(pr.g_deaths > 0)
-    pos = np.searchsorted(gsel, terms.gidx)
-    wbar = (pr.g_dwt / np.maximum(pr.g_deaths, 1))[terms.gidx]
-    u = np.zeros((len(gsel), p))
-    wx = (pr.event * pr.weight)[:, None] * pr.x
-    u += np.add.reduceat(wx, pr.g_start, axis=0)[gsel]
-    np.add.at(u, pos, -wbar[:, None] * terms.xbar)
-    info = np.zeros((len(gsel), p, p))
-    np.add.at(info, pos, wbar[:, None, None] * terms.cov)
-    return gsel, u, info
+    t = terms
+    wx = np.add.reduceat(((pr.event * pr.weight)[:, None] * pr.x)[pr.dead_rows], pr.dead_starts,
+                         axis=0)
+    u = wx - (t.r1 * t.a0[:, None] - t.d1 * t.a1[:, None])
+    return t.gsel, u, _unpack(t.info_g, pr.iu, p)

@@ -149,7 +149,7 @@ class CoxResult:
             raise ValueError(f"transform: expected 'km' or 'identity', got {transform!r}")
         pr = self._data.prepared
         p = len(self.coef)
-        terms = K.evaluate(pr, self.coef, want_cov=True)
+        terms = K.evaluate(pr, self.coef, want_groups=True)
         gsel, u_g, i_g = K.group_terms(pr, terms)
         t_all, ev = pr.time, pr.event > 0
         if transform == "identity":
