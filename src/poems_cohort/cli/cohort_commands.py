@@ -24,7 +24,7 @@ def validate(
     path: Annotated[Path, typer.Argument(help="A CSV, .xlsx, .sav or .parquet file, or a folder "
                                          "holding patients.* and optionally visits.*.")],
     mapping: Annotated[Path | None, typer.Option(
-        "--mapping", help="Column mapping file: TOML ([columns], [regimens]) or CSV "
+        "--mapping", help="Column mapping file: TOML (\\[columns], \\[regimens]) or CSV "
         "source,canonical.")] = None,
     cutoff: Annotated[str, typer.Option(
         "--cutoff", help="Data cutoff (YYYY-MM-DD): later dates are reported as warnings.",
