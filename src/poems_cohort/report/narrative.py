@@ -1,0 +1,59 @@
+"""An abstract-style paragraph of results, written from the study's numbers (nothing typed in)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from poems_cohort.report import format as fmt
+from poems_cohort.study import StudyResults
+
+
+def _get(frame: pd.DataFrame, **where: object) -> pd.Series:
+    sel = frame
+    for k, v in where.items():
+        sel = sel[sel[k] == v]
+    return sel.iloc[0]
+
+
+def _p(p: object) -> str:
+    shown = fmt.p_value(p)
+    return f"p {shown}" if shown.startswith("<") or shown == fmt.MISSING else f"p = {shown}"
+
+
+def narrative(results: StudyResults) -> str:
+    """The results paragraph."""
+    plan = results.plan
+    ev = results.survival.events
+    fu = results.survival.followup
+    t2 = results.table2.rows
+    tests = results.tests()
+    ref = plan.reference
+    others = [r for r in plan.regimens if r != ref]
+    total = int(_get(ev, regimen="All")["patients"])
+    counts = ", ".join(f"{r} {int(_get(ev, regimen=r)['patients'])}" for r in plan.regimens)
+    parts = [f"{total} patients were analysed ({counts}). After a median follow-up of "
+             f"{fmt.months(_get(fu, regimen='All')['median'])} months "
+             f"({fmt.num(_get(ev, regimen='All')['person_years'], 0)} person-years),"]
+    for endpoint in ("CRH", "CRV", "CRH/CRV", "RN"):
+        allr = _get(t2, endpoint=endpoint, subgroup="all", regimen="All")
+        refr = _get(t2, endpoint=endpoint, subgroup="all", regimen=ref)
+        vs = "; ".join(
+            f"{r} {fmt.pct(_get(t2, endpoint=endpoint, subgroup='all', regimen=r)['value'])}%, "
+            f"{_p(_get(t2, endpoint=endpoint, subgroup='all', regimen=r)['p_value'])}"
+            for r in others)
+        parts.append(f"the {endpoint} rate was {fmt.pct(allr['value'])}% overall and "
+                     f"{fmt.pct(refr['value'])}% with {ref} ({vs});")
+    years = f"{plan.survival_landmark_months / 12:g}-year"
+    for endpoint in ("PFS", "OS"):
+        allr = _get(t2, endpoint=endpoint, subgroup="all", regimen="All")
+        by = ", ".join(
+            f"{r} {fmt.pct(_get(t2, endpoint=endpoint, subgroup='all', regimen=r)['value'])}%"
+            for r in plan.regimens)
+        p3 = _get(tests, source="survival", endpoint=endpoint, subgroup="all")["p_value"]
+        parts.append(f"{years} {endpoint} was {fmt.pct(allr['value'])}% ({by}; log-rank "
+                     f"{_p(p3)} across regimens)" + (";" if endpoint == "PFS" else "."))
+    deaths = _get(ev, regimen="All")
+    parts.append(f"{int(deaths['deaths'])} patients died, "
+                 f"{int(deaths['treatment_related_deaths'])} of treatment-related causes.")
+    text = " ".join(parts)
+    return text[0].upper() + text[1:]

@@ -1,0 +1,91 @@
+"""Everything ``run`` writes, built in memory first, then moved into place in one step.
+
+Only ``analysis_dataset.csv`` carries patient identifiers; every other file is aggregate.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from poems_cohort.report.figures import RenderedFigure, all_figures
+from poems_cohort.report.html import report_html
+from poems_cohort.report.json_out import results_json
+from poems_cohort.report.narrative import narrative
+from poems_cohort.report.office import docx_bytes, xlsx_bytes
+from poems_cohort.report.tables import DisplayTable, all_tables
+from poems_cohort.study import StudyResults
+
+PATIENT_LEVEL_FILES = ("analysis_dataset.csv",)
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """The files of a run: relative path → bytes."""
+
+    files: dict[str, bytes]
+
+    def names(self) -> list[str]:
+        """The relative paths, sorted."""
+        return sorted(self.files)
+
+
+def table_files(tables: list[DisplayTable]) -> dict[str, bytes]:
+    """CSV per table, the workbook and the Word document."""
+    files = {f"tables/{t.name}.csv": t.frame.to_csv(index=False, lineterminator="\n")
+             .encode("utf-8") for t in tables}
+    files["tables/tables.xlsx"] = xlsx_bytes(tables)
+    files["tables/tables.docx"] = docx_bytes(tables, title="POEMS syndrome first-line "
+                                                           "treatments: tables")
+    return files
+
+
+def figure_files(figures: list[RenderedFigure]) -> dict[str, bytes]:
+    """PNG (300 dpi) and SVG of every figure."""
+    files: dict[str, bytes] = {}
+    for f in figures:
+        files[f"figures/{f.name}.png"] = f.png
+        files[f"figures/{f.name}.svg"] = f.svg
+    return files
+
+
+def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = None,
+                  figures: list[RenderedFigure] | None = None) -> Outputs:
+    """Every output file of a run, in memory."""
+    tables = tables if tables is not None else all_tables(results)
+    figures = figures if figures is not None else all_figures(results)
+    text = narrative(results)
+    files = {"results.json": results_json(results, text),
+             "report.html": report_html(results, tables, figures, text),
+             "analysis_dataset.csv": results.analysis_dataset.to_csv(
+                 index=False, lineterminator="\n").encode("utf-8")}
+    files.update(table_files(tables))
+    files.update(figure_files(figures))
+    return Outputs(files)
+
+
+def write_outputs(outputs: Outputs, out: Path) -> None:
+    """Write into a temporary folder beside ``out``, then move each entry into place."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".poems-cohort-", dir=out.parent))
+    try:
+        for rel, data in outputs.files.items():
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        if not out.exists():
+            tmp.rename(out)
+            return
+        for entry in sorted(tmp.iterdir()):
+            target = out / entry.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            entry.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
