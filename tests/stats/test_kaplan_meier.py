@@ -224,3 +224,25 @@ def test_bad_input_is_refused(kwargs: dict, message: str) -> None:
 def test_quantile_refuses_bad_probabilities() -> None:
     with pytest.raises(ValueError, match="probs"):
         kaplan_meier(TIME, EVENT).quantile([0.5, 1.5])
+
+
+def test_by_group_checks_and_access() -> None:
+    import pandas as pd
+
+    from poems_cohort.stats import kaplan_meier_by_group
+
+    fits = kaplan_meier_by_group(TIME, EVENT, [2, 1, 1, 2, 2, 1, 9])  # 9: a group of one
+    assert fits.groups == (1, 2, 9) and len(fits) == 3
+    np.testing.assert_array_equal(fits[9].surv, [1.0])  # its one subject is censored at 5
+    # group 1: times 2 (event), 2 (censored), 4 (event) -> S = 2/3 at 2, 0 at 4
+    np.testing.assert_array_equal(fits[1].time, [2, 4])
+    np.testing.assert_allclose(fits[1].surv, [2 / 3, 0], rtol=1e-15)
+    with pytest.raises(KeyError, match="no group 3"):
+        fits[3]
+    with pytest.raises(ValueError, match=r"no observations in level\(s\) \['C'\]"):
+        kaplan_meier_by_group([1, 2], [1, 0], pd.Categorical(["A", "B"], categories=["A", "B", "C"]))
+    with pytest.raises(ValueError, match="group: missing value at position 1"):
+        kaplan_meier_by_group([1, 2], [1, 0], ["A", None])
+    with pytest.raises(ValueError, match="differ in length"):
+        kaplan_meier_by_group([1, 2], [1, 0], ["A"])
+    assert "3 groups" in repr(fits)

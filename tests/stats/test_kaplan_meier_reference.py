@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from poems_cohort.stats import kaplan_meier
+from poems_cohort.stats import kaplan_meier, kaplan_meier_by_group
 from tests.reference_data import DATASETS, arr, load_csv, load_json
 
 RTOL = 1e-8
@@ -119,3 +119,37 @@ def test_rmst_matches_r(ds: str) -> None:
         d = subset(ds, group)
         res = kaplan_meier(d[spec["time"]], d[spec["event"]]).rmst(ref["tau"])
         assert_same([res.estimate, res.std_err], [r["rmean"], r["se_rmean"]], f"{ds}/{group} rmst")
+
+
+@pytest.mark.parametrize("ds", DATASETS)
+def test_by_group_equals_r_and_single_fits(ds: str) -> None:
+    spec, df = load_json(ds)["spec"], load_csv(ds)
+    ref = load_json(ds)["km"]
+    labels = df[spec["group"]].astype(str)
+    fits = kaplan_meier_by_group(df[spec["time"]], df[spec["event"]],
+                                 pd.Categorical(labels, categories=spec["group_levels"]))
+    assert list(fits.groups) == spec["group_levels"]
+    for label, km in fits:
+        check_fit_object(km, ref["groups"][label], f"{ds}/{label} by group")
+        single = kaplan_meier(df[spec["time"]][labels == label], df[spec["event"]][labels == label])
+        for col in ("time", "n_risk", "n_event", "surv", "std_err", "lower", "upper"):
+            np.testing.assert_array_equal(getattr(km, col), getattr(single, col))
+        assert km.n == single.n and km.events == single.events
+    assert list(fits.to_frame().columns)[0] == "group"
+
+
+def test_weighted_by_group_equals_single_fits() -> None:
+    spec, df = load_json("s1")["spec"], load_csv("s1")
+    ref = load_json("s1")["weighted_km"]["groups"]
+    fits = kaplan_meier_by_group(df[spec["time"]], df[spec["event"]], df[spec["group"]],
+                                 weights=df[spec["weight"]])
+    for label, km in fits:
+        assert km.robust
+        check_fit_object(km, ref[label]["robust_default"], f"s1/{label} weighted by group")
+
+
+def check_fit_object(km, ref: dict, what: str) -> None:
+    for col in ("time", "n_risk", "n_event", "n_censor", "surv", "std_err", "se_surv"):
+        assert_same(getattr(km, col), ref["table"][col], f"{what} {col}")
+    assert_same(km.lower, ref["table"]["ci"]["log-log"]["lower"], f"{what} lower")
+    assert_same(km.upper, ref["table"]["ci"]["log-log"]["upper"], f"{what} upper")

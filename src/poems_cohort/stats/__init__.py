@@ -18,7 +18,9 @@ from poems_cohort.stats.logrank import LogRankResult as LogRankResult
 from poems_cohort.stats.logrank import logrank_test as logrank_test
 from poems_cohort.stats.logrank import pairwise_logrank as pairwise_logrank
 from poems_cohort.stats.survival import KaplanMeier as KaplanMeier
+from poems_cohort.stats.survival import KaplanMeierGroups as KaplanMeierGroups
 from poems_cohort.stats.survival import RestrictedMean as RestrictedMean
 from poems_cohort.stats.survival import SurvivalCurve as SurvivalCurve
 from poems_cohort.stats.survival import SurvivalSummary as SurvivalSummary
 from poems_cohort.stats.survival import kaplan_meier as kaplan_meier
+from poems_cohort.stats.survival import kaplan_meier_by_group as kaplan_meier_by_group

@@ -129,6 +129,10 @@ def as_group_codes(name: str, values: Any, *, levels: Sequence[Any] | None = Non
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    if arr.dtype.kind in "iub" and arr.size and levels is None:
+        small = _small_integer_codes(arr)
+        if small is not None:
+            return small
     raw, uniques = pd.factorize(arr, use_na_sentinel=True)
     if (raw < 0).any():
         raise ValueError(f"{name}: missing value at position {int(np.flatnonzero(raw < 0)[0])}")
@@ -144,3 +148,32 @@ def as_group_codes(name: str, values: Any, *, levels: Sequence[Any] | None = Non
             raise ValueError(f"{name}: value {v!r} at position {i} is not one of {levels}")
         remap[j] = position[v]
     return remap[raw], tuple(levels)
+
+
+def _small_integer_codes(arr: np.ndarray) -> tuple[np.ndarray, tuple[Any, ...]] | None:
+    """Integer (or boolean) groups spanning a small range: codes by a lookup table, no hashing."""
+    lo, hi = int(arr.min()), int(arr.max())
+    if hi - lo > 1_000_000:
+        return None
+    shifted = arr.astype(np.int64, copy=False) - lo
+    present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+    lookup = np.zeros(hi - lo + 1, dtype=np.int64)
+    lookup[present] = np.arange(len(present))
+    labels = (present + lo).tolist()
+    if arr.dtype.kind == "b":
+        labels = [bool(v) for v in labels]
+    return lookup[shifted], tuple(labels)
+
+
+def as_binary_status(name: str, values: Any) -> np.ndarray:
+    """:func:`as_status` with ``max_code=1``, with a fast path for integer and boolean arrays."""
+    arr = values.to_numpy() if isinstance(values, pd.Series) else values
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "iub" and arr.ndim == 1:
+        if arr.dtype.kind == "b":
+            return arr.astype(np.int64)
+        bad = (arr != 0) & (arr != 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{name}: value {int(arr[i])} at position {i}; expected 0 or 1")
+        return arr.astype(np.int64, copy=False)
+    return as_status(name, values)

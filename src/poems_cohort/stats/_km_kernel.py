@@ -87,6 +87,45 @@ def km_counts(time: np.ndarray, event: np.ndarray, weights: np.ndarray | None = 
     return KMCounts(dt.times, n_risk, n_event, n_censor, w2_event, w2_censor)
 
 
+def km_counts_by_group(time: np.ndarray, event: np.ndarray, group: np.ndarray, n_groups: int,
+                       weights: np.ndarray | None = None, *,
+                       squared_weights: bool = False) -> list[KMCounts]:
+    """:func:`km_counts` for every group at once: one factorization of the times and one
+    ``bincount`` over (time, group) pairs; the same sums as fitting each group's subset."""
+    k = n_groups
+    dt = distinct_times(time)
+    key = dt.codes * k + group
+    size = dt.size * k
+    ev = event.astype(np.float64)
+    present = np.bincount(key, minlength=size).reshape(dt.size, k)[dt.order]
+
+    def by_pair(values: np.ndarray | None) -> np.ndarray:
+        return np.bincount(key, weights=values, minlength=size).reshape(dt.size, k)[dt.order]
+
+    total = present.astype(np.float64) if weights is None else by_pair(weights)
+    events = by_pair(ev if weights is None else ev * weights)
+    if squared_weights:
+        w2 = np.ones_like(ev) if weights is None else weights * weights
+        w2_total = by_pair(w2)
+        w2_events = by_pair(w2 * ev)
+    out = []
+    for j in range(k):
+        rows = np.flatnonzero(present[:, j])
+        n_event = events[rows, j]
+        n_censor = total[rows, j] - n_event
+        n_risk = reverse_cumsum(total[rows, j])
+        if weights is None:
+            n_event = np.rint(n_event).astype(np.int64)
+            n_censor = np.rint(n_censor).astype(np.int64)
+            n_risk = np.rint(n_risk).astype(np.int64)
+        w2e = w2c = None
+        if squared_weights:
+            w2e = w2_events[rows, j]
+            w2c = w2_total[rows, j] - w2e
+        out.append(KMCounts(dt.times[rows], n_risk, n_event, n_censor, w2e, w2c))
+    return out
+
+
 def km_survival(n_risk: np.ndarray, n_event: np.ndarray) -> np.ndarray:
     """The product-limit estimate as a running product of ``(n - d) / n``."""
     n = n_risk.astype(np.float64)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from poems_cohort.stats._common import as_status
+from poems_cohort.stats._common import as_binary_status
 from poems_cohort.stats.survival import ConfType, SurvivalSummary, kaplan_meier
 
 
@@ -20,7 +20,7 @@ def reverse_km_followup(time: Any, event: Any, *, conf_level: float = 0.95,
     that time. ``estimate``, ``lower`` and ``upper`` follow R's print rule; NaN when not reached
     (e.g. when nearly everyone had the event).
     """
-    e = as_status("event", event)
+    e = as_binary_status("event", event)
     fit = kaplan_meier(time, 1 - e, conf_level=conf_level, conf_type=conf_type)
     med = fit.median()
     return SurvivalSummary(estimate=med.estimate, lower=med.lower, upper=med.upper,

@@ -18,8 +18,8 @@ from scipy.stats import chi2
 
 from poems_cohort.stats import _km_kernel as kernel
 from poems_cohort.stats._common import (
+    as_binary_status,
     as_group_codes,
-    as_status,
     as_times,
     check_same_length,
     frame_repr,
@@ -84,7 +84,7 @@ class _Prepared:
 
 def _prepare(time: Any, event: Any, group: Any, strata: Any) -> _Prepared:
     t = as_times("time", time)
-    e = as_status("event", event)
+    e = as_binary_status("event", event)
     g, levels = as_group_codes("group", group)
     if strata is None:
         check_same_length(time=t, event=e, group=g)

@@ -13,6 +13,7 @@ are dropped before fitting.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,7 +23,8 @@ from scipy.special import ndtri
 
 from poems_cohort.stats import _km_kernel as kernel
 from poems_cohort.stats._common import (
-    as_status,
+    as_binary_status,
+    as_group_codes,
     as_times,
     as_weights,
     check_same_length,
@@ -367,32 +369,31 @@ def _check_eval_times(name: str, values: Any) -> np.ndarray:
     return arr
 
 
-def kaplan_meier(time: Any, event: Any, *, weights: Any = None, conf_level: float = 0.95,
-                 conf_type: ConfType = "log-log", robust: bool | None = None) -> KaplanMeier:
-    """Kaplan–Meier estimate equal to R ``survfit(Surv(time, event) ~ 1, conf.type = ...)``.
-
-    ``weights`` are case weights. ``robust`` mirrors R: ``None`` means robust when some weight is
-    not an integer (R's default), giving the infinitesimal-jackknife SE of S (``std_err_scale =
-    "surv"``); ``False`` gives the (weighted) Greenwood SE of −log S. At a time with both events
-    and censorings the censored subjects are still at risk (censoring after events).
-    """
-    z = check_conf(conf_level, conf_type)
+def _check_km_inputs(time: Any, event: Any, weights: Any, group: Any = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None,
+                                tuple[Any, ...]]:
     t = as_times("time", time)
-    e = as_status("event", event)
+    e = as_binary_status("event", event)
+    g, levels = (None, ()) if group is None else as_group_codes("group", group)
+    arrays = {"time": t, "event": e}
+    if g is not None:
+        arrays["group"] = g
     if weights is None:
-        check_same_length(time=t, event=e)
-        w = None
-    else:
-        w = as_weights("weights", weights)
-        check_same_length(time=t, event=e, weights=w)
-        positive = w > 0
-        if not positive.any():
-            raise ValueError("weights: all weights are 0")
-        if not positive.all():
-            t, e, w = t[positive], e[positive], w[positive]
-    if robust is None:
-        robust = bool(w is not None and (w != np.floor(w)).any())
-    counts = kernel.km_counts(t, e, w, squared_weights=bool(robust))
+        check_same_length(**arrays)
+        return t, e, None, g, levels
+    w = as_weights("weights", weights)
+    check_same_length(**arrays, weights=w)
+    positive = w > 0
+    if not positive.any():
+        raise ValueError("weights: all weights are 0")
+    if not positive.all():
+        t, e, w = t[positive], e[positive], w[positive]
+        g = None if g is None else g[positive]
+    return t, e, w, g, levels
+
+
+def _fit(counts: kernel.KMCounts, *, n: int, events: int, weighted: bool, robust: bool,
+         conf_level: float, conf_type: str, z: float) -> KaplanMeier:
     surv = kernel.km_survival(counts.n_risk, counts.n_event)
     cumhaz, std_chaz = kernel.nelson_aalen(counts.n_risk, counts.n_event)
     if robust:
@@ -410,6 +411,88 @@ def kaplan_meier(time: Any, event: Any, *, weights: Any = None, conf_level: floa
         n_event=_readonly(counts.n_event), n_censor=_readonly(counts.n_censor),
         surv=_readonly(surv), std_err=_readonly(std_err), se_surv=_readonly(se_surv),
         lower=_readonly(lower), upper=_readonly(upper), cumhaz=_readonly(cumhaz),
-        std_chaz=_readonly(std_chaz), n=len(t), events=int(e.sum()),
-        conf_level=float(conf_level), conf_type=conf_type, std_err_scale=scale,
-        weighted=w is not None, robust=bool(robust))
+        std_chaz=_readonly(std_chaz), n=n, events=events, conf_level=float(conf_level),
+        conf_type=conf_type, std_err_scale=scale, weighted=weighted, robust=robust)
+
+
+def _default_robust(robust: bool | None, w: np.ndarray | None) -> bool:
+    if robust is None:
+        return bool(w is not None and (w != np.floor(w)).any())
+    return bool(robust)
+
+
+def kaplan_meier(time: Any, event: Any, *, weights: Any = None, conf_level: float = 0.95,
+                 conf_type: ConfType = "log-log", robust: bool | None = None) -> KaplanMeier:
+    """Kaplan–Meier estimate equal to R ``survfit(Surv(time, event) ~ 1, conf.type = ...)``.
+
+    ``weights`` are case weights. ``robust`` mirrors R: ``None`` means robust when some weight is
+    not an integer (R's default), giving the infinitesimal-jackknife SE of S (``std_err_scale =
+    "surv"``); ``False`` gives the (weighted) Greenwood SE of −log S. At a time with both events
+    and censorings the censored subjects are still at risk (censoring after events). The
+    cumulative hazard ``cumhaz`` is Nelson–Aalen and ``std_chaz`` its model-based SE.
+    """
+    z = check_conf(conf_level, conf_type)
+    t, e, w, _, _ = _check_km_inputs(time, event, weights)
+    rob = _default_robust(robust, w)
+    counts = kernel.km_counts(t, e, w, squared_weights=rob)
+    return _fit(counts, n=len(t), events=int(e.sum()), weighted=w is not None, robust=rob,
+                conf_level=conf_level, conf_type=conf_type, z=z)
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class KaplanMeierGroups:
+    """One :class:`KaplanMeier` per group, in level order; ``fits[label]`` or ``groups[i]``."""
+
+    groups: tuple[Any, ...]
+    fits: tuple[KaplanMeier, ...]
+
+    def __getitem__(self, label: Any) -> KaplanMeier:
+        try:
+            return self.fits[self.groups.index(label)]
+        except ValueError:
+            raise KeyError(f"no group {label!r}; groups are {list(self.groups)}") from None
+
+    def __iter__(self) -> Iterator[tuple[Any, KaplanMeier]]:
+        return iter(zip(self.groups, self.fits, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The step tables stacked, with a leading ``group`` column."""
+        frames = [fit.table.assign(group=label) for label, fit in self]
+        out = pd.concat(frames, ignore_index=True)
+        return out[["group", *TABLE_COLUMNS]]
+
+    def __repr__(self) -> str:
+        lines = [f"KaplanMeierGroups ({len(self)} groups)"]
+        for label, fit in self:
+            med = fit.median()
+            lines.append(f"  {label!s}: n={fit.n}, events={fit.events}, median "
+                         f"{_fmt(med.estimate)} ({_fmt(med.lower)} to {_fmt(med.upper)})")
+        return "\n".join(lines)
+
+
+def kaplan_meier_by_group(time: Any, event: Any, group: Any, *, weights: Any = None,
+                          conf_level: float = 0.95, conf_type: ConfType = "log-log",
+                          robust: bool | None = None) -> KaplanMeierGroups:
+    """:func:`kaplan_meier` for each group (R ``survfit(Surv(time, event) ~ group)``), from one
+    pass over the data; each fit equals ``kaplan_meier`` on that group's rows. Groups are in R's
+    factor order (a Categorical's categories, else the sorted values); an empty level is an
+    error. ``robust=None`` decides once for all groups (robust if any weight is not an integer).
+    """
+    z = check_conf(conf_level, conf_type)
+    t, e, w, g, levels = _check_km_inputs(time, event, weights, group)
+    assert g is not None
+    k = len(levels)
+    sizes = np.bincount(g, minlength=k)
+    if (sizes == 0).any():
+        empty = [levels[i] for i in np.flatnonzero(sizes == 0)]
+        raise ValueError(f"group: no observations in level(s) {empty}")
+    events = np.bincount(g, weights=e, minlength=k)
+    rob = _default_robust(robust, w)
+    counts = kernel.km_counts_by_group(t, e, g, k, w, squared_weights=rob)
+    fits = tuple(_fit(c, n=int(sizes[j]), events=int(round(events[j])), weighted=w is not None,
+                      robust=rob, conf_level=conf_level, conf_type=conf_type, z=z)
+                 for j, c in enumerate(counts))
+    return KaplanMeierGroups(groups=tuple(levels), fits=fits)
