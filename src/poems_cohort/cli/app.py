@@ -6,22 +6,43 @@ problems and the process exits with status 2, without a traceback and without wr
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from poems_cohort import __version__
-from poems_cohort.errors import InputError
+from poems_cohort.errors import InputError, Problem
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="poems-cohort: a POEMS syndrome treatment cohort in, the published comparative study out.",
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 console = Console()
+
+
+# Arguments and options shared by the commands that read a cohort.
+CohortPath = Annotated[Path, typer.Argument(
+    help="A CSV, .xlsx, .sav or .parquet file, or a folder holding patients.* and optionally "
+    "visits.*.")]
+MappingOption = Annotated[Path | None, typer.Option(
+    "--mapping", help="Column mapping file: TOML (\\[columns], \\[regimens]) or CSV "
+    "source,canonical.")]
+DEFAULT_CUTOFF = "2018-08-31"
+
+
+def parse_cutoff(text: str) -> dt.date:
+    """The ``--cutoff`` option as a date; a bad one is an input error (exit 2)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError([Problem("--cutoff", None, None, text, "a date YYYY-MM-DD")]) from None
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 from pathlib import Path
@@ -11,17 +10,18 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from poems_cohort.cli.app import app, console, err_console, input_errors_exit_2  # noqa: F401
+from poems_cohort.cli.app import (
+    DEFAULT_CUTOFF,
+    CohortPath,
+    MappingOption,
+    app,
+    console,
+    input_errors_exit_2,
+    parse_cutoff,
+)
 from poems_cohort.errors import InputError, Problem
 
 DATASET_FORMATS: tuple[str, ...] = (".csv", ".parquet")
-
-
-def _cutoff_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError([Problem("--cutoff", None, None, text, "a date YYYY-MM-DD")]) from None
 
 
 def _check_out(out: Path) -> None:
@@ -49,16 +49,13 @@ def _write_atomically(frame: pd.DataFrame, out: Path) -> None:
 
 @app.command()
 def derive(
-    path: Annotated[Path, typer.Argument(help="A CSV, .xlsx, .sav or .parquet file, or a folder "
-                                         "holding patients.* and optionally visits.*.")],
+    path: CohortPath,
     out: Annotated[Path, typer.Option(
         "--out", help="Where to write the analysis dataset: a .csv or .parquet file.")],
-    mapping: Annotated[Path | None, typer.Option(
-        "--mapping", help="Column mapping file: TOML ([columns], [regimens]) or CSV "
-        "source,canonical.")] = None,
+    mapping: MappingOption = None,
     cutoff: Annotated[str, typer.Option(
         "--cutoff", help="Data cutoff (YYYY-MM-DD): events and responses after it do not count.",
-    )] = "2018-08-31",
+    )] = DEFAULT_CUTOFF,
 ) -> None:
     """Derive the analysis dataset (risk group, responses, PFS/OS; one row per included patient)
     and write it to --out. Bad input: every problem is listed, exit 2, nothing written."""
@@ -67,7 +64,7 @@ def derive(
 
     with input_errors_exit_2():
         _check_out(out)
-        when = _cutoff_date(cutoff)
+        when = parse_cutoff(cutoff)
         cohort = load_cohort(path, mapping=mapping, cutoff=when)
     eligibility = apply_eligibility(cohort)
     dataset = derive_analysis_dataset(eligibility.included, EndpointSettings(cutoff=when))
