@@ -1,0 +1,464 @@
+"""The reproduction audit: extractors, status rules and tolerances on hand-built study results.
+
+The study results below are written by hand (frames in the shape ``run_study`` gives), so each
+published number's value is chosen to sit exactly on, just inside or just outside a rule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from poems_cohort.study import AnalysisPlan, Kinetics, StudyResults, Survival, Table1, Table2
+from poems_cohort.synth.published import PublishedNumber, load_published
+from poems_cohort.synth.reproduce import (
+    CLOSE,
+    COLUMNS,
+    EXACT,
+    EXTRACTORS,
+    INCONSISTENT,
+    MISSED,
+    NOT_A_RESULT,
+    STATUSES,
+    Found,
+    Reproduction,
+    judge,
+    prints_as,
+    reproduce_study,
+    round_printed,
+    rounded_text,
+)
+
+REGIMENS = ("All", "MDex", "ASCT", "LDex")
+PEARSON, FISHER, LOGRANK = "Pearson chi-square", "Fisher's exact", "log-rank"
+
+
+# --------------------------------------------------------------------------------------------
+# Hand-built study results
+
+
+def table1_rows(counts: dict[str, list[tuple[int, int]]], p: dict[str, float]) -> pd.DataFrame:
+    """Table 1 rows: per key, (n, N) for All, MDex, ASCT, LDex and one p-value."""
+    rows = []
+    for key, cells in counts.items():
+        for regimen, (n, big_n) in zip(REGIMENS, cells, strict=True):
+            rows.append({"key": key, "characteristic": key, "regimen": regimen, "n": n, "N": big_n,
+                         "percent": 100.0 * n / big_n, "p_value": p[key], "test": PEARSON})
+    return pd.DataFrame(rows)
+
+
+TABLE1 = table1_rows(
+    {
+        "age_gt_50": [(140, 347), (38, 79), (54, 165), (48, 103)],        # 40.3 48.1 32.7 46.6
+        "albumin_lt_30": [(45, 347), (15, 79), (17, 165), (13, 103)],     # 13.0 19.0 10.3 12.6
+        "peripheral_edema": [(292, 347), (72, 79), (123, 165), (97, 103)],
+        "risk_high": [(79, 347), (27, 79), (21, 165), (31, 103)],
+        "castleman": [(32, 52), (5, 12), (19, 29), (8, 11)],              # LDex 72.7, not 2.7
+    },
+    {"age_gt_50": 0.0216, "albumin_lt_30": 0.1671, "peripheral_edema": 0.0004999,
+     "risk_high": 0.00099, "castleman": 0.2494},
+)
+
+CONTINUOUS = pd.DataFrame([
+    {"characteristic": "Age, years", "regimen": "All", "N": 347, "median": 48.0, "min": 21.0,
+     "max": 74.0},
+    {"characteristic": "ONLS score", "regimen": "All", "N": 347, "median": 4.0, "min": 0.0,
+     "max": 11.0},
+])
+
+T2_COLUMNS = ["endpoint", "subgroup", "regimen", "n", "N", "value", "ci_low", "ci_high",
+              "p_value", "test"]
+
+
+def t2(endpoint: str, subgroup: str, regimen: str, n: int, big_n: int, p: float = math.nan,
+       test: str | None = None) -> dict[str, object]:
+    return {"endpoint": endpoint, "subgroup": subgroup, "regimen": regimen, "n": n, "N": big_n,
+            "value": 100.0 * n / big_n, "ci_low": math.nan, "ci_high": math.nan, "p_value": p,
+            "test": test}
+
+
+TABLE2_ROWS = pd.DataFrame([
+    t2("CRH", "all", "All", 161, 347),                          # 46.4
+    t2("CRH", "all", "ASCT", 82, 165),                          # 49.7
+    t2("CRH", "all", "MDex", 29, 77, 0.00104, PEARSON),         # 37.7, p 0.001
+    t2("CRH", "all", "LDex", 48, 101, 0.797, PEARSON),          # 47.5
+    t2("CRV", "low", "ASCT", 36, 58),
+    t2("CRV", "low", "MDex", 7, 12, 0.80, FISHER),
+    t2("CRV", "low", "LDex", 10, 24, 0.10, PEARSON),
+], columns=T2_COLUMNS)
+
+TABLE2_TESTS = pd.DataFrame([
+    {"endpoint": "RN", "subgroup": "all", "test": PEARSON, "statistic": 2.9, "df": 2.0,
+     "p_value": 0.2344},
+])
+
+BY_REGIMEN = pd.DataFrame([
+    {"endpoint": e, "subgroup": sg, "regimen": r, "N": big_n, "events": ev, "median": math.nan,
+     "median_low": math.nan, "median_high": math.nan, "rate": rate, "ci_low": math.nan,
+     "ci_high": math.nan, "p_value": p, "test": None if math.isnan(p) else LOGRANK}
+    for e, sg, r, big_n, ev, rate, p in [
+        ("PFS", "all", "All", 347, 100, 80.5, math.nan),
+        ("PFS", "all", "MDex", 79, 20, 85.6, 0.568),              # 84.6 printed: 1.0 off
+        ("PFS", "all", "LDex", 103, 40, 64.9, 0.049),             # 0.003 printed
+        ("PFS", "low", "All", 118, 20, 85.0, math.nan),
+        ("PFS", "medium-high", "All", 229, 80, 77.0, math.nan),
+        ("OS", "all", "All", 347, 49, 90.43, math.nan),           # 90.4 text, 90.8 abstract
+    ]
+])
+
+SURVIVAL_TESTS = pd.DataFrame([
+    {"endpoint": "OS", "subgroup": "all", "test": LOGRANK, "statistic": 5.1, "df": 2.0,
+     "p_value": 0.0789},
+])
+
+EVENTS = pd.DataFrame([
+    {"regimen": r, "patients": n, "deaths": d, "treatment_related_deaths": trd,
+     "progressions_alive": pa, "secondary_malignancies": sm, "secondary_malignancy_known": n,
+     "person_years": py}
+    for r, n, d, trd, pa, sm, py in [
+        ("All", 347, 49, 2, 51, 1, 1410.0),
+        ("MDex", 79, 15, 0, 10, 0, 500.0),
+        ("ASCT", 165, 20, 2, 25, 1, 650.0),
+        ("LDex", 103, 14, 0, 16, 0, 260.0),
+    ]
+])
+
+FOLLOWUP = pd.DataFrame([
+    {"regimen": r, "N": n, "median": med, "min": 1.0, "max": 200.0, "reverse_km": med + 2,
+     "reverse_km_low": math.nan, "reverse_km_high": math.nan}
+    for r, n, med in [("All", 347, 45.4), ("MDex", 79, 90.0), ("ASCT", 165, 48.0),
+                      ("LDex", 103, 44.0)]
+])
+
+MEDIANS = pd.DataFrame([
+    {"response": "CRH", "regimen": "MDex", "responders": 29, "evaluable": 77, "median": 28.5,
+     "min": 1.0, "max": 179.0},
+    {"response": "CRV", "regimen": "All", "responders": 170, "evaluable": 310, "median": 8.0,
+     "min": 1.0, "max": 163.0},
+])
+
+CUMULATIVE = pd.DataFrame([
+    {"response": "CRH", "regimen": r, "month": 6.0, "rate": rate, "ci_low": math.nan,
+     "ci_high": math.nan}
+    for r, rate in [("All", 14.3), ("ASCT", 13.8), ("MDex", 5.9), ("LDex", 21.4)]
+] + [{"response": "CRV", "regimen": "All", "month": 12.0, "rate": 40.3, "ci_low": math.nan,
+      "ci_high": math.nan}])
+
+
+def make_results(**changes: object) -> StudyResults:
+    empty = pd.DataFrame()
+    base = StudyResults(
+        plan=AnalysisPlan(), flow=empty,
+        table1=Table1(rows=TABLE1, continuous=CONTINUOUS, tests=empty),
+        table2=Table2(rows=TABLE2_ROWS, tests=TABLE2_TESTS),
+        kinetics=Kinetics(medians=MEDIANS, cumulative=CUMULATIVE, curves=empty, at_risk=empty),
+        survival=Survival(by_regimen=BY_REGIMEN, tests=SURVIVAL_TESTS, events=EVENTS,
+                          followup=FOLLOWUP, curves=empty, at_risk=empty),
+        versions={}, analysis_dataset=empty,
+    )
+    return replace(base, **changes)
+
+
+@pytest.fixture(scope="module")
+def published():
+    return load_published()
+
+
+@pytest.fixture(scope="module")
+def reproduction(published):
+    return reproduce_study(make_results(), published)
+
+
+def status(rep: Reproduction, number_id: str) -> str:
+    return rep[number_id].status
+
+
+def with_table1(key: str, regimen: str, **values: float) -> StudyResults:
+    rows = TABLE1.copy()
+    sel = (rows["key"] == key) & (rows["regimen"] == regimen)
+    for k, v in values.items():
+        rows.loc[sel, k] = v
+    if "n" in values:
+        rows.loc[sel, "percent"] = 100.0 * rows.loc[sel, "n"] / rows.loc[sel, "N"]
+    return make_results(table1=Table1(rows=rows, continuous=CONTINUOUS, tests=pd.DataFrame()))
+
+
+def with_frame(frame: pd.DataFrame, where: dict[str, object], **values: object) -> pd.DataFrame:
+    out = frame.copy()
+    sel = pd.Series(True, index=out.index)
+    for k, v in where.items():
+        sel &= out[k] == v
+    assert sel.sum() == 1, where
+    for k, v in values.items():
+        out.loc[sel, k] = v
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Printing rules
+
+
+@pytest.mark.parametrize(("x", "decimals", "printed"), [
+    (0.0225, 3, "0.023"),      # half up, not to even
+    (0.0215, 3, "0.022"),
+    (49.65, 1, "49.7"),
+    (100.0 * 82 / 165, 1, "49.7"),
+    (0.00049999, 3, "0.000"),
+    (0.0005, 3, "0.001"),
+    (99.96, 1, "100.0"),
+    (26.5, 0, "27"),
+])
+def test_round_printed_rounds_half_up(x, decimals, printed):
+    assert round_printed(x, decimals) == printed
+
+
+def number(printed: str, kind: str = "p-value", quantity: str = "crh", **kw: object
+           ) -> PublishedNumber:
+    from poems_cohort.synth.published import parse_printed
+
+    value, decimals, relation = parse_printed(printed, kind)
+    fields = {"id": "x", "printed": printed, "value": value, "decimals": decimals,
+              "relation": relation, "kind": kind, "regimen": "All", "subgroup": "all",
+              "location": "here", "quantity": quantity}
+    fields.update(kw)
+    return PublishedNumber(**fields)  # type: ignore[arg-type]
+
+
+def test_p_printed_zero_means_below_half_a_thousandth():
+    p = number("0.000")
+    assert prints_as(p, 0.0)
+    assert prints_as(p, 0.000499)
+    assert not prints_as(p, 0.0005)
+    assert judge(p, Found(0.0004999))[0] == EXACT
+    assert judge(p, Found(0.0005))[0] == CLOSE          # same side of 0.05, within 0.01
+
+
+def test_p_printed_below_a_thousandth():
+    p = number("< 0.001")
+    assert prints_as(p, 0.000999)
+    assert not prints_as(p, 0.001)
+    assert rounded_text(p, 0.0002) == "< 0.001"
+    assert rounded_text(p, 0.0012) == "0.001"
+    assert judge(p, Found(0.001))[0] == CLOSE
+
+
+def test_contingency_p_close_needs_same_side_and_within_a_hundredth():
+    p = number("0.048")
+    assert judge(p, Found(0.0484))[0] == EXACT
+    assert judge(p, Found(0.0499))[0] == CLOSE
+    assert judge(p, Found(0.0501))[0] == MISSED           # other side of 0.05
+    assert judge(p, Found(0.030))[0] == MISSED            # same side, 0.018 away
+    assert judge(number("0.797"), Found(0.787))[0] == CLOSE
+    assert judge(number("0.797"), Found(0.786))[0] == MISSED
+
+
+def test_logrank_p_close_is_same_side_of_five_percent():
+    p = number("0.003", quantity="pfs")
+    assert judge(p, Found(0.049))[0] == CLOSE
+    assert judge(p, Found(0.051))[0] == MISSED
+    q = number("0.568", quantity="os")
+    assert judge(q, Found(0.06))[0] == CLOSE
+    assert judge(q, Found(0.04))[0] == MISSED
+
+
+def test_three_year_rate_close_within_one_point():
+    r = number("84.6", kind="3y-rate", quantity="pfs3y")
+    assert judge(r, Found(84.64))[0] == EXACT
+    assert judge(r, Found(85.6))[0] == CLOSE
+    assert judge(r, Found(83.6))[0] == CLOSE
+    assert judge(r, Found(85.61))[0] == MISSED
+
+
+def test_months_tolerances():
+    fu = number("45", kind="months", quantity="followup_median")
+    assert judge(fu, Found(45.49))[0] == EXACT
+    assert judge(fu, Found(45.5))[0] == CLOSE             # prints 46: one month off
+    assert judge(fu, Found(46.0))[0] == CLOSE
+    assert judge(fu, Found(46.01))[0] == MISSED
+    ttr = number("26.5", kind="months", quantity="time_to_crh_median")
+    assert judge(ttr, Found(28.5))[0] == CLOSE
+    assert judge(ttr, Found(28.51))[0] == MISSED
+    six = number("21.4", kind="6m-rate", quantity="crv_6m")
+    assert judge(six, Found(23.4))[0] == CLOSE
+    assert judge(six, Found(23.41))[0] == MISSED
+
+
+def test_percent_close_within_one_patient_of_our_denominator():
+    pct = number("32.7", kind="percent", quantity="age_gt_50")
+    assert judge(pct, Found(100 * 54 / 165, denominator=165))[0] == EXACT
+    assert judge(pct, Found(100 * 53 / 165, denominator=165))[0] == CLOSE   # 0.58 <= 0.61
+    assert judge(pct, Found(100 * 55 / 165, denominator=165))[0] == MISSED  # 0.63 > 0.61
+    assert judge(pct, Found(33.3))[0] == MISSED                             # no denominator
+
+
+def test_counts_and_baseline_medians_must_be_exact():
+    assert judge(number("49", kind="count", quantity="deaths"), Found(50.0))[0] == MISSED
+    assert judge(number("48", kind="median", quantity="age_median"), Found(48.4))[0] == EXACT
+    assert judge(number("48", kind="median", quantity="age_median"), Found(49.0))[0] == MISSED
+
+
+def test_no_value_is_missed_with_the_reason():
+    st, note = judge(number("19", kind="count", quantity="onls_zero"), None,
+                     reason="the study does not compute this number")
+    assert st == MISSED and "does not compute" in note
+    st, note = judge(number("0.5"), Found(math.nan))
+    assert st == MISSED and "no value" in note
+
+
+def test_numbers_of_other_studies_and_methods_are_not_results():
+    cited = number("60", kind="percent", scope="cited")
+    definition = number("600", kind="pg/ml", quantity="vegf_normal_limit", scope="definition")
+    assert judge(cited, Found(60.0))[0] == NOT_A_RESULT
+    assert judge(definition, None)[0] == NOT_A_RESULT
+
+
+# --------------------------------------------------------------------------------------------
+# The published record against hand-built results
+
+
+def test_one_row_per_published_number_in_order(reproduction, published):
+    frame = reproduction.to_frame()
+    assert tuple(frame.columns) == COLUMNS
+    assert list(frame["id"]) == [n.id for n in published]
+    assert list(frame["published"]) == [n.printed for n in published]
+    assert set(frame["status"]) <= set(STATUSES)
+    assert sum(reproduction.summary().values()) == len(published)
+    assert tuple(reproduction.summary()) == STATUSES
+
+
+def test_every_study_quantity_has_an_extractor(published):
+    """Only the numbers listed here are known not to be computed by the study."""
+    not_computed = {("count", "onls_zero"), ("percent", "lambda_light_chain")}
+    missing = {(n.kind, n.quantity) for n in published
+               if n.scope == "study" and (n.kind, n.quantity) not in EXTRACTORS}
+    assert missing == not_computed
+
+
+@pytest.mark.parametrize(("number_id", "expected", "rounded"), [
+    ("table1.age_gt_50.All.percent", EXACT, "40.3"),
+    ("table1.age_gt_50.ASCT.percent", EXACT, "32.7"),
+    ("table1.age_gt_50.p", EXACT, "0.022"),
+    ("text.age_gt_50.p", EXACT, "0.022"),
+    ("table1.hypoalbuminemia.MDex.percent", EXACT, "19.0"),     # key albumin_lt_30
+    ("table1.peripheral_edema.p", EXACT, "0.000"),              # 0.0004999
+    ("table1.risk_high.p", CLOSE, "0.001"),                     # 0.00099 is not 0.000
+    ("text.risk_high.p", EXACT, "< 0.001"),
+    ("text.risk_high.All.count", EXACT, "79"),
+    ("table1.footnote.castleman.All.count", EXACT, "32"),
+    ("table1.footnote.castleman.All.biopsied", EXACT, "52"),
+    ("table1.castleman.LDex.percent", INCONSISTENT, "72.7"),    # impossible 2.7 of 11
+    ("text.age.median.All", EXACT, "48"),
+    ("text.age.range.high.All", EXACT, "74"),
+    ("text.onls.median.All", EXACT, "4"),
+    ("table2.crh.all.ASCT.rate", EXACT, "49.7"),
+    ("abstract.crh.All.percent", EXACT, "46.4"),
+    ("table2.crh.all.MDex.p", EXACT, "0.001"),
+    ("abstract.crh.MDex.p", EXACT, "0.001"),
+    ("table2.crh.all.LDex.rate", EXACT, "47.5"),
+    ("text.crh.LDex.percent", INCONSISTENT, "47.5"),            # repeat printed 49.7
+    ("text.crh.ASCT.percent_in_ldex_sentence", INCONSISTENT, "49.7"),
+    ("abstract.rn.p", EXACT, "0.234"),                          # all-regimen test
+    ("table2.pfs.all.MDex.rate", CLOSE, "85.6"),                # 1.0 point off 84.6
+    ("table2.pfs.all.MDex.p", EXACT, "0.568"),
+    ("table2.pfs.all.LDex.p", CLOSE, "0.049"),                  # log-rank, same side
+    ("table2.pfs.low.ASCT.p", INCONSISTENT, ""),                # misplaced
+    ("abstract.pfs3y.All", EXACT, "80.5"),
+    ("table2.header.n.low", EXACT, "118"),
+    ("table2.header.n.medium_high", EXACT, "229"),
+    ("table2.header.n.all", INCONSISTENT, "347"),               # 387 printed
+    ("table1.header.n.All", EXACT, "347"),
+    ("text.os3y.All", EXACT, "90.4"),
+    ("abstract.os3y.All", INCONSISTENT, "90.4"),                # repeat printed 90.8
+    ("abstract.os.p", EXACT, "0.079"),
+    ("text.deaths.All.count", EXACT, "49"),
+    ("text.progressed_alive.All.count", EXACT, "51"),
+    ("text.treatment_related_deaths.ASCT.count", EXACT, "2"),
+    ("discussion.treatment_related_mortality.ASCT.percent", EXACT, "1.2"),
+    ("discussion.secondary_malignancy.ASCT.percent", EXACT, "0.6"),
+    ("text.secondary_malignancy.LDex.count", EXACT, "0"),
+    ("text.followup.median.All", EXACT, "45"),
+    ("abstract.followup.median.All", EXACT, "45"),
+    ("text.followup.total.All", CLOSE, "1410"),                 # 0.7% below 1420
+    ("text.time_to_crh.median.MDex", CLOSE, "28.5"),            # 2 months off 26.5
+    ("text.time_to_crh.range.high.MDex", EXACT, "179"),
+    ("text.time_to_crv.median.All", EXACT, "8"),
+    ("text.crh_6m.ASCT", EXACT, "13.8"),
+    ("text.crh_6m.All", INCONSISTENT, "14.3"),                  # impossible pooled value
+    ("text.onls_zero.All.count", MISSED, ""),
+    ("text.lambda_light_chain.All.percent", MISSED, ""),
+    ("intro.cited.asct.crh.percent", NOT_A_RESULT, ""),
+    ("methods.crv.vegf_normal_below", NOT_A_RESULT, ""),
+])
+def test_status_of_published_numbers(reproduction, number_id, expected, rounded):
+    row = reproduction[number_id]
+    assert (row.status, row.reproduced_rounded) == (expected, rounded), row.note
+
+
+def test_crv_twelve_month_rate_two_points_off_is_close():
+    """38.3 printed: 40.3 is 2.0 points off (close), 40.31 is not."""
+    cum = with_frame(CUMULATIVE, {"response": "CRV", "regimen": "All", "month": 12.0}, rate=40.3)
+    kin = Kinetics(medians=MEDIANS, cumulative=cum, curves=pd.DataFrame(), at_risk=pd.DataFrame())
+    rep = reproduce_study(make_results(kinetics=kin))
+    assert rep["text.crv_12m.All"].status == CLOSE
+    cum = with_frame(CUMULATIVE, {"response": "CRV", "regimen": "All", "month": 12.0}, rate=40.31)
+    kin = replace(kin, cumulative=cum)
+    assert reproduce_study(make_results(kinetics=kin))["text.crv_12m.All"].status == MISSED
+
+
+def test_pooled_comparison_is_asct_against_the_other_regimens(reproduction):
+    """'ASCT vs the other regimens' in the low-risk subgroup: 36/58 vs 17/36, Pearson 2x2."""
+    import scipy.stats as ss
+
+    row = reproduction["text.crv.low.p"]
+    expected = ss.chi2_contingency([[36, 22], [17, 19]], correction=False)[1]
+    assert row.reproduced == pytest.approx(expected, rel=1e-12)
+    assert "pooled" in row.note
+
+
+def test_inconsistent_rows_carry_the_proof(reproduction):
+    castleman = reproduction["table1.castleman.LDex.percent"]
+    assert "impossible" in castleman.note and "72.7 (ours prints as it)" in castleman.note
+    repeat = reproduction["abstract.os3y.All"]
+    assert "text.os3y.All" in repeat.note
+
+
+def test_a_disagreeing_repeat_neither_of_whose_values_we_reproduce_is_missed():
+    by = with_frame(BY_REGIMEN, {"endpoint": "OS", "subgroup": "all", "regimen": "All"},
+                    rate=92.5)
+    surv = Survival(by_regimen=by, tests=SURVIVAL_TESTS, events=EVENTS, followup=FOLLOWUP,
+                    curves=pd.DataFrame(), at_risk=pd.DataFrame())
+    rep = reproduce_study(make_results(survival=surv))
+    assert rep["abstract.os3y.All"].status == MISSED
+    assert rep["text.os3y.All"].status == MISSED
+    assert "90.8" in rep["text.os3y.All"].note                 # the conflict is still told
+
+
+def test_an_impossible_value_reproduced_as_printed_is_exact():
+    """A conflict does not hide an exact match: the LDex Castleman cell printing 2.7 is exact."""
+    rows = TABLE1.copy()
+    sel = (rows["key"] == "castleman") & (rows["regimen"] == "LDex")
+    rows.loc[sel, "percent"] = 2.7
+    rep = reproduce_study(make_results(
+        table1=Table1(rows=rows, continuous=CONTINUOUS, tests=pd.DataFrame())))
+    assert rep["table1.castleman.LDex.percent"].status == EXACT
+
+
+def test_one_patient_tolerance_on_table1():
+    assert reproduce_study(with_table1("age_gt_50", "ASCT", n=53))[
+        "table1.age_gt_50.ASCT.percent"].status == CLOSE
+    assert reproduce_study(with_table1("age_gt_50", "ASCT", n=55))[
+        "table1.age_gt_50.ASCT.percent"].status == MISSED
+
+
+def test_summary_and_frame_are_fixed_shape(reproduction):
+    summary = reproduction.summary()
+    assert list(summary) == list(STATUSES)
+    frame = reproduction.to_frame()
+    assert frame["reproduced"].dtype == float
+    assert str(frame["precision"].dtype) == "Int64"
+    assert frame.loc[frame["status"] == NOT_A_RESULT, "reproduced"].isna().all()
+    assert summary[NOT_A_RESULT] == sum(1 for n in load_published() if n.scope != "study")
+    assert "Reproduction(" in repr(reproduction)
