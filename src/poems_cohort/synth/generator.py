@@ -1,0 +1,111 @@
+"""The synthetic cohort: patients and visits in the input format, reproducing the published study.
+
+``generate_cohort(seed)`` builds the cohort in three seeded steps — baseline patients with exact
+Table 1 counts and risk groups (``synth.assign``), treatment, progression, death and follow-up
+dates (``synth.survival_times``), and the longitudinal assessments from which the response
+criteria derive the published responses (``synth.visits``). ``write_cohort`` writes
+``patients.csv`` and ``visits.csv``. Every patient is synthetic; identifiers read ``SYN-0001``.
+The same seed always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from poems_cohort.synth.assign import baseline_patients
+from poems_cohort.synth.survival_times import survival_dates
+from poems_cohort.synth.targets import Targets, default_targets
+from poems_cohort.synth.visits import response_visits
+
+DEFAULT_SEED = 2019
+"""The seed of the bundled cohort (``poems_cohort/data/synthetic``)."""
+
+PATIENT_COLUMNS: tuple[str, ...] = (
+    "patient_id", "sex", "age", "regimen", "treatment_start", "onls", "hepatomegaly",
+    "splenomegaly", "lymphadenopathy", "heavy_chain", "light_chain", "spe_g_l", "bmpc_pct",
+    "angioma", "peripheral_edema", "ascites", "pleural_effusion", "pulmonary_hypertension",
+    "castleman", "papilledema", "osteosclerosis", "albumin_g_l", "egfr", "urine_protein_g_24h",
+    "vegf_pg_ml", "serum_ife", "urine_ife", "flc_kappa_mg_l", "flc_lambda_mg_l",
+    "progression_date", "death_date", "last_followup", "death_cause", "secondary_malignancy",
+    "polyneuropathy", "monoclonal_plasma_cell", "endocrinopathy", "skin_changes",
+    "thrombocytosis_or_polycythemia",
+)  # fmt: skip
+
+VISIT_COLUMNS: tuple[str, ...] = (
+    "patient_id", "visit_date", "serum_ife", "urine_ife", "flc_kappa_mg_l", "flc_lambda_mg_l",
+    "vegf_pg_ml", "onls",
+)
+
+_DATE_COLUMNS = ("treatment_start", "progression_date", "death_date", "last_followup")
+
+
+@dataclass(frozen=True)
+class SyntheticCohort:
+    """A generated cohort: ``patients`` and ``visits`` in the input format, and how it was made."""
+
+    patients: pd.DataFrame
+    visits: pd.DataFrame
+    seed: int
+    targets: Targets
+
+    def __repr__(self) -> str:
+        return (f"SyntheticCohort(seed={self.seed}, patients={len(self.patients)}, "
+                f"visits={len(self.visits)})")
+
+    def write(self, out_dir: str | Path) -> tuple[Path, Path]:
+        """Write ``patients.csv`` and ``visits.csv`` into ``out_dir`` (created if needed)."""
+        return write_cohort(self, out_dir)
+
+
+def generate_cohort(seed: int = DEFAULT_SEED, n_patients: int | None = None,
+                    targets: Targets | None = None) -> SyntheticCohort:
+    """Generate the synthetic cohort.
+
+    With ``n_patients`` the targets are scaled to that size (same proportions and rates, counts
+    rounded); the published size (347) is the default.
+    """
+    base_targets = default_targets() if targets is None else targets
+    if n_patients is not None and n_patients != base_targets.size:
+        base_targets = base_targets.scaled(n_patients)
+    rng = np.random.default_rng(seed)
+    baseline = baseline_patients(base_targets, rng)
+    dates = survival_dates(base_targets, baseline, rng)
+    frame = pd.concat([baseline, dates], axis=1)
+    visits = response_visits(base_targets, frame, rng)
+    # patients in order of treatment start; identifiers follow that order
+    order = np.lexsort((np.arange(len(frame)), frame["treatment_start"].to_numpy()))
+    width = max(4, len(str(len(frame))))
+    ids = np.array([f"SYN-{i:0{width}d}" for i in range(1, len(frame) + 1)], dtype=object)
+    new_id = np.empty(len(frame), dtype=object)
+    new_id[order] = ids
+    frame["patient_id"] = new_id
+    frame = frame.iloc[order].reset_index(drop=True)
+    visits = visits.assign(patient_id=new_id[visits["row"].to_numpy()])
+    visits = visits.sort_values(["patient_id", "visit_date"], kind="stable")
+    patients = frame.loc[:, list(PATIENT_COLUMNS)].reset_index(drop=True)
+    return SyntheticCohort(patients=patients,
+                           visits=visits.loc[:, list(VISIT_COLUMNS)].reset_index(drop=True),
+                           seed=seed, targets=base_targets)
+
+
+def _csv_ready(frame: pd.DataFrame, dates: tuple[str, ...]) -> pd.DataFrame:
+    out = frame.copy()
+    for col in dates:
+        out[col] = out[col].dt.strftime("%Y-%m-%d").fillna("")
+    return out
+
+
+def write_cohort(cohort: SyntheticCohort, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``patients.csv`` and ``visits.csv`` (UTF-8, ``\\n`` line ends, ISO dates)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    patients_path, visits_path = out / "patients.csv", out / "visits.csv"
+    _csv_ready(cohort.patients, _DATE_COLUMNS).to_csv(
+        patients_path, index=False, lineterminator="\n", float_format="%.10g")
+    _csv_ready(cohort.visits, ("visit_date",)).to_csv(
+        visits_path, index=False, lineterminator="\n", float_format="%.10g")
+    return patients_path, visits_path

@@ -1,0 +1,243 @@
+"""Longitudinal assessments from which the response criteria derive the published responses.
+
+Per regimen and risk subgroup, exactly the target numbers of evaluable patients reach CRH, CRV
+and RN (with CRH and CRV overlapping so that CRH/CRV comes as close as the evaluable counts
+allow). Per regimen, the months to CRH and to CRV are laid out so that their median, range and
+6- and 12-month cumulative rates match the paper, then given to responders whose follow-up is
+long enough. Assessments happen at months 1, 2, 3, 6, 9, 12 and then every 6 months until the end
+of follow-up, plus the visit at which each response is first seen, and a visit on the day of
+treatment start holding the baseline values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from poems_cohort.synth.assign import choose_exact
+from poems_cohort.synth.survival_times import DAYS_PER_MONTH, km_at, prints_as
+from poems_cohort.synth.targets import Kinetics, RegimenTargets, Targets
+
+SCHEDULE_MONTHS: tuple[int, ...] = (1, 2, 3, 6, 9, 12, *range(18, 241, 6))
+
+
+def month_day(months: np.ndarray | float) -> np.ndarray:
+    """The day of an assessment ``months`` after treatment start (never past that month)."""
+    return np.floor(np.asarray(months, dtype=float) * DAYS_PER_MONTH).astype(np.int64)
+
+
+def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFrame,
+                       follow: np.ndarray) -> dict[str, np.ndarray]:
+    """Boolean responder masks for CRH, CRV and RN (positions of ``f``)."""
+    n = len(f)
+    out = {k: np.zeros(n, bool) for k in ("crh", "crv", "rn")}
+    sub = f["subgroup"].to_numpy()
+    h_ev, v_ev, rn_ev = (f[c].to_numpy() for c in ("crh_ev", "crv_ev", "rn_ev"))
+    w_follow = np.where(follow < 31, 0.0, np.sqrt(np.maximum(follow, 1.0)))
+    for sg in ("low", "medium-high"):
+        cell = sub == sg
+        r_h = t.responses[("crh", sg)].n
+        r_v = t.responses[("crv", sg)].n
+        r_hv = t.responses[("crh_crv", sg)].n
+        both_ev = cell & h_ev & v_ev
+        overlap = int(np.clip(r_h + r_v - r_hv, 0, min(r_h, r_v, int(both_ev.sum()))))
+        # CRV-only responders need room outside the CRH responders
+        overlap = max(overlap, r_h + r_v - int((cell & (h_ev | v_ev)).sum()), 0)
+        both = np.zeros(n, bool)
+        both[np.flatnonzero(both_ev)[choose_exact(rng, overlap, w_follow[both_ev])]] = True
+        pool_h = cell & h_ev & ~both
+        w_h = w_follow[pool_h] * np.where(v_ev[pool_h], 1.0, 3.0)  # keep V free for CRV
+        only_h = np.zeros(n, bool)
+        only_h[np.flatnonzero(pool_h)[choose_exact(rng, r_h - overlap, w_h)]] = True
+        pool_v = cell & v_ev & ~both & ~only_h
+        k_v = min(r_v - overlap, int(pool_v.sum()))
+        only_v = np.zeros(n, bool)
+        only_v[np.flatnonzero(pool_v)[choose_exact(rng, k_v, w_follow[pool_v])]] = True
+        out["crh"] |= both | only_h
+        out["crv"] |= both | only_v
+        pool_r = cell & rn_ev
+        r_rn = t.responses[("rn", sg)].n
+        out["rn"][np.flatnonzero(pool_r)[choose_exact(rng, r_rn, w_follow[pool_r])]] = True
+    return out
+
+
+def _response_months(rng: np.random.Generator, count: int, k6: int, k12: int, k: Kinetics
+                     ) -> np.ndarray:
+    """``count`` sorted whole months: ``k6`` ≤ 6, ``k12`` ≤ 12, the published median and range."""
+    if count == 0:
+        return np.zeros(0)
+    k6 = int(np.clip(k6, 1, count))
+    k12 = int(np.clip(k12, k6, count))
+    lo_pos = np.full(count, 13.0)
+    hi_pos = np.full(count, float(k.maximum))
+    lo_pos[:k12], hi_pos[:k12] = 7.0, 12.0
+    lo_pos[:k6], hi_pos[:k6] = float(k.minimum), 6.0
+    # the middle value(s) carry the median: with an even count a .5 median is the mean of two
+    # neighbouring months, with an odd count the middle response falls mid-month
+    a, b = int(np.floor(k.median)), int(np.ceil(k.median))
+    if count % 2:
+        mids = [(count // 2, k.median)]
+    else:
+        mids = [(count // 2 - 1, a), (count // 2, b)]
+    first_mid, last_mid = mids[0][0], mids[-1][0]
+    hi_pos[:first_mid] = np.minimum(hi_pos[:first_mid], a)
+    lo_pos[last_mid + 1:] = np.maximum(lo_pos[last_mid + 1:], b)
+    lo_pos = np.minimum(lo_pos, hi_pos)
+    out = np.floor(lo_pos + rng.random(count) * (hi_pos - lo_pos + 1))
+    out = np.minimum(out, hi_pos)
+    for pos, value in mids:
+        out[pos] = value
+    out[0] = k.minimum
+    if count > 1:
+        out[-1] = max(k.maximum, out[-2])
+    return np.sort(out)
+
+
+def _assign_times(rng: np.random.Generator, months: np.ndarray, who: np.ndarray,
+                  follow: np.ndarray) -> np.ndarray:
+    """Give each month to a responder whose follow-up reaches it (longest times first)."""
+    days = np.full(len(follow), -1, np.int64)
+    idx = np.flatnonzero(who)
+    idx = idx[np.argsort(-follow[idx], kind="stable")]
+    pool: list[int] = []
+    ptr = 0
+    for m in months[::-1]:
+        d = int(month_day(m))
+        while ptr < len(idx) and follow[idx[ptr]] >= d:
+            pool.append(int(idx[ptr]))
+            ptr += 1
+        if not pool:  # nobody followed that long: the longest remaining follow-up
+            pool.append(int(idx[ptr]))
+            ptr += 1
+            d = int(month_day(np.floor(follow[pool[-1]] / DAYS_PER_MONTH)))
+        j = int(rng.integers(len(pool)))
+        pool[j], pool[-1] = pool[-1], pool[j]
+        days[pool.pop()] = max(d, int(month_day(1)))
+    return days
+
+
+def _last_assessment(follow: np.ndarray) -> np.ndarray:
+    """Day of the last scheduled assessment within follow-up (0 if none)."""
+    sched = month_day(np.array(SCHEDULE_MONTHS))
+    pos = np.searchsorted(sched, follow, side="right")
+    return np.where(pos > 0, sched[np.maximum(pos - 1, 0)], 0)
+
+
+def _kinetics_days(rng: np.random.Generator, k: Kinetics, who: np.ndarray, evaluable: np.ndarray,
+                   follow: np.ndarray, tight: bool) -> np.ndarray:
+    """Days to response per patient (-1 = none), tuning the 6/12-month counts on the KM rates."""
+    count, n_ev = int(who.sum()), int(evaluable.sum())
+    k6 = round(k.rate_6 * n_ev / 100)
+    k12 = round(k.rate_12 * n_ev / 100)
+    last = _last_assessment(follow)
+    best = None
+    for _ in range(12 if tight else 1):
+        months = _response_months(rng, count, k6, k12, k)
+        days = _assign_times(rng, months, who, follow)
+        t = np.where(days >= 0, days, last)[evaluable]
+        e = (days >= 0)[evaluable]
+        r6 = 100 * (1 - km_at(t, e, int(month_day(6))))
+        r12 = 100 * (1 - km_at(t, e, int(month_day(12))))
+        miss = abs(r6 - k.rate_6) + abs(r12 - k.rate_12)
+        if best is None or miss < best[0]:
+            best = (miss, days)
+        if prints_as(r6, k.rate_6) and prints_as(r12, k.rate_12):
+            break
+        k6 += int(np.sign(k.rate_6 - r6)) if not prints_as(r6, k.rate_6) else 0
+        k12 += int(np.sign(k.rate_12 - r12)) if not prints_as(r12, k.rate_12) else 0
+    assert best is not None
+    return best[1]
+
+
+def response_visits(targets: Targets, frame: pd.DataFrame, rng: np.random.Generator
+                    ) -> pd.DataFrame:
+    """The assessments of every patient: ``row`` (position in ``frame``), ``visit_date`` and the
+    measurements of the input format's visits table."""
+    n = len(frame)
+    follow = frame["followup_days"].to_numpy().astype(np.int64)
+    tight = n <= 5000
+    resp_days = {k: np.full(n, -1, np.int64) for k in ("crh", "crv", "rn")}
+    regimen = frame["regimen"].to_numpy()
+    for t in targets.regimens:
+        rows = np.flatnonzero(regimen == t.regimen)
+        f = frame.iloc[rows]
+        who = _choose_responders(rng, t, f, follow[rows])
+        for name, kin in (("crh", t.crh_kinetics), ("crv", t.crv_kinetics)):
+            ev = f[f"{name}_ev"].to_numpy()
+            resp_days[name][rows] = _kinetics_days(rng, kin, who[name], ev, follow[rows], tight)
+        rn_months = rng.choice([1, 2, 3, 3, 6, 6, 6, 9, 12], size=len(rows))
+        rn_day = np.minimum(month_day(rn_months), _last_assessment(follow[rows]))
+        resp_days["rn"][rows] = np.where(who["rn"] & (rn_day > 0), rn_day, -1)
+    return _measurements(frame, resp_days, follow, rng)
+
+
+def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.ndarray,
+                  rng: np.random.Generator) -> pd.DataFrame:
+    n = len(frame)
+    sched = month_day(np.array(SCHEDULE_MONTHS))
+    grid = np.concatenate([np.zeros((n, 1), np.int64), np.broadcast_to(sched, (n, len(sched))),
+                           np.stack([resp["crh"], resp["crv"], resp["rn"]], axis=1)], axis=1)
+    valid = (grid >= 0) & (grid <= follow[:, None])
+    valid[:, 0] = True
+    row = np.broadcast_to(np.arange(n)[:, None], grid.shape)[valid]
+    day = grid[valid]
+    order = np.lexsort((day, row))
+    row, day = row[order], day[order]
+    keep = np.ones(len(row), bool)
+    keep[1:] = (row[1:] != row[:-1]) | (day[1:] != day[:-1])
+    row, day = row[keep], day[keep]
+    m = len(row)
+
+    prog = frame["progression_date"].to_numpy()
+    start = frame["treatment_start"].to_numpy()
+    prog_day = np.where(pd.isna(prog), np.iinfo(np.int64).max,
+                        (prog - start).astype("timedelta64[D]").astype(np.int64))
+    relapsed = day[:] >= prog_day[row]
+    base = day == 0
+
+    def at(col: str) -> np.ndarray:
+        return frame[col].to_numpy()[row]
+
+    # haematological response: IFE negative and FLC ratio normal from the response on
+    h_ev = at("crh_ev")
+    crh_day = resp["crh"][row]
+    in_crh = h_ev & (crh_day >= 0) & ((day == crh_day) | ((day > crh_day) & ~relapsed))
+    serum = np.where(h_ev & ~in_crh, at("serum_ife"), "negative")
+    urine = np.where(h_ev & ~in_crh, at("urine_ife"), "negative")
+    kappa0, lam0 = at("flc_kappa_mg_l"), at("flc_lambda_mg_l")
+    lam_norm = np.round(rng.uniform(9.0, 22.0, m), 1)
+    kappa_norm = np.round(lam_norm * rng.uniform(0.5, 1.3, m), 1)
+    shrink = rng.uniform(0.4, 0.95, m)
+    kappa = np.where(base, kappa0, np.where(in_crh | ~h_ev, kappa_norm, kappa0))
+    lam = np.where(base, lam0, np.where(in_crh | ~h_ev, lam_norm,
+                                        np.round(np.maximum(lam0 * shrink, kappa0 * 4.5), 1)))
+    flc_missing = ~base & ~in_crh & (rng.random(m) < 0.1)
+    kappa = np.where(flc_missing, np.nan, kappa)
+    lam = np.where(flc_missing, np.nan, lam)
+
+    # VEGF: falls below 600 pg/ml from the CRV visit on; not measured where baseline is missing
+    v_ev = at("crv_ev")
+    crv_day = resp["crv"][row]
+    in_crv = v_ev & (crv_day >= 0) & ((day == crv_day) | ((day > crv_day) & ~relapsed))
+    vegf0 = at("vegf_pg_ml")
+    frac = rng.uniform(0.25, 0.9, m)
+    vegf = np.where(in_crv, np.round(rng.uniform(120, 590, m)),
+                    np.round(np.maximum(vegf0 * frac, rng.uniform(620, 1400, m))))
+    vegf = np.where(base, vegf0, np.where(v_ev, vegf, np.nan))
+    vegf = np.where(~base & ~in_crv & (rng.random(m) < 0.1), np.nan, vegf)
+
+    # ONLS: at least one point better from the RN visit on
+    onls0 = at("onls")
+    rn_day = resp["rn"][row]
+    in_rn = (rn_day >= 0) & (day >= rn_day)
+    drop = np.minimum(onls0, 1 + np.floor(rng.random(m) * np.minimum(3, onls0)))
+    worse = np.minimum(onls0 + (rng.random(m) < 0.2), 12)
+    onls = np.where(base, onls0, np.where(in_rn, onls0 - drop, np.where(onls0 >= 1, worse,
+                                                                        onls0)))
+
+    visit_date = frame["treatment_start"].to_numpy()[row] + day.astype("timedelta64[D]")
+    return pd.DataFrame({
+        "row": row, "visit_date": pd.to_datetime(visit_date), "serum_ife": serum,
+        "urine_ife": urine, "flc_kappa_mg_l": kappa, "flc_lambda_mg_l": lam,
+        "vegf_pg_ml": vegf, "onls": onls,
+    })

@@ -1,0 +1,166 @@
+"""The generated cohort, read back by the cohort layer and analysed by the clinical layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from poems_cohort.clinical import derive_analysis_dataset
+from poems_cohort.cohort import apply_eligibility, load_cohort
+from poems_cohort.synth.generator import DEFAULT_SEED, generate_cohort
+from poems_cohort.synth.survival_times import km_at
+
+
+def km_percent(time, event, at: float) -> float:
+    """Kaplan–Meier survival at ``at`` in percent: a tiny independent estimator for the tests."""
+    time = np.asarray(time, float)
+    event = np.asarray(event, bool)
+    s = 1.0
+    for t in np.unique(time[event & (time <= at)]):
+        at_risk = (time >= t).sum()
+        s *= 1 - (event & (time == t)).sum() / at_risk
+    return 100 * s
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    cohort = generate_cohort(DEFAULT_SEED)
+    out = tmp_path_factory.mktemp("cohort")
+    cohort.write(out)
+    return cohort, out
+
+
+@pytest.fixture(scope="module")
+def analysis(generated):
+    cohort, out = generated
+    loaded = load_cohort(out)
+    ds = derive_analysis_dataset(loaded)
+    ds["subgroup"] = np.where(ds["risk_group"] == "low", "low", "medium-high")
+    return loaded, ds
+
+
+def test_files_validate_without_warnings_and_everyone_is_eligible(analysis):
+    loaded, _ = analysis
+    assert loaded.warnings == ()
+    flow = apply_eligibility(loaded)
+    assert len(flow.included.patients) == 347
+
+
+def test_ids_are_labelled_synthetic(generated):
+    cohort, _ = generated
+    assert cohort.patients["patient_id"].str.fullmatch(r"SYN-\d{4}").all()
+    assert cohort.patients["patient_id"].is_unique
+    assert set(cohort.visits["patient_id"]) <= set(cohort.patients["patient_id"])
+
+
+def test_response_counts_per_regimen_and_subgroup(generated, analysis):
+    cohort, _ = generated
+    _, ds = analysis
+    for t in cohort.targets.regimens:
+        for sg in ("low", "medium-high"):
+            cell = ds[(ds["regimen"] == t.regimen) & (ds["subgroup"] == sg)]
+            for resp in ("crh", "crv", "rn"):
+                want = t.responses[(resp, sg)]
+                got = (int((cell[resp] == 1).sum()), int((cell[f"{resp}_evaluable"] == 1).sum()))
+                assert got == (want.n, want.of), (t.regimen, sg, resp)
+            # CRH/CRV: the responders are exact; the evaluable count is at least the larger
+            # of the CRH and CRV evaluable counts
+            assert int((cell["crh_crv"] == 1).sum()) == t.responses[("crh_crv", sg)].n
+
+
+#: cells whose published 3-year rate cannot be printed by a Kaplan–Meier estimate of the cell
+#: (MDex low risk: 18 patients; 94.3% would need a risk set of 17.4 at one death)
+UNREACHABLE = {("OS", "MDex", "low"), ("PFS", "MDex", "low")}
+
+
+def test_three_year_survival_per_cell(generated, analysis):
+    cohort, _ = generated
+    _, ds = analysis
+    for t in cohort.targets.regimens:
+        for sg in ("low", "medium-high"):
+            cell = ds[(ds["regimen"] == t.regimen) & (ds["subgroup"] == sg)]
+            for ep, target in (("PFS", t.pfs_3y[sg]), ("OS", t.os_3y[sg])):
+                col = ep.lower()
+                got = km_percent(cell[f"{col}_months"], cell[f"{col}_event"] == 1, 36.0)
+                if (ep, t.regimen, sg) in UNREACHABLE:
+                    assert abs(got - target) < 0.2
+                else:
+                    assert abs(got - target) < 0.051, (ep, t.regimen, sg, got, target)
+
+
+def test_events_followup_and_person_years(generated, analysis):
+    cohort, _ = generated
+    _, ds = analysis
+    assert int(ds["death"].sum()) == 49
+    assert int(ds["treatment_related_death"].sum()) == 2
+    assert set(ds.loc[ds["treatment_related_death"] == 1, "regimen"]) == {"ASCT"}
+    assert int(((ds["progression"] == 1) & (ds["death"] == 0)).sum()) == 51
+    for t in cohort.targets.regimens:
+        fu = ds.loc[ds["regimen"] == t.regimen, "followup_months"].median()
+        assert round(fu) == t.median_followup
+    assert round(ds["followup_months"].median()) == 45
+    assert abs(ds["followup_months"].sum() / 12 - 1420) < 15
+    assert int(ds["secondary_malignancy"].sum()) == 1
+    p = cohort.patients
+    assert p["treatment_start"].min() >= pd.Timestamp("2000-01-01")
+    assert p["last_followup"].max() <= pd.Timestamp("2018-08-31")
+
+
+def test_time_to_response_medians_and_ranges(generated, analysis):
+    cohort, _ = generated
+    _, ds = analysis
+    for t in cohort.targets.regimens:
+        part = ds[ds["regimen"] == t.regimen]
+        for resp, k in (("crh", t.crh_kinetics), ("crv", t.crv_kinetics)):
+            months = part.loc[part[resp] == 1, f"{resp}_months"]
+            assert abs(months.median() - k.median) < 0.05, (t.regimen, resp, months.median())
+            assert round(months.min()) == k.minimum
+            assert round(months.max()) == k.maximum
+
+
+def test_cumulative_response_rates_within_one_responder(generated, analysis):
+    cohort, _ = generated
+    _, ds = analysis
+    for t in cohort.targets.regimens:
+        part = ds[(ds["regimen"] == t.regimen)]
+        for resp, k in (("crh", t.crh_kinetics), ("crv", t.crv_kinetics)):
+            ev = part[part[f"{resp}_evaluable"] == 1]
+            hit = ev[resp] == 1
+            time = np.where(hit, ev[f"{resp}_months"], ev[f"{resp}_last_months"])
+            for month, target in ((6, k.rate_6), (12, k.rate_12)):
+                got = 100 - km_percent(time, hit, month)
+                # within one responder of the published rate
+                assert abs(got - target) < 100 / len(ev), (t.regimen, resp, month, got, target)
+
+
+def test_km_helper_matches_the_test_oracle():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        days = rng.integers(1, 2000, size=40)
+        event = rng.random(40) < 0.5
+        assert abs(100 * km_at(days, event, 1095) - km_percent(days, event, 1095)) < 1e-9
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    generate_cohort(11).write(a)
+    generate_cohort(11).write(b)
+    generate_cohort(12).write(c)
+    for name in ("patients.csv", "visits.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    assert (a / "patients.csv").read_bytes() != (c / "patients.csv").read_bytes()
+
+
+def test_scaled_cohort_keeps_proportions(tmp_path):
+    cohort = generate_cohort(5, n_patients=3470)
+    p = cohort.patients
+    assert len(p) == 3470
+    assert p["regimen"].value_counts().to_dict() == {"ASCT": 1650, "LDex": 1030, "MDex": 790}
+    assert p["patient_id"].str.fullmatch(r"SYN-\d{4}").all() and p["patient_id"].is_unique
+    assert abs((p["age"] > 50).mean() - 0.403) < 0.01
+    cohort.write(tmp_path)
+    loaded = load_cohort(tmp_path)
+    ds = derive_analysis_dataset(loaded)
+    asct = ds[ds["regimen"] == "ASCT"]
+    assert abs(km_percent(asct["os_months"], asct["os_event"] == 1, 36) - 94.4) < 2.0
