@@ -155,8 +155,11 @@ def _small_integer_codes(arr: np.ndarray) -> tuple[np.ndarray, tuple[Any, ...]] 
     lo, hi = int(arr.min()), int(arr.max())
     if hi - lo > 1_000_000:
         return None
-    shifted = arr.astype(np.int64, copy=False) - lo
+    as_int = arr.astype(np.int64, copy=False)
+    shifted = as_int - lo if lo else as_int
     present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+    if len(present) == hi - lo + 1 and lo == 0 and arr.dtype.kind != "b":
+        return shifted, tuple(range(hi + 1))  # already the codes 0..k-1
     lookup = np.zeros(hi - lo + 1, dtype=np.int64)
     lookup[present] = np.arange(len(present))
     labels = (present + lo).tolist()

@@ -41,6 +41,17 @@ def sum_by_time(dt: DistinctTimes, values: np.ndarray | None) -> np.ndarray:
     return sums[dt.order]
 
 
+def counts_by_cell(cell: np.ndarray, n_cells: int, event: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Subjects and events per cell (unweighted) from a single integer ``bincount``: the event
+    flag is folded into the key, so no float conversion of the n-length arrays is needed."""
+    key = cell * 2
+    key += event
+    both = np.bincount(key, minlength=2 * n_cells).reshape(n_cells, 2)
+    events = both[:, 1]
+    return both[:, 0] + events, events
+
+
 def reverse_cumsum(x: np.ndarray, axis: int = 0) -> np.ndarray:
     """``out[i] = x[i] + x[i+1] + ...`` along ``axis`` (the number still at risk)."""
     flipped = np.flip(x, axis=axis)
@@ -64,10 +75,11 @@ def km_counts(time: np.ndarray, event: np.ndarray, weights: np.ndarray | None = 
               *, squared_weights: bool = False) -> KMCounts:
     """Counts per distinct time (all distinct times, censoring-only ones included)."""
     dt = distinct_times(time)
-    ev = event.astype(np.float64)
+    ev = event.astype(np.float64) if weights is not None or squared_weights else None
     if weights is None:
-        total = sum_by_time(dt, None)
-        n_event = sum_by_time(dt, ev)
+        subjects, events = counts_by_cell(dt.codes, dt.size, event)
+        total = subjects[dt.order].astype(np.float64)
+        n_event = events[dt.order].astype(np.float64)
     else:
         total = sum_by_time(dt, weights)
         n_event = sum_by_time(dt, ev * weights)
@@ -75,6 +87,7 @@ def km_counts(time: np.ndarray, event: np.ndarray, weights: np.ndarray | None = 
     n_risk = reverse_cumsum(total)
     w2_event = w2_censor = None
     if squared_weights:
+        assert ev is not None
         w2 = weights * weights if weights is not None else np.ones_like(ev)
         w2_total = sum_by_time(dt, w2)
         w2_event = sum_by_time(dt, w2 * ev)
@@ -94,16 +107,23 @@ def km_counts_by_group(time: np.ndarray, event: np.ndarray, group: np.ndarray, n
     ``bincount`` over (time, group) pairs; the same sums as fitting each group's subset."""
     k = n_groups
     dt = distinct_times(time)
-    key = dt.codes * k + group
+    key = dt.codes * k
+    key += group
     size = dt.size * k
-    ev = event.astype(np.float64)
-    present = np.bincount(key, minlength=size).reshape(dt.size, k)[dt.order]
 
     def by_pair(values: np.ndarray | None) -> np.ndarray:
         return np.bincount(key, weights=values, minlength=size).reshape(dt.size, k)[dt.order]
 
-    total = present.astype(np.float64) if weights is None else by_pair(weights)
-    events = by_pair(ev if weights is None else ev * weights)
+    if weights is None and not squared_weights:
+        subjects, n_events = counts_by_cell(key, size, event)
+        present = subjects.reshape(dt.size, k)[dt.order]
+        total = present.astype(np.float64)
+        events = n_events.reshape(dt.size, k)[dt.order].astype(np.float64)
+    else:
+        ev = event.astype(np.float64)
+        present = np.bincount(key, minlength=size).reshape(dt.size, k)[dt.order]
+        total = present.astype(np.float64) if weights is None else by_pair(weights)
+        events = by_pair(ev if weights is None else ev * weights)
     if squared_weights:
         w2 = np.ones_like(ev) if weights is None else weights * weights
         w2_total = by_pair(w2)
@@ -202,10 +222,10 @@ def logrank_sums(time: np.ndarray, event: np.ndarray, group: np.ndarray, n_group
     """
     k = n_groups
     dt = distinct_times(time)
-    ev_f = event.astype(np.float64)
     if strata is None:
         m = dt.size
-        key = dt.codes * k + group
+        key = dt.codes * k
+        key += group
         stratum_of_row = np.zeros(m, dtype=np.int64)
         row_order = dt.order
     else:
@@ -220,8 +240,9 @@ def logrank_sums(time: np.ndarray, event: np.ndarray, group: np.ndarray, n_group
         row_order = np.lexsort((t_rank, s_of))
         stratum_of_row = s_of[row_order]
         key = pair_codes.astype(np.int64) * k + group
-    events = np.bincount(key, weights=ev_f, minlength=m * k).reshape(m, k)[row_order]
-    totals = np.bincount(key, minlength=m * k).reshape(m, k)[row_order].astype(np.float64)
+    subjects, n_events = counts_by_cell(key, m * k, event)
+    events = n_events.reshape(m, k)[row_order].astype(np.float64)
+    totals = subjects.reshape(m, k)[row_order].astype(np.float64)
     n_per_group = totals.sum(axis=0)
 
     starts = _segment_starts(stratum_of_row)
