@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -294,6 +295,14 @@ def test_percent_close_within_one_patient_of_our_denominator():
     assert judge(pct, Found(33.3))[0] == MISSED                             # no denominator
 
 
+def test_percent_one_patient_tolerance_is_capped_at_one_point():
+    """A small denominator does not widen the tolerance beyond 1 percentage point."""
+    pct = number("41.7", kind="percent", quantity="castleman")
+    assert judge(pct, Found(100 * 5 / 12, denominator=12))[0] == EXACT
+    assert judge(pct, Found(42.7, denominator=12))[0] == CLOSE
+    assert judge(pct, Found(42.71, denominator=12))[0] == MISSED            # 100/12 is 8.3
+
+
 def test_counts_and_baseline_medians_must_be_exact():
     assert judge(number("49", kind="count", quantity="deaths"), Found(50.0))[0] == MISSED
     assert judge(number("48", kind="median", quantity="age_median"), Found(48.4))[0] == EXACT
@@ -462,3 +471,81 @@ def test_summary_and_frame_are_fixed_shape(reproduction):
     assert frame.loc[frame["status"] == NOT_A_RESULT, "reproduced"].isna().all()
     assert summary[NOT_A_RESULT] == sum(1 for n in load_published() if n.scope != "study")
     assert "Reproduction(" in repr(reproduction)
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ten-patients"
+
+
+def run_cli(*args: str):
+    from typer.testing import CliRunner
+
+    from poems_cohort.cli import app
+
+    return CliRunner().invoke(app, ["reproduce", *args])
+
+
+def test_cli_bad_cohort_exits_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(str(tmp_path / "no-such-cohort"), "--out", str(out))
+    assert result.exit_code == 2
+    assert "nothing was written" in result.output
+    assert not out.exists()
+
+
+def test_cli_out_that_is_a_file_exits_2_and_leaves_it(tmp_path):
+    out = tmp_path / "taken"
+    out.write_text("keep me")
+    result = run_cli(str(EXAMPLE), "--out", str(out))
+    assert result.exit_code == 2
+    assert out.read_text() == "keep me"
+
+
+def test_cli_bad_plan_exits_2(tmp_path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('test_policy = "sometimes"\n')
+    out = tmp_path / "out"
+    result = run_cli(str(EXAMPLE), "--out", str(out), "--plan", str(plan))
+    assert result.exit_code == 2
+    assert not out.exists()
+
+
+def test_cli_writes_one_row_per_published_number(tmp_path):
+    result = run_cli(str(EXAMPLE), "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "reproduction.csv", dtype={"published": str,
+                                                            "reproduced_rounded": str})
+    assert tuple(frame.columns) == COLUMNS
+    assert list(frame["id"]) == [n.id for n in load_published()]
+    assert set(frame["status"]) <= set(STATUSES)
+    counts = frame["status"].value_counts()
+    for st in STATUSES:
+        assert f"{st} {counts.get(st, 0)}" in result.output
+    # the ten patients are all counted
+    assert frame.set_index("id").loc["table1.header.n.All", "reproduced"] == 10
+    assert not list(tmp_path.glob(".reproduction.*"))          # no temporary file left
+
+
+def _bundled_files_present() -> bool:
+    from poems_cohort.data import bundled_cohort_path
+
+    folder = bundled_cohort_path()
+    return (folder / "patients.csv").is_file() and (folder / "visits.csv").is_file()
+
+
+@pytest.mark.skipif(not _bundled_files_present(),
+                    reason="the bundled synthetic cohort (data/synthetic/patients.csv and "
+                    "visits.csv) is not in this tree yet")
+def test_bundled_cohort_misses_no_number_of_table1_or_table2(tmp_path):
+    result = run_cli("--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "reproduction.csv", dtype={"published": str,
+                                                            "reproduced_rounded": str})
+    tables = frame[frame["id"].str.startswith(("table1.", "table2."))]
+    assert len(tables) > 200
+    missed = tables[tables["status"] == MISSED]
+    assert missed.empty, "\n" + missed[["id", "published", "reproduced_rounded", "note"]
+                                       ].to_string()

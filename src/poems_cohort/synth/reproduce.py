@@ -115,7 +115,7 @@ class Tolerance:
     - ``absolute``: ``|ours - published| <= amount``
     - ``relative``: ``|ours - published| <= amount * published``
     - ``one-patient``: a percentage within ``100 / N`` of the published one (one patient more or
-      fewer in our denominator ``N``)
+      fewer in our denominator ``N``), and never more than ``amount`` points
     - ``same-side``: a p-value on the same side of 0.05 as the published one and, when ``amount``
       is positive, within ``amount`` of it
     - ``none``: only an exact value will do
@@ -135,7 +135,9 @@ class Tolerance:
         if self.rule == "relative":
             return gap <= self.amount * abs(number.value) + 1e-9
         if self.rule == "one-patient":
-            return bool(found.denominator) and gap <= 100.0 / found.denominator + 1e-9
+            if not found.denominator:
+                return False
+            return gap <= min(100.0 / found.denominator, self.amount) + 1e-9
         if self.rule == "same-side":
             same = (found.value < SIGNIFICANCE) == (number.value < SIGNIFICANCE)
             return same and (self.amount <= 0 or gap <= self.amount + 1e-9)
@@ -154,7 +156,8 @@ TOLERANCES: dict[tuple[str, str | None], Tolerance] = {
     ("months", "time_to_crv_median"): Tolerance("absolute", 2.0, "within 2 months"),
     **{("range", f"time_to_{r}_{end}"): Tolerance("absolute", 1.0, "within 1 month")
        for r in ("crh", "crv") for end in ("min", "max")},
-    ("percent", None): Tolerance("one-patient", text="within one patient (100/N points)"),
+    ("percent", None): Tolerance("one-patient", 1.0,
+                                 "within one patient (100/N points), at most 1 point"),
     ("p-value", "pfs"): Tolerance("same-side", text="log-rank: same side of 0.05"),
     ("p-value", "os"): Tolerance("same-side", text="log-rank: same side of 0.05"),
     ("p-value", None): Tolerance("same-side", 0.01,
