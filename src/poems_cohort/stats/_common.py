@@ -39,7 +39,7 @@ def as_times(name: str, values: Any) -> np.ndarray:
     neg = arr < 0
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
-        raise ValueError(f"{name}: negative time {arr[i]!r} at position {i}")
+        raise ValueError(f"{name}: negative time {float(arr[i])!r} at position {i}")
     return arr
 
 
@@ -51,7 +51,7 @@ def as_status(name: str, values: Any, *, max_code: int = 1) -> np.ndarray:
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
         allowed = "0 or 1" if max_code == 1 else f"an integer from 0 to {max_code}"
-        raise ValueError(f"{name}: value {arr[i]!r} at position {i}; expected {allowed}")
+        raise ValueError(f"{name}: value {float(arr[i])!r} at position {i}; expected {allowed}")
     return arr.astype(np.int64)
 
 
@@ -60,7 +60,7 @@ def as_weights(name: str, values: Any) -> np.ndarray:
     arr = as_float_array(name, values)
     if (arr < 0).any():
         i = int(np.flatnonzero(arr < 0)[0])
-        raise ValueError(f"{name}: negative weight {arr[i]!r} at position {i}")
+        raise ValueError(f"{name}: negative weight {float(arr[i])!r} at position {i}")
     return arr
 
 
