@@ -455,6 +455,32 @@ def test_an_impossible_value_reproduced_as_printed_is_exact():
     assert rep["table1.castleman.LDex.percent"].status == EXACT
 
 
+def with_cumulative(response: str, regimen: str, month: float, rate: float,
+                    frame: pd.DataFrame = CUMULATIVE) -> tuple[StudyResults, pd.DataFrame]:
+    cum = with_frame(frame, {"response": response, "regimen": regimen, "month": month},
+                     rate=rate)
+    kin = Kinetics(medians=MEDIANS, cumulative=cum, curves=pd.DataFrame(), at_risk=pd.DataFrame())
+    return make_results(kinetics=kin), cum
+
+
+def test_an_impossible_set_blames_its_first_value_only():
+    """6-month CRH: the record blames the overall 19.2; ASCT 13.7 (13.8 printed) is only close."""
+    res, _ = with_cumulative("CRH", "ASCT", 6.0, 13.7)
+    rep = reproduce_study(res)
+    assert rep["text.crh_6m.ASCT"].status == CLOSE
+    assert rep["text.crh_6m.All"].status == INCONSISTENT
+
+
+def test_an_impossible_set_blames_the_odd_one_out_when_the_rest_is_exact():
+    """Overall 19.2 reproduced (and MDex, LDex): then ASCT 13.8 is the value that cannot hold."""
+    _, cum = with_cumulative("CRH", "All", 6.0, 19.2)
+    res, _ = with_cumulative("CRH", "ASCT", 6.0, 16.0, frame=cum)
+    rep = reproduce_study(res)
+    assert rep["text.crh_6m.All"].status == EXACT
+    assert rep["text.crh_6m.ASCT"].status == INCONSISTENT
+    assert "impossible" in rep["text.crh_6m.ASCT"].note
+
+
 def test_one_patient_tolerance_on_table1():
     assert reproduce_study(with_table1("age_gt_50", "ASCT", n=53))[
         "table1.age_gt_50.ASCT.percent"].status == CLOSE

@@ -9,7 +9,8 @@ and the published numbers (:func:`~poems_cohort.synth.published.load_published`)
     a p-value printed ``0.000`` is matched by p < 0.0005 and one printed ``< 0.001`` by p < 0.001.
 ``inconsistent-in-paper``
     not exact, and the paper itself shows that the printed value cannot be true together with the
-    others: an ``impossible`` or ``misplaced`` conflict of the published record, or a
+    others: the value an ``impossible`` or ``misplaced`` conflict of the published record blames
+    (its first id, or any id whose partners we all reproduce exactly), or a
     ``disagreeing-repeat`` whose other printing we reproduce exactly.
 ``close``
     within the tolerance of :data:`TOLERANCES` (documented in ``docs/reproduction.md``).
@@ -472,10 +473,17 @@ def judge(number: PublishedNumber, found: Found | None, *, reason: str = "",
 
 def _proof(number: PublishedNumber, conflicts: tuple[Conflict, ...],
            reproduced_elsewhere: frozenset[str]) -> str:
-    """The reason the paper itself rules the printed value out ('' when it does not)."""
+    """The reason the paper itself rules the printed value out ('' when it does not).
+
+    A proven conflict names several values that cannot all be true; the record lists first the
+    one it blames. Another value of the set is ruled out only when we reproduce all the others
+    exactly (then it is the odd one out).
+    """
     for c in conflicts:
         if c.kind in PROVEN_CONFLICTS:
-            return f"{c.kind}: {c.note}"
+            others = [i for i in c.ids if i != number.id]
+            if c.ids[0] == number.id or all(i in reproduced_elsewhere for i in others):
+                return f"{c.kind}: {c.note}"
         if c.kind in REPEAT_CONFLICTS:
             others = [i for i in c.ids if i != number.id and i in reproduced_elsewhere]
             if others:
