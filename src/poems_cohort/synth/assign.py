@@ -35,8 +35,10 @@ def choose_exact(rng: np.random.Generator, k: int, weights: np.ndarray) -> np.nd
     keys = np.where(np.isposinf(w), np.inf, keys)
     keys = np.where(w == 0, -1e300 + rng.random(n), keys)
     mask = np.zeros(n, dtype=bool)
-    if k:
-        mask[np.argsort(-keys, kind="stable")[:k]] = True
+    if 0 < k < n:
+        mask[np.argpartition(-keys, k - 1)[:k]] = True
+    elif k == n:
+        mask[:] = True
     return mask
 
 

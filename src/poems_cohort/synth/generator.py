@@ -79,7 +79,8 @@ def generate_cohort(seed: int = DEFAULT_SEED, n_patients: int | None = None,
     # patients in order of treatment start; identifiers follow that order
     order = np.lexsort((np.arange(len(frame)), frame["treatment_start"].to_numpy()))
     width = max(4, len(str(len(frame))))
-    ids = np.array([f"SYN-{i:0{width}d}" for i in range(1, len(frame) + 1)], dtype=object)
+    numbers = pd.Series(np.arange(1, len(frame) + 1)).astype(str).str.zfill(width)
+    ids = ("SYN-" + numbers).to_numpy(dtype=object)
     new_id = np.empty(len(frame), dtype=object)
     new_id[order] = ids
     frame["patient_id"] = new_id

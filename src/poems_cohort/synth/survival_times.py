@@ -192,7 +192,7 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
         pool = alive & (prog[rows] < 0) & (days > HORIZON_DAYS + 60)
         k = min(int(pool.sum()), max(0, t.progressions_alive - have))
         pick = np.flatnonzero(pool)[choose_exact(rng, k, np.ones(int(pool.sum())))]
-        prog[rows[pick]] = [int(rng.integers(HORIZON_DAYS + 15, days[i] - 30)) for i in pick]
+        prog[rows[pick]] = rng.integers(HORIZON_DAYS + 15, days[pick] - 30)
     return _to_dates(targets, baseline, rng, follow, died, prog, cause)
 
 

@@ -101,8 +101,8 @@ def _assign_times(rng: np.random.Generator, months: np.ndarray, who: np.ndarray,
     idx = idx[np.argsort(-follow[idx], kind="stable")]
     pool: list[int] = []
     ptr = 0
-    for m in months[::-1]:
-        d = int(month_day(m))
+    first = int(month_day(1))
+    for d in month_day(months[::-1]).tolist():
         while ptr < len(idx) and follow[idx[ptr]] >= d:
             pool.append(int(idx[ptr]))
             ptr += 1
@@ -112,7 +112,7 @@ def _assign_times(rng: np.random.Generator, months: np.ndarray, who: np.ndarray,
             d = int(month_day(np.floor(follow[pool[-1]] / DAYS_PER_MONTH)))
         j = int(rng.integers(len(pool)))
         pool[j], pool[-1] = pool[-1], pool[j]
-        days[pool.pop()] = max(d, int(month_day(1)))
+        days[pool.pop()] = max(d, first)
     return days
 
 
