@@ -164,3 +164,31 @@ def test_scaled_cohort_keeps_proportions(tmp_path):
     ds = derive_analysis_dataset(loaded)
     asct = ds[ds["regimen"] == "ASCT"]
     assert abs(km_percent(asct["os_months"], asct["os_event"] == 1, 36) - 94.4) < 2.0
+
+
+#: published log-rank p-values of each regimen against ASCT: (endpoint, subgroup, regimen) -> p
+PUBLISHED_LOGRANK = {
+    ("pfs", "all", "MDex"): 0.568, ("pfs", "all", "LDex"): 0.003,
+    ("pfs", "low", "MDex"): 0.351, ("pfs", "low", "LDex"): 0.016,
+    ("pfs", "medium-high", "MDex"): 0.364, ("pfs", "medium-high", "LDex"): 0.037,
+    ("os", "all", "MDex"): 0.088, ("os", "all", "LDex"): 0.067,
+    ("os", "low", "MDex"): 0.701, ("os", "low", "LDex"): 0.826,
+    ("os", "medium-high", "MDex"): 0.155, ("os", "medium-high", "LDex"): 0.099,
+}
+
+
+def test_logrank_p_values_on_the_published_side_of_005(analysis):
+    from poems_cohort import stats
+
+    _, ds = analysis
+    for (ep, sg, regimen), published in PUBLISHED_LOGRANK.items():
+        part = ds if sg == "all" else ds[ds["subgroup"] == sg]
+        part = part[part["regimen"].isin(["ASCT", regimen])]
+        res = stats.logrank_test(part[f"{ep}_months"].to_numpy(float),
+                                 part[f"{ep}_event"].to_numpy(int),
+                                 part["regimen"].to_numpy(object))
+        assert (res.p_value < 0.05) == (published < 0.05), (ep, sg, regimen, res.p_value)
+    # all three regimens, OS: published p = 0.079
+    res = stats.logrank_test(ds["os_months"].to_numpy(float), ds["os_event"].to_numpy(int),
+                             ds["regimen"].to_numpy(object))
+    assert res.p_value > 0.05

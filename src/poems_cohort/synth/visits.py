@@ -34,6 +34,13 @@ def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFr
     sub = f["subgroup"].to_numpy()
     h_ev, v_ev, rn_ev = (f[c].to_numpy() for c in ("crh_ev", "crv_ev", "rn_ev"))
     w_follow = np.where(follow < 31, 0.0, np.sqrt(np.maximum(follow, 1.0)))
+    # the evaluable patient followed longest responds, so the published maximum can be reached
+    w_h, w_v = w_follow.copy(), w_follow.copy()
+    for w, ev, k in ((w_h, h_ev, t.crh_kinetics), (w_v, v_ev, t.crv_kinetics)):
+        longest = np.flatnonzero(ev)[np.argmax(follow[ev])] if ev.any() else None
+        if longest is not None and follow[longest] >= month_day(k.maximum):
+            w[longest] = np.inf
+    w_both = np.maximum(w_h, w_v)
     for sg in ("low", "medium-high"):
         cell = sub == sg
         r_h = t.responses[("crh", sg)].n
@@ -44,15 +51,15 @@ def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFr
         # CRV-only responders need room outside the CRH responders
         overlap = max(overlap, r_h + r_v - int((cell & (h_ev | v_ev)).sum()), 0)
         both = np.zeros(n, bool)
-        both[np.flatnonzero(both_ev)[choose_exact(rng, overlap, w_follow[both_ev])]] = True
+        both[np.flatnonzero(both_ev)[choose_exact(rng, overlap, w_both[both_ev])]] = True
         pool_h = cell & h_ev & ~both
-        w_h = w_follow[pool_h] * np.where(v_ev[pool_h], 1.0, 3.0)  # keep V free for CRV
+        weight_h = w_h[pool_h] * np.where(v_ev[pool_h], 1.0, 3.0)  # keep V free for CRV
         only_h = np.zeros(n, bool)
-        only_h[np.flatnonzero(pool_h)[choose_exact(rng, r_h - overlap, w_h)]] = True
+        only_h[np.flatnonzero(pool_h)[choose_exact(rng, r_h - overlap, weight_h)]] = True
         pool_v = cell & v_ev & ~both & ~only_h
         k_v = min(r_v - overlap, int(pool_v.sum()))
         only_v = np.zeros(n, bool)
-        only_v[np.flatnonzero(pool_v)[choose_exact(rng, k_v, w_follow[pool_v])]] = True
+        only_v[np.flatnonzero(pool_v)[choose_exact(rng, k_v, w_v[pool_v])]] = True
         out["crh"] |= both | only_h
         out["crv"] |= both | only_v
         pool_r = cell & rn_ev
