@@ -90,8 +90,9 @@ def _style() -> Iterator[None]:
 
 def _render(fig: Figure, name: str, caption: str) -> RenderedFigure:
     png, svg = io.BytesIO(), io.BytesIO()
-    fig.savefig(png, format="png", dpi=300, metadata={"Software": None})
-    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    with _style():  # the SVG hash salt must be set while saving
+        fig.savefig(png, format="png", dpi=300, metadata={"Software": None})
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     return RenderedFigure(name, caption, png.getvalue(), svg.getvalue())
 

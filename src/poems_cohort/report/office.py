@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 
 from poems_cohort.report.tables import DisplayTable
 
 FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
+FIXED_STAMP = b"2000-01-01T00:00:00Z"
 AUTHOR = "poems-cohort"
 
 
@@ -25,7 +27,11 @@ def normalise_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o600 << 16
-            dst.writestr(fixed, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                                 rb"\g<1>" + FIXED_STAMP + rb"\g<2>", content)
+            dst.writestr(fixed, content)
     return out.getvalue()
 
 

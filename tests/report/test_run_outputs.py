@@ -1,0 +1,114 @@
+"""``poems-cohort run`` end to end: files, report structure, privacy, reproducibility, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from poems_cohort.cli import app
+from poems_cohort.report.pipeline import run_pipeline
+
+EXPECTED = {
+    "report.html", "results.json", "analysis_dataset.csv",
+    *(f"tables/{t}.csv" for t in ("flow", "table1", "table2", "kinetics", "survival",
+                                  "followup", "tests")),
+    "tables/tables.xlsx", "tables/tables.docx",
+    *(f"figures/{f}.{ext}" for f in ("figure1", "figure2", "supplementary_figure1")
+      for ext in ("png", "svg")),
+}
+
+
+def files_of(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def texts_of(path: Path) -> list[str]:
+    """The searchable text of an output file (zip members for XLSX/DOCX; none for PNG)."""
+    if path.suffix in (".xlsx", ".docx"):
+        with zipfile.ZipFile(path) as z:
+            return [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
+    if path.suffix == ".png":
+        return []
+    text = path.read_text(encoding="utf-8")
+    return [re.sub(r"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+", "", text)]
+
+
+def test_every_output_is_written(run_dir):
+    assert files_of(run_dir) == EXPECTED
+
+
+def test_report_has_every_table_and_figure_and_no_url(run_dir):
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    for section in ("flow", "table1", "table2", "kinetics", "survival", "followup", "tests",
+                    "figure1", "figure2", "supplementary_figure1", "methods", "results"):
+        assert f'id="{section}"' in html, section
+    assert html.count('src="data:image/png;base64,') == 3
+    stripped = texts_of(run_dir / "report.html")[0]
+    assert "http" not in stripped.lower()
+    assert "//" not in stripped
+    assert "@import" not in stripped and "url(" not in stripped
+    assert "<script" not in stripped and "<link" not in stripped
+    for word in ("Pearson chi-square", "log-rank", "numpy", "scipy", "pandas", "poems-cohort"):
+        assert word in html
+
+
+def test_no_patient_id_or_date_outside_the_analysis_dataset(run_dir, patient_ids,
+                                                            patient_dates):
+    assert patient_dates and patient_ids
+    for rel in sorted(EXPECTED - {"analysis_dataset.csv"}):
+        for text in texts_of(run_dir / rel):
+            assert "ZQXW-" not in text, rel
+            found = [d for d in patient_dates if d in text]
+            assert not found, (rel, found[:3])
+    dataset = (run_dir / "analysis_dataset.csv").read_text()
+    assert all(pid in dataset for pid in patient_ids)
+
+
+def test_results_json_structure(run_dir):
+    doc = json.loads((run_dir / "results.json").read_text())
+    for key in ("table1", "table2", "tests", "flow", "kinetics", "survival", "followup",
+                "narrative", "plan", "versions", "events", "curves", "at_risk"):
+        assert key in doc, key
+    t2 = doc["table2"]
+    assert {r["endpoint"] for r in t2} == {"CRH", "CRV", "CRH/CRV", "RN", "PFS", "OS"}
+    assert {r["subgroup"] for r in t2} == {"all", "low", "medium-high", "high"}
+    ref = [r for r in t2 if r["regimen"] == "ASCT"]
+    assert all(r["p_value"] is None for r in ref)
+    t1 = doc["table1"]
+    assert {r["regimen"] for r in t1} == {"All", "MDex", "ASCT", "LDex"}
+    assert {"characteristic", "n", "N", "percent", "p_value"} <= set(t1[0])
+    assert doc["plan"]["reference"] == "ASCT"
+    assert isinstance(doc["narrative"], str) and "patients" in doc["narrative"]
+
+
+def test_the_same_input_gives_identical_files(run_dir, cohort_dir):
+    again = run_pipeline(cohort_dir, None).outputs.files
+    for rel in sorted(EXPECTED):
+        if rel.startswith(("tables/", "figures/")) or rel == "results.json":
+            assert again[rel] == (run_dir / rel).read_bytes(), rel
+
+
+def test_bad_input_writes_nothing_and_exits_2(tmp_path, cohort_dir):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    text = (cohort_dir / "patients.csv").read_text().replace(",M,", ",X,", 1)
+    (bad / "patients.csv").write_text(text)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    assert not out.exists()
+
+
+def test_unknown_plan_key_exits_2(tmp_path, cohort_dir):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('test_polcy = "exact"\n')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(cohort_dir), "--out", str(out),
+                                      "--plan", str(plan)])
+    assert result.exit_code == 2
+    assert "test_polcy" in result.output
+    assert not out.exists()
