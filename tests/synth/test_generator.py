@@ -117,6 +117,10 @@ def test_time_to_response_medians_and_ranges(generated, analysis):
             assert abs(months.median() - k.median) < 0.05, (t.regimen, resp, months.median())
             assert round(months.min()) == k.minimum
             assert round(months.max()) == k.maximum
+    for resp, k in (("crh", cohort.targets.crh_kinetics), ("crv", cohort.targets.crv_kinetics)):
+        months = ds.loc[ds[resp] == 1, f"{resp}_months"]
+        assert abs(months.median() - k.median) < 0.05, (resp, months.median())
+        assert (round(months.min()), round(months.max())) == (k.minimum, k.maximum)
 
 
 def test_cumulative_response_rates_within_one_responder(generated, analysis):

@@ -68,9 +68,14 @@ def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFr
     return out
 
 
-def _response_months(rng: np.random.Generator, count: int, k6: int, k12: int, k: Kinetics
-                     ) -> np.ndarray:
-    """``count`` sorted whole months: ``k6`` ≤ 6, ``k12`` ≤ 12, the published median and range."""
+def _response_months(rng: np.random.Generator, count: int, k6: int, k12: int, k: Kinetics,
+                     pooled_median: float | None = None) -> np.ndarray:
+    """``count`` sorted whole months: ``k6`` ≤ 6, ``k12`` ≤ 12, the published median and range.
+
+    Months between 7 and 12 that the regimen's own median leaves free are kept at or above
+    ``pooled_median`` (the median over all regimens), which moves that median towards its
+    published value without changing any regimen's numbers.
+    """
     if count == 0:
         return np.zeros(0)
     k6 = int(np.clip(k6, 1, count))
@@ -89,6 +94,10 @@ def _response_months(rng: np.random.Generator, count: int, k6: int, k12: int, k:
     first_mid, last_mid = mids[0][0], mids[-1][0]
     hi_pos[:first_mid] = np.minimum(hi_pos[:first_mid], a)
     lo_pos[last_mid + 1:] = np.maximum(lo_pos[last_mid + 1:], b)
+    if pooled_median is not None:
+        free = (lo_pos == 7.0) & (hi_pos >= pooled_median)
+        lo_pos[free] = np.ceil(pooled_median)
+        hi_pos[free] = np.minimum(hi_pos[free], np.ceil(pooled_median) + 1)
     lo_pos = np.minimum(lo_pos, hi_pos)
     out = np.floor(lo_pos + rng.random(count) * (hi_pos - lo_pos + 1))
     out = np.minimum(out, hi_pos)
@@ -131,7 +140,8 @@ def _last_assessment(follow: np.ndarray) -> np.ndarray:
 
 
 def _kinetics_days(rng: np.random.Generator, k: Kinetics, who: np.ndarray, evaluable: np.ndarray,
-                   follow: np.ndarray, tight: bool) -> np.ndarray:
+                   follow: np.ndarray, tight: bool, pooled_median: float | None = None
+                   ) -> np.ndarray:
     """Days to response per patient (-1 = none), tuning the 6/12-month counts on the KM rates."""
     count, n_ev = int(who.sum()), int(evaluable.sum())
     k6 = round(k.rate_6 * n_ev / 100)
@@ -139,7 +149,7 @@ def _kinetics_days(rng: np.random.Generator, k: Kinetics, who: np.ndarray, evalu
     last = _last_assessment(follow)
     best = None
     for _ in range(12 if tight else 1):
-        months = _response_months(rng, count, k6, k12, k)
+        months = _response_months(rng, count, k6, k12, k, pooled_median)
         days = _assign_times(rng, months, who, follow)
         t = np.where(days >= 0, days, last)[evaluable]
         e = (days >= 0)[evaluable]
@@ -169,9 +179,11 @@ def response_visits(targets: Targets, frame: pd.DataFrame, rng: np.random.Genera
         rows = np.flatnonzero(regimen == t.regimen)
         f = frame.iloc[rows]
         who = _choose_responders(rng, t, f, follow[rows])
-        for name, kin in (("crh", t.crh_kinetics), ("crv", t.crv_kinetics)):
+        for name, kin, pooled in (("crh", t.crh_kinetics, targets.crh_kinetics.median),
+                                  ("crv", t.crv_kinetics, targets.crv_kinetics.median)):
             ev = f[f"{name}_ev"].to_numpy()
-            resp_days[name][rows] = _kinetics_days(rng, kin, who[name], ev, follow[rows], tight)
+            resp_days[name][rows] = _kinetics_days(rng, kin, who[name], ev, follow[rows], tight,
+                                                   pooled)
         rn_months = rng.choice([1, 2, 3, 3, 6, 6, 6, 9, 12], size=len(rows))
         rn_day = np.minimum(month_day(rn_months), _last_assessment(follow[rows]))
         resp_days["rn"][rows] = np.where(who["rn"] & (rn_day > 0), rn_day, -1)
