@@ -141,7 +141,7 @@ def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarr
     return Prepared(
         x=xt.T, time=ts, event=es, weight=ws, order=order, group=group, g_start=g_start,
         g_time=g_time, gs_bounds=tuple((int(a), int(b)) for a, b in zip(gs_first, gs_stop, strict=True)),
-        g_deaths=g_deaths, g_dwt=g_dwt, wx_dead=xt @ wd, efron=efron, unit_weight=unit_weight,
+        g_deaths=g_deaths, g_dwt=g_dwt, wx_dead=np.einsum("jn,n->j", xt, wd), efron=efron, unit_weight=unit_weight,
         iu=iu, dead_groups=dead_groups, dead_counts=nd, dead_starts=dead_starts, k_frac=k_frac,
         xt=xt, xxt=xt[iu[0]] * xt[iu[1]], c_start=c_start, gc_start=gc_start,
         dead_cells=dead_cells)
@@ -187,7 +187,8 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
     n, p = pr.x.shape
     q = len(pr.iu[0])
     iu0, iu1 = pr.iu
-    eta = beta @ pr.xt
+    # einsum, not BLAS: a threaded BLAS product of this shape is erratic on a busy machine
+    eta = np.einsum("j,jn->n", beta, pr.xt)
     shift = float(eta.max())
     eta -= shift
     r = np.exp(eta, out=eta)
