@@ -126,7 +126,7 @@ def _draw_steps(ax: Axes, curve: pd.DataFrame, style: Style, label: str, *,
 
 
 def _risk_table(ax: Axes, at_risk: pd.DataFrame, groups: Sequence[str], sty: dict[str, Style],
-                ticks: np.ndarray) -> None:
+                ticks: np.ndarray, labelled: set[float]) -> None:
     ax.set_xlim(ticks[0], ticks[-1])
     ax.set_ylim(-0.5, len(groups) - 0.5)
     ax.set_yticks(range(len(groups)))
@@ -136,7 +136,7 @@ def _risk_table(ax: Axes, at_risk: pd.DataFrame, groups: Sequence[str], sty: dic
         lab.set_fontweight("bold")
     for i, g in enumerate(reversed(groups)):
         part = at_risk[at_risk["group"] == g]
-        for x in ticks:
+        for x in (t for t in ticks if float(t) in labelled):
             v = part.loc[np.isclose(part["time"], x), "n_risk"]
             ax.text(x, i, str(int(v.iloc[0])) if len(v) else "", ha="center", va="center",
                     fontsize=6.5)
@@ -158,8 +158,10 @@ def _km_panel(ax: Axes, tab: Axes, curves: pd.DataFrame, at_risk: pd.DataFrame,
         part = curves[curves["group"] == g]
         if len(part):
             _draw_steps(ax, part, sty[g], g, cumulative=cumulative, ci=ci)
+    labelled = _labelled(ticks)
     ax.set_xlim(ticks[0], ticks[-1])
     ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" if t in labelled else "" for t in ticks])
     ax.set_ylim(-2, 104)
     ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel(ylabel)
@@ -170,8 +172,14 @@ def _km_panel(ax: Axes, tab: Axes, curves: pd.DataFrame, at_risk: pd.DataFrame,
             transform=ax.transAxes, ha="right", va="bottom" if legend_loc != "lower right"
             else "top", fontsize=7.5)
     ax.grid(axis="y", color="#dddddd", linewidth=0.5)
-    _risk_table(tab, at_risk, groups, sty, ticks)
+    _risk_table(tab, at_risk, groups, sty, ticks, labelled)
     return ax
+
+
+def _labelled(ticks: np.ndarray, most: int = 9) -> set[float]:
+    """The ticks that carry a label and a number at risk: every k-th, at most ``most``."""
+    every = max(1, int(np.ceil(len(ticks) / most)))
+    return {float(t) for t in ticks[::every]}
 
 
 def _panel_axes(fig: Figure, nrows: int, ncols: int, n_groups: int, *, top: float = 0.95,

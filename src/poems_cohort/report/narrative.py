@@ -17,7 +17,9 @@ def _get(frame: pd.DataFrame, **where: object) -> pd.Series:
 
 def _p(p: object) -> str:
     shown = fmt.p_value(p)
-    return f"p {shown}" if shown.startswith("<") or shown == fmt.MISSING else f"p = {shown}"
+    if shown == fmt.MISSING:
+        return "not testable"
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
 def narrative(results: StudyResults) -> str:

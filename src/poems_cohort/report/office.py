@@ -84,7 +84,8 @@ def docx_bytes(tables: Sequence[DisplayTable], *, title: str) -> bytes:
     section.page_width, section.page_height = section.page_height, section.page_width
     style = doc.styles["Normal"]
     style.font.name = "Times New Roman"
-    style.font.size = Pt(9)
+    style.font.size = Pt(8)
+    style.paragraph_format.space_after = Pt(0)
     doc.add_heading(title, level=1)
 
     def rule(cell: object, edge: str) -> None:
@@ -103,24 +104,19 @@ def docx_bytes(tables: Sequence[DisplayTable], *, title: str) -> bytes:
         doc.add_heading(t.title, level=2)
         frame = t.frame
         table = doc.add_table(rows=1 + len(frame), cols=len(frame.columns))
-        for j, col in enumerate(frame.columns):
-            cell = table.cell(0, j)
+        rows = table.rows
+        last = len(frame)
+        for cell, col in zip(rows[0].cells, frame.columns, strict=True):
             cell.text = str(col)
-            for run in cell.paragraphs[0].runs:
-                run.bold = True
+            cell.paragraphs[0].runs[0].bold = True
             rule(cell, "top")
             rule(cell, "bottom")
-        for i, row in enumerate(frame.itertuples(index=False), start=1):
-            for j, v in enumerate(row):
-                table.cell(i, j).text = str(v)
-        for j in range(len(frame.columns)):
-            rule(table.cell(len(frame), j), "bottom")
-        for row in table.rows:
-            for cell in row.cells:
-                for par in cell.paragraphs:
-                    par.paragraph_format.space_after = Pt(0)
-                    for run in par.runs:
-                        run.font.size = Pt(8)
+        for i, values in enumerate(frame.itertuples(index=False), start=1):
+            cells = rows[i].cells
+            for cell, v in zip(cells, values, strict=True):
+                cell.text = str(v)
+                if i == last:
+                    rule(cell, "bottom")
         if t.note:
             note = doc.add_paragraph(t.note)
             for run in note.runs:
