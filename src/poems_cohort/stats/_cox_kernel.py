@@ -187,15 +187,17 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
     n, p = pr.x.shape
     q = len(pr.iu[0])
     iu0, iu1 = pr.iu
-    # einsum, not BLAS: a threaded BLAS product of this shape is erratic on a busy machine
-    eta = np.einsum("j,jn->n", beta, pr.xt)
+    # explicit products, not BLAS: a threaded BLAS product of this shape is erratic on a busy machine
+    buf = np.empty(n)
+    eta = np.multiply(pr.xt[0], beta[0])
+    for j in range(1, p):
+        eta += np.multiply(pr.xt[j], beta[j], out=buf)
     shift = float(eta.max())
     eta -= shift
     r = np.exp(eta, out=eta)
     wr = r if pr.unit_weight else pr.weight * r
     # per-cell sums of w r, w r x and w r x x^T: the only O(n) work
     cells = np.empty((1 + p + q, len(pr.c_start)))
-    buf = np.empty(n)
     cells[0] = np.add.reduceat(wr, pr.c_start)
     for j in range(p):
         cells[1 + j] = np.add.reduceat(np.multiply(pr.xt[j], wr, out=buf), pr.c_start)
@@ -217,7 +219,8 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
     wbar = wsum / nd
     if pr.efron:
         frac, m = pr.k_frac, pr.dead_counts
-        den = np.repeat(rs[:, 0], m) - frac * np.repeat(ds[:, 0], m)
+        den = np.repeat(rs[:, 0], m)
+        den -= np.multiply(frac, np.repeat(ds[:, 0], m))
         kt = np.empty((6, len(den)))
         inv = np.divide(1.0, den, out=kt[0])
         np.multiply(frac, inv, out=kt[1])
