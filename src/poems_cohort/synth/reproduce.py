@@ -7,13 +7,13 @@ and the published numbers (:func:`~poems_cohort.synth.published.load_published`)
 ``exact``
     ours prints as the published value at its printed precision (half rounds up, as SPSS prints);
     a p-value printed ``0.000`` is matched by p < 0.0005 and one printed ``< 0.001`` by p < 0.001.
-``inconsistent-in-paper``
-    not exact, and the paper itself shows that the printed value cannot be true together with the
-    others: the value an ``impossible`` or ``misplaced`` conflict of the published record blames
-    (its first id, or any id whose partners we all reproduce exactly), or a
-    ``disagreeing-repeat`` whose other printing we reproduce exactly.
 ``close``
     within the tolerance of :data:`TOLERANCES` (documented in ``docs/reproduction.md``).
+``inconsistent-in-paper``
+    neither, and the paper itself shows that the printed value cannot be true together with
+    others: a member of an ``impossible`` or ``misplaced`` conflict of the published record (when
+    the conflict states the intended value, only its first id, or a member whose partners we all
+    reproduce exactly), or a ``disagreeing-repeat`` whose other printing we reproduce exactly.
 ``missed``
     none of the above, or a number the study does not compute (the note says which).
 ``not-a-result``
@@ -459,13 +459,13 @@ def judge(number: PublishedNumber, found: Found | None, *, reason: str = "",
     detail = found.detail if found is not None else reason
     if found is not None and prints_as(number, value):
         return EXACT, detail
+    tolerance = tolerance_for(number)
+    if found is not None and tolerance.admits(number, found):
+        return CLOSE, _join(tolerance.text, detail, *(c.note for c in conflicts))
     proof = _proof(number, conflicts, reproduced_elsewhere)
     if proof:
         intended = _intended_note(number, conflicts, value)
         return INCONSISTENT, _join(proof, intended, detail)
-    tolerance = tolerance_for(number)
-    if found is not None and tolerance.admits(number, found):
-        return CLOSE, _join(tolerance.text, detail)
     if found is not None and not math.isfinite(value):
         detail = _join("the study gives no value here", detail)
     return MISSED, _join(detail, *(c.note for c in conflicts))
@@ -475,19 +475,21 @@ def _proof(number: PublishedNumber, conflicts: tuple[Conflict, ...],
            reproduced_elsewhere: frozenset[str]) -> str:
     """The reason the paper itself rules the printed value out ('' when it does not).
 
-    A proven conflict names several values that cannot all be true; the record lists first the
-    one it blames. Another value of the set is ruled out only when we reproduce all the others
-    exactly (then it is the odd one out).
+    A proven conflict names values that cannot all be true. When the record states what the first
+    value was meant to be (``intended``), that value is the one ruled out, and another member only
+    when we reproduce all the others exactly (it is then the odd one out); without ``intended``
+    any member may be the wrong one.
     """
     for c in conflicts:
+        others = [i for i in c.ids if i != number.id]
         if c.kind in PROVEN_CONFLICTS:
-            others = [i for i in c.ids if i != number.id]
-            if c.ids[0] == number.id or all(i in reproduced_elsewhere for i in others):
+            blamed = c.intended is None or c.ids[0] == number.id
+            if blamed or all(i in reproduced_elsewhere for i in others):
                 return f"{c.kind}: {c.note}"
         if c.kind in REPEAT_CONFLICTS:
-            others = [i for i in c.ids if i != number.id and i in reproduced_elsewhere]
-            if others:
-                return f"{c.kind} (we reproduce {', '.join(others)}): {c.note}"
+            kept = [i for i in others if i in reproduced_elsewhere]
+            if kept:
+                return f"{c.kind} (we reproduce {', '.join(kept)}): {c.note}"
     return ""
 
 
