@@ -220,15 +220,19 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
     if pr.efron:
         frac, m = pr.k_frac, pr.dead_counts
         den = np.repeat(rs[:, 0], m)
-        den -= np.multiply(frac, np.repeat(ds[:, 0], m))
-        kt = np.empty((6, len(den)))
-        inv = np.divide(1.0, den, out=kt[0])
-        np.multiply(frac, inv, out=kt[1])
-        inv2 = np.multiply(inv, inv, out=kt[2])
-        np.multiply(frac, inv2, out=kt[3])
-        np.multiply(frac, kt[3], out=kt[4])
-        np.log(den, out=kt[5])
-        sums = np.add.reduceat(kt, pr.dead_starts, axis=1)
+        tmp = np.repeat(ds[:, 0], m)
+        den -= np.multiply(frac, tmp, out=tmp)
+        inv = np.divide(1.0, den, out=tmp)
+        sums = np.empty((6, len(m)))
+        starts = pr.dead_starts
+        # sums over each group's terms of 1/den, f/den, 1/den^2, f/den^2, f^2/den^2, log den,
+        # reusing two buffers of one value per death
+        sums[0] = np.add.reduceat(inv, starts)
+        sums[5] = np.add.reduceat(np.log(den, out=den), starts)
+        sums[1] = np.add.reduceat(np.multiply(frac, inv, out=den), starts)  # f / den
+        sums[2] = np.add.reduceat(np.multiply(inv, inv, out=inv), starts)  # 1 / den^2
+        sums[3] = np.add.reduceat(np.multiply(inv, frac, out=inv), starts)  # f / den^2
+        sums[4] = np.add.reduceat(np.multiply(inv, frac, out=inv), starts)  # f^2 / den^2
         c0, c1 = sums[0], sums[1]
         a0, a1 = wbar * c0, wbar * c1
         b0, b1, b2 = wbar * sums[2], wbar * sums[3], wbar * sums[4]
