@@ -340,9 +340,11 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     robust_score = None
     var = naive_var
     if robust:
-        resid = K.score_residuals(pr, cur)
-        dfbeta = (w[:, None] * resid) @ naive_var
-        var = dfbeta.T @ dfbeta
+        # sandwich V (sum of d_i d_i^T) V with d_i = w_i times the score residuals (dfbeta = d V),
+        # formed from the p x p middle matrix rather than the n x p dfbeta
+        wres = w[:, None] * K.score_residuals(pr, cur)
+        var = naive_var @ (wres.T @ wres) @ naive_var
+        var = (var + var.T) / 2
         robust_se = np.sqrt(np.diag(var))
         r0 = w[:, None] * K.score_residuals(pr, t0)
         u0 = r0.sum(axis=0)
