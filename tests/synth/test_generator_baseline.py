@@ -8,7 +8,7 @@ import pytest
 
 from poems_cohort.clinical import risk_score
 from poems_cohort.synth.assign import _risk_factors, baseline_patients, choose_exact
-from poems_cohort.synth.targets import TABLE1_ROWS, default_targets
+from poems_cohort.synth.targets import TABLE1_ROWS, Count, default_targets, load_solved_counts
 
 
 @pytest.fixture(scope="module")
@@ -26,27 +26,30 @@ def _yes(col: pd.Series) -> pd.Series:
 
 
 def table1_flags(f: pd.DataFrame) -> pd.DataFrame:
-    """Table 1 rows recomputed from the generated values (not from the internal flags)."""
+    """Table 1 rows recomputed from the generated values (not from the internal flags):
+    True, False, or <NA> where the value is not recorded."""
+    def flag(col: str) -> pd.Series:
+        return (_yes(f[col])).astype("boolean").mask(f[col].astype(str) == "")
+
+    def num(col: str, op: str, x: float) -> pd.Series:
+        v = pd.to_numeric(f[col])
+        return (v > x if op == ">" else v < x).astype("boolean").mask(v.isna())
+
     return pd.DataFrame({
-        "age_gt_50": f["age"] > 50,
-        "male": f["sex"] == "M",
-        "onls_gt_4": f["onls"] > 4,
-        "hepatomegaly": _yes(f["hepatomegaly"]),
-        "splenomegaly": _yes(f["splenomegaly"]),
-        "lymphadenopathy": _yes(f["lymphadenopathy"]),
-        "iga_heavy_chain": f["heavy_chain"] == "IgA",
-        "spe_gt_5": f["spe_g_l"] > 5,
-        "bmpc_gt_10": f["bmpc_pct"] > 10,
-        "angioma": _yes(f["angioma"]),
-        "peripheral_edema": _yes(f["peripheral_edema"]),
-        "ascites": _yes(f["ascites"]),
-        "pleural_effusion": _yes(f["pleural_effusion"]),
-        "papilledema": _yes(f["papilledema"]),
-        "osteosclerosis": _yes(f["osteosclerosis"]),
-        "hypoalbuminemia": f["albumin_g_l"] < 30,
-        "renal_dysfunction": f["egfr"] < 30,
-        "urine_protein_gt_1g": f["urine_protein_g_24h"] > 1,
-        "vegf_gt_4000": f["vegf_pg_ml"] > 4000,
+        "age_gt_50": num("age", ">", 50),
+        "male": (f["sex"] == "M").astype("boolean").mask(f["sex"] == ""),
+        "onls_gt_4": num("onls", ">", 4),
+        **{c: flag(c) for c in ("hepatomegaly", "splenomegaly", "lymphadenopathy", "angioma",
+                                "peripheral_edema", "ascites", "pleural_effusion",
+                                "papilledema", "osteosclerosis")},
+        "iga_heavy_chain": (f["heavy_chain"] == "IgA").astype("boolean").mask(
+            f["heavy_chain"] == ""),
+        "spe_gt_5": num("spe_g_l", ">", 5),
+        "bmpc_gt_10": num("bmpc_pct", ">", 10),
+        "hypoalbuminemia": num("albumin_g_l", "<", 30),
+        "renal_dysfunction": num("egfr", "<", 30),
+        "urine_protein_gt_1g": num("urine_protein_g_24h", ">", 1),
+        "vegf_gt_4000": num("vegf_pg_ml", ">", 4000),
     })
 
 
@@ -56,7 +59,40 @@ def test_every_table1_count_is_exact_per_regimen(targets, baseline):
         rows = flags[baseline["regimen"] == t.regimen]
         assert len(rows) == t.size
         for row in TABLE1_ROWS:
-            assert int(rows[row].sum()) == t.characteristics[row], (t.regimen, row)
+            got = (int(rows[row].fillna(False).sum()), int(rows[row].notna().sum()))
+            want = t.characteristics[row]
+            assert got == (want.n, want.of), (t.regimen, row)
+
+
+def test_table1_counts_are_the_solved_counts(targets):
+    solved = load_solved_counts()["table1"]
+    for t in targets.regimens:
+        for row in TABLE1_ROWS:
+            if row == "onls_gt_4":
+                continue
+            c = solved[row]["counts"][t.regimen]
+            assert t.characteristics[row] == Count(c["n"], c["N"]), (t.regimen, row)
+    # with missing values somewhere, but never in a risk factor
+    assert targets.regimen("MDex").characteristics["hepatomegaly"] == Count(29, 68)
+    for t in targets.regimens:
+        for row in ("age_gt_50", "pleural_effusion", "renal_dysfunction"):
+            assert t.characteristics[row].of == t.size
+
+
+def test_onls_row_denominators_are_the_rn_evaluable_and_the_zeros(targets):
+    from poems_cohort.synth.solver import Printed
+
+    zeros = 0
+    for t in targets.regimens:
+        rn_ev = sum(t.responses[("rn", sg)].of for sg in ("low", "medium-high"))
+        zeros += t.characteristics["onls_gt_4"].of - rn_ev
+    assert zeros == targets.onls_zero == 19
+    c = {t.regimen: t.characteristics["onls_gt_4"] for t in targets.regimens}
+    assert Printed.parse("46.8").admits_percent(c["MDex"].n, c["MDex"].of)
+    assert Printed.parse("38.8").admits_percent(c["ASCT"].n, c["ASCT"].of)
+    assert Printed.parse("38.9").admits_percent(sum(x.n for x in c.values()),
+                                                sum(x.of for x in c.values()))
+    assert abs(c["LDex"].percent() - 33.0) < 100 / c["LDex"].of
 
 
 def test_risk_groups_from_the_score_match_the_targets(targets, baseline):
@@ -78,6 +114,9 @@ def test_ages_and_onls_as_published(targets, baseline):
     assert baseline.loc[baseline["regimen"] == "ASCT", "age"].max() < 65
     assert baseline["onls"].median() == targets.onls_median
     assert int((baseline["onls"] == 0).sum()) == targets.onls_zero
+    # missing values only where Table 1 has them
+    for col in ("age", "egfr", "pleural_effusion", "pulmonary_hypertension"):
+        assert (baseline[col].astype(str) != "").all() and baseline[col].notna().all(), col
     assert baseline["onls"].dropna().between(0, 12).all()
 
 

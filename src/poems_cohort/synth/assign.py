@@ -42,6 +42,19 @@ def choose_exact(rng: np.random.Generator, k: int, weights: np.ndarray) -> np.nd
     return mask
 
 
+#: Table 1 row -> the input column left empty where the row's value is not recorded.
+MISSING_AS: dict[str, str] = {
+    "age_gt_50": "age", "male": "sex", "onls_gt_4": "onls", "hepatomegaly": "hepatomegaly",
+    "splenomegaly": "splenomegaly", "lymphadenopathy": "lymphadenopathy",
+    "iga_heavy_chain": "heavy_chain", "spe_gt_5": "spe_g_l", "bmpc_gt_10": "bmpc_pct",
+    "angioma": "angioma", "peripheral_edema": "peripheral_edema", "ascites": "ascites",
+    "pleural_effusion": "pleural_effusion", "papilledema": "papilledema",
+    "osteosclerosis": "osteosclerosis", "hypoalbuminemia": "albumin_g_l",
+    "renal_dysfunction": "egfr", "urine_protein_gt_1g": "urine_protein_g_24h",
+    "vegf_gt_4000": "vegf_pg_ml",
+}  # fmt: skip
+
+
 def _risk_factors(low: int, medium: int, high: int, a: int, e: int, r: int
                   ) -> dict[str, np.ndarray]:
     """Age > 50, effusion, eGFR < 30 and pulmonary hypertension per patient, groups in order.
@@ -128,21 +141,20 @@ def _ages(rng: np.random.Generator, older: np.ndarray, regimen: np.ndarray, targ
     return ages
 
 
-def _onls(rng: np.random.Generator, severe: np.ndarray, not_evaluable: np.ndarray, n_zero: int,
+def _onls(rng: np.random.Generator, severe: np.ndarray, evaluable: np.ndarray, zero: np.ndarray,
           median: int) -> np.ndarray:
-    """ONLS 0–12: > 4 where ``severe``, else 1–4; the cohort median kept.
+    """ONLS 0–12: > 4 where ``severe``, 1–4 for the other RN-evaluable patients, 0 where ``zero``.
 
-    Patients not evaluable for RN have a baseline ONLS of 0 (``n_zero`` of them) or, beyond that
-    number, no baseline ONLS recorded (NaN).
+    Everyone else has no baseline ONLS recorded (NaN). The median of the recorded values is kept
+    at ``median``.
     """
     n = len(severe)
-    out = np.zeros(n)
-    mild = ~severe & ~not_evaluable
+    out = np.full(n, np.nan)
+    mild = ~severe & evaluable
     out[mild] = rng.choice([1, 2, 3, 4], size=int(mild.sum()), p=[0.12, 0.22, 0.3, 0.36])
     out[severe] = rng.choice(np.arange(5, 11), size=int(severe.sum()),
                              p=[0.32, 0.25, 0.18, 0.12, 0.08, 0.05])
-    idle = np.flatnonzero(not_evaluable)
-    out[idle[rng.permutation(len(idle))][n_zero:]] = np.nan
+    out[zero] = 0.0
     # the median position must hold `median`: move the highest values below it up
     m = (int(np.isfinite(out).sum()) - 1) // 2
     while (out < median).sum() > m:
@@ -151,12 +163,57 @@ def _onls(rng: np.random.Generator, severe: np.ndarray, not_evaluable: np.ndarra
     return out
 
 
+def _within(rng: np.random.Generator, k: int, weights: np.ndarray, allowed: np.ndarray
+            ) -> np.ndarray:
+    """Exactly ``k`` of the ``allowed`` positions, drawn by ``choose_exact`` with ``weights``."""
+    idx = np.flatnonzero(allowed)
+    k = min(k, len(idx))
+    out = np.zeros(len(allowed), bool)
+    out[idx[choose_exact(rng, k, np.asarray(weights, float)[idx])]] = True
+    return out
+
+
+#: Table 1 rows that make the risk score: never missing.
+RISK_ROWS: tuple[str, ...] = ("age_gt_50", "pleural_effusion", "renal_dysfunction")
+
+
+def _known(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFrame
+           ) -> dict[str, np.ndarray]:
+    """Per Table 1 row, the patients whose value is recorded (``of`` of them).
+
+    Risk factors are always recorded. A missing VEGF only where the patient is not evaluable
+    for CRV; a recorded ONLS exactly for the RN-evaluable patients and the patients with an
+    ONLS of 0 (drawn among the others).
+    """
+    n = t.size
+    crv_ev, rn_ev = f["crv_ev"].to_numpy(), f["rn_ev"].to_numpy()
+    ones = np.ones(n)
+    known: dict[str, np.ndarray] = {}
+    for row, c in t.characteristics.items():
+        missing = n - c.of
+        if row in RISK_ROWS:
+            if missing:
+                raise ValueError(f"{t.regimen}: the risk factor {row} cannot be missing")
+            known[row] = np.ones(n, bool)
+        elif row == "onls_gt_4":
+            zeros = max(0, c.of - int(rn_ev.sum()))
+            known[row] = rn_ev | _within(rng, zeros, ones, ~rn_ev)
+        elif row == "vegf_gt_4000":
+            known[row] = ~_within(rng, missing, ones, ~crv_ev)
+        else:
+            known[row] = ~_within(rng, missing, ones, np.ones(n, bool))
+    return known
+
+
 def _regimen_frame(rng: np.random.Generator, t: RegimenTargets) -> pd.DataFrame:
-    """The baseline flags of one regimen (no ages or lab values yet)."""
+    """The baseline flags of one regimen (no ages or lab values yet).
+
+    Each Table 1 flag is True for exactly its count among the patients in ``known_<row>``.
+    """
     c = t.characteristics
     n = t.size
-    risk = _risk_factors(t.risk["low"], t.risk["medium"], t.risk["high"], c["age_gt_50"],
-                         c["pleural_effusion"], c["renal_dysfunction"])
+    risk = _risk_factors(t.risk["low"], t.risk["medium"], t.risk["high"], c["age_gt_50"].n,
+                         c["pleural_effusion"].n, c["renal_dysfunction"].n)
     group = np.repeat(np.array(["low", "medium", "high"]),
                       [t.risk["low"], t.risk["medium"], t.risk["high"]])
     subgroup = np.where(group == "low", "low", "medium-high")
@@ -165,16 +222,16 @@ def _regimen_frame(rng: np.random.Generator, t: RegimenTargets) -> pd.DataFrame:
         (group == "high") & (rng.random(n) < 0.35))
     f = pd.DataFrame({"regimen": t.regimen, "risk_group": group, "subgroup": subgroup, **risk})
 
-    # evaluability for each response, per subgroup, with the overlaps that fit CRH/CRV
+    # evaluability for each response, per subgroup; CRH/CRV evaluable = CRH or CRV evaluable
     for name in ("crh", "crv", "rn"):
         f[f"{name}_ev"] = False
     for sg in ("low", "medium-high"):
         idx = np.flatnonzero(subgroup == sg)
         size = len(idx)
-        n_h = t.responses[("crh", sg)].of
-        n_v = t.responses[("crv", sg)].of
-        n_hv = t.responses[("crh_crv", sg)].of
-        both = min(n_h, n_v, max(n_h + n_v - n_hv, n_h + n_v - size, 0))
+        n_h = min(t.responses[("crh", sg)].of, size)
+        n_v = min(t.responses[("crv", sg)].of, size)
+        n_hv = min(max(t.responses[("crh_crv", sg)].of, n_h, n_v), size)
+        both = min(n_h, n_v, max(n_h + n_v - n_hv, 0))
         perm = idx[rng.permutation(size)]
         # CRV-only, both, CRH-only, neither, in a random order of the subgroup
         f.loc[perm[: n_v], "crv_ev"] = True
@@ -182,36 +239,39 @@ def _regimen_frame(rng: np.random.Generator, t: RegimenTargets) -> pd.DataFrame:
         n_rn = t.responses[("rn", sg)].of
         f.loc[idx[rng.permutation(size)][:n_rn], "rn_ev"] = True
 
+    known = _known(rng, t, f)
+    for row, mask in known.items():
+        f[f"known_{row}"] = mask
+
+    def draw(row: str, weights: np.ndarray) -> np.ndarray:
+        return _within(rng, c[row].n, weights, known[row])
+
     crh_ev, crv_ev = f["crh_ev"].to_numpy(), f["crv_ev"].to_numpy()
     eff, age = f["pleural_effusion"].to_numpy(), f["age_gt_50"].to_numpy()
     ones = np.ones(n)
-    f["male"] = choose_exact(rng, c["male"], ones)
-    f["ascites"] = choose_exact(rng, c["ascites"], np.where(eff, 4.0, 1.0))
+    f["male"] = draw("male", ones)
+    f["ascites"] = draw("ascites", np.where(eff, 4.0, 1.0))
     overload = eff | f["ascites"].to_numpy()
-    f["peripheral_edema"] = choose_exact(rng, c["peripheral_edema"], np.where(overload, 6.0, 1.0))
+    f["peripheral_edema"] = draw("peripheral_edema", np.where(overload, 6.0, 1.0))
     for col in ("hepatomegaly", "splenomegaly", "lymphadenopathy", "angioma", "papilledema"):
-        f[col] = choose_exact(rng, c[col], ones)
-    f["iga"] = choose_exact(rng, c["iga_heavy_chain"], np.where(crh_ev, 1.0, 0.0))
-    f["spe_gt_5"] = choose_exact(rng, c["spe_gt_5"], np.where(crh_ev, 1.0, 0.0))
-    f["bmpc_gt_10"] = choose_exact(rng, c["bmpc_gt_10"], ones)
-    # a patient without a baseline VEGF needs osteosclerosis as the major criterion
-    f["osteosclerosis"] = choose_exact(rng, c["osteosclerosis"], np.where(crv_ev, 1.0, np.inf))
-    f["hypoalbuminemia"] = choose_exact(rng, c["hypoalbuminemia"],
-                                        np.where(f["ascites"], 3.0, 1.0))
+        f[col] = draw(col, ones)
+    f["iga"] = draw("iga_heavy_chain", np.where(crh_ev, 1.0, 0.0))
+    f["spe_gt_5"] = draw("spe_gt_5", np.where(crh_ev, 1.0, 0.0))
+    f["bmpc_gt_10"] = draw("bmpc_gt_10", ones)
+    # a patient without an elevated baseline VEGF needs osteosclerosis as the major criterion
+    f["osteosclerosis"] = draw("osteosclerosis", np.where(crv_ev, 1.0, np.inf))
+    f["hypoalbuminemia"] = draw("hypoalbuminemia", np.where(f["ascites"], 3.0, 1.0))
     renal = f["renal_dysfunction"].to_numpy()
-    f["urine_protein_gt_1g"] = choose_exact(rng, c["urine_protein_gt_1g"],
-                                            np.where(renal, 5.0, 1.0))
-    f["vegf_gt_4000"] = choose_exact(rng, c["vegf_gt_4000"],
-                                     np.where(crv_ev, np.where(overload, 2.0, 1.0), 0.0))
-    f["onls_gt_4"] = choose_exact(rng, c["onls_gt_4"],
-                                  np.where(f["rn_ev"], np.where(age, 1.5, 1.0), 0.0))
+    f["urine_protein_gt_1g"] = draw("urine_protein_gt_1g", np.where(renal, 5.0, 1.0))
+    f["vegf_gt_4000"] = draw("vegf_gt_4000",
+                             np.where(crv_ev, np.where(overload, 2.0, 1.0), 0.0))
+    f["onls_gt_4"] = draw("onls_gt_4", np.where(f["rn_ev"], np.where(age, 1.5, 1.0), 0.0))
     biopsied = choose_exact(rng, t.castleman.of, np.where(f["lymphadenopathy"], 4.0, 1.0))
     positive = np.zeros(n, bool)
     positive[np.flatnonzero(biopsied)[choose_exact(rng, t.castleman.n,
                                                    np.ones(int(biopsied.sum())))]] = True
     f["castleman"] = pd.array(np.where(biopsied, np.where(positive, "yes", "no"), ""),
                               dtype=object)
-    del age
     return f
 
 
@@ -226,8 +286,9 @@ def baseline_patients(targets: Targets, rng: np.random.Generator) -> pd.DataFram
     regimen = f["regimen"].to_numpy()
     crh_ev, crv_ev = f["crh_ev"].to_numpy(), f["crv_ev"].to_numpy()
     f["age"] = _ages(rng, f["age_gt_50"].to_numpy(), regimen, targets)
-    f["onls"] = _onls(rng, f["onls_gt_4"].to_numpy(), ~f["rn_ev"].to_numpy(), targets.onls_zero,
-                      int(targets.onls_median))
+    rn_ev = f["rn_ev"].to_numpy()
+    f["onls"] = _onls(rng, f["onls_gt_4"].to_numpy(), rn_ev,
+                      f["known_onls_gt_4"].to_numpy() & ~rn_ev, int(targets.onls_median))
     f["sex"] = np.where(f["male"], "M", "F")
     non_iga = rng.choice(["IgG", "IgG", "IgG", "IgM"], size=n)
     f["heavy_chain"] = np.where(f["iga"], "IgA", np.where(crh_ev, non_iga, "none"))
@@ -246,8 +307,9 @@ def baseline_patients(targets: Targets, rng: np.random.Generator) -> pd.DataFram
                                         uniform(0.03, 0.95, 2))
     high_vegf = np.round(np.clip(4000 * np.exp(rng.exponential(0.45, size=n)), 4050, 30000))
     mid_vegf = np.round(rng.uniform(900, 3950, size=n))
+    normal_vegf = np.round(rng.uniform(150, 590, size=n))
     f["vegf_pg_ml"] = np.where(f["vegf_gt_4000"], high_vegf,
-                               np.where(crv_ev, mid_vegf, np.nan))
+                               np.where(crv_ev, mid_vegf, normal_vegf))
     serum_pos = crh_ev & (rng.random(n) < 0.9)
     urine_pos = crh_ev & (~serum_pos | (rng.random(n) < 0.55))
     f["serum_ife"] = np.where(serum_pos, "positive", "negative")
@@ -261,6 +323,11 @@ def baseline_patients(targets: Targets, rng: np.random.Generator) -> pd.DataFram
                                    np.maximum(f["flc_kappa_mg_l"], 0.3 * lam_normal)).round(1)
     for col in FLAG_COLUMNS:
         f[col] = np.where(f[col], "yes", "no")
+    # values not recorded (the Table 1 denominators below the regimen size)
+    for row, col in MISSING_AS.items():
+        unknown = ~f[f"known_{row}"].to_numpy()
+        if unknown.any():
+            f[col] = f[col].where(~unknown, "" if f[col].dtype == object else np.nan)
     for col in ("polyneuropathy", "monoclonal_plasma_cell"):
         f[col] = "yes"
     f["endocrinopathy"] = np.where(rng.random(n) < 0.84, "yes", "no")

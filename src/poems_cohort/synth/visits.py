@@ -53,7 +53,9 @@ def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFr
         both = np.zeros(n, bool)
         both[np.flatnonzero(both_ev)[choose_exact(rng, overlap, w_both[both_ev])]] = True
         pool_h = cell & h_ev & ~both
-        weight_h = w_h[pool_h] * np.where(v_ev[pool_h], 1.0, 3.0)  # keep V free for CRV
+        # CRH-only responders first among the patients not evaluable for CRV, which keeps
+        # room for the CRV-only responders
+        weight_h = w_h[pool_h] * np.where(v_ev[pool_h], 1.0, 1e6)
         only_h = np.zeros(n, bool)
         only_h[np.flatnonzero(pool_h)[choose_exact(rng, r_h - overlap, weight_h)]] = True
         pool_v = cell & v_ev & ~both & ~only_h
