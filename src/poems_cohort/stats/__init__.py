@@ -9,6 +9,15 @@ from poems_cohort.stats.competing import CumulativeIncidence as CumulativeIncide
 from poems_cohort.stats.competing import GrayTest as GrayTest
 from poems_cohort.stats.competing import cumulative_incidence as cumulative_incidence
 from poems_cohort.stats.competing import gray_test as gray_test
+from poems_cohort.stats.contingency import ChiSquareTableTest as ChiSquareTableTest
+from poems_cohort.stats.contingency import FisherResult as FisherResult
+from poems_cohort.stats.contingency import ProportionInterval as ProportionInterval
+from poems_cohort.stats.contingency import SmallExpectedCountWarning as SmallExpectedCountWarning
+from poems_cohort.stats.contingency import chi2_test as chi2_test
+from poems_cohort.stats.contingency import expected_counts as expected_counts
+from poems_cohort.stats.contingency import fisher_exact as fisher_exact
+from poems_cohort.stats.contingency import proportion_ci as proportion_ci
+from poems_cohort.stats.contingency import smallest_expected as smallest_expected
 from poems_cohort.stats.cox import ChiSquareTest as ChiSquareTest
 from poems_cohort.stats.cox import CoxResult as CoxResult
 from poems_cohort.stats.cox import ProportionalHazardsTest as ProportionalHazardsTest
