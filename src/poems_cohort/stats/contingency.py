@@ -92,7 +92,7 @@ def _as_table(name: str, table: Any) -> _Table:
             i, j = hit[0]
             more = f" ({len(hit)} cells in all)" if len(hit) > 1 else ""
             raise ValueError(f"{name}: the count at row {rows[i]!r}, column {cols[j]!r} "
-                             f"({values[i, j]!r}) {what}{more}")
+                             f"({float(values[i, j]):g}) {what}{more}")
     counts = values.astype(np.int64)
     if counts.sum() == 0:
         raise ValueError(f"{name}: all counts are zero; there is nothing to test")
