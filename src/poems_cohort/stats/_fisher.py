@@ -470,10 +470,16 @@ def _log_tail_factor(x0: np.ndarray, a: np.ndarray, b: np.ndarray, m: np.ndarray
         term *= ratio
         tot += term
         done = (ratio <= 0.0) | (term * ratio < 1e-17 * tot * (1.0 - ratio))
-        if done.any():
+        n_done = int(np.count_nonzero(done))
+        if n_done == done.size:
+            out[pos] = np.log(tot)
+            break
+        if n_done * 4 >= done.size:  # compact now and then: finished sums stop changing anyway
             out[pos[done]] = np.log(tot[done])
             keep = ~done
             pos, x, aa, bb, mm, term, tot = (v[keep] for v in (pos, x, aa, bb, mm, term, tot))
+        elif n_done:
+            term[done] = 0.0  # frozen: later ratios multiply a zero term
     return out
 
 
