@@ -108,6 +108,12 @@ def assessment_responses(
     return out.sort_values(["patient_id", "visit_date"], kind="stable").reset_index(drop=True)
 
 
+def _per_patient(ids: pd.Series, by_id: pd.Series) -> pd.Series:
+    """A per-patient date (``by_id`` indexed by patient id) aligned on ``ids``; NaT where absent."""
+    values = by_id.astype("datetime64[ns]").reindex(pd.Index(ids.to_numpy())).to_numpy()
+    return pd.Series(values, index=ids.index, dtype="datetime64[ns]")
+
+
 def _from_visits(
     patients: pd.DataFrame, visits: pd.DataFrame, settings: EndpointSettings
 ) -> dict[str, tuple[pd.Series, pd.Series, pd.Series, pd.Series]]:
@@ -119,11 +125,9 @@ def _from_visits(
     out = {}
     for name in RESPONSES:
         met = states.loc[states[name].fillna(False).astype(bool)]
-        first = ids.map(met.groupby("patient_id")["visit_date"].min())
         judged = states.loc[states[name].notna()]
-        last = ids.map(judged.groupby("patient_id")["visit_date"].max())
-        first = pd.Series(first.to_numpy(), index=patients.index, dtype="datetime64[ns]")
-        last = pd.Series(last.to_numpy(), index=patients.index, dtype="datetime64[ns]")
+        first = _per_patient(ids, met.groupby("patient_id")["visit_date"].min())
+        last = _per_patient(ids, judged.groupby("patient_id")["visit_date"].max())
         ev = evaluable[name].astype(bool)
         reached = ev & first.notna()
         months = months_between(start, first, settings.days_per_month).where(reached)
