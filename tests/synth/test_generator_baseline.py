@@ -25,11 +25,16 @@ def _yes(col: pd.Series) -> pd.Series:
     return col.astype(str) == "yes"
 
 
+def _blank(col: pd.Series) -> pd.Series:
+    """Not recorded: missing (pandas 3 ``str`` dtype) or an empty string (object dtype)."""
+    return col.isna() | (col.astype(str) == "")
+
+
 def table1_flags(f: pd.DataFrame) -> pd.DataFrame:
     """Table 1 rows recomputed from the generated values (not from the internal flags):
     True, False, or <NA> where the value is not recorded."""
     def flag(col: str) -> pd.Series:
-        return (_yes(f[col])).astype("boolean").mask(f[col].astype(str) == "")
+        return (_yes(f[col])).astype("boolean").mask(_blank(f[col]))
 
     def num(col: str, op: str, x: float) -> pd.Series:
         v = pd.to_numeric(f[col])
@@ -37,13 +42,13 @@ def table1_flags(f: pd.DataFrame) -> pd.DataFrame:
 
     return pd.DataFrame({
         "age_gt_50": num("age", ">", 50),
-        "male": (f["sex"] == "M").astype("boolean").mask(f["sex"] == ""),
+        "male": (f["sex"] == "M").astype("boolean").mask(_blank(f["sex"])),
         "onls_gt_4": num("onls", ">", 4),
         **{c: flag(c) for c in ("hepatomegaly", "splenomegaly", "lymphadenopathy", "angioma",
                                 "peripheral_edema", "ascites", "pleural_effusion",
                                 "papilledema", "osteosclerosis")},
         "iga_heavy_chain": (f["heavy_chain"] == "IgA").astype("boolean").mask(
-            f["heavy_chain"] == ""),
+            _blank(f["heavy_chain"])),
         "spe_gt_5": num("spe_g_l", ">", 5),
         "bmpc_gt_10": num("bmpc_pct", ">", 10),
         "hypoalbuminemia": num("albumin_g_l", "<", 30),
