@@ -1,14 +1,16 @@
 """Table 1: baseline characteristics by regimen, with the p-value across regimens.
 
 Every characteristic is counted with its own denominator: patients whose value is missing are left
-out of that row (Castleman disease is known only for the patients who had a biopsy).
+out of that row (Castleman disease is known only for the patients who had a biopsy). Two
+descriptive counts the results text quotes (patients with an ONLS of 0, the share of lambda light
+chains) are given beside the table, without a test.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,6 +32,13 @@ def _num(column: str, op: str, threshold: float) -> Callable[[pd.DataFrame], pd.
 def _flag(column: str) -> Callable[[pd.DataFrame], pd.Series]:
     def rule(frame: pd.DataFrame) -> pd.Series:
         return frame[column].astype("boolean")
+    return rule
+
+
+def _num_equals(column: str, value: float) -> Callable[[pd.DataFrame], pd.Series]:
+    def rule(frame: pd.DataFrame) -> pd.Series:
+        x = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        return pd.Series(x == value, index=frame.index, dtype="boolean").mask(x.isna())
     return rule
 
 
@@ -75,6 +84,12 @@ CHARACTERISTICS: tuple[Characteristic, ...] = (
       for g in RISK_GROUPS),
 )
 
+#: counts described in the text beside Table 1, not tested across regimens
+DESCRIPTIVE: tuple[Characteristic, ...] = (
+    Characteristic("onls_zero", "ONLS score 0", _num_equals("onls", 0)),
+    Characteristic("lambda_light_chain", "Lambda light chain", _equals("light_chain", "lambda")),
+)
+
 CONTINUOUS: tuple[tuple[str, str], ...] = (("age", "Age, years"), ("onls", "ONLS score"))
 
 #: the columns of the baseline frame that Table 1 reads
@@ -82,8 +97,10 @@ BASELINE_COLUMNS: tuple[str, ...] = (
     "regimen", "age", "sex", "onls", "hepatomegaly", "splenomegaly", "lymphadenopathy",
     "heavy_chain", "spe_g_l", "bmpc_pct", "angioma", "peripheral_edema", "ascites",
     "pleural_effusion", "castleman", "papilledema", "osteosclerosis", "albumin_g_l", "egfr",
-    "urine_protein_g_24h", "vegf_pg_ml", "risk_group",
+    "urine_protein_g_24h", "vegf_pg_ml", "risk_group", "light_chain",
 )
+
+DESCRIPTIVE_COLUMNS: tuple[str, ...] = ("key", "characteristic", "regimen", "n", "N", "percent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +110,15 @@ class Table1:
     ``rows``: one record per characteristic and regimen (``"All"`` first): key, characteristic,
     regimen, n, N, percent, p_value, test. ``continuous``: characteristic, regimen, N, median,
     min, max. ``tests``: one record per characteristic (and the 3x3 risk-group table).
+    ``descriptive``: the counts of :data:`DESCRIPTIVE` (key, characteristic, regimen, n, N,
+    percent), ``N`` being the patients with a known value.
     """
 
     rows: pd.DataFrame
     continuous: pd.DataFrame
     tests: pd.DataFrame
+    descriptive: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(DESCRIPTIVE_COLUMNS)))
 
     def to_frame(self) -> pd.DataFrame:
         """The rows of Table 1."""
@@ -150,5 +171,17 @@ def compute_table1(baseline: pd.DataFrame, plan: AnalysisPlan) -> Table1:
                          "median": float(np.median(v)) if v.size else math.nan,
                          "min": float(v.min()) if v.size else math.nan,
                          "max": float(v.max()) if v.size else math.nan})
+    described: list[dict[str, object]] = []
+    for ch in DESCRIPTIVE:
+        flag = ch.rule(frame)
+        known = flag.notna()
+        yes = flag.fillna(False).astype(bool)
+        for name, member in groups:
+            n = int((yes & member).sum())
+            big_n = int((known & member).sum())
+            described.append({"key": ch.key, "characteristic": ch.label, "regimen": name,
+                              "n": n, "N": big_n,
+                              "percent": 100.0 * n / big_n if big_n else math.nan})
     return Table1(rows=pd.DataFrame(rows), continuous=pd.DataFrame(cont),
-                  tests=pd.DataFrame(tests))
+                  tests=pd.DataFrame(tests),
+                  descriptive=pd.DataFrame(described, columns=list(DESCRIPTIVE_COLUMNS)))

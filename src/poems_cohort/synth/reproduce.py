@@ -243,6 +243,15 @@ def _table1_p(res: StudyResults, number: PublishedNumber, *, key: str) -> Found:
     return Found(_float(row["p_value"]), str(row["test"]), test=str(row["test"]))
 
 
+def _descriptive(res: StudyResults, number: PublishedNumber, *, key: str, column: str) -> Found:
+    """A count described beside Table 1 (``res.table1.descriptive``)."""
+    row = _row(res.table1.descriptive, "Table 1 (descriptive)", key=key,
+               regimen=number.regimen)
+    n, big_n = int(row["n"]), int(row["N"])
+    value = float(n) if column == "n" else _float(row["percent"])
+    return Found(value, f"{n}/{big_n} patients with a known value", denominator=big_n)
+
+
 def _response_rate(res: StudyResults, number: PublishedNumber, *, endpoint: str) -> Found:
     row = _row(res.table2.rows, "Table 2", endpoint=endpoint, subgroup=number.subgroup,
                regimen=number.regimen)
@@ -372,6 +381,9 @@ def _build_extractors() -> dict[tuple[str, str], Extractor]:
         reg["p-value", q] = partial(_table1_p, key=key)
     for g in ("low", "medium", "high"):
         reg["count", f"risk_{g}_count"] = partial(_table1_cell, key=f"risk_{g}", column="n")
+    reg["count", "onls_zero"] = partial(_descriptive, key="onls_zero", column="n")
+    reg["percent", "lambda_light_chain"] = partial(_descriptive, key="lambda_light_chain",
+                                                   column="percent")
     reg["count", "castleman_count"] = partial(_table1_cell, key="castleman", column="n")
     reg["count", "castleman_biopsied"] = partial(_table1_cell, key="castleman", column="N")
     for q, label in RESPONSES.items():
