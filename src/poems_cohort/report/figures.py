@@ -1,15 +1,20 @@
 """The study's figures (matplotlib, Agg backend), drawn from ``StudyResults`` only.
 
-One colour, line style, marker and hatch per regimen across every figure (Okabe–Ito colours,
-distinguishable in greyscale by style). Output is deterministic: fixed SVG hash salt, no dates.
+Every figure is 7.2 in (183 mm) wide, a journal's two-column width, so the point sizes set
+here are the printed sizes (no text below 7 pt). Panels are laid out in inches: each
+Kaplan–Meier panel has its number-at-risk table right under its time axis, sharing its x
+coordinates. One legend per figure, above the panels. Output is deterministic: fixed SVG hash
+salt, no dates.
 """
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import ParamSpec
 
 import matplotlib
 
@@ -20,56 +25,64 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.legend_handler import HandlerTuple  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from poems_cohort.report import format as fmt  # noqa: E402
+from poems_cohort.report.km_plot import (  # noqa: E402
+    PlotSettings,
+    TimeAxis,
+    draw_curve,
+    draw_risk_table,
+    place_text,
+    set_time_axis,
+    shown_until,
+    time_axis,
+)
+from poems_cohort.report.styles import Style, styles  # noqa: E402
 from poems_cohort.study import StudyResults  # noqa: E402
 
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-             "#000000")
-LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)))
-HATCHES = ("", "//", "..", "xx", "\\\\", "++")
-MARKERS = ("o", "s", "^", "D", "v", "P")
-FIXED_COLOURS = {"ASCT": 0, "MDex": 1, "LDex": 2}
-GROUP_STYLE_OVERRIDES = {"CRV": ("#000000", "-", "", "o"), "No CRV": ("#CC79A7", "--", "//", "s")}
+__all__ = ["PlotSettings", "RenderedFigure", "all_figures", "draw_figure1", "draw_figure2",
+           "draw_supplementary_figure", "figure1", "figure2", "styles",
+           "supplementary_figure"]
+
+P = ParamSpec("P")
 
 RC = {
     "svg.hashsalt": "poems-cohort",
     "svg.fonttype": "path",
     "font.family": "DejaVu Sans",
     "font.size": 8,
-    "axes.titlesize": 9,
+    "axes.titlesize": 8.5,
     "axes.labelsize": 8,
     "xtick.labelsize": 7,
     "ytick.labelsize": 7,
-    "legend.fontsize": 7,
+    "legend.fontsize": 8,
+    "axes.linewidth": 0.7,
+    "xtick.major.width": 0.7,
+    "ytick.major.width": 0.7,
+    "xtick.major.size": 3,
+    "ytick.major.size": 3,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    "hatch.linewidth": 0.6,
     "savefig.dpi": 300,
 }
 
-
-@dataclass(frozen=True, slots=True)
-class Style:
-    """How one group is drawn."""
-
-    colour: str
-    linestyle: object
-    hatch: str
-    marker: str
-
-
-def styles(regimens: Sequence[str]) -> dict[str, Style]:
-    """A style per regimen, stable across figures (ASCT, MDex, LDex keep theirs always)."""
-    out: dict[str, Style] = {}
-    used = {FIXED_COLOURS[r] for r in regimens if r in FIXED_COLOURS}
-    free = (i for i in range(len(OKABE_ITO)) if i not in used)
-    for r in regimens:
-        i = FIXED_COLOURS[r] if r in FIXED_COLOURS else next(free)
-        out[r] = Style(OKABE_ITO[i % len(OKABE_ITO)], LINESTYLES[i % len(LINESTYLES)],
-                       HATCHES[i % len(HATCHES)], MARKERS[i % len(MARKERS)])
-    for g, (c, ls, h, m) in GROUP_STYLE_OVERRIDES.items():
-        out.setdefault(g, Style(c, ls, h, m))
-    return out
+WIDTH_IN = 7.2       # two-column journal width
+LEFT_IN = 0.9        # y tick labels and label; the at-risk row names and line samples
+RIGHT_IN = 0.16      # half of the last tick label and its number at risk
+LEGEND_IN = 0.34     # the figure legend above the panels
+TITLE_IN = 0.27      # panel title above each plot
+XAXIS_IN = 0.36      # tick labels and axis label under each plot
+TABLE_TITLE_IN = 0.17
+TABLE_ROW_IN = 0.15
+GAP_IN = 0.2         # between a number-at-risk table and the next row of panels
+KM_PLOT_IN = 1.45
+BAR_PLOT_IN = 2.1
+MONTHS = "Months since treatment start"
+DEFAULT_SETTINGS = PlotSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +101,15 @@ def _style() -> Iterator[None]:
         yield
 
 
+def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
+    """Draw under the figure style (sizes are read when the artists are made)."""
+    @functools.wraps(draw)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure:
+        with _style():
+            return draw(*args, **kwargs)
+    return wrapper
+
+
 def _render(fig: Figure, name: str, caption: str) -> RenderedFigure:
     png, svg = io.BytesIO(), io.BytesIO()
     with _style():  # the SVG hash salt must be set while saving
@@ -99,205 +121,281 @@ def _render(fig: Figure, name: str, caption: str) -> RenderedFigure:
 
 def _p_text(p: object, label: str = "p") -> str:
     shown = fmt.p_value(p)
-    return f"{label} {shown}" if shown.startswith("<") else f"{label} = {shown}"
+    if shown.startswith("<"):
+        return f"{label} < {shown[1:]}"
+    return f"{label} = {shown}"
 
 
-def _test_p(results: StudyResults, source: str, endpoint: str, subgroup: str) -> float:
+def _test_row(results: StudyResults, source: str, endpoint: str, subgroup: str) -> pd.Series:
     t = results.tests()
     sel = t[(t["source"] == source) & (t["endpoint"] == endpoint) & (t["subgroup"] == subgroup)]
-    return float(sel["p_value"].iloc[0]) if len(sel) else float("nan")
+    return sel.iloc[0] if len(sel) else pd.Series({"p_value": float("nan"), "test": ""})
 
 
-# ---------------------------------------------------------------------------- step curves
-def _draw_steps(ax: Axes, curve: pd.DataFrame, style: Style, label: str, *,
-                cumulative: bool, ci: bool) -> None:
-    start = 0.0 if cumulative else 1.0
-    t = np.r_[0.0, curve["time"].to_numpy(float)]
-    y = 100 * np.r_[start, curve["value"].to_numpy(float)]
-    ax.step(t, y, where="post", color=style.colour, linestyle=style.linestyle, linewidth=1.4,
-            label=label)
-    if ci:
-        lo = 100 * np.r_[start, curve["lower"].to_numpy(float)]
-        hi = 100 * np.r_[start, curve["upper"].to_numpy(float)]
-        ax.fill_between(t, lo, hi, step="post", color=style.colour, alpha=0.12, linewidth=0)
-    cens = curve[curve["n_censor"] > 0]
-    ax.plot(cens["time"], 100 * cens["value"], linestyle="none", marker="|", markersize=5,
-            markeredgewidth=1.0, color=style.colour)
+# ---------------------------------------------------------------------------- layout
+class _Page:
+    """Axes placed top-down in inches on a figure of fixed width."""
+
+    def __init__(self, height_in: float) -> None:
+        self.height = height_in
+        self.fig = plt.figure(figsize=(WIDTH_IN, height_in))
+        self.y = 0.0  # inches from the top
+
+    def axes(self, left: float, top: float, width: float, height: float, label: str) -> Axes:
+        bottom = self.height - top - height
+        return self.fig.add_axes((left / WIDTH_IN, bottom / self.height, width / WIDTH_IN,
+                                  height / self.height), label=label)
 
 
-def _risk_table(ax: Axes, at_risk: pd.DataFrame, groups: Sequence[str], sty: dict[str, Style],
-                ticks: np.ndarray, labelled: set[float]) -> None:
-    ax.set_xlim(ticks[0], ticks[-1])
-    ax.set_ylim(-0.5, len(groups) - 0.5)
-    ax.set_yticks(range(len(groups)))
-    ax.set_yticklabels(list(reversed(groups)))
-    for lab, g in zip(ax.get_yticklabels(), reversed(groups), strict=True):
-        lab.set_color(sty[g].colour)
-        lab.set_fontweight("bold")
-    for i, g in enumerate(reversed(groups)):
-        part = at_risk[at_risk["group"] == g]
-        for x in (t for t in ticks if float(t) in labelled):
-            v = part.loc[np.isclose(part["time"], x), "n_risk"]
-            ax.text(x, i, str(int(v.iloc[0])) if len(v) else "", ha="center", va="center",
-                    fontsize=6.5)
-    ax.set_xticks(ticks)
-    ax.tick_params(axis="x", length=0, labelbottom=False)
-    ax.tick_params(axis="y", length=0, pad=9)
-    for side in ("top", "right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
-    ax.set_title("Number at risk", loc="left", fontsize=7, pad=2)
+def _columns(ncols: int) -> list[tuple[float, float]]:
+    """(left, width) in inches of each panel column."""
+    width = WIDTH_IN / ncols - LEFT_IN - RIGHT_IN
+    return [(c * WIDTH_IN / ncols + LEFT_IN, width) for c in range(ncols)]
 
 
-def _km_panel(ax: Axes, tab: Axes, curves: pd.DataFrame, at_risk: pd.DataFrame,
-              groups: Sequence[str], sty: dict[str, Style], step: float, *, title: str,
-              ylabel: str, p_label: str, cumulative: bool = False, ci: bool = False,
-              legend_loc: str = "lower left") -> Axes:
-    t_max = float(at_risk["time"].max()) if len(at_risk) else step
-    ticks = np.arange(0.0, t_max + step / 2, step)
-    for g in groups:
-        part = curves[curves["group"] == g]
-        if len(part):
-            _draw_steps(ax, part, sty[g], g, cumulative=cumulative, ci=ci)
-    labelled = _labelled(ticks)
-    ax.set_xlim(ticks[0], ticks[-1])
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{t:g}" if t in labelled else "" for t in ticks])
-    ax.set_ylim(-2, 104)
-    ax.set_yticks(range(0, 101, 20))
-    ax.set_ylabel(ylabel)
-    ax.set_xlabel("Months since treatment start")
-    ax.set_title(title, loc="left", fontweight="bold")
-    ax.legend(loc=legend_loc, frameon=False, handlelength=2.8)
-    ax.text(0.98, 0.04 if legend_loc != "lower right" else 0.96, p_label,
-            transform=ax.transAxes, ha="right", va="bottom" if legend_loc != "lower right"
-            else "top", fontsize=7.5)
-    ax.grid(axis="y", color="#dddddd", linewidth=0.5)
-    _risk_table(tab, at_risk, groups, sty, ticks, labelled)
-    return ax
+def _km_row_height(n_groups: int, plot_in: float = KM_PLOT_IN) -> float:
+    return (TITLE_IN + plot_in + XAXIS_IN + TABLE_TITLE_IN + n_groups * TABLE_ROW_IN
+            + GAP_IN)
 
 
-def _labelled(ticks: np.ndarray, most: int = 9) -> set[float]:
-    """The ticks that carry a label and a number at risk: every k-th, at most ``most``."""
-    every = max(1, int(np.ceil(len(ticks) / most)))
-    return {float(t) for t in ticks[::every]}
-
-
-def _panel_axes(fig: Figure, nrows: int, ncols: int, n_groups: int, *, top: float = 0.95,
-                bottom: float = 0.05, row0: int = 0) -> list[tuple[Axes, Axes]]:
-    """Pairs (plot, number-at-risk table) laid out in ``nrows`` x ``ncols`` panels."""
-    ratios = [3.2, 0.3 + 0.22 * n_groups] * nrows
-    gs = fig.add_gridspec(2 * nrows, ncols, height_ratios=ratios, hspace=0.62, wspace=0.32,
-                          left=0.09, right=0.98, top=top, bottom=bottom)
+def _km_row(page: _Page, ncols: int, n_panels: int, n_groups: int, letters: Sequence[str],
+            plot_in: float = KM_PLOT_IN) -> list[tuple[Axes, Axes]]:
+    """A row of (plot, number-at-risk table) pairs; the table has the plot's left and width."""
     out = []
-    for i in range(nrows):
-        for j in range(ncols):
-            ax = fig.add_subplot(gs[2 * i, j])
-            out.append((ax, fig.add_subplot(gs[2 * i + 1, j], sharex=ax)))
+    top = page.y + TITLE_IN
+    table_top = top + plot_in + XAXIS_IN + TABLE_TITLE_IN
+    for (left, width), letter in zip(_columns(ncols)[:n_panels], letters, strict=True):
+        ax = page.axes(left, top, width, plot_in, f"{letter}:plot")
+        tab = page.axes(left, table_top, width, n_groups * TABLE_ROW_IN, f"{letter}:at-risk")
+        out.append((ax, tab))
+    page.y += _km_row_height(n_groups, plot_in)
     return out
 
 
-# ---------------------------------------------------------------------------- figures
-def figure1(results: StudyResults) -> RenderedFigure:
+def _legend(page: _Page, handles: list[object], labels: list[str], **kw: object) -> None:
+    page.fig.legend(handles, labels, loc="center", ncols=len(labels), frameon=False,
+                    bbox_to_anchor=(0.5, 1 - LEGEND_IN / 2 / page.height),
+                    handlelength=4.0, columnspacing=2.2, **kw)
+    page.y += LEGEND_IN
+
+
+def _line_handles(groups: Sequence[str], sty: dict[str, Style]) -> list[object]:
+    return [Line2D([], [], color=sty[g].colour, linestyle=sty[g].linestyle, linewidth=1.3)
+            for g in groups]
+
+
+# ---------------------------------------------------------------------------- KM panel
+def km_panel(ax: Axes, tab: Axes, curves: pd.DataFrame, at_risk: pd.DataFrame,
+             groups: Sequence[str], sty: dict[str, Style], axis: TimeAxis, *, title: str,
+             ylabel: str, p_label: str | None, cumulative: bool = False) -> None:
+    """One Kaplan–Meier panel with its number-at-risk table under ``axis``."""
+    for g in groups:
+        part = curves[curves["group"] == g]
+        if len(part):
+            draw_curve(ax, part, sty[g], g, cumulative=cumulative)
+    set_time_axis(ax, axis, MONTHS)
+    ax.set_ylim(-2, 103)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left", fontweight="bold", pad=6)
+    ax.grid(axis="y", color="#e0e0e0", linewidth=0.5)
+    ax.set_axisbelow(True)
+    draw_risk_table(tab, at_risk, curves, groups, sty, axis)
+    if p_label is not None:
+        corners = (("lower right", "upper left", "lower left") if cumulative else
+                   ("lower left", "lower right", "upper right"))
+        place_text(ax, p_label, corners)
+
+
+def _axes_for(panels: Sequence[pd.DataFrame], step: float,
+              settings: PlotSettings) -> list[TimeAxis]:
+    """The time axis of each panel (one shared axis when the settings say so)."""
+    until = [shown_until(c, settings) for c in panels]
+    if settings.same_range_in_figure:
+        until = [max(until)] * len(until)
+    return [time_axis(u, step, settings) for u in until]
+
+
+# ---------------------------------------------------------------------------- figure 1
+@_styled
+def draw_figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS) -> Figure:
     """1a response rates per regimen; 1b/1c cumulative time to CRH and to CRV."""
     plan = results.plan
     regs = list(plan.regimens)
     sty = styles(regs)
     t2 = results.table2.rows
-    with _style():
-        fig = plt.figure(figsize=(7.2, 8.2))
-        ax = fig.add_axes((0.09, 0.62, 0.89, 0.33))
-        pairs = _panel_axes(fig, 1, 2, len(regs), top=0.52, bottom=0.04)
-        endpoints = ["CRH", "CRV", "RN"]
-        width = 0.8 / len(regs)
-        for j, r in enumerate(regs):
-            vals = [float(t2[(t2["endpoint"] == e) & (t2["subgroup"] == "all")
-                             & (t2["regimen"] == r)]["value"].iloc[0]) for e in endpoints]
-            x = np.arange(len(endpoints)) + (j - (len(regs) - 1) / 2) * width
-            bars = ax.bar(x, np.nan_to_num(vals), width * 0.92, color=sty[r].colour,
-                          hatch=sty[r].hatch, edgecolor="black", linewidth=0.6, label=r)
-            for b, v in zip(bars, vals, strict=True):
-                ax.text(b.get_x() + b.get_width() / 2, b.get_height() + 1.5, fmt.pct(v),
-                        ha="center", va="bottom", fontsize=6.5)
-        for i, e in enumerate(endpoints):
-            ax.text(i, 111, _p_text(_test_p(results, "table2", e, "all")), ha="center",
-                    fontsize=7.5)
-        ax.set_xticks(range(len(endpoints)))
-        ax.set_xticklabels(endpoints)
-        ax.set_ylim(0, 117)
-        ax.set_yticks(range(0, 101, 20))
-        ax.set_ylabel("Patients with response (%)")
-        ax.set_title("a  Best responses", loc="left", fontweight="bold")
-        ax.legend(ncols=len(regs), loc="lower right", frameon=False, bbox_to_anchor=(1.0, 1.0),
-                  borderaxespad=0.2)
-        k = results.kinetics
-        for col, resp in enumerate(["CRH", "CRV"]):
-            cur = k.curves[k.curves["endpoint"] == resp]
-            risk = k.at_risk[k.at_risk["endpoint"] == resp]
-            p = results.table2.tests
-            _km_panel(*pairs[col], cur, risk, regs, sty, plan.risk_table_step_months,
-                      title=f"{'bc'[col]}  Time to {resp}", ylabel=f"Cumulative {resp} (%)",
-                      p_label=_p_text(float(p[(p["endpoint"] == resp)
-                                              & (p["subgroup"] == "all")]["p_value"].iloc[0]),
-                                      f"{resp} rate p"),
-                      cumulative=True, legend_loc="upper left")
-    caption = ("Figure 1. (a) CRH, CRV and RN rates by regimen, with the p-value across "
-               "regimens; (b, c) cumulative rate of CRH and CRV over time among evaluable "
-               "patients (1 − Kaplan–Meier; ticks mark censored patients).")
-    return _render(fig, "figure1", caption)
+    height = (LEGEND_IN + TITLE_IN + BAR_PLOT_IN + 0.3 + GAP_IN + _km_row_height(len(regs)))
+    page = _Page(height)
+    handles = [(Patch(facecolor=sty[r].colour, hatch=sty[r].hatch, edgecolor="black",
+                      linewidth=0.6),
+                Line2D([], [], color=sty[r].colour, linestyle=sty[r].linestyle, linewidth=1.3))
+               for r in regs]
+    _legend(page, handles, regs, handler_map={tuple: HandlerTuple(ndivide=None, pad=0.6)})
+    left, _ = _columns(1)[0]
+    ax = page.axes(left, page.y + TITLE_IN, WIDTH_IN - LEFT_IN - RIGHT_IN, BAR_PLOT_IN,
+                   "a:plot")
+    page.y += TITLE_IN + BAR_PLOT_IN + 0.3 + GAP_IN
+    endpoints = ["CRH", "CRV", "RN"]
+    width = 0.8 / len(regs)
+    for j, r in enumerate(regs):
+        vals = [float(t2[(t2["endpoint"] == e) & (t2["subgroup"] == "all")
+                         & (t2["regimen"] == r)]["value"].iloc[0]) for e in endpoints]
+        x = np.arange(len(endpoints)) + (j - (len(regs) - 1) / 2) * width
+        bars = ax.bar(x, np.nan_to_num(vals), width * 0.9, color=sty[r].colour,
+                      hatch=sty[r].hatch, edgecolor="black", linewidth=0.6, label=r)
+        for b, v in zip(bars, vals, strict=True):
+            ax.text(b.get_x() + b.get_width() / 2, b.get_height() + 1.5, fmt.pct(v),
+                    ha="center", va="bottom", fontsize=7)
+    for i, e in enumerate(endpoints):
+        ax.text(i, 110, _p_text(_test_row(results, "table2", e, "all")["p_value"]),
+                ha="center", va="bottom", fontsize=7.5)
+    ax.set_xticks(range(len(endpoints)))
+    ax.set_xticklabels(endpoints, fontsize=8)
+    ax.tick_params(axis="x", length=0)
+    ax.set_xlim(-0.5, len(endpoints) - 0.5)
+    ax.set_ylim(0, 118)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_ylabel("Patients with response (%)")
+    ax.set_title("a  Best response", loc="left", fontweight="bold", pad=6)
+    k = results.kinetics
+    pairs = _km_row(page, 2, 2, len(regs), "bc")
+    curves = [k.curves[k.curves["endpoint"] == resp] for resp in ("CRH", "CRV")]
+    axes = _axes_for(curves, plan.risk_table_step_months, settings)
+    for (a, tab), resp, cur, axis, letter in zip(pairs, ("CRH", "CRV"), curves, axes, "bc",
+                                                 strict=True):
+        km_panel(a, tab, cur, k.at_risk[k.at_risk["endpoint"] == resp], regs, sty, axis,
+                 title=f"{letter}  Time to {resp}", ylabel=f"Cumulative {resp} rate (%)",
+                 p_label=None, cumulative=True)
+    return page.fig
 
 
-def _survival_figure(results: StudyResults, panels: list[tuple[str, str, str]], by: str,
-                     groups: Sequence[str], name: str, caption: str, ncols: int,
-                     p_source: tuple[str, str] | None = None) -> RenderedFigure:
+def _figure1_caption(results: StudyResults) -> str:
+    tests = sorted({str(_test_row(results, "table2", e, "all")["test"])
+                    for e in ("CRH", "CRV", "RN")} - {"", "not testable"})
+    return ("Figure 1. Response to first-line treatment. (a) Rates of hematologic complete "
+            "remission (CRH), VEGF complete remission (CRV) and neurological remission (RN) "
+            "among evaluable patients, with the p-value across regimens ("
+            + " or ".join(tests) + "). (b, c) Cumulative rate of CRH and of CRV over time "
+            "among evaluable patients (1 − Kaplan–Meier; non-responders censored at their "
+            "last assessment, marked by ticks), with the numbers at risk.")
+
+
+def figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS) -> RenderedFigure:
+    """Figure 1 rendered."""
+    fig = draw_figure1(results, settings)
+    return _render(fig, "figure1", _figure1_caption(results))
+
+
+# ---------------------------------------------------------------------------- figure 2
+def figure2_panels(results: StudyResults) -> list[list[tuple[str, str]]]:
+    """Rows of (endpoint, subgroup): PFS and OS of all patients, then PFS of each other
+    subgroup, then OS of each other subgroup (the published order)."""
+    sgs = list(results.plan.figure_subgroups)
+    rows: list[list[tuple[str, str]]] = []
+    if "all" in sgs:
+        rows.append([("PFS", "all"), ("OS", "all")])
+    others = [s for s in sgs if s != "all"]
+    if others:
+        rows.append([("PFS", s) for s in others])
+        rows.append([("OS", s) for s in others])
+    return rows
+
+
+@_styled
+def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], by: str,
+                     groups: Sequence[str], settings: PlotSettings,
+                     title_of: dict[tuple[str, str], str]) -> Figure:
     plan = results.plan
     sty = styles(groups)
     s = results.survival
-    nrows = int(np.ceil(len(panels) / ncols))
-    with _style():
-        fig = plt.figure(figsize=(3.6 * ncols, 3.7 * nrows))
-        pairs = _panel_axes(fig, nrows, ncols, len(groups), top=1 - 0.2 / nrows,
-                            bottom=0.18 / nrows)
-        for i, (endpoint, subgroup, title) in enumerate(panels):
-            cur = s.curves[(s.curves["endpoint"] == endpoint) & (s.curves["by"] == by)
-                           & (s.curves["subgroup"] == subgroup)]
-            risk = s.at_risk[(s.at_risk["endpoint"] == endpoint) & (s.at_risk["by"] == by)
-                             & (s.at_risk["subgroup"] == subgroup)]
+    ncols = max(2, *(len(r) for r in rows))
+    page = _Page(LEGEND_IN + len(rows) * _km_row_height(len(groups)))
+    _legend(page, _line_handles(groups, sty), list(groups))
+    def select(frame: pd.DataFrame, endpoint: str, subgroup: str) -> pd.DataFrame:
+        return frame[(frame["endpoint"] == endpoint) & (frame["by"] == by)
+                     & (frame["subgroup"] == subgroup)]
+
+    flat = [panel for row in rows for panel in row]
+    axes = iter(_axes_for([select(s.curves, e, sg) for e, sg in flat],
+                          plan.risk_table_step_months, settings))
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    for row in rows:
+        row_letters = [next(letters) for _ in row]
+        pairs = _km_row(page, ncols, len(row), len(groups), row_letters)
+        for (ax, tab), (endpoint, subgroup), letter in zip(pairs, row, row_letters,
+                                                          strict=True):
             test_endpoint = endpoint if by == "regimen" else f"{endpoint} by CRV"
-            p = _test_p(results, "survival", test_endpoint, subgroup)
-            _km_panel(*pairs[i], cur, risk, list(groups), sty,
-                      plan.risk_table_step_months, title=title, ylabel=f"{endpoint} (%)",
-                      p_label=_p_text(p, "Log-rank p"), ci=False)
-    return _render(fig, name, caption)
+            p = _test_row(results, "survival", test_endpoint, subgroup)["p_value"]
+            km_panel(ax, tab, select(s.curves, endpoint, subgroup),
+                     select(s.at_risk, endpoint, subgroup), list(groups), sty, next(axes),
+                     title=f"{letter}  {title_of[(endpoint, subgroup)]}",
+                     ylabel=f"{endpoint} (%)", p_label=_p_text(p, "Log-rank p"))
+    return page.fig
 
 
-def figure2(results: StudyResults) -> RenderedFigure:
-    """Kaplan–Meier PFS and OS by regimen: all patients and the figure subgroups."""
+@_styled
+def draw_figure2(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS) -> Figure:
+    """Kaplan–Meier PFS and OS by regimen, in the published panel order (see
+    :func:`figure2_panels`), two panels a row."""
     plan = results.plan
-    panels: list[tuple[str, str, str]] = []
-    letters = iter("abcdefghijklmnop")
-    for endpoint in ("PFS", "OS"):
-        for sg in plan.figure_subgroups:
-            panels.append((endpoint, sg, f"{next(letters)}  {endpoint}, "
-                                         f"{plan.subgroup(sg).label().lower()}"))
-    caption = ("Figure 2. Kaplan–Meier estimates of progression-free (top) and overall survival "
-               "(bottom) by regimen, for " + ", ".join(plan.subgroup(s).label().lower()
-                                                      for s in plan.figure_subgroups)
-               + "; ticks mark censored patients; log-rank p across regimens.")
-    return _survival_figure(results, panels, "regimen", plan.regimens, "figure2", caption,
-                            ncols=len(plan.figure_subgroups))
+    rows = figure2_panels(results)
+    titles = {(e, sg): f"{e}, {plan.subgroup(sg).label().lower()}"
+              for row in rows for e, sg in row}
+    return _survival_figure(results, rows, "regimen", plan.regimens, settings, titles)
 
 
-def supplementary_figure(results: StudyResults) -> RenderedFigure:
+def _figure2_caption(results: StudyResults, settings: PlotSettings) -> str:
+    plan = results.plan
+    names = {"PFS": "progression-free survival", "OS": "overall survival"}
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    parts = [f"({next(letters)}) {names[e]}, {plan.subgroup(sg).label().lower()}"
+             for row in figure2_panels(results) for e, sg in row]
+    return ("Figure 2. Kaplan–Meier estimates by first-line regimen: " + "; ".join(parts)
+            + ". Ticks mark censored patients; p: log-rank test across regimens. "
+            + _range_rule(settings))
+
+
+def _range_rule(settings: PlotSettings) -> str:
+    if settings.min_at_risk_fraction == 0:
+        return "Curves are drawn over the whole follow-up."
+    pct = f"{settings.min_at_risk_fraction * 100:g}%"
+    last = " or up to the last event, whichever is later" if settings.keep_last_event else ""
+    same = " (the same range in every panel)" if settings.same_range_in_figure else ""
+    return (f"Curves are drawn while at least {pct} of a panel's patients remain at "
+            f"risk{last}{same}.")
+
+
+def figure2(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS) -> RenderedFigure:
+    """Figure 2 rendered."""
+    fig = draw_figure2(results, settings)
+    return _render(fig, "figure2", _figure2_caption(results, settings))
+
+
+# ---------------------------------------------------------------------------- supplement
+@_styled
+def draw_supplementary_figure(results: StudyResults,
+                              settings: PlotSettings = DEFAULT_SETTINGS) -> Figure:
     """PFS and OS by CRV status in the supplementary subgroup."""
     sg = results.plan.supplementary_subgroup
     label = results.plan.subgroup(sg).label().lower()
-    panels = [("PFS", sg, f"a  PFS by CRV, {label}"), ("OS", sg, f"b  OS by CRV, {label}")]
-    caption = (f"Supplementary Figure 1. PFS and OS by CRV status among CRV-evaluable {label} "
-               "patients (Kaplan–Meier, log-rank p).")
-    return _survival_figure(results, panels, "CRV", ("CRV", "No CRV"), "supplementary_figure1",
-                            caption, ncols=2)
+    rows = [[("PFS", sg), ("OS", sg)]]
+    titles = {("PFS", sg): f"PFS by CRV, {label}", ("OS", sg): f"OS by CRV, {label}"}
+    return _survival_figure(results, rows, "CRV", ("CRV", "No CRV"), settings, titles)
 
 
-def all_figures(results: StudyResults) -> list[RenderedFigure]:
+def supplementary_figure(results: StudyResults,
+                         settings: PlotSettings = DEFAULT_SETTINGS) -> RenderedFigure:
+    """Supplementary Figure 1 rendered."""
+    label = results.plan.subgroup(results.plan.supplementary_subgroup).label().lower()
+    caption = (f"Supplementary Figure 1. (a) Progression-free and (b) overall survival by CRV "
+               f"status among CRV-evaluable {label} patients (Kaplan–Meier; ticks mark "
+               "censored patients; p: log-rank test). " + _range_rule(settings))
+    fig = draw_supplementary_figure(results, settings)
+    return _render(fig, "supplementary_figure1", caption)
+
+
+def all_figures(results: StudyResults,
+                settings: PlotSettings = DEFAULT_SETTINGS) -> list[RenderedFigure]:
     """Every figure, in report order."""
-    return [figure1(results), figure2(results), supplementary_figure(results)]
+    return [figure1(results, settings), figure2(results, settings),
+            supplementary_figure(results, settings)]
