@@ -15,7 +15,7 @@ from poems_cohort.report.pipeline import run_pipeline
 EXPECTED = {
     "report.html", "results.json", "analysis_dataset.csv",
     *(f"tables/{t}.csv" for t in ("flow", "table1", "table2", "kinetics", "survival",
-                                  "followup", "tests")),
+                                  "followup", "tests", "supplementary_table1")),
     "tables/tables.xlsx", "tables/tables.docx",
     *(f"figures/{f}.{ext}" for f in ("figure1", "figure2", "supplementary_figure1")
       for ext in ("png", "svg")),
@@ -44,7 +44,8 @@ def test_every_output_is_written(run_dir):
 def test_report_has_every_table_and_figure_and_no_url(run_dir):
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     for section in ("flow", "table1", "table2", "kinetics", "survival", "followup", "tests",
-                    "figure1", "figure2", "supplementary_figure1", "methods", "results"):
+                    "figure1", "figure2", "supplementary_figure1", "supplementary_table1",
+                    "methods", "results"):
         assert f'id="{section}"' in html, section
     assert html.count('src="data:image/png;base64,') == 3
     stripped = texts_of(run_dir / "report.html")[0]
@@ -112,3 +113,46 @@ def test_unknown_plan_key_exits_2(tmp_path, cohort_dir):
     assert result.exit_code == 2
     assert "test_polcy" in result.output
     assert not out.exists()
+
+
+def _section(html: str, name: str) -> str:
+    start = html.index(f'<section id="{name}"')
+    return html[start:html.index("</section>", start)]
+
+
+def test_table1_and_table2_are_laid_out_as_published(run_dir):
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    t1 = _section(html, "table1")
+    head = t1[t1.index("<thead>"):t1.index("</thead>")]
+    order = [head.index(k) for k in ("Characteristic", "All patients (N=", "MDex (N=",
+                                     "ASCT (N=", "LDex (N=", ">p<")]
+    assert order == sorted(order)
+    assert ">Test<" not in head  # the test is a footnote symbol on each p-value
+    assert 'class="section">Organomegaly<' in t1
+    assert 'class="section">Risk stratification<' in t1
+    t2 = _section(html, "table2")
+    groups = [g for g in ("All patients (N=", "Low risk (N=", "Medium-high risk (N=")
+              if f'colspan="3" class="group">{g}' in t2]
+    assert len(groups) == 3, t2[:600]
+    assert "High risk" not in t2  # the other subgroups are in the supplementary table
+    assert "High risk" in _section(html, "supplementary_table1")
+    for endpoint in ("CRH", "CRV", "CRH/CRV", "RN", "PFS, 3-year rate", "OS, 3-year rate"):
+        assert f'class="section">{endpoint}<' in t2, endpoint
+    # every p-value cell carries the symbol of its test, and the note names each symbol
+    cells = re.findall(r'<td class="num">((?:&lt;)?[01]\.\d{3})(<sup>(.)</sup>)?</td>', t2)
+    assert cells and all(sup for _, sup, _ in cells), cells[:5]
+    note = t2[t2.index('class="note"'):]
+    for mark in {m for _, _, m in cells}:
+        assert f"{mark} " in note, mark
+    assert "log-rank test" in note
+
+
+def test_table_csvs_keep_the_test_symbols_and_a_flat_header(run_dir):
+    import csv
+
+    with (run_dir / "tables" / "table2.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][:2] == ["Endpoint", "Regimen"]
+    assert any(h.startswith("Low risk (N=") and h.endswith(": p") for h in rows[0])
+    ref = [r for r in rows[1:] if r[1] == "ASCT"]
+    assert ref and all(r[4] == "" for r in ref)  # no p-value for the reference regimen

@@ -87,9 +87,10 @@ DEFAULT_SETTINGS = PlotSettings()
 
 @dataclass(frozen=True, slots=True)
 class RenderedFigure:
-    """A figure as PNG and SVG bytes, with its caption."""
+    """A figure as PNG and SVG bytes, with its title ("Figure 1. …") and caption."""
 
     name: str
+    title: str
     caption: str
     png: bytes
     svg: bytes
@@ -110,20 +111,17 @@ def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
     return wrapper
 
 
-def _render(fig: Figure, name: str, caption: str) -> RenderedFigure:
+def _render(fig: Figure, name: str, title: str, caption: str) -> RenderedFigure:
     png, svg = io.BytesIO(), io.BytesIO()
     with _style():  # the SVG hash salt must be set while saving
         fig.savefig(png, format="png", dpi=300, metadata={"Software": None})
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
-    return RenderedFigure(name, caption, png.getvalue(), svg.getvalue())
+    return RenderedFigure(name, title, caption, png.getvalue(), svg.getvalue())
 
 
 def _p_text(p: object, label: str = "p") -> str:
-    shown = fmt.p_value(p)
-    if shown.startswith("<"):
-        return f"{label} < {shown[1:]}"
-    return f"{label} = {shown}"
+    return fmt.p_text(p, label)
 
 
 def _test_row(results: StudyResults, source: str, endpoint: str, subgroup: str) -> pd.Series:
@@ -272,7 +270,7 @@ def draw_figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTING
 def _figure1_caption(results: StudyResults) -> str:
     tests = sorted({str(_test_row(results, "table2", e, "all")["test"])
                     for e in ("CRH", "CRV", "RN")} - {"", "not testable"})
-    return ("Figure 1. Response to first-line treatment. (a) Rates of hematologic complete "
+    return ("(a) Rates of hematologic complete "
             "remission (CRH), VEGF complete remission (CRV) and neurological remission (RN) "
             "among evaluable patients, with the p-value across regimens ("
             + " or ".join(tests) + "). (b, c) Cumulative rate of CRH and of CRV over time "
@@ -283,7 +281,8 @@ def _figure1_caption(results: StudyResults) -> str:
 def figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS) -> RenderedFigure:
     """Figure 1 rendered."""
     fig = draw_figure1(results, settings)
-    return _render(fig, "figure1", _figure1_caption(results))
+    return _render(fig, "figure1", "Figure 1. Response to first-line treatment",
+                   _figure1_caption(results))
 
 
 # ---------------------------------------------------------------------------- figure 2
@@ -350,7 +349,7 @@ def _figure2_caption(results: StudyResults, settings: PlotSettings) -> str:
     letters = iter("abcdefghijklmnopqrstuvwxyz")
     parts = [f"({next(letters)}) {names[e]}, {plan.subgroup(sg).label().lower()}"
              for row in figure2_panels(results) for e, sg in row]
-    return ("Figure 2. Kaplan–Meier estimates by first-line regimen: " + "; ".join(parts)
+    return ("Kaplan–Meier estimates: " + "; ".join(parts)
             + ". Ticks mark censored patients; p: log-rank test across regimens. "
             + _range_rule(settings))
 
@@ -368,7 +367,8 @@ def _range_rule(settings: PlotSettings) -> str:
 def figure2(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS) -> RenderedFigure:
     """Figure 2 rendered."""
     fig = draw_figure2(results, settings)
-    return _render(fig, "figure2", _figure2_caption(results, settings))
+    return _render(fig, "figure2", "Figure 2. Progression-free and overall survival by "
+                   "first-line regimen", _figure2_caption(results, settings))
 
 
 # ---------------------------------------------------------------------------- supplement
@@ -387,11 +387,12 @@ def supplementary_figure(results: StudyResults,
                          settings: PlotSettings = DEFAULT_SETTINGS) -> RenderedFigure:
     """Supplementary Figure 1 rendered."""
     label = results.plan.subgroup(results.plan.supplementary_subgroup).label().lower()
-    caption = (f"Supplementary Figure 1. (a) Progression-free and (b) overall survival by CRV "
+    caption = (f"(a) Progression-free and (b) overall survival by CRV "
                f"status among CRV-evaluable {label} patients (Kaplan–Meier; ticks mark "
                "censored patients; p: log-rank test). " + _range_rule(settings))
     fig = draw_supplementary_figure(results, settings)
-    return _render(fig, "supplementary_figure1", caption)
+    return _render(fig, "supplementary_figure1", "Supplementary Figure 1. Survival by VEGF "
+                   "complete remission", caption)
 
 
 def all_figures(results: StudyResults,

@@ -45,6 +45,14 @@ def p_value(p: object) -> str:
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
+def p_text(p: object, label: str = "p") -> str:
+    """``p = 0.012`` or ``p < 0.001`` for running text (``label not testable`` if missing)."""
+    shown = p_value(p)
+    if shown == MISSING:
+        return f"{label} not testable"
+    return f"{label} < {shown[1:]}" if shown.startswith("<") else f"{label} = {shown}"
+
+
 def n_of(n: object, big_n: object) -> str:
     """``n/N``."""
     if _bad(n) or _bad(big_n):
@@ -63,6 +71,8 @@ def rate_ci(value: object, low: object, high: object) -> str:
     """``rate (low–high)``."""
     if _bad(value):
         return MISSING
+    if _bad(low) and _bad(high):
+        return pct(value)
     return f"{pct(value)} ({pct(low)}{DASH}{pct(high)})"
 
 

@@ -14,36 +14,111 @@ from poems_cohort.report.tables import DisplayTable
 from poems_cohort.study import StudyResults
 
 CSS = """
-body{font-family:Georgia,'Times New Roman',serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#111;line-height:1.45}
-h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #999}
-table{border-collapse:collapse;margin:0.8em 0;font-size:0.8em;font-family:Arial,sans-serif}
-thead th{border-top:2px solid #000;border-bottom:1px solid #000;padding:3px 6px;text-align:left;
-vertical-align:bottom}
-tbody td{padding:2px 6px;white-space:nowrap}tbody tr:last-child td{border-bottom:2px solid #000}
-caption{caption-side:top;text-align:left;font-weight:bold;padding-bottom:4px}
-.note{font-size:0.8em;color:#333;max-width:60em}figure{margin:1.5em 0}
-figure img{max-width:100%;height:auto;border:0}figcaption{font-size:0.85em}
-nav ul{columns:2}.scroll{overflow-x:auto}
+:root{--rule:#000;--muted:#444}
+*{box-sizing:border-box}
+body{font-family:Georgia,'Times New Roman',serif;max-width:1100px;margin:1.5em auto;
+padding:0 1.2em;color:#111;line-height:1.45;font-size:16px}
+header{border-bottom:2px solid var(--rule);margin-bottom:1em}
+h1{font-size:1.55em;margin:0.2em 0 0.1em}
+.subtitle{color:var(--muted);margin:0 0 0.6em}
+h2{font-size:1.2em;margin:2em 0 0.5em;padding-bottom:0.15em;border-bottom:1px solid #999}
+p{max-width:52em}
+nav ol{columns:2;column-gap:2em;margin:0.3em 0;padding-left:1.4em}
+nav a{color:#0b4f8a}
+table{border-collapse:collapse;margin:0.6em 0;font-size:13px;line-height:1.3;
+font-family:Arial,Helvetica,sans-serif;font-variant-numeric:tabular-nums}
+thead th{font-weight:bold;text-align:left;vertical-align:bottom;padding:3px 7px}
+thead tr:first-child th{border-top:2px solid var(--rule)}
+thead tr:last-child th{border-bottom:1px solid var(--rule)}
+thead th.group{text-align:center;border-bottom:1px solid #777}
+tbody td{padding:2px 7px;vertical-align:top}
+tbody td.num{white-space:nowrap}
+tbody tr:last-child td{border-bottom:2px solid var(--rule)}
+tbody th.section{text-align:left;font-style:italic;font-weight:bold;padding:6px 7px 2px}
+tbody tr.in-section td:first-child{padding-left:1.4em}
+sup{font-size:0.75em;line-height:0}
+.note{font-size:13px;color:#333;max-width:none}
+.scroll{overflow-x:auto;max-width:100%}
+figure{margin:0.8em 0 1.5em}
+figure img{display:block;width:100%;max-width:900px;height:auto;border:0}
+figcaption{font-size:14px;max-width:900px;margin-top:0.4em}
+@media print{
+ @page{size:A4;margin:14mm 12mm}
+ body{max-width:none;margin:0;padding:0;font-size:10pt}
+ nav{display:none}
+ h2{break-after:avoid;page-break-after:avoid;margin-top:1.2em}
+ table{font-size:7.5pt}
+ thead{display:table-header-group}
+ tr,figure,.note{break-inside:avoid;page-break-inside:avoid}
+ section.figure{break-before:page;page-break-before:always}
+ figure img{max-width:100%}
+ .scroll{overflow:visible}
+ a{color:inherit;text-decoration:none}
+}
 """
+
+MARK_CHARS = "*†‡§¶"
+
+
+def _cell(value: object, numeric: bool) -> str:
+    text = html.escape(str(value))
+    if numeric and text and text[-1] in MARK_CHARS:  # a test's footnote symbol on a p-value
+        text = f"{text[:-1]}<sup>{text[-1]}</sup>"
+    return f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>"
+
+
+def _header_html(columns: list[str]) -> str:
+    """One header row, or two when columns are named ``"Group: sub"`` (a spanning group)."""
+    split = [c.split(": ", 1) if ": " in c else [c] for c in columns]
+    if all(len(x) == 1 for x in split):
+        return "<tr>" + "".join(f'<th scope="col">{html.escape(c)}</th>' for c in columns) \
+            + "</tr>"
+    top, bottom = [], []
+    i = 0
+    while i < len(split):
+        if len(split[i]) == 1:
+            top.append(f'<th scope="col" rowspan="2">{html.escape(split[i][0])}</th>')
+            i += 1
+            continue
+        group = split[i][0]
+        j = i
+        while j < len(split) and len(split[j]) == 2 and split[j][0] == group:
+            bottom.append(f'<th scope="col">{html.escape(split[j][1])}</th>')
+            j += 1
+        top.append(f'<th scope="colgroup" colspan="{j - i}" class="group">'
+                   f"{html.escape(group)}</th>")
+        i = j
+    return f"<tr>{''.join(top)}</tr><tr>{''.join(bottom)}</tr>"
 
 
 def _table_html(t: DisplayTable) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in t.frame.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in t.frame.itertuples(index=False))
+    frame = t.frame
+    columns = [c for c in frame.columns if c != t.section]
+    head = _header_html([str(c) for c in columns])
+    rows = []
+    current: object = None
+    for rec in frame.to_dict("records"):
+        in_section = ""
+        if t.section is not None:
+            value = rec[t.section]
+            if value != current and str(value):
+                rows.append(f'<tr><th colspan="{len(columns)}" scope="rowgroup" '
+                            f'class="section">{html.escape(str(value))}</th></tr>')
+            current = value
+            in_section = ' class="in-section"' if str(value) else ""
+        cells = "".join(_cell(rec[c], numeric=k > 0) for k, c in enumerate(columns))
+        rows.append(f"<tr{in_section}>{cells}</tr>")
     note = f'<p class="note">{html.escape(t.note)}</p>' if t.note else ""
-    return (f'<section id="{t.name}"><h2>{html.escape(t.title)}</h2><div class="scroll">'
-            f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
-            f"{note}</section>")
+    return (f'<section id="{t.name}" class="table"><h2>{html.escape(t.title)}</h2>'
+            f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+            f"</table></div>{note}</section>")
 
 
 def _figure_html(f: RenderedFigure) -> str:
     data = base64.b64encode(f.png).decode("ascii")
-    return (f'<section id="{f.name}"><figure><img alt="{html.escape(f.caption)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{html.escape(f.caption)}'
-            "</figcaption></figure></section>")
+    return (f'<section id="{f.name}" class="figure"><h2>{html.escape(f.title)}</h2><figure>'
+            f'<img alt="{html.escape(f.title)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(f.caption)}</figcaption></figure></section>")
 
 
 def methods_paragraph(results: StudyResults) -> str:
@@ -72,28 +147,32 @@ def methods_paragraph(results: StudyResults) -> str:
 def report_html(results: StudyResults, tables: Sequence[DisplayTable],
                 figures: Sequence[RenderedFigure], narrative: str) -> bytes:
     """The whole report as UTF-8 bytes."""
-    toc = "".join(f'<li><a href="#{t.name}">{html.escape(t.title)}</a></li>' for t in tables)
-    toc += "".join(f'<li><a href="#{f.name}">{html.escape(f.caption.split(".")[0])}</a></li>'
-                   for f in figures)
     by_name = {t.name: t for t in tables}
     figs = {f.name: f for f in figures}
     order = ["flow", "table1", "table2", "figure1", "kinetics", "figure2", "survival",
-             "followup", "supplementary_figure1", "tests"]
-    body = []
-    for name in order + [n for n in [*by_name, *figs] if n not in order]:
-        if name in by_name:
-            body.append(_table_html(by_name[name]))
-        elif name in figs:
-            body.append(_figure_html(figs[name]))
+             "followup", "supplementary_figure1", "supplementary_table1", "tests"]
+    names = [n for n in order if n in by_name or n in figs]
+    names += [n for n in [*by_name, *figs] if n not in order]
+    titles = {**{n: t.title for n, t in by_name.items()}, **{n: f.title for n, f in figs.items()}}
+    toc = ('<li><a href="#results">Results</a></li><li><a href="#methods">Methods</a></li>'
+           + "".join(f'<li><a href="#{n}">{html.escape(titles[n])}</a></li>' for n in names))
+    body = [_table_html(by_name[n]) if n in by_name else _figure_html(figs[n]) for n in names]
+    n_patients = int(results.survival.events.loc[
+        results.survival.events["regimen"] == "All", "patients"].iloc[0])
+    regimens = ", ".join(results.plan.regimens)
     doc = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>POEMS syndrome first-line treatments: study report</title>"
-        f"<style>{CSS}</style></head><body>"
+        f"<style>{CSS}</style></head><body><header>"
         "<h1>POEMS syndrome first-line treatments: study report</h1>"
-        f"<section id=\"results\"><h2>Results</h2><p>{html.escape(narrative)}</p></section>"
-        f"<nav><h2>Contents</h2><ul>{toc}</ul></nav>"
+        f'<p class="subtitle">{n_patients} patients; regimens {html.escape(regimens)}; '
+        f"reference {html.escape(results.plan.reference)}; data cutoff "
+        f"{results.plan.cutoff.isoformat()}.</p></header>"
+        f"<nav><h2>Contents</h2><ol>{toc}</ol></nav>"
+        f'<section id="results"><h2>Results</h2><p>{html.escape(narrative)}</p></section>'
+        f'<section id="methods"><h2>Methods</h2><p>{html.escape(methods_paragraph(results))}'
+        "</p></section>"
         + "".join(body)
-        + f'<section id="methods"><h2>Methods</h2><p>{html.escape(methods_paragraph(results))}'
-        "</p></section></body></html>\n")
+        + "</body></html>\n")
     return doc.encode("utf-8")

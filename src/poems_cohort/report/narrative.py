@@ -16,10 +16,7 @@ def _get(frame: pd.DataFrame, **where: object) -> pd.Series:
 
 
 def _p(p: object) -> str:
-    shown = fmt.p_value(p)
-    if shown == fmt.MISSING:
-        return "not testable"
-    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+    return "not testable" if fmt.p_value(p) == fmt.MISSING else fmt.p_text(p)
 
 
 def narrative(results: StudyResults) -> str:

@@ -19,14 +19,26 @@ ABBREVIATIONS = ("ASCT autologous stem cell transplantation; MDex melphalan + de
                  "protein electrophoresis; BMPC bone-marrow plasma cells.")
 
 
+TEST_MARKS = ("*", "†", "‡", "§", "¶")
+TEST_NAMES = {"Pearson chi-square": "Pearson's chi-square test",
+              "Fisher's exact": "Fisher's exact test", "log-rank": "log-rank test"}
+
+
 @dataclass(frozen=True, slots=True)
 class DisplayTable:
-    """A table ready to render: a stable ``name`` (file and sheet name), a title, text cells."""
+    """A table ready to render: a stable ``name`` (file and sheet name), a title, text cells.
+
+    ``section``: a column whose values head groups of rows (the HTML report shows them as
+    section rows instead of a column). Columns named ``"Group: sub"`` are shown under a
+    spanning ``Group`` header. ``marks``: the footnote symbols used on p-values, in order.
+    """
 
     name: str
     title: str
     frame: pd.DataFrame
     note: str = ""
+    section: str | None = None
+    marks: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """The text cells."""
@@ -44,89 +56,160 @@ def _tests_used(frame: pd.DataFrame, column: str = "test") -> str:
     return ", ".join(used)
 
 
+class _Marks:
+    """A footnote symbol per test, given in order of first use."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, str] = {}
+
+    def p(self, p: object, test: object) -> str:
+        """The p-value with its test's symbol (none when not testable or missing)."""
+        shown = fmt.p_value(p)
+        if shown == fmt.MISSING or not isinstance(test, str) or test == "not testable":
+            return shown if shown != fmt.MISSING else ""
+        if test not in self.used:
+            self.used[test] = TEST_MARKS[len(self.used) % len(TEST_MARKS)]
+        return shown + self.used[test]
+
+    def legend(self) -> str:
+        return "; ".join(f"{m} {TEST_NAMES.get(t, t)}" for t, m in self.used.items())
+
+
 def flow_table(results: StudyResults) -> DisplayTable:
     """The patient flow as given by the eligibility step."""
-    frame = results.flow.copy()
-    return DisplayTable("flow", "Patient flow", frame.astype(str))
+    f = results.flow
+    frame = pd.DataFrame({
+        "Stage": [str(x).capitalize() for x in f["stage"]],
+        "Detail": [str(x)[:1].upper() + str(x)[1:] for x in f["detail"]],
+        "Patients": [str(int(x)) for x in f["n"]],
+    })
+    return DisplayTable("flow", "Patient flow", frame, section="Stage")
+
+
+TABLE1_SECTIONS = {"hepatomegaly": "Organomegaly", "splenomegaly": "Organomegaly",
+                   "lymphadenopathy": "Organomegaly", "risk_low": "Risk stratification",
+                   "risk_medium": "Risk stratification", "risk_high": "Risk stratification"}
 
 
 def table1(results: StudyResults) -> DisplayTable:
-    """Table 1: baseline characteristics, n/N (%) by regimen, and the p-value with its test."""
+    """Table 1: baseline characteristics, n/N (%) by regimen, and the p-value marked with its
+    test (regimens in the plan's order, as published: MDex, ASCT, LDex)."""
     plan = results.plan
     groups = ["All", *plan.regimens]
     headers = {g: _group_header(results, g) for g in groups}
+    headers["All"] = headers["All"].replace("All", "All patients", 1)
+    marks = _Marks()
     rows = []
     cont = results.table1.continuous
     for label in dict.fromkeys(cont["characteristic"]):
         part = cont[cont["characteristic"] == label].set_index("regimen")
-        rec = {"Characteristic": f"{label}, median (range)"}
+        rec = {"Group": "", "Characteristic": f"{label}, median (range)"}
         for g in groups:
             r = part.loc[g]
             rec[headers[g]] = fmt.median_range(r["median"], r["min"], r["max"])
         rec["p"] = ""
-        rec["Test"] = ""
         rows.append(rec)
     t1 = results.table1.rows
     for key in dict.fromkeys(t1["key"]):
         part = t1[t1["key"] == key].set_index("regimen")
         first = part.iloc[0]
-        rec = {"Characteristic": str(first["characteristic"])}
+        rec = {"Group": TABLE1_SECTIONS.get(str(key), ""),
+               "Characteristic": str(first["characteristic"])}
         for g in groups:
             r = part.loc[g]
             rec[headers[g]] = fmt.n_pct(r["n"], r["N"], r["percent"])
-        rec["p"] = fmt.p_value(first["p_value"])
-        rec["Test"] = str(first["test"])
+        rec["p"] = marks.p(first["p_value"], first["test"])
         rows.append(rec)
     tests = results.table1.tests
     risk = tests[tests["endpoint"].str.startswith("Risk group")].iloc[0]
-    note = ("n/N (%): N counts the patients whose value is known. Risk rows compare each risk "
-            "level with the rest (3x2); the 3x3 risk-group table gives p = "
-            f"{fmt.p_value(risk['p_value'])} ({risk['test']}). Tests: "
-            f"{_tests_used(t1)}; test policy '{plan.test_policy}'. " + ABBREVIATIONS)
+    note = ("n/N (%): N counts the patients whose value is known. p: across the regimens; "
+            f"{marks.legend()} (test policy '{plan.test_policy}'). Each risk row compares that "
+            "level with the other two (3x2 table); the 3x3 risk-group table gives "
+            f"{fmt.p_text(risk['p_value'])} ({risk['test']}). " + ABBREVIATIONS)
     return DisplayTable("table1", "Table 1. Baseline characteristics by first-line regimen",
-                        pd.DataFrame(rows), note)
+                        pd.DataFrame(rows), note, section="Group",
+                        marks=tuple(marks.used.values()))
+
+
+def _subgroup_header(results: StudyResults, subgroup: str) -> str:
+    t2 = results.table2.rows
+    n = t2[(t2["endpoint"] == "PFS") & (t2["subgroup"] == subgroup) & (t2["regimen"] == "All")]
+    label = results.plan.subgroup(subgroup).label()
+    return f"{label} (N={int(n['N'].iloc[0])})" if len(n) else label
+
+
+def _response_table(results: StudyResults, subgroups: list[str], name: str,
+                    title: str) -> DisplayTable:
+    plan = results.plan
+    t2 = results.table2.rows
+    across = results.tests()
+    marks = _Marks()
+    years = plan.survival_landmark_months / 12
+    order = [plan.reference, *(r for r in plan.regimens if r != plan.reference), "All"]
+    rows = []
+    for endpoint in dict.fromkeys(t2["endpoint"]):
+        survival = endpoint in ("PFS", "OS")
+        section = f"{endpoint}, {years:g}-year rate" if survival else endpoint
+        for g in order:
+            rec = {"Endpoint": section, "Regimen": "All regimens" if g == "All" else g}
+            for sg in subgroups:
+                r = t2[(t2["endpoint"] == endpoint) & (t2["subgroup"] == sg)
+                       & (t2["regimen"] == g)].iloc[0]
+                head = _subgroup_header(results, sg)
+                rec[f"{head}: n/N"] = fmt.n_of(r["n"], r["N"])
+                rec[f"{head}: % (95% CI)"] = fmt.rate_ci(r["value"], r["ci_low"], r["ci_high"])
+                if g == "All":
+                    t = across[(across["source"] == ("survival" if survival else "table2"))
+                               & (across["endpoint"] == endpoint) & (across["subgroup"] == sg)]
+                    p = marks.p(t["p_value"].iloc[0], t["test"].iloc[0]) if len(t) else ""
+                elif g == plan.reference:
+                    p = ""
+                else:
+                    p = marks.p(r["p_value"], "log-rank" if survival else r["test"])
+                rec[f"{head}: p"] = p
+            rows.append(rec)
+    note = ("n/N: responders/evaluable patients; for PFS and OS, events/patients. Responses: "
+            f"percent of evaluable patients with Wilson {plan.confidence_level * 100:g}% CI. "
+            f"PFS and OS: {years:g}-year Kaplan–Meier rate with log-log "
+            f"{plan.confidence_level * 100:g}% CI. p: each regimen against {plan.reference}; "
+            f"on the 'All regimens' row, across all regimens. {marks.legend()} "
+            f"(test policy '{plan.test_policy}'). " + ABBREVIATIONS)
+    return DisplayTable(name, title, pd.DataFrame(rows), note, section="Endpoint",
+                        marks=tuple(marks.used.values()))
 
 
 def table2(results: StudyResults) -> DisplayTable:
-    """Table 2: best responses and landmark survival per regimen and risk subgroup."""
-    plan = results.plan
-    t2 = results.table2.rows
-    rows = []
-    for endpoint in dict.fromkeys(t2["endpoint"]):
-        for g in ["All", *plan.regimens]:
-            rec = {"Endpoint": endpoint, "Regimen": g}
-            for sg in plan.subgroups:
-                sel = t2[(t2["endpoint"] == endpoint) & (t2["subgroup"] == sg.name)
-                         & (t2["regimen"] == g)]
-                r = sel.iloc[0]
-                label = sg.label()
-                rec[f"{label}: n/N"] = fmt.n_of(r["n"], r["N"])
-                rec[f"{label}: % (95% CI)"] = fmt.rate_ci(r["value"], r["ci_low"], r["ci_high"])
-                rec[f"{label}: p"] = ("" if g in ("All", plan.reference)
-                                      else fmt.p_value(r["p_value"]))
-            rows.append(rec)
-    years = plan.survival_landmark_months / 12
-    note = ("n/N: responders/evaluable patients; for PFS and OS, events/patients. "
-            f"Responses: percent of evaluable patients, Wilson 95% CI. PFS and OS: {years:g}-year "
-            "Kaplan–Meier rate, log-log 95% CI. p: each regimen against "
-            f"{plan.reference} (responses: {_tests_used(t2[~t2['endpoint'].isin(['PFS', 'OS'])])}"
-            "; survival: log-rank). " + ABBREVIATIONS)
-    return DisplayTable("table2", "Table 2. Best responses and survival by regimen and risk group",
-                        pd.DataFrame(rows), note)
+    """Table 2: best responses and landmark survival per regimen, for all patients and the
+    figure subgroups (low and medium-high risk by default), as published."""
+    return _response_table(results, list(results.plan.figure_subgroups), "table2",
+                           "Table 2. Best responses and survival by regimen and risk group")
+
+
+def supplementary_table(results: StudyResults) -> DisplayTable | None:
+    """The same as Table 2 for the plan's other subgroups (high risk by default)."""
+    shown = set(results.plan.figure_subgroups)
+    rest = [s.name for s in results.plan.subgroups if s.name not in shown]
+    if not rest:
+        return None
+    labels = ", ".join(results.plan.subgroup(s).label().lower() for s in rest)
+    return _response_table(results, rest, "supplementary_table1",
+                           f"Supplementary Table 1. Best responses and survival by regimen, "
+                           f"{labels}")
 
 
 def tests_table(results: StudyResults) -> DisplayTable:
     """Every test across all regimens, with the test used."""
     t = results.tests()
+    sources = {"table1": "Table 1", "table2": "Table 2", "survival": "Survival"}
     frame = pd.DataFrame({
-        "Table": t["source"], "Endpoint": t["endpoint"], "Subgroup": t["subgroup"],
+        "Table": [sources.get(x, x) for x in t["source"]], "Endpoint": t["endpoint"], "Subgroup": t["subgroup"],
         "Test": t["test"],
         "Statistic": [fmt.num(x, 3) for x in t["statistic"]],
         "df": [fmt.num(x, 0) for x in t["df"]],
         "p": [fmt.p_value(x) for x in t["p_value"]],
     })
     return DisplayTable("tests", "Comparisons of all regimens", frame,
-                        "Statistic and df are blank for Fisher's exact test.")
+                        "Statistic and df are blank for Fisher's exact test.", section="Table")
 
 
 def kinetics_table(results: StudyResults) -> DisplayTable:
@@ -146,7 +229,8 @@ def kinetics_table(results: StudyResults) -> DisplayTable:
         rows.append(out)
     return DisplayTable("kinetics", "Time to response", pd.DataFrame(rows),
                         "Cumulative rates: 1 − Kaplan–Meier of the time to response among "
-                        "evaluable patients, non-responders censored at their last assessment.")
+                        "evaluable patients, non-responders censored at their last assessment.",
+                        section="Response")
 
 
 def survival_table(results: StudyResults) -> DisplayTable:
@@ -154,7 +238,9 @@ def survival_table(results: StudyResults) -> DisplayTable:
     s = results.survival.by_regimen
     years = results.plan.survival_landmark_months / 12
     frame = pd.DataFrame({
-        "Endpoint": s["endpoint"], "Subgroup": s["subgroup"], "Regimen": s["regimen"],
+        "Endpoint": s["endpoint"],
+        "Subgroup": [results.plan.subgroup(x).label() for x in s["subgroup"]],
+        "Regimen": s["regimen"],
         "Events/N": [fmt.n_of(e, n) for e, n in zip(s["events"], s["N"], strict=True)],
         "Median months (95% CI)": [fmt.median_ci(m, lo, hi) for m, lo, hi in
                                    zip(s["median"], s["median_low"], s["median_high"],
@@ -167,7 +253,7 @@ def survival_table(results: StudyResults) -> DisplayTable:
             for r, p in zip(s["regimen"], s["p_value"], strict=True)],
     })
     return DisplayTable("survival", "Progression-free and overall survival", frame,
-                        "NR: not reached.")
+                        "NR: not reached.", section="Endpoint")
 
 
 def followup_table(results: StudyResults) -> DisplayTable:
@@ -194,5 +280,7 @@ def followup_table(results: StudyResults) -> DisplayTable:
 
 def all_tables(results: StudyResults) -> list[DisplayTable]:
     """Every display table, in report order."""
+    supp = supplementary_table(results)
     return [flow_table(results), table1(results), table2(results), kinetics_table(results),
-            survival_table(results), followup_table(results), tests_table(results)]
+            survival_table(results), followup_table(results),
+            *([supp] if supp is not None else []), tests_table(results)]
