@@ -130,10 +130,12 @@ def methods_paragraph(results: StudyResults) -> str:
               if plan.test_policy == "spss" else
               "Fisher's exact test (any table size) whenever an expected count was below 5, "
               "otherwise Pearson's chi-square test without continuity correction")
+    ci_name = {"wilson": "Wilson", "clopper-pearson": "Clopper–Pearson"}.get(
+        plan.proportion_ci, plan.proportion_ci)
     return (
         f"Categorical variables were compared with {policy} (test policy '{plan.test_policy}'); "
-        "the test used for each p-value is listed with it. Response rates are given with Wilson "
-        f"{plan.confidence_level * 100:g}% confidence intervals ({plan.proportion_ci}). "
+        "a footnote symbol on each p-value names the test used. Response rates are given with "
+        f"{ci_name} {plan.confidence_level * 100:g}% confidence intervals. "
         "Survival was estimated by the Kaplan–Meier method with log-log confidence intervals "
         "and compared with the log-rank test, across all regimens and for each regimen against "
         f"{plan.reference}. Time to response was analysed as 1 − Kaplan–Meier among evaluable "

@@ -168,8 +168,10 @@ def _response_table(results: StudyResults, subgroups: list[str], name: str,
                     p = marks.p(r["p_value"], "log-rank" if survival else r["test"])
                 rec[f"{head}: p"] = p
             rows.append(rec)
+    ci_name = {"wilson": "Wilson", "clopper-pearson": "Clopper–Pearson"}.get(
+        plan.proportion_ci, plan.proportion_ci)
     note = ("n/N: responders/evaluable patients; for PFS and OS, events/patients. Responses: "
-            f"percent of evaluable patients with Wilson {plan.confidence_level * 100:g}% CI. "
+            f"percent of evaluable patients with {ci_name} {plan.confidence_level * 100:g}% CI. "
             f"PFS and OS: {years:g}-year Kaplan–Meier rate with log-log "
             f"{plan.confidence_level * 100:g}% CI. p: each regimen against {plan.reference}; "
             f"on the 'All regimens' row, across all regimens. {marks.legend()} "
