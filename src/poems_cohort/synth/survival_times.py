@@ -12,11 +12,14 @@ as in the endpoint rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
 import pandas as pd
 
+from poems_cohort import stats
 from poems_cohort.synth.assign import choose_exact
+from poems_cohort.synth.published import load_published
 from poems_cohort.synth.targets import RegimenTargets, Targets
 
 DAYS_PER_MONTH = 30.4375
@@ -81,14 +84,16 @@ class _Search:
 
 def search_events(rng: np.random.Generator, days: np.ndarray, fixed: np.ndarray,
                   candidates: np.ndarray, weights: np.ndarray, printed: float,
-                  draw_times: bool, tries: int = 300) -> _Search:
+                  draw_times: bool, tries: int = 300, shape: float = 1.0) -> _Search:
     """Add events among ``candidates`` until 3-year KM survival prints as ``printed``.
 
     ``days`` are the event or censoring times, ``fixed`` the events already decided. With
     ``draw_times`` each added event gets a new time before its own censoring time and the
-    horizon (a progression); otherwise the event happens at ``days`` (a death). The number of
-    added events is first bracketed by bisection, then neighbouring numbers are tried with
-    ``tries`` random draws each; the closest result is kept if none prints as published.
+    horizon (a progression), at ``u ** shape`` of the time available (``u`` uniform: a shape
+    above 1 puts events early, below 1 late); otherwise the event happens at ``days`` (a death).
+    The number of added events is first bracketed by bisection, then neighbouring numbers are
+    tried with ``tries`` random draws each; the closest result is kept if none prints as
+    published.
     """
     cand = np.flatnonzero(candidates)
     w = weights[cand]
@@ -100,7 +105,8 @@ def search_events(rng: np.random.Generator, days: np.ndarray, fixed: np.ndarray,
         ev[pick] = True
         if draw_times:
             hi = np.minimum(days[pick] - 1, HORIZON_DAYS)
-            times[pick] = rng.integers(15, np.maximum(hi, 16))
+            span = np.maximum(hi, 16) - 15
+            times[pick] = 15 + np.floor(span * rng.random(len(pick)) ** shape).astype(np.int64)
         return _Search(ev, times, 100.0 * km_at(times, ev))
 
     lo_k, hi_k = 0, len(cand)
@@ -123,6 +129,158 @@ def search_events(rng: np.random.Generator, days: np.ndarray, fixed: np.ndarray,
     return best
 
 
+#: How each regimen's 3-year events are laid out, tried in turn (the best is kept, see
+#: :func:`survival_dates`): ``short_mh`` is the share of the shortest follow-up times given to
+#: medium-high-risk patients first (0: times in random order); ``low_shape`` and ``mh_shape``
+#: shape the progression times before 3 years (``u ** shape`` of the time available: above 1
+#: early, below 1 late).
+VARIANTS: tuple[tuple[float, float, float], ...] = (
+    (0.0, 1.0, 1.0), (0.0, 2.0, 0.6), (0.3, 2.0, 0.5), (0.5, 2.5, 0.4),
+)
+#: Tries per variant for the small (published-size) cohort, and the best layouts kept per
+#: regimen for the final choice (the first combination whose log-rank p-values fall on the
+#: published sides of 0.05).
+TRIES_PER_VARIANT = 3
+KEEP = 4
+#: Late events (after 3 years) follow a declining hazard: progression times after 3 years are
+#: drawn with an exponential density of this mean (months), truncated at the patient's follow-up,
+#: and deaths after 3 years fall on patients weighted by the same exponential.
+LATE_MEAN_MONTHS = 24.0
+
+
+def _assign_followup(rng: np.random.Generator, t: RegimenTargets, sub: np.ndarray,
+                     short_mh: float) -> np.ndarray:
+    """The design's follow-up times, the shortest going to medium-high-risk patients first for
+    a share ``short_mh`` of them (the rest in random order)."""
+    days = _followup_days(rng, t)
+    if short_mh <= 0:
+        return days
+    mh = np.flatnonzero(sub == "medium-high")
+    k = int(round(short_mh * len(mh)))
+    if k == 0:
+        return days
+    order = np.argsort(days, kind="stable")
+    # the k shortest times among the shortest half go to k random medium-high patients
+    pool = order[: max(k, len(days) // 2)]
+    short = rng.choice(pool, size=k, replace=False)
+    rest = np.setdiff1d(np.arange(len(days)), short)
+    takers = rng.choice(mh, size=k, replace=False)
+    others = np.setdiff1d(np.arange(len(days)), takers)
+    out = np.empty_like(days)
+    out[takers] = days[short]
+    out[others] = days[rng.permutation(rest)]
+    return out
+
+
+def _late_time(rng: np.random.Generator, low: int, high: np.ndarray) -> np.ndarray:
+    """Days after ``low`` drawn from a declining (exponential) hazard, truncated below ``high``."""
+    scale = LATE_MEAN_MONTHS * DAYS_PER_MONTH
+    span = np.maximum(high - low, 1).astype(float)
+    u = rng.random(len(span))
+    x = -scale * np.log1p(-u * (1.0 - np.exp(-span / scale)))
+    return (low + np.minimum(np.floor(x), span - 1)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Regimen:
+    follow: np.ndarray
+    died: np.ndarray
+    prog: np.ndarray
+    cause: np.ndarray
+    misses: int
+    gap: float
+
+
+def _pfs_days(follow: np.ndarray, prog: np.ndarray) -> np.ndarray:
+    return np.where(prog >= 0, np.minimum(prog, follow), follow)
+
+
+def _one_regimen(rng: np.random.Generator, t: RegimenTargets, sub: np.ndarray,
+                 variant: tuple[float, float, float], tight: bool,
+                 evaluable: dict[str, np.ndarray] | None = None) -> _Regimen:
+    """Follow-up, deaths, progressions and causes of death of one regimen's patients.
+
+    ``evaluable`` (``crh``/``crv`` masks) lets the layout count as a miss when no evaluable
+    patient is followed long enough for the published longest time to that response.
+    """
+    short_mh, low_shape, mh_shape = variant
+    n = len(sub)
+    days = _assign_followup(rng, t, sub, short_mh)
+    died = np.zeros(n, bool)
+    prog = np.full(n, -1, np.int64)
+    cause = np.full(n, "", dtype=object)
+    # the shortest times after ASCT are the treatment-related deaths
+    trm = np.zeros(n, bool)
+    trm[np.argsort(days, kind="stable")[: t.treatment_related_deaths]] = True
+    for sg in ("low", "medium-high"):
+        cell = sub == sg
+        d = days[cell]
+        early = d <= HORIZON_DAYS
+        weights = np.where(trm[cell], np.inf, np.where(d < 320, 6.0, 1.0))
+        res = search_events(rng, d, np.zeros(len(d), bool), early, weights, t.os_3y[sg],
+                            draw_times=False, tries=2000 if tight else 3)
+        died[cell] = res.event
+    # later deaths up to the regimen's total at the end of follow-up, more often soon after 3
+    # years (a declining hazard)
+    alive_late = ~died & (days > HORIZON_DAYS + 15)
+    k_late = min(int(alive_late.sum()), max(0, t.deaths - int(died.sum())))
+    late = np.zeros(n, bool)
+    after = (days[alive_late] - HORIZON_DAYS) / (LATE_MEAN_MONTHS * DAYS_PER_MONTH)
+    late[np.flatnonzero(alive_late)[choose_exact(rng, k_late, np.exp(-after))]] = True
+    died |= late
+    cause[trm & died] = "treatment-related"
+    # deaths from the disease often follow a recorded progression
+    dead = np.flatnonzero(died & ~trm)
+    with_prog = dead[rng.random(len(dead)) < 0.6]
+    for i in with_prog:
+        dd = days[i]
+        if dd <= HORIZON_DAYS:
+            prog[i] = int(rng.integers(max(10, dd // 3), max(11, dd - 20)))
+        elif dd > HORIZON_DAYS + 30:
+            prog[i] = int(rng.integers(HORIZON_DAYS + 15, dd - 10))
+    cause[with_prog] = "disease"
+    rest = np.flatnonzero(died & (cause == ""))
+    cause[rest] = rng.choice(["disease", "other", "unknown"], size=len(rest),
+                             p=[0.45, 0.35, 0.2])
+    # PFS: progressions before 3 years among patients not dead before 3 years
+    for sg, shape in (("low", low_shape), ("medium-high", mh_shape)):
+        cell = np.flatnonzero(sub == sg)
+        early_dead = died[cell] & (days[cell] <= HORIZON_DAYS)
+        pfs_days = _pfs_days(days[cell], prog[cell])
+        cand = ~early_dead & (prog[cell] < 0) & (days[cell] > 60)
+        # late progressions fall mostly on patients followed for long
+        reach = np.minimum(days[cell], HORIZON_DAYS) / HORIZON_DAYS
+        weights = reach ** (4.0 * max(0.0, 1.0 - shape))
+        res = search_events(rng, pfs_days, early_dead | ((prog[cell] >= 0)
+                                                         & (prog[cell] <= HORIZON_DAYS)),
+                            cand, weights, t.pfs_3y[sg], draw_times=True,
+                            tries=2000 if tight else 3, shape=shape)
+        new = res.event & cand
+        prog[cell[new]] = res.days[new]
+    # later progressions in living patients up to the regimen's total
+    alive = ~died
+    have = int((alive & (prog >= 0)).sum())
+    pool = alive & (prog < 0) & (days > HORIZON_DAYS + 60)
+    k = min(int(pool.sum()), max(0, t.progressions_alive - have))
+    pick = np.flatnonzero(pool)[choose_exact(rng, k, np.ones(int(pool.sum())))]
+    prog[pick] = _late_time(rng, HORIZON_DAYS + 15, days[pick] - 30)
+    # how near the published values this layout comes
+    misses, gap = 0, 0.0
+    pfs = _pfs_days(days, prog)
+    pfs_event = (prog >= 0) | died
+    for sg in ("low", "medium-high"):
+        cell = sub == sg
+        misses += not prints_as(100 * km_at(days[cell], died[cell]), t.os_3y[sg])
+        misses += not prints_as(100 * km_at(pfs[cell], pfs_event[cell]), t.pfs_3y[sg])
+    for name, k in (("crh", t.crh_kinetics), ("crv", t.crv_kinetics)):
+        ev = evaluable.get(name) if evaluable else None
+        if ev is not None and ev.any():
+            misses += int(days[ev].max() < int(k.maximum * DAYS_PER_MONTH))
+    gap += abs(100 * km_at(days, died) - t.os_3y["all"])
+    gap += abs(100 * km_at(pfs, pfs_event) - t.pfs_3y["all"])
+    return _Regimen(days, died, prog, cause, misses, gap)
+
+
 def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator
                    ) -> pd.DataFrame:
     """Dates and outcomes per patient (same index as ``baseline``).
@@ -130,6 +288,12 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
     Columns: ``treatment_start``, ``progression_date``, ``death_date``, ``last_followup``
     (``datetime64``, NaT where none), ``death_cause``, ``secondary_malignancy`` and the internal
     ``followup_days`` (days from treatment start to death or last follow-up).
+
+    Per regimen every layout of :data:`VARIANTS` is tried (``TRIES_PER_VARIANT`` times each for
+    a cohort of the published size, once otherwise) and ranked: fewest risk-subgroup 3-year rates
+    not printing as published, then nearest the regimen's pooled 3-year PFS and OS. The best
+    combination of the ``KEEP`` best per regimen whose log-rank p-values fall on the published
+    sides of 0.05 is used (for a published-size cohort; otherwise the best layouts).
     """
     n = len(baseline)
     follow = np.zeros(n, np.int64)
@@ -137,63 +301,57 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
     prog = np.full(n, -1, np.int64)  # days to progression, -1 = none
     cause = np.full(n, "", dtype=object)
     tight = n <= 5000
+    kept: dict[str, list[_Regimen]] = {}
+    rows_of: dict[str, np.ndarray] = {}
     for t in targets.regimens:
         rows = np.flatnonzero(baseline["regimen"].to_numpy() == t.regimen)
-        days = _followup_days(rng, t)
-        follow[rows] = days
-        # the shortest times after ASCT are the treatment-related deaths
-        trm = np.zeros(len(rows), bool)
-        trm[np.argsort(days, kind="stable")[: t.treatment_related_deaths]] = True
         sub = baseline["subgroup"].to_numpy()[rows]
-        for sg in ("low", "medium-high"):
-            cell = sub == sg
-            d = days[cell]
-            early = d <= HORIZON_DAYS
-            weights = np.where(trm[cell], np.inf, np.where(d < 320, 6.0, 1.0))
-            res = search_events(rng, d, np.zeros(len(d), bool), early, weights, t.os_3y[sg],
-                                draw_times=False, tries=2000 if tight else 3)
-            died[rows[cell]] = res.event
-        # later deaths up to the regimen's total
-        alive_late = ~died[rows] & (days > HORIZON_DAYS + 15)
-        k_late = min(int(alive_late.sum()), max(0, t.deaths - int(died[rows].sum())))
-        late = np.zeros(len(rows), bool)
-        late[np.flatnonzero(alive_late)[choose_exact(rng, k_late, days[alive_late] / 365.0)]] = True
-        died[rows[late]] = True
-        cause[rows[trm & died[rows]]] = "treatment-related"
-        # deaths from the disease often follow a recorded progression
-        dead = np.flatnonzero(died[rows] & ~trm)
-        with_prog = dead[rng.random(len(dead)) < 0.6]
-        for i in with_prog:
-            dd = days[i]
-            if dd <= HORIZON_DAYS:
-                prog[rows[i]] = int(rng.integers(max(10, dd // 3), max(11, dd - 20)))
-            elif dd > HORIZON_DAYS + 30:
-                prog[rows[i]] = int(rng.integers(HORIZON_DAYS + 15, dd - 10))
-        cause[rows[with_prog]] = "disease"
-        rest = np.flatnonzero(died[rows] & (cause[rows] == ""))
-        cause[rows[rest]] = rng.choice(["disease", "other", "unknown"], size=len(rest),
-                                       p=[0.45, 0.35, 0.2])
-        # PFS: progressions before 3 years among patients not dead before 3 years
-        for sg in ("low", "medium-high"):
-            cell = sub == sg
-            r = rows[cell]
-            early_dead = died[r] & (follow[r] <= HORIZON_DAYS)
-            pfs_days = np.where(prog[r] >= 0, np.minimum(prog[r], follow[r]), follow[r])
-            cand = ~early_dead & (prog[r] < 0) & (follow[r] > 60)
-            res = search_events(rng, pfs_days, early_dead | ((prog[r] >= 0)
-                                                              & (prog[r] <= HORIZON_DAYS)),
-                                cand, np.ones(len(r)), t.pfs_3y[sg], draw_times=True,
-                                tries=2000 if tight else 3)
-            new = res.event & cand
-            prog[r[new]] = res.days[new]
-        # later progressions in living patients up to the regimen's total
-        alive = ~died[rows]
-        have = int((alive & (prog[rows] >= 0)).sum())
-        pool = alive & (prog[rows] < 0) & (days > HORIZON_DAYS + 60)
-        k = min(int(pool.sum()), max(0, t.progressions_alive - have))
-        pick = np.flatnonzero(pool)[choose_exact(rng, k, np.ones(int(pool.sum())))]
-        prog[rows[pick]] = rng.integers(HORIZON_DAYS + 15, days[pick] - 30)
+        evaluable = {k: baseline[f"{k}_ev"].to_numpy(dtype=bool)[rows]
+                     for k in ("crh", "crv") if f"{k}_ev" in baseline.columns}
+        tries = TRIES_PER_VARIANT if tight else 1
+        variants = VARIANTS if tight else VARIANTS[:1]
+        tried = [_one_regimen(rng, t, sub, variant, tight, evaluable)
+                 for variant in variants for _ in range(tries)]
+        kept[t.regimen] = sorted(tried, key=lambda r: (r.misses, r.gap))[:KEEP]
+        rows_of[t.regimen] = rows
+    regimens = [t.regimen for t in targets.regimens]
+    combos = sorted(product(*(range(len(kept[r])) for r in regimens)),
+                    key=lambda c: (sum(kept[r][i].misses for r, i in zip(regimens, c,
+                                                                       strict=True)),
+                                   sum(kept[r][i].gap for r, i in zip(regimens, c, strict=True)),
+                                   c))
+    sub_all = baseline["subgroup"].to_numpy()
+    for combo in combos:
+        for r, i in zip(regimens, combo, strict=True):
+            best = kept[r][i]
+            rows = rows_of[r]
+            follow[rows], died[rows], prog[rows], cause[rows] = (best.follow, best.died,
+                                                                 best.prog, best.cause)
+        if not tight or _logrank_sides_hold(baseline["regimen"].to_numpy(), sub_all, follow,
+                                            died, prog):
+            break
     return _to_dates(targets, baseline, rng, follow, died, prog, cause)
+
+
+def _logrank_sides_hold(regimen: np.ndarray, sub: np.ndarray, follow: np.ndarray,
+                        died: np.ndarray, prog: np.ndarray) -> bool:
+    """Whether every log-rank p of Table 2 (regimen vs ASCT per column) and the text's
+    three-regimen OS p fall on the published side of 0.05."""
+    published = load_published()
+    pfs = _pfs_days(follow, prog)
+    pfs_event = (prog >= 0) | died
+    outcomes = {"pfs": (pfs, pfs_event), "os": (follow, died)}
+    for endpoint, (time, event) in outcomes.items():
+        for column, members in (("all", np.ones(len(sub), bool)), ("low", sub == "low"),
+                                ("medium_high", sub == "medium-high")):
+            for other in ("MDex", "LDex"):
+                number = published[f"table2.{endpoint}.{column}.{other}.p"]
+                keep = members & np.isin(regimen, [other, "ASCT"])
+                p = stats.logrank_test(time[keep], event[keep], regimen[keep]).p_value
+                if (p < 0.05) != (number.value < 0.05):
+                    return False
+    p = stats.logrank_test(follow, died, regimen).p_value
+    return (p < 0.05) == (published["text.os.p"].value < 0.05)
 
 
 def _to_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator,
