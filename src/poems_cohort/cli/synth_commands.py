@@ -26,6 +26,7 @@ def synthesize(
 ) -> None:
     """Write a SYNTHETIC cohort (patients.csv, visits.csv) whose analysis reproduces the
     published study. The same seed always gives the same files."""
+    from poems_cohort.data import SYNTHETIC_MARKER, synthetic_marker_text
     from poems_cohort.errors import InputError, Problem
     from poems_cohort.synth.generator import generate_cohort
 
@@ -34,6 +35,8 @@ def synthesize(
             raise InputError([Problem("--out", None, None, str(out), "a folder (this is a file)")])
     cohort = generate_cohort(seed, n_patients=patients)
     patients_path, visits_path = cohort.write(out)
+    (out / SYNTHETIC_MARKER).write_text(synthetic_marker_text(seed, len(cohort.patients)),
+                                        encoding="utf-8")
     console.print(f"{out}: synthetic cohort, seed {seed} — {len(cohort.patients)} patients "
                   f"({patients_path.name}), {len(cohort.visits)} visits ({visits_path.name}).",
                   markup=False, highlight=False, soft_wrap=True)

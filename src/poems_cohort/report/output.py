@@ -52,13 +52,15 @@ def figure_files(figures: list[RenderedFigure]) -> dict[str, bytes]:
 
 
 def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = None,
-                  figures: list[RenderedFigure] | None = None) -> Outputs:
-    """Every output file of a run, in memory."""
+                  figures: list[RenderedFigure] | None = None,
+                  synthetic: bool = False) -> Outputs:
+    """Every output file of a run, in memory. ``synthetic``: the cohort is synthetic, and the
+    report and ``results.json`` say so."""
     tables = tables if tables is not None else all_tables(results)
     figures = figures if figures is not None else all_figures(results)
     text = narrative(results)
-    files = {"results.json": results_json(results, text),
-             "report.html": report_html(results, tables, figures, text),
+    files = {"results.json": results_json(results, text, synthetic=synthetic),
+             "report.html": report_html(results, tables, figures, text, synthetic=synthetic),
              "analysis_dataset.csv": results.analysis_dataset.to_csv(
                  index=False, lineterminator="\n").encode("utf-8")}
     files.update(table_files(tables))

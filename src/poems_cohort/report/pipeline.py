@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from poems_cohort.data import bundled_cohort_path
+from poems_cohort.data import bundled_cohort_path, is_synthetic_cohort
 from poems_cohort.report.figures import all_figures
 from poems_cohort.report.output import Outputs, build_outputs, write_outputs
 from poems_cohort.report.tables import all_tables
@@ -61,7 +61,8 @@ def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None 
     tables = step("format tables", lambda: all_tables(results))
     figures = step("draw figures", lambda: all_figures(results))
     outputs = step("render report, JSON, XLSX, DOCX",
-                   lambda: build_outputs(results, tables=tables, figures=figures))
+                   lambda: build_outputs(results, tables=tables, figures=figures,
+                                         synthetic=is_synthetic_cohort(source)))
     if out is not None:
         step("write files", lambda: write_outputs(outputs, Path(out)))
     return RunSummary(results, outputs, tuple(timings))

@@ -1,0 +1,50 @@
+"""A synthetic cohort is labelled synthetic wherever its results appear."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from poems_cohort.cli import app
+from poems_cohort.data import (
+    SYNTHETIC_MARKER,
+    bundled_cohort_path,
+    is_synthetic_cohort,
+    synthetic_marker_text,
+)
+from poems_cohort.report.pipeline import run_pipeline
+from tests.report.conftest import copy_tree
+
+BANNER = "Synthetic cohort."
+
+
+def test_the_bundled_cohort_carries_the_marker_of_its_seed():
+    marker = bundled_cohort_path() / SYNTHETIC_MARKER
+    assert marker.read_text(encoding="utf-8") == synthetic_marker_text(2019, 347)
+    assert is_synthetic_cohort(bundled_cohort_path())
+
+
+def test_synthesize_writes_the_marker(tmp_path):
+    out = tmp_path / "syn"
+    result = CliRunner().invoke(app, ["synthesize", "--seed", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / SYNTHETIC_MARKER).read_text(encoding="utf-8") == synthetic_marker_text(5, 347)
+    assert is_synthetic_cohort(out)
+
+
+def test_a_file_or_an_unmarked_folder_is_not_synthetic(tmp_path, cohort_dir):
+    assert not is_synthetic_cohort(cohort_dir)
+    assert not is_synthetic_cohort(cohort_dir / "patients.csv")
+
+
+def test_report_and_json_say_synthetic_only_for_a_marked_cohort(tmp_path, cohort_dir):
+    real = run_pipeline(cohort_dir, None).outputs.files
+    assert BANNER not in real["report.html"].decode("utf-8")
+    assert json.loads(real["results.json"])["cohort"] == {"synthetic": False}
+
+    marked = copy_tree(cohort_dir, tmp_path / "marked")
+    (marked / SYNTHETIC_MARKER).write_text("synthetic\n", encoding="utf-8")
+    files = run_pipeline(marked, None).outputs.files
+    assert BANNER in files["report.html"].decode("utf-8")
+    assert json.loads(files["results.json"])["cohort"] == {"synthetic": True}
