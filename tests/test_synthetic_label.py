@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 from typer.testing import CliRunner
 
@@ -13,6 +15,7 @@ from poems_cohort.data import (
     is_synthetic_cohort,
     synthetic_marker_text,
 )
+from poems_cohort.report.figures import SYNTHETIC_STAMP
 from poems_cohort.report.pipeline import run_pipeline
 from tests.report.conftest import copy_tree
 
@@ -45,6 +48,12 @@ def test_report_and_json_say_synthetic_only_for_a_marked_cohort(tmp_path, cohort
 
     marked = copy_tree(cohort_dir, tmp_path / "marked")
     (marked / SYNTHETIC_MARKER).write_text("synthetic\n", encoding="utf-8")
-    files = run_pipeline(marked, None).outputs.files
+    run = run_pipeline(marked, None)
+    files = run.outputs.files
     assert BANNER in files["report.html"].decode("utf-8")
     assert json.loads(files["results.json"])["cohort"] == {"synthetic": True}
+    for name in ("figure1", "figure2", "supplementary_figure1"):
+        assert SYNTHETIC_STAMP.encode() in files[f"figures/{name}.svg"]
+        assert SYNTHETIC_STAMP.encode() not in real[f"figures/{name}.svg"]
+    with zipfile.ZipFile(io.BytesIO(files["tables/tables.docx"])) as z:
+        assert "synthetic cohort" in z.read("word/document.xml").decode("utf-8")

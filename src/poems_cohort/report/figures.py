@@ -111,9 +111,17 @@ def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
     return wrapper
 
 
-def _render(fig: Figure, name: str, title: str, caption: str) -> RenderedFigure:
+SYNTHETIC_STAMP = "Synthetic cohort: no real patients"
+
+
+def _render(fig: Figure, name: str, title: str, caption: str, *,
+            synthetic: bool = False) -> RenderedFigure:
     png, svg = io.BytesIO(), io.BytesIO()
     with _style():  # the SVG hash salt must be set while saving
+        if synthetic:  # a figure copied on its own still says what it shows
+            fig.text(0.995, 0.003, SYNTHETIC_STAMP, ha="right", va="bottom", fontsize=7,
+                     color="#555555", style="italic")
+            caption = f"{caption} {SYNTHETIC_STAMP}."
         fig.savefig(png, format="png", dpi=300, metadata={"Software": None})
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
@@ -278,11 +286,12 @@ def _figure1_caption(results: StudyResults) -> str:
             "last assessment, marked by ticks), with the numbers at risk.")
 
 
-def figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS) -> RenderedFigure:
+def figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS, *,
+            synthetic: bool = False) -> RenderedFigure:
     """Figure 1 rendered."""
     fig = draw_figure1(results, settings)
     return _render(fig, "figure1", "Figure 1. Response to first-line treatment",
-                   _figure1_caption(results))
+                   _figure1_caption(results), synthetic=synthetic)
 
 
 # ---------------------------------------------------------------------------- figure 2
@@ -364,11 +373,13 @@ def _range_rule(settings: PlotSettings) -> str:
             f"risk{last}{same}.")
 
 
-def figure2(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS) -> RenderedFigure:
+def figure2(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS, *,
+            synthetic: bool = False) -> RenderedFigure:
     """Figure 2 rendered."""
     fig = draw_figure2(results, settings)
     return _render(fig, "figure2", "Figure 2. Progression-free and overall survival by "
-                   "first-line regimen", _figure2_caption(results, settings))
+                   "first-line regimen", _figure2_caption(results, settings),
+                   synthetic=synthetic)
 
 
 # ---------------------------------------------------------------------------- supplement
@@ -383,8 +394,8 @@ def draw_supplementary_figure(results: StudyResults,
     return _survival_figure(results, rows, "CRV", ("CRV", "No CRV"), settings, titles)
 
 
-def supplementary_figure(results: StudyResults,
-                         settings: PlotSettings = DEFAULT_SETTINGS) -> RenderedFigure:
+def supplementary_figure(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS, *,
+                         synthetic: bool = False) -> RenderedFigure:
     """Supplementary Figure 1 rendered."""
     label = results.plan.subgroup(results.plan.supplementary_subgroup).label().lower()
     caption = (f"(a) Progression-free and (b) overall survival by CRV "
@@ -392,11 +403,12 @@ def supplementary_figure(results: StudyResults,
                "censored patients; p: log-rank test). " + _range_rule(settings))
     fig = draw_supplementary_figure(results, settings)
     return _render(fig, "supplementary_figure1", "Supplementary Figure 1. Survival by VEGF "
-                   "complete remission", caption)
+                   "complete remission", caption, synthetic=synthetic)
 
 
-def all_figures(results: StudyResults,
-                settings: PlotSettings = DEFAULT_SETTINGS) -> list[RenderedFigure]:
-    """Every figure, in report order."""
-    return [figure1(results, settings), figure2(results, settings),
-            supplementary_figure(results, settings)]
+def all_figures(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS, *,
+                synthetic: bool = False) -> list[RenderedFigure]:
+    """Every figure, in report order; ``synthetic`` stamps each one as synthetic."""
+    return [figure1(results, settings, synthetic=synthetic),
+            figure2(results, settings, synthetic=synthetic),
+            supplementary_figure(results, settings, synthetic=synthetic)]

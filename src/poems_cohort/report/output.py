@@ -32,13 +32,15 @@ class Outputs:
         return sorted(self.files)
 
 
-def table_files(tables: list[DisplayTable]) -> dict[str, bytes]:
-    """CSV per table, the workbook and the Word document."""
+def table_files(tables: list[DisplayTable], *, synthetic: bool = False) -> dict[str, bytes]:
+    """CSV per table, the workbook and the Word document (titled synthetic when it is)."""
     files = {f"tables/{t.name}.csv": t.frame.to_csv(index=False, lineterminator="\n")
              .encode("utf-8") for t in tables}
     files["tables/tables.xlsx"] = xlsx_bytes(tables)
-    files["tables/tables.docx"] = docx_bytes(tables, title="POEMS syndrome first-line "
-                                                           "treatments: tables")
+    title = "POEMS syndrome first-line treatments: tables"
+    if synthetic:
+        title += " (synthetic cohort: no real patients)"
+    files["tables/tables.docx"] = docx_bytes(tables, title=title)
     return files
 
 
@@ -57,13 +59,13 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     """Every output file of a run, in memory. ``synthetic``: the cohort is synthetic, and the
     report and ``results.json`` say so."""
     tables = tables if tables is not None else all_tables(results)
-    figures = figures if figures is not None else all_figures(results)
+    figures = figures if figures is not None else all_figures(results, synthetic=synthetic)
     text = narrative(results)
     files = {"results.json": results_json(results, text, synthetic=synthetic),
              "report.html": report_html(results, tables, figures, text, synthetic=synthetic),
              "analysis_dataset.csv": results.analysis_dataset.to_csv(
                  index=False, lineterminator="\n").encode("utf-8")}
-    files.update(table_files(tables))
+    files.update(table_files(tables, synthetic=synthetic))
     files.update(figure_files(figures))
     return Outputs(files)
 

@@ -59,10 +59,11 @@ def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None 
     results = step("compute the study", lambda: compute_study(
         baseline_frame(elig.included.patients, ds), ds, elig.flow.to_frame(), plan))
     tables = step("format tables", lambda: all_tables(results))
-    figures = step("draw figures", lambda: all_figures(results))
+    synthetic = is_synthetic_cohort(source)
+    figures = step("draw figures", lambda: all_figures(results, synthetic=synthetic))
     outputs = step("render report, JSON, XLSX, DOCX",
                    lambda: build_outputs(results, tables=tables, figures=figures,
-                                         synthetic=is_synthetic_cohort(source)))
+                                         synthetic=synthetic))
     if out is not None:
         step("write files", lambda: write_outputs(outputs, Path(out)))
     return RunSummary(results, outputs, tuple(timings))
