@@ -84,6 +84,11 @@ def test_results_json_structure(run_dir):
     assert {"characteristic", "n", "N", "percent", "p_value"} <= set(t1[0])
     assert doc["plan"]["reference"] == "ASCT"
     assert isinstance(doc["narrative"], str) and "patients" in doc["narrative"]
+    descriptive = {(r["key"], r["regimen"]): r for r in doc["table1_descriptive"]}
+    assert {k for k, _ in descriptive} == {"onls_zero", "lambda_light_chain"}
+    lam = descriptive["lambda_light_chain", "All"]
+    assert (lam["n"], lam["N"], lam["percent"]) == (10, 10, 100.0)  # all ten are lambda
+    assert descriptive["onls_zero", "All"]["n"] == 0
 
 
 def test_the_same_input_gives_identical_files(run_dir, cohort_dir):

@@ -59,6 +59,7 @@ class StudyResults:
             "flow": records(self.flow),
             "table1": records(self.table1.rows),
             "table1_continuous": records(self.table1.continuous),
+            "table1_descriptive": records(self.table1.descriptive),
             "table2": records(self.table2.rows),
             "tests": records(self.tests()),
             "kinetics": {"medians": records(k.medians), "cumulative": records(k.cumulative)},
