@@ -18,7 +18,7 @@ def _run(*args):
 
 def _library(cutoff="2018-08-31"):
     cohort = load_cohort(EXAMPLE, cutoff=cutoff)
-    return derive_analysis_dataset(apply_eligibility(cohort).included,
+    return derive_analysis_dataset(apply_eligibility(cohort, cutoff=cutoff).included,
                                    EndpointSettings(cutoff=cutoff))
 
 
@@ -58,6 +58,18 @@ def test_cutoff_option_reaches_the_derivation(tmp_path):
     written = _read_parquet(out)
     pd.testing.assert_frame_equal(written, _library("2015-06-30"), check_exact=True)
     assert not written.equals(_library())
+
+
+def test_treatment_after_the_cutoff_is_excluded_and_no_time_is_negative(tmp_path):
+    out = tmp_path / "analysis.csv"
+    result = _run(EXAMPLE, "--out", out, "--cutoff", "2015-06-30")
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out, dtype={"patient_id": str})
+    # P04, P08, P09 and P10 start treatment after 2015-06-30
+    assert written["patient_id"].tolist() == ["P01", "P02", "P03", "P05", "P06", "P07"]
+    months = written[[c for c in written.columns if c.endswith("_months")]]
+    assert (months.fillna(0) >= 0).all().all()
+    assert "6 patients written (10 screened, 4 excluded)" in result.stdout
 
 
 def test_unsupported_extension_is_an_input_error_and_nothing_is_written(tmp_path):

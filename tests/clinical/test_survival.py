@@ -2,8 +2,14 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from poems_cohort.clinical import EndpointSettings, derive_survival, followup_end
+from poems_cohort.clinical import (
+    EndpointSettings,
+    derive_survival,
+    followup_end,
+    followup_months,
+)
 from tests.clinical.frames import patients
 
 M = 30.4375
@@ -128,3 +134,13 @@ def test_dtypes_and_index():
 def test_followup_end_is_capped_at_the_cutoff():
     got = followup_end(patients({"last_followup": "2020-01-01"}), S)
     assert got.iloc[0] == pd.Timestamp("2018-08-31")
+
+
+def test_a_treatment_start_after_the_cutoff_is_refused_not_given_a_negative_time():
+    frame = patients({"treatment_start": "2018-10-15", "last_followup": "2018-12-01"},
+                     {"treatment_start": "2010-01-01"})
+    with pytest.raises(ValueError, match=r"negative time for patient\(s\) P1: .*2018-08-31"):
+        derive_survival(frame, S)
+    with pytest.raises(ValueError, match="P1"):
+        followup_months(frame, S)
+    assert (derive_survival(frame.iloc[[1]], S)["os_months"] >= 0).all()

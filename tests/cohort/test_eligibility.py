@@ -91,7 +91,8 @@ def test_exclusions_and_the_flow(screened):
     flow = result.flow
     assert flow == PatientFlow(
         screened=10,
-        excluded={EXCLUSION_REASONS[0]: 0, EXCLUSION_REASONS[1]: 2, EXCLUSION_REASONS[2]: 2},
+        excluded={EXCLUSION_REASONS[0]: 0, EXCLUSION_REASONS[1]: 2, EXCLUSION_REASONS[2]: 2,
+                  EXCLUSION_REASONS[3]: 0},
         included=6,
         included_by_regimen={"MDex": 2, "ASCT": 2, "LDex": 2},
         not_evaluable={"diagnostic criteria not fully evaluable": 1,
@@ -110,13 +111,13 @@ def test_regimen_is_the_first_reason(screened):
     result = apply_eligibility(screened, regimens=("ASCT", "MDex"))
     flow = result.flow
     assert flow.excluded == {EXCLUSION_REASONS[0]: 3, EXCLUSION_REASONS[1]: 1,
-                             EXCLUSION_REASONS[2]: 2}
+                             EXCLUSION_REASONS[2]: 2, EXCLUSION_REASONS[3]: 0}
     assert flow.included_by_regimen == {"ASCT": 2, "MDex": 2}
     frame = flow.to_frame()
     assert frame.columns.tolist() == ["stage", "detail", "n"]
-    assert frame["n"].tolist() == [10, 3, 1, 2, 4, 2, 2, 1, 1, 0, 0]
-    assert frame["stage"].tolist()[:5] == ["screened", "excluded", "excluded", "excluded",
-                                           "included"]
+    assert frame["n"].tolist() == [10, 3, 1, 2, 0, 4, 2, 2, 1, 1, 0, 0]
+    assert frame["stage"].tolist()[:6] == ["screened", "excluded", "excluded", "excluded",
+                                           "excluded", "included"]
     assert repr(flow).startswith("PatientFlow(screened=10, excluded=6 (regimen not in the "
                                  "study's set=3, POEMS diagnostic criteria not met=1,")
 
@@ -136,9 +137,29 @@ def test_the_example_is_fully_eligible():
     assert result.included.patients.equals(load_cohort(EXAMPLE).patients)
 
 
+def test_treatment_started_after_the_cutoff_is_excluded(patients, write):
+    patients.loc[0, "treatment_start"] = "2018-09-15"  # P01: after the default cutoff
+    patients.loc[0, "last_followup"] = "2018-10-01"
+    patients.loc[1, "treatment_start"] = "2018-08-31"  # P02: on the cutoff: included
+    patients.loc[1, ["last_followup", "death_date", "progression_date"]] = ["2018-08-31", "", ""]
+    cohort = load_cohort(write(patients))
+    result = apply_eligibility(cohort)
+    assert result.flow.excluded["treatment started after the data cutoff"] == 1
+    assert "P01" not in set(result.included.patients["patient_id"])
+    assert "P02" in set(result.included.patients["patient_id"])
+    reasons = dict(zip(result.decisions["patient_id"], result.decisions["excluded_reason"],
+                       strict=True))
+    assert reasons["P01"] == EXCLUSION_REASONS[3]
+    later = apply_eligibility(cohort, cutoff="2019-01-01")
+    assert later.flow.excluded[EXCLUSION_REASONS[3]] == 0
+    earlier = apply_eligibility(cohort, cutoff=pd.Timestamp("2018-08-30"))
+    assert earlier.flow.excluded[EXCLUSION_REASONS[3]] == 2
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"regimens": ("ASCT", "VRd")}, "unknown regimen"),
     ({"vegf_threshold": 0}, "vegf_threshold must be positive"),
+    ({"cutoff": "soon"}, "cutoff must be a date"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

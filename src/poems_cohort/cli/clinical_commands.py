@@ -66,7 +66,7 @@ def derive(
         _check_out(out)
         when = parse_cutoff(cutoff)
         cohort = load_cohort(path, mapping=mapping, cutoff=when)
-    eligibility = apply_eligibility(cohort)
+    eligibility = apply_eligibility(cohort, cutoff=when)
     dataset = derive_analysis_dataset(eligibility.included, EndpointSettings(cutoff=when))
     _write_atomically(dataset, out)
     flow = eligibility.flow

@@ -5,6 +5,10 @@ Follow-up ends at death when a death date is given, else at the later of ``last_
 ``progression_date``; it is capped at the data cutoff. OS: death on or before the cutoff is the
 event, otherwise censored at the end of follow-up. PFS: the earlier of progression and death, on
 or before the cutoff, is the event; a progression dated after death is ignored.
+
+A time can never be negative: a treatment start after the data cutoff (or after the end of
+follow-up) is refused with a ``ValueError`` naming the patients; eligibility excludes such
+patients before derivation.
 """
 
 from __future__ import annotations
@@ -29,10 +33,30 @@ def followup_end(patients: pd.DataFrame, settings: EndpointSettings) -> pd.Serie
     )
 
 
+def _refuse_negative(patients: pd.DataFrame, months: pd.Series, settings: EndpointSettings,
+                     ) -> None:
+    negative = (months < 0).to_numpy(dtype=bool)
+    if not negative.any():
+        return
+    ids = patients["patient_id"] if "patient_id" in patients.columns else pd.Series(
+        patients.index, index=patients.index)
+    named = ", ".join(str(i) for i in ids[negative].head(10))
+    more = f" and {int(negative.sum()) - 10} more" if negative.sum() > 10 else ""
+    raise ValueError(
+        f"negative time for patient(s) {named}{more}: treatment_start is after the data cutoff "
+        f"{settings.cutoff.date().isoformat()} or after an event or follow-up date; exclude "
+        "them first (apply_eligibility(cohort, cutoff=...))")
+
+
 def followup_months(patients: pd.DataFrame, settings: EndpointSettings) -> pd.Series:
-    """Months from treatment start to the end of follow-up (see ``followup_end``), float64."""
+    """Months from treatment start to the end of follow-up (see ``followup_end``), float64.
+
+    Raises ``ValueError`` when a time would be negative (treatment start after the cutoff).
+    """
     start = dates(patients, "treatment_start")
-    return months_between(start, followup_end(patients, settings), settings.days_per_month)
+    months = months_between(start, followup_end(patients, settings), settings.days_per_month)
+    _refuse_negative(patients, months, settings)
+    return months
 
 
 def derive_survival(patients: pd.DataFrame, settings: EndpointSettings) -> pd.DataFrame:
@@ -43,6 +67,9 @@ def derive_survival(patients: pd.DataFrame, settings: EndpointSettings) -> pd.Da
     ``treatment_related_death`` (Int64 0/1: counted only on or before the cutoff) and
     ``secondary_malignancy`` (Int64 0/1/<NA>, as given). An event indicator is ``<NA>`` where its
     time is missing (no treatment start, or neither an event nor a follow-up date).
+
+    Raises ``ValueError`` when a time would be negative (a treatment start after the data cutoff
+    or after every follow-up date): such patients are excluded by eligibility.
     """
     start = dates(patients, "treatment_start")
     death = dates(patients, "death_date")
@@ -64,6 +91,8 @@ def derive_survival(patients: pd.DataFrame, settings: EndpointSettings) -> pd.Da
     os_months = months_between(start, os_date, per_month)
     pfs_months = months_between(start, pfs_end, per_month)
     follow = months_between(start, end, per_month)
+    for months in (follow, os_months, pfs_months):
+        _refuse_negative(patients, months, settings)
 
     cause = texts(patients, "death_cause")
     treatment_related = died & (cause == TREATMENT_RELATED_CAUSE).fillna(False).astype(bool)

@@ -15,12 +15,15 @@ alternative is met and not met only when every alternative is evaluable and not 
 
 A patient is excluded for the first reason that applies, in this order: regimen not in the
 study's set; diagnostic criteria evaluable and not met; incomplete treatment or follow-up data
-(no ``treatment_start``, or neither ``last_followup`` nor ``death_date``). A patient whose
-diagnosis cannot be fully evaluated is included and counted as such in the flow.
+(no ``treatment_start``, or neither ``last_followup`` nor ``death_date``); treatment started after
+the data cutoff (nothing of such a patient can be observed by the cutoff, and every time would be
+negative). A patient whose diagnosis cannot be fully evaluated is included and counted as such in
+the flow.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +31,7 @@ import pandas as pd
 
 from poems_cohort.cohort.columns import REGIMENS
 from poems_cohort.cohort.model import Cohort
+from poems_cohort.cohort.validation import DEFAULT_CUTOFF
 
 DEFAULT_VEGF_THRESHOLD = 600.0
 """VEGF (pg/ml) at or above which the major criterion "VEGF elevation" is met."""
@@ -36,6 +40,7 @@ EXCLUSION_REASONS: tuple[str, ...] = (
     "regimen not in the study's set",
     "POEMS diagnostic criteria not met",
     "incomplete treatment or follow-up data",
+    "treatment started after the data cutoff",
 )
 NOT_EVALUABLE = "diagnostic criteria not fully evaluable"
 CRITERIA: tuple[str, ...] = ("mandatory", "major", "minor")
@@ -126,22 +131,40 @@ def diagnostic_criteria(patients: pd.DataFrame, *,
                          "diagnosis": mandatory & major & minor}, index=p.index)
 
 
+def _cutoff_timestamp(cutoff: dt.date | str | pd.Timestamp) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(cutoff)
+    except (TypeError, ValueError):
+        stamp = pd.NaT
+    if pd.isna(stamp) or isinstance(cutoff, bool):
+        raise ValueError(f"cutoff must be a date, got {cutoff!r}")
+    return stamp.normalize()
+
+
 def apply_eligibility(cohort: Cohort, *, regimens: Iterable[str] = ("MDex", "ASCT", "LDex"),
-                      vegf_threshold: float = DEFAULT_VEGF_THRESHOLD) -> Eligibility:
-    """Apply the study's inclusion rules (see the module docstring) and count the patient flow."""
+                      vegf_threshold: float = DEFAULT_VEGF_THRESHOLD,
+                      cutoff: dt.date | str | pd.Timestamp = DEFAULT_CUTOFF) -> Eligibility:
+    """Apply the study's inclusion rules (see the module docstring) and count the patient flow.
+
+    ``cutoff`` is the data cutoff of the analysis (default 2018-08-31, as ``load_cohort``): a
+    patient whose treatment started after it is excluded.
+    """
     wanted = tuple(dict.fromkeys(regimens))
     unknown = [r for r in wanted if r not in REGIMENS]
     if unknown:
         raise ValueError(f"unknown regimen(s) {unknown}; expected some of {list(REGIMENS)}")
     if vegf_threshold <= 0:
         raise ValueError(f"vegf_threshold must be positive, got {vegf_threshold}")
+    limit = _cutoff_timestamp(cutoff)
     p = cohort.patients
     criteria = diagnostic_criteria(p, vegf_threshold=vegf_threshold)
     in_set = p["regimen"].isin(wanted).to_numpy()
     fails = (criteria["diagnosis"] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
     complete = (p["treatment_start"].notna()
                 & (p["last_followup"].notna() | p["death_date"].notna())).to_numpy()
+    late = (p["treatment_start"] > limit).fillna(False).to_numpy(dtype=bool)
     reason = pd.Series(pd.NA, index=p.index, dtype=object)
+    reason[late] = EXCLUSION_REASONS[3]
     reason[~complete] = EXCLUSION_REASONS[2]
     reason[fails] = EXCLUSION_REASONS[1]
     reason[~in_set] = EXCLUSION_REASONS[0]
