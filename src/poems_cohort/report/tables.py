@@ -45,6 +45,11 @@ class DisplayTable:
         return self.frame.copy()
 
 
+def ci_label(results: StudyResults) -> str:
+    """``"95% CI"`` at the plan's confidence level."""
+    return f"{results.plan.confidence_level * 100:g}% CI"
+
+
 def _group_header(results: StudyResults, name: str) -> str:
     ev = results.survival.events
     n = int(ev.loc[ev["regimen"] == name, "patients"].iloc[0])
@@ -146,6 +151,7 @@ def _response_table(results: StudyResults, subgroups: list[str], name: str,
     marks = _Marks()
     years = plan.survival_landmark_months / 12
     order = [plan.reference, *(r for r in plan.regimens if r != plan.reference), "All"]
+    ci = ci_label(results)
     rows = []
     for endpoint in dict.fromkeys(t2["endpoint"]):
         survival = endpoint in ("PFS", "OS")
@@ -157,7 +163,7 @@ def _response_table(results: StudyResults, subgroups: list[str], name: str,
                        & (t2["regimen"] == g)].iloc[0]
                 head = _subgroup_header(results, sg)
                 rec[f"{head}: n/N"] = fmt.n_of(r["n"], r["N"])
-                rec[f"{head}: % (95% CI)"] = fmt.rate_ci(r["value"], r["ci_low"], r["ci_high"])
+                rec[f"{head}: % ({ci})"] = fmt.rate_ci(r["value"], r["ci_low"], r["ci_high"])
                 if g == "All":
                     t = across[(across["source"] == ("survival" if survival else "table2"))
                                & (across["endpoint"] == endpoint) & (across["subgroup"] == sg)]
@@ -217,6 +223,7 @@ def tests_table(results: StudyResults) -> DisplayTable:
 def kinetics_table(results: StudyResults) -> DisplayTable:
     """Time to CRH and CRV: median (range) among responders and cumulative rates."""
     k = results.kinetics
+    ci = ci_label(results)
     rows = []
     for rec in k.medians.to_dict("records"):
         out = {"Response": rec["response"], "Regimen": rec["regimen"],
@@ -226,8 +233,8 @@ def kinetics_table(results: StudyResults) -> DisplayTable:
         cum = k.cumulative[(k.cumulative["response"] == rec["response"])
                            & (k.cumulative["regimen"] == rec["regimen"])]
         for c in cum.to_dict("records"):
-            out[f"{c['month']:g}-month rate, % (95% CI)"] = fmt.rate_ci(c["rate"], c["ci_low"],
-                                                                        c["ci_high"])
+            out[f"{c['month']:g}-month rate, % ({ci})"] = fmt.rate_ci(c["rate"], c["ci_low"],
+                                                                     c["ci_high"])
         rows.append(out)
     return DisplayTable("kinetics", "Time to response", pd.DataFrame(rows),
                         "Cumulative rates: 1 − Kaplan–Meier of the time to response among "
@@ -239,17 +246,18 @@ def survival_table(results: StudyResults) -> DisplayTable:
     """PFS and OS per subgroup and regimen: events, median, landmark rate, p."""
     s = results.survival.by_regimen
     years = results.plan.survival_landmark_months / 12
+    ci = ci_label(results)
     frame = pd.DataFrame({
         "Endpoint": s["endpoint"],
         "Subgroup": [results.plan.subgroup(x).label() for x in s["subgroup"]],
         "Regimen": s["regimen"],
         "Events/N": [fmt.n_of(e, n) for e, n in zip(s["events"], s["N"], strict=True)],
-        "Median months (95% CI)": [fmt.median_ci(m, lo, hi) for m, lo, hi in
-                                   zip(s["median"], s["median_low"], s["median_high"],
-                                       strict=True)],
-        f"{years:g}-year rate, % (95% CI)": [fmt.rate_ci(v, lo, hi) for v, lo, hi in
-                                            zip(s["rate"], s["ci_low"], s["ci_high"],
-                                                strict=True)],
+        f"Median months ({ci})": [fmt.median_ci(m, lo, hi) for m, lo, hi in
+                                  zip(s["median"], s["median_low"], s["median_high"],
+                                      strict=True)],
+        f"{years:g}-year rate, % ({ci})": [fmt.rate_ci(v, lo, hi) for v, lo, hi in
+                                          zip(s["rate"], s["ci_low"], s["ci_high"],
+                                              strict=True)],
         f"p vs {results.plan.reference} (log-rank)": [
             "" if r in ("All", results.plan.reference) else fmt.p_value(p)
             for r, p in zip(s["regimen"], s["p_value"], strict=True)],
@@ -269,7 +277,7 @@ def followup_table(results: StudyResults) -> DisplayTable:
             "Median follow-up, months (range)": fmt.median_range(f.loc[g, "median"],
                                                                  f.loc[g, "min"],
                                                                  f.loc[g, "max"]),
-            "Reverse Kaplan–Meier median (95% CI)": fmt.median_ci(
+            f"Reverse Kaplan–Meier median ({ci_label(results)})": fmt.median_ci(
                 f.loc[g, "reverse_km"], f.loc[g, "reverse_km_low"], f.loc[g, "reverse_km_high"]),
             "Person-years": fmt.num(e.loc[g, "person_years"], 1),
             "Deaths": str(int(e.loc[g, "deaths"])),

@@ -31,12 +31,14 @@ def groups_of(ds: pd.DataFrame, plan: AnalysisPlan) -> list[tuple[str, pd.DataFr
     return [(ALL, ds)] + [(r, ds[ds["regimen"] == r]) for r in plan.regimens]
 
 
-def kaplan_meier(time: pd.Series, event: pd.Series) -> Any | None:
-    """The Kaplan–Meier fit (log-log intervals), or ``None`` when there is no observation."""
+def kaplan_meier(time: pd.Series, event: pd.Series, *, conf_level: float) -> Any | None:
+    """The Kaplan–Meier fit (log-log intervals at ``conf_level``), or ``None`` when there is no
+    observation."""
     if len(time) == 0:
         return None
     return stats.kaplan_meier(np.asarray(time, dtype=float), np.asarray(event, dtype=int),
-                              conf_type="log-log")
+                              conf_level=conf_level, conf_type="log-log")
+
 
 def survival_at(km: Any | None, t: float) -> tuple[float, float, float]:
     """Survival and its confidence limits at ``t``; NaN when the curve does not reach ``t``."""

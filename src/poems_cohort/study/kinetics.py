@@ -75,7 +75,7 @@ def compute_kinetics(ds: pd.DataFrame, plan: AnalysisPlan) -> Kinetics:
                             "min": float(times.min()) if times.size else math.nan,
                             "max": float(times.max()) if times.size else math.nan})
             tf = response_time_frame(part, resp, evaluable, when, last)
-            km = kaplan_meier(tf["time"], tf["event"])
+            km = kaplan_meier(tf["time"], tf["event"], conf_level=plan.confidence_level)
             for month in plan.response_landmarks_months:
                 s, lo, hi = survival_at(km, month)
                 cumulative.append({"response": label, "regimen": name, "month": month,

@@ -135,7 +135,7 @@ def compute_survival(ds: pd.DataFrame, plan: AnalysisPlan) -> Survival:
             ticks = at_risk_times(float(sub[time].max()) if len(sub) else 0.0,
                                   plan.risk_table_step_months)
             for name, part in groups_of(sub, plan):
-                km = kaplan_meier(part[time], part[event])
+                km = kaplan_meier(part[time], part[event], conf_level=plan.confidence_level)
                 rate, lo, hi = survival_at(km, landmark)
                 med, mlo, mhi = median_of(km)
                 vs = pairs.get(name, not_testable()) if name not in (ALL, plan.reference) else None
@@ -177,7 +177,7 @@ def _by_crv(ds: pd.DataFrame, plan: AnalysisPlan
                               plan.risk_table_step_months)
         for name in ("CRV", "No CRV"):
             part = sub[status == name]
-            km = kaplan_meier(part[time], part[event])
+            km = kaplan_meier(part[time], part[event], conf_level=plan.confidence_level)
             curves += curve_records(km, endpoint, "CRV", sg.name, name)
             at_risk += at_risk_records(part[time], ticks, endpoint, "CRV", sg.name, name)
     return tests, curves, at_risk
@@ -208,7 +208,8 @@ def _followup(ds: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
         fu = part["followup_months"].astype(float).dropna().to_numpy()
         if len(part):
             rk = stats.reverse_km_followup(part["os_months"].to_numpy(float),
-                                           part["os_event"].to_numpy(int))
+                                           part["os_event"].to_numpy(int),
+                                           conf_level=plan.confidence_level)
             rk_est, rk_lo, rk_hi = (as_float(rk.estimate), as_float(rk.lower),
                                     as_float(rk.upper))
         else:

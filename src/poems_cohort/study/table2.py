@@ -65,7 +65,8 @@ def compute_table2(ds: pd.DataFrame, plan: AnalysisPlan, survival_rows: pd.DataF
             for name, part in groups_of(sub, plan):
                 n, big_n = _counts(part, col, evaluable)
                 if big_n:
-                    ci = stats.proportion_ci(n, big_n, method=plan.proportion_ci)
+                    ci = stats.proportion_ci(n, big_n, method=plan.proportion_ci,
+                                             conf_level=plan.confidence_level)
                     est, lo, hi = as_float(ci.estimate), as_float(ci.lower), as_float(ci.upper)
                 else:
                     est = lo = hi = math.nan
