@@ -58,3 +58,69 @@ def test_policy_spss_and_exact():
     assert compare_counts(rxc_small, "spss").test == PEARSON
     assert compare_counts(rxc_small, "exact").test == FISHER
     assert compare_counts([[0, 3], [0, 4]], "spss").test == NOT_TESTABLE
+
+
+def _problems(tmp_path, text: str) -> list:
+    f = tmp_path / "plan.toml"
+    f.write_text(text)
+    with pytest.raises(InputError) as exc:
+        load_plan(f)
+    return list(exc.value.problems)
+
+
+def test_regimen_names_in_any_case_mean_the_canonical_ones(tmp_path):
+    f = tmp_path / "plan.toml"
+    f.write_text('regimens = ["ASCT", "MDex", "Ldex"]\nreference = "asct"\n')
+    plan = load_plan(f)
+    assert plan.regimens == ("ASCT", "MDex", "LDex")
+    assert plan.reference == "ASCT"
+    assert AnalysisPlan(regimens=("mdex", "ASCT")).regimens == ("MDex", "ASCT")
+
+
+def test_unknown_regimens_are_named_with_the_allowed_ones(tmp_path):
+    problems = _problems(tmp_path, 'regimens = ["ASCT", "VRd", "MDex"]\n')
+    assert len(problems) == 1
+    p = problems[0]
+    assert p.column == "regimens" and p.value == ["VRd"]
+    assert "ASCT, MDex, LDex" in p.expected
+
+
+def test_reference_must_be_among_the_regimens(tmp_path):
+    problems = _problems(tmp_path, 'regimens = ["MDex", "LDex"]\n')  # default reference ASCT
+    assert [(p.column, p.value) for p in problems] == [("reference", "ASCT")]
+
+
+def test_empty_landmarks_and_subgroups_are_input_errors(tmp_path):
+    problems = _problems(tmp_path, "response_landmarks_months = []\nfigure_subgroups = []\n")
+    assert {(p.column, str(p.value)) for p in problems} == {
+        ("response_landmarks_months", "[]"), ("figure_subgroups", "[]")}
+
+
+def test_every_problem_is_reported_at_once_with_its_key_and_value(tmp_path):
+    problems = _problems(tmp_path, (
+        'regimens = ["ASCT", "Foo"]\nreference = "Bar"\nconfidence_level = nan\n'
+        "risk_table_step_months = inf\nresponse_landmarks_months = [6, 6, -1]\n"
+        "survival_landmark_months = 0\n"
+        'proportion_ci = "wald"\ntest_policy = 3\ncutoff = "2018-02-30"\n'))
+    by_key = {p.column: p.value for p in problems}
+    assert by_key == {"regimens": ["Foo"], "reference": "Bar",
+                      "confidence_level": by_key["confidence_level"],
+                      "risk_table_step_months": float("inf"),
+                      "response_landmarks_months": [6.0, 6.0, -1.0],
+                      "survival_landmark_months": 0.0, "proportion_ci": "wald",
+                      "test_policy": 3, "cutoff": "2018-02-30"}
+    assert by_key["confidence_level"] != by_key["confidence_level"]  # NaN
+
+
+def test_subgroups_must_hold_all_patients_and_known_risk_groups(tmp_path):
+    problems = _problems(tmp_path, 'figure_subgroups = ["all"]\nsupplementary_subgroup = "all"\n'
+                                   '[subgroups]\nall = ["low"]\nlow = ["lo"]\n')
+    keys = [p.column for p in problems]
+    assert keys.count("subgroups") == 2
+    assert any(p.value == {"low": ["lo"]} for p in problems)
+
+
+def test_a_folder_as_plan_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as exc:
+        load_plan(tmp_path)
+    assert "folder" in exc.value.problems[0].expected

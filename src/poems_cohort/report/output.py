@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from poems_cohort.errors import InputError, Problem
 from poems_cohort.report.figures import RenderedFigure, all_figures
 from poems_cohort.report.html import report_html
 from poems_cohort.report.json_out import results_json
@@ -70,9 +71,25 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     return Outputs(files)
 
 
+def check_output_folder(out: Path) -> None:
+    """``out`` must be a folder or a path that can become one: an existing file there, or a file
+    where a parent folder should be, is an ``InputError`` (checked before anything is computed)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError([Problem(str(out), None, None, None,
+                                  "--out: a folder for the report (this is an existing file)")])
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError([Problem(str(out), None, None, None,
+                                          f"--out: a folder path ({parent} is a file)")])
+            break
+
+
 def write_outputs(outputs: Outputs, out: Path) -> None:
     """Write into a temporary folder beside ``out``, then move each entry into place."""
     out = Path(out)
+    check_output_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".poems-cohort-", dir=out.parent))
     try:

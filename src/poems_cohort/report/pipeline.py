@@ -13,7 +13,12 @@ from typing import Any
 
 from poems_cohort.data import bundled_cohort_path, is_synthetic_cohort
 from poems_cohort.report.figures import all_figures
-from poems_cohort.report.output import Outputs, build_outputs, write_outputs
+from poems_cohort.report.output import (
+    Outputs,
+    build_outputs,
+    check_output_folder,
+    write_outputs,
+)
 from poems_cohort.report.tables import all_tables
 from poems_cohort.study import StudyResults, compute_study, load_plan
 from poems_cohort.study.run import baseline_frame
@@ -39,6 +44,8 @@ def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None 
     from poems_cohort.clinical import derive_analysis_dataset
     from poems_cohort.cohort import apply_eligibility, load_cohort
 
+    if out is not None:
+        check_output_folder(Path(out))
     timings: list[tuple[str, float]] = []
 
     def step(name: str, fn: Callable[[], Any]) -> Any:

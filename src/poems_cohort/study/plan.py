@@ -7,16 +7,31 @@ is an ``InputError`` naming the key.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from poems_cohort.cohort.columns import REGIMENS
 from poems_cohort.errors import InputError, Problem
 
 TestPolicy = Literal["spss", "exact"]
 TEST_POLICIES: tuple[str, ...] = ("spss", "exact")
+PROPORTION_CIS: tuple[str, ...] = ("wilson", "clopper-pearson")
 RISK_GROUPS: tuple[str, ...] = ("low", "medium", "high")
+#: the smallest spacing of the time-axis ticks and numbers at risk, in months
+MIN_STEP_MONTHS = 1.0
+
+
+def canonical_regimen(name: str) -> str:
+    """The canonical spelling of a regimen name given in any case (``"ldex"`` → ``"LDex"``);
+    an unknown name is returned unchanged."""
+    if isinstance(name, str):
+        for r in REGIMENS:
+            if name.strip().lower() == r.lower():
+                return r
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +89,9 @@ class AnalysisPlan:
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        # regimen names in any case mean the canonical ones ("Ldex" is LDex)
+        object.__setattr__(self, "regimens", tuple(canonical_regimen(r) for r in self.regimens))
+        object.__setattr__(self, "reference", canonical_regimen(self.reference))
         problems = _check(self)
         if problems:
             raise InputError(problems)
@@ -113,38 +131,69 @@ class AnalysisPlan:
         }
 
 
+def _finite(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _check(plan: AnalysisPlan) -> list[Problem]:
+    """Every problem of the plan at once, each naming its key and value."""
     src = plan.source or "analysis plan"
     out: list[Problem] = []
 
     def bad(key: str, value: object, expected: str) -> None:
         out.append(Problem(src, None, key, value, expected))
 
-    if len(plan.regimens) < 2 or len(set(plan.regimens)) != len(plan.regimens):
-        bad("regimens", list(plan.regimens), "at least two distinct regimen names")
-    if plan.reference not in plan.regimens:
-        bad("reference", plan.reference, f"one of the regimens {list(plan.regimens)}")
+    known = ", ".join(REGIMENS)
+    regimens = list(plan.regimens)
+    unknown = [r for r in regimens if r not in REGIMENS]
+    if unknown:
+        bad("regimens", unknown, f"regimen names among {known} (in any case)")
+    if len(regimens) < 2 or len(set(regimens)) != len(regimens):
+        bad("regimens", regimens, "at least two distinct regimen names")
+    if plan.reference not in regimens:
+        bad("reference", plan.reference, f"one of the regimens {regimens}")
     names = [s.name for s in plan.subgroups]
     if len(set(names)) != len(names) or not names:
         bad("subgroups", names, "at least one subgroup, with distinct names")
     for s in plan.subgroups:
         if s.risk_groups is not None and (not s.risk_groups
                                           or not set(s.risk_groups) <= set(RISK_GROUPS)):
-            bad("subgroups", list(s.risk_groups), f"risk groups among {list(RISK_GROUPS)}")
-    for name in (*plan.figure_subgroups, plan.supplementary_subgroup):
+            bad("subgroups", {s.name: list(s.risk_groups)},
+                f'risk groups among {list(RISK_GROUPS)}, or "all"')
+    everyone = [s for s in plan.subgroups if s.name == "all"]
+    if not everyone or everyone[0].risk_groups is not None:
+        bad("subgroups", names, 'a subgroup all = "all" holding every patient (the report '
+            "shows the whole cohort first)")
+    figures = list(plan.figure_subgroups)
+    if not figures or len(set(figures)) != len(figures):
+        bad("figure_subgroups", figures, "at least one subgroup name, each once")
+    for name in figures:
         if name not in names:
-            bad("figure_subgroups" if name in plan.figure_subgroups else "supplementary_subgroup",
-                name, f"a subgroup name among {names}")
+            bad("figure_subgroups", name, f"a subgroup name among {names}")
+    if plan.supplementary_subgroup not in names:
+        bad("supplementary_subgroup", plan.supplementary_subgroup,
+            f"a subgroup name among {names}")
     if plan.test_policy not in TEST_POLICIES:
         bad("test_policy", plan.test_policy, f"one of {list(TEST_POLICIES)}")
-    if plan.proportion_ci not in ("wilson", "clopper-pearson"):
-        bad("proportion_ci", plan.proportion_ci, "'wilson' or 'clopper-pearson'")
-    if not 0 < plan.confidence_level < 1:
-        bad("confidence_level", plan.confidence_level, "a number between 0 and 1")
-    if any(t <= 0 for t in plan.response_landmarks_months) or plan.survival_landmark_months <= 0:
-        bad("landmarks", None, "positive times in months")
-    if plan.risk_table_step_months <= 0:
-        bad("risk_table_step_months", plan.risk_table_step_months, "a positive number of months")
+    if plan.proportion_ci not in PROPORTION_CIS:
+        bad("proportion_ci", plan.proportion_ci, f"one of {list(PROPORTION_CIS)}")
+    if not (_finite(plan.confidence_level) and 0 < plan.confidence_level < 1):
+        bad("confidence_level", plan.confidence_level,
+            "a number strictly between 0 and 1 (e.g. 0.95)")
+    landmarks = list(plan.response_landmarks_months)
+    if (not landmarks or not all(_finite(t) and t > 0 for t in landmarks)
+            or len(set(landmarks)) != len(landmarks)):
+        bad("response_landmarks_months", landmarks,
+            "at least one time in months, each positive and given once (e.g. [6, 12])")
+    if not (_finite(plan.survival_landmark_months) and plan.survival_landmark_months > 0):
+        bad("survival_landmark_months", plan.survival_landmark_months,
+            "a positive number of months (e.g. 36)")
+    step = plan.risk_table_step_months
+    if not (_finite(step) and step >= MIN_STEP_MONTHS):
+        bad("risk_table_step_months", step,
+            f"a number of months, at least {MIN_STEP_MONTHS:g} (e.g. 12)")
+    if not isinstance(plan.cutoff, dt.date):
+        bad("cutoff", plan.cutoff, "a date (YYYY-MM-DD)")
     return out
 
 
@@ -170,6 +219,12 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError([Problem(src, None, None, None, "an existing TOML file")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(src, None, None, None,
+                                  "a TOML file, not a folder")]) from None
+    except OSError as exc:
+        raise InputError([Problem(src, None, None, None,
+                                  f"a readable TOML file ({exc.strerror})")]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError([Problem(src, None, None, None, f"valid TOML ({exc})")]) from None
     problems = [Problem(src, None, key, raw[key], f"a known plan key, one of {list(_FIELDS)}")
@@ -182,10 +237,16 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
             values[key] = _convert(key, raw[key])
         except (TypeError, ValueError) as exc:
             problems.append(Problem(src, None, key, raw[key], str(exc)))
+    assert {f.name for f in fields(AnalysisPlan)} >= set(_FIELDS)
+    try:
+        plan = AnalysisPlan(**values, source=src)
+    except InputError as exc:  # report the values' problems with the conversion ones
+        failed = {p.column for p in problems}
+        problems += [p for p in exc.problems if p.column not in failed]
+        raise InputError(problems) from None
     if problems:
         raise InputError(problems)
-    assert {f.name for f in fields(AnalysisPlan)} >= set(_FIELDS)
-    return AnalysisPlan(**values, source=src)
+    return plan
 
 
 def _convert(key: str, value: Any) -> Any:
