@@ -132,3 +132,23 @@ def test_an_egfr_race_factor_setting_changes_only_computed_values():
                                   EndpointSettings(egfr_race_factor=1.159))
     assert math.isclose(got["egfr"].iloc[0], 141 * 0.993**50 * 1.159, rel_tol=1e-13)
     assert got["egfr"].iloc[1] == 25.0
+
+
+def test_absent_response_columns_of_a_loaded_cohort_are_not_evaluable(tmp_path):
+    from pathlib import Path
+
+    from poems_cohort.cohort import load_cohort
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "ten-patients"
+    alone = load_cohort(example / "patients.csv")  # no visits, no *_date columns
+    frame = derive_analysis_dataset(alone)
+    for name in ("crh", "crv", "rn", "crh_crv"):
+        assert (frame[f"{name}_evaluable"] == 0).all(), name
+        assert frame[name].isna().all(), name
+    # the same cells, but with an empty crh_date column: evaluable, not reached
+    table = pd.read_csv(example / "patients.csv", dtype=str, keep_default_na=False)
+    table["crh_date"] = ""
+    table.to_csv(tmp_path / "patients.csv", index=False)
+    frame = derive_analysis_dataset(load_cohort(tmp_path / "patients.csv"))
+    assert frame["crh_evaluable"].sum() > 0
+    assert (frame["crh"].dropna() == 0).all() and frame["crv_evaluable"].sum() == 0

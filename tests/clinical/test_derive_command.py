@@ -96,3 +96,12 @@ def test_bad_input_keeps_an_existing_output_untouched(tmp_path):
     assert result.exit_code == 2
     assert out.read_text(encoding="utf-8") == "previous\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.csv", "bad.csv"]
+
+
+def test_derive_prints_the_cohort_level_warnings(tmp_path):
+    out = tmp_path / "analysis.csv"
+    result = _run(EXAMPLE / "patients.csv", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "with neither CRH is not evaluable for any patient" in result.stdout
+    written = pd.read_csv(out)
+    assert (written["crh_evaluable"] == 0).all() and written["crh"].isna().all()

@@ -1,7 +1,12 @@
 import numpy as np
 import pandas as pd
 
-from poems_cohort.clinical import EndpointSettings, assessment_responses, derive_responses
+from poems_cohort.clinical import (
+    EndpointSettings,
+    absent_sources,
+    assessment_responses,
+    derive_responses,
+)
 from tests.clinical.frames import patients, visits
 
 M = 30.4375
@@ -103,7 +108,8 @@ def test_crh_not_evaluable_without_a_positive_baseline_immunofixation():
 
 
 def test_no_assessment_after_baseline_means_not_reached_and_censored_at_zero():
-    got = _from_visits({}, _visit("2010-01-01", serum_ife=NEG, urine_ife=NEG, vegf_pg_ml=100.0))
+    got = _from_visits({}, _visit("2010-01-01", serum_ife=NEG, urine_ife=NEG, vegf_pg_ml=100.0,
+                                  onls=1.0))
     assert (got["crh"], got["crv"], got["rn"]) == (0, 0, 0)
     assert got["crh_last_months"] == 0.0 and got["crv_last_months"] == 0.0
     assert got["crh_crv"] == 0 and got["crh_crv_last_months"] == 0.0
@@ -271,8 +277,52 @@ def test_assessment_states():
     assert got["rn"].tolist() == [pd.NA, True]
 
 
-def test_an_empty_visits_table_means_no_assessment_for_anyone():
+def test_an_empty_visits_table_means_no_response_is_evaluable():
     frame = derive_responses(patients({}, {}), visits(), S)
-    assert frame["crh"].tolist() == [0, 0]
-    assert frame["crh_last_months"].tolist() == [0.0, 0.0]
-    assert frame["crh_crv_last_months"].tolist() == [0.0, 0.0]
+    for name in ("crh", "crv", "rn", "crh_crv"):
+        assert frame[f"{name}_evaluable"].tolist() == [0, 0]
+        assert frame[name].isna().all() and frame[f"{name}_last_months"].isna().all()
+
+
+# --- absent measurement sources ---------------------------------------------------------------
+
+
+def test_a_visits_table_without_vegf_makes_crv_not_evaluable_not_zero():
+    rows = [_visit("2010-07-01", serum_ife=NEG, urine_ife=NEG, onls=2.0)]
+    table = visits(*rows).drop(columns=["vegf_pg_ml"])
+    frame = derive_responses(patients({}, {"vegf_pg_ml": 3000.0}), table, S)
+    assert absent_sources(patients({}), table) == {"crv": ("vegf_pg_ml",)}
+    assert frame["crv_evaluable"].tolist() == [0, 0]
+    assert frame["crv"].isna().all() and frame["crv_last_months"].isna().all()
+    # CRH and RN are still judged; CRH/CRV rests on CRH alone
+    assert frame["crh"].tolist() == [1, 0] and frame["rn"].tolist() == [1, 0]
+    assert frame["crh_crv"].tolist() == [1, 0]
+    assert frame["crh_crv_last_months"].tolist() == [181 / M, 0.0]
+
+
+def test_a_visits_column_without_a_single_value_counts_as_absent():
+    frame = derive_responses(patients({}), visits(_visit("2010-07-01", onls=2.0)), S)
+    assert (frame["crh_evaluable"].iloc[0], frame["crv_evaluable"].iloc[0]) == (0, 0)
+    assert frame["rn"].iloc[0] == 1 and frame["crh_crv"].iloc[0] is pd.NA
+
+
+def test_a_urine_immunofixation_never_recorded_makes_crh_not_evaluable():
+    table = visits(_visit("2010-07-01", serum_ife=NEG, vegf_pg_ml=100.0, onls=2.0))
+    assert absent_sources(patients({}), table) == {"crh": ("urine_ife",)}
+    assert derive_responses(patients({}), table, S)["crh_evaluable"].iloc[0] == 0
+
+
+def test_patient_columns_absent_make_every_response_not_evaluable():
+    bare = patients({}, {}).drop(columns=["crh_date", "crv_date", "rn_date", "crh_evaluable",
+                                          "crv_evaluable", "rn_evaluable"])
+    frame = derive_responses(bare, None, S)
+    assert absent_sources(bare, None) == {"crh": ("crh_date",), "crv": ("crv_date",),
+                                          "rn": ("rn_date",)}
+    for name in ("crh", "crv", "rn", "crh_crv"):
+        assert frame[f"{name}_evaluable"].tolist() == [0, 0]
+        assert frame[name].isna().all()
+
+
+def test_an_empty_patient_response_column_means_not_reached():
+    frame = derive_responses(patients({}, {}), None, S)  # crh_date present, all empty
+    assert frame["crh"].tolist() == [0, 0] and frame["crh_evaluable"].tolist() == [1, 1]

@@ -40,8 +40,10 @@ def test_mapping_and_cutoff_options(patients, write, tmp_path):
     result = runner.invoke(app, ["validate", str(folder), "--mapping", str(mapping),
                                  "--cutoff", "2018-01-01"])
     assert result.exit_code == 0, result.output
-    assert "8 warning(s)." in result.stdout
+    # 8 dates after the cutoff, and CRH, CRV and RN without a source (no visits, no *_date)
+    assert "11 warning(s)." in result.stdout
     assert "warning: " in result.stdout
+    assert "with neither CRV is not evaluable for any patient" in result.stdout
 
 
 def test_a_bad_cutoff_is_an_input_problem():

@@ -69,9 +69,9 @@ def test_aliases_and_case_variants_are_recognised(patients, write):
     assert cohort.patients.loc[0, "treatment_start"] == pd.Timestamp("2013-03-12")
 
 
-def test_unknown_columns_are_ignored_with_a_warning(patients, write):
+def test_unknown_columns_are_ignored_with_a_warning(patients, visits, write):
     patients["hospital_ward"] = "7B"
-    cohort = load_cohort(write(patients))
+    cohort = load_cohort(write(patients, visits))
     assert "hospital_ward" not in cohort.patients
     [warning] = cohort.warnings
     assert (warning.column, warning.row, warning.severity) == ("hospital_ward", None, "warning")
@@ -199,6 +199,23 @@ def test_excel_workbook_with_native_dates_and_a_visits_sheet(patients, visits, t
     expected = load_cohort(EXAMPLE)
     pd.testing.assert_frame_equal(cohort.patients, expected.patients)
     pd.testing.assert_frame_equal(cohort.visits, expected.visits)
+
+
+def test_a_folder_reads_the_visits_sheet_of_a_patients_workbook(patients, visits, tmp_path):
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    workbook = Workbook()
+    _sheet(workbook, "patients", patients.astype(object), first=True)
+    _sheet(workbook, "visits", visits.astype(object))
+    workbook.save(folder / "patients.xlsx")
+    cohort = load_cohort(folder)
+    expected = load_cohort(EXAMPLE)
+    pd.testing.assert_frame_equal(cohort.visits, expected.visits)
+    visits.to_csv(folder / "visits.csv", index=False)
+    [problem] = errors_of(lambda: load_cohort(folder))
+    assert problem.file == str(folder)
+    assert problem.value == f"visits.csv, {folder / 'patients.xlsx'} [sheet visits]"
+    assert "visits in one place only" in problem.expected
 
 
 def test_excel_rows_are_sheet_rows_and_blank_rows_are_skipped(patients, tmp_path):

@@ -191,21 +191,25 @@ def test_warnings_do_not_block_loading(patients, visits, write):
     assert all(p.severity == "warning" for p in cohort.warnings)
 
 
+def _dated(warnings):
+    return [w for w in warnings if w.row is not None]
+
+
 def test_cutoff_controls_the_late_date_warnings(patients, write):
     patients.loc[3, "last_followup"] = "2018-09-15"
     folder = write(patients)
-    assert len(load_cohort(folder).warnings) == 1
-    assert load_cohort(folder, cutoff=None).warnings == ()
-    assert load_cohort(folder, cutoff=dt.date(2019, 1, 1)).warnings == ()
+    assert len(_dated(load_cohort(folder).warnings)) == 1
+    assert _dated(load_cohort(folder, cutoff=None).warnings) == []
+    assert _dated(load_cohort(folder, cutoff=dt.date(2019, 1, 1)).warnings) == []
     # last follow-up after 2018-01-01 for all but P05 (2016) and P10 (2017)
-    assert len(load_cohort(folder, cutoff="2018-01-01").warnings) == 8
+    assert len(_dated(load_cohort(folder, cutoff="2018-01-01").warnings)) == 8
 
 
-def test_errors_come_with_the_warnings(patients, write):
+def test_errors_come_with_the_warnings(patients, visits, write):
     patients.loc[0, "vegf_pg_ml"] = "52000"
     patients.loc[1, "age"] = "200"
     with pytest.raises(InputError) as caught:
-        load_cohort(write(patients))
+        load_cohort(write(patients, visits))
     assert [p.severity for p in caught.value.problems] == ["error", "warning"]
     assert str(caught.value).startswith("1 problem(s) in the input")
 
@@ -233,3 +237,23 @@ def test_subset_keeps_patients_and_their_visits():
 ])
 def test_what_counts_as_missing(value, missing):
     assert is_missing(value) is missing
+
+
+def test_a_response_without_any_source_is_a_cohort_level_warning(patients, visits, write):
+    cohort = load_cohort(write(patients))  # no visits, no crh_date/crv_date/rn_date
+    by_column = {w.column: w for w in cohort.warnings if w.row is None}
+    assert set(by_column) == {"crh_date", "crv_date", "rn_date"}
+    assert "CRV is not evaluable for any patient" in by_column["crv_date"].expected
+    assert cohort.absent_columns >= {"crh_date", "crv_evaluable", "rn_date"}
+    patients["crh_date"] = ""
+    assert "crh_date" not in {w.column for w in load_cohort(write(patients)).warnings}
+    visits = visits.drop(columns=["vegf_pg_ml"])
+    visits["onls"] = ""
+    cohort = load_cohort(write(patients, visits))
+    found = {w.column: w.expected for w in cohort.warnings if w.row is None}
+    assert found == {
+        "vegf_pg_ml": "a 'vegf_pg_ml' column in the visits table; without it CRV is not "
+                      "evaluable for any patient",
+        "onls": "a 'onls' column with values in the visits table; without it RN is not "
+                "evaluable for any patient",
+    }

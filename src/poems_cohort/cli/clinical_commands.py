@@ -74,6 +74,9 @@ def derive(
                   f"{flow.screened - flow.included} excluded); data cutoff {when.isoformat()}; "
                   f"{len(cohort.warnings)} warning(s) in the input.",
                   markup=False, highlight=False, soft_wrap=True)
+    for warning in cohort.warnings:
+        if warning.row is None:  # cohort-level, e.g. a response without any source
+            console.print(f"  warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     undecided = int(dataset["risk_group"].isna().sum())
     if undecided:
         console.print(f"  {undecided} patient(s) without a risk group (missing risk factors).",

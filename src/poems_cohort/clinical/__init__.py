@@ -12,6 +12,7 @@ from poems_cohort.clinical.dataset import (
 from poems_cohort.clinical.egfr import ckd_epi_2009, resolve_egfr
 from poems_cohort.clinical.responses import (
     RESPONSES,
+    absent_sources,
     assessment_responses,
     baseline_evaluable,
     derive_responses,
@@ -27,6 +28,7 @@ __all__ = [
     "EndpointSettings",
     "RiskFactor",
     "RiskScoreDefinition",
+    "absent_sources",
     "analysis_frame",
     "assessment_responses",
     "baseline_evaluable",

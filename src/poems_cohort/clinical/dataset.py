@@ -76,5 +76,8 @@ def derive_analysis_dataset(
     0/1 columns are nullable ``Int64``; months, points and eGFR are ``float64``; ``patient_id``,
     ``regimen`` and ``risk_group`` are text (``object``, missing ``<NA>``). Responses come from
     ``cohort.visits`` when it is not ``None``, else from the patient-level response columns.
+    Columns named in ``cohort.absent_columns`` (when it has that attribute, as ``Cohort`` does)
+    were not in the user's file and count as absent, not as empty.
     """
-    return analysis_frame(cohort.patients, cohort.visits, settings)
+    absent = [c for c in getattr(cohort, "absent_columns", ()) if c in cohort.patients.columns]
+    return analysis_frame(cohort.patients.drop(columns=absent), cohort.visits, settings)

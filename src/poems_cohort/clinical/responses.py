@@ -4,7 +4,9 @@ Two sources, chosen per cohort: repeated assessments (the visits table) when the
 otherwise the patient-level columns ``crh_date``, ``crv_date``, ``rn_date`` and
 ``crh_evaluable``, ``crv_evaluable``, ``rn_evaluable``. Baseline values are the patients table's
 own columns. A response counts only at an assessment strictly after ``treatment_start`` and on
-or before the data cutoff. The rules and edge cases are in docs/endpoints.md.
+or before the data cutoff. A response whose source is absent altogether (no visits column for
+its measurement, or a visits column without a single value; without visits, no ``R_date``
+column) is not evaluable for any patient. The rules and edge cases are in docs/endpoints.md.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 from poems_cohort.clinical._frame import as_int01, dates, flags, months_between, numbers, texts
 from poems_cohort.clinical.settings import EndpointSettings
 from poems_cohort.clinical.survival import followup_months
+from poems_cohort.cohort.columns import RESPONSE_SOURCES
 
 RESPONSES: tuple[str, ...] = ("crh", "crv", "rn")
 """The single responses; ``crh_crv`` is derived from ``crh`` and ``crv``."""
@@ -157,6 +160,24 @@ def _from_patient_columns(
     return out
 
 
+def absent_sources(patients: pd.DataFrame, visits: pd.DataFrame | None) -> dict[str, tuple[str, ...]]:
+    """Per response (``crh``, ``crv``, ``rn``) whose source is absent, the missing columns.
+
+    With a visits table, a response's measurement columns (``RESPONSE_SOURCES``) must be present
+    and hold at least one value; without one, the patients table must have the ``R_date`` column
+    (an empty ``R_date`` column means "not reached", an absent one "not recorded").
+    """
+    if visits is None:
+        return {r: (f"{r}_date",) for r in RESPONSES if f"{r}_date" not in patients.columns}
+    out: dict[str, tuple[str, ...]] = {}
+    for name in RESPONSES:
+        missing = tuple(c for c in RESPONSE_SOURCES[name]
+                        if c not in visits.columns or not visits[c].notna().any())
+        if missing:
+            out[name] = missing
+    return out
+
+
 def derive_responses(
     patients: pd.DataFrame, visits: pd.DataFrame | None, settings: EndpointSettings
 ) -> pd.DataFrame:
@@ -167,13 +188,18 @@ def derive_responses(
     start to the first assessment meeting the criterion; NaN when not reached) and
     ``R_last_months`` (float64: the response time for responders, else the months to the last
     assessment on or before the cutoff at which the response could be judged; NaN when not
-    evaluable). Uses ``visits`` when it is not ``None``, else the patient-level columns.
+    evaluable). Uses ``visits`` when it is not ``None``, else the patient-level columns. A
+    response whose source is absent (``absent_sources``) is not evaluable for any patient.
     """
     parts = (
         _from_patient_columns(patients, settings)
         if visits is None
         else _from_visits(patients, visits, settings)
     )
+    for name in absent_sources(patients, visits):
+        _ev, reached, months, last_months = parts[name]
+        never = pd.Series(False, index=patients.index, dtype=bool)
+        parts[name] = (never, reached & never, months.where(never), last_months.where(never))
     crh_ev, crh_hit, crh_m, crh_last = parts["crh"]
     crv_ev, crv_hit, crv_m, crv_last = parts["crv"]
     ev = crh_ev | crv_ev

@@ -176,6 +176,15 @@ VISIT_COLUMNS: tuple[Column, ...] = (
            integer=True, aliases=("onls_score",)),
 )
 
+RESPONSE_SOURCES: dict[str, tuple[str, ...]] = {
+    "crh": ("serum_ife", "urine_ife"),
+    "crv": ("vegf_pg_ml",),
+    "rn": ("onls",),
+}
+"""The visits-table columns each response (CRH, CRV, RN) is judged from. Without a visits table a
+response comes from the patients table's ``<response>_date`` column (and ``<response>_evaluable``).
+A response whose source is absent is not evaluable for any patient (docs/endpoints.md)."""
+
 BUILTIN_REGIMEN_ALIASES: dict[str, str] = {
     "asct": "ASCT",
     "auto-sct": "ASCT",

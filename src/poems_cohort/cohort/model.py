@@ -19,13 +19,16 @@ class Cohort:
     ``patients`` has one row per patient and every column of the data dictionary in its order
     (absent optional columns are all-missing); ``visits`` is ``None`` or one row per assessment.
     Both carry a plain 0..n-1 index. The frames are shared, not copied: treat them as read-only
-    and derive new frames instead of editing them in place.
+    and derive new frames instead of editing them in place. ``absent_columns`` names the
+    patients-table columns that were not in the file (present in ``patients`` as all-missing):
+    an absent ``crh_date`` means "not recorded", an empty one "not reached".
     """
 
     patients: pd.DataFrame
     visits: pd.DataFrame | None
     warnings: tuple[Problem, ...]
     source: Path
+    absent_columns: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         visits = "none" if self.visits is None else str(len(self.visits))

@@ -348,6 +348,19 @@ def _pick_sheet(path: Path, wanted: str, fallback_single: bool) -> tuple[str | N
                          f"a sheet named '{wanted}'")
 
 
+def _workbook_visits(path: Path | None) -> str | None:
+    """The name of the ``visits`` sheet of a patients workbook, if it has one."""
+    if path is None or SUPPORTED[path.suffix.lower()] != "excel":
+        return None
+    try:
+        names = _excel_sheet_names(path)
+    except _Unreadable:
+        return None  # reported when the patients sheet is read
+    if len(names) < 2:
+        return None
+    return next((n for n in names if n.strip().lower() == "visits"), None)
+
+
 def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
               ) -> tuple[RawCohort, list[Problem]]:
     source = Path(path)
@@ -371,12 +384,20 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
             if patient_file is None and not ambiguous:
                 problems.append(Problem(str(source), None, None, None,
                                         "a patients.csv, .xlsx, .sav or .parquet file in the folder"))
-            plan = [(patient_file, "patients"), (visit_file, "visits")]
-            for file, table in plan:
+            plan: list[tuple[Path | None, str, str | None]] = [
+                (patient_file, "patients", None), (visit_file, "visits", None)]
+            inner = _workbook_visits(patient_file)
+            if inner is not None and visit_file is not None:
+                problems.append(Problem(str(source), None, None,
+                                        f"{visit_file.name}, {patient_file} [sheet {inner}]",
+                                        "visits in one place only: a visits file or a visits "
+                                        "sheet in the patients workbook, not both"))
+            elif inner is not None:
+                plan[1] = (patient_file, "visits", inner)
+            for file, table, sheet in plan:
                 if file is None:
                     continue
-                sheet = None
-                if SUPPORTED[file.suffix.lower()] == "excel":
+                if sheet is None and SUPPORTED[file.suffix.lower()] == "excel":
                     sheet, missing = _pick_sheet(file, table, fallback_single=True)
                     if missing is not None:
                         problems.append(missing)

@@ -23,6 +23,7 @@ from poems_cohort.cohort.columns import (
     BUILTIN_REGIMEN_ALIASES,
     COLUMNS,
     PATIENT_TABLE,
+    RESPONSE_SOURCES,
     VISIT_COLUMNS,
     VISIT_TABLE,
     Column,
@@ -336,6 +337,32 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
     return problems
 
 
+def _response_source_rules(raw: RawCohort, visits: pd.DataFrame | None) -> list[Problem]:
+    """A cohort-level warning for each response whose measurements are absent altogether."""
+    problems: list[Problem] = []
+    if raw.visits is not None and visits is not None:
+        for response, needed in RESPONSE_SOURCES.items():
+            for name in needed:
+                if name in visits and visits[name].notna().any():
+                    continue
+                header = raw.visits.headers.get(name, name)
+                what = "with values " if name in visits else ""
+                problems.append(Problem(
+                    raw.visits.file, None, header, None,
+                    f"a '{name}' column {what}in the visits table; without it "
+                    f"{response.upper()} is not evaluable for any patient",
+                    "warning"))
+    elif raw.visits is None and raw.patients is not None:
+        for response in RESPONSE_SOURCES:
+            name = f"{response}_date"
+            if name not in raw.patients.headers:
+                problems.append(Problem(
+                    raw.patients.file, None, name, None,
+                    f"a '{name}' column or a visits table; with neither {response.upper()} is "
+                    "not evaluable for any patient", "warning"))
+    return problems
+
+
 def _canonical(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
     out = {}
     for column in columns:
@@ -374,14 +401,18 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
         visits = pd.DataFrame(converted, index=raw.visits.frame.index)
         problems.extend(_check_cells(raw.visits, visits, VISIT_TABLE))
         problems.extend(_visit_rules(raw.visits, visits, patients, limit))
+    if patients is not None:
+        problems.extend(_response_source_rules(raw, visits))
     everything = [*raw.problems, *problems]
     if patients is None or any(p.severity == "error" for p in everything):
         return None, everything
+    headers = raw.patients.headers if raw.patients is not None else {}
     cohort = Cohort(
         patients=_canonical(patients, COLUMNS),
         visits=None if visits is None else _canonical(visits, VISIT_COLUMNS),
         warnings=tuple(ordered([p for p in everything if p.severity == "warning"])),
         source=raw.source,
+        absent_columns=frozenset(c.name for c in COLUMNS if c.name not in headers),
     )
     return cohort, everything
 
