@@ -113,6 +113,10 @@ def main() -> None:
     write("visit_bad_date/patients.csv", text(header, rows))
     write("visit_bad_date/visits.csv", text(vheader, vrows))
     vheader, vrows = visits()
+    vrows[5][1] = "2016-10-01"  # P05 died on 2016-09-03
+    write("visit_after_death/patients.csv", text(header, rows))
+    write("visit_after_death/visits.csv", text(vheader, vrows))
+    vheader, vrows = visits()
     write("folder_without_patients/visits.csv", text(vheader, vrows))
 
 

@@ -185,6 +185,8 @@ def test_warnings_do_not_block_loading(patients, visits, write):
         ("visits.csv", 4, "visit_date", "2013-09-11",
          "one visit per patient and date (also on row 3)"),
         ("visits.csv", 5, "visit_date", "2018-09-01",
+         "a date on or before the patient's last_followup (2018-07-30)"),
+        ("visits.csv", 5, "visit_date", "2018-09-01",
          "a date on or before the data cutoff 2018-08-31"),
         ("visits.csv", 7, "vegf_pg_ml", "60000", "VEGF up to 50,000 pg/ml (check the unit)"),
     ]
@@ -257,3 +259,32 @@ def test_a_response_without_any_source_is_a_cohort_level_warning(patients, visit
         "onls": "a 'onls' column with values in the visits table; without it RN is not "
                 "evaluable for any patient",
     }
+
+
+def test_response_dates_after_death_are_errors_after_last_followup_warnings(patients, visits,
+                                                                             write):
+    patients["crh_date"] = ""
+    patients["rn_date"] = ""
+    patients.loc[4, "crh_date"] = "2016-10-01"  # P05 (row 6) died on 2016-09-03
+    patients.loc[0, "rn_date"] = "2018-07-01"  # P01 (row 2) alive, last follow-up 2018-06-20
+    with pytest.raises(InputError) as caught:
+        load_cohort(write(patients))
+    problems = [(p.severity, p.row, p.column, p.value) for p in caught.value.problems
+                if p.row is not None]
+    assert ("error", 6, "crh_date", "2016-10-01") in problems
+    assert ("warning", 2, "rn_date", "2018-07-01") in problems
+    [error] = [p for p in caught.value.problems if p.severity == "error"]
+    assert error.expected == "a date on or before death_date (2016-09-03)"
+
+
+def test_visits_after_death_are_errors_after_last_followup_warnings(patients, visits, write):
+    visits.loc[14, "visit_date"] = "2016-12-01"  # P05 died on 2016-09-03 (visits.csv row 16)
+    visits.loc[2, "visit_date"] = "2018-07-01"  # P01 alive, last follow-up 2018-06-20 (row 4)
+    with pytest.raises(InputError) as caught:
+        load_cohort(write(patients, visits))
+    found = {(p.severity, p.row, p.column, p.value, p.expected) for p in caught.value.problems}
+    assert ("error", 16, "visit_date", "2016-12-01",
+            "a date on or before the patient's death_date (2016-09-03)") in found
+    assert ("warning", 4, "visit_date", "2018-07-01",
+            "a date on or before the patient's last_followup (2018-06-20)") in found
+    assert sum(p.severity == "error" for p in caught.value.problems) == 1

@@ -267,6 +267,15 @@ def _patient_rules(table: RawTable, frame: pd.DataFrame, cutoff: pd.Timestamp | 
         bad = (col(name) < death) if name == "last_followup" else (col(name) > death)
         for row in frame.index[bad.to_numpy()]:
             problems.append(_problem(table, row, name, f"{expected} ({_iso(death[row])})"))
+    last = col("last_followup")
+    for name in ("crh_date", "crv_date", "rn_date"):
+        for row in frame.index[(col(name) > death).to_numpy()]:
+            problems.append(_problem(table, row, name, "a date on or before death_date "
+                                     f"({_iso(death[row])})"))
+        alive_after = death.isna() & (col(name) > last)
+        for row in frame.index[alive_after.to_numpy()]:
+            problems.append(_problem(table, row, name, "a date on or before last_followup "
+                                     f"({_iso(last[row])})", "warning"))
     if cutoff is not None:
         for name in ["treatment_start", *after_start]:
             late = col(name) > cutoff
@@ -298,13 +307,16 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
                  cutoff: pd.Timestamp | None) -> list[Problem]:
     problems: list[Problem] = []
     starts: dict[str, pd.Timestamp] = {}
+    deaths: dict[str, pd.Timestamp] = {}
+    lasts: dict[str, pd.Timestamp] = {}
     known: set[str] | None = None
     if patients is not None and "patient_id" in patients:
         known = set(patients["patient_id"].dropna())
-        if "treatment_start" in patients:
-            for pid, start in zip(patients["patient_id"], patients["treatment_start"],
-                                  strict=True):
-                starts.setdefault(pid, start)
+        for name, by_id in (("treatment_start", starts), ("death_date", deaths),
+                            ("last_followup", lasts)):
+            if name in patients:
+                for pid, when in zip(patients["patient_id"], patients[name], strict=True):
+                    by_id.setdefault(pid, when)
     pids = frame["patient_id"] if "patient_id" in frame else None
     dates = frame["visit_date"] if "visit_date" in frame else None
     if pids is not None and known is not None:
@@ -327,6 +339,14 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
                 problems.append(_problem(table, row, "visit_date", "a visit at most "
                                          f"{VISIT_BEFORE_START_DAYS} days before treatment_start "
                                          f"({_iso(start)})", "warning"))
+            death = deaths.get(pid, pd.NaT)
+            last = lasts.get(pid, pd.NaT)
+            if not pd.isna(death) and when > death:
+                problems.append(_problem(table, row, "visit_date", "a date on or before the "
+                                         f"patient's death_date ({_iso(death)})"))
+            elif pd.isna(death) and not pd.isna(last) and when > last:
+                problems.append(_problem(table, row, "visit_date", "a date on or before the "
+                                         f"patient's last_followup ({_iso(last)})", "warning"))
             if cutoff is not None and when > cutoff:
                 problems.append(_problem(table, row, "visit_date", "a date on or before the "
                                          f"data cutoff {_iso(cutoff)}", "warning"))
