@@ -5,9 +5,10 @@ Everything is computed before anything is written, so bad input leaves the outpu
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,14 @@ class RunSummary:
 
 
 def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None = None,
+                 mapping: Path | None = None, cutoff: dt.date | None = None,
                  progress: Progress | None = None) -> RunSummary:
     """Run the study on ``data`` (default: the bundled cohort) and write into ``out``.
 
-    ``out=None`` computes and renders without writing (used by the benchmark).
+    ``mapping``: a column mapping file for ``load_cohort`` (TOML or CSV). ``cutoff``: the data
+    cutoff; it overrides the plan's (which overrides the default, 2018-08-31) and is used for
+    reading, eligibility and the endpoints alike. ``out=None`` computes and renders without
+    writing (used by the benchmark).
     """
     from poems_cohort.clinical import derive_analysis_dataset
     from poems_cohort.cohort import apply_eligibility, load_cohort
@@ -58,9 +63,13 @@ def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None 
         return value
 
     plan = step("read the analysis plan", lambda: load_plan(plan_path))
+    if cutoff is not None:
+        plan = replace(plan, cutoff=cutoff)
     source = Path(data) if data is not None else bundled_cohort_path()
-    cohort = step("read and validate the cohort", lambda: load_cohort(source, cutoff=plan.cutoff))
-    elig = step("apply eligibility", lambda: apply_eligibility(cohort, regimens=plan.regimens))
+    cohort = step("read and validate the cohort",
+                  lambda: load_cohort(source, mapping=mapping, cutoff=plan.cutoff))
+    elig = step("apply eligibility", lambda: apply_eligibility(cohort, regimens=plan.regimens,
+                                                               cutoff=plan.cutoff))
     ds = step("derive endpoints", lambda: derive_analysis_dataset(elig.included,
                                                                   plan.endpoint_settings()))
     results = step("compute the study", lambda: compute_study(

@@ -56,7 +56,7 @@ def run_study(cohort: Any, plan: AnalysisPlan | None = None) -> StudyResults:
     from poems_cohort.cohort import apply_eligibility
 
     plan = plan or AnalysisPlan()
-    eligibility = apply_eligibility(cohort, regimens=plan.regimens)
+    eligibility = apply_eligibility(cohort, regimens=plan.regimens, cutoff=plan.cutoff)
     ds = derive_analysis_dataset(eligibility.included, plan.endpoint_settings())
     baseline = baseline_frame(eligibility.included.patients, ds)
     return compute_study(baseline, ds, eligibility.flow.to_frame(), plan)
