@@ -94,6 +94,15 @@ def main() -> None:
     ragged = text(header, rows).splitlines()
     ragged[2] += ",extra"
     write("ragged_row.csv", "\n".join(ragged) + "\n")
+    comma = edited({("P01", "hepatomegaly"): "maybe"}).splitlines()
+    spe = header.index("spe_g_l")
+    cells = comma[2].split(",")
+    cells[spe] = "31,5"  # a decimal comma, unquoted
+    comma[2] = ",".join(cells)
+    write("decimal_comma.csv", "\n".join(comma) + "\n")
+    short = text(header, rows).splitlines()
+    short[3] = ",".join(short[3].split(",")[:6])  # P08's line cut after 6 fields
+    write("short_line.csv", "\n".join(short) + "\n")
     write("not_utf8.csv", edited({("P01", "death_cause"): "d\u00e9c\u00e8s"}).encode("latin-1"))
     write("not_a_workbook.xlsx", "patient_id,sex\nP01,M\n")
     write("patients.json", '[{"patient_id": "P01"}]\n')

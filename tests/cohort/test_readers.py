@@ -2,6 +2,8 @@
 
 import datetime as dt
 import os
+import re
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -230,6 +232,47 @@ def test_excel_rows_are_sheet_rows_and_blank_rows_are_skipped(patients, tmp_path
     problems = errors_of(lambda: load_cohort(path))
     assert [(p.file, p.row, p.column, p.value) for p in problems] == [
         (f"{path} [sheet patients]", 5, "age", "old")]
+
+
+def test_excel_with_a_stale_dimension_record_loads_every_row(patients, tmp_path):
+    workbook = Workbook()
+    _sheet(workbook, "patients", patients.astype(object), first=True)
+    saved = tmp_path / "saved.xlsx"
+    workbook.save(saved)
+    path = tmp_path / "cohort.xlsx"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                edited = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:B2"', data)
+                assert edited != data
+                data = edited
+            target.writestr(item, data)
+    cohort = load_cohort(path)
+    assert cohort.patients["patient_id"].tolist() == load_cohort(EXAMPLE).patients[
+        "patient_id"].tolist()
+    pd.testing.assert_frame_equal(cohort.patients, load_cohort(EXAMPLE / "patients.csv").patients)
+
+
+def test_csv_lines_with_a_wrong_number_of_fields_are_each_reported(patients, tmp_path):
+    lines = patients.to_csv(index=False).splitlines()
+    spe = patients.columns.get_loc("spe_g_l")
+    cells = lines[2].split(",")
+    cells[spe] = "31,5"  # P02, line 3: an unquoted decimal comma
+    lines[2] = ",".join(cells)
+    lines[5] = ",".join(lines[5].split(",")[:6])  # P05, line 6: cut short
+    cells = lines[8].split(",")
+    cells[patients.columns.get_loc("age")] = "old"  # P08, line 9: an ordinary bad cell
+    lines[8] = ",".join(cells)
+    path = tmp_path / "patients.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = errors_of(lambda: load_cohort(path))
+    assert [(p.row, p.column, p.expected) for p in problems] == [
+        (3, None, "40 fields as in the header, found 41 (an unquoted comma?)"),
+        (6, None, "40 fields as in the header, found 6 (a line cut short?)"),
+        (9, "age", "a number (decimal point '.', no units)"),
+    ]
+    assert problems[1].value == lines[5]
 
 
 def test_excel_without_a_patients_sheet(tmp_path, patients):

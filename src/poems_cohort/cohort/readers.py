@@ -15,7 +15,7 @@ import csv
 import tomllib
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -41,11 +41,14 @@ class RawTable:
     """One table as read: canonical column names, cells as read, index = the user's row numbers.
 
     ``headers`` maps each canonical column to the header as written in the file.
+    ``broken_rows`` are rows whose cells cannot be told apart (a CSV line with a wrong number of
+    fields): they are reported once as such, and their cells are not checked one by one.
     """
 
     file: str
     frame: pd.DataFrame
     headers: Mapping[str, str]
+    broken_rows: frozenset[int] = frozenset()
 
     def __repr__(self) -> str:
         return f"RawTable({self.file!r}, rows={len(self.frame)}, columns={len(self.frame.columns)})"
@@ -149,7 +152,8 @@ class _Unreadable(Exception):
     """A file-level problem: the message says what was expected."""
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
+    """The table and, per line with a wrong number of fields, its problem (file left blank)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
@@ -167,13 +171,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
     header = records[0][1]
     width = len(header)
     rows, index = [], []
+    broken: dict[int, Problem] = {}
     for line, row in records[1:]:
-        if len(row) > width and any(cell.strip() for cell in row[width:]):
-            raise _Unreadable(f"at most {width} fields per line as in the header; line {line} "
-                              f"has {len(row)}")
+        filled = [cell for cell in row if cell.strip()]
+        extra = len(row) > width and any(cell.strip() for cell in row[width:])
+        if filled and (extra or len(row) < width):
+            shown = ",".join(row)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            hint = "an unquoted comma?" if len(row) > width else "a line cut short?"
+            broken[line] = Problem("", line, None, shown, f"{width} fields as in the header, "
+                                   f"found {len(row)} ({hint})")
         rows.append((row + [""] * width)[:width])
         index.append(line)
-    return _frame(header, rows, index)
+    return _frame(header, rows, index), broken
 
 
 def _frame(header: list[object], rows: list[list[object]], index: list[int]) -> pd.DataFrame:
@@ -204,7 +214,9 @@ def _read_excel(path: Path, sheet: str) -> pd.DataFrame:
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise _Unreadable(f"a readable .xlsx workbook ({type(exc).__name__})") from None
     try:
-        values = [list(r) for r in workbook[sheet].iter_rows(values_only=True)]
+        worksheet = workbook[sheet]
+        worksheet.reset_dimensions()  # a stale <dimension> must not hide rows or columns
+        values = [list(r) for r in worksheet.iter_rows(values_only=True)]
     finally:
         workbook.close()
     if not values:
@@ -242,15 +254,15 @@ def _native(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _read_table(path: Path, sheet: str | None = None) -> pd.DataFrame:
+def _read_table(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dict[int, Problem]]:
     kind = SUPPORTED[path.suffix.lower()]
     if kind == "csv":
         return _read_csv(path)
     if kind == "excel":
-        return _read_excel(path, sheet or "patients")
+        return _read_excel(path, sheet or "patients"), {}
     if kind == "spss":
-        return _read_spss(path)
-    return _read_parquet(path)
+        return _read_spss(path), {}
+    return _read_parquet(path), {}
 
 
 # --- column names -----------------------------------------------------------------------------
@@ -327,10 +339,13 @@ def _read_one(path: Path, table: str, sheet: str | None, mapping: ColumnMapping,
               ) -> tuple[RawTable | None, list[Problem]]:
     label = f"{path} [sheet {sheet}]" if sheet else str(path)
     try:
-        frame = _read_table(path, sheet)
+        frame, broken = _read_table(path, sheet)
     except _Unreadable as exc:
         return None, [Problem(label, None, None, None, str(exc))]
     raw, problems = _canonical_table(frame, label, table, mapping)
+    if broken:
+        raw = replace(raw, broken_rows=frozenset(broken))
+        problems.extend(replace(p, file=label) for p in broken.values())
     if table == "patients" and raw.frame.empty and not any(
             p.severity == "error" for p in problems):
         problems.append(Problem(label, None, None, None, "at least one patient row"))

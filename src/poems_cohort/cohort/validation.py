@@ -423,6 +423,9 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
         problems.extend(_visit_rules(raw.visits, visits, patients, limit))
     if patients is not None:
         problems.extend(_response_source_rules(raw, visits))
+    broken = {(t.file, row) for t in (raw.patients, raw.visits) if t is not None
+              for row in t.broken_rows}
+    problems = [p for p in problems if (p.file, p.row) not in broken]
     everything = [*raw.problems, *problems]
     if patients is None or any(p.severity == "error" for p in everything):
         return None, everything
