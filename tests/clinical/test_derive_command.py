@@ -105,3 +105,42 @@ def test_derive_prints_the_cohort_level_warnings(tmp_path):
     assert "with neither CRH is not evaluable for any patient" in result.stdout
     written = pd.read_csv(out)
     assert (written["crh_evaluable"] == 0).all() and written["crh"].isna().all()
+
+
+def _copy_example(tmp_path):
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    for name in ("patients.csv", "visits.csv"):
+        (folder / name).write_bytes((EXAMPLE / name).read_bytes())
+    return folder
+
+
+def test_out_must_not_overwrite_an_input_file(tmp_path):
+    folder = _copy_example(tmp_path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for path, out in [(folder / "patients.csv", folder / "patients.csv"),
+                      (folder, folder / "visits.csv"),
+                      (folder, folder / "sub" / ".." / "patients.csv"),
+                      (folder, folder / "PATIENTS.parquet")]:  # would be read next time
+        (folder / "sub").mkdir(exist_ok=True)
+        result = _run(path, "--out", out)
+        assert result.exit_code == 2, (path, out, result.output)
+        assert "not an input of the cohort" in result.output
+        assert "Traceback" not in result.output
+    (folder / "sub").rmdir()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_out_must_not_overwrite_the_mapping_file(tmp_path):
+    folder = _copy_example(tmp_path)
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("source,canonical\n", encoding="utf-8")
+    result = _run(folder, "--out", mapping, "--mapping", mapping)
+    assert result.exit_code == 2 and "not an input of the cohort" in result.output
+    assert mapping.read_text(encoding="utf-8") == "source,canonical\n"
+
+
+def test_out_beside_the_inputs_is_fine(tmp_path):
+    folder = _copy_example(tmp_path)
+    result = _run(folder, "--out", folder / "analysis.csv")
+    assert result.exit_code == 0, result.output

@@ -24,12 +24,21 @@ from poems_cohort.errors import InputError, Problem
 DATASET_FORMATS: tuple[str, ...] = (".csv", ".parquet")
 
 
-def _check_out(out: Path) -> None:
+def _check_out(out: Path, path: Path, mapping: Path | None) -> None:
+    from poems_cohort.cohort import input_conflict
+
     if out.suffix.lower() not in DATASET_FORMATS:
         raise InputError([Problem("--out", None, None, str(out),
                                   "a file name ending in " + " or ".join(DATASET_FORMATS))])
     if not out.parent.is_dir():
         raise InputError([Problem("--out", None, None, str(out), "a file in an existing folder")])
+    if out.is_dir():
+        raise InputError([Problem("--out", None, None, str(out), "a file, not a folder")])
+    clash = input_conflict(path, out, mapping=mapping)
+    if clash is not None:
+        raise InputError([Problem("--out", None, None, str(out),
+                                  f"a file that is not an input of the cohort ({clash} would be "
+                                  "overwritten or read as input)")])
 
 
 def _write_atomically(frame: pd.DataFrame, out: Path) -> None:
@@ -63,7 +72,7 @@ def derive(
     from poems_cohort.cohort import apply_eligibility, load_cohort
 
     with input_errors_exit_2():
-        _check_out(out)
+        _check_out(out, path, mapping)
         when = parse_cutoff(cutoff)
         cohort = load_cohort(path, mapping=mapping, cutoff=when)
     eligibility = apply_eligibility(cohort, cutoff=when)

@@ -14,7 +14,13 @@ from poems_cohort.cohort.eligibility import (
     diagnostic_criteria,
 )
 from poems_cohort.cohort.model import Cohort
-from poems_cohort.cohort.readers import ColumnMapping, RawCohort, read_cohort, read_mapping
+from poems_cohort.cohort.readers import (
+    ColumnMapping,
+    RawCohort,
+    input_conflict,
+    read_cohort,
+    read_mapping,
+)
 from poems_cohort.cohort.validation import DEFAULT_CUTOFF, load_cohort, validate_cohort
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "RawCohort",
     "apply_eligibility",
     "diagnostic_criteria",
+    "input_conflict",
     "load_cohort",
     "read_cohort",
     "read_mapping",

@@ -449,6 +449,40 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
     return done()
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def input_conflict(path: str | Path, candidate: str | Path, *,
+                   mapping: str | Path | Mapping[str, str] | ColumnMapping | None = None,
+                   ) -> Path | None:
+    """The input that writing ``candidate`` would overwrite or add to, else ``None``.
+
+    Inputs are ``path`` itself (a file), the ``patients.*``/``visits.*`` files of a folder, and a
+    mapping file. In a cohort folder, a new ``patients.*`` or ``visits.*`` file would be read as
+    input next time, so it conflicts too.
+    """
+    source, target = Path(path), Path(candidate)
+    inputs: list[Path] = []
+    if isinstance(mapping, str | Path):
+        inputs.append(Path(mapping))
+    if source.is_dir():
+        inputs += [f for f in source.iterdir() if f.is_file()
+                   and f.stem.lower() in ("patients", "visits")
+                   and f.suffix.lower() in SUPPORTED]
+        if (_same_file(target.parent, source) and target.stem.lower() in ("patients", "visits")
+                and target.suffix.lower() in SUPPORTED):
+            return target
+    else:
+        inputs.append(source)
+    return next((f for f in inputs if _same_file(f, target)), None)
+
+
 def read_cohort(path: str | Path, *,
                 mapping: str | Path | Mapping[str, str] | ColumnMapping | None = None,
                 ) -> RawCohort:
