@@ -47,6 +47,8 @@ def _expected(with_visits=True):
         "progression": [0, 1, 0], "death": [0, 1, 0], "treatment_related_death": [0, 1, 0],
         "secondary_malignancy": [NA, 0, 1],
         "egfr": [90.0, 141 * 0.993**60, 20.0],
+        "risk_reason": pd.Series([NA, "missing: pleural effusion; group high whatever their "
+                                  "values (2 known point(s))", NA], dtype=object),
     }
     if with_visits:
         # P1 responds at its 2010-07-01 visit; P2 has no visit (censored at 0 months);
@@ -68,6 +70,8 @@ def _expected(with_visits=True):
             cols[f"{name}_last_months"] = [730 / M, 90 / M, NAN]
     frame = pd.DataFrame(cols)[list(ANALYSIS_COLUMNS)]
     for name in ANALYSIS_COLUMNS:
+        if name == "risk_reason":
+            continue
         if name in ("patient_id", "regimen", "risk_group"):
             frame[name] = frame[name].astype("object")
         elif name.endswith(("_months", "_points")) or name == "egfr":
@@ -80,6 +84,7 @@ def _expected(with_visits=True):
 def test_columns_follow_the_contract_order():
     got = derive_analysis_dataset(_cohort(), EndpointSettings())
     assert tuple(got.columns) == ANALYSIS_COLUMNS
+    assert ANALYSIS_COLUMNS[-1] == "risk_reason"  # an extra after the contract columns
     assert ANALYSIS_COLUMNS[:21] == (
         "patient_id", "regimen", "risk_points", "risk_group", "crh_evaluable", "crh",
         "crh_months", "crv_evaluable", "crv", "crv_months", "rn_evaluable", "rn", "rn_months",

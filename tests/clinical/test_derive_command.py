@@ -26,8 +26,12 @@ def _read_parquet(path):
     """The written file with text columns as Python objects, as the library returns them
     (pandas 3 reads Parquet strings as its ``str`` dtype)."""
     frame = pd.read_parquet(path)
-    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
-    return frame.astype({c: object for c in text})
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])
+            or frame[c].dtype == object]
+    frame = frame.astype({c: object for c in text})
+    for c in text:  # an all-missing text column comes back as None
+        frame[c] = frame[c].where(frame[c].notna(), pd.NA)
+    return frame
 
 
 def test_derive_writes_the_analysis_dataset_as_parquet(tmp_path):
@@ -144,3 +148,19 @@ def test_out_beside_the_inputs_is_fine(tmp_path):
     folder = _copy_example(tmp_path)
     result = _run(folder, "--out", folder / "analysis.csv")
     assert result.exit_code == 0, result.output
+
+
+def test_the_written_dataset_says_why_a_risk_group_is_missing(tmp_path):
+    folder = _copy_example(tmp_path)
+    table = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    table.loc[0, "pulmonary_hypertension"] = ""  # P01: 42 years, eGFR 104, no effusion
+    table.to_csv(folder / "patients.csv", index=False)
+    out = tmp_path / "analysis.csv"
+    result = _run(folder, "--out", out)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out, dtype={"patient_id": str})
+    assert written.columns[-1] == "risk_reason"
+    assert pd.isna(written.loc[0, "risk_group"])
+    assert written.loc[0, "risk_reason"] == ("missing: pulmonary hypertension; total could be "
+                                             "0 to 1, group low to medium")
+    assert written["risk_reason"].iloc[1:].isna().all()

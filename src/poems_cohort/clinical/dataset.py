@@ -26,6 +26,7 @@ ANALYSIS_COLUMNS: tuple[str, ...] = (
     "pfs_months", "pfs_event", "os_months", "os_event", "followup_months",
     "crh_last_months", "crv_last_months", "rn_last_months", "crh_crv_last_months",
     "progression", "death", "treatment_related_death", "secondary_malignancy", "egfr",
+    "risk_reason",
 )  # fmt: skip
 
 
@@ -74,7 +75,9 @@ def derive_analysis_dataset(
     """One row per patient of ``cohort`` (in its order), columns ``ANALYSIS_COLUMNS``.
 
     0/1 columns are nullable ``Int64``; months, points and eGFR are ``float64``; ``patient_id``,
-    ``regimen`` and ``risk_group`` are text (``object``, missing ``<NA>``). Responses come from
+    ``regimen``, ``risk_group`` and ``risk_reason`` (why a risk factor is missing and whether the
+    group was still decided; missing when every factor is known) are text (``object``, missing
+    ``<NA>``). Responses come from
     ``cohort.visits`` when it is not ``None``, else from the patient-level response columns.
     Columns named in ``cohort.absent_columns`` (when it has that attribute, as ``Cohort`` does)
     were not in the user's file and count as absent, not as empty.
