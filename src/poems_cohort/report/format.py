@@ -1,4 +1,9 @@
-"""Number formatting: the only place where results are rounded."""
+"""Number formatting: the only place where results are rounded.
+
+One number of decimals per kind of value, so a column never mixes ``48`` with ``90.0``: months
+and percentages one decimal, p-values three. ``—`` means there is nothing to show (no patients,
+or a rate the data cannot give); ``NR`` is kept for a median that was not reached.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import math
 
 DASH = "–"
 MISSING = "—"
+NOT_REACHED = "NR"
+NOT_ESTIMABLE = "not estimable"
 
 
 def _bad(x: object) -> bool:
@@ -25,11 +32,15 @@ def num(x: object, digits: int = 1) -> str:
 
 
 def months(x: object) -> str:
-    """A time in months: whole when whole, else one decimal."""
-    if _bad(x):
-        return MISSING
-    v = float(x)  # type: ignore[arg-type]
-    return f"{v:.0f}" if v == round(v) else f"{v:.1f}"
+    """A time in months, always with one decimal (``48.0``, not ``48``)."""
+    return num(x, 1)
+
+
+def whole_digits(*values: object) -> int:
+    """0 when every known value is a whole number (e.g. scores), else 1: the decimals to show
+    a set of values that belong together (one row of Table 1) alike."""
+    known = [float(v) for v in values if not _bad(v)]  # type: ignore[arg-type]
+    return 0 if all(v == round(v) for v in known) else 1
 
 
 def pct(x: object, digits: int = 1) -> str:
@@ -76,15 +87,24 @@ def rate_ci(value: object, low: object, high: object) -> str:
     return f"{pct(value)} ({pct(low)}{DASH}{pct(high)})"
 
 
-def median_range(median: object, low: object, high: object) -> str:
-    """``median (min–max)``."""
+def pct_text(x: object) -> str:
+    """A percent for running text: ``46.4%``, or ``not estimable`` when missing."""
+    return NOT_ESTIMABLE if _bad(x) else f"{pct(x)}%"
+
+
+def median_range(median: object, low: object, high: object, digits: int = 1) -> str:
+    """``median (min–max)``, every number with ``digits`` decimals (one: months)."""
     if _bad(median):
         return MISSING
-    return f"{months(median)} ({months(low)}{DASH}{months(high)})"
+    return f"{num(median, digits)} ({num(low, digits)}{DASH}{num(high, digits)})"
 
 
-def median_ci(median: object, low: object, high: object) -> str:
-    """A median survival time with its CI; ``NR`` where not reached."""
+def median_ci(median: object, low: object, high: object, n: object = None) -> str:
+    """A median time in months with its CI; ``NR`` where not reached; ``—`` when there is no
+    patient (``n`` is 0)."""
+    if n is not None and not _bad(n) and int(n) == 0:  # type: ignore[call-overload]
+        return MISSING
+
     def part(x: object) -> str:
-        return "NR" if _bad(x) else months(x)
+        return NOT_REACHED if _bad(x) else months(x)
     return f"{part(median)} ({part(low)}{DASH}{part(high)})"

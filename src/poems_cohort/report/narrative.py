@@ -33,23 +33,22 @@ def narrative(results: StudyResults) -> str:
     parts = [f"{total} patients were analysed ({counts}). After a median follow-up of "
              f"{fmt.months(_get(fu, regimen='All')['median'])} months "
              f"({fmt.num(_get(ev, regimen='All')['person_years'], 0)} person-years),"]
+
+    def rate(endpoint: str, regimen: str) -> str:
+        return fmt.pct_text(_get(t2, endpoint=endpoint, subgroup="all", regimen=regimen)["value"])
+
     for endpoint in ("CRH", "CRV", "CRH/CRV", "RN"):
-        allr = _get(t2, endpoint=endpoint, subgroup="all", regimen="All")
-        refr = _get(t2, endpoint=endpoint, subgroup="all", regimen=ref)
         vs = "; ".join(
-            f"{r} {fmt.pct(_get(t2, endpoint=endpoint, subgroup='all', regimen=r)['value'])}%, "
+            f"{r} {rate(endpoint, r)}, "
             f"{_p(_get(t2, endpoint=endpoint, subgroup='all', regimen=r)['p_value'])}"
             for r in others)
-        parts.append(f"the {endpoint} rate was {fmt.pct(allr['value'])}% overall and "
-                     f"{fmt.pct(refr['value'])}% with {ref} ({vs});")
+        parts.append(f"the {endpoint} rate was {rate(endpoint, 'All')} overall and "
+                     f"{rate(endpoint, ref)} with {ref} ({vs});")
     years = f"{plan.survival_landmark_months / 12:g}-year"
     for endpoint in ("PFS", "OS"):
-        allr = _get(t2, endpoint=endpoint, subgroup="all", regimen="All")
-        by = ", ".join(
-            f"{r} {fmt.pct(_get(t2, endpoint=endpoint, subgroup='all', regimen=r)['value'])}%"
-            for r in plan.regimens)
+        by = ", ".join(f"{r} {rate(endpoint, r)}" for r in plan.regimens)
         p3 = _get(tests, source="survival", endpoint=endpoint, subgroup="all")["p_value"]
-        parts.append(f"{years} {endpoint} was {fmt.pct(allr['value'])}% ({by}; log-rank "
+        parts.append(f"{years} {endpoint} was {rate(endpoint, 'All')} ({by}; log-rank "
                      f"{_p(p3)} across regimens)" + (";" if endpoint == "PFS" else "."))
     deaths = _get(ev, regimen="All")
     parts.append(f"{int(deaths['deaths'])} patients died, "

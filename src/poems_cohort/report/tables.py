@@ -109,9 +109,10 @@ def table1(results: StudyResults) -> DisplayTable:
     for label in dict.fromkeys(cont["characteristic"]):
         part = cont[cont["characteristic"] == label].set_index("regimen")
         rec = {"Group": "", "Characteristic": f"{label}, median (range)"}
+        digits = fmt.whole_digits(*part["median"], *part["min"], *part["max"])
         for g in groups:
             r = part.loc[g]
-            rec[headers[g]] = fmt.median_range(r["median"], r["min"], r["max"])
+            rec[headers[g]] = fmt.median_range(r["median"], r["min"], r["max"], digits)
         rec["p"] = ""
         rows.append(rec)
     t1 = results.table1.rows
@@ -252,8 +253,8 @@ def survival_table(results: StudyResults) -> DisplayTable:
         "Subgroup": [results.plan.subgroup(x).label() for x in s["subgroup"]],
         "Regimen": s["regimen"],
         "Events/N": [fmt.n_of(e, n) for e, n in zip(s["events"], s["N"], strict=True)],
-        f"Median months ({ci})": [fmt.median_ci(m, lo, hi) for m, lo, hi in
-                                  zip(s["median"], s["median_low"], s["median_high"],
+        f"Median months ({ci})": [fmt.median_ci(m, lo, hi, n) for m, lo, hi, n in
+                                  zip(s["median"], s["median_low"], s["median_high"], s["N"],
                                       strict=True)],
         f"{years:g}-year rate, % ({ci})": [fmt.rate_ci(v, lo, hi) for v, lo, hi in
                                           zip(s["rate"], s["ci_low"], s["ci_high"],
@@ -263,7 +264,8 @@ def survival_table(results: StudyResults) -> DisplayTable:
             for r, p in zip(s["regimen"], s["p_value"], strict=True)],
     })
     return DisplayTable("survival", "Progression-free and overall survival", frame,
-                        "NR: not reached.", section="Endpoint")
+                        "Months with one decimal. NR: not reached; —: no patients, or a rate "
+                        "at a time the curve does not reach.", section="Endpoint")
 
 
 def followup_table(results: StudyResults) -> DisplayTable:
@@ -278,7 +280,8 @@ def followup_table(results: StudyResults) -> DisplayTable:
                                                                  f.loc[g, "min"],
                                                                  f.loc[g, "max"]),
             f"Reverse Kaplan–Meier median ({ci_label(results)})": fmt.median_ci(
-                f.loc[g, "reverse_km"], f.loc[g, "reverse_km_low"], f.loc[g, "reverse_km_high"]),
+                f.loc[g, "reverse_km"], f.loc[g, "reverse_km_low"], f.loc[g, "reverse_km_high"],
+                e.loc[g, "patients"]),
             "Person-years": fmt.num(e.loc[g, "person_years"], 1),
             "Deaths": str(int(e.loc[g, "deaths"])),
             "Treatment-related deaths": str(int(e.loc[g, "treatment_related_deaths"])),
