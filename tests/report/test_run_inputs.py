@@ -61,3 +61,12 @@ def test_regimens_in_another_case_run(tmp_path, cohort_dir):
     result = _run(str(cohort_dir), "--out", str(out), "--plan", str(plan), "--quiet")
     assert result.exit_code == 0, result.output
     assert '"LDex"' in (out / "results.json").read_text()
+
+
+def test_a_cutoff_that_excludes_everyone_exits_2_saying_why(tmp_path, cohort_dir):
+    out = tmp_path / "out"
+    result = _run(str(cohort_dir), "--out", str(out), "--cutoff", "2000-01-01")
+    assert result.exit_code == 2, result.output
+    assert "none was included" in result.output
+    assert "treatment started after the data cutoff: 10" in result.output
+    assert not out.exists()

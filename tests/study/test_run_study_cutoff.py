@@ -3,7 +3,10 @@
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from poems_cohort.cohort import load_cohort
+from poems_cohort.errors import InputError
 from poems_cohort.study import AnalysisPlan, run_study
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ten-patients"
@@ -17,3 +20,10 @@ def test_patients_treated_after_the_plan_cutoff_are_not_analysed():
     assert "P09" not in ids  # LDex from 2017-03-15
     assert len(ids) == 9
     assert len(run_study(cohort, AnalysisPlan()).analysis_dataset) == 10
+
+
+def test_no_patient_left_is_an_input_error_naming_the_exclusions():
+    cutoff = dt.date(2000, 1, 1)
+    with pytest.raises(InputError) as exc:
+        run_study(load_cohort(EXAMPLE, cutoff=cutoff), AnalysisPlan(cutoff=cutoff))
+    assert "treatment started after the data cutoff: 10" in exc.value.problems[0].expected

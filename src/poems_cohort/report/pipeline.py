@@ -22,7 +22,7 @@ from poems_cohort.report.output import (
 )
 from poems_cohort.report.tables import all_tables
 from poems_cohort.study import StudyResults, compute_study, load_plan
-from poems_cohort.study.run import baseline_frame
+from poems_cohort.study.run import baseline_frame, check_included
 
 Progress = Callable[[str, float], None]
 
@@ -70,6 +70,7 @@ def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None 
                   lambda: load_cohort(source, mapping=mapping, cutoff=plan.cutoff))
     elig = step("apply eligibility", lambda: apply_eligibility(cohort, regimens=plan.regimens,
                                                                cutoff=plan.cutoff))
+    check_included(elig.flow, source)
     ds = step("derive endpoints", lambda: derive_analysis_dataset(elig.included,
                                                                   plan.endpoint_settings()))
     results = step("compute the study", lambda: compute_study(

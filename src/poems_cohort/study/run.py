@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from poems_cohort.errors import InputError, Problem
 from poems_cohort.study.kinetics import compute_kinetics
 from poems_cohort.study.plan import AnalysisPlan
 from poems_cohort.study.results import StudyResults
@@ -34,6 +35,17 @@ def baseline_frame(patients: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
     return base.merge(extra, on="patient_id", how="left", validate="one_to_one")
 
 
+def check_included(flow: Any, source: object = "cohort") -> None:
+    """An ``InputError`` when eligibility leaves no patient to analyse, saying why (the
+    exclusion counts), instead of a report of empty tables."""
+    if flow.included > 0:
+        return
+    reasons = "; ".join(f"{reason}: {n}" for reason, n in flow.excluded.items() if n)
+    raise InputError([Problem(str(source), None, None, None,
+                              f"at least one patient left to analyse; of {flow.screened} "
+                              f"screened none was included ({reasons or 'no patients'})")])
+
+
 def compute_study(baseline: pd.DataFrame, ds: pd.DataFrame, flow: pd.DataFrame,
                   plan: AnalysisPlan) -> StudyResults:
     """The study from already-derived frames (the pure core of ``run_study``)."""
@@ -57,6 +69,7 @@ def run_study(cohort: Any, plan: AnalysisPlan | None = None) -> StudyResults:
 
     plan = plan or AnalysisPlan()
     eligibility = apply_eligibility(cohort, regimens=plan.regimens, cutoff=plan.cutoff)
+    check_included(eligibility.flow, getattr(cohort, "source", "cohort"))
     ds = derive_analysis_dataset(eligibility.included, plan.endpoint_settings())
     baseline = baseline_frame(eligibility.included.patients, ds)
     return compute_study(baseline, ds, eligibility.flow.to_frame(), plan)
