@@ -95,3 +95,24 @@ def test_narrative_p_values_and_missing_rates():
 @pytest.mark.parametrize("p,shown", [(0.0004, "p < 0.001"), (0.012, "p = 0.012")])
 def test_p_text(p, shown):
     assert fmt.p_text(p) == shown
+
+
+def test_landmarks_that_are_not_whole_years_are_named_in_months():
+    assert fmt.landmark(36) == "3-year"
+    assert fmt.landmark(6) == "6-month"
+    assert fmt.landmark(18) == "18-month"
+    res = _results(AnalysisPlan(survival_landmark_months=6))
+    t2 = tables.table2(res).frame
+    assert set(t2["Endpoint"]) >= {"PFS, 6-month rate", "OS, 6-month rate"}
+    assert any(c.startswith("6-month rate") for c in tables.survival_table(res).frame.columns)
+    assert "6-month PFS was" in narrative(res)
+    assert "0.5-year" not in narrative(res)
+
+
+def test_supplementary_caption_for_the_all_subgroup_reads_naturally():
+    from poems_cohort.report.figures import supplementary_figure
+
+    res = _results(AnalysisPlan(supplementary_subgroup="all"))
+    caption = supplementary_figure(res).caption
+    assert "among all CRV-evaluable patients" in caption
+    assert "patients patients" not in caption

@@ -397,9 +397,11 @@ def draw_supplementary_figure(results: StudyResults,
 def supplementary_figure(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS, *,
                          synthetic: bool = False) -> RenderedFigure:
     """Supplementary Figure 1 rendered."""
-    label = results.plan.subgroup(results.plan.supplementary_subgroup).label().lower()
+    sg = results.plan.subgroup(results.plan.supplementary_subgroup)
+    among = ("all CRV-evaluable patients" if sg.risk_groups is None else
+             f"CRV-evaluable {sg.label().lower()} patients")
     caption = (f"(a) Progression-free and (b) overall survival by CRV "
-               f"status among CRV-evaluable {label} patients (Kaplan–Meier; ticks mark "
+               f"status among {among} (Kaplan–Meier; ticks mark "
                "censored patients; p: log-rank test). " + _range_rule(settings))
     fig = draw_supplementary_figure(results, settings)
     return _render(fig, "supplementary_figure1", "Supplementary Figure 1. Survival by VEGF "

@@ -36,6 +36,13 @@ def months(x: object) -> str:
     return num(x, 1)
 
 
+def landmark(months_: float) -> str:
+    """A landmark time as a label: ``3-year`` for whole years, else ``6-month``."""
+    if months_ % 12 == 0:
+        return f"{months_ / 12:g}-year"
+    return f"{months_:g}-month"
+
+
 def whole_digits(*values: object) -> int:
     """0 when every known value is a whole number (e.g. scores), else 1: the decimals to show
     a set of values that belong together (one row of Table 1) alike."""

@@ -44,7 +44,7 @@ def narrative(results: StudyResults) -> str:
             for r in others)
         parts.append(f"the {endpoint} rate was {rate(endpoint, 'All')} overall and "
                      f"{rate(endpoint, ref)} with {ref} ({vs});")
-    years = f"{plan.survival_landmark_months / 12:g}-year"
+    years = fmt.landmark(plan.survival_landmark_months)
     for endpoint in ("PFS", "OS"):
         by = ", ".join(f"{r} {rate(endpoint, r)}" for r in plan.regimens)
         p3 = _get(tests, source="survival", endpoint=endpoint, subgroup="all")["p_value"]

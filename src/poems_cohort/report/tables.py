@@ -150,13 +150,13 @@ def _response_table(results: StudyResults, subgroups: list[str], name: str,
     t2 = results.table2.rows
     across = results.tests()
     marks = _Marks()
-    years = plan.survival_landmark_months / 12
+    when = fmt.landmark(plan.survival_landmark_months)
     order = [plan.reference, *(r for r in plan.regimens if r != plan.reference), "All"]
     ci = ci_label(results)
     rows = []
     for endpoint in dict.fromkeys(t2["endpoint"]):
         survival = endpoint in ("PFS", "OS")
-        section = f"{endpoint}, {years:g}-year rate" if survival else endpoint
+        section = f"{endpoint}, {when} rate" if survival else endpoint
         for g in order:
             rec = {"Endpoint": section, "Regimen": "All regimens" if g == "All" else g}
             for sg in subgroups:
@@ -179,7 +179,7 @@ def _response_table(results: StudyResults, subgroups: list[str], name: str,
         plan.proportion_ci, plan.proportion_ci)
     note = ("n/N: responders/evaluable patients; for PFS and OS, events/patients. Responses: "
             f"percent of evaluable patients with {ci_name} {plan.confidence_level * 100:g}% CI. "
-            f"PFS and OS: {years:g}-year Kaplan–Meier rate with log-log "
+            f"PFS and OS: {when} Kaplan–Meier rate with log-log "
             f"{plan.confidence_level * 100:g}% CI. p: each regimen against {plan.reference}; "
             f"on the 'All regimens' row, across all regimens. {marks.legend()} "
             f"(test policy '{plan.test_policy}'). " + ABBREVIATIONS)
@@ -246,7 +246,7 @@ def kinetics_table(results: StudyResults) -> DisplayTable:
 def survival_table(results: StudyResults) -> DisplayTable:
     """PFS and OS per subgroup and regimen: events, median, landmark rate, p."""
     s = results.survival.by_regimen
-    years = results.plan.survival_landmark_months / 12
+    when = fmt.landmark(results.plan.survival_landmark_months)
     ci = ci_label(results)
     frame = pd.DataFrame({
         "Endpoint": s["endpoint"],
@@ -256,7 +256,7 @@ def survival_table(results: StudyResults) -> DisplayTable:
         f"Median months ({ci})": [fmt.median_ci(m, lo, hi, n) for m, lo, hi, n in
                                   zip(s["median"], s["median_low"], s["median_high"], s["N"],
                                       strict=True)],
-        f"{years:g}-year rate, % ({ci})": [fmt.rate_ci(v, lo, hi) for v, lo, hi in
+        f"{when} rate, % ({ci})": [fmt.rate_ci(v, lo, hi) for v, lo, hi in
                                           zip(s["rate"], s["ci_low"], s["ci_high"],
                                               strict=True)],
         f"p vs {results.plan.reference} (log-rank)": [
