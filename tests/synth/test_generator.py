@@ -198,3 +198,16 @@ def test_logrank_p_values_on_the_published_side_of_005(analysis):
     res = stats.logrank_test(ds["os_months"].to_numpy(float), ds["os_event"].to_numpy(int),
                              ds["regimen"].to_numpy(object))
     assert res.p_value > 0.05
+
+
+def test_response_curves_level_off_below_100_percent(analysis):
+    """1 - KM of the time to CRH and CRV ends below 90% with non-responders still at risk."""
+    _, ds = analysis
+    for regimen in ("MDex", "ASCT", "LDex"):
+        for resp in ("crh", "crv"):
+            ev = ds[(ds["regimen"] == regimen) & (ds[f"{resp}_evaluable"] == 1)]
+            hit = (ev[resp] == 1).to_numpy()
+            time = np.where(hit, ev[f"{resp}_months"], ev[f"{resp}_last_months"]).astype(float)
+            final = 100 - km_percent(time, hit, time.max())
+            assert 100 * hit.mean() < final < 90, (regimen, resp, final)
+            assert (time[~hit] > time[hit].max()).sum() >= 1, (regimen, resp)

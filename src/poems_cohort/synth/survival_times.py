@@ -19,22 +19,22 @@ import pandas as pd
 
 from poems_cohort import stats
 from poems_cohort.synth.assign import choose_exact
+from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS, km_at, prints_as
+from poems_cohort.synth.pooled_above import Layout, applies, pooled_above_layout
 from poems_cohort.synth.published import load_published
 from poems_cohort.synth.targets import RegimenTargets, Targets
 
-DAYS_PER_MONTH = 30.4375
 CUTOFF = pd.Timestamp("2018-08-31")
 FIRST_START = pd.Timestamp("2000-01-01")
 LAST_START = pd.Timestamp("2017-10-31")
-HORIZON_DAYS = int(36 * DAYS_PER_MONTH)  # events on or before this day count in the 3-year rate
 
 #: Observed follow-up (months) at quantiles of each regimen: (quantile, months). The median
 #: knot is the published median follow-up; the others were set so that the cohort's median
 #: follow-up and person-years come close to the published ones.
 FOLLOWUP_DESIGN: dict[str, tuple[tuple[float, float], ...]] = {
-    "MDex": ((0, 1.0), (0.05, 12), (0.25, 40), (0.5, None), (0.8, 98), (0.95, 150), (1, 222)),
-    "ASCT": ((0, 0.8), (0.04, 11), (0.2, 20), (0.47, 44), (0.5, None), (0.85, 54), (0.97, 90),
-             (1, 150)),
+    "MDex": ((0, 1.0), (0.05, 12), (0.25, 40), (0.5, None), (0.8, 90), (0.9, 130), (1, 220)),
+    "ASCT": ((0, 0.8), (0.04, 11), (0.2, 20), (0.47, 44), (0.5, None), (0.85, 52), (0.93, 66),
+             (1, 178)),
     "LDex": ((0, 1.5), (0.05, 11), (0.2, 18), (0.5, None), (0.75, 45.5), (0.9, 50), (0.98, 62),
              (1, 110)),
 }  # type: ignore[dict-item]
@@ -44,33 +44,18 @@ ERA_START = {"MDex": pd.Timestamp("2000-01-01"), "ASCT": pd.Timestamp("2002-01-0
              "LDex": pd.Timestamp("2009-01-01")}
 
 
-def km_at(days: np.ndarray, event: np.ndarray, horizon: int = HORIZON_DAYS) -> float:
-    """Kaplan–Meier survival just after ``horizon`` (events before censorings at ties)."""
-    order = np.lexsort((~event.astype(bool), days))
-    d, e = days[order], event[order].astype(bool)
-    at_risk = len(d) - np.arange(len(d))
-    keep = e & (d <= horizon)
-    return float(np.prod(1.0 - 1.0 / at_risk[keep]))
-
-
-def prints_as(percent: float, printed: float, decimals: int = 1) -> bool:
-    """Whether ``percent`` is printed as ``printed`` when rounded to ``decimals``.
-
-    Values within 0.002 of a rounding boundary do not count, so that the answer holds whichever
-    way a report rounds halves.
-    """
-    half = 0.5 * 10.0**-decimals
-    return printed - half + 0.002 <= percent < printed + half - 0.002
-
-
 def _followup_days(rng: np.random.Generator, t: RegimenTargets) -> np.ndarray:
     """Observed follow-up in whole days, the design's quantiles in a random order."""
+    return _design_days(t)[rng.permutation(t.size)]
+
+
+def _design_days(t: RegimenTargets) -> np.ndarray:
+    """The design's observed follow-up times in whole days, ascending."""
     design = FOLLOWUP_DESIGN[t.regimen]
     qs = np.array([q for q, _ in design])
     vs = np.array([t.median_followup if v is None else v for _, v in design], dtype=float)
     months = np.interp((np.arange(t.size) + 0.5) / t.size, qs, vs)
-    days = np.round(months * DAYS_PER_MONTH).astype(np.int64)
-    return days[rng.permutation(t.size)]
+    return np.round(months * DAYS_PER_MONTH).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -146,6 +131,10 @@ KEEP = 4
 #: drawn with an exponential density of this mean (months), truncated at the patient's follow-up,
 #: and deaths after 3 years fall on patients weighted by the same exponential.
 LATE_MEAN_MONTHS = 24.0
+#: The largest regimen for which a pooled 3-year PFS above both risk subgroups is laid out by
+#: :func:`~poems_cohort.synth.pooled_above.pooled_above_layout` (its search counts patients,
+#: so it is kept to cohorts of about the published size); larger ones use :data:`VARIANTS`.
+POOLED_ABOVE_MAX = 500
 
 
 def _assign_followup(rng: np.random.Generator, t: RegimenTargets, sub: np.ndarray,
@@ -220,14 +209,7 @@ def _one_regimen(rng: np.random.Generator, t: RegimenTargets, sub: np.ndarray,
         res = search_events(rng, d, np.zeros(len(d), bool), early, weights, t.os_3y[sg],
                             draw_times=False, tries=2000 if tight else 3)
         died[cell] = res.event
-    # later deaths up to the regimen's total at the end of follow-up, more often soon after 3
-    # years (a declining hazard)
-    alive_late = ~died & (days > HORIZON_DAYS + 15)
-    k_late = min(int(alive_late.sum()), max(0, t.deaths - int(died.sum())))
-    late = np.zeros(n, bool)
-    after = (days[alive_late] - HORIZON_DAYS) / (LATE_MEAN_MONTHS * DAYS_PER_MONTH)
-    late[np.flatnonzero(alive_late)[choose_exact(rng, k_late, np.exp(-after))]] = True
-    died |= late
+    died |= _late_deaths(rng, t, days, died)
     cause[trm & died] = "treatment-related"
     # deaths from the disease often follow a recorded progression
     dead = np.flatnonzero(died & ~trm)
@@ -257,14 +239,39 @@ def _one_regimen(rng: np.random.Generator, t: RegimenTargets, sub: np.ndarray,
                             tries=2000 if tight else 3, shape=shape)
         new = res.event & cand
         prog[cell[new]] = res.days[new]
-    # later progressions in living patients up to the regimen's total
+    _late_progressions(rng, t, days, died, prog)
+    return _scored(t, sub, days, died, prog, cause, evaluable)
+
+
+def _late_deaths(rng: np.random.Generator, t: RegimenTargets, days: np.ndarray,
+                 died: np.ndarray) -> np.ndarray:
+    """Deaths after 3 years up to the regimen's total, at the end of follow-up, more often soon
+    after 3 years (a declining hazard)."""
+    alive_late = ~died & (days > HORIZON_DAYS + 15)
+    k_late = min(int(alive_late.sum()), max(0, t.deaths - int(died.sum())))
+    late = np.zeros(len(days), bool)
+    after = (days[alive_late] - HORIZON_DAYS) / (LATE_MEAN_MONTHS * DAYS_PER_MONTH)
+    late[np.flatnonzero(alive_late)[choose_exact(rng, k_late, np.exp(-after))]] = True
+    return late
+
+
+def _late_progressions(rng: np.random.Generator, t: RegimenTargets, days: np.ndarray,
+                       died: np.ndarray, prog: np.ndarray) -> None:
+    """Progressions after 3 years in living patients up to the regimen's total (in place)."""
     alive = ~died
     have = int((alive & (prog >= 0)).sum())
     pool = alive & (prog < 0) & (days > HORIZON_DAYS + 60)
     k = min(int(pool.sum()), max(0, t.progressions_alive - have))
     pick = np.flatnonzero(pool)[choose_exact(rng, k, np.ones(int(pool.sum())))]
     prog[pick] = _late_time(rng, HORIZON_DAYS + 15, days[pick] - 30)
-    # how near the published values this layout comes
+
+
+def _scored(t: RegimenTargets, sub: np.ndarray, days: np.ndarray, died: np.ndarray,
+            prog: np.ndarray, cause: np.ndarray, evaluable: dict[str, np.ndarray] | None
+            ) -> _Regimen:
+    """The layout with how near the published values it comes: subgroup rates not printing as
+    published and responses whose longest time no evaluable patient is followed for (misses),
+    then the distance of the pooled rates (gap)."""
     misses, gap = 0, 0.0
     pfs = _pfs_days(days, prog)
     pfs_event = (prog >= 0) | died
@@ -281,6 +288,46 @@ def _one_regimen(rng: np.random.Generator, t: RegimenTargets, sub: np.ndarray,
     return _Regimen(days, died, prog, cause, misses, gap)
 
 
+def _pooled_above_regimen(rng: np.random.Generator, t: RegimenTargets, sub: np.ndarray,
+                          layout: Layout, evaluable: dict[str, np.ndarray] | None) -> _Regimen:
+    """One regimen from a :func:`pooled_above_layout`: its ranks given to the patients of each
+    risk subgroup in random order (the longest follow-up to a patient evaluable for CRH and
+    CRV where the subgroup has one), then deaths and progressions after 3 years as for the
+    other layouts."""
+    n = len(sub)
+    rank = np.empty(n, np.int64)
+    for sg, ranks in (("low", np.flatnonzero(layout.low)),
+                      ("medium-high", np.flatnonzero(~layout.low))):
+        who = np.flatnonzero(sub == sg)
+        rank[who[rng.permutation(len(who))]] = ranks
+    if evaluable and all(k in evaluable for k in ("crh", "crv")):
+        both = evaluable["crh"] & evaluable["crv"]
+        longest = int(np.argmax(rank))
+        mates = np.flatnonzero(both & (sub == sub[longest]))
+        if not both[longest] and len(mates):
+            mate = int(mates[np.argmax(rank[mates])])
+            rank[longest], rank[mate] = rank[mate], rank[longest]
+    days = layout.days[rank]
+    died = layout.died[rank].copy()
+    prog = layout.prog[rank].copy()
+    trm = layout.treatment_related[rank]
+    cause = np.full(n, "", dtype=object)
+    cause[trm] = "treatment-related"
+    cause[died & ~trm & (prog >= 0)] = "disease"  # after an early progression
+    late = _late_deaths(rng, t, days, died)
+    died |= late
+    # about half the later deaths follow a recorded progression after 3 years
+    for i in np.flatnonzero(late):
+        if rng.random() < 0.6 and days[i] > HORIZON_DAYS + 30:
+            prog[i] = int(rng.integers(HORIZON_DAYS + 15, days[i] - 10))
+            cause[i] = "disease"
+    rest = np.flatnonzero(died & (cause == ""))
+    cause[rest] = rng.choice(["disease", "other", "unknown"], size=len(rest),
+                             p=[0.45, 0.35, 0.2])
+    _late_progressions(rng, t, days, died, prog)
+    return _scored(t, sub, days, died, prog, cause, evaluable)
+
+
 def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator
                    ) -> pd.DataFrame:
     """Dates and outcomes per patient (same index as ``baseline``).
@@ -289,7 +336,9 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
     (``datetime64``, NaT where none), ``death_cause``, ``secondary_malignancy`` and the internal
     ``followup_days`` (days from treatment start to death or last follow-up).
 
-    Per regimen every layout of :data:`VARIANTS` is tried (``TRIES_PER_VARIANT`` times each for
+    A regimen whose published pooled 3-year PFS lies above both risk subgroups (ASCT) is laid
+    out by :func:`~poems_cohort.synth.pooled_above.pooled_above_layout` (``KEEP`` copies with
+    different later events). Per other regimen every layout of :data:`VARIANTS` is tried (``TRIES_PER_VARIANT`` times each for
     a cohort of the published size, once otherwise) and ranked: fewest risk-subgroup 3-year rates
     not printing as published, then nearest the regimen's pooled 3-year PFS and OS. The best
     combination of the ``KEEP`` best per regimen whose log-rank p-values fall on the published
@@ -308,10 +357,15 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
         sub = baseline["subgroup"].to_numpy()[rows]
         evaluable = {k: baseline[f"{k}_ev"].to_numpy(dtype=bool)[rows]
                      for k in ("crh", "crv") if f"{k}_ev" in baseline.columns}
-        tries = TRIES_PER_VARIANT if tight else 1
-        variants = VARIANTS if tight else VARIANTS[:1]
-        tried = [_one_regimen(rng, t, sub, variant, tight, evaluable)
-                 for variant in variants for _ in range(tries)]
+        layout = (pooled_above_layout(t, _design_days(t))
+                  if tight and t.size <= POOLED_ABOVE_MAX and applies(t) else None)
+        if layout is not None:
+            tried = [_pooled_above_regimen(rng, t, sub, layout, evaluable) for _ in range(KEEP)]
+        else:
+            tries = TRIES_PER_VARIANT if tight else 1
+            variants = VARIANTS if tight else VARIANTS[:1]
+            tried = [_one_regimen(rng, t, sub, variant, tight, evaluable)
+                     for variant in variants for _ in range(tries)]
         kept[t.regimen] = sorted(tried, key=lambda r: (r.misses, r.gap))[:KEEP]
         rows_of[t.regimen] = rows
     regimens = [t.regimen for t in targets.regimens]

@@ -19,6 +19,23 @@ from poems_cohort.synth.survival_times import DAYS_PER_MONTH, km_at, prints_as
 from poems_cohort.synth.targets import Kinetics, RegimenTargets, Targets
 
 SCHEDULE_MONTHS: tuple[int, ...] = (1, 2, 3, 6, 9, 12, *range(18, 241, 6))
+#: Responders are drawn among the evaluable patients with a flat weight from this follow-up on
+#: (months) and a weight rising linearly to it before (few assessments, fewer responses seen).
+#: Flat weights leave non-responders with long follow-up at risk after the last response, so
+#: the cumulative response curves level off instead of rising to 100%.
+RESPONDER_RAMP_MONTHS = 12
+#: Weight (relative to the others) of the evaluable patients followed longer than the one who
+#: carries the published longest time to the response: they respond less often, so the last
+#: response leaves a few non-responders at risk and the curve ends level, not with a jump.
+BEYOND_LONGEST_WEIGHT = 0.2
+#: Draws of the months to response per regimen and response, nudging the 6- and 12-month
+#: counts, until both cumulative rates print as published (otherwise the draw with the most
+#: rates printed, then the nearest, is kept).
+KINETICS_TRIES = 200
+#: Times to response after the first year fall off with this mean (months) above their lower
+#: bound: most late responses come in the second and third year, the longest at the published
+#: maximum.
+LATE_RESPONSE_MEAN_MONTHS = 12.0
 
 
 def month_day(months: np.ndarray | float) -> np.ndarray:
@@ -33,13 +50,16 @@ def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFr
     out = {k: np.zeros(n, bool) for k in ("crh", "crv", "rn")}
     sub = f["subgroup"].to_numpy()
     h_ev, v_ev, rn_ev = (f[c].to_numpy() for c in ("crh_ev", "crv_ev", "rn_ev"))
-    w_follow = np.where(follow < 31, 0.0, np.sqrt(np.maximum(follow, 1.0)))
-    # the evaluable patient followed longest responds, so the published maximum can be reached
+    w_follow = np.where(follow < 31, 0.0, np.minimum(follow / month_day(RESPONDER_RAMP_MONTHS),
+                                                     1.0))
+    # the evaluable patient followed just long enough for the published longest time responds
+    # then; patients followed longer stay free not to respond (they keep the curve's plateau)
     w_h, w_v = w_follow.copy(), w_follow.copy()
     for w, ev, k in ((w_h, h_ev, t.crh_kinetics), (w_v, v_ev, t.crv_kinetics)):
-        longest = np.flatnonzero(ev)[np.argmax(follow[ev])] if ev.any() else None
-        if longest is not None and follow[longest] >= month_day(k.maximum):
-            w[longest] = np.inf
+        long_enough = np.flatnonzero(ev & (follow >= month_day(k.maximum)))
+        if len(long_enough):
+            w[long_enough] *= BEYOND_LONGEST_WEIGHT
+            w[long_enough[np.argmin(follow[long_enough])]] = np.inf
     w_both = np.maximum(w_h, w_v)
     for sg in ("low", "medium-high"):
         cell = sub == sg
@@ -101,7 +121,13 @@ def _response_months(rng: np.random.Generator, count: int, k6: int, k12: int, k:
         lo_pos[free] = np.ceil(pooled_median)
         hi_pos[free] = np.minimum(hi_pos[free], np.ceil(pooled_median) + 1)
     lo_pos = np.minimum(lo_pos, hi_pos)
-    out = np.floor(lo_pos + rng.random(count) * (hi_pos - lo_pos + 1))
+    u = rng.random(count)
+    out = np.floor(lo_pos + u * (hi_pos - lo_pos + 1))
+    # after the first year, later responses are rarer: a declining density above the lower bound
+    late = lo_pos >= 13
+    span = hi_pos[late] - lo_pos[late] + 1
+    scale = LATE_RESPONSE_MEAN_MONTHS
+    out[late] = lo_pos[late] + np.floor(-scale * np.log1p(-u[late] * (1 - np.exp(-span / scale))))
     out = np.minimum(out, hi_pos)
     for pos, value in mids:
         out[pos] = value
@@ -150,17 +176,18 @@ def _kinetics_days(rng: np.random.Generator, k: Kinetics, who: np.ndarray, evalu
     k12 = round(k.rate_12 * n_ev / 100)
     last = _last_assessment(follow)
     best = None
-    for _ in range(12 if tight else 1):
+    for _ in range(KINETICS_TRIES if tight else 1):
         months = _response_months(rng, count, k6, k12, k, pooled_median)
         days = _assign_times(rng, months, who, follow)
         t = np.where(days >= 0, days, last)[evaluable]
         e = (days >= 0)[evaluable]
         r6 = 100 * (1 - km_at(t, e, int(month_day(6))))
         r12 = 100 * (1 - km_at(t, e, int(month_day(12))))
-        miss = abs(r6 - k.rate_6) + abs(r12 - k.rate_12)
+        printed = int(prints_as(r6, k.rate_6)) + int(prints_as(r12, k.rate_12))
+        miss = (-printed, abs(r6 - k.rate_6) + abs(r12 - k.rate_12))
         if best is None or miss < best[0]:
             best = (miss, days)
-        if prints_as(r6, k.rate_6) and prints_as(r12, k.rate_12):
+        if printed == 2:
             break
         k6 += int(np.sign(k.rate_6 - r6)) if not prints_as(r6, k.rate_6) else 0
         k12 += int(np.sign(k.rate_12 - r12)) if not prints_as(r12, k.rate_12) else 0
@@ -215,6 +242,10 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.n
                         (prog - start).astype("timedelta64[D]").astype(np.int64))
     relapsed = day[:] >= prog_day[row]
     base = day == 0
+    # a patient's last assessment is always complete, so non-responders are censored at the
+    # last scheduled visit, as the kinetics layout assumes
+    last = np.ones(m, bool)
+    last[:-1] = row[1:] != row[:-1]
 
     def at(col: str) -> np.ndarray:
         return frame[col].to_numpy()[row]
@@ -232,7 +263,7 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.n
     kappa = np.where(base, kappa0, np.where(in_crh | ~h_ev, kappa_norm, kappa0))
     lam = np.where(base, lam0, np.where(in_crh | ~h_ev, lam_norm,
                                         np.round(np.maximum(lam0 * shrink, kappa0 * 4.5), 1)))
-    flc_missing = ~base & ~in_crh & (rng.random(m) < 0.1)
+    flc_missing = ~base & ~last & ~in_crh & (rng.random(m) < 0.1)
     kappa = np.where(flc_missing, np.nan, kappa)
     lam = np.where(flc_missing, np.nan, lam)
 
@@ -245,7 +276,7 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.n
     vegf = np.where(in_crv, np.round(rng.uniform(120, 590, m)),
                     np.round(np.maximum(vegf0 * frac, rng.uniform(620, 1400, m))))
     vegf = np.where(base, vegf0, np.where(v_ev, vegf, np.nan))
-    vegf = np.where(~base & ~in_crv & (rng.random(m) < 0.1), np.nan, vegf)
+    vegf = np.where(~base & ~last & ~in_crv & (rng.random(m) < 0.1), np.nan, vegf)
 
     # ONLS: at least one point better from the RN visit on
     onls0 = at("onls")
