@@ -116,3 +116,12 @@ def test_supplementary_caption_for_the_all_subgroup_reads_naturally():
     caption = supplementary_figure(res).caption
     assert "among all CRV-evaluable patients" in caption
     assert "patients patients" not in caption
+
+
+def test_narrative_counts_one_death_in_the_singular_and_names_untestable_p():
+    # deaths: A4, M3 and L4; without A4 and the LDex patients only M3 died
+    res = _results(drop=("PID-A4", "PID-L1", "PID-L2", "PID-L3", "PID-L4"))
+    text = narrative(res)
+    assert "7 patients were analysed" in text
+    assert "1 patient died" in text
+    assert "LDex not estimable, p not testable" in text

@@ -16,7 +16,11 @@ def _get(frame: pd.DataFrame, **where: object) -> pd.Series:
 
 
 def _p(p: object) -> str:
-    return "not testable" if fmt.p_value(p) == fmt.MISSING else fmt.p_text(p)
+    return fmt.p_text(p)  # "p = 0.012", "p < 0.001" or "p not testable"
+
+
+def _patients(n: int) -> str:
+    return f"{n} patient" if n == 1 else f"{n} patients"
 
 
 def narrative(results: StudyResults) -> str:
@@ -30,7 +34,8 @@ def narrative(results: StudyResults) -> str:
     others = [r for r in plan.regimens if r != ref]
     total = int(_get(ev, regimen="All")["patients"])
     counts = ", ".join(f"{r} {int(_get(ev, regimen=r)['patients'])}" for r in plan.regimens)
-    parts = [f"{total} patients were analysed ({counts}). After a median follow-up of "
+    verb = "was" if total == 1 else "were"
+    parts = [f"{_patients(total)} {verb} analysed ({counts}). After a median follow-up of "
              f"{fmt.months(_get(fu, regimen='All')['median'])} months "
              f"({fmt.num(_get(ev, regimen='All')['person_years'], 0)} person-years),"]
 
@@ -51,7 +56,7 @@ def narrative(results: StudyResults) -> str:
         parts.append(f"{years} {endpoint} was {rate(endpoint, 'All')} ({by}; log-rank "
                      f"{_p(p3)} across regimens)" + (";" if endpoint == "PFS" else "."))
     deaths = _get(ev, regimen="All")
-    parts.append(f"{int(deaths['deaths'])} patients died, "
+    parts.append(f"{_patients(int(deaths['deaths']))} died, "
                  f"{int(deaths['treatment_related_deaths'])} of treatment-related causes.")
     text = " ".join(parts)
     return text[0].upper() + text[1:]
