@@ -56,6 +56,7 @@ from scipy import stats as sps
 FEXACT_TOL = 3.45254e-7  # R's FEXACT: tolerance on the log probability of a table
 REL_ERR_2X2 = 1e-7  # R's fisher.test, 2 x 2 branch: relErr
 BATCH = 1 << 18  # partial tables processed at once
+_TAIL_TOL = 1e-15  # relative truncation of a hypergeometric tail sum
 _EPS = np.finfo(float).eps
 
 
@@ -363,6 +364,9 @@ class _Enumeration:
         if i == nr - 2:
             self._two_by_two(r[:, -2], r[:, -1], m, p)
             return
+        if i == nr - 3:
+            self._three_rows(r[:, i], r[:, i + 1], r[:, i + 2], m, p)
+            return
         lo = np.maximum(0, m - r[:, i + 1:].sum(axis=1))
         hi = np.minimum(r[:, i], m)
         for sl, parent, x in self._expand(lo, hi):
@@ -374,6 +378,90 @@ class _Enumeration:
                 keep = self._prune(rest, np.stack([m2, rest.sum(axis=1) - m2], axis=1), p2)
                 r2, p2, m2 = r2[keep], p2[keep], m2[keep]
             self._last_two_cell(r2, p2, m2, i + 1)
+
+    def _block_max(self, y: np.ndarray, a0: np.ndarray, a1: np.ndarray, a2: np.ndarray,
+                   m: np.ndarray) -> np.ndarray:
+        """``F(y)``: the longest completion once row ``a0`` puts ``y`` into the column: the
+        row's own term plus the mode of the 2 x 2 block that remains (rows ``a1``, ``a2``)."""
+        lf = self.lf
+        mb = m - y
+        mode = (a1 + 1) * (mb + 1) // (a1 + a2 + 2)
+        return -(lf[y] + lf[a0 - y]) + self._logh(mode, a1, a2, mb, lf)
+
+    def _three_rows(self, a0: np.ndarray, a1: np.ndarray, a2: np.ndarray, m: np.ndarray,
+                    past: np.ndarray) -> None:
+        """Three rows left in the last two columns (the column takes ``m`` of them).
+
+        ``F(y)``, the longest completion after row ``a0`` puts ``y`` into the column, is concave in
+        ``y`` (a concave term plus the sup-convolution of two concave ones), so the values of ``y``
+        that leave a more probable table than the observed one form an interval ``[A, B]`` around
+        the maximiser: found by bisection. Every table with ``y`` outside it counts, and their total
+        is a tail of ``y``'s marginal distribution (hypergeometric: ``a0`` against ``a1 + a2``),
+        summed in closed form; only the 2 x 2 blocks with ``y`` in ``[A, B]`` are examined.
+        """
+        lf = self.lf
+        a12 = a1 + a2
+        lo = np.maximum(0, m - a12)
+        hi = np.minimum(a0, m)
+        tt = self.t - past
+
+        def f(y: np.ndarray, s: np.ndarray | slice = slice(None)) -> np.ndarray:
+            return self._block_max(y, a0[s], a1[s], a2[s], m[s])
+
+        # maximiser: the first y whose right neighbour is not larger (F is concave)
+        left, right = lo.copy(), hi.copy()
+        act = np.flatnonzero(right > left)
+        while act.size:
+            mid = (left[act] + right[act]) // 2
+            up = f(mid + 1, act) > f(mid, act)
+            left[act[up]] = mid[up] + 1
+            right[act[~up]] = mid[~up]
+            act = act[right[act] > left[act]]
+        top = left
+        self._count(2 * a0.size)
+        inside = f(top) > tt
+        # nodes whose every table counts (a looser bound may have let them through)
+        acc = ~inside
+        if acc.any():
+            self.masses.append(past[acc] + lf[a0[acc] + a12[acc]] - lf[a0[acc]] - lf[a1[acc]]
+                               - lf[a2[acc]] - lf[m[acc]] - lf[a0[acc] + a12[acc] - m[acc]])
+        idx = np.flatnonzero(inside)
+        if not idx.size:
+            return
+        a0, a1, a2, a12, m, lo, hi, top, tt, past = (
+            v[idx] for v in (a0, a1, a2, a12, m, lo, hi, top, tt, past))
+        # A: the smallest y in [lo, top] with F(y) > tt (F non-decreasing there)
+        bad, good = lo - 1, top.copy()
+        act = np.flatnonzero(good - bad > 1)
+        while act.size:
+            mid = (good[act] + bad[act]) // 2
+            ok = f(mid, act) > tt[act]
+            good[act[ok]] = mid[ok]
+            bad[act[~ok]] = mid[~ok]
+            act = act[good[act] - bad[act] > 1]
+        lo_in = good
+        # B: the largest y in [top, hi] with F(y) > tt
+        good, bad = top.copy(), hi + 1
+        act = np.flatnonzero(bad - good > 1)
+        while act.size:
+            mid = (good[act] + bad[act]) // 2
+            ok = f(mid, act) > tt[act]
+            good[act[ok]] = mid[ok]
+            bad[act[~ok]] = mid[~ok]
+            act = act[bad[act] - good[act] > 1]
+        hi_in = good
+        # the tails y < A and y > B: y's marginal, times the total of the 2 x 2 block
+        const = past + lf[a12] - lf[a1] - lf[a2]
+        for s, x0, is_left in ((lo_in > lo, lo_in - 1, True), (hi_in < hi, hi_in + 1, False)):
+            if s.any():
+                x, aa, bb, mm = x0[s], a0[s], a12[s], m[s]
+                self.masses.append(const[s] + self._logh(x, aa, bb, mm, lf)
+                                   + _log_tail_factor(x, aa, bb, mm, left=is_left))
+        # y in [A, B]: one 2 x 2 block each
+        for sl, parent, y in self._expand(lo_in, hi_in):
+            aa0 = a0[sl][parent]
+            self._two_by_two(a1[sl][parent], a2[sl][parent], m[sl][parent] - y,
+                             past[sl][parent] - lf[y] - lf[aa0 - y])
 
     @staticmethod
     def _logh(x: np.ndarray, a: np.ndarray, b: np.ndarray, m: np.ndarray,
@@ -448,39 +536,47 @@ class _Enumeration:
 def _log_tail_factor(x0: np.ndarray, a: np.ndarray, b: np.ndarray, m: np.ndarray, *,
                      left: bool) -> np.ndarray:
     """``log(sum_{x in tail} h(x) / h(x0))`` for the 2 x 2 block (rows ``a``, ``b``, column ``m``),
-    the tail running from ``x0`` away from the mode; ``h(x) = 1/(x!(a-x)!(m-x)!(b-m+x)!)``.
+    the tail running from ``x0`` away from ``x0``'s side of the mode; ``h(x) = 1/(x!(a-x)!(m-x)!(b-m+x)!)``.
 
-    Summed term by term with the ratio of neighbours (it reaches 0 at the end of the support); a
-    sum stops once the rest, bounded by a geometric series because the ratios shrink outwards
-    (log-concavity), is below 1e-17 of it. This is several times faster than Boost's hypergeometric
-    distribution function (``scipy.stats.hypergeom.cdf``) on these tails and as accurate.
+    Summed term by term with the ratio of neighbours, a ratio of two quadratics in the step whose
+    numerator and denominator are updated by differences (the ratio reaches 0 at the end of the
+    support and stays clipped there). Every few terms a sum stops once the rest, bounded by a
+    geometric series because the ratios shrink outwards (log-concavity), is below ``_TAIL_TOL`` of
+    it. This is several times faster than Boost's hypergeometric distribution function
+    (``scipy.stats.hypergeom.cdf``) on these tails and as accurate.
     """
-    out = np.zeros(x0.size)
+    out = np.empty(x0.size)
     pos = np.arange(x0.size)
     x, aa, bb, mm = (v.astype(np.float64) for v in (x0, a, b, m))
+    if left:  # h(x - 1) / h(x) = x (b - m + x) / ((a - x + 1)(m - x + 1))
+        n1, n2, d1, d2 = x, bb - mm + x, aa - x + 1.0, mm - x + 1.0
+    else:  # h(x + 1) / h(x) = (a - x)(m - x) / ((x + 1)(b - m + x + 1))
+        n1, n2, d1, d2 = aa - x, mm - x, x + 1.0, bb - mm + x + 1.0
+    num, dnum = n1 * n2, n1 + n2 - 1.0  # next step: num -= dnum, dnum -= 2
+    den, dden = d1 * d2, d1 + d2 + 1.0  # next step: den += dden, dden += 2
     term = np.ones(x0.size)
     tot = np.ones(x0.size)
-    while pos.size:
-        if left:  # h(x - 1) / h(x)
-            ratio = x * (bb - mm + x) / ((aa - x + 1.0) * (mm - x + 1.0))
-            x -= 1.0
-        else:  # h(x + 1) / h(x)
-            ratio = (aa - x) * (mm - x) / ((x + 1.0) * (bb - mm + x + 1.0))
-            x += 1.0
-        term *= ratio
-        tot += term
-        done = (ratio <= 0.0) | (term * ratio < 1e-17 * tot * (1.0 - ratio))
+    ratio = np.empty(x0.size)
+    while True:
+        for _ in range(4):
+            np.divide(num, den, out=ratio)
+            np.maximum(ratio, 0.0, out=ratio)
+            term *= ratio
+            tot += term
+            num -= dnum
+            dnum -= 2.0
+            den += dden
+            dden += 2.0
+        done = term * ratio < _TAIL_TOL * tot * (1.0 - ratio)
         n_done = int(np.count_nonzero(done))
         if n_done == done.size:
             out[pos] = np.log(tot)
-            break
+            return out
         if n_done * 4 >= done.size:  # compact now and then: finished sums stop changing anyway
             out[pos[done]] = np.log(tot[done])
             keep = ~done
-            pos, x, aa, bb, mm, term, tot = (v[keep] for v in (pos, x, aa, bb, mm, term, tot))
-        elif n_done:
-            term[done] = 0.0  # frozen: later ratios multiply a zero term
-    return out
+            pos, num, dnum, den, dden, term, tot, ratio = (
+                v[keep] for v in (pos, num, dnum, den, dden, term, tot, ratio))
 
 
 @dataclass(frozen=True)
