@@ -135,3 +135,78 @@ def test_bad_file_reports_every_problem(tmp_path):
         load_published(bad)
     columns = {p.column for p in info.value.problems}
     assert columns == {"a.regimen", "id", "b.printed", "conflict.ids", "meta.regimen_sizes"}
+
+
+# --------------------------------------------------------------------------------------------
+# Statements of significance in words
+
+
+def test_statements_of_significance_are_records(study):
+    claims = study.select(kind="significance")
+    assert len(claims) == 49
+    crv = study["text.claim.pfs.medium_high.by_crv"]
+    assert (crv.printed, crv.value, crv.relation, crv.decimals) == ("p < 0.05", 0.05, "<", None)
+    assert (crv.quantity, crv.subgroup, crv.comparison, crv.direction) == (
+        "pfs", "medium-high", "CRV vs No CRV", "CRV higher")
+    assert "Supplement Fig. 1" in crv.location
+    os_ = study["text.claim.os.medium_high.by_crv"]
+    assert (os_.printed, os_.relation, os_.direction) == ("p >= 0.05", ">=", None)
+    three = study["abstract.claim.os.all.regimens"]
+    assert (three.comparison, three.evidence) == ("ASCT vs MDex vs LDex", ("abstract.os.p",))
+
+
+def test_every_statement_rests_on_printed_p_values_of_its_comparison(study):
+    """Evidence is a printed p-value of the same endpoint, subgroup and comparison."""
+    for claim in study.select(kind="significance"):
+        for i in claim.evidence:
+            p = study[i]
+            assert p.kind == "p-value", (claim.id, i)
+            assert (p.quantity, p.subgroup) == (claim.quantity, claim.subgroup), (claim.id, i)
+            assert p.comparison is not None and p.comparison.startswith(claim.comparison), (
+                claim.id, i, p.comparison)
+
+
+def test_statement_interval_is_its_side_of_five_percent(study):
+    below = study["text.claim.pfs.low.LDex"]
+    assert below.interval() == (0.0, 0.05)
+    assert below.admits(0.0499) and not below.admits(0.05)
+    above = study["text.claim.os.all.regimens"]
+    assert above.interval() == (0.05, 1.0)
+    assert above.admits(0.05) and above.admits(1.0) and not above.admits(0.0499)
+
+
+def test_statements_contradicting_the_paper_carry_a_conflict(study):
+    similar = study["discussion.claim.ldex_similar.crv"]
+    assert similar.conflict_kind == "disagreeing-repeat"
+    assert "abstract.claim.crv.all.LDex" in similar.conflicts_with
+    crh = study["abstract.claim.crh.all.MDex"]
+    assert crh.conflict_kind == "impossible" and "table2.crh.all.MDex.p" in crh.conflicts_with
+
+
+def test_parse_side_of_significance():
+    assert parse_printed("p < 0.05", "significance") == (0.05, None, "<")
+    assert parse_printed("p >= 0.05", "significance") == (0.05, None, ">=")
+    for bad in ("p > 0.05", "< 0.05", "p <= 0.05", "p < 0.01"):
+        with pytest.raises(ValueError):
+            parse_printed(bad, "significance")
+
+
+def test_bad_statements_report_every_problem(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[number]]\nid = "p1"\nprinted = "0.01"\nkind = "p-value"\nregimen = "All"\n'
+        'location = "x"\nquantity = "crh"\ncomparison = "MDex vs ASCT"\n'
+        '[[claim]]\nid = "c1"\nquantity = "crh"\ncomparison = "MDex vs ASCT"\n'
+        'side = "p > 0.05"\nlocation = "x"\nstatement = "s"\n'
+        '[[claim]]\nid = "c2"\nquantity = "crh"\ncomparison = "MDex vs ASCT"\n'
+        'side = "p < 0.05"\ndirection = "LDex higher"\nlocation = "x"\nstatement = "s"\n'
+        '[[claim]]\nid = "c3"\nquantity = "crh"\ncomparison = "MDex vs ASCT"\n'
+        'side = "p < 0.05"\ndirection = "ASCT better"\nlocation = "x"\nstatement = "s"\n'
+        '[[claim]]\nid = "c4"\nquantity = "crh"\ncomparison = "MDex vs ASCT"\n'
+        'side = "p < 0.05"\nevidence = ["p1", "nope"]\nlocation = "x"\n'
+    )
+    with pytest.raises(InputError) as info:
+        load_published(bad)
+    columns = {p.column for p in info.value.problems}
+    assert columns == {"c1.side", "c2.direction", "c3.direction", "c4.evidence",
+                       "c4.statement"}

@@ -591,3 +591,128 @@ def test_bundled_cohort_misses_no_number_of_table1_or_table2(tmp_path):
     missed = tables[tables["status"] == MISSED]
     assert missed.empty, "\n" + missed[["id", "published", "reproduced_rounded", "note"]
                                        ].to_string()
+
+
+# --------------------------------------------------------------------------------------------
+# Statements of significance
+
+
+def statement(side: str, *, direction: str | None = None, comparison: str = "MDex vs ASCT",
+              evidence: tuple[str, ...] = ()) -> PublishedNumber:
+    return number(side, kind="significance", comparison=comparison, direction=direction,
+                  evidence=evidence)
+
+
+CRH_GROUPS = (("MDex", 37.7), ("ASCT", 49.7))
+
+
+def test_statement_is_exact_on_its_side_of_five_percent_and_never_close():
+    below = statement("p < 0.05")
+    assert judge(below, Found(0.0499))[0] == EXACT
+    assert judge(below, Found(0.05))[0] == MISSED           # 0.05 is not significant
+    assert judge(below, Found(0.0501))[0] == MISSED         # no tolerance
+    above = statement("p >= 0.05")
+    assert judge(above, Found(0.05))[0] == EXACT
+    assert judge(above, Found(1.0))[0] == EXACT
+    st, note = judge(above, Found(0.0499))
+    assert st == MISSED and "not at or above 0.05" in note
+    st, note = judge(below, None, reason="the study computes no p-value for 'x'")
+    assert st == MISSED and "no p-value" in note
+
+
+def test_statement_direction_must_match():
+    better = statement("p < 0.05", direction="ASCT higher")
+    assert judge(better, Found(0.01, groups=CRH_GROUPS))[0] == EXACT
+    st, note = judge(better, Found(0.01, groups=(("MDex", 49.7), ("ASCT", 37.7))))
+    assert st == MISSED and "ASCT is not higher" in note
+    st, note = judge(better, Found(0.01, groups=(("MDex", 49.7), ("ASCT", 49.7))))
+    assert st == MISSED                                       # a tie is not higher
+    st, note = judge(better, Found(0.01))
+    assert st == MISSED and "no values" in note
+    fewer = statement("p < 0.05", direction="ASCT lower", comparison="ASCT vs MDex vs LDex")
+    three = (("ASCT", 12.7), ("MDex", 34.2), ("LDex", 30.1))
+    assert judge(fewer, Found(0.0001, groups=three))[0] == EXACT
+    three = (("ASCT", 12.7), ("MDex", 34.2), ("LDex", 10.1))  # below one, not both
+    assert judge(fewer, Found(0.0001, groups=three))[0] == MISSED
+
+
+def test_statement_against_the_papers_own_p_is_inconsistent():
+    """'Similar' where the paper prints p = 0.008 for the comparison cannot be true in print."""
+    printed = number("0.008", id="table2.crv.all.LDex.p")
+    similar = statement("p >= 0.05", comparison="LDex vs ASCT",
+                        evidence=("table2.crv.all.LDex.p",))
+    st, note = judge(similar, Found(0.006), evidence=(printed,))
+    assert st == INCONSISTENT
+    assert "prints p = 0.008 (table2.crv.all.LDex.p)" in note and "p = 0.006" in note
+    # the same statement reproduced is still exact
+    assert judge(similar, Found(0.2), evidence=(printed,))[0] == EXACT
+    # printed evidence on the stated side excuses nothing
+    backed = statement("p < 0.05", evidence=("e",))
+    for printed_p in ("0.001", "< 0.001", "0.000"):
+        assert judge(backed, Found(0.2), evidence=(number(printed_p, id="e"),))[0] == MISSED
+    assert judge(backed, Found(0.2), evidence=(number("0.050", id="e"),))[0] == INCONSISTENT
+
+
+def test_statement_in_a_proven_conflict_is_inconsistent():
+    from poems_cohort.synth.published import Conflict
+
+    claim = statement("p < 0.05", direction="ASCT higher")
+    proof = Conflict(ids=("x", "y"), kind="impossible", note="37.7 vs 49.7 gives p >= 0.080")
+    st, note = judge(claim, Found(0.096, groups=CRH_GROUPS), conflicts=(proof,))
+    assert st == INCONSISTENT and "0.080" in note
+
+
+def test_statement_rows_show_the_side(reproduction):
+    row = reproduction["text.claim.crh.all.LDex"]                 # hand-built p 0.797
+    assert (row.published, row.reproduced_rounded, row.status) == ("p >= 0.05", "p >= 0.05",
+                                                                  EXACT)
+    assert row.precision is None and row.reproduced == pytest.approx(0.797)
+    frame = reproduction.to_frame()
+    assert frame.set_index("id").loc["text.claim.crh.all.LDex", "precision"] is pd.NA
+
+
+@pytest.mark.parametrize(("number_id", "expected"), [
+    ("abstract.claim.crh.all.MDex", EXACT),          # hand-built p 0.00104, ASCT higher
+    ("text.claim.crh.all.LDex", EXACT),              # 0.797
+    ("abstract.claim.rn.all.regimens", EXACT),       # three regimens, 0.2344
+    ("abstract.claim.os.all.regimens", EXACT),       # log-rank 0.0789
+    ("text.claim.age_gt_50.all.regimens", EXACT),    # 0.0216, ASCT 32.7 the lowest
+    ("text.claim.risk_high.all.regimens", EXACT),    # 0.00099, ASCT 12.7 the lowest
+    ("text.claim.crv.low.others", EXACT),            # ASCT 36/58 vs 17/36 pooled, p 0.16
+    ("text.claim.pfs.all.LDex", MISSED),             # 0.049 but LDex 64.9 vs no ASCT rate
+    ("discussion.claim.ldex_similar.crv", INCONSISTENT),   # no CRV row; 0.008 printed
+])
+def test_status_of_statements(reproduction, number_id, expected):
+    row = reproduction[number_id]
+    assert row.status == expected, row.note
+
+
+def by_crv_results(pfs_p: float, crv_at_36: float, no_crv_at_36: float) -> StudyResults:
+    """PFS by CRV in medium-high risk: the log-rank p and two curves (a step after 3 years that
+    must not count)."""
+    tests = pd.concat([SURVIVAL_TESTS, pd.DataFrame([
+        {"endpoint": "PFS by CRV", "subgroup": "medium-high", "test": LOGRANK, "statistic": 1.0,
+         "df": 1.0, "p_value": pfs_p}])], ignore_index=True)
+    curves = pd.DataFrame([
+        {"endpoint": "PFS", "by": "CRV", "subgroup": "medium-high", "group": g, "time": t,
+         "n_risk": 10, "n_event": 1, "n_censor": 0, "value": v, "lower": v, "upper": v}
+        for g, steps in (("CRV", ((12.0, 0.95), (30.0, crv_at_36), (40.0, 0.1))),
+                         ("No CRV", ((6.0, 0.9), (36.0, no_crv_at_36), (50.0, 0.05))))
+        for t, v in steps])
+    surv = Survival(by_regimen=BY_REGIMEN, tests=tests, events=EVENTS, followup=FOLLOWUP,
+                    curves=curves, at_risk=pd.DataFrame())
+    return make_results(survival=surv)
+
+
+def test_crv_prognostic_for_pfs_reads_the_supplementary_test_and_curves():
+    rep = reproduce_study(by_crv_results(0.01, 0.85, 0.60))
+    row = rep["text.claim.pfs.medium_high.by_crv"]
+    assert row.status == EXACT, row.note
+    assert "CRV 85.0, No CRV 60.0" in row.note                # the landmark values
+    row = reproduce_study(by_crv_results(0.01, 0.55, 0.60))["text.claim.pfs.medium_high.by_crv"]
+    assert row.status == MISSED and "CRV is not higher" in row.note
+    row = reproduce_study(by_crv_results(0.2, 0.85, 0.60))["text.claim.pfs.medium_high.by_crv"]
+    assert row.status == MISSED and "not below 0.05" in row.note
+    # no OS-by-CRV test in these results: missed with the reason
+    row = reproduce_study(by_crv_results(0.01, 0.85, 0.6))["text.claim.os.medium_high.by_crv"]
+    assert row.status == MISSED and "OS by CRV" in row.note

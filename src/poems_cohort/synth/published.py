@@ -9,6 +9,13 @@ id) is reported together in one :class:`~poems_cohort.errors.InputError`.
 Printed values keep their printed form (``printed``, a string) next to the parsed ``value`` and
 its ``decimals``; :meth:`PublishedNumber.interval` gives the true values that print that way
 (SPSS rounds half away from zero; a p-value printed ``0.000`` means ``p < 0.0005``).
+
+The paper's statements of significance in words (no OS difference between the regimens, CRV
+prognostic for PFS in medium-high risk patients) are facts too: each ``[[claim]]`` of the file becomes a record of
+kind ``"significance"`` whose ``printed`` is the stated side of 0.05 (``"p < 0.05"`` or
+``"p >= 0.05"``), with the ``comparison``, the subgroup, the ``direction`` when the paper states
+one (``"ASCT higher"``: ASCT's value above every other group's) and the ``evidence`` (ids of the
+printed p-values the statement rests on).
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ POPULATIONS = ("All", *REGIMENS, "-")
 SUBGROUPS = ("all", "low", "medium", "high", "medium-high")
 SCOPES = ("study", "cited", "definition")
 CONFLICT_KINDS = ("disagreeing-repeat", "impossible", "implausible", "misplaced")
+SIGNIFICANCE = "significance"
+#: the two sides of 0.05 a statement of significance can take
+SIDES = ("p < 0.05", "p >= 0.05")
 
 TABLE1_COLUMNS = ("All", "MDex", "ASCT", "LDex")
 TABLE2_SUBGROUPS = (("all", "all"), ("low", "low"), ("medium_high", "medium-high"))
@@ -37,6 +47,8 @@ TABLE2_SUBGROUPS = (("all", "all"), ("low", "low"), ("medium_high", "medium-high
 _Report = Callable[[str, object, str], None]
 
 _NUMBER = re.compile(r"^(?P<rel><\s*)?(?P<num>\d+(?:\.(?P<dec>\d+))?)$")
+_SIDE = re.compile(r"^p\s*(?P<rel><|>=)\s*(?P<num>0\.\d+)$")
+_DIRECTION = re.compile(r"^(?P<group>.+) (?P<way>higher|lower)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,12 @@ class PublishedNumber:
     ``LDex``, or ``-``); p-values comparing regimens have ``regimen="All"`` and a ``comparison``.
     ``conflicts_with`` lists the ids of numbers that cannot all be true with this one; ``note``
     says why (or anything else worth knowing about the value).
+
+    A statement of significance (``kind = "significance"``) has ``printed`` ``"p < 0.05"``
+    (relation ``"<"``) or ``"p >= 0.05"`` (relation ``">="``), ``value`` 0.05 and no decimals;
+    ``direction`` (``"<group> higher"`` or ``"<group> lower"``) when the paper says which group
+    does better, ``evidence`` the ids of the printed p-values behind it, and ``note`` a short
+    paraphrase of the statement.
     """
 
     id: str
@@ -67,24 +85,32 @@ class PublishedNumber:
     conflict_kind: str | None = None
     intended: str | None = None
     note: str = ""
+    direction: str | None = None
+    evidence: tuple[str, ...] = ()
 
     def interval(self) -> tuple[float, float]:
         """The closed interval of true values that print as ``printed``.
 
-        ``"49.7"`` → ``(49.65, 49.75)``; ``"0.000"`` → ``(0, 0.0005)``; ``"< 0.001"`` → ``(0, 0.001)``.
+        ``"49.7"`` → ``(49.65, 49.75)``; ``"0.000"`` → ``(0, 0.0005)``; ``"< 0.001"`` → ``(0, 0.001)``;
+        ``"p >= 0.05"`` → ``(0.05, 1)``.
         The upper end of a rounded value is exclusive in theory (half rounds up); callers needing
         exactness use :func:`poems_cohort.synth.solver.counts_for_percent`, which works in integers.
         """
-        if self.value is None or self.decimals is None:
+        if self.value is None or (self.decimals is None and self.relation == "="):
             raise ValueError(f"{self.id}: {self.printed!r} is not a number")
         if self.relation == "<":
             return (0.0, self.value)
+        if self.relation == ">=":
+            return (self.value, 1.0)
+        assert self.decimals is not None
         half = 0.5 * 10.0 ** (-self.decimals)
         return (max(0.0, self.value - half), self.value + half)
 
     def admits(self, x: float) -> bool:
         """Whether a true value ``x`` would be printed as this number (half rounds up)."""
         lo, hi = self.interval()
+        if self.relation == ">=":
+            return lo <= x <= hi
         return lo <= x < hi
 
     @property
@@ -155,15 +181,23 @@ class PublishedStudy:
                 "subgroup": n.subgroup, "location": n.location, "quantity": n.quantity,
                 "scope": n.scope, "denominator": n.denominator, "comparison": n.comparison,
                 "conflicts_with": ";".join(n.conflicts_with), "conflict_kind": n.conflict_kind,
-                "intended": n.intended, "note": n.note,
+                "intended": n.intended, "note": n.note, "direction": n.direction,
+                "evidence": ";".join(n.evidence),
             })
         return pd.DataFrame(rows)
 
 
 def parse_printed(printed: str, kind: str) -> tuple[float | None, int | None, str]:
-    """``(value, decimals, relation)`` of a printed number; dates give ``(None, None, "=")``."""
+    """``(value, decimals, relation)`` of a printed number; dates give ``(None, None, "=")``,
+    statements of significance ``(0.05, None, "<")`` for ``"p < 0.05"`` and ``">="`` for
+    ``"p >= 0.05"``."""
     if kind == "date":
         return None, None, "="
+    if kind == SIGNIFICANCE:
+        side = _SIDE.match(printed.strip())
+        if side is None or printed.strip() not in SIDES:
+            raise ValueError(f"cannot read {printed!r} as a side of 0.05 (one of {SIDES})")
+        return float(side.group("num")), None, side.group("rel")
     m = _NUMBER.match(printed.strip())
     if m is None:
         raise ValueError(f"cannot read {printed!r} as a number")
@@ -186,6 +220,7 @@ def load_published(path: str | Path | None = None) -> PublishedStudy:
     entries.extend(_expand_table1(raw.get("table1", []), problem))
     entries.extend(_expand_table2(raw.get("table2", []), problem))
     entries.extend(dict(e) for e in raw.get("number", []))
+    entries.extend(_expand_claims(raw.get("claim", []), problem))
 
     conflicts = tuple(
         Conflict(ids=tuple(c["ids"]), kind=c["kind"], note=c["note"], intended=c.get("intended"))
@@ -241,10 +276,17 @@ def load_published(path: str | Path | None = None) -> PublishedStudy:
             quantity=e.get("quantity", ""), scope=scope, denominator=e.get("denominator"),
             comparison=e.get("comparison"), conflicts_with=tuple(sorted(links.get(nid, ()))),
             conflict_kind=kinds.get(nid), intended=intents.get(nid), note=note,
+            direction=e.get("direction"), evidence=tuple(e.get("evidence", ())),
         ))
     for i in links:
         if i not in seen:
             problem("conflict.ids", i, "the id of a published number")
+    for n in numbers:
+        for i in n.evidence:
+            if i not in seen:
+                problem(f"{n.id}.evidence", i, "the id of a published number")
+            elif i == n.id:
+                problem(f"{n.id}.evidence", i, "another number's id")
     sizes = dict(raw.get("meta", {}).get("regimen_sizes", {}))
     if sizes and sum(sizes.get(r, 0) for r in REGIMENS) != sizes.get("All"):
         problem("meta.regimen_sizes", sizes, "regimen sizes that add up to All")
@@ -310,4 +352,55 @@ def _expand_table2(blocks: list[dict], problem: _Report) -> list[dict]:
                     if regimen == "ASCT":
                         entry["comparison"] = "unclear (printed in the ASCT reference row)"
                     out.append(entry)
+    return out
+
+
+def comparison_groups(comparison: str) -> tuple[str, ...]:
+    """The groups a comparison names: ``"MDex vs ASCT"`` → ``("MDex", "ASCT")``."""
+    return tuple(g.strip() for g in comparison.split(" vs "))
+
+
+def parse_direction(direction: str) -> tuple[str, str]:
+    """``("ASCT", "higher")`` from ``"ASCT higher"``; ``ValueError`` for anything else."""
+    m = _DIRECTION.match(direction.strip())
+    if m is None:
+        raise ValueError(f"cannot read {direction!r} as '<group> higher' or '<group> lower'")
+    return m.group("group"), m.group("way")
+
+
+def _expand_claims(claims: list[dict], problem: _Report) -> list[dict]:
+    """One ``significance`` record per ``[[claim]]``, its fields checked."""
+    out: list[dict] = []
+    for c in claims:
+        cid = c.get("id", "")
+        comparison = c.get("comparison", "")
+        if c.get("side") not in SIDES:
+            problem(f"{cid}.side", c.get("side"), f"one of {SIDES}")
+            continue
+        if not comparison or " vs " not in comparison:
+            problem(f"{cid}.comparison", comparison, "'<group> vs <group>[ vs <group>]'")
+            continue
+        direction = c.get("direction")
+        if direction is not None:
+            try:
+                group, _ = parse_direction(direction)
+            except ValueError as exc:
+                problem(f"{cid}.direction", direction, str(exc))
+                continue
+            if group not in comparison_groups(comparison):
+                problem(f"{cid}.direction", direction,
+                        f"a group of the comparison {comparison!r}")
+                continue
+        if not c.get("statement"):
+            problem(f"{cid}.statement", None, "a short paraphrase of the statement")
+        entry = {
+            "id": cid, "printed": c["side"], "kind": SIGNIFICANCE,
+            "regimen": c.get("regimen", "All"), "subgroup": c.get("subgroup", "all"),
+            "location": c.get("location", ""), "quantity": c.get("quantity", ""),
+            "comparison": comparison, "note": c.get("statement", ""),
+            "evidence": list(c.get("evidence", [])),
+        }
+        if direction is not None:
+            entry["direction"] = direction
+        out.append(entry)
     return out

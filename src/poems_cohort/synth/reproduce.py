@@ -20,6 +20,12 @@ and the published numbers (:func:`~poems_cohort.synth.published.load_published`)
     a number that is no result of this cohort: another study's result (``scope = "cited"``) or a
     parameter of the methods (``scope = "definition"``).
 
+A statement of significance (kind ``"significance"``: the paper says in words that a difference
+is or is not significant) is ``exact`` when our p lies on the stated side of 0.05 and, when the
+statement says which group does better, ours does; ``inconsistent-in-paper`` when not and the
+paper's own numbers contradict the statement (a printed p of the same comparison on the other
+side of 0.05, or a recorded conflict); ``missed`` otherwise. It is never ``close``.
+
 The value behind each published number is found by a small extractor chosen from a table keyed by
 the number's ``(kind, quantity)``; regimen, subgroup and comparison are read from the number.
 """
@@ -29,7 +35,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Literal
@@ -38,7 +44,17 @@ import pandas as pd
 
 from poems_cohort.study.policy import compare_counts
 from poems_cohort.study.results import StudyResults
-from poems_cohort.synth.published import Conflict, PublishedNumber, PublishedStudy, load_published
+from poems_cohort.synth.published import (
+    SIGNIFICANCE as SIGNIFICANCE_KIND,
+)
+from poems_cohort.synth.published import (
+    Conflict,
+    PublishedNumber,
+    PublishedStudy,
+    comparison_groups,
+    load_published,
+    parse_direction,
+)
 
 EXACT = "exact"
 CLOSE = "close"
@@ -83,7 +99,10 @@ def prints_as(number: PublishedNumber, x: float) -> bool:
 
 
 def rounded_text(number: PublishedNumber, x: float) -> str:
-    """``x`` at the number's printed precision (``"< 0.001"`` when below a printed bound)."""
+    """``x`` at the number's printed precision (``"< 0.001"`` when below a printed bound; the side
+    of 0.05, ``"p < 0.05"`` or ``"p >= 0.05"``, for a statement of significance)."""
+    if number.kind == SIGNIFICANCE_KIND and math.isfinite(x):
+        return "p < 0.05" if x < SIGNIFICANCE else "p >= 0.05"
     if number.decimals is None or not math.isfinite(x):
         return ""
     if number.relation == "<" and number.value is not None and x < number.value:
@@ -100,13 +119,15 @@ class Found:
     """The value the study computed for a published number, and where it comes from.
 
     ``denominator`` is the number of patients behind a percentage (for the one-patient tolerance),
-    ``test`` the test that gave a p-value.
+    ``test`` the test that gave a p-value, ``groups`` the value of each compared group (rate,
+    percent or 3-year survival) behind a statement of significance, for its direction.
     """
 
     value: float
     detail: str = ""
     denominator: int | None = None
     test: str | None = None
+    groups: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +227,14 @@ TABLE1_KEYS: dict[str, str] = {
     "renal_dysfunction": "egfr_lt_30",
     "urine_protein_gt_1g": "urine_protein_gt_1",
 }
+#: published quantities of the Table 1 rows
+TABLE1_QUANTITIES: tuple[str, ...] = (
+    "age_gt_50", "male", "onls_gt_4", "hepatomegaly", "splenomegaly", "lymphadenopathy",
+    "iga_heavy_chain", "spe_gt_5", "bmpc_gt_10", "angioma", "peripheral_edema", "ascites",
+    "pleural_effusion", "castleman", "papilledema", "osteosclerosis", "hypoalbuminemia",
+    "renal_dysfunction", "urine_protein_gt_1g", "vegf_gt_4000", "risk_low", "risk_medium",
+    "risk_high",
+)
 #: published quantity → Table 2 endpoint label
 RESPONSES: dict[str, str] = {"crh": "CRH", "crv": "CRV", "crh_crv": "CRH/CRV", "rn": "RN"}
 SURVIVAL: dict[str, str] = {"pfs": "PFS", "os": "OS"}
@@ -367,15 +396,81 @@ def _person_years(res: StudyResults, number: PublishedNumber) -> Found:
     return Found(_float(row["person_years"]), "sum of follow-up / 12")
 
 
+#: the comparison of CRV responders with non-responders (PFS and OS by CRV, Supplement Fig. 1)
+BY_CRV = "CRV vs No CRV"
+#: the comparison of the reference regimen with the other regimens pooled
+OTHERS = "the other regimens"
+
+
+def _significance(res: StudyResults, number: PublishedNumber) -> Found:
+    """Our p-value behind a statement of significance, with the compared groups' values."""
+    if number.comparison == BY_CRV:
+        return _by_crv(res, number)
+    extractor = EXTRACTORS.get(("p-value", number.quantity))
+    if extractor is None:
+        raise LookupError(f"the study computes no p-value for {number.quantity!r}")
+    found = extractor(res, replace(number, kind="p-value"))
+    try:
+        groups = _group_values(res, number)
+    except LookupError:
+        groups = ()  # a stated direction is then reported as unchecked
+    return replace(found, groups=groups)
+
+
+def _group_values(res: StudyResults, number: PublishedNumber) -> tuple[tuple[str, float], ...]:
+    """Each compared group's rate (Table 2), 3-year survival or Table 1 percent."""
+    groups = comparison_groups(number.comparison or "")
+    q = number.quantity
+    if q in RESPONSES:
+        rows = res.table2.rows
+        sel = rows[(rows["endpoint"] == RESPONSES[q]) & (rows["subgroup"] == number.subgroup)]
+        if OTHERS in groups:
+            ref = res.plan.reference
+            mine = sel[sel["regimen"] == ref]
+            rest = sel[(sel["regimen"] != ref) & sel["regimen"].isin(res.plan.regimens)]
+            return ((ref, _pooled_rate(mine)), (OTHERS, _pooled_rate(rest)))
+        return tuple((g, _float(_row(sel, "Table 2", regimen=g)["value"])) for g in groups)
+    if q in SURVIVAL:
+        return tuple((g, _float(_row(res.survival.by_regimen, "survival", endpoint=SURVIVAL[q],
+                                     subgroup=number.subgroup, regimen=g)["rate"]))
+                     for g in groups)
+    if q in TABLE1_QUANTITIES:
+        return tuple((g, _float(_row(res.table1.rows, "Table 1", key=_table1_key(q),
+                                     regimen=g)["percent"]))
+                     for g in groups)
+    raise LookupError(f"the study has no group values for {q!r}")
+
+
+def _pooled_rate(rows: pd.DataFrame) -> float:
+    big_n = int(rows["N"].sum())
+    return 100.0 * int(rows["n"].sum()) / big_n if big_n else math.nan
+
+
+def _by_crv(res: StudyResults, number: PublishedNumber) -> Found:
+    """PFS or OS of CRV responders against non-responders: the log-rank p and the landmark
+    survival of both groups (from the curves)."""
+    endpoint = SURVIVAL.get(number.quantity)
+    if endpoint is None:
+        raise LookupError(f"the study compares only PFS and OS by CRV, not {number.quantity!r}")
+    row = _row(res.survival.tests, "survival tests", endpoint=f"{endpoint} by CRV",
+               subgroup=number.subgroup)
+    curves = res.survival.curves
+    groups: list[tuple[str, float]] = []
+    if not curves.empty:
+        landmark = res.plan.survival_landmark_months
+        for g in comparison_groups(BY_CRV):
+            steps = curves[(curves["endpoint"] == endpoint) & (curves["by"] == "CRV")
+                           & (curves["subgroup"] == number.subgroup) & (curves["group"] == g)
+                           & (curves["time"] <= landmark)]
+            value = float(steps.sort_values("time")["value"].iloc[-1]) if len(steps) else 1.0
+            groups.append((g, 100.0 * value))
+    test = str(row["test"])
+    return Found(_float(row["p_value"]), test, test=test, groups=tuple(groups))
+
+
 def _build_extractors() -> dict[tuple[str, str], Extractor]:
     reg: dict[tuple[str, str], Extractor] = {}
-    table1_quantities = ("age_gt_50", "male", "onls_gt_4", "hepatomegaly", "splenomegaly",
-                         "lymphadenopathy", "iga_heavy_chain", "spe_gt_5", "bmpc_gt_10",
-                         "angioma", "peripheral_edema", "ascites", "pleural_effusion",
-                         "castleman", "papilledema", "osteosclerosis", "hypoalbuminemia",
-                         "renal_dysfunction", "urine_protein_gt_1g", "vegf_gt_4000",
-                         "risk_low", "risk_medium", "risk_high")
-    for q in table1_quantities:
+    for q in TABLE1_QUANTITIES:
         key = _table1_key(q)
         reg["percent", q] = partial(_table1_cell, key=key, column="percent")
         reg["p-value", q] = partial(_table1_p, key=key)
@@ -413,6 +508,8 @@ def _build_extractors() -> dict[tuple[str, str], Extractor]:
     reg["count", "patients"] = _patients
     reg["months", "followup_median"] = _followup_median
     reg["person-years", "followup_total"] = _person_years
+    for q in (*TABLE1_QUANTITIES, *RESPONSES, *SURVIVAL):
+        reg[SIGNIFICANCE_KIND, q] = _significance
     return reg
 
 
@@ -457,16 +554,20 @@ def _join(*parts: str) -> str:
 
 
 def judge(number: PublishedNumber, found: Found | None, *, reason: str = "",
-          conflicts: tuple[Conflict, ...] = (), reproduced_elsewhere: frozenset[str] = frozenset()
-          ) -> tuple[str, str]:
+          conflicts: tuple[Conflict, ...] = (), reproduced_elsewhere: frozenset[str] = frozenset(),
+          evidence: tuple[PublishedNumber, ...] = ()) -> tuple[str, str]:
     """``(status, note)`` of one published number given our value ``found`` (``None``: none).
 
     ``conflicts`` are the published conflicts naming the number; ``reproduced_elsewhere`` the ids
-    whose published value we reproduce exactly (for disagreeing repeats).
+    whose published value we reproduce exactly (for disagreeing repeats); ``evidence`` the printed
+    p-values a statement of significance rests on.
     """
     if number.scope != "study":
         what = "another study's result" if number.scope == "cited" else "a parameter of the methods"
         return NOT_A_RESULT, f"{what}, not a result of this cohort"
+    if number.kind == SIGNIFICANCE_KIND:
+        return _judge_statement(number, found, reason=reason, conflicts=conflicts,
+                                reproduced_elsewhere=reproduced_elsewhere, evidence=evidence)
     value = found.value if found is not None else math.nan
     detail = found.detail if found is not None else reason
     if found is not None and prints_as(number, value):
@@ -480,6 +581,78 @@ def judge(number: PublishedNumber, found: Found | None, *, reason: str = "",
         return INCONSISTENT, _join(proof, intended, detail)
     if found is not None and not math.isfinite(value):
         detail = _join("the study gives no value here", detail)
+    return MISSED, _join(detail, *(c.note for c in conflicts))
+
+
+def holds(number: PublishedNumber, found: Found) -> bool:
+    """Whether ``found`` reproduces ``number`` exactly (a statement: side and direction)."""
+    if number.kind == SIGNIFICANCE_KIND:
+        return statement_verdict(number, found)[0]
+    return prints_as(number, found.value)
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {round_printed(p, 3)}"
+
+
+def statement_verdict(number: PublishedNumber, found: Found) -> tuple[bool, str]:
+    """Whether our p lies on the stated side of 0.05 and the stated group does better, and the
+    note saying so (``"p = 0.043 (log-rank); ASCT 84.6, LDex 67.7"``)."""
+    p = found.value
+    if not math.isfinite(p):
+        return False, _join("the study gives no p-value here", found.detail)
+    stated_below = number.relation == "<"
+    side_ok = (p < SIGNIFICANCE) == stated_below
+    values = ", ".join(f"{g} {v:.1f}" for g, v in found.groups if math.isfinite(v))
+    parts = [f"{_p_text(p)} ({found.detail})" if found.detail else _p_text(p), values]
+    if not side_ok:
+        parts.append(f"not {'below' if stated_below else 'at or above'} 0.05 as stated")
+    direction_ok = True
+    if number.direction is not None:
+        group, way = parse_direction(number.direction)
+        by_group = dict(found.groups)
+        mine = by_group.get(group, math.nan)
+        others = [v for g, v in found.groups if g != group]
+        if not math.isfinite(mine) or not others or not all(math.isfinite(v) for v in others):
+            direction_ok = False
+            parts.append(f"no values to check that {group} is {way}")
+        else:
+            direction_ok = all(mine > v for v in others) if way == "higher" else all(
+                mine < v for v in others)
+            if not direction_ok:
+                parts.append(f"{group} is not {way}, as stated")
+    return side_ok and direction_ok, _join(*parts)
+
+
+def _contradicting_evidence(number: PublishedNumber, evidence: tuple[PublishedNumber, ...]
+                            ) -> str:
+    """The printed p-values of the same comparison on the other side of 0.05 ('' when none)."""
+    stated_below = number.relation == "<"
+    against = [e for e in evidence if e.value is not None and e.kind == "p-value"
+               and ((e.value <= SIGNIFICANCE if e.relation == "<" else e.value < SIGNIFICANCE)
+                    != stated_below)]
+    if not against:
+        return ""
+    shown = ", ".join(f"p = {e.printed} ({e.id})" for e in against)
+    return f"the paper's own numbers contradict the statement: it prints {shown} for this comparison"
+
+
+def _judge_statement(number: PublishedNumber, found: Found | None, *, reason: str,
+                     conflicts: tuple[Conflict, ...], reproduced_elsewhere: frozenset[str],
+                     evidence: tuple[PublishedNumber, ...]) -> tuple[str, str]:
+    """A statement of significance: exact, inconsistent-in-paper or missed (never close)."""
+    if found is None:
+        verdict, detail = False, reason
+    else:
+        verdict, detail = statement_verdict(number, found)
+    if verdict:
+        return EXACT, detail
+    contradiction = _contradicting_evidence(number, evidence)
+    if contradiction:
+        return INCONSISTENT, _join(contradiction, detail)
+    proof = _proof(number, conflicts, reproduced_elsewhere)
+    if proof:
+        return INCONSISTENT, _join(proof, detail)
     return MISSED, _join(detail, *(c.note for c in conflicts))
 
 
@@ -573,13 +746,14 @@ def reproduce_study(results: StudyResults, published: PublishedStudy | None = No
         except LookupError as exc:
             found[number.id], reasons[number.id] = None, str(exc)
     reproduced = frozenset(n.id for n in published
-                           if (f := found.get(n.id)) is not None and prints_as(n, f.value))
+                           if (f := found.get(n.id)) is not None and holds(n, f))
     rows = []
     for number in published:
         f = found.get(number.id)
         conflicts = tuple(c for c in published.conflicts if number.id in c.ids)
+        evidence = tuple(published[i] for i in number.evidence)
         status, note = judge(number, f, reason=reasons.get(number.id, ""), conflicts=conflicts,
-                             reproduced_elsewhere=reproduced)
+                             reproduced_elsewhere=reproduced, evidence=evidence)
         value = f.value if f is not None else math.nan
         rows.append(ReproducedNumber(
             id=number.id, location=number.location, published=number.printed,
