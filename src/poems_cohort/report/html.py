@@ -10,7 +10,7 @@ import html
 from collections.abc import Sequence
 
 from poems_cohort.report.figures import RenderedFigure
-from poems_cohort.report.tables import DisplayTable
+from poems_cohort.report.tables import DisplayTable, header_spans
 from poems_cohort.study import StudyResults
 
 CSS = """
@@ -38,7 +38,7 @@ tbody tr:last-child td{border-bottom:2px solid var(--rule)}
 tbody th.section{text-align:left;font-style:italic;font-weight:bold;padding:6px 7px 2px}
 tbody tr.in-section td:first-child{padding-left:1.4em}
 sup{font-size:0.75em;line-height:0}
-.note{font-size:13px;color:#333;max-width:none}
+.note{font-size:13px;color:#333;max-width:none;margin:0.3em 0}
 .scroll{overflow-x:auto;max-width:100%}
 figure{margin:0.8em 0 1.5em}
 figure img{display:block;width:100%;max-width:900px;height:auto;border:0}
@@ -68,34 +68,33 @@ def _cell(value: object, numeric: bool) -> str:
     return f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>"
 
 
-def _header_html(columns: list[str]) -> str:
+def _header_html(t: DisplayTable) -> str:
     """One header row, or two when columns are named ``"Group: sub"`` (a spanning group)."""
-    split = [c.split(": ", 1) if ": " in c else [c] for c in columns]
-    if all(len(x) == 1 for x in split):
-        return "<tr>" + "".join(f'<th scope="col">{html.escape(c)}</th>' for c in columns) \
-            + "</tr>"
+    columns = t.columns()
+    if not t.grouped():
+        return "<tr>" + "".join(f'<th scope="col">{html.escape(c.label)}</th>'
+                                for c in columns) + "</tr>"
     top, bottom = [], []
-    i = 0
-    while i < len(split):
-        if len(split[i]) == 1:
-            top.append(f'<th scope="col" rowspan="2">{html.escape(split[i][0])}</th>')
-            i += 1
+    for group, first, n in header_spans(columns):
+        if group is None:
+            top.append(f'<th scope="col" rowspan="2">{html.escape(columns[first].label)}</th>')
             continue
-        group = split[i][0]
-        j = i
-        while j < len(split) and len(split[j]) == 2 and split[j][0] == group:
-            bottom.append(f'<th scope="col">{html.escape(split[j][1])}</th>')
-            j += 1
-        top.append(f'<th scope="colgroup" colspan="{j - i}" class="group">'
-                   f"{html.escape(group)}</th>")
-        i = j
+        top.append(f'<th scope="colgroup" colspan="{n}" class="group">{html.escape(group)}</th>')
+        bottom += [f'<th scope="col">{html.escape(c.label)}</th>'
+                   for c in columns[first:first + n]]
     return f"<tr>{''.join(top)}</tr><tr>{''.join(bottom)}</tr>"
 
 
 def _table_html(t: DisplayTable) -> str:
+    return (f'<section id="{t.name}" class="table"><h2>{html.escape(t.title)}</h2>'
+            f"{_table_body_html(t)}</section>")
+
+
+def _table_body_html(t: DisplayTable) -> str:
+    """The table and its notes, without a heading."""
     frame = t.frame
-    columns = [c for c in frame.columns if c != t.section]
-    head = _header_html([str(c) for c in columns])
+    columns = [c.name for c in t.columns()]
+    head = _header_html(t)
     rows = []
     current: object = None
     for rec in frame.to_dict("records"):
@@ -109,10 +108,9 @@ def _table_html(t: DisplayTable) -> str:
             in_section = ' class="in-section"' if str(value) else ""
         cells = "".join(_cell(rec[c], numeric=k > 0) for k, c in enumerate(columns))
         rows.append(f"<tr{in_section}>{cells}</tr>")
-    note = f'<p class="note">{html.escape(t.note)}</p>' if t.note else ""
-    return (f'<section id="{t.name}" class="table"><h2>{html.escape(t.title)}</h2>'
-            f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
-            f"</table></div>{note}</section>")
+    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in t.notes())
+    return (f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+            f"</table></div>{notes}")
 
 
 def _figure_html(f: RenderedFigure) -> str:

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poems_cohort.errors import InputError, Problem
+from poems_cohort.report.docx_out import docx_bytes
 from poems_cohort.report.figures import RenderedFigure, all_figures
 from poems_cohort.report.html import report_html
 from poems_cohort.report.json_out import results_json
 from poems_cohort.report.narrative import narrative
-from poems_cohort.report.office import docx_bytes, xlsx_bytes
 from poems_cohort.report.tables import DisplayTable, all_tables
+from poems_cohort.report.xlsx_out import xlsx_bytes
 from poems_cohort.study import StudyResults
 
 PATIENT_LEVEL_FILES = ("analysis_dataset.csv",)
@@ -33,15 +34,25 @@ class Outputs:
         return sorted(self.files)
 
 
+JOURNAL_FIRST = ("table1", "table2")
+
+
+def journal_order(tables: list[DisplayTable]) -> list[DisplayTable]:
+    """Table 1 and Table 2 first, then the others in report order (the Word and Excel files)."""
+    first = [t for name in JOURNAL_FIRST for t in tables if t.name == name]
+    return first + [t for t in tables if t.name not in JOURNAL_FIRST]
+
+
 def table_files(tables: list[DisplayTable], *, synthetic: bool = False) -> dict[str, bytes]:
     """CSV per table, the workbook and the Word document (titled synthetic when it is)."""
     files = {f"tables/{t.name}.csv": t.frame.to_csv(index=False, lineterminator="\n")
              .encode("utf-8") for t in tables}
-    files["tables/tables.xlsx"] = xlsx_bytes(tables)
+    ordered = journal_order(tables)
+    files["tables/tables.xlsx"] = xlsx_bytes(ordered)
     title = "POEMS syndrome first-line treatments: tables"
     if synthetic:
         title += " (synthetic cohort: no real patients)"
-    files["tables/tables.docx"] = docx_bytes(tables, title=title)
+    files["tables/tables.docx"] = docx_bytes(ordered, title=title, synthetic=synthetic)
     return files
 
 

@@ -5,6 +5,7 @@ Every table is built from ``StudyResults`` only; nothing is computed here but pr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -12,11 +13,27 @@ import pandas as pd
 from poems_cohort.report import format as fmt
 from poems_cohort.study import StudyResults
 
-ABBREVIATIONS = ("ASCT autologous stem cell transplantation; MDex melphalan + dexamethasone; "
-                 "LDex lenalidomide + dexamethasone; CRH hematologic complete remission; CRV VEGF "
-                 "complete remission; RN neurological remission; PFS progression-free survival; "
-                 "OS overall survival; ONLS Overall Neuropathy Limitations Scale; SPE serum "
-                 "protein electrophoresis; BMPC bone-marrow plasma cells.")
+ABBREVIATIONS = {
+    "ASCT": "autologous stem cell transplantation", "MDex": "melphalan + dexamethasone",
+    "LDex": "lenalidomide + dexamethasone", "CRH": "hematologic complete remission",
+    "CRV": "VEGF complete remission", "RN": "neurological remission",
+    "PFS": "progression-free survival", "OS": "overall survival",
+    "ONLS": "Overall Neuropathy Limitations Scale", "SPE": "serum protein electrophoresis",
+    "BMPC": "bone-marrow plasma cells", "VEGF": "vascular endothelial growth factor",
+    "eGFR": "estimated glomerular filtration rate", "CI": "confidence interval",
+    "NR": "not reached",
+}
+
+
+def abbreviations(frame: pd.DataFrame, *texts: str) -> str:
+    """The abbreviations used in ``frame`` (cells and header) or ``texts``, spelled out in the
+    order of :data:`ABBREVIATIONS`."""
+    words: set[str] = set()
+    for text in [*map(str, frame.columns), *texts,
+                 *(str(v) for col in frame.columns for v in frame[col])]:
+        words.update(re.findall(r"[A-Za-z]+", text))
+    used = [f"{k} {v}" for k, v in ABBREVIATIONS.items() if k in words]
+    return "; ".join(used) + "." if used else ""
 
 
 TEST_MARKS = ("*", "†", "‡", "§", "¶")
@@ -25,12 +42,24 @@ TEST_NAMES = {"Pearson chi-square": "Pearson's chi-square test",
 
 
 @dataclass(frozen=True, slots=True)
+class HeaderColumn:
+    """One shown column: its name in ``frame``, its group (``None`` when it stands alone) and
+    the label under the group (the whole name when it stands alone)."""
+
+    name: str
+    group: str | None
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class DisplayTable:
     """A table ready to render: a stable ``name`` (file and sheet name), a title, text cells.
 
-    ``section``: a column whose values head groups of rows (the HTML report shows them as
+    ``section``: a column whose values head groups of rows (HTML, Word and Excel show them as
     section rows instead of a column). Columns named ``"Group: sub"`` are shown under a
-    spanning ``Group`` header. ``marks``: the footnote symbols used on p-values, in order.
+    spanning ``Group`` header. ``marks``: the footnote symbols used on p-values, in order;
+    ``legend`` pairs each with the name of its test. The notes under the table are ``note``,
+    the legend and ``abbreviations``, in that order (see :meth:`notes`).
     """
 
     name: str
@@ -39,10 +68,49 @@ class DisplayTable:
     note: str = ""
     section: str | None = None
     marks: tuple[str, ...] = ()
+    legend: tuple[tuple[str, str], ...] = ()
+    abbreviations: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The text cells."""
         return self.frame.copy()
+
+    def columns(self) -> list[HeaderColumn]:
+        """The shown columns (all but the section column), with their header groups."""
+        out = []
+        for c in self.frame.columns:
+            if c == self.section:
+                continue
+            name = str(c)
+            group, _, label = name.partition(": ")
+            out.append(HeaderColumn(name, group, label) if label else
+                       HeaderColumn(name, None, name))
+        return out
+
+    def grouped(self) -> bool:
+        """Whether the header has a row of spanning groups above the column labels."""
+        return any(c.group is not None for c in self.columns())
+
+    def legend_text(self) -> str:
+        """``"* Pearson's chi-square test; † Fisher's exact test."`` (empty without marks)."""
+        return "; ".join(f"{m} {name}" for m, name in self.legend) + "." if self.legend else ""
+
+    def notes(self) -> tuple[str, ...]:
+        """The paragraphs under the table: the note, the symbol legend, the abbreviations."""
+        return tuple(x for x in (self.note, self.legend_text(), self.abbreviations) if x)
+
+
+def header_spans(columns: list[HeaderColumn]) -> list[tuple[str | None, int, int]]:
+    """Runs of adjacent columns of the same group: ``(group, first index, count)``; a column
+    without a group is a run of its own with group ``None``."""
+    spans: list[tuple[str | None, int, int]] = []
+    for i, c in enumerate(columns):
+        if spans and c.group is not None and spans[-1][0] == c.group:
+            g, first, n = spans[-1]
+            spans[-1] = (g, first, n + 1)
+        else:
+            spans.append((c.group, i, 1))
+    return spans
 
 
 def ci_label(results: StudyResults) -> str:
@@ -76,8 +144,9 @@ class _Marks:
             self.used[test] = TEST_MARKS[len(self.used) % len(TEST_MARKS)]
         return shown + self.used[test]
 
-    def legend(self) -> str:
-        return "; ".join(f"{m} {TEST_NAMES.get(t, t)}" for t, m in self.used.items())
+    def legend(self) -> tuple[tuple[str, str], ...]:
+        """(symbol, test name) in order of first use."""
+        return tuple((m, TEST_NAMES.get(t, t)) for t, m in self.used.items())
 
 
 def flow_table(results: StudyResults) -> DisplayTable:
@@ -128,13 +197,15 @@ def table1(results: StudyResults) -> DisplayTable:
         rows.append(rec)
     tests = results.table1.tests
     risk = tests[tests["endpoint"].str.startswith("Risk group")].iloc[0]
-    note = ("n/N (%): N counts the patients whose value is known. p: across the regimens; "
-            f"{marks.legend()} (test policy '{plan.test_policy}'). Each risk row compares that "
-            "level with the other two (3x2 table); the 3x3 risk-group table gives "
-            f"{fmt.p_text(risk['p_value'])} ({risk['test']}). " + ABBREVIATIONS)
+    note = ("n/N (%): N counts the patients whose value is known (Castleman disease: patients "
+            "who had a biopsy). p: across the regimens, by the test policy "
+            f"'{plan.test_policy}'. Each risk row compares that level with the other two (3x2 "
+            f"table); the 3x3 risk-group table gives {fmt.p_text(risk['p_value'])} "
+            f"({risk['test']}).")
+    frame = pd.DataFrame(rows)
     return DisplayTable("table1", "Table 1. Baseline characteristics by first-line regimen",
-                        pd.DataFrame(rows), note, section="Group",
-                        marks=tuple(marks.used.values()))
+                        frame, note, section="Group", marks=tuple(marks.used.values()),
+                        legend=marks.legend(), abbreviations=abbreviations(frame, note))
 
 
 def _subgroup_header(results: StudyResults, subgroup: str) -> str:
@@ -181,10 +252,12 @@ def _response_table(results: StudyResults, subgroups: list[str], name: str,
             f"percent of evaluable patients with {ci_name} {plan.confidence_level * 100:g}% CI. "
             f"PFS and OS: {when} Kaplan–Meier rate with log-log "
             f"{plan.confidence_level * 100:g}% CI. p: each regimen against {plan.reference}; "
-            f"on the 'All regimens' row, across all regimens. {marks.legend()} "
-            f"(test policy '{plan.test_policy}'). " + ABBREVIATIONS)
-    return DisplayTable(name, title, pd.DataFrame(rows), note, section="Endpoint",
-                        marks=tuple(marks.used.values()))
+            "on the 'All regimens' row, across all regimens; by the test policy "
+            f"'{plan.test_policy}'.")
+    frame = pd.DataFrame(rows)
+    return DisplayTable(name, title, frame, note, section="Endpoint",
+                        marks=tuple(marks.used.values()), legend=marks.legend(),
+                        abbreviations=abbreviations(frame, note))
 
 
 def table2(results: StudyResults) -> DisplayTable:
@@ -237,10 +310,11 @@ def kinetics_table(results: StudyResults) -> DisplayTable:
             out[f"{c['month']:g}-month rate, % ({ci})"] = fmt.rate_ci(c["rate"], c["ci_low"],
                                                                      c["ci_high"])
         rows.append(out)
-    return DisplayTable("kinetics", "Time to response", pd.DataFrame(rows),
-                        "Cumulative rates: 1 − Kaplan–Meier of the time to response among "
-                        "evaluable patients, non-responders censored at their last assessment.",
-                        section="Response")
+    frame = pd.DataFrame(rows)
+    note = ("Cumulative rates: 1 − Kaplan–Meier of the time to response among evaluable "
+            "patients, non-responders censored at their last assessment.")
+    return DisplayTable("kinetics", "Time to response", frame, note, section="Response",
+                        abbreviations=abbreviations(frame, note))
 
 
 def survival_table(results: StudyResults) -> DisplayTable:
@@ -263,9 +337,9 @@ def survival_table(results: StudyResults) -> DisplayTable:
             "" if r in ("All", results.plan.reference) else fmt.p_value(p)
             for r, p in zip(s["regimen"], s["p_value"], strict=True)],
     })
-    return DisplayTable("survival", "Progression-free and overall survival", frame,
-                        "Months with one decimal. NR: not reached; —: no patients, or a rate "
-                        "at a time the curve does not reach.", section="Endpoint")
+    note = "Months with one decimal. —: no patients, or a rate at a time the curve does not reach."
+    return DisplayTable("survival", "Progression-free and overall survival", frame, note,
+                        section="Endpoint", abbreviations=abbreviations(frame))
 
 
 def followup_table(results: StudyResults) -> DisplayTable:
@@ -288,7 +362,9 @@ def followup_table(results: StudyResults) -> DisplayTable:
             "Progressed, alive": str(int(e.loc[g, "progressions_alive"])),
             "Secondary malignancies": str(int(e.loc[g, "secondary_malignancies"])),
         })
-    return DisplayTable("followup", "Follow-up and events", pd.DataFrame(rows))
+    frame = pd.DataFrame(rows)
+    return DisplayTable("followup", "Follow-up and events", frame,
+                        abbreviations=abbreviations(frame))
 
 
 def all_tables(results: StudyResults) -> list[DisplayTable]:

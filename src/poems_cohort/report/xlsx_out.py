@@ -1,0 +1,147 @@
+"""The tables as an Excel workbook: one sheet per table.
+
+Each sheet has the title in A1, a bold header (two rows with merged cells over a column group,
+as in Table 2), the header frozen, section rows in italics, the notes under the table and
+column widths that fit the cells.
+
+A cell whose displayed text is a plain number (a count, a test statistic, person-years, a
+p-value without a footnote symbol) is stored as a number, with a number format that shows
+exactly the displayed decimals, so it sorts and sums. Every other cell keeps its text as
+shown: ``77/155``, ``49.7 (41.9–57.5)``, ``<0.001``, a p-value with its test's symbol, ``—``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Sequence
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from poems_cohort.report.office import AUTHOR, FIXED_TIME, normalise_zip
+from poems_cohort.report.tables import DisplayTable, header_spans
+
+PLAIN_NUMBER = re.compile(r"-?\d+(\.(\d+))?")
+MIN_WIDTH, MAX_WIDTH = 8, 60
+THIN = Side(style="thin", color="000000")
+MEDIUM = Side(style="medium", color="000000")
+
+
+def cell_value(text: str) -> tuple[object, str | None]:
+    """The value to store for a displayed ``text`` and its number format (``None``: text)."""
+    m = PLAIN_NUMBER.fullmatch(text)
+    if m is None:
+        return text, None
+    decimals = len(m.group(2) or "")
+    if decimals == 0:
+        return int(text), "0"
+    return float(text), "0." + "0" * decimals
+
+
+def _width(text: str) -> float:
+    return len(text) * 1.1 + 2
+
+
+def _sheet(ws: Worksheet, t: DisplayTable) -> None:
+    cols = t.columns()
+    ncol = len(cols)
+    ws["A1"] = t.title
+    ws["A1"].font = Font(bold=True, size=12)
+    head_rows = 2 if t.grouped() else 1
+    bold = Font(bold=True)
+    centre = Alignment(horizontal="center", vertical="bottom", wrap_text=True)
+    left = Alignment(horizontal="left", vertical="bottom", wrap_text=True)
+    head = 3  # the title, a blank row, then the header
+    for group, first, n in header_spans(cols):
+        col = first + 1
+        if group is None:
+            cell = ws.cell(row=head, column=col, value=cols[first].label)
+            if head_rows == 2:
+                ws.merge_cells(start_row=head, start_column=col, end_row=head + 1,
+                               end_column=col)
+        else:
+            cell = ws.cell(row=head, column=col, value=group)
+            if n > 1:
+                ws.merge_cells(start_row=head, start_column=col, end_row=head,
+                               end_column=col + n - 1)
+            for k in range(first, first + n):
+                sub = ws.cell(row=head + 1, column=k + 1, value=cols[k].label)
+                sub.font, sub.alignment = bold, centre
+                ws.cell(row=head, column=k + 1).border = Border(top=MEDIUM, bottom=THIN)
+        cell.font, cell.alignment = bold, (left if first == 0 else centre)
+    last_head = head + head_rows - 1
+    for k in range(1, ncol + 1):
+        top = ws.cell(row=head, column=k)
+        top.border = Border(top=MEDIUM, bottom=top.border.bottom)
+        low = ws.cell(row=last_head, column=k)
+        low.border = Border(top=low.border.top, bottom=THIN)
+    ws.freeze_panes = ws.cell(row=last_head + 1, column=1)
+
+    widths = [_width(c.label) if c.group is None else 0.0 for c in cols]
+    row = last_head + 1
+    current: object = None
+    italic = Font(italic=True)
+    for rec in t.frame.to_dict("records"):
+        indent = 0
+        if t.section is not None:
+            value = rec[t.section]
+            if value != current and str(value):
+                cell = ws.cell(row=row, column=1, value=str(value))
+                cell.font = italic
+                row += 1
+            current = value
+            indent = 1 if str(value) else 0
+        for k, c in enumerate(cols):
+            text = str(rec[c.name])
+            value, number_format = cell_value(text) if k > 0 else (text, None)
+            cell = ws.cell(row=row, column=k + 1, value=value)
+            if number_format is not None:
+                cell.number_format = number_format
+            cell.alignment = (Alignment(horizontal="left", indent=indent) if k == 0 else
+                              Alignment(horizontal="center"))
+            widths[k] = max(widths[k], _width(text))
+        row += 1
+    for k in range(1, ncol + 1):
+        cell = ws.cell(row=row - 1, column=k)
+        cell.border = Border(bottom=MEDIUM)
+    for k, c in enumerate(cols):
+        widths[k] = max(widths[k], _width(c.label) / 2 if c.group is None else _width(c.label))
+    for group, first, n in header_spans(cols):
+        if group is not None:
+            need = _width(group)
+            have = sum(widths[first:first + n])
+            if need > have:
+                widths[first:first + n] = [w * need / have for w in widths[first:first + n]]
+    widths = [min(max(MIN_WIDTH, w), MAX_WIDTH) for w in widths]
+    for k, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(k)].width = round(w, 1)
+    per_line = sum(widths) * 1.1
+    row += 1
+    for text in t.notes():
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncol)
+        cell = ws.cell(row=row, column=1, value=text)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.font = Font(size=9)
+        ws.row_dimensions[row].height = 12.5 * max(1, math.ceil(len(text) / per_line))
+        row += 1
+
+
+def xlsx_bytes(tables: Sequence[DisplayTable]) -> bytes:
+    """A workbook with one sheet per table (sheet name = the table's name)."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for t in tables:
+        _sheet(wb.create_sheet(t.name[:31]), t)
+    props = wb.properties
+    props.creator = AUTHOR
+    props.lastModifiedBy = AUTHOR
+    props.created = FIXED_TIME
+    props.modified = FIXED_TIME
+    props.title = "poems-cohort study tables"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return normalise_zip(buf.getvalue())
