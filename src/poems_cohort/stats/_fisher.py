@@ -56,17 +56,23 @@ from scipy import stats as sps
 FEXACT_TOL = 3.45254e-7  # R's FEXACT: tolerance on the log probability of a table
 REL_ERR_2X2 = 1e-7  # R's fisher.test, 2 x 2 branch: relErr
 BATCH = 1 << 18  # partial tables processed at once
-_TAIL_TOL = 1e-15  # relative truncation of a hypergeometric tail sum
+_TAIL_TOL = 1e-14  # relative truncation of a hypergeometric tail sum
+_TAIL_SLICE = 1 << 16  # tail sums computed together
+STRADDLE_COST = 8  # a 2 x 2 block cut by the threshold, counted in partial tables (its two tails)
+PILOT_SIZE = 2048  # first columns sampled to estimate the cost before starting
+PILOT_MIN_FIRST = 1 << 17  # no estimate when the first column has fewer values than this
+PILOT_MARGIN = 2.0  # refuse before starting when the estimate exceeds this times max_tables
 _EPS = np.finfo(float).eps
 
 
 class TooManyTables(Exception):  # noqa: N818  (internal signal, never escapes the package)
     """The exact enumeration would examine more than ``max_tables`` partial tables."""
 
-    def __init__(self, examined: int, column: int) -> None:
+    def __init__(self, examined: int, column: int, *, estimated: bool = False) -> None:
         super().__init__(examined, column)
         self.examined = examined
         self.column = column
+        self.estimated = estimated
 
 
 def log_factorials(n: int) -> np.ndarray:
@@ -321,9 +327,12 @@ class _Enumeration:
         return keep
 
     def run(self, rows: np.ndarray) -> None:
+        self._run_from(rows[None, :].copy(), np.zeros(1), 0)
+
+    def _run_from(self, frontier_r: np.ndarray, frontier_p: np.ndarray, first: int) -> None:
+        """Partial tables with columns ``0 .. first-1`` fixed, extended to the end."""
         c = self.cols.size
-        frontier_r, frontier_p = rows[None, :].copy(), np.zeros(1)
-        for j in range(c - 2):
+        for j in range(first, c - 2):
             self.stage = j
             out: list[tuple[np.ndarray, np.ndarray]] = []
             m = np.full(frontier_r.shape[0], self.cols[j], dtype=np.int64)
@@ -336,6 +345,46 @@ class _Enumeration:
         m = np.full(frontier_r.shape[0], self.cols[-2], dtype=np.int64)
         self._last_two_cell(frontier_r, frontier_p, m, 0)
         self._flush()
+
+    def pilot(self, rows: np.ndarray) -> None:
+        """Refuse a hopeless table before the work: the subtrees of a uniform sample of first
+        columns are enumerated and their cost scaled to all first columns.
+
+        Raises ``TooManyTables`` (``estimated=True``) when the estimate exceeds ``PILOT_MARGIN``
+        times ``max_tables``; otherwise the enumeration runs and counts exactly. The sample is drawn
+        with a fixed seed, so the decision is reproducible.
+        """
+        c0 = int(self.cols[0])
+        if self.cols.size < 3:
+            return
+        caps = np.minimum(rows, c0)
+        box = float(np.prod(caps[:-1].astype(np.float64) + 1.0))
+        if box <= PILOT_MIN_FIRST:
+            return  # the first column is cheap, and the count before each later stage is exact
+        rng = np.random.default_rng(0)
+        draws = rng.integers(0, caps[:-1] + 1, size=(4 * PILOT_SIZE, rows.size - 1))
+        last = c0 - draws.sum(axis=1)
+        ok = (last >= 0) & (last <= rows[-1])
+        n_ok = int(np.count_nonzero(ok))
+        if n_ok < PILOT_SIZE // 4:
+            return  # too few to estimate from; the exact count decides
+        first = np.concatenate([draws[ok], last[ok, None]], axis=1)[:PILOT_SIZE]
+        k = first.shape[0]
+        n_first = box * n_ok / draws.shape[0]  # first columns, estimated
+        if n_first > PILOT_MARGIN * self.max_tables:
+            raise TooManyTables(int(n_first), 0, estimated=True)
+        budget = PILOT_MARGIN * self.max_tables * k / n_first
+        sub = _Enumeration(self.cols, self.t, self.lf, max(k, int(budget)))
+        r = rows[None, :] - first
+        p = -self.lf[first].sum(axis=1)
+        sub._count(k)
+        rest = self.cols[1:]
+        keep = sub._prune(r, np.broadcast_to(rest, (k, rest.size)), p)
+        try:
+            if keep.any():
+                sub._run_from(r[keep], p[keep], 1)
+        except TooManyTables:
+            raise TooManyTables(int(sub.examined * n_first / k), 0, estimated=True) from None
 
     # -- columns 0 .. c-3: a whole column, cell by cell, then bounds -------------------------------
     def _column_cell(self, r: np.ndarray, p: np.ndarray, m: np.ndarray, i: int, j: int,
@@ -452,12 +501,15 @@ class _Enumeration:
         hi_in = good
         # the tails y < A and y > B: y's marginal, times the total of the 2 x 2 block
         const = past + lf[a12] - lf[a1] - lf[a2]
-        for s, x0, is_left in ((lo_in > lo, lo_in - 1, True), (hi_in < hi, hi_in + 1, False)):
-            if s.any():
-                x, aa, bb, mm = x0[s], a0[s], a12[s], m[s]
-                self.masses.append(const[s] + self._logh(x, aa, bb, mm, lf)
-                                   + _log_tail_factor(x, aa, bb, mm, left=is_left))
+        sl, sr = lo_in > lo, hi_in < hi
+        if sl.any() or sr.any():
+            x = np.concatenate([lo_in[sl] - 1, hi_in[sr] + 1])
+            aa, bb, mm, cc = (np.concatenate([v[sl], v[sr]]) for v in (a0, a12, m, const))
+            down = np.concatenate([np.ones(int(sl.sum()), bool), np.zeros(int(sr.sum()), bool)])
+            self.masses.append(cc + self._logh(x, aa, bb, mm, lf)
+                               + _log_tail_factor(x, aa, bb, mm, left=down))
         # y in [A, B]: one 2 x 2 block each
+        self._count((STRADDLE_COST - 2) * int((hi_in - lo_in + 1).sum()))
         for sl, parent, y in self._expand(lo_in, hi_in):
             aa0 = a0[sl][parent]
             self._two_by_two(a1[sl][parent], a2[sl][parent], m[sl][parent] - y,
@@ -521,37 +573,47 @@ class _Enumeration:
             bad = np.where(active & ~ok, mid, bad)
             active = right_in & (good - bad > 1)
         x_right = good
-        s = left_in
-        if s.any():
-            x, aa, bb, mm = x_left[s], a[s], b[s], m[s]
-            self.masses.append(past[s] + self._logh(x, aa, bb, mm, lf)
-                               + _log_tail_factor(x, aa, bb, mm, left=True))
-        s = right_in
-        if s.any():
-            x, aa, bb, mm = x_right[s], a[s], b[s], m[s]
-            self.masses.append(past[s] + self._logh(x, aa, bb, mm, lf)
-                               + _log_tail_factor(x, aa, bb, mm, left=False))
+        n_left, n_right = int(left_in.sum()), int(right_in.sum())
+        if n_left + n_right:
+            side = np.concatenate([np.zeros(n_left, bool), np.ones(n_right, bool)])
+            x = np.concatenate([x_left[left_in], x_right[right_in]])
+            aa, bb, mm, pp = (np.concatenate([v[left_in], v[right_in]]) for v in (a, b, m, past))
+            self.masses.append(pp + self._logh(x, aa, bb, mm, lf)
+                               + _log_tail_factor(x, aa, bb, mm, left=~side))
 
 
 def _log_tail_factor(x0: np.ndarray, a: np.ndarray, b: np.ndarray, m: np.ndarray, *,
-                     left: bool) -> np.ndarray:
-    """``log(sum_{x in tail} h(x) / h(x0))`` for the 2 x 2 block (rows ``a``, ``b``, column ``m``),
-    the tail running from ``x0`` away from ``x0``'s side of the mode; ``h(x) = 1/(x!(a-x)!(m-x)!(b-m+x)!)``.
+                     left: bool | np.ndarray) -> np.ndarray:
+    """``log(sum_{x in tail} h(x) / h(x0))`` for 2 x 2 blocks (rows ``a``, ``b``, column ``m``),
+    the tail running from ``x0`` down (``left``) or up; ``h(x) = 1/(x!(a-x)!(m-x)!(b-m+x)!)``.
 
     Summed term by term with the ratio of neighbours, a ratio of two quadratics in the step whose
-    numerator and denominator are updated by differences (the ratio reaches 0 at the end of the
-    support and stays clipped there). Every few terms a sum stops once the rest, bounded by a
-    geometric series because the ratios shrink outwards (log-concavity), is below ``_TAIL_TOL`` of
-    it. This is several times faster than Boost's hypergeometric distribution function
-    (``scipy.stats.hypergeom.cdf``) on these tails and as accurate.
+    numerator and denominator are updated by differences (the numerator reaches exactly 0 at the end
+    of the support; the ratio is clipped there). Every few terms a sum stops once the rest, bounded
+    by a geometric series because the ratios shrink outwards (log-concavity), is below
+    ``_TAIL_TOL`` of it. Done in slices that stay in the processor's cache. This is several times
+    faster than Boost's hypergeometric distribution function (``scipy.stats.hypergeom.cdf``) on
+    these tails and as accurate.
     """
+    left = np.broadcast_to(np.asarray(left, dtype=bool), x0.shape)
+    out = np.empty(x0.size)
+    for start in range(0, x0.size, _TAIL_SLICE):
+        sl = slice(start, start + _TAIL_SLICE)
+        out[sl] = _log_tail_slice(x0[sl], a[sl], b[sl], m[sl], left[sl])
+    return out
+
+
+def _log_tail_slice(x0: np.ndarray, a: np.ndarray, b: np.ndarray, m: np.ndarray,
+                    left: np.ndarray) -> np.ndarray:
     out = np.empty(x0.size)
     pos = np.arange(x0.size)
     x, aa, bb, mm = (v.astype(np.float64) for v in (x0, a, b, m))
-    if left:  # h(x - 1) / h(x) = x (b - m + x) / ((a - x + 1)(m - x + 1))
-        n1, n2, d1, d2 = x, bb - mm + x, aa - x + 1.0, mm - x + 1.0
-    else:  # h(x + 1) / h(x) = (a - x)(m - x) / ((x + 1)(b - m + x + 1))
-        n1, n2, d1, d2 = aa - x, mm - x, x + 1.0, bb - mm + x + 1.0
+    # down: h(x - 1) / h(x) = x (b - m + x) / ((a - x + 1)(m - x + 1))
+    # up:   h(x + 1) / h(x) = (a - x)(m - x) / ((x + 1)(b - m + x + 1))
+    n1 = np.where(left, x, aa - x)
+    n2 = np.where(left, bb - mm + x, mm - x)
+    d1 = np.where(left, aa - x + 1.0, x + 1.0)
+    d2 = np.where(left, mm - x + 1.0, bb - mm + x + 1.0)
     num, dnum = n1 * n2, n1 + n2 - 1.0  # next step: num -= dnum, dnum -= 2
     den, dden = d1 * d2, d1 + d2 + 1.0  # next step: den += dden, dden += 2
     term = np.ones(x0.size)
@@ -602,6 +664,7 @@ def exact_log_p(table: np.ndarray, max_tables: int) -> ExactRxC:
     obs = -float(lf[t].sum())
     k = float(lf[rows].sum() + lf[cols].sum() - lf[n])
     enum = _Enumeration(cols, obs + FEXACT_TOL, lf, max_tables)
+    enum.pilot(rows)
     enum.run(rows)
     log_p = _logsumexp(enum.masses) + k
     return ExactRxC(min(1.0, math.exp(log_p)), min(0.0, log_p), enum.examined)
