@@ -164,6 +164,30 @@ def test_exact_limit_names_the_table():
         fisher_exact(t, max_tables=1_000_000)
 
 
+def test_hopeless_table_is_refused_before_the_work():
+    # n = 9800 with an association: the cost estimated from a sample of first columns is far above
+    # the limit, so the refusal comes before the enumeration (the exact count is never reached)
+    t = np.array([[1250, 1050, 1000], [1000, 1150, 1050], [1000, 1050, 1250]])
+    with pytest.raises(_fisher.TooManyTables) as stop:
+        _fisher.exact_log_p(t, 50_000_000)
+    assert stop.value.estimated and stop.value.column == 0
+    with pytest.raises(ValueError, match=r"3 x 3 table \(n = 9800\).*estimated from a sample"
+                                         r".*monte_carlo=B"):
+        fisher_exact(t)
+
+
+def test_three_row_intervals_against_enumeration():
+    # three rows left in the last two columns: tables outside the interval of the first row's
+    # value are summed as marginal tails; the p must not depend on which row that is
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        t = rng.integers(0, 9, size=(3, 3))
+        t[rng.integers(3), rng.integers(3)] += 12
+        want = oracle_p(t)
+        for perm in ([0, 1, 2], [2, 0, 1], [1, 2, 0]):
+            assert fisher_exact(t[perm]).p_value == pytest.approx(want, rel=1e-10), t
+
+
 def test_monte_carlo_is_reproducible_and_close_to_exact():
     t = np.array([[12, 7, 3], [5, 14, 6], [2, 6, 15]])
     a = fisher_exact(t, monte_carlo=4000, seed=20190101)

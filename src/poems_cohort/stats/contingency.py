@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_TABLES = 50_000_000
-"""Default bound on the partial tables the exact r x c enumeration may examine (about 10 s)."""
+"""Default bound on the partial tables the exact r x c enumeration may examine (about 5-10 s)."""
 
 
 class SmallExpectedCountWarning(UserWarning):
@@ -184,7 +184,8 @@ def fisher_exact(table: Any, *, max_tables: int = DEFAULT_MAX_TABLES,
 
     For a table larger than 2 x 2 the exact enumeration examines partial tables (see
     ``docs/statistics.md``); when it would examine more than ``max_tables`` it stops with a
-    ``ValueError`` naming the table size, and ``monte_carlo=B`` gives a Monte Carlo p instead:
+    ``ValueError`` naming the table size (a clearly hopeless table is refused before the work, from
+    the cost of a sample of first columns), and ``monte_carlo=B`` gives a Monte Carlo p instead:
     ``B`` tables drawn with the observed margins, ``p = (1 + #as extreme)/(B + 1)`` as R's
     ``simulate.p.value`` (rows and columns of zeros dropped first; R then needs two non-zero rows and
     columns). ``seed`` makes it reproducible; without one a seed is drawn and reported.
@@ -222,11 +223,12 @@ def fisher_exact(table: Any, *, max_tables: int = DEFAULT_MAX_TABLES,
         try:
             p = _fisher.exact_log_p(counts, int(max_tables)).p_value
         except _fisher.TooManyTables as stop:
+            where = (f"about {stop.examined:.2g} or more, estimated from a sample before starting"
+                     if stop.estimated else f"stopped at column {stop.column + 1} of {max(r, c)}")
             raise ValueError(
                 f"table: the exact p of this {r} x {c} table (n = {n}) needs more than "
-                f"max_tables = {max_tables:,} partial tables (stopped at column {stop.column + 1} "
-                f"of {max(r, c)}); use monte_carlo=B for a Monte Carlo p, or raise "
-                f"max_tables") from None
+                f"max_tables = {max_tables:,} partial tables ({where}); use monte_carlo=B for a "
+                f"Monte Carlo p, or raise max_tables") from None
     return FisherResult(p, odds, lower, upper, conf_level, "exact", math.nan, None, None, (r, c), n)
 
 
