@@ -31,17 +31,25 @@ row sums) and the remaining column sums ``C'``. For a partial table with path so
 bound on the shortest completion: each remaining column (row) filled greedily into the largest row
 (column) sums, the most concentrated and so least probable allocation of that column alone (the larger
 of the column-wise and row-wise bounds is used). When two columns remain, cells are fixed one row at a
-time, and the final 2 x 2 block is handled exactly: its conditional distribution is hypergeometric, the
-tables at or below the threshold are its two tails, found by bisection and summed with the
-hypergeometric distribution function. All sums are kept in log space.
+time. With three rows left (rows ``a0``, ``a1``, ``a2``), the longest completion after row ``a0``
+puts ``y`` into the column, ``F(y)``, is concave in ``y``; the values of ``y`` that leave a table
+more probable than the observed one form an interval ``[A, B]`` (found by bisection), every table with
+``y`` outside it counts, and their total is a tail of ``y``'s marginal (hypergeometric) distribution.
+Each ``y`` in ``[A, B]`` leaves a 2 x 2 block, handled exactly: its conditional distribution is
+hypergeometric, the tables at or below the threshold are its two tails, found by bisection and summed
+term by term. All sums are kept in log space.
 
 The threshold is ``t = path_obs + 3.45254e-7`` (the tolerance in log probability of R's ``FEXACT``,
 equal to a relative ``1 + 3.45e-7`` on the probability). Rows are the smaller dimension, rows and
 columns are sorted ascending (the two largest columns are handled in closed form), and zero rows or
 columns are dropped (they do not change the set of tables).
 
-The cost is measured in *partial tables examined*; ``max_tables`` bounds it. The work is done in
-batches of at most ``BATCH`` partial tables, so memory stays bounded.
+The cost is measured in *partial tables examined* (a 2 x 2 block whose tails are summed counts
+``STRADDLE_COST``); ``max_tables`` bounds it. Before starting, when the first column can take many
+values, the subtrees of a fixed-seed sample of ``PILOT_SIZE`` first columns are enumerated and their
+cost scaled up; a table whose estimate exceeds ``PILOT_MARGIN * max_tables`` is refused at once.
+Otherwise the count is exact and checked before each batch. The work is done in batches of at most
+``BATCH`` partial tables, so memory stays bounded.
 """
 
 from __future__ import annotations
