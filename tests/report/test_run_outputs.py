@@ -17,7 +17,7 @@ EXPECTED = {
     *(f"tables/{t}.csv" for t in ("flow", "table1", "table2", "kinetics", "survival",
                                   "followup", "tests", "supplementary_table1")),
     "tables/tables.xlsx", "tables/tables.docx",
-    *(f"figures/{f}.{ext}" for f in ("figure1", "figure2", "supplementary_figure1")
+    *(f"figures/{f}.{ext}" for f in ("flow", "figure1", "figure2", "supplementary_figure1")
       for ext in ("png", "svg")),
 }
 
@@ -47,7 +47,7 @@ def test_report_has_every_table_and_figure_and_no_url(run_dir):
                     "figure1", "figure2", "supplementary_figure1", "supplementary_table1",
                     "methods", "results"):
         assert f'id="{section}"' in html, section
-    assert html.count('src="data:image/png;base64,') == 3
+    assert html.count('src="data:image/png;base64,') == 4
     stripped = texts_of(run_dir / "report.html")[0]
     assert "http" not in stripped.lower()
     assert "//" not in stripped
@@ -123,6 +123,14 @@ def test_unknown_plan_key_exits_2(tmp_path, cohort_dir):
 def _section(html: str, name: str) -> str:
     start = html.index(f'<section id="{name}"')
     return html[start:html.index("</section>", start)]
+
+
+def test_the_flow_diagram_comes_before_table1_with_the_flow_table(run_dir):
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    flow = _section(html, "flow")
+    assert html.index('id="flow"') < html.index('id="table1"')
+    assert flow.index('<img alt="Patient flow"') < flow.index("<table>")
+    assert html.count('id="flow"') == 1
 
 
 def test_table1_and_table2_are_laid_out_as_published(run_dir):

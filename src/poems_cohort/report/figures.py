@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from poems_cohort.report import format as fmt  # noqa: E402
+from poems_cohort.report.flow_diagram import draw_flow, flow_caption  # noqa: E402
 from poems_cohort.report.km_plot import (  # noqa: E402
     PlotSettings,
     TimeAxis,
@@ -44,7 +45,7 @@ from poems_cohort.report.styles import Style, styles  # noqa: E402
 from poems_cohort.study import StudyResults  # noqa: E402
 
 __all__ = ["PlotSettings", "RenderedFigure", "all_figures", "draw_figure1", "draw_figure2",
-           "draw_supplementary_figure", "figure1", "figure2", "styles",
+           "draw_supplementary_figure", "figure1", "figure2", "flow_figure", "styles",
            "supplementary_figure"]
 
 P = ParamSpec("P")
@@ -408,9 +409,17 @@ def supplementary_figure(results: StudyResults, settings: PlotSettings = DEFAULT
                    "complete remission", caption, synthetic=synthetic)
 
 
+# ---------------------------------------------------------------------------- patient flow
+def flow_figure(results: StudyResults, *, synthetic: bool = False) -> RenderedFigure:
+    """The patient-flow diagram rendered (``figures/flow``)."""
+    fig = _styled(draw_flow)(results)
+    return _render(fig, "flow", "Patient flow", flow_caption(results), synthetic=synthetic)
+
+
 def all_figures(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS, *,
                 synthetic: bool = False) -> list[RenderedFigure]:
     """Every figure, in report order; ``synthetic`` stamps each one as synthetic."""
-    return [figure1(results, settings, synthetic=synthetic),
+    return [flow_figure(results, synthetic=synthetic),
+            figure1(results, settings, synthetic=synthetic),
             figure2(results, settings, synthetic=synthetic),
             supplementary_figure(results, settings, synthetic=synthetic)]

@@ -113,11 +113,14 @@ def _table_body_html(t: DisplayTable) -> str:
             f"</table></div>{notes}")
 
 
-def _figure_html(f: RenderedFigure) -> str:
+def _figure_html(f: RenderedFigure, table: DisplayTable | None = None) -> str:
+    """A figure in a section of its own; ``table`` (of the same name) follows it there, as the
+    patient-flow table follows the flow diagram."""
     data = base64.b64encode(f.png).decode("ascii")
+    after = _table_body_html(table) if table is not None else ""
     return (f'<section id="{f.name}" class="figure"><h2>{html.escape(f.title)}</h2><figure>'
             f'<img alt="{html.escape(f.title)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(f.caption)}</figcaption></figure></section>")
+            f"<figcaption>{html.escape(f.caption)}</figcaption></figure>{after}</section>")
 
 
 def methods_paragraph(results: StudyResults) -> str:
@@ -160,11 +163,13 @@ def report_html(results: StudyResults, tables: Sequence[DisplayTable],
     order = ["flow", "table1", "table2", "figure1", "kinetics", "figure2", "survival",
              "followup", "supplementary_figure1", "supplementary_table1", "tests"]
     names = [n for n in order if n in by_name or n in figs]
-    names += [n for n in [*by_name, *figs] if n not in order]
+    names += [n for n in dict.fromkeys([*by_name, *figs]) if n not in order]
     titles = {**{n: t.title for n, t in by_name.items()}, **{n: f.title for n, f in figs.items()}}
+    # a figure and a table of the same name (the patient flow) share one section
     toc = ('<li><a href="#results">Results</a></li><li><a href="#methods">Methods</a></li>'
            + "".join(f'<li><a href="#{n}">{html.escape(titles[n])}</a></li>' for n in names))
-    body = [_table_html(by_name[n]) if n in by_name else _figure_html(figs[n]) for n in names]
+    body = [_figure_html(figs[n], by_name.get(n)) if n in figs else _table_html(by_name[n])
+            for n in names]
     n_patients = int(results.survival.events.loc[
         results.survival.events["regimen"] == "All", "patients"].iloc[0])
     regimens = ", ".join(results.plan.regimens)

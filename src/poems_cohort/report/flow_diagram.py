@@ -1,0 +1,156 @@
+"""The patient-flow diagram (CONSORT style): screened → excluded by reason → included → each
+regimen with its risk groups.
+
+Boxes and arrows in black and grey only, so it prints the same in greyscale. Drawn in inches on
+an axes covering the figure; the caller sets the style and renders it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, Rectangle
+
+from poems_cohort.report import format as fmt
+from poems_cohort.study import StudyResults
+
+WIDTH_IN = 7.2
+LINE_IN = 0.165          # one line of 8 pt text with its leading
+PAD_IN = 0.09            # inside a box, above and below the text
+GAP_IN = 0.32            # between boxes, vertically
+MAIN_X, MAIN_W = 2.35, 2.5          # centre and width of the screened and included boxes
+SIDE_X0, SIDE_W = 4.05, 3.05        # left edge and width of the excluded box
+RISK_LEVELS = (("risk_low", "Low risk"), ("risk_medium", "Medium risk"),
+               ("risk_high", "High risk"))
+EXCLUDED_FILL = "#ebebeb"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowCounts:
+    """The counts the diagram shows, read from the study's flow and Table 1 (``risk``: per
+    regimen, each risk group's count and percent of the patients whose risk is known)."""
+
+    screened: int
+    excluded: tuple[tuple[str, int], ...]
+    included: int
+    flagged: tuple[tuple[str, int], ...]
+    regimens: tuple[tuple[str, int], ...]
+    risk: dict[str, tuple[tuple[str, int, float | None], ...]]
+
+    @staticmethod
+    def of(results: StudyResults) -> FlowCounts:
+        f = results.flow
+
+        def rows(stage: str) -> list[tuple[str, int]]:
+            part = f[f["stage"] == stage]
+            return [(str(d), int(n)) for d, n in zip(part["detail"], part["n"], strict=True)]
+
+        included = dict(rows("included"))
+        t1 = results.table1.rows
+        risk: dict[str, tuple[tuple[str, int, float | None], ...]] = {}
+        for regimen in results.plan.regimens:
+            levels: list[tuple[str, int, float | None]] = []
+            known = None
+            for key, label in RISK_LEVELS:
+                r = t1[(t1["key"] == key) & (t1["regimen"] == regimen)]
+                if len(r):
+                    levels.append((label, int(r["n"].iloc[0]), float(r["percent"].iloc[0])))
+                    known = int(r["N"].iloc[0])
+            unknown = included.get(regimen, 0) - (known if known is not None else 0)
+            if known is not None and unknown > 0:
+                levels.append(("Risk unknown", unknown, None))
+            risk[regimen] = tuple(levels)
+        return FlowCounts(
+            screened=sum(n for _, n in rows("screened")),
+            excluded=tuple(rows("excluded")),
+            included=included.get("all", 0),
+            flagged=tuple((d, n) for d, n in rows("flagged") if n > 0),
+            regimens=tuple((g, included.get(g, 0)) for g in results.plan.regimens),
+            risk=risk)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _box(ax: Axes, x0: float, top: float, width: float, head: str, lines: list[str], *,
+         fill: str = "white", centred: bool = True) -> float:
+    """A box with a bold first line; returns its height."""
+    height = 2 * PAD_IN + LINE_IN * (1 + len(lines))
+    ax.add_patch(Rectangle((x0, top - height), width, height, facecolor=fill,
+                           edgecolor="black", linewidth=0.8))
+    x = x0 + width / 2 if centred else x0 + 0.1
+    ha = "center" if centred else "left"
+    y = top - PAD_IN - LINE_IN / 2
+    ax.text(x, y, head, ha=ha, va="center", fontsize=8.5, fontweight="bold")
+    for line in lines:
+        y -= LINE_IN
+        ax.text(x, y, line, ha=ha, va="center", fontsize=8)
+    return height
+
+
+def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float]) -> None:
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9,
+                                 linewidth=0.8, color="black", shrinkA=0, shrinkB=0))
+
+
+def _line(ax: Axes, xs: list[float], ys: list[float]) -> None:
+    ax.plot(xs, ys, color="black", linewidth=0.8, solid_capstyle="butt")
+
+
+def draw_flow(results: StudyResults) -> Figure:
+    """The diagram of the study's patient flow (the caller applies the figure style)."""
+    c = FlowCounts.of(results)
+    n_reg = max(1, len(c.regimens))
+    excluded_lines = [f"{_sentence(reason)}: {n}" for reason, n in c.excluded]
+    included_lines = [f"{_sentence(what)}: {n}" for what, n in c.flagged]
+    risk_lines = max((len(v) for v in c.risk.values()), default=0)
+    h_screened = 2 * PAD_IN + 2 * LINE_IN
+    h_excluded = 2 * PAD_IN + LINE_IN * (1 + len(excluded_lines))
+    h_included = 2 * PAD_IN + LINE_IN * (2 + len(included_lines))
+    h_regimen = 2 * PAD_IN + LINE_IN * (1 + risk_lines)
+    height = (0.1 + h_screened + GAP_IN + h_excluded + GAP_IN + h_included + 0.5 + h_regimen
+              + 0.22)  # room under the boxes for the synthetic-cohort stamp
+    fig = plt.figure(figsize=(WIDTH_IN, height))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, WIDTH_IN)
+    ax.set_ylim(0, height)
+    ax.set_axis_off()
+
+    top = height - 0.1
+    _box(ax, MAIN_X - MAIN_W / 2, top, MAIN_W, "Patients screened", [f"n = {c.screened}"])
+    bottom = top - h_screened
+    ex_top = bottom - GAP_IN
+    total_ex = sum(n for _, n in c.excluded)
+    _box(ax, SIDE_X0, ex_top, SIDE_W, f"Excluded (n = {total_ex})", excluded_lines,
+         fill=EXCLUDED_FILL, centred=False)
+    inc_top = ex_top - h_excluded - GAP_IN
+    _arrow(ax, (MAIN_X, bottom), (MAIN_X, inc_top))
+    _arrow(ax, (MAIN_X, ex_top - h_excluded / 2), (SIDE_X0, ex_top - h_excluded / 2))
+    _box(ax, MAIN_X - MAIN_W / 2, inc_top, MAIN_W, "Included",
+         [f"n = {c.included}", *included_lines])
+
+    split_y = inc_top - h_included - 0.22
+    reg_top = split_y - 0.28
+    col_w = WIDTH_IN / n_reg
+    box_w = min(2.1, col_w - 0.25)
+    centres = [col_w * (i + 0.5) for i in range(n_reg)]
+    _line(ax, [MAIN_X, MAIN_X], [inc_top - h_included, split_y])
+    if n_reg > 1:
+        _line(ax, [centres[0], centres[-1]], [split_y, split_y])
+    for x, (regimen, n) in zip(centres, c.regimens, strict=True):
+        _arrow(ax, (x, split_y), (x, reg_top))
+        lines = [f"{label}: {k}" + ("" if pc is None else f" ({fmt.pct(pc)}%)")
+                 for label, k, pc in c.risk.get(regimen, ())]
+        _box(ax, x - box_w / 2, reg_top, box_w, f"{regimen} (n = {n})", lines)
+    return fig
+
+
+def flow_caption(results: StudyResults) -> str:
+    """What the diagram shows."""
+    return ("Patients screened, excluded (by reason, in the order the criteria are applied) "
+            "and included, and the included patients by first-line regimen with their risk "
+            f"groups. Data cutoff {results.plan.cutoff.isoformat()}.")
