@@ -68,7 +68,7 @@ _TAIL_TOL = 1e-14  # relative truncation of a hypergeometric tail sum
 _TAIL_SLICE = 1 << 16  # tail sums computed together
 STRADDLE_COST = 8  # a 2 x 2 block cut by the threshold, counted in partial tables (its two tails)
 PILOT_SIZE = 2048  # first columns sampled to estimate the cost before starting
-PILOT_MIN_FIRST = 1 << 17  # no estimate when the first column has fewer values than this
+PILOT_MIN_FIRST = 1 << 13  # no estimate when the first column has fewer values than this
 PILOT_MARGIN = 2.0  # refuse before starting when the estimate exceeds this times max_tables
 _EPS = np.finfo(float).eps
 
