@@ -42,7 +42,6 @@ from typing import Literal
 
 import pandas as pd
 
-from poems_cohort.study.policy import compare_counts
 from poems_cohort.study.results import StudyResults
 from poems_cohort.synth.published import (
     SIGNIFICANCE as SIGNIFICANCE_KIND,
@@ -288,26 +287,6 @@ def _response_rate(res: StudyResults, number: PublishedNumber, *, endpoint: str)
     return Found(_float(row["value"]), f"{n}/{big_n}", denominator=big_n)
 
 
-def _pooled_vs_reference(res: StudyResults, number: PublishedNumber, endpoint: str) -> Found:
-    """The reference regimen against all other regimens pooled (a 2x2 table of Table 2 counts)."""
-    ref = res.plan.reference
-    rows = res.table2.rows
-    sel = rows[(rows["endpoint"] == endpoint) & (rows["subgroup"] == number.subgroup)
-               & rows["regimen"].isin(res.plan.regimens)]
-    if sel.empty:
-        raise LookupError(f"Table 2 has no {endpoint} rows for subgroup {number.subgroup}")
-    mine = sel[sel["regimen"] == ref]
-    rest = sel[sel["regimen"] != ref]
-    n_ref, big_ref = int(mine["n"].sum()), int(mine["N"].sum())
-    n_rest, big_rest = int(rest["n"].sum()), int(rest["N"].sum())
-    outcome = compare_counts([[n_ref, big_ref - n_ref], [n_rest, big_rest - n_rest]],
-                             res.plan.test_policy)
-    return Found(outcome.p_value,
-                 f"{ref} {n_ref}/{big_ref} vs the other regimens pooled {n_rest}/{big_rest}, "
-                 f"{outcome.test} (the comparison is not stated in the paper; this reading is "
-                 "ours)", test=outcome.test)
-
-
 def _comparison_p(res: StudyResults, number: PublishedNumber, *, endpoint: str,
                   pairwise: pd.DataFrame, overall: pd.DataFrame, what: str) -> Found:
     """A p-value of a regimen against the reference, or of all regimens together."""
@@ -319,8 +298,6 @@ def _comparison_p(res: StudyResults, number: PublishedNumber, *, endpoint: str,
     elif comparison == " vs ".join(res.plan.regimens) or set(comparison.split(" vs ")) == set(
             res.plan.regimens):
         row = _row(overall, f"{what} tests", endpoint=endpoint, subgroup=number.subgroup)
-    elif comparison.startswith(f"{res.plan.reference} vs the other regimens"):
-        return _pooled_vs_reference(res, number, endpoint)
     else:
         raise LookupError(f"the study computes no p-value for the comparison {comparison!r}")
     test = str(row["test"])
@@ -398,8 +375,6 @@ def _person_years(res: StudyResults, number: PublishedNumber) -> Found:
 
 #: the comparison of CRV responders with non-responders (PFS and OS by CRV, Supplement Fig. 1)
 BY_CRV = "CRV vs No CRV"
-#: the comparison of the reference regimen with the other regimens pooled
-OTHERS = "the other regimens"
 
 
 def _significance(res: StudyResults, number: PublishedNumber) -> Found:
@@ -424,11 +399,6 @@ def _group_values(res: StudyResults, number: PublishedNumber) -> tuple[tuple[str
     if q in RESPONSES:
         rows = res.table2.rows
         sel = rows[(rows["endpoint"] == RESPONSES[q]) & (rows["subgroup"] == number.subgroup)]
-        if OTHERS in groups:
-            ref = res.plan.reference
-            mine = sel[sel["regimen"] == ref]
-            rest = sel[(sel["regimen"] != ref) & sel["regimen"].isin(res.plan.regimens)]
-            return ((ref, _pooled_rate(mine)), (OTHERS, _pooled_rate(rest)))
         return tuple((g, _float(_row(sel, "Table 2", regimen=g)["value"])) for g in groups)
     if q in SURVIVAL:
         return tuple((g, _float(_row(res.survival.by_regimen, "survival", endpoint=SURVIVAL[q],
@@ -439,11 +409,6 @@ def _group_values(res: StudyResults, number: PublishedNumber) -> tuple[tuple[str
                                      regimen=g)["percent"]))
                      for g in groups)
     raise LookupError(f"the study has no group values for {q!r}")
-
-
-def _pooled_rate(rows: pd.DataFrame) -> float:
-    big_n = int(rows["N"].sum())
-    return 100.0 * int(rows["n"].sum()) / big_n if big_n else math.nan
 
 
 def _by_crv(res: StudyResults, number: PublishedNumber) -> Found:
