@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from poems_cohort.cli.app import app, console, err_console, input_errors_exit_2  # noqa: F401
+from poems_cohort.cli.app import (  # noqa: F401
+    MappingOption,
+    app,
+    console,
+    err_console,
+    input_errors_exit_2,
+    parse_cutoff,
+)
 
 # --------------------------------------------------------------------------------------------
 # synthesize
@@ -46,68 +53,74 @@ def synthesize(
 # reproduce
 
 
-def _reproduction_out(out: Path) -> Path:
-    """``out/reproduction.csv``; ``out`` must be a folder or not exist yet (its parent must)."""
+def _check_bundled_cohort(data: Path | None) -> None:
+    """Without DATA the bundled cohort is read; say so plainly when it is not installed."""
+    from poems_cohort.data import bundled_cohort_path
     from poems_cohort.errors import InputError, Problem
 
-    if out.exists() and not out.is_dir():
-        raise InputError([Problem("--out", None, None, str(out), "a folder (this is a file)")])
-    if not out.exists() and not out.resolve().parent.is_dir():
-        raise InputError([Problem("--out", None, None, str(out),
-                                  "a folder whose parent folder exists")])
-    return out / "reproduction.csv"
+    source = bundled_cohort_path()
+    if data is None and not (source / "patients.csv").is_file():
+        raise InputError([Problem(str(source), None, None, None,
+                                  "the bundled synthetic cohort (patients.csv); it is not "
+                                  "installed, give a cohort path")])
 
 
 @app.command()
 def reproduce(
     out: Annotated[Path, typer.Option(
-        "--out", help="Folder to write reproduction.csv into (created if missing).")],
+        "--out", help="Folder that receives the report and reproduction.csv (created if "
+        "missing).")],
     data: Annotated[Path | None, typer.Argument(
         help="A cohort (file or folder, as for 'validate'); default: the bundled synthetic "
         "cohort.")] = None,
     plan: Annotated[Path | None, typer.Option(
         "--plan", help="Analysis plan TOML overriding the published analysis.")] = None,
+    mapping: MappingOption = None,
+    cutoff: Annotated[str | None, typer.Option(
+        "--cutoff", help="Data cutoff (YYYY-MM-DD); overrides the plan's cutoff (default "
+        "2018-08-31).")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", help="Print only the counts by status (and errors).")] = False,
 ) -> None:
-    """Run the study and set every published number beside ours: writes reproduction.csv
-    (id, location, published, reproduced, reproduced_rounded, precision, status, note) and prints
-    the counts by status. Bad input: every problem is listed, exit 2, nothing written."""
-    import os
-    import tempfile
+    """Run the whole study and set every published number beside ours: writes everything
+    'run' writes, report.html with a section 'Reproduction of the published numbers' and
+    tables.xlsx with a 'reproduction' sheet, plus reproduction.csv (id, location, published,
+    reproduced, reproduced_rounded, precision, status, note); prints the counts by status.
+    Bad input: every problem is listed, exit 2, nothing written."""
+    import time
 
-    from poems_cohort.cohort import load_cohort
-    from poems_cohort.data import bundled_cohort_path
-    from poems_cohort.errors import InputError, Problem
-    from poems_cohort.study import load_plan, run_study
+    from poems_cohort.report.output import check_output_folder
+    from poems_cohort.report.pipeline import compute_run, finish_run
+    from poems_cohort.report.reproduction import reproduction_appendix
     from poems_cohort.synth.published import load_published
     from poems_cohort.synth.reproduce import reproduce_study
 
+    def progress(step: str, seconds: float) -> None:
+        if not quiet:
+            console.print(f"[green]✓[/] {step} [dim]({seconds:.2f} s)[/]")
+
     with input_errors_exit_2():
-        target = _reproduction_out(out)
-        source = data if data is not None else bundled_cohort_path()
-        if data is None and not (source / "patients.csv").is_file():
-            raise InputError([Problem(str(source), None, None, None,
-                                      "the bundled synthetic cohort (patients.csv); it is not "
-                                      "installed, give a cohort path")])
-        analysis = load_plan(plan)
-        cohort = load_cohort(source, cutoff=analysis.cutoff)
+        check_output_folder(out)
+        when = parse_cutoff(cutoff) if cutoff is not None else None
+        _check_bundled_cohort(data)
         published = load_published()
-    results = run_study(cohort, analysis)
-    reproduction = reproduce_study(results, published)
-    out.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=".reproduction.", suffix=".tmp", dir=out)
-    os.close(handle)
-    try:
-        reproduction.to_frame().to_csv(tmp, index=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        study = compute_run(data, plan_path=plan, mapping=mapping, cutoff=when,
+                            progress=progress)
+        t0 = time.perf_counter()
+        reproduction = reproduce_study(study.results, published)
+        frame = reproduction.to_frame()
+        appendix = reproduction_appendix(
+            frame, reference=f"doi:{published.doi}" if published.doi else "")
+        progress("set the published numbers beside ours", time.perf_counter() - t0)
+        summary = finish_run(study, out, appendices=(appendix,), progress=progress)
     counts = ", ".join(f"{status} {n}" for status, n in reproduction.summary().items())
-    console.print(f"{target}: {len(reproduction)} published numbers — {counts}.",
-                  markup=False, highlight=False, soft_wrap=True)
-    frame = reproduction.to_frame()
+    console.print(f"{out / 'reproduction.csv'}: {len(reproduction)} published numbers — "
+                  f"{counts}.", markup=False, highlight=False, soft_wrap=True)
     missed = frame[(frame["status"] == "missed") & frame["id"].str.startswith(("table1.", "table2."))]
     if len(missed):
         console.print(f"  {len(missed)} Table 1/Table 2 number(s) missed: "
                       + ", ".join(missed["id"].head(10)) + (" …" if len(missed) > 10 else ""),
                       markup=False, highlight=False, soft_wrap=True)
+    if not quiet:
+        console.print(f"[bold]{len(summary.results.analysis_dataset)} patients analysed; "
+                      f"{len(summary.outputs.files)} files written to[/] {out}", highlight=False)

@@ -9,6 +9,7 @@ import base64
 import html
 from collections.abc import Sequence
 
+from poems_cohort.report.appendix import Appendix, Folded
 from poems_cohort.report.figures import RenderedFigure
 from poems_cohort.report.tables import DisplayTable, header_spans
 from poems_cohort.study import StudyResults
@@ -23,6 +24,9 @@ h1{font-size:1.55em;margin:0.2em 0 0.1em}
 .subtitle{color:var(--muted);margin:0 0 0.6em}
 .synthetic{border:2px solid #b35806;background:#fff4e5;padding:0.5em 0.8em;margin:0 0 0.8em}
 h2{font-size:1.2em;margin:2em 0 0.5em;padding-bottom:0.15em;border-bottom:1px solid #999}
+h3{font-size:1.05em;margin:1.4em 0 0.3em}
+details{margin:1.2em 0}
+summary{cursor:pointer;font-weight:bold}
 p{max-width:52em}
 nav ol{columns:2;column-gap:2em;margin:0.3em 0;padding-left:1.4em}
 nav a{color:#0b4f8a}
@@ -54,6 +58,7 @@ figcaption{font-size:14px;max-width:900px;margin-top:0.4em}
  section.figure{break-before:page;page-break-before:always}
  figure img{max-width:100%}
  .scroll{overflow:visible}
+ .appendix td{overflow-wrap:anywhere}
  a{color:inherit;text-decoration:none}
 }
 """
@@ -106,7 +111,8 @@ def _table_body_html(t: DisplayTable) -> str:
                             f'class="section">{html.escape(str(value))}</th></tr>')
             current = value
             in_section = ' class="in-section"' if str(value) else ""
-        cells = "".join(_cell(rec[c], numeric=k > 0) for k, c in enumerate(columns))
+        cells = "".join(_cell(rec[c], numeric=k > 0 and c not in t.text_columns)
+                        for k, c in enumerate(columns))
         rows.append(f"<tr{in_section}>{cells}</tr>")
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in t.notes())
     return (f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
@@ -121,6 +127,22 @@ def _figure_html(f: RenderedFigure, table: DisplayTable | None = None) -> str:
     return (f'<section id="{f.name}" class="figure"><h2>{html.escape(f.title)}</h2><figure>'
             f'<img alt="{html.escape(f.title)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(f.caption)}</figcaption></figure>{after}</section>")
+
+
+def _appendix_html(a: Appendix) -> str:
+    """A section added after the study's: paragraphs, tables under their titles, folded
+    tables."""
+    parts = []
+    for block in a.blocks:
+        if isinstance(block, str):
+            parts.append(f"<p>{html.escape(block)}</p>")
+        elif isinstance(block, Folded):
+            parts.append(f"<details><summary>{html.escape(block.summary)}</summary>"
+                         f"{_table_body_html(block.table)}</details>")
+        else:
+            parts.append(f"<h3>{html.escape(block.title)}</h3>{_table_body_html(block)}")
+    return (f'<section id="{html.escape(a.id)}" class="appendix"><h2>{html.escape(a.title)}'
+            f"</h2>{''.join(parts)}</section>")
 
 
 def methods_paragraph(results: StudyResults) -> str:
@@ -156,8 +178,10 @@ SYNTHETIC_BANNER = (
 
 def report_html(results: StudyResults, tables: Sequence[DisplayTable],
                 figures: Sequence[RenderedFigure], narrative: str, *,
-                synthetic: bool = False) -> bytes:
-    """The whole report as UTF-8 bytes; ``synthetic`` adds the synthetic-cohort banner."""
+                synthetic: bool = False, appendices: Sequence[Appendix] = ()) -> bytes:
+    """The whole report as UTF-8 bytes; ``synthetic`` adds the synthetic-cohort banner;
+    ``appendices`` follow the study's sections, in order, each with its entry in the
+    contents."""
     by_name = {t.name: t for t in tables}
     figs = {f.name: f for f in figures}
     order = ["flow", "table1", "table2", "figure1", "kinetics", "figure2", "survival",
@@ -167,7 +191,9 @@ def report_html(results: StudyResults, tables: Sequence[DisplayTable],
     titles = {**{n: t.title for n, t in by_name.items()}, **{n: f.title for n, f in figs.items()}}
     # a figure and a table of the same name (the patient flow) share one section
     toc = ('<li><a href="#results">Results</a></li><li><a href="#methods">Methods</a></li>'
-           + "".join(f'<li><a href="#{n}">{html.escape(titles[n])}</a></li>' for n in names))
+           + "".join(f'<li><a href="#{n}">{html.escape(titles[n])}</a></li>' for n in names)
+           + "".join(f'<li><a href="#{html.escape(a.id)}">{html.escape(a.title)}</a></li>'
+                     for a in appendices))
     body = [_figure_html(figs[n], by_name.get(n)) if n in figs else _table_html(by_name[n])
             for n in names]
     n_patients = int(results.survival.events.loc[
@@ -188,5 +214,6 @@ def report_html(results: StudyResults, tables: Sequence[DisplayTable],
         f'<section id="methods"><h2>Methods</h2><p>{html.escape(methods_paragraph(results))}'
         "</p></section>"
         + "".join(body)
+        + "".join(_appendix_html(a) for a in appendices)
         + "</body></html>\n")
     return doc.encode("utf-8")

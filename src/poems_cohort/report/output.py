@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from poems_cohort.errors import InputError, Problem
+from poems_cohort.report.appendix import Appendix
 from poems_cohort.report.docx_out import docx_bytes
 from poems_cohort.report.figures import RenderedFigure, all_figures
 from poems_cohort.report.html import report_html
@@ -43,12 +45,14 @@ def journal_order(tables: list[DisplayTable]) -> list[DisplayTable]:
     return first + [t for t in tables if t.name not in JOURNAL_FIRST]
 
 
-def table_files(tables: list[DisplayTable], *, synthetic: bool = False) -> dict[str, bytes]:
-    """CSV per table, the workbook and the Word document (titled synthetic when it is)."""
+def table_files(tables: list[DisplayTable], *, synthetic: bool = False,
+                extra_sheets: Sequence[DisplayTable] = ()) -> dict[str, bytes]:
+    """CSV per table, the workbook and the Word document (titled synthetic when it is);
+    ``extra_sheets`` follow the study's tables in the workbook only."""
     files = {f"tables/{t.name}.csv": t.frame.to_csv(index=False, lineterminator="\n")
              .encode("utf-8") for t in tables}
     ordered = journal_order(tables)
-    files["tables/tables.xlsx"] = xlsx_bytes(ordered)
+    files["tables/tables.xlsx"] = xlsx_bytes([*ordered, *extra_sheets])
     title = "POEMS syndrome first-line treatments: tables"
     if synthetic:
         title += " (synthetic cohort: no real patients)"
@@ -67,19 +71,38 @@ def figure_files(figures: list[RenderedFigure]) -> dict[str, bytes]:
 
 def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = None,
                   figures: list[RenderedFigure] | None = None,
-                  synthetic: bool = False) -> Outputs:
+                  synthetic: bool = False, appendices: Sequence[Appendix] = ()) -> Outputs:
     """Every output file of a run, in memory. ``synthetic``: the cohort is synthetic, and the
-    report and ``results.json`` say so."""
+    report and ``results.json`` say so. ``appendices``: sections added to the report after the
+    study's, with their workbook sheets and files (``ValueError`` when one takes the name of a
+    sheet or file of the study, or of another appendix)."""
     tables = tables if tables is not None else all_tables(results)
     figures = figures if figures is not None else all_figures(results, synthetic=synthetic)
     text = narrative(results)
     files = {"results.json": results_json(results, text, synthetic=synthetic),
-             "report.html": report_html(results, tables, figures, text, synthetic=synthetic),
+             "report.html": report_html(results, tables, figures, text, synthetic=synthetic,
+                                        appendices=appendices),
              "analysis_dataset.csv": results.analysis_dataset.to_csv(
                  index=False, lineterminator="\n").encode("utf-8")}
-    files.update(table_files(tables, synthetic=synthetic))
+    sheets = [s for a in appendices for s in a.sheets]
+    _check_unique("sheet", [t.name[:31] for t in [*tables, *sheets]])
+    files.update(table_files(tables, synthetic=synthetic, extra_sheets=sheets))
     files.update(figure_files(figures))
+    extra = [(rel, data) for a in appendices for rel, data in a.files]
+    for rel, _ in extra:
+        if Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise ValueError(f"an appendix file must lie inside the output folder: {rel!r}")
+    _check_unique("file", [*files, *(rel for rel, _ in extra)])
+    files.update(extra)
     return Outputs(files)
+
+
+def _check_unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"two outputs would be the {what} {name!r}")
+        seen.add(name)
 
 
 def check_output_folder(out: Path) -> None:

@@ -1,18 +1,22 @@
 """The steps of ``poems-cohort run``, timed: read, eligibility, endpoints, study, render, write.
 
 Everything is computed before anything is written, so bad input leaves the output folder alone.
+``run_pipeline`` is :func:`compute_run` then :func:`finish_run`; a command that adds to the
+output (``reproduce``) computes its addition from the results between the two and hands it to
+``finish_run`` as an :class:`~poems_cohort.report.appendix.Appendix`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from poems_cohort.data import bundled_cohort_path, is_synthetic_cohort
+from poems_cohort.report.appendix import Appendix
 from poems_cohort.report.figures import all_figures
 from poems_cohort.report.output import (
     Outputs,
@@ -36,32 +40,43 @@ class RunSummary:
     timings: tuple[tuple[str, float], ...]
 
 
-def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None = None,
-                 mapping: Path | None = None, cutoff: dt.date | None = None,
-                 progress: Progress | None = None) -> RunSummary:
-    """Run the study on ``data`` (default: the bundled cohort) and write into ``out``.
+@dataclass(frozen=True, slots=True)
+class ComputedStudy:
+    """A study computed and not yet rendered: the results, whether the cohort is synthetic, and
+    the seconds each step took so far (:func:`compute_run`, then :func:`finish_run`)."""
 
-    ``mapping``: a column mapping file for ``load_cohort`` (TOML or CSV). ``cutoff``: the data
-    cutoff; it overrides the plan's (which overrides the default, 2018-08-31) and is used for
-    reading, eligibility and the endpoints alike. ``out=None`` computes and renders without
-    writing (used by the benchmark).
-    """
-    from poems_cohort.clinical import derive_analysis_dataset
-    from poems_cohort.cohort import apply_eligibility, load_cohort
+    results: StudyResults
+    synthetic: bool
+    timings: tuple[tuple[str, float], ...]
 
-    if out is not None:
-        check_output_folder(Path(out))
-    timings: list[tuple[str, float]] = []
 
-    def step(name: str, fn: Callable[[], Any]) -> Any:
+class _Steps:
+    """Times each step and reports it to ``progress``."""
+
+    def __init__(self, progress: Progress | None,
+                 timings: tuple[tuple[str, float], ...] = ()) -> None:
+        self.progress = progress
+        self.timings = list(timings)
+
+    def __call__(self, name: str, fn: Callable[[], Any]) -> Any:
         t0 = time.perf_counter()
         value = fn()
         seconds = time.perf_counter() - t0
-        timings.append((name, seconds))
-        if progress is not None:
-            progress(name, seconds)
+        self.timings.append((name, seconds))
+        if self.progress is not None:
+            self.progress(name, seconds)
         return value
 
+
+def compute_run(data: Path | None, *, plan_path: Path | None = None,
+                mapping: Path | None = None, cutoff: dt.date | None = None,
+                progress: Progress | None = None) -> ComputedStudy:
+    """Read the plan and the cohort (default: the bundled cohort), apply eligibility, derive the
+    endpoints and compute the study; writes nothing. Options as for :func:`run_pipeline`."""
+    from poems_cohort.clinical import derive_analysis_dataset
+    from poems_cohort.cohort import apply_eligibility, load_cohort
+
+    step = _Steps(progress)
     plan = step("read the analysis plan", lambda: load_plan(plan_path))
     if cutoff is not None:
         plan = replace(plan, cutoff=cutoff)
@@ -75,12 +90,39 @@ def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None 
                                                                   plan.endpoint_settings()))
     results = step("compute the study", lambda: compute_study(
         baseline_frame(elig.included.patients, ds), ds, elig.flow.to_frame(), plan))
+    return ComputedStudy(results, is_synthetic_cohort(source), tuple(step.timings))
+
+
+def finish_run(study: ComputedStudy, out: Path | None, *, appendices: Sequence[Appendix] = (),
+               progress: Progress | None = None) -> RunSummary:
+    """Format the tables, draw the figures, render every file in memory (with ``appendices``
+    after the study's sections), then write them into ``out`` (``None``: write nothing)."""
+    if out is not None:
+        check_output_folder(Path(out))
+    step = _Steps(progress, study.timings)
+    results, synthetic = study.results, study.synthetic
     tables = step("format tables", lambda: all_tables(results))
-    synthetic = is_synthetic_cohort(source)
     figures = step("draw figures", lambda: all_figures(results, synthetic=synthetic))
     outputs = step("render report, JSON, XLSX, DOCX",
                    lambda: build_outputs(results, tables=tables, figures=figures,
-                                         synthetic=synthetic))
+                                         synthetic=synthetic, appendices=appendices))
     if out is not None:
         step("write files", lambda: write_outputs(outputs, Path(out)))
-    return RunSummary(results, outputs, tuple(timings))
+    return RunSummary(results, outputs, tuple(step.timings))
+
+
+def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None = None,
+                 mapping: Path | None = None, cutoff: dt.date | None = None,
+                 progress: Progress | None = None) -> RunSummary:
+    """Run the study on ``data`` (default: the bundled cohort) and write into ``out``.
+
+    ``mapping``: a column mapping file for ``load_cohort`` (TOML or CSV). ``cutoff``: the data
+    cutoff; it overrides the plan's (which overrides the default, 2018-08-31) and is used for
+    reading, eligibility and the endpoints alike. ``out=None`` computes and renders without
+    writing (used by the benchmark). The same as :func:`compute_run` then :func:`finish_run`.
+    """
+    if out is not None:
+        check_output_folder(Path(out))
+    study = compute_run(data, plan_path=plan_path, mapping=mapping, cutoff=cutoff,
+                        progress=progress)
+    return finish_run(study, out, progress=progress)

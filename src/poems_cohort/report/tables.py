@@ -59,7 +59,9 @@ class DisplayTable:
     section rows instead of a column). Columns named ``"Group: sub"`` are shown under a
     spanning ``Group`` header. ``marks``: the footnote symbols used on p-values, in order;
     ``legend`` pairs each with the name of its test. The notes under the table are ``note``,
-    the legend and ``abbreviations``, in that order (see :meth:`notes`).
+    the legend and ``abbreviations``, in that order (see :meth:`notes`). ``text_columns``: columns
+    of running text (a note), shown left-aligned and wrapped and never stored as numbers; the
+    first column is always such a label.
     """
 
     name: str
@@ -70,6 +72,7 @@ class DisplayTable:
     marks: tuple[str, ...] = ()
     legend: tuple[tuple[str, str], ...] = ()
     abbreviations: str = ""
+    text_columns: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """The text cells."""

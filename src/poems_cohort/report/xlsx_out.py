@@ -8,6 +8,7 @@ A cell whose displayed text is a plain number (a count, a test statistic, person
 p-value without a footnote symbol) is stored as a number, with a number format that shows
 exactly the displayed decimals, so it sorts and sums. Every other cell keeps its text as
 shown: ``77/155``, ``49.7 (41.9–57.5)``, ``<0.001``, a p-value with its test's symbol, ``—``.
+A column of running text (a table's ``text_columns``) stays text, left-aligned and wrapped.
 """
 
 from __future__ import annotations
@@ -97,12 +98,14 @@ def _sheet(ws: Worksheet, t: DisplayTable) -> None:
             indent = 1 if str(value) else 0
         for k, c in enumerate(cols):
             text = str(rec[c.name])
-            value, number_format = cell_value(text) if k > 0 else (text, None)
+            is_text = k == 0 or c.name in t.text_columns
+            value, number_format = (text, None) if is_text else cell_value(text)
             cell = ws.cell(row=row, column=k + 1, value=value)
             if number_format is not None:
                 cell.number_format = number_format
             cell.alignment = (Alignment(horizontal="left", indent=indent) if k == 0 else
-                              Alignment(horizontal="center"))
+                              Alignment(horizontal="left", vertical="top", wrap_text=True)
+                              if is_text else Alignment(horizontal="center"))
             widths[k] = max(widths[k], _width(text))
         row += 1
     for k in range(1, ncol + 1):
