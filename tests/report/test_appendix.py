@@ -51,7 +51,7 @@ def test_an_appendix_follows_the_study_with_its_paragraphs_tables_and_folded_tab
     assert "<td>a &lt;b&gt;</td>" in section
     assert '<td class="num">1.50</td>' in section
     # a text column wraps like prose: no number class
-    assert "<td>a long remark that should wrap</td>" in section
+    assert '<td class="text">a long remark that should wrap</td>' in section
     assert re.search(r"<details><summary>All rows</summary><div class=\"scroll\"><table>",
                      section)
     assert section.count("<table>") == 2

@@ -38,6 +38,7 @@ thead tr:last-child th{border-bottom:1px solid var(--rule)}
 thead th.group{text-align:center;border-bottom:1px solid #777}
 tbody td{padding:2px 7px;vertical-align:top}
 tbody td.num{white-space:nowrap}
+tbody td.text:last-child{width:45%}
 tbody tr:last-child td{border-bottom:2px solid var(--rule)}
 tbody th.section{text-align:left;font-style:italic;font-weight:bold;padding:6px 7px 2px}
 tbody tr.in-section td:first-child{padding-left:1.4em}
@@ -66,10 +67,12 @@ figcaption{font-size:14px;max-width:900px;margin-top:0.4em}
 MARK_CHARS = "*†‡§¶"
 
 
-def _cell(value: object, numeric: bool) -> str:
+def _cell(value: object, numeric: bool, prose: bool = False) -> str:
     text = html.escape(str(value))
-    if numeric and text and text[-1] in MARK_CHARS:  # a test's footnote symbol on a p-value
+    if numeric and not prose and text and text[-1] in MARK_CHARS:  # a test's footnote symbol
         text = f"{text[:-1]}<sup>{text[-1]}</sup>"
+    if prose:
+        return f'<td class="text">{text}</td>'
     return f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>"
 
 
@@ -111,7 +114,7 @@ def _table_body_html(t: DisplayTable) -> str:
                             f'class="section">{html.escape(str(value))}</th></tr>')
             current = value
             in_section = ' class="in-section"' if str(value) else ""
-        cells = "".join(_cell(rec[c], numeric=k > 0 and c not in t.text_columns)
+        cells = "".join(_cell(rec[c], numeric=k > 0, prose=c in t.text_columns)
                         for k, c in enumerate(columns))
         rows.append(f"<tr{in_section}>{cells}</tr>")
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in t.notes())

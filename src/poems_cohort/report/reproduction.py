@@ -59,8 +59,7 @@ def counts_table(frame: pd.DataFrame) -> DisplayTable:
         "Numbers": [str(int(counts.get(s, 0))) for s in statuses] + [str(len(frame))],
         "Meaning": [STATUS_MEANINGS.get(s, "") for s in statuses] + [""],
     })
-    return DisplayTable("reproduction_counts", "Published numbers by status", shown,
-                        text_columns=("Meaning",))
+    return DisplayTable("reproduction_counts", "Published numbers by status", shown)
 
 
 def not_exact_table(frame: pd.DataFrame) -> DisplayTable:
