@@ -169,3 +169,19 @@ def test_bad_input_leaves_a_previous_output_untouched(tmp_path, out):
     assert result.exit_code == 2
     assert "nothing was written" in result.output
     assert {p: (out / p).read_bytes() for p in files_of(out)} == before
+
+
+def test_beside_the_reproduction_the_output_is_the_output_of_run(cohort, out, tmp_path):
+    ran = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(cohort), "--out", str(ran), "--quiet"])
+    assert result.exit_code == 0, result.output
+    for rel in sorted(EXPECTED - {"report.html", "tables/tables.xlsx"}):
+        assert (out / rel).read_bytes() == (ran / rel).read_bytes(), rel
+    html = (out / "report.html").read_text(encoding="utf-8")
+    entry = f'<li><a href="#reproduction">{TITLE}</a></li>'
+    section = html[html.index('<section id="reproduction"'):html.index("</body>")]
+    assert html.replace(entry, "").replace(section, "") == (ran / "report.html").read_text(
+        encoding="utf-8")
+    sheets = load_workbook(io.BytesIO((ran / "tables" / "tables.xlsx").read_bytes())).sheetnames
+    assert load_workbook(io.BytesIO((out / "tables" / "tables.xlsx").read_bytes())
+                         ).sheetnames == [*sheets, "reproduction"]
