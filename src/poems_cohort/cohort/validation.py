@@ -130,6 +130,86 @@ def _category_lookup(column: Column, regimen_aliases: Mapping[str, str]) -> dict
     return table
 
 
+_MISSING, _OK = 0, 1
+"""Cell states of ``_read_cell``; any other state is the text of what was expected."""
+
+
+def _read_cell(column: Column, raw: object, lookup: Mapping[str, str]) -> tuple[object, object]:
+    """One cell: (``_MISSING``, None), (``_OK``, converted value) or (expected, None)."""
+    if is_missing(raw):
+        return _MISSING, None
+    try:
+        if column.kind == "number":
+            return _OK, _to_number(raw)
+        if column.kind == "boolean":
+            return _OK, _to_boolean(raw)
+        if column.kind == "date":
+            return _OK, _to_date(raw)
+        text = _to_text(raw)
+        if column.kind == "category":
+            return _OK, lookup.get(text.lower(), text)
+        return _OK, text
+    except _Bad as bad:
+        return bad.expected, None
+
+
+def _convert_column(column: Column, cells: pd.Series, lookup: Mapping[str, str],
+                    ) -> tuple[pd.Series, np.ndarray, np.ndarray, list[object]]:
+    """Convert one column: the typed series, per cell a missing flag, and the unreadable cells
+    (their positions and what was expected).
+
+    A column of text (every CSV column) is converted once per distinct value and spread back
+    over its cells, so the cost follows the number of distinct values, not of cells. Numbers
+    stored as numbers are converted as a whole; other mixtures cell by cell.
+    """
+    values = cells.to_numpy(dtype=object)
+    n = len(values)
+    inferred = pd.api.types.infer_dtype(values, skipna=False) if n else "empty"
+    numbers = None
+    if column.kind == "number" and inferred in ("floating", "integer", "mixed-integer-float"):
+        try:
+            numbers = values.astype(np.float64)
+        except (OverflowError, TypeError, ValueError):
+            numbers = None
+    if numbers is not None:
+        missing = np.isnan(numbers)
+        bad = np.flatnonzero(np.isinf(numbers))
+        numbers[bad] = np.nan
+        return (pd.Series(numbers, index=cells.index, dtype="float64"), missing, bad,
+                ["a finite number"] * len(bad))
+    if inferred == "string":
+        codes, uniques = pd.factorize(values)
+    else:  # cell by cell, each text value converted once
+        seen: dict[str, int] = {}
+        codes = np.empty(n, dtype=np.intp)
+        uniques_list: list[object] = []
+        for i, raw in enumerate(values):
+            if isinstance(raw, str):
+                code = seen.get(raw)
+                if code is None:
+                    code = seen[raw] = len(uniques_list)
+                    uniques_list.append(raw)
+            else:
+                code = len(uniques_list)
+                uniques_list.append(raw)
+            codes[i] = code
+        uniques = uniques_list
+    states: list[object] = []
+    converted: list[object] = []
+    for raw in uniques:
+        state, value = _read_cell(column, raw, lookup)
+        states.append(state)
+        converted.append(value)
+    k = len(converted)
+    typed = _typed(column, [*converted, None], pd.RangeIndex(k + 1))
+    codes = np.where(codes < 0, k, codes)  # no code is negative for these inputs; kept safe
+    series = pd.Series(typed.array.take(codes), index=cells.index, dtype=typed.dtype)
+    kinds = np.array([2 if isinstance(s, str) else s for s in states] + [_MISSING],
+                     dtype=np.int8)[codes]
+    bad = np.flatnonzero(kinds == 2)
+    return series, kinds == _MISSING, bad, [states[codes[i]] for i in bad]
+
+
 def _convert(table: RawTable, spec: Mapping[str, Column], regimen_aliases: Mapping[str, str],
              ) -> tuple[dict[str, pd.Series], list[Problem]]:
     """Convert every present column by kind; unreadable cells become problems and missing."""
@@ -140,30 +220,22 @@ def _convert(table: RawTable, spec: Mapping[str, Column], regimen_aliases: Mappi
         header = table.headers[name]
         cells = table.frame[name]
         lookup = _category_lookup(column, regimen_aliases) if column.kind == "category" else {}
-        values: list[object] = []
-        for row, raw in cells.items():
-            if is_missing(raw):
-                if column.nonempty:
-                    problems.append(Problem(table.file, int(row), header, None,
-                                            f"a value ({column.expected()})"))
-                values.append(None)
-                continue
-            try:
-                if column.kind == "number":
-                    values.append(_to_number(raw))
-                elif column.kind == "boolean":
-                    values.append(_to_boolean(raw))
-                elif column.kind == "date":
-                    values.append(_to_date(raw))
-                elif column.kind == "category":
-                    text = _to_text(raw)
-                    values.append(lookup.get(text.lower(), text))
-                else:
-                    values.append(_to_text(raw))
-            except _Bad as bad:
-                problems.append(Problem(table.file, int(row), header, raw, bad.expected))
-                values.append(None)
-        out[name] = _typed(column, values, cells.index)
+        series, missing, bad, expected = _convert_column(column, cells, lookup)
+        out[name] = series
+        flagged = np.zeros(len(cells), dtype=bool)
+        flagged[bad] = True
+        if column.nonempty:
+            flagged |= missing
+        if not flagged.any():
+            continue
+        why = dict(zip(bad.tolist(), expected, strict=True))
+        rows = cells.index
+        for i in np.flatnonzero(flagged).tolist():
+            if i in why:
+                problems.append(Problem(table.file, int(rows[i]), header, cells.iat[i], why[i]))
+            else:
+                problems.append(Problem(table.file, int(rows[i]), header, None,
+                                        f"a value ({column.expected()})"))
     return out, problems
 
 
