@@ -106,6 +106,35 @@ def test_known_conflicts_recorded(study):
     assert not study["table1.age_gt_50.p"].has_conflict
 
 
+def test_a_conflict_blames_listed_ids_the_intended_first_id_or_its_only_id(study):
+    from poems_cohort.synth.published import Conflict
+
+    listed = Conflict(ids=("a", "b", "c"), kind="impossible", note="", blame=("b",))
+    assert listed.blames("b") and not listed.blames("a") and not listed.blames("c")
+    assert Conflict(ids=("a", "b"), kind="impossible", note="", intended="1").blames("a")
+    assert not Conflict(ids=("a", "b"), kind="impossible", note="", intended="1").blames("b")
+    assert Conflict(ids=("a",), kind="impossible", note="").blames("a")
+    assert not Conflict(ids=("a", "b"), kind="impossible", note="").blames("a")
+    assert not Conflict(ids=("a",), kind="implausible", note="").blames("a")
+    by_id = {i: c for c in study.conflicts for i in c.ids}
+    assert by_id["table1.onls_gt_4.LDex.percent"].blames("table1.onls_gt_4.LDex.percent")
+    overall = by_id["text.crh_crv.All.percent"]
+    assert overall.blames("text.crh_crv.All.percent")
+    assert not overall.blames("table2.crh_crv.all.ASCT.rate")
+
+
+def test_blame_names_ids_of_its_own_impossible_conflict(tmp_path):
+    from poems_cohort.synth.published import DEFAULT_PATH
+
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text + '\n[[conflict]]\nids = ["table1.male.p"]\nkind = "implausible"\n'
+                   'note = "x"\nblame = ["table1.age_gt_50.p"]\n', encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_published(bad)
+    assert "blame" in str(err.value)
+
+
 def test_numbers_agreeing_with_each_other(study):
     """Repeated statements that agree: text and tables give the same printed values."""
     assert study["text.male.All.percent"].printed == study["table1.male.All.percent"].printed

@@ -15,7 +15,7 @@ import pytest
 import scipy.stats as ss
 
 from poems_cohort.study import AnalysisPlan, Kinetics, StudyResults, Survival, Table1, Table2
-from poems_cohort.synth.published import PublishedNumber, load_published
+from poems_cohort.synth.published import Conflict, PublishedNumber, load_published
 from poems_cohort.synth.reproduce import (
     CLOSE,
     COLUMNS,
@@ -481,6 +481,43 @@ def test_a_close_value_of_an_impossible_set_is_close():
     rep = reproduce_study(res)
     assert rep["text.crh_6m.ASCT"].status == CLOSE
     assert rep["text.crh_6m.All"].status == INCONSISTENT
+
+
+def test_a_close_value_the_record_proves_impossible_is_inconsistent():
+    """Blamed by an impossible conflict: inconsistent even within the close tolerance, the note
+    giving the proof and saying ours is close; exact still comes first."""
+    x = number("33.0", kind="percent", quantity="onls_gt_4")
+    proof = Conflict(ids=("x", "y"), kind="impossible", note="no count of 65 to 84 prints 33.0",
+                     blame=("x",))
+    status, note = judge(x, Found(33.3, "22/66", denominator=66), conflicts=(proof,))
+    assert status == INCONSISTENT
+    assert "no count of 65 to 84 prints 33.0" in note
+    assert "ours, 33.3, is within the tolerance of close" in note and "22/66" in note
+    assert judge(x, Found(33.0, "33/100", denominator=100), conflicts=(proof,))[0] == EXACT
+    far, _ = judge(x, Found(40.0, "40/100", denominator=100), conflicts=(proof,))
+    assert far == INCONSISTENT
+
+
+def test_a_close_value_not_blamed_stays_close():
+    """A conflict naming several values without saying which is wrong blames none of them, and
+    implausible conflicts and disagreeing repeats never blame: a close value stays close."""
+    x = number("75.3", kind="percent", quantity="crh_crv")
+    found = Found(75.0, "117/156", denominator=156)
+    for c in (Conflict(ids=("y", "x"), kind="impossible", note="one of them is wrong"),
+              Conflict(ids=("x",), kind="implausible", note="needs odd censoring"),
+              Conflict(ids=("x", "y"), kind="disagreeing-repeat", note="printed twice")):
+        assert judge(x, found, conflicts=(c,))[0] == CLOSE, c.kind
+    blamed_other = Conflict(ids=("y", "x"), kind="impossible", note="y is wrong", blame=("y",))
+    assert judge(x, found, conflicts=(blamed_other,))[0] == CLOSE
+
+
+def test_values_the_record_proves_impossible_are_inconsistent_on_the_bundled_counts(
+        reproduction):
+    for nid in ("table1.onls_gt_4.LDex.percent", "table1.splenomegaly.All.percent",
+                "table2.crh_crv.low.MDex.rate"):
+        row = reproduction[nid]
+        assert row.status == INCONSISTENT, row
+        assert "impossible" in row.note
 
 
 def test_an_impossible_set_blames_the_odd_one_out_when_the_rest_is_exact():

@@ -124,13 +124,28 @@ class Conflict:
     """Printed values that cannot all be true, the kind of contradiction and the likely intent.
 
     ``intended`` (when the other printed numbers decide it) is the value the first id most likely
-    meant to print.
+    meant to print. ``blame`` lists the ids whose printed value the record proves impossible on
+    its own (see :meth:`blames`).
     """
 
     ids: tuple[str, ...]
     kind: str
     note: str
     intended: str | None = None
+    blame: tuple[str, ...] = ()
+
+    def blames(self, number_id: str) -> bool:
+        """Whether this conflict proves the printed value of ``number_id`` impossible by itself.
+
+        Only an ``impossible`` conflict blames: the ids listed in ``blame``, the first id when
+        the conflict states its ``intended`` value, and the only id of a one-member conflict. A
+        conflict of several values that names none of them (one of them must be wrong, the record
+        does not say which) blames none.
+        """
+        if self.kind != "impossible" or number_id not in self.ids:
+            return False
+        return (number_id in self.blame or len(self.ids) == 1
+                or (self.intended is not None and self.ids[0] == number_id))
 
 
 @dataclass(frozen=True)
@@ -223,7 +238,8 @@ def load_published(path: str | Path | None = None) -> PublishedStudy:
     entries.extend(_expand_claims(raw.get("claim", []), problem))
 
     conflicts = tuple(
-        Conflict(ids=tuple(c["ids"]), kind=c["kind"], note=c["note"], intended=c.get("intended"))
+        Conflict(ids=tuple(c["ids"]), kind=c["kind"], note=c["note"], intended=c.get("intended"),
+                 blame=tuple(c.get("blame", ())))
         for c in raw.get("conflict", [])
     )
     links: dict[str, set[str]] = {}
@@ -233,6 +249,11 @@ def load_published(path: str | Path | None = None) -> PublishedStudy:
     for c in conflicts:
         if c.kind not in CONFLICT_KINDS:
             problem("conflict.kind", c.kind, f"one of {CONFLICT_KINDS}")
+        for i in c.blame:
+            if i not in c.ids:
+                problem("conflict.blame", i, "one of the conflict's ids")
+        if c.blame and c.kind != "impossible":
+            problem("conflict.blame", c.kind, "blame only in an impossible conflict")
         for i in c.ids:
             links.setdefault(i, set()).update(j for j in c.ids if j != i)
             notes.setdefault(i, []).append(c.note)

@@ -10,10 +10,13 @@ and the published numbers (:func:`~poems_cohort.synth.published.load_published`)
 ``close``
     within the tolerance of :data:`TOLERANCES` (documented in ``docs/reproduction.md``).
 ``inconsistent-in-paper``
-    neither, and the paper itself shows that the printed value cannot be true together with
-    others: a member of an ``impossible`` or ``misplaced`` conflict of the published record (when
-    the conflict states the intended value, only its first id, or a member whose partners we all
-    reproduce exactly), or a ``disagreeing-repeat`` whose other printing we reproduce exactly.
+    not exact, and the record proves the printed value impossible by itself (an ``impossible``
+    conflict blaming it, :meth:`~poems_cohort.synth.published.Conflict.blames`), even when ours is
+    within the tolerance of ``close``; or neither exact nor close, and the paper itself shows that
+    the printed value cannot be true together with others: a member of an ``impossible`` or
+    ``misplaced`` conflict of the published record (when the conflict states the intended value,
+    only its first id, or a member whose partners we all reproduce exactly), or a
+    ``disagreeing-repeat`` whose other printing we reproduce exactly.
 ``missed``
     none of the above, or a number the study does not compute (the note says which).
 ``not-a-result``
@@ -538,6 +541,15 @@ def judge(number: PublishedNumber, found: Found | None, *, reason: str = "",
     if found is not None and prints_as(number, value):
         return EXACT, detail
     tolerance = tolerance_for(number)
+    blamed = [c for c in conflicts if c.blames(number.id)]
+    if blamed:
+        near = ""
+        if found is not None and tolerance.admits(number, found):
+            near = (f"ours, {rounded_text(number, value)}, is within the tolerance of close "
+                    f"({tolerance.text})")
+        intended = _intended_note(number, conflicts, value)
+        return INCONSISTENT, _join(*(f"{c.kind}: {c.note}" for c in blamed), intended, near,
+                                   detail)
     if found is not None and tolerance.admits(number, found):
         return CLOSE, _join(tolerance.text, detail, *(c.note for c in conflicts))
     proof = _proof(number, conflicts, reproduced_elsewhere)
