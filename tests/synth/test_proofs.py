@@ -144,3 +144,76 @@ def test_crh_crv_low_mdex_p_cannot_hold_with_crh(study):
                    for big_n in (16, 17, 18) for n in range(big_n + 1))
     assert target.admits_p(p_value("fisher", (10, 49), (13, 70)))
     assert study["table2.crh_crv.low.MDex.p"].conflict_kind == "impossible"
+
+
+def _crh_crv_cells(h: tuple[int, int], v: tuple[int, int], size: int) -> list[tuple[int, int]]:
+    """Every CRH/CRV cell ``(n, N)`` one set of patients allows with CRH ``h`` and CRV ``v``."""
+    from poems_cohort.synth.crh_crv import Cell, feasible
+
+    return [(n, big_n) for big_n in range(max(h[1], v[1]), min(h[1] + v[1], size) + 1)
+            for n in range(max(h[0], v[0]), min(h[0] + v[0], big_n) + 1)
+            if feasible(Cell(*h), Cell(*v), Cell(n, big_n))]
+
+
+def test_crh_counts_are_the_one_set_printing_every_crh_number_but_the_mdex_p(study):
+    from poems_cohort.synth.solver import solve_response_endpoint
+
+    rates = _rates(study, "crh")
+    ps = {r: {c: study[f"table2.crh.{c}.{r}.p"].printed for c in ("all", "low", "medium_high")}
+          for r in ("MDex", "LDex")}
+    sols = solve_response_endpoint(rates, ps, SIZES, overall=OVERALL["crh"], min_fraction=0.3,
+                                   ignore=["p:MDex:all"])
+    assert len(sols) == 1
+    cells = {(r, c): (x.n, x.N) for r, cols in sols[0].cells.items() for c, x in cols.items()}
+    assert cells["LDex", "medium_high"] == (35, 74)
+    assert cells["ASCT", "low"] == (28, 69) and cells["ASCT", "medium_high"] == (49, 86)
+
+
+def test_crh_crv_medium_high_mdex_rate_cannot_print(study):
+    assert counts_for_percent("35.8", 1, range(19, 62)) == [(19, 53)]   # CRH
+    assert counts_for_percent("32.5", 1, range(19, 62)) == [(13, 40)]   # CRV
+    cells = _crh_crv_cells((19, 53), (13, 40), 61)
+    target = Printed.parse(study["table2.crh_crv.medium_high.MDex.rate"].printed)
+    assert cells and not any(target.admits_percent(n, big_n) for n, big_n in cells)
+    nearest = min(cells, key=lambda c: abs(100 * c[0] / c[1] - target.value))
+    assert nearest == (32, 60)
+    assert study["table2.crh_crv.medium_high.MDex.rate"].conflict_kind == "impossible"
+
+
+def test_crh_crv_medium_high_ldex_rate_cannot_print(study):
+    cells = _crh_crv_cells((35, 74), (32, 64), 76)
+    target = Printed.parse(study["table2.crh_crv.medium_high.LDex.rate"].printed)
+    assert cells and not any(target.admits_percent(n, big_n) for n, big_n in cells)
+    assert min(cells, key=lambda c: abs(100 * c[0] / c[1] - target.value)) == (52, 74)
+    assert study["table2.crh_crv.medium_high.LDex.rate"].conflict_kind == "impossible"
+
+
+def test_asct_crh_crv_rates_cannot_all_print(study):
+    printed = {c: Printed.parse(study[f"table2.crh_crv.{c}.ASCT.rate"].printed)
+               for c in ("all", "low", "medium_high")}
+    low = _crh_crv_cells((28, 69), (41, 66), 73)
+    high = _crh_crv_cells((49, 86), (49, 70), 92)
+    assert [c for c in low if printed["low"].admits_percent(*c)] == [(49, 70)]
+    assert [c for c in high if printed["medium_high"].admits_percent(*c)] == [(72, 90)]
+    printing = [(a, b) for a in low for b in high
+                if sum(printed[col].admits_percent(*cell) for col, cell in
+                       (("low", a), ("medium_high", b), ("all", (a[0] + b[0], a[1] + b[1])))) == 3]
+    assert printing == []
+    assert not printed["all"].admits_percent(49 + 72, 70 + 90)
+
+
+def test_splenomegaly_p_cannot_come_from_the_policy(study):
+    percents = [study[f"table1.splenomegaly.{r}.percent"].printed for r in REGIMENS]
+    sizes = [79, 165, 103]
+    search = search_row(percents, sizes, [s - 15 for s in sizes],
+                        study["table1.splenomegaly.p"].printed)
+    assert search.candidates == 4 and search.proven
+    from poems_cohort.synth.solver import solve_percent_row
+
+    sets = solve_percent_row(percents, sizes, None, None, sizes_min=[s - 15 for s in sizes])
+    assert len(sets) == 4
+    assert all(0.0039 <= p_value("pearson", s.n, s.N) < 0.0045 for s in sets)
+    wider = search_row(percents, sizes, [s - 40 for s in sizes],
+                       study["table1.splenomegaly.p"].printed)
+    assert min(t.counts[2][1] for t in wider.reproduced) == 82     # 21 missing LDex values
+    assert study["table1.splenomegaly.p"].conflict_kind == "impossible"
