@@ -5,7 +5,8 @@ pulmonary hypertension give exactly the target low/medium/high counts under the 
 other characteristic is then given to exactly its target number of patients, chosen by a seeded
 weighted draw without replacement so that related findings go together (pleural effusion, ascites
 and edema; an M-spike only with a positive immunofixation; a normal VEGF only with another major
-criterion).
+criterion). Every patient meets the diagnostic criteria: the mandatory ones, a major one (the
+VEGF rule above) and a minor one (skin changes are given to anyone the draws leave without).
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from poems_cohort.synth.targets import RegimenTargets, Targets
 FLAG_COLUMNS: tuple[str, ...] = (
     "hepatomegaly", "splenomegaly", "lymphadenopathy", "angioma", "peripheral_edema", "ascites",
     "pleural_effusion", "pulmonary_hypertension", "papilledema", "osteosclerosis",
+)  # fmt: skip
+
+
+#: The columns of the minor diagnostic criteria (``cohort.eligibility``): any one "yes" meets them.
+MINOR_COLUMNS: tuple[str, ...] = (
+    "hepatomegaly", "splenomegaly", "lymphadenopathy", "peripheral_edema", "ascites",
+    "pleural_effusion", "endocrinopathy", "skin_changes", "angioma", "papilledema",
+    "thrombocytosis_or_polycythemia",
 )  # fmt: skip
 
 
@@ -333,4 +342,8 @@ def baseline_patients(targets: Targets, rng: np.random.Generator) -> pd.DataFram
     f["endocrinopathy"] = np.where(rng.random(n) < 0.84, "yes", "no")
     f["skin_changes"] = np.where(rng.random(n) < 0.9, "yes", "no")
     f["thrombocytosis_or_polycythemia"] = np.where(rng.random(n) < 0.5, "yes", "no")
+    # the diagnostic criteria need a minor criterion: skin changes (the commonest) for anyone
+    # the draws left without one
+    minor = (f[list(MINOR_COLUMNS)] == "yes").any(axis=1).to_numpy()
+    f.loc[~minor, "skin_changes"] = "yes"
     return f
