@@ -40,8 +40,6 @@ VISIT_COLUMNS: tuple[str, ...] = (
     "vegf_pg_ml", "onls",
 )
 
-_DATE_COLUMNS = ("treatment_start", "progression_date", "death_date", "last_followup")
-
 
 @dataclass(frozen=True)
 class SyntheticCohort:
@@ -85,19 +83,45 @@ def generate_cohort(seed: int = DEFAULT_SEED, n_patients: int | None = None,
     new_id[order] = ids
     frame["patient_id"] = new_id
     frame = frame.iloc[order].reset_index(drop=True)
-    visits = visits.assign(patient_id=new_id[visits["row"].to_numpy()])
-    visits = visits.sort_values(["patient_id", "visit_date"], kind="stable")
+    # visits by patient identifier, then date: the identifiers have one width, so their order is
+    # the order of the patients' ranks (a stable sort on integers, not on text)
+    rank = np.empty(len(frame), dtype=np.int64)
+    rank[order] = np.arange(len(frame))
+    visit_row = visits["row"].to_numpy()
+    by_id = np.lexsort((visits["visit_date"].to_numpy().view(np.int64), rank[visit_row]))
+    visits = visits.take(by_id)
+    visits = visits.assign(patient_id=new_id[visit_row[by_id]])
     patients = frame.loc[:, list(PATIENT_COLUMNS)].reset_index(drop=True)
     return SyntheticCohort(patients=patients,
                            visits=visits.loc[:, list(VISIT_COLUMNS)].reset_index(drop=True),
                            seed=seed, targets=base_targets)
 
 
-def _csv_ready(frame: pd.DataFrame, dates: tuple[str, ...]) -> pd.DataFrame:
-    out = frame.copy()
-    for col in dates:
-        out[col] = out[col].dt.strftime("%Y-%m-%d").fillna("")
-    return out
+def _column_text(values: pd.Series) -> np.ndarray:
+    """The CSV text of one column (object array): ISO dates, floats as ``%.10g``, empty if missing.
+
+    Each distinct value is formatted once, then spread to its rows: a large cohort repeats few
+    values. The text is what ``to_csv(float_format="%.10g")`` writes.
+    """
+    if values.dtype.kind == "f":
+        v = values.to_numpy(dtype=np.float64)
+        # factorize on the bit patterns: 0.0 and -0.0 print differently
+        codes, uniques = pd.factorize(v.view(np.int64))
+        codes[np.isnan(v)] = -1
+        # the % operator, as to_csv applies float_format
+        text = ["%.10g" % x for x in uniques.view(np.float64).tolist()]  # noqa: UP031
+    else:
+        codes, uniques = pd.factorize(values)
+        if values.dtype.kind == "M":
+            text = list(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"))
+        else:
+            text = [str(x) for x in uniques]
+    return np.array([*text, ""], dtype=object)[codes]  # code -1 (missing) -> ""
+
+
+def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({col: pd.Series(_column_text(frame[col]), index=frame.index, dtype=object)
+                         for col in frame.columns})
 
 
 def write_cohort(cohort: SyntheticCohort, out_dir: str | Path) -> tuple[Path, Path]:
@@ -105,8 +129,6 @@ def write_cohort(cohort: SyntheticCohort, out_dir: str | Path) -> tuple[Path, Pa
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     patients_path, visits_path = out / "patients.csv", out / "visits.csv"
-    _csv_ready(cohort.patients, _DATE_COLUMNS).to_csv(
-        patients_path, index=False, lineterminator="\n", float_format="%.10g")
-    _csv_ready(cohort.visits, ("visit_date",)).to_csv(
-        visits_path, index=False, lineterminator="\n", float_format="%.10g")
+    _csv_ready(cohort.patients).to_csv(patients_path, index=False, lineterminator="\n")
+    _csv_ready(cohort.visits).to_csv(visits_path, index=False, lineterminator="\n")
     return patients_path, visits_path

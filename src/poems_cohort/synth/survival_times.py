@@ -413,7 +413,9 @@ def _to_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator
               ) -> pd.DataFrame:
     n = len(baseline)
     regimen = baseline["regimen"].to_numpy()
-    era = np.array([(ERA_START[r] - FIRST_START).days for r in regimen])
+    era = np.zeros(n, dtype=np.int64)
+    for name, first in ERA_START.items():
+        era[regimen == name] = (first - FIRST_START).days
     span_end = (CUTOFF - FIRST_START).days
     last_start = (LAST_START - FIRST_START).days
     lag = rng.integers(0, 46, size=n)  # last contact shortly before the cutoff
