@@ -311,15 +311,14 @@ def _patient_rules(table: RawTable, frame: pd.DataFrame, cutoff: pd.Timestamp | 
                    ) -> list[Problem]:
     problems: list[Problem] = []
     if "patient_id" in frame:
-        first: dict[str, int] = {}
-        for row, pid in frame["patient_id"].items():
-            if pid is pd.NA:
-                continue
-            if pid in first:
+        ids = frame["patient_id"]
+        ids = ids[ids.notna().to_numpy()]
+        again = ids.duplicated(keep="first").to_numpy()
+        if again.any():
+            first = dict(zip(ids[~again].tolist(), ids.index[~again].tolist(), strict=True))
+            for row, pid in ids[again].items():
                 problems.append(_problem(table, row, "patient_id",
                                          f"a unique patient_id (also on row {first[pid]})"))
-            else:
-                first[pid] = int(row)
 
     def col(name: str) -> pd.Series:
         if name in frame:
@@ -375,53 +374,81 @@ def _patient_rules(table: RawTable, frame: pd.DataFrame, cutoff: pd.Timestamp | 
     return problems
 
 
+def _first_per_patient(patients: pd.DataFrame, name: str, at: np.ndarray) -> np.ndarray:
+    """``patients[name]`` of each patient's first row, at positions ``at`` (-1: none: NaT)."""
+    if name not in patients:
+        return np.full(len(at), np.datetime64("NaT"), dtype="datetime64[ns]")
+    values = patients[name].to_numpy(dtype="datetime64[ns]")
+    return np.where(at >= 0, values[np.maximum(at, 0)], np.datetime64("NaT"))
+
+
 def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | None,
                  cutoff: pd.Timestamp | None) -> list[Problem]:
     problems: list[Problem] = []
-    starts: dict[str, pd.Timestamp] = {}
-    deaths: dict[str, pd.Timestamp] = {}
-    lasts: dict[str, pd.Timestamp] = {}
-    known: set[str] | None = None
-    if patients is not None and "patient_id" in patients:
-        known = set(patients["patient_id"].dropna())
-        for name, by_id in (("treatment_start", starts), ("death_date", deaths),
-                            ("last_followup", lasts)):
-            if name in patients:
-                for pid, when in zip(patients["patient_id"], patients[name], strict=True):
-                    by_id.setdefault(pid, when)
+    n = len(frame)
+    rows = frame.index
     pids = frame["patient_id"] if "patient_id" in frame else None
     dates = frame["visit_date"] if "visit_date" in frame else None
-    if pids is not None and known is not None:
-        for row, pid in pids.items():
-            if pid is not pd.NA and pid not in known:
-                problems.append(_problem(table, row, "patient_id",
-                                         "a patient_id of the patients table"))
+    at = np.full(n, -1, dtype=np.intp)  # each visit's patient: position of its first row
+    known = pids is not None and patients is not None and "patient_id" in patients
+    if known:
+        ids = patients["patient_id"]
+        present = ids.notna().to_numpy()
+        firsts = ~ids.duplicated(keep="first").to_numpy() & present
+        positions = np.flatnonzero(firsts)
+        found = pd.Index(ids.to_numpy(dtype=object)[positions]).get_indexer(
+            pids.to_numpy(dtype=object))
+        at = np.where(found >= 0, positions[np.maximum(found, 0)], -1)
+        unknown = pids.notna().to_numpy() & (found < 0)
+        for i in np.flatnonzero(unknown).tolist():
+            problems.append(_problem(table, rows[i], "patient_id",
+                                     "a patient_id of the patients table"))
     if pids is not None and dates is not None:
-        seen: dict[tuple[str, pd.Timestamp], int] = {}
-        for row, pid, when in zip(frame.index, pids, dates, strict=True):
-            if pid is pd.NA or pd.isna(when):
-                continue
-            if (pid, when) in seen:
-                problems.append(_problem(table, row, "visit_date", "one visit per patient and "
-                                         f"date (also on row {seen[(pid, when)]})", "warning"))
-            else:
-                seen[(pid, when)] = int(row)
-            start = starts.get(pid, pd.NaT)
-            if not pd.isna(start) and (start - when).days > VISIT_BEFORE_START_DAYS:
-                problems.append(_problem(table, row, "visit_date", "a visit at most "
-                                         f"{VISIT_BEFORE_START_DAYS} days before treatment_start "
-                                         f"({_iso(start)})", "warning"))
-            death = deaths.get(pid, pd.NaT)
-            last = lasts.get(pid, pd.NaT)
-            if not pd.isna(death) and when > death:
-                problems.append(_problem(table, row, "visit_date", "a date on or before the "
-                                         f"patient's death_date ({_iso(death)})"))
-            elif pd.isna(death) and not pd.isna(last) and when > last:
-                problems.append(_problem(table, row, "visit_date", "a date on or before the "
-                                         f"patient's last_followup ({_iso(last)})", "warning"))
-            if cutoff is not None and when > cutoff:
-                problems.append(_problem(table, row, "visit_date", "a date on or before the "
-                                         f"data cutoff {_iso(cutoff)}", "warning"))
+        when = dates.to_numpy(dtype="datetime64[ns]")
+        usable = pids.notna().to_numpy() & ~np.isnat(when)
+        if known:
+            start = _first_per_patient(patients, "treatment_start", at)
+            death = _first_per_patient(patients, "death_date", at)
+            last = _first_per_patient(patients, "last_followup", at)
+        else:
+            start = death = last = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        found_rows: list[tuple[int, int, Problem]] = []  # (position, rule, problem)
+
+        def add(mask: np.ndarray, rule: int, make) -> None:
+            for i in np.flatnonzero(mask & usable).tolist():
+                found_rows.append((i, rule, make(i)))
+
+        kept = np.flatnonzero(usable)
+        pairs = pd.DataFrame({"pid": pids.to_numpy(dtype=object)[kept], "when": when[kept]})
+        group = pairs.groupby(["pid", "when"], sort=False).ngroup().to_numpy()
+        _, first_of_group = np.unique(group, return_index=True)  # groups in order met
+        repeated = np.zeros(n, dtype=bool)
+        repeated[kept] = True
+        repeated[kept[first_of_group]] = False
+        if repeated.any():
+            first_row = np.zeros(n, dtype=np.int64)
+            first_row[kept] = np.asarray(rows)[kept[first_of_group[group]]]
+            add(repeated, 0, lambda i: _problem(
+                table, rows[i], "visit_date", "one visit per patient and date (also on row "
+                f"{first_row[i]})", "warning"))
+        with np.errstate(invalid="ignore"):
+            early = (start - when) >= np.timedelta64(VISIT_BEFORE_START_DAYS + 1, "D")
+        add(early & ~np.isnat(start), 1, lambda i: _problem(
+            table, rows[i], "visit_date", f"a visit at most {VISIT_BEFORE_START_DAYS} days "
+            f"before treatment_start ({_iso(pd.Timestamp(start[i]))})", "warning"))
+        dead = ~np.isnat(death)
+        add(dead & (when > death), 2, lambda i: _problem(
+            table, rows[i], "visit_date", "a date on or before the patient's death_date "
+            f"({_iso(pd.Timestamp(death[i]))})"))
+        add(~dead & ~np.isnat(last) & (when > last), 2, lambda i: _problem(
+            table, rows[i], "visit_date", "a date on or before the patient's last_followup "
+            f"({_iso(pd.Timestamp(last[i]))})", "warning"))
+        if cutoff is not None:
+            add(when > cutoff.to_datetime64(), 3, lambda i: _problem(
+                table, rows[i], "visit_date", "a date on or before the data cutoff "
+                f"{_iso(cutoff)}", "warning"))
+        found_rows.sort(key=lambda item: (item[0], item[1]))
+        problems.extend(problem for _, _, problem in found_rows)
     if "vegf_pg_ml" in frame:
         for row in frame.index[(frame["vegf_pg_ml"] > VEGF_WARN_ABOVE).to_numpy()]:
             problems.append(_problem(table, row, "vegf_pg_ml", "VEGF up to "
