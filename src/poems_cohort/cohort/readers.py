@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from poems_cohort.cohort.columns import (
@@ -152,28 +153,100 @@ class _Unreadable(Exception):
     """A file-level problem: the message says what was expected."""
 
 
+def _read_plain_csv(path: Path) -> pd.DataFrame | None:
+    """The table of a CSV file that needs no CSV parser, else ``None``.
+
+    A file qualifies when the csv module would read it as plain text split at commas and line
+    ends: no quote character, no NUL, no bare carriage return (CRLF is fine), no line longer
+    than the csv field limit, a header line, and exactly as many fields on every other line as
+    in the header. Each record then is one line, so its row number is its line number. Any
+    other file (quoted values, blank or ragged lines, undecodable bytes, ...) returns ``None``
+    and is read by the csv module.
+    """
+    data = path.read_bytes()
+    if not data or b'"' in data or b"\0" in data:
+        return None
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == ord("\n"))
+    if not data.endswith(b"\n"):
+        ends = np.append(ends, len(data))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    if len(ends) == 0 or int((ends - starts).max()) > csv.field_size_limit():
+        return None
+    commas = np.flatnonzero(raw == ord(","))
+    fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    head, _, body = text.partition("\n")
+    width = int(fields[0])
+    if head == "" or not (fields[1:] == width).all():
+        return None
+    n = len(ends) - 1
+    cells: list[str] = []
+    if n:
+        cells = (body[:-1] if body.endswith("\n") else body).replace("\n", ",").split(",")
+    if len(cells) != n * width:
+        return None
+    values = np.empty(n * width, dtype=object)
+    values[:] = cells
+    names = head.split(",")
+    frame = pd.DataFrame(values.reshape(n, width), columns=range(width),
+                         index=list(range(2, n + 2)), dtype=object)
+    frame.columns = pd.Index(names, dtype=object)
+    return frame
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
-    """The table and, per line with a wrong number of fields, its problem (file left blank)."""
+    """The table and, per line with a wrong number of fields, its problem (file left blank).
+
+    A plain file (no quoting, every line complete) is split at commas and line ends in one go;
+    any other is read by the csv module in one pass. When every record took one line (no
+    quoted value spans lines), record k is line k; otherwise the file is read again noting
+    where each record starts.
+    """
+    try:
+        plain = _read_plain_csv(path)
+    except OSError:
+        plain = None  # reported by the csv module below
+    if plain is not None:
+        return plain, {}
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
-            records: list[tuple[int, list[str]]] = []
-            start = 1
-            for row in reader:
-                records.append((start, row))
-                start = reader.line_num + 1
+            records = list(reader)
+            one_line_each = reader.line_num == len(records)
+        if one_line_each:
+            starts = range(1, len(records) + 1)
+        else:
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                reader = csv.reader(handle)
+                first: list[int] = []
+                start = 1
+                for _row in reader:
+                    first.append(start)
+                    start = reader.line_num + 1
+            starts = first
     except UnicodeDecodeError as exc:
         raise _Unreadable(f"a UTF-8 encoded CSV file ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:
         raise _Unreadable(f"a well-formed CSV file ({exc})") from None
     if not records:
         raise _Unreadable("a non-empty file with a header row")
-    header = records[0][1]
+    header = records[0]
     width = len(header)
-    rows, index = [], []
+    rows = records[1:]
+    index = list(starts[1:])
     broken: dict[int, Problem] = {}
-    for line, row in records[1:]:
-        filled = [cell for cell in row if cell.strip()]
+    lengths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
+    for k in np.flatnonzero(lengths != width).tolist():
+        row, line = rows[k], index[k]
+        filled = any(cell.strip() for cell in row)
         extra = len(row) > width and any(cell.strip() for cell in row[width:])
         if filled and (extra or len(row) < width):
             shown = ",".join(row)
@@ -181,8 +254,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
             hint = "an unquoted comma?" if len(row) > width else "a line cut short?"
             broken[line] = Problem("", line, None, shown, f"{width} fields as in the header, "
                                    f"found {len(row)} ({hint})")
-        rows.append((row + [""] * width)[:width])
-        index.append(line)
+        rows[k] = (row + [""] * width)[:width]
     return _frame(header, rows, index), broken
 
 
@@ -279,6 +351,16 @@ def _is_blank(value: object) -> bool:
         return False
 
 
+def _blank_cells(cells: pd.Series) -> np.ndarray:
+    """``_is_blank`` of every cell; a column of text is judged once per distinct value."""
+    values = cells.to_numpy(dtype=object)
+    if len(values) and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        codes, uniques = pd.factorize(values)
+        judged = np.array([_is_blank(v) for v in uniques] + [True], dtype=bool)
+        return judged[codes]
+    return np.fromiter(map(_is_blank, values), dtype=bool, count=len(values))
+
+
 def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: ColumnMapping,
                      ) -> tuple[RawTable, list[Problem]]:
     columns: tuple[Column, ...] = COLUMNS if table == "patients" else VISIT_COLUMNS
@@ -286,13 +368,16 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
     names = lookup(columns)
     user = {normalize_name(k): v for k, v in mapping.columns.items()}
     problems: list[Problem] = []
-    keep = frame.loc[[not all(_is_blank(v) for v in row) for row in frame.itertuples(index=False)]]
+    blank = np.ones(len(frame), dtype=bool)
+    for position in range(len(frame.columns)):
+        blank &= _blank_cells(frame.iloc[:, position])
+    keep = frame.loc[~blank]
     headers: dict[str, str] = {}
     selected: dict[str, int] = {}
     for position, header in enumerate(frame.columns):
         key = normalize_name(header)
         if key == "":
-            if not all(_is_blank(v) for v in keep.iloc[:, position]):
+            if not _blank_cells(keep.iloc[:, position]).all():
                 problems.append(Problem(file, None, f"(column {position + 1})", None,
                                         "a header name for every column holding values"))
             continue
