@@ -368,9 +368,14 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
     names = lookup(columns)
     user = {normalize_name(k): v for k, v in mapping.columns.items()}
     problems: list[Problem] = []
-    blank = np.ones(len(frame), dtype=bool)
+    blank = np.ones(len(frame), dtype=bool)  # a row is kept when any of its cells holds a value
     for position in range(len(frame.columns)):
-        blank &= _blank_cells(frame.iloc[:, position])
+        open_rows = np.flatnonzero(blank)
+        if len(open_rows) == 0:
+            break
+        cells = frame.iloc[:, position]
+        blank[open_rows] = _blank_cells(cells if len(open_rows) == len(frame)
+                                        else cells.iloc[open_rows])
     keep = frame.loc[~blank]
     headers: dict[str, str] = {}
     selected: dict[str, int] = {}

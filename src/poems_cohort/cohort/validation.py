@@ -379,7 +379,9 @@ def _first_per_patient(patients: pd.DataFrame, name: str, at: np.ndarray) -> np.
     if name not in patients:
         return np.full(len(at), np.datetime64("NaT"), dtype="datetime64[ns]")
     values = patients[name].to_numpy(dtype="datetime64[ns]")
-    return np.where(at >= 0, values[np.maximum(at, 0)], np.datetime64("NaT"))
+    out = np.full(len(at), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[at >= 0] = values[at[at >= 0]]
+    return out
 
 
 def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | None,
@@ -398,7 +400,7 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
         positions = np.flatnonzero(firsts)
         found = pd.Index(ids.to_numpy(dtype=object)[positions]).get_indexer(
             pids.to_numpy(dtype=object))
-        at = np.where(found >= 0, positions[np.maximum(found, 0)], -1)
+        at[found >= 0] = positions[found[found >= 0]]
         unknown = pids.notna().to_numpy() & (found < 0)
         for i in np.flatnonzero(unknown).tolist():
             problems.append(_problem(table, rows[i], "patient_id",
