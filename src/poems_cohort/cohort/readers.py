@@ -197,7 +197,7 @@ def _read_plain_csv(path: Path) -> pd.DataFrame | None:
     values[:] = cells
     names = head.split(",")
     frame = pd.DataFrame(values.reshape(n, width), columns=range(width),
-                         index=list(range(2, n + 2)), dtype=object)
+                         index=pd.Index(np.arange(2, n + 2)) if n else [], dtype=object)
     frame.columns = pd.Index(names, dtype=object)
     return frame
 
@@ -354,11 +354,28 @@ def _is_blank(value: object) -> bool:
 def _blank_cells(cells: pd.Series) -> np.ndarray:
     """``_is_blank`` of every cell; a column of text is judged once per distinct value."""
     values = cells.to_numpy(dtype=object)
-    if len(values) and pd.api.types.infer_dtype(values, skipna=False) == "string":
-        codes, uniques = pd.factorize(values)
-        judged = np.array([_is_blank(v) for v in uniques] + [True], dtype=bool)
-        return judged[codes]
+    text = _text_codes(values)
+    if text is not None:
+        codes, uniques = text
+        return np.array([_is_blank(v) for v in uniques], dtype=bool)[codes]
     return np.fromiter(map(_is_blank, values), dtype=bool, count=len(values))
+
+
+def _text_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize`` of an object array whose every cell is text, else ``None``.
+
+    Text equals only text, so when every distinct value is a ``str`` and no cell was taken for
+    missing, every cell is a ``str``: each distinct value then stands for its cells exactly.
+    """
+    if len(values) == 0:
+        return None
+    try:
+        codes, uniques = pd.factorize(values)
+    except TypeError:  # unhashable cells
+        return None
+    if (codes < 0).any() or not all(isinstance(u, str) for u in uniques):
+        return None
+    return codes, uniques
 
 
 def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: ColumnMapping,
@@ -376,7 +393,7 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
         cells = frame.iloc[:, position]
         blank[open_rows] = _blank_cells(cells if len(open_rows) == len(frame)
                                         else cells.iloc[open_rows])
-    keep = frame.loc[~blank]
+    keep = frame.loc[~blank] if blank.any() else frame
     headers: dict[str, str] = {}
     selected: dict[str, int] = {}
     for position, header in enumerate(frame.columns):

@@ -29,7 +29,13 @@ from poems_cohort.cohort.columns import (
     Column,
 )
 from poems_cohort.cohort.model import Cohort
-from poems_cohort.cohort.readers import ColumnMapping, RawCohort, RawTable, _read_raw
+from poems_cohort.cohort.readers import (
+    ColumnMapping,
+    RawCohort,
+    RawTable,
+    _read_raw,
+    _text_codes,
+)
 from poems_cohort.errors import InputError, Problem
 
 DEFAULT_CUTOFF = dt.date(2018, 8, 31)
@@ -164,7 +170,9 @@ def _convert_column(column: Column, cells: pd.Series, lookup: Mapping[str, str],
     """
     values = cells.to_numpy(dtype=object)
     n = len(values)
-    inferred = pd.api.types.infer_dtype(values, skipna=False) if n else "empty"
+    text = _text_codes(values)
+    inferred = "string" if text is not None else (
+        pd.api.types.infer_dtype(values, skipna=False) if n else "empty")
     numbers = None
     if column.kind == "number" and inferred in ("floating", "integer", "mixed-integer-float"):
         try:
@@ -177,8 +185,8 @@ def _convert_column(column: Column, cells: pd.Series, lookup: Mapping[str, str],
         numbers[bad] = np.nan
         return (pd.Series(numbers, index=cells.index, dtype="float64"), missing, bad,
                 ["a finite number"] * len(bad))
-    if inferred == "string":
-        codes, uniques = pd.factorize(values)
+    if text is not None:
+        codes, uniques = text
     else:  # cell by cell, each text value converted once
         seen: dict[str, int] = {}
         codes = np.empty(n, dtype=np.intp)
@@ -202,7 +210,6 @@ def _convert_column(column: Column, cells: pd.Series, lookup: Mapping[str, str],
         converted.append(value)
     k = len(converted)
     typed = _typed(column, [*converted, None], pd.RangeIndex(k + 1))
-    codes = np.where(codes < 0, k, codes)  # no code is negative for these inputs; kept safe
     series = pd.Series(typed.array.take(codes), index=cells.index, dtype=typed.dtype)
     kinds = np.array([2 if isinstance(s, str) else s for s in states] + [_MISSING],
                      dtype=np.int8)[codes]
