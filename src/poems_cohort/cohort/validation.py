@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -423,7 +423,7 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
             start = death = last = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         found_rows: list[tuple[int, int, Problem]] = []  # (position, rule, problem)
 
-        def add(mask: np.ndarray, rule: int, make) -> None:
+        def add(mask: np.ndarray, rule: int, make: Callable[[int], Problem]) -> None:
             for i in np.flatnonzero(mask & usable).tolist():
                 found_rows.append((i, rule, make(i)))
 
