@@ -1,10 +1,12 @@
 """Validation: every cell and every cross-column/cross-table rule, all problems in one pass.
 
 Cells are first converted by kind (text, number, yes/no, date), keeping a problem for each cell
-that cannot be read. A pandera schema (lazy, one check per rule) then checks ranges, whole
+that cannot be read; a column of text is converted once per distinct value and spread back to
+its cells, and problems are built only for the failing cells. A pandera schema (lazy, one check per rule) then checks ranges, whole
 numbers and allowed categories on the converted frame; its failure cases are turned back into
 ``Problem`` objects carrying the user's row number and the value as written. Rules across columns
-and tables (duplicates, date order, visits of unknown patients, soft oddities) are plain code.
+and tables (duplicates, date order, visits of unknown patients, soft oddities) are whole-column
+comparisons, lookups and groupings.
 """
 
 from __future__ import annotations
