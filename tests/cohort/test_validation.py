@@ -288,3 +288,24 @@ def test_visits_after_death_are_errors_after_last_followup_warnings(patients, vi
     assert ("warning", 4, "visit_date", "2018-07-01",
             "a date on or before the patient's last_followup (2018-06-20)") in found
     assert sum(p.severity == "error" for p in caught.value.problems) == 1
+
+
+def test_a_date_outside_1900_2100_is_a_problem_not_a_crash(tmp_path):
+    """A mistyped year (3013, or past pandas' 2262 limit) is reported with its row and value."""
+    from poems_cohort.cohort.validation import _Bad, _to_date
+
+    lines = (EXAMPLE / "patients.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    col = header.index("treatment_start")
+    row = lines[1].split(",")
+    row[col] = "3013-09-11"
+    lines[1] = ",".join(row)
+    (tmp_path / "patients.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_cohort(tmp_path / "patients.csv")
+    found = [p for p in err.value.problems if p.column == "treatment_start"]
+    assert [(p.row, p.value, p.expected) for p in found] == [
+        (2, "3013-09-11", "a date between 1900 and 2100")]
+    for native in (dt.datetime(3013, 9, 11), dt.date(1850, 1, 1)):
+        with pytest.raises(_Bad):
+            _to_date(native)

@@ -111,7 +111,21 @@ def _to_boolean(value: object) -> bool:
     raise _Bad("yes/no (also y/n, true/false, 1/0) or empty")
 
 
+#: dates outside these years are typing errors in a clinical cohort (and beyond what pandas'
+#: nanosecond dates can hold past 2262)
+DATE_YEARS = (1900, 2100)
+
+
 def _to_date(value: object) -> pd.Timestamp:
+    if isinstance(value, dt.date) and not DATE_YEARS[0] <= value.year <= DATE_YEARS[1]:
+        raise _Bad(f"a date between {DATE_YEARS[0]} and {DATE_YEARS[1]}")  # before pandas sees it
+    stamp = _parse_date(value)
+    if not DATE_YEARS[0] <= stamp.year <= DATE_YEARS[1]:
+        raise _Bad(f"a date between {DATE_YEARS[0]} and {DATE_YEARS[1]}")
+    return stamp
+
+
+def _parse_date(value: object) -> pd.Timestamp:
     if isinstance(value, pd.Timestamp | dt.datetime):
         stamp = pd.Timestamp(value)
         return (stamp.tz_localize(None) if stamp.tzinfo else stamp).normalize()
@@ -122,8 +136,11 @@ def _to_date(value: object) -> pd.Timestamp:
     if isinstance(value, str):
         match = _ISO_DATE.match(value.strip())
         if match:
+            y, m, d = (int(g) for g in match.groups())
+            if not DATE_YEARS[0] <= y <= DATE_YEARS[1]:
+                raise _Bad(f"a date between {DATE_YEARS[0]} and {DATE_YEARS[1]}")
             try:
-                return pd.Timestamp(dt.date(*(int(g) for g in match.groups())))
+                return pd.Timestamp(dt.date(y, m, d))
             except ValueError:
                 raise _Bad("a real calendar date YYYY-MM-DD") from None
     raise _Bad("a date YYYY-MM-DD")
