@@ -57,3 +57,11 @@ def test_report_and_json_say_synthetic_only_for_a_marked_cohort(tmp_path, cohort
         assert SYNTHETIC_STAMP.encode() not in real[f"figures/{name}.svg"]
     with zipfile.ZipFile(io.BytesIO(files["tables/tables.docx"])) as z:
         assert "synthetic cohort" in z.read("word/document.xml").decode("utf-8")
+
+
+def test_a_negative_seed_is_refused_with_status_2_and_nothing_written(tmp_path):
+    out = tmp_path / "syn"
+    result = CliRunner().invoke(app, ["synthesize", "--seed", "-1", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "--seed" in result.output
+    assert not out.exists()

@@ -25,7 +25,8 @@ def synthesize(
     out: Annotated[Path, typer.Option(
         "--out", help="Folder to write patients.csv and visits.csv into (created if missing).")],
     seed: Annotated[int, typer.Option(
-        "--seed", help="Random seed; the bundled cohort is seed 2019.")] = 2019,
+        "--seed", min=0, help="Random seed (a whole number from 0); the bundled cohort is "
+        "seed 2019.")] = 2019,
     patients: Annotated[int | None, typer.Option(
         "--patients", min=30,
         help="Cohort size (default 347, the published size); larger cohorts keep the "
