@@ -55,6 +55,7 @@ Otherwise the count is exact and checked before each batch. The work is done in 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -561,26 +562,11 @@ class _Enumeration:
             np.concatenate(v) for v in zip(*self._open, strict=True))
         self._open, self._open_size = [], 0
         lf = self.lf
-        # largest x in [lo, mode) with logh(x) <= tt
-        good, bad = lo.copy(), mode.copy()
-        active = left_in & (bad - good > 1)
-        while active.any():
-            mid = (good + bad) // 2
-            ok = self._logh(mid, a, b, m, lf) <= tt
-            good = np.where(active & ok, mid, good)
-            bad = np.where(active & ~ok, mid, bad)
-            active = left_in & (bad - good > 1)
-        x_left = good
-        # smallest x in (mode, hi] with logh(x) <= tt
-        bad, good = mode.copy(), hi.copy()
-        active = right_in & (good - bad > 1)
-        while active.any():
-            mid = (good + bad) // 2
-            ok = self._logh(mid, a, b, m, lf) <= tt
-            good = np.where(active & ok, mid, good)
-            bad = np.where(active & ~ok, mid, bad)
-            active = right_in & (good - bad > 1)
-        x_right = good
+        def accepted(x: np.ndarray) -> np.ndarray:
+            return self._logh(x, a, b, m, lf) <= tt
+
+        x_left = _bisect(lo.copy(), mode.copy(), left_in, accepted)    # largest in [lo, mode)
+        x_right = _bisect(hi.copy(), mode.copy(), right_in, accepted)  # smallest in (mode, hi]
         n_left, n_right = int(left_in.sum()), int(right_in.sum())
         if n_left + n_right:
             side = np.concatenate([np.zeros(n_left, bool), np.ones(n_right, bool)])
@@ -588,6 +574,21 @@ class _Enumeration:
             aa, bb, mm, pp = (np.concatenate([v[left_in], v[right_in]]) for v in (a, b, m, past))
             self.masses.append(pp + self._logh(x, aa, bb, mm, lf)
                                + _log_tail_factor(x, aa, bb, mm, left=~side))
+
+
+def _bisect(good: np.ndarray, bad: np.ndarray, inside: np.ndarray,
+            accepted: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Per block where ``inside``: the accepted end of the boundary between ``good`` (accepted)
+    and ``bad`` (not accepted), found by bisection; ``good`` may lie on either side of ``bad``,
+    and acceptance is monotone between them."""
+    active = inside & (np.abs(bad - good) > 1)
+    while active.any():
+        mid = (good + bad) // 2
+        ok = accepted(mid)
+        good = np.where(active & ok, mid, good)
+        bad = np.where(active & ~ok, mid, bad)
+        active = inside & (np.abs(bad - good) > 1)
+    return good
 
 
 def _log_tail_factor(x0: np.ndarray, a: np.ndarray, b: np.ndarray, m: np.ndarray, *,
