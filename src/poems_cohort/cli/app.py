@@ -7,7 +7,7 @@ problems and the process exits with status 2, without a traceback and without wr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +35,29 @@ MappingOption = Annotated[Path | None, typer.Option(
     "--mapping", help="Column mapping file: TOML (\\[columns], \\[regimens]) or CSV "
     "source,canonical.")]
 DEFAULT_CUTOFF = "2018-08-31"
+
+# Arguments and options shared by the commands that run the study (run, reproduce).
+StudyData = Annotated[Path | None, typer.Argument(
+    help="The cohort (CSV, Excel, SPSS, Parquet or a folder); default: the bundled synthetic "
+    "cohort.")]
+PlanOption = Annotated[Path | None, typer.Option(
+    "--plan", help="TOML file overriding the analysis plan.")]
+CutoffOverride = Annotated[str | None, typer.Option(
+    "--cutoff", help=f"Data cutoff (YYYY-MM-DD); overrides the plan's cutoff (default "
+    f"{DEFAULT_CUTOFF}).")]
+
+
+def optional_cutoff(text: str | None) -> dt.date | None:
+    """A ``--cutoff`` override, or ``None`` to keep the plan's."""
+    return parse_cutoff(text) if text is not None else None
+
+
+def step_printer(quiet: bool) -> Callable[[str, float], None]:
+    """The progress callback of a study run: one line per finished step, none when quiet."""
+    def progress(step: str, seconds: float) -> None:
+        if not quiet:
+            console.print(f"[green]✓[/] {step} [dim]({seconds:.2f} s)[/]")
+    return progress
 
 
 def parse_cutoff(text: str) -> dt.date:

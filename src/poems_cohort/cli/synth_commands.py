@@ -7,13 +7,16 @@ from typing import Annotated
 
 import typer
 
-from poems_cohort.cli.app import (  # noqa: F401
+from poems_cohort.cli.app import (
+    CutoffOverride,
     MappingOption,
+    PlanOption,
+    StudyData,
     app,
     console,
-    err_console,
     input_errors_exit_2,
-    parse_cutoff,
+    optional_cutoff,
+    step_printer,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -71,15 +74,10 @@ def reproduce(
     out: Annotated[Path, typer.Option(
         "--out", help="Folder that receives the report and reproduction.csv (created if "
         "missing).")],
-    data: Annotated[Path | None, typer.Argument(
-        help="A cohort (file or folder, as for 'validate'); default: the bundled synthetic "
-        "cohort.")] = None,
-    plan: Annotated[Path | None, typer.Option(
-        "--plan", help="Analysis plan TOML overriding the published analysis.")] = None,
+    data: StudyData = None,
+    plan: PlanOption = None,
     mapping: MappingOption = None,
-    cutoff: Annotated[str | None, typer.Option(
-        "--cutoff", help="Data cutoff (YYYY-MM-DD); overrides the plan's cutoff (default "
-        "2018-08-31).")] = None,
+    cutoff: CutoffOverride = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", help="Print only the counts by status (and errors).")] = False,
 ) -> None:
@@ -96,13 +94,10 @@ def reproduce(
     from poems_cohort.synth.published import load_published
     from poems_cohort.synth.reproduce import reproduce_study
 
-    def progress(step: str, seconds: float) -> None:
-        if not quiet:
-            console.print(f"[green]✓[/] {step} [dim]({seconds:.2f} s)[/]")
-
+    progress = step_printer(quiet)
     with input_errors_exit_2():
         check_output_folder(out)
-        when = parse_cutoff(cutoff) if cutoff is not None else None
+        when = optional_cutoff(cutoff)
         _check_bundled_cohort(data)
         published = load_published()
         study = compute_run(data, plan_path=plan, mapping=mapping, cutoff=when,
