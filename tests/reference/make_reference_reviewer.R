@@ -313,9 +313,14 @@ iptw_cox <- function(ties) {
 cr_times <- c(0, 3, 6, 12, 24, 36, 60, 200)
 ci <- cuminc(d$time, d$cr_status, d$arm, cencode = 0)
 tp <- timepoints(ci, cr_times)
+## 95% log(-log) limits by hand: F^exp(-+ z se / (F log F)) (cmprsk gives no limits)
+ll_ci <- function(est, var) {
+  a <- qnorm(0.975) * sqrt(var) / (est * log(est))
+  list(lower = arr(est^exp(-a)), upper = arr(est^exp(a)))
+}
 cmp <- list()
 for (nm in rownames(tp$est)) {
-  cmp[[nm]] <- list(est = arr(tp$est[nm, ]), var = arr(tp$var[nm, ]))
+  cmp[[nm]] <- c(list(est = arr(tp$est[nm, ]), var = arr(tp$var[nm, ])), ll_ci(tp$est[nm, ], tp$var[nm, ]))
 }
 ci_all <- cuminc(d$time, d$cr_status, cencode = 0)
 tp_all <- timepoints(ci_all, cr_times)

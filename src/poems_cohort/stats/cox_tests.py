@@ -1,0 +1,123 @@
+"""Likelihood-ratio tests between nested Cox models, built on ``cox_ph``: the test of an
+interaction (treatment x modifier), as R ``anova(coxph(~ a + b), coxph(~ a * b))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from poems_cohort.stats._common import as_groups
+from poems_cohort.stats.cox import CoxResult, cox_ph
+
+__all__ = ["InteractionTest", "cox_interaction_test"]
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class InteractionTest:
+    """LR test of the ``interaction_terms`` added to the ``reduced`` model (giving ``full``)."""
+
+    statistic: float
+    df: int
+    p_value: float
+    loglik_reduced: float
+    loglik_full: float
+    interaction_terms: tuple[str, ...]
+    dropped_terms: tuple[str, ...]
+    reduced: CoxResult
+    full: CoxResult
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``statistic, df, p_value, loglik_reduced, loglik_full, n, events``."""
+        return pd.DataFrame({"statistic": [self.statistic], "df": [self.df],
+                             "p_value": [self.p_value], "loglik_reduced": [self.loglik_reduced],
+                             "loglik_full": [self.loglik_full], "n": [self.full.n],
+                             "events": [self.full.n_events]})
+
+    def __repr__(self) -> str:
+        dropped = f"; not estimable: {list(self.dropped_terms)}" if self.dropped_terms else ""
+        return (f"Cox likelihood-ratio test of {len(self.interaction_terms)} interaction term(s): "
+                f"chisq={self.statistic:.6g}, df={self.df}, p={self.p_value:.6g} "
+                f"(loglik {self.loglik_reduced:.6f} -> {self.loglik_full:.6f}; n={self.full.n}, "
+                f"events={self.full.n_events}){dropped}")
+
+
+def _dummies(name: str, s: pd.Series) -> tuple[dict[str, np.ndarray], tuple[Any, ...]]:
+    codes, levels = as_groups(name, s)
+    counts = np.bincount(codes, minlength=len(levels))
+    if len(levels) < 2 or (counts == 0).any():
+        raise ValueError(f"{name}: needs at least 2 levels with observations, got "
+                         f"{dict(zip(levels, counts.tolist(), strict=True))}")
+    return {f"{name}{lv}": (codes == j).astype(float) for j, lv in enumerate(levels) if j}, levels
+
+
+def cox_interaction_test(data: pd.DataFrame, duration: str, event: str, treatment: str,
+                         modifier: str, *, covariates: Sequence[str] = (),
+                         strata: str | Sequence[str] | None = None,
+                         ties: Literal["efron", "breslow"] = "efron") -> InteractionTest:
+    """Likelihood-ratio test of a treatment-by-modifier interaction in a Cox model.
+
+    The reduced model holds ``treatment`` and ``modifier`` (both factors, treatment-coded with the
+    first level — a Categorical's first category, else the first sorted value — as reference)
+    and ``covariates``; the full model adds every product of their dummies, named
+    ``<treatment><level>:<modifier><level>``. Equal to R ``anova(coxph(Surv(t, e) ~ treatment +
+    modifier + ...), coxph(Surv(t, e) ~ treatment * modifier + ...))``: statistic ``2 (loglik_full
+    − loglik_reduced)`` on as many df as estimable product terms. A product that is zero for every
+    row or collinear with the others (an arm absent from a subgroup) is not estimable — R gives
+    it an NA coefficient — and is left out (``dropped_terms``). ``strata`` and ``ties`` go to
+    :func:`cox_ph`; missing values are an error.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    for what, col in (("treatment", treatment), ("modifier", modifier)):
+        if col not in data.columns:
+            raise ValueError(f"{what}: no column {col!r} in data")
+    if treatment == modifier:
+        raise ValueError("modifier: must differ from treatment")
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    tcols, _ = _dummies(treatment, data[treatment])
+    mcols, _ = _dummies(modifier, data[modifier])
+    frame = pd.DataFrame(index=range(len(data)))
+    keep = [duration, event, *covariates]
+    if strata is not None:
+        keep += [strata] if isinstance(strata, str) else list(strata)
+    for c in dict.fromkeys(keep):
+        if c not in data.columns:
+            raise ValueError(f"no column {c!r} in data")
+        frame[c] = data[c].to_numpy()
+    main = {**tcols, **mcols}
+    clash = [c for c in main if c in frame.columns]
+    if clash:
+        raise ValueError(f"columns {clash} in data clash with the dummy names; rename them")
+    for c, v in main.items():
+        frame[c] = v
+    base = np.column_stack([np.ones(len(frame)), *main.values()])
+    rank = np.linalg.matrix_rank(base)
+    inter, dropped = [], []
+    for tc, tv in tcols.items():
+        for mc, mv in mcols.items():
+            name, v = f"{tc}:{mc}", tv * mv
+            trial = np.column_stack([base, v])
+            if v.any() and np.linalg.matrix_rank(trial) > rank:
+                base, rank = trial, rank + 1
+                frame[name] = v
+                inter.append(name)
+            else:
+                dropped.append(name)
+    if not inter:
+        raise ValueError(f"no estimable interaction between {treatment!r} and {modifier!r}: every "
+                         "product term is empty or collinear")
+    reduced_terms = [*main, *covariates]
+    reduced = cox_ph(frame, duration, event, reduced_terms, ties=ties, strata=strata)
+    full = cox_ph(frame, duration, event, [*reduced_terms, *inter], ties=ties, strata=strata)
+    stat = 2.0 * (full.loglik - reduced.loglik)
+    df = len(inter)
+    return InteractionTest(statistic=float(stat), df=df, p_value=float(sps.chi2.sf(stat, df)),
+                           loglik_reduced=float(reduced.loglik), loglik_full=float(full.loglik),
+                           interaction_terms=tuple(inter), dropped_terms=tuple(dropped),
+                           reduced=reduced, full=full)
