@@ -450,7 +450,7 @@ def iptw_weights(treatment: Any, probabilities: Any, *, levels: Sequence[Any] | 
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"probabilities: the probability of the received arm at row position {i} "
-                         f"is {received[i]!r}; expected a number in (0, 1]")
+                         f"is {float(received[i])!r}; expected a number in (0, 1]")
     w = 1.0 / received
     if stabilized:
         marginal = np.bincount(codes, minlength=len(lev)) / len(codes)
