@@ -18,6 +18,7 @@ from poems_cohort.stats import (
     cox_interaction_test,
     cox_ph,
     cuminc_timepoints,
+    cumulative_incidence,
     iptw_weights,
     kaplan_meier,
     multinomial_logit,
@@ -49,6 +50,9 @@ def test_design_rule_by_hand() -> None:
                                             "level", "missing"]
     assert "ps_x" in repr(des) and des.to_frame().equals(des.frame)
     assert d["x"].isna().sum() == 1  # input untouched
+    every = covariate_design(d, categorical=["cat"], all_levels=True)
+    assert every.columns == ("cat_b", "cat_a", "cat_missing")
+    np.testing.assert_array_equal(every.frame.sum(axis=1), 1.0)
 
 
 def test_design_drops_unusable_covariates_and_refuses_bad_ones() -> None:
@@ -320,3 +324,16 @@ def test_cmprsk_variance_single_cause_is_greenwood_like_by_hand() -> None:
         cuminc_timepoints([1.0, 2], [0, 1.5], [1])
     with pytest.raises(ValueError, match="conf_type"):
         cuminc_timepoints([1.0, 2], [0, 1], [1], conf_type="log")
+
+
+def test_cmprsk_estimates_equal_aalen_johansen() -> None:
+    rng = np.random.default_rng(5)
+    t = rng.integers(0, 30, 200).astype(float)
+    s = rng.integers(0, 3, 200)
+    g = rng.choice(["a", "b"], 200)
+    times = [0.0, 5, 10, 20]
+    ours = cuminc_timepoints(t, s, times, group=g).table
+    aj = cumulative_incidence(t, s, group=g).at(times)
+    for (grp, cause), rows in ours.groupby(["group", "cause"]):
+        ref = aj[(aj.group == grp) & (aj.cause == cause)]
+        np.testing.assert_allclose(rows["estimate"], ref["estimate"], rtol=1e-12, atol=1e-15)

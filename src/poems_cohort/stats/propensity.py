@@ -89,7 +89,8 @@ def _as_numeric_with_nan(name: str, s: pd.Series) -> np.ndarray:
 
 
 def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
-                     categorical: Sequence[str] = (), prefix: str = "") -> CovariateDesign:
+                     categorical: Sequence[str] = (), prefix: str = "",
+                     all_levels: bool = False) -> CovariateDesign:
     """The design columns for ``continuous`` then ``categorical`` covariates, in the order given.
 
     The rule for missing values:
@@ -103,6 +104,9 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
 
     A covariate with no observed value, or a single observed value and nothing missing, adds no
     column and is listed in ``dropped``. Columns are named ``prefix`` + name.
+
+    ``all_levels=True`` also gives the first level its column (every category, as a balance table
+    shows them); such a design is collinear with an intercept and is not for regression.
     """
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
@@ -165,7 +169,8 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
             dropped.append((c, "a single value"))
             continue
         vals = s.to_numpy(dtype=object)
-        for lv, lab in zip(levels[1:], labels[1:], strict=True):
+        start = 0 if all_levels else 1
+        for lv, lab in zip(levels[start:], labels[start:], strict=True):
             add(f"{c}_{lab}", np.array([(not m) and v == lv for v, m in zip(vals, miss, strict=True)],
                                        dtype=float), c, "level")
         if miss.any():
