@@ -304,7 +304,14 @@ d$w_ate <- w_ate
 iptw_cox <- function(ties) {
   f <- coxph(Surv(time, event) ~ armf, data = d, weights = w_ate, robust = TRUE, ties = ties, control = ctl)
   s <- summary(f)
-  list(coef = arr(coef(f)), robust_se = arr(sqrt(diag(f$var))), se = arr(sqrt(diag(f$naive.var))),
+  zk <- cox.zph(f, transform = "km", terms = TRUE)$table
+  zi <- cox.zph(f, transform = "identity", terms = TRUE)$table
+  list(robust_score = list(stat = unname(s$robscore["test"]), df = unname(s$robscore["df"]),
+                           p = unname(s$robscore["pvalue"])),
+       wald = list(stat = unname(s$waldtest["test"]), p = unname(s$waldtest["pvalue"])),
+       zph_km = list(rows = arr(rownames(zk)), chisq = arr(zk[, "chisq"]), df = arr(zk[, "df"]), p = arr(zk[, "p"])),
+       zph_identity = list(rows = arr(rownames(zi)), chisq = arr(zi[, "chisq"]), df = arr(zi[, "df"]), p = arr(zi[, "p"])),
+       coef = arr(coef(f)), robust_se = arr(sqrt(diag(f$var))), se = arr(sqrt(diag(f$naive.var))),
        hr = arr(s$conf.int[, 1]), lower = arr(s$conf.int[, 3]), upper = arr(s$conf.int[, 4]),
        p = arr(s$coefficients[, "Pr(>|z|)"]), loglik = arr(f$loglik), names = arr(names(coef(f))))
 }

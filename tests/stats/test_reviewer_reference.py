@@ -228,7 +228,7 @@ def test_interaction_lr_matches_anova(data: pd.DataFrame, design: pd.DataFrame, 
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
-def test_iptw_cox_robust_matches_r(data: pd.DataFrame, ref: dict, ties: str) -> None:
+def test_iptw_cox_robust_score_and_zph_match_r(data: pd.DataFrame, ref: dict, ties: str) -> None:
     r = ref["cox"][f"iptw_{ties}"]
     d = data.assign(w=arr(ref["iptw"]["ate"]))
     fit = cox_ph(d, "time", "event", ["arm"], weights="w", robust=True, ties=ties)
@@ -241,6 +241,17 @@ def test_iptw_cox_robust_matches_r(data: pd.DataFrame, ref: dict, ties: str) -> 
     np.testing.assert_allclose(fit.upper, arr(r["upper"]), rtol=1e-8)
     np.testing.assert_allclose(fit.p_value, arr(r["p"]), rtol=1e-8)
     np.testing.assert_allclose([fit.loglik_null, fit.loglik], arr(r["loglik"]), rtol=1e-12)
+    # the robust score test (the weighted analogue of the log-rank test) and the robust Wald p
+    assert fit.robust_score_test.statistic == pytest.approx(r["robust_score"]["stat"], rel=1e-8)
+    assert fit.robust_score_test.p_value == pytest.approx(r["robust_score"]["p"], rel=1e-8)
+    assert fit.wald_test.p_value == pytest.approx(r["wald"]["p"], rel=1e-8)
+    # cox.zph of the weighted fit, per term and global
+    for transform in ("km", "identity"):
+        z = fit.proportional_hazards_test(transform).to_frame()
+        ref_z = r[f"zph_{transform}"]
+        np.testing.assert_allclose(z["statistic"], arr(ref_z["chisq"]), rtol=1e-8)
+        np.testing.assert_allclose(z["p_value"], arr(ref_z["p"]), rtol=1e-8)
+        np.testing.assert_array_equal(z["df"], arr(ref_z["df"]))
 
 
 # ------------------------------------------------------------------------------ cmprsk
