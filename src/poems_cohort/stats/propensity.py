@@ -299,16 +299,19 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
         raise ValueError(f"max_iter: expected a positive integer, got {max_iter!r}")
     z = np.column_stack((np.ones(n), xm))
     p = z.shape[1]
-    if np.linalg.matrix_rank(z) < p:
+    # full rank when the cross-product's smallest eigenvalue is clearly positive (cheap, p x p);
+    # otherwise the SVD of the n x p design decides
+    ev = np.linalg.eigvalsh(z.T @ z)
+    if not (ev[0] > 1e-10 * ev[-1]) and np.linalg.matrix_rank(z) < p:
         raise ValueError(f"x: the columns {names} are collinear, constant or collinear with the "
                          "intercept; remove the redundant ones")
     terms = ("(Intercept)", *names)
     y = np.zeros((n, k))
     y[np.arange(n), codes] = 1.0
 
-    def loglik(b: np.ndarray) -> float:
-        _, lp = _softmax_probs(z, b)
-        return float(lp[np.arange(n), codes].sum())
+    def loglik(b: np.ndarray) -> tuple[float, np.ndarray]:
+        probs, lp = _softmax_probs(z, b)
+        return float(lp[np.arange(n), codes].sum()), probs
 
     def score_info(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         g = ((y[:, 1:] - probs[:, 1:]).T @ z).ravel()  # arm-major: (k-1) blocks of p
@@ -322,32 +325,33 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
         return g, h.reshape((k - 1) * p, (k - 1) * p)
 
     beta = np.zeros((k - 1, p))
-    cur = loglik(beta)
+    cur, probs = loglik(beta)
     converged = False
     it = 0
     step = np.zeros((k - 1) * p)
     while it < max_iter:
-        probs, _ = _softmax_probs(z, beta)
         g, h = score_info(probs)
         try:
             step = np.linalg.solve(h, g)
         except np.linalg.LinAlgError:
             break
         if np.max(np.abs(step) / (1.0 + np.abs(beta.ravel()))) < 1e-10:
+            # Newton converges quadratically: the last step is below 1e-10 relative, so it is
+            # applied and the model evaluated once more for the final probabilities
             beta = beta + step.reshape(k - 1, p)
+            cur, probs = loglik(beta)
             converged = True
             break
         it += 1
         halvings = 0
         new_beta = beta + step.reshape(k - 1, p)
-        new = loglik(new_beta)
+        new, new_probs = loglik(new_beta)
         while (not np.isfinite(new) or new < cur - 1e-12 * abs(cur)) and halvings < 30:
             step = step / 2
             new_beta = beta + step.reshape(k - 1, p)
-            new = loglik(new_beta)
+            new, new_probs = loglik(new_beta)
             halvings += 1
-        beta, cur = new_beta, new
-    probs, _ = _softmax_probs(z, beta)
+        beta, cur, probs = new_beta, new, new_probs
     _, h = score_info(probs)
     msgs: list[str] = []
     with np.errstate(invalid="ignore"):
@@ -368,7 +372,7 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
     null = float(np.sum(counts * np.log(counts / n)))
     return MultinomialLogit(levels=tuple(lev), terms=terms, coef=_readonly(beta), se=_readonly(se),
                             fitted=_readonly(probs), treatment=_readonly(codes),
-                            loglik=loglik(beta), loglik_null=null, n=n, iterations=it,
+                            loglik=cur, loglik_null=null, n=n, iterations=it,
                             converged=converged, warnings=tuple(msgs))
 
 
