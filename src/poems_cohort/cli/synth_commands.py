@@ -89,14 +89,14 @@ def reproduce(
     import time
 
     from poems_cohort.report.output import check_output_folder
-    from poems_cohort.report.pipeline import compute_run, finish_run
+    from poems_cohort.report.pipeline import compute_run, finish_run, study_inputs
     from poems_cohort.report.reproduction import reproduction_appendix
     from poems_cohort.synth.published import load_published
     from poems_cohort.synth.reproduce import reproduce_study
 
     progress = step_printer(quiet)
     with input_errors_exit_2():
-        check_output_folder(out)
+        check_output_folder(out, inputs=study_inputs(data, plan_path=plan, mapping=mapping))
         when = optional_cutoff(cutoff)
         _check_bundled_cohort(data)
         published = load_published()

@@ -1,17 +1,33 @@
-"""Everything ``run`` writes, built in memory first, then moved into place in one step.
+"""Everything ``run`` writes, built in memory first, then swapped into place in one step.
 
 Only ``analysis_dataset.csv`` carries patient identifiers; every other file is aggregate.
 """
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+import ctypes
+import errno
+import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from poems_cohort.errors import InputError, Problem
+from poems_cohort.manifest import (
+    ANALYSIS_DATASET,
+    MANIFEST_NAME,
+    REPORT,
+    SYNTHETIC_COHORT,
+    Manifest,
+    manifest_for,
+    read_manifest,
+    remove_listed,
+    unchanged,
+    write_manifest,
+)
 from poems_cohort.report.appendix import Appendix
 from poems_cohort.report.docx_out import docx_bytes
 from poems_cohort.report.figures import RenderedFigure, all_figures
@@ -105,42 +121,264 @@ def _check_unique(what: str, names: list[str]) -> None:
         seen.add(name)
 
 
-def check_output_folder(out: Path) -> None:
-    """``out`` must be a folder or a path that can become one: an existing file there, or a file
-    where a parent folder should be, is an ``InputError`` (checked before anything is computed)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError([Problem(str(out), None, None, None,
-                                  "--out: a folder for the report (this is an existing file)")])
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError([Problem(str(out), None, None, None,
-                                          f"--out: a folder path ({parent} is a file)")])
-            break
+# --------------------------------------------------------------------------------------------
+# Writing a report folder: never destroy a file the tool did not write, never half-replace.
+#
+# The new report is written into a staging folder beside OUT (``.OUT.poems-cohort-new-XXXX``),
+# its manifest first, then swapped with OUT in one step (an atomic exchange of the two names on
+# Linux; elsewhere OUT is renamed aside to ``.OUT.poems-cohort-old-XXXX`` and the new one renamed
+# in). The previous report, now at the sibling name, is removed file by file from its manifest.
+# A run that finds such siblings at start (a crash) removes them, or puts an old report back
+# when OUT itself is missing. docs/outputs.md describes every instant.
+
+LEFTOVER = ".poems-cohort-"
+STAGING = LEFTOVER + "new-"
+ASIDE = LEFTOVER + "old-"
+MAX_LISTED = 20
 
 
-def write_outputs(outputs: Outputs, out: Path) -> None:
-    """Write into a temporary folder beside ``out``, then move each entry into place."""
-    out = Path(out)
-    check_output_folder(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".poems-cohort-", dir=out.parent))
+def _checkpoint(step: str) -> None:
+    """A named instant of writing a report (the tests stop a run here to simulate a crash)."""
+
+
+def _absolute(out: Path) -> Path:
+    return Path(out).expanduser().resolve()
+
+
+def _problem(out: Path, expected: str, value: object = None) -> Problem:
+    return Problem(str(out), None, None, value, expected)
+
+
+def _nearest_existing(path: Path) -> Path | None:
+    for p in (path, *path.parents):
+        if os.path.lexists(p):
+            return p
+    return None
+
+
+def input_clash(out: Path, inputs: Sequence[Path | None]) -> str | None:
+    """Why ``out`` may not be written (it equals, contains or lies inside an input), or
+    ``None``."""
+    target = _absolute(out)
+    for given in inputs:
+        if given is None:
+            continue
+        source = _absolute(Path(given))
+        if target == source:
+            return f"a path that is not an input ({given} is read as input)"
+        if source.is_relative_to(target):
+            return f"a folder that does not contain an input ({given} is read as input)"
+        if target.is_relative_to(source):
+            return f"a path outside the input {given}"
+    return None
+
+
+def check_writable(out: Path, *, option: str = "--out") -> None:
+    """``out`` can be created or replaced: its nearest existing ancestor is a folder the tool
+    can write in (tried by creating and removing an empty file, which also catches a read-only
+    file system and permissions that do not apply to root). ``InputError`` otherwise."""
+    out = _absolute(out)
+    if os.path.lexists(out) and not out.is_dir():
+        raise InputError([_problem(out, f"{option}: a folder for the output (this is an "
+                                   "existing file)")])
+    base = _nearest_existing(out.parent)
+    if base is None or not base.is_dir():
+        raise InputError([_problem(out, f"{option}: a folder path ({base} is not a folder)")])
     try:
+        handle, probe = tempfile.mkstemp(prefix=".poems-cohort-probe-", dir=base)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError([_problem(out, f"{option}: a location the tool can write in "
+                                   f"(writing in {base} failed: {exc.strerror or exc})")]) from None
+
+
+def recover_leftovers(out: Path) -> None:
+    """Clean up what a crash of an earlier run into ``out`` left beside it: a staging folder or
+    a report moved aside, recognised by their names AND the tool's manifest inside. An old
+    report is put back when ``out`` itself is missing; everything else is removed file by
+    file from its manifest. A folder without the tool's manifest is left alone (unless it is
+    an empty one of the tool's names)."""
+    out = _absolute(out)
+    parent = out.parent
+    if not parent.is_dir():
+        return
+    prefix = f".{out.name}{LEFTOVER}"
+    for entry in sorted(os.scandir(parent), key=lambda e: e.name):
+        name = entry.name
+        if not name.startswith(prefix) or not name[len(prefix):].startswith(("new-", "old-")):
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        manifest = read_manifest(path)
+        if manifest is None:
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only when empty: a crash right after creating it
+            continue
+        if set(e.role for e in manifest.files.values()) - {REPORT, ANALYSIS_DATASET}:
+            continue
+        if name[len(prefix):].startswith("old-") and not os.path.lexists(out):
+            os.rename(path, out)
+            continue
+        remove_listed(path, manifest)
+
+
+def foreign_entries(out: Path) -> list[Problem]:
+    """Every entry of the folder ``out`` that a new report may not replace: a file the tool
+    did not write or that changed since, a link, a folder of the user's, a synthetic cohort."""
+    out = _absolute(out)
+    if not out.is_dir():
+        return []
+    manifest = read_manifest(out) or Manifest()
+    problems: list[Problem] = []
+
+    def walk(folder: Path, rel: str) -> bool:
+        """Check ``folder``; whether it holds files of the tool only."""
+        mine = True
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            sub = f"{rel}{entry.name}"
+            path = Path(entry.path)
+            if entry.is_symlink():
+                problems.append(_problem(path, "only files poems-cohort wrote (this is a link; "
+                                         "it is left alone)"))
+                mine = False
+            elif entry.is_dir(follow_symlinks=False):
+                if not walk(path, sub + "/"):
+                    mine = False
+                elif not any(k.startswith(sub + "/") for k in manifest.files):
+                    problems.append(_problem(path, "only files poems-cohort wrote (a folder "
+                                             "it did not make)"))
+                    mine = False
+            elif sub == MANIFEST_NAME and not rel:
+                continue
+            elif sub not in manifest.files:
+                problems.append(_problem(path, "only files poems-cohort wrote (this one is "
+                                         "not listed in its manifest)"))
+                mine = False
+            elif manifest.files[sub].role == SYNTHETIC_COHORT:
+                problems.append(_problem(path, "a folder without a cohort (this file belongs "
+                                         "to a synthetic cohort; a cohort is never replaced)"))
+                mine = False
+            elif not unchanged(out, sub, manifest.files[sub]):
+                problems.append(_problem(path, "a file as poems-cohort wrote it (it was "
+                                         "changed since, so it is yours now)"))
+                mine = False
+        return mine
+
+    walk(out, "")
+    return problems
+
+
+def _refusal(out: Path, problems: list[Problem]) -> InputError:
+    head = _problem(out, "--out: an empty or new folder, or one holding only an earlier report "
+                    "of poems-cohort; nothing in it was touched (move these files or choose "
+                    "another folder)")
+    shown = problems[:MAX_LISTED]
+    if len(problems) > MAX_LISTED:
+        shown.append(_problem(out, f"and {len(problems) - MAX_LISTED} more like these"))
+    return InputError([head, *shown])
+
+
+def check_output_folder(out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
+    """Everything that can be checked about ``out`` before anything is computed, as an
+    ``InputError`` (exit 2): it is a folder path, it is not, holds or lies in an input, the
+    location is writable, and it is new, empty or holds only an earlier report of the tool.
+    Leftovers of an earlier crash beside it are cleaned up first (:func:`recover_leftovers`)."""
+    out = _absolute(out)
+    if os.path.lexists(out) and not out.is_dir():
+        raise InputError([_problem(out, "--out: a folder for the report (this is an existing "
+                                   "file)")])
+    for parent in out.parents:
+        if os.path.lexists(parent):
+            if not parent.is_dir():
+                raise InputError([_problem(out, f"--out: a folder path ({parent} is a file)")])
+            break
+    clash = input_clash(out, inputs)
+    if clash is not None:
+        raise InputError([_problem(out, f"--out: {clash}")])
+    check_writable(out)
+    recover_leftovers(out)
+    problems = foreign_entries(out)
+    if problems:
+        raise _refusal(out, problems)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the names ``a`` and ``b`` in one atomic step (Linux ``renameat2`` with
+    ``RENAME_EXCHANGE``, which Python's standard library does not offer, hence ctypes); ``False``
+    when the system or the file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
+    """Write ``outputs`` as the report folder ``out``, replacing an earlier report as a whole
+    (see the module notes and docs/outputs.md). ``InputError`` when ``out`` may not be written
+    (:func:`check_output_folder`) or writing fails (a full disk…); then ``out`` is as before."""
+    out = _absolute(out)
+    check_output_folder(out, inputs=inputs)
+    manifest = manifest_for(outputs.files, REPORT)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGING}", dir=out.parent))
+    except OSError as exc:
+        raise InputError([_problem(out, f"--out: a location the tool can write in "
+                                   f"({exc.strerror or exc})")]) from None
+    aside: Path | None = None
+    swapped = False
+    try:
+        _checkpoint("staging folder made")
+        write_manifest(staging, manifest)
+        _checkpoint("manifest written")
         for rel, data in outputs.files.items():
-            path = tmp / rel
+            path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        if not out.exists():
-            tmp.rename(out)
+        _checkpoint("files written")
+        problems = foreign_entries(out)  # the user may have changed OUT while we computed
+        if problems:
+            raise _refusal(out, problems)
+        if not out.is_dir() or not any(os.scandir(out)):
+            os.rename(staging, out)  # onto nothing, or an empty folder: one step
+            swapped = True
+            _checkpoint("renamed in")
             return
-        for entry in sorted(tmp.iterdir()):
-            target = out / entry.name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-            entry.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        if _exchange(staging, out):
+            swapped, old = True, staging
+            _checkpoint("exchanged")
+        else:
+            aside = out.parent / staging.name.replace(STAGING, ASIDE, 1)
+            os.rename(out, aside)
+            _checkpoint("old report moved aside")
+            os.rename(staging, out)
+            swapped, old = True, aside
+            _checkpoint("new report moved in")
+        with contextlib.suppress(OSError):  # a later run removes what is left
+            remove_listed(old, read_manifest(old) or Manifest())
+        _checkpoint("old report removed")
+    except (Exception, KeyboardInterrupt) as exc:
+        if not swapped:
+            with contextlib.suppress(OSError):
+                if aside is not None and not os.path.lexists(out):
+                    os.rename(aside, out)
+                remove_listed(staging, manifest)
+        if isinstance(exc, OSError):
+            raise InputError([_problem(out, f"--out: writing the report failed "
+                                       f"({exc.strerror or exc}); the folder is as it was")]
+                             ) from None
+        raise
