@@ -120,6 +120,14 @@ def read_manifest(folder: str | Path) -> Manifest | None:
     return Manifest(files)
 
 
+def default_mode(folder: bool = False) -> int:
+    """The permissions a new file (or folder) gets from the process's umask; temporary files
+    and folders are made private and then given these before they take their final name."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if folder else 0o666) & ~mask
+
+
 def write_file_atomically(path: str | Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``: a
     crash leaves the old file or the new one, and at worst a ``.<name>.*.tmp`` beside it."""
@@ -130,6 +138,7 @@ def write_file_atomically(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -14,7 +14,11 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from poems_cohort.cli import app
-from poems_cohort.data import SYNTHETIC_MARKER, synthetic_marker_text
+from poems_cohort.data import (
+    SYNTHETIC_MARKER,
+    synthetic_marker_text,
+    write_synthetic_manifest,
+)
 from poems_cohort.report.reproduction import STATUS_MEANINGS, TITLE
 from poems_cohort.synth.reproduce import EXACT, STATUSES
 from tests.report.test_run_outputs import EXPECTED, files_of
@@ -79,6 +83,7 @@ def cohort(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("synthetic") / "cohort"
     shutil.copytree(EXAMPLE, folder)
     (folder / SYNTHETIC_MARKER).write_text(synthetic_marker_text(2019, 10), encoding="utf-8")
+    write_synthetic_manifest(folder)
     return folder
 
 

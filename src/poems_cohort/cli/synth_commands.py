@@ -26,7 +26,8 @@ from poems_cohort.cli.app import (
 @app.command()
 def synthesize(
     out: Annotated[Path, typer.Option(
-        "--out", help="Folder to write patients.csv and visits.csv into (created if missing).")],
+        "--out", help="Folder to write patients.csv and visits.csv into (created if missing; "
+        "an existing folder must be empty unless --force).")],
     seed: Annotated[int, typer.Option(
         "--seed", min=0, help="Random seed (a whole number from 0); the bundled cohort is "
         "seed 2019.")] = 2019,
@@ -34,20 +35,35 @@ def synthesize(
         "--patients", min=30,
         help="Cohort size (default 347, the published size); larger cohorts keep the "
         "proportions, for benchmarks.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write into a folder that is not empty, replacing only the files of an "
+        "earlier synthesize that are unchanged; every other file is left alone.")] = False,
 ) -> None:
-    """Write a SYNTHETIC cohort (patients.csv, visits.csv) whose analysis reproduces the
-    published study. The same seed always gives the same files."""
-    from poems_cohort.data import SYNTHETIC_MARKER, synthetic_marker_text
+    """Write a SYNTHETIC cohort (patients.csv, visits.csv, SYNTHETIC.txt and the manifest of
+    their hashes) whose analysis reproduces the published study. The same seed always gives
+    the same files."""
     from poems_cohort.errors import InputError, Problem
-    from poems_cohort.synth.generator import generate_cohort
+    from poems_cohort.report.output import check_writable
+    from poems_cohort.synth.generator import cohort_files, generate_cohort, replace_problems
 
     with input_errors_exit_2():
-        if out.exists() and not out.is_dir():
-            raise InputError([Problem("--out", None, None, str(out), "a folder (this is a file)")])
+        check_writable(out)
+        if out.is_dir() and any(out.iterdir()) and not force:
+            raise InputError([Problem(str(out), None, None, None,
+                                      "--out: an empty or new folder (this one is not; --force "
+                                      "writes into it, replacing only the unchanged files of an "
+                                      "earlier synthesize)")])
     cohort = generate_cohort(seed, n_patients=patients)
-    patients_path, visits_path = cohort.write(out)
-    (out / SYNTHETIC_MARKER).write_text(synthetic_marker_text(seed, len(cohort.patients)),
-                                        encoding="utf-8")
+    with input_errors_exit_2():
+        problems = replace_problems(out, cohort_files(cohort))
+        if problems:
+            raise InputError(problems)
+        try:
+            patients_path, visits_path = cohort.write(out)
+        except OSError as exc:
+            raise InputError([Problem(str(out), None, None, None,
+                                      f"--out: writing the cohort failed "
+                                      f"({exc.strerror or exc})")]) from None
     console.print(f"{out}: synthetic cohort, seed {seed} — {len(cohort.patients)} patients "
                   f"({patients_path.name}), {len(cohort.visits)} visits ({visits_path.name}).",
                   markup=False, highlight=False, soft_wrap=True)

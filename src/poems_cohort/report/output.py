@@ -6,14 +6,19 @@ Only ``analysis_dataset.csv`` carries patient identifiers; every other file is a
 from __future__ import annotations
 
 import contextlib
+import csv
 import ctypes
 import errno
+import io
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 from poems_cohort.errors import InputError, Problem
 from poems_cohort.manifest import (
@@ -22,6 +27,7 @@ from poems_cohort.manifest import (
     REPORT,
     SYNTHETIC_COHORT,
     Manifest,
+    default_mode,
     manifest_for,
     read_manifest,
     remove_listed,
@@ -39,6 +45,42 @@ from poems_cohort.report.xlsx_out import xlsx_bytes
 from poems_cohort.study import StudyResults
 
 PATIENT_LEVEL_FILES = ("analysis_dataset.csv",)
+
+# Formula injection (OWASP "CSV injection"): a spreadsheet evaluates a cell that begins with one
+# of these characters. Such a text cell is written with a leading apostrophe; a plain number
+# (``-0.5``, ``+3``, ``1e-05``) stays a number.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+SYNTHETIC_COLUMN = "synthetic"
+
+
+def neutralise(text: str) -> str:
+    """``text`` as a cell no spreadsheet evaluates: prefixed with ``'`` when it begins with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return and is not a plain number."""
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def safe_csv(data: bytes, *, synthetic: bool = False) -> bytes:
+    """A CSV file (UTF-8, comma, ``\\n``) with every cell and header neutralised
+    (:func:`neutralise`); ``synthetic`` adds a last column ``synthetic`` holding ``TRUE`` on
+    every row, so that the file says so wherever it goes and stays readable by ``read.csv``."""
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\n")
+    for k, row in enumerate(rows):
+        cells = [neutralise(c) for c in row]
+        if synthetic:
+            cells.append(SYNTHETIC_COLUMN if k == 0 else "TRUE")
+        writer.writerow(cells)
+    return buf.getvalue().encode("utf-8")
+
+
+def csv_bytes(frame: pd.DataFrame, *, synthetic: bool = False) -> bytes:
+    """``frame`` as a safe CSV file (:func:`safe_csv`), without the index."""
+    return safe_csv(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+                    synthetic=synthetic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +107,9 @@ def table_files(tables: list[DisplayTable], *, synthetic: bool = False,
                 extra_sheets: Sequence[DisplayTable] = ()) -> dict[str, bytes]:
     """CSV per table, the workbook and the Word document (titled synthetic when it is);
     ``extra_sheets`` follow the study's tables in the workbook only."""
-    files = {f"tables/{t.name}.csv": t.frame.to_csv(index=False, lineterminator="\n")
-             .encode("utf-8") for t in tables}
+    files = {f"tables/{t.name}.csv": csv_bytes(t.frame, synthetic=synthetic) for t in tables}
     ordered = journal_order(tables)
-    files["tables/tables.xlsx"] = xlsx_bytes([*ordered, *extra_sheets])
+    files["tables/tables.xlsx"] = xlsx_bytes([*ordered, *extra_sheets], synthetic=synthetic)
     title = "POEMS syndrome first-line treatments: tables"
     if synthetic:
         title += " (synthetic cohort: no real patients)"
@@ -98,8 +139,7 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     files = {"results.json": results_json(results, text, synthetic=synthetic),
              "report.html": report_html(results, tables, figures, text, synthetic=synthetic,
                                         appendices=appendices),
-             "analysis_dataset.csv": results.analysis_dataset.to_csv(
-                 index=False, lineterminator="\n").encode("utf-8")}
+             "analysis_dataset.csv": csv_bytes(results.analysis_dataset, synthetic=synthetic)}
     sheets = [s for a in appendices for s in a.sheets]
     _check_unique("sheet", [t.name[:31] for t in [*tables, *sheets]])
     files.update(table_files(tables, synthetic=synthetic, extra_sheets=sheets))
@@ -109,7 +149,8 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
             raise ValueError(f"an appendix file must lie inside the output folder: {rel!r}")
     _check_unique("file", [*files, *(rel for rel, _ in extra)])
-    files.update(extra)
+    files.update((rel, safe_csv(data, synthetic=synthetic) if rel.endswith(".csv") else data)
+                 for rel, data in extra)
     return Outputs(files)
 
 
@@ -174,9 +215,8 @@ def input_clash(out: Path, inputs: Sequence[Path | None]) -> str | None:
 
 
 def check_writable(out: Path, *, option: str = "--out") -> None:
-    """``out`` can be created or replaced: its nearest existing ancestor is a folder the tool
-    can write in (tried by creating and removing an empty file, which also catches a read-only
-    file system and permissions that do not apply to root). ``InputError`` otherwise."""
+    """The folder ``out`` can be created or replaced: its nearest existing ancestor is a folder
+    the tool can write in (:func:`probe_writable`). ``InputError`` otherwise."""
     out = _absolute(out)
     if os.path.lexists(out) and not out.is_dir():
         raise InputError([_problem(out, f"{option}: a folder for the output (this is an "
@@ -184,6 +224,13 @@ def check_writable(out: Path, *, option: str = "--out") -> None:
     base = _nearest_existing(out.parent)
     if base is None or not base.is_dir():
         raise InputError([_problem(out, f"{option}: a folder path ({base} is not a folder)")])
+    probe_writable(base, out, option=option)
+
+
+def probe_writable(base: Path, out: Path, *, option: str = "--out") -> None:
+    """The tool can create files in the folder ``base`` (tried by creating and removing an
+    empty file, which also catches a read-only file system, and permissions that do not apply
+    to root); else an ``InputError`` about ``out``."""
     try:
         handle, probe = tempfile.mkstemp(prefix=".poems-cohort-probe-", dir=base)
         os.close(handle)
@@ -342,6 +389,7 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
     aside: Path | None = None
     swapped = False
     try:
+        os.chmod(staging, default_mode(folder=True))
         _checkpoint("staging folder made")
         write_manifest(staging, manifest)
         _checkpoint("manifest written")
