@@ -15,9 +15,9 @@ from poems_cohort.cli.app import (
     CohortPath,
     MappingOption,
     app,
-    console,
     input_errors_exit_2,
     parse_cutoff,
+    say,
 )
 from poems_cohort.errors import InputError, Problem
 from poems_cohort.manifest import Manifest, read_manifest
@@ -109,14 +109,12 @@ def derive(
     with input_errors_exit_2():
         _write(dataset, out, synthetic=is_synthetic_cohort(path))
     flow = eligibility.flow
-    console.print(f"{out}: {len(dataset)} patients written ({flow.screened} screened, "
-                  f"{flow.screened - flow.included} excluded); data cutoff {when.isoformat()}; "
-                  f"{len(cohort.warnings)} warning(s) in the input.",
-                  markup=False, highlight=False, soft_wrap=True)
+    say(f"{out}: {len(dataset)} patients written ({flow.screened} screened, "
+        f"{flow.screened - flow.included} excluded); data cutoff {when.isoformat()}; "
+        f"{len(cohort.warnings)} warning(s) in the input.")
     for warning in cohort.warnings:
         if warning.row is None:  # cohort-level, e.g. a response without any source
-            console.print(f"  warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+            say(f"  warning: {warning}")
     undecided = int(dataset["risk_group"].isna().sum())
     if undecided:
-        console.print(f"  {undecided} patient(s) without a risk group (missing risk factors).",
-                      markup=False, highlight=False, soft_wrap=True)
+        say(f"  {undecided} patient(s) without a risk group (missing risk factors).")

@@ -13,9 +13,9 @@ from poems_cohort.cli.app import (
     PlanOption,
     StudyData,
     app,
-    console,
     input_errors_exit_2,
     optional_cutoff,
+    say,
     step_printer,
 )
 
@@ -64,9 +64,8 @@ def synthesize(
             raise InputError([Problem(str(out), None, None, None,
                                       f"--out: writing the cohort failed "
                                       f"({exc.strerror or exc})")]) from None
-    console.print(f"{out}: synthetic cohort, seed {seed} — {len(cohort.patients)} patients "
-                  f"({patients_path.name}), {len(cohort.visits)} visits ({visits_path.name}).",
-                  markup=False, highlight=False, soft_wrap=True)
+    say(f"{out}: synthetic cohort, seed {seed} — {len(cohort.patients)} patients "
+        f"({patients_path.name}), {len(cohort.visits)} visits ({visits_path.name}).")
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,13 +125,12 @@ def reproduce(
         progress("set the published numbers beside ours", time.perf_counter() - t0)
         summary = finish_run(study, out, appendices=(appendix,), progress=progress)
     counts = ", ".join(f"{status} {n}" for status, n in reproduction.summary().items())
-    console.print(f"{out / 'reproduction.csv'}: {len(reproduction)} published numbers — "
-                  f"{counts}.", markup=False, highlight=False, soft_wrap=True)
+    say(f"{out / 'reproduction.csv'}: {len(reproduction)} published numbers — "
+        f"{counts}.")
     missed = frame[(frame["status"] == "missed") & frame["id"].str.startswith(("table1.", "table2."))]
     if len(missed):
-        console.print(f"  {len(missed)} Table 1/Table 2 number(s) missed: "
-                      + ", ".join(missed["id"].head(10)) + (" …" if len(missed) > 10 else ""),
-                      markup=False, highlight=False, soft_wrap=True)
+        say(f"  {len(missed)} Table 1/Table 2 number(s) missed: "
+            + ", ".join(missed["id"].head(10)) + (" …" if len(missed) > 10 else ""))
     if not quiet:
-        console.print(f"[bold]{len(summary.results.analysis_dataset)} patients analysed; "
-                      f"{len(summary.outputs.files)} files written to[/] {out}", highlight=False)
+        say((f"{len(summary.results.analysis_dataset)} patients analysed; "
+            f"{len(summary.outputs.files)} files written to ", "bold"), str(out))
