@@ -145,6 +145,13 @@ def write_file_atomically(path: str | Path, data: bytes) -> None:
         raise
 
 
+def foreign_manifest(folder: str | Path) -> bool:
+    """Whether ``folder`` holds something named like the manifest that is not one the tool
+    wrote (then the tool must not replace it)."""
+    path = Path(folder) / MANIFEST_NAME
+    return os.path.lexists(path) and read_manifest(folder) is None
+
+
 def write_manifest(folder: str | Path, manifest: Manifest) -> None:
     """Write (or replace) the manifest of ``folder``, atomically."""
     write_file_atomically(Path(folder) / MANIFEST_NAME, manifest.to_bytes())

@@ -290,3 +290,25 @@ def test_a_leftover_with_a_link_is_cleaned_without_following_it(tmp_path):
     assert (user / "table1.csv").read_bytes() == OLD.files["tables/table1.csv"]
     assert (leftover / "tables").is_symlink()  # not the tool's: left
     assert not (leftover / "report.html").exists()
+
+
+def test_a_users_folder_in_out_is_named_once_and_not_walked(tmp_path):
+    out = tmp_path / "report"
+    write_outputs(OLD, out)
+    deep = out / "archive" / "a" / "b"
+    deep.mkdir(parents=True)
+    (deep / "x.txt").write_text("mine")
+    with pytest.raises(InputError) as err:
+        write_outputs(NEW, out)
+    named = [p.file for p in err.value.problems[1:]]
+    assert named == [str(out / "archive")]
+    assert (deep / "x.txt").read_text() == "mine"
+
+
+def test_a_file_named_like_the_manifest_that_is_not_one_is_the_users(tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / MANIFEST_NAME).write_text("my own notes")
+    with pytest.raises(InputError, match="cannot be read as one"):
+        write_outputs(NEW, out)
+    assert (out / MANIFEST_NAME).read_text() == "my own notes"

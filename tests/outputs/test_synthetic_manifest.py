@@ -191,3 +191,12 @@ def test_synthesize_into_an_unwritable_location_exits_2(small):
     result = _synthesize("/proc/poems-synthetic")
     assert result.exit_code == 2 and "can write in" in result.output
     assert "Traceback" not in result.output
+
+
+def test_force_leaves_a_file_named_like_the_manifest_that_is_not_one(tmp_path, small):
+    out = tmp_path / "syn"
+    out.mkdir()
+    (out / MANIFEST_NAME).write_text("not json")
+    result = _synthesize(out, "--force")
+    assert result.exit_code == 2 and "cannot be read as one" in result.output
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_NAME]

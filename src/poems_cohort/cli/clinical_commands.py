@@ -27,7 +27,7 @@ DATASET_FORMATS: tuple[str, ...] = (".csv", ".parquet")
 
 def _check_out(out: Path, path: Path, mapping: Path | None) -> None:
     from poems_cohort.cohort import input_conflict
-    from poems_cohort.manifest import unchanged
+    from poems_cohort.manifest import MANIFEST_NAME, foreign_manifest, unchanged
     from poems_cohort.report.output import input_clash, probe_writable
 
     if out.suffix.lower() not in DATASET_FORMATS:
@@ -46,6 +46,10 @@ def _check_out(out: Path, path: Path, mapping: Path | None) -> None:
     if clash_text is not None:
         raise InputError([Problem("--out", None, None, str(out), clash_text)])
     probe_writable(out.parent, out)
+    if foreign_manifest(out.parent):
+        raise InputError([Problem("--out", None, None, str(out.parent / MANIFEST_NAME),
+                                  "a manifest poems-cohort wrote (this one cannot be read as "
+                                  "one; it is left alone, choose another folder)")])
     if os.path.lexists(out):
         listed = (read_manifest(out.parent) or Manifest()).files.get(out.name)
         if listed is None or not unchanged(out.parent, out.name, listed):

@@ -277,41 +277,38 @@ def foreign_entries(out: Path) -> list[Problem]:
     out = _absolute(out)
     if not out.is_dir():
         return []
-    manifest = read_manifest(out) or Manifest()
+    found = read_manifest(out)
+    manifest = found or Manifest()
     problems: list[Problem] = []
 
-    def walk(folder: Path, rel: str) -> bool:
-        """Check ``folder``; whether it holds files of the tool only."""
-        mine = True
+    def walk(folder: Path, rel: str) -> None:
+        """Check ``folder``, entering only the folders that hold listed files (so a folder of
+        the user's, however large, is named and not walked)."""
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             sub = f"{rel}{entry.name}"
             path = Path(entry.path)
             if entry.is_symlink():
                 problems.append(_problem(path, "only files poems-cohort wrote (this is a link; "
                                          "it is left alone)"))
-                mine = False
             elif entry.is_dir(follow_symlinks=False):
-                if not walk(path, sub + "/"):
-                    mine = False
-                elif not any(k.startswith(sub + "/") for k in manifest.files):
+                if any(k.startswith(sub + "/") for k in manifest.files):
+                    walk(path, sub + "/")
+                else:
                     problems.append(_problem(path, "only files poems-cohort wrote (a folder "
                                              "it did not make)"))
-                    mine = False
             elif sub == MANIFEST_NAME and not rel:
-                continue
+                if found is None:
+                    problems.append(_problem(path, "a manifest poems-cohort wrote (this one "
+                                             "cannot be read as one)"))
             elif sub not in manifest.files:
                 problems.append(_problem(path, "only files poems-cohort wrote (this one is "
                                          "not listed in its manifest)"))
-                mine = False
             elif manifest.files[sub].role == SYNTHETIC_COHORT:
                 problems.append(_problem(path, "a folder without a cohort (this file belongs "
                                          "to a synthetic cohort; a cohort is never replaced)"))
-                mine = False
             elif not unchanged(out, sub, manifest.files[sub]):
                 problems.append(_problem(path, "a file as poems-cohort wrote it (it was "
                                          "changed since, so it is yours now)"))
-                mine = False
-        return mine
 
     walk(out, "")
     return problems

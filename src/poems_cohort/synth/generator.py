@@ -19,7 +19,9 @@ import pandas as pd
 from poems_cohort.data import SYNTHETIC_MARKER, synthetic_marker_text, write_synthetic_manifest
 from poems_cohort.errors import Problem
 from poems_cohort.manifest import (
+    MANIFEST_NAME,
     Manifest,
+    foreign_manifest,
     plain_file,
     read_manifest,
     unchanged,
@@ -153,6 +155,10 @@ def replace_problems(out_dir: str | Path, files: dict[str, bytes]) -> list[Probl
     out = Path(out_dir)
     manifest = read_manifest(out) or Manifest()
     problems = []
+    if foreign_manifest(out):
+        problems.append(Problem(str(out / MANIFEST_NAME), None, None, None,
+                                "a manifest poems-cohort wrote (this one cannot be read as one; "
+                                "it is left alone)"))
     for entry in sorted(out.iterdir()) if out.is_dir() else []:
         name = entry.name
         if name in files:
