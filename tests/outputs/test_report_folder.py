@@ -312,3 +312,21 @@ def test_a_file_named_like_the_manifest_that_is_not_one_is_the_users(tmp_path):
     with pytest.raises(InputError, match="cannot be read as one"):
         write_outputs(NEW, out)
     assert (out / MANIFEST_NAME).read_text() == "my own notes"
+
+
+def test_a_folder_that_cannot_be_read_is_an_input_error(tmp_path, monkeypatch):
+    # root reads every folder whatever its mode: the failure is simulated
+    out = tmp_path / "report"
+    write_outputs(OLD, out)
+    real = os.scandir
+
+    def denied(path="."):
+        if Path(path) == out / "tables":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path)
+
+    monkeypatch.setattr(output.os, "scandir", denied)
+    with pytest.raises(InputError, match="Permission denied"):
+        write_outputs(NEW, out)
+    monkeypatch.setattr(output.os, "scandir", real)
+    assert files_of(out) == OLD.files

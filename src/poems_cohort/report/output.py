@@ -342,8 +342,12 @@ def check_output_folder(out: Path, *, inputs: Sequence[Path | None] = ()) -> Non
     if clash is not None:
         raise InputError([_problem(out, f"--out: {clash}")])
     check_writable(out)
-    recover_leftovers(out)
-    problems = foreign_entries(out)
+    try:
+        recover_leftovers(out)
+        problems = foreign_entries(out)
+    except OSError as exc:
+        raise InputError([_problem(out, f"--out: a folder the tool can read and write "
+                                   f"({exc.strerror or exc}: {exc.filename})")]) from None
     if problems:
         raise _refusal(out, problems)
 
