@@ -330,3 +330,29 @@ def test_a_folder_that_cannot_be_read_is_an_input_error(tmp_path, monkeypatch):
         write_outputs(NEW, out)
     monkeypatch.setattr(output.os, "scandir", real)
     assert files_of(out) == OLD.files
+
+
+def test_a_staging_folder_another_run_is_writing_is_left_alone(tmp_path):
+    import fcntl
+
+    out = tmp_path / "report"
+    busy = tmp_path / ".report.poems-cohort-new-busy"
+    write_outputs(OLD, busy)  # a staging folder with the tool's manifest
+    fd = os.open(busy, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held by "another run"
+        recover_leftovers(out)
+        assert files_of(busy) == OLD.files
+        write_outputs(OLD, out)
+        with pytest.raises(InputError, match="no other poems-cohort run"):
+            fd2 = os.open(out, os.O_RDONLY)
+            fcntl.flock(fd2, fcntl.LOCK_EX)
+            try:
+                write_outputs(NEW, out)
+            finally:
+                os.close(fd2)
+        assert files_of(out) == OLD.files
+    finally:
+        os.close(fd)
+    recover_leftovers(out)
+    assert not busy.exists()

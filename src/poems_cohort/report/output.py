@@ -20,6 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: no locks between concurrent runs
+    fcntl = None  # type: ignore[assignment]
+
 from poems_cohort.errors import InputError, Problem
 from poems_cohort.manifest import (
     ANALYSIS_DATASET,
@@ -178,6 +183,26 @@ ASIDE = LEFTOVER + "old-"
 MAX_LISTED = 20
 
 
+def _try_lock(folder: Path) -> int | None:
+    """An open descriptor holding an exclusive advisory lock on ``folder`` (``flock``: released
+    when closed, or when the process ends, however it ends); ``None`` when another run holds it;
+    ``-1`` where the system has no ``flock``."""
+    if fcntl is None:
+        return -1
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _release(fd: int | None) -> None:
+    if fd is not None and fd >= 0:
+        os.close(fd)
+
+
 def _checkpoint(step: str) -> None:
     """A named instant of writing a report (the tests stop a run here to simulate a crash)."""
 
@@ -258,17 +283,23 @@ def recover_leftovers(out: Path) -> None:
         if not entry.is_dir(follow_symlinks=False):
             continue
         path = Path(entry.path)
-        manifest = read_manifest(path)
-        if manifest is None:
-            with contextlib.suppress(OSError):
-                path.rmdir()  # only when empty: a crash right after creating it
-            continue
-        if set(e.role for e in manifest.files.values()) - {REPORT, ANALYSIS_DATASET}:
-            continue
-        if name[len(prefix):].startswith("old-") and not os.path.lexists(out):
-            os.rename(path, out)
-            continue
-        remove_listed(path, manifest)
+        lock = _try_lock(path)
+        if lock is None:
+            continue  # another run is writing it now
+        try:
+            manifest = read_manifest(path)
+            if manifest is None:
+                with contextlib.suppress(OSError):
+                    path.rmdir()  # only when empty: a crash right after creating it
+                continue
+            if set(e.role for e in manifest.files.values()) - {REPORT, ANALYSIS_DATASET}:
+                continue
+            if name[len(prefix):].startswith("old-") and not os.path.lexists(out):
+                os.rename(path, out)
+                continue
+            remove_listed(path, manifest)
+        finally:
+            _release(lock)
 
 
 def foreign_entries(out: Path) -> list[Problem]:
@@ -387,9 +418,15 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
     except OSError as exc:
         raise InputError([_problem(out, f"--out: a location the tool can write in "
                                    f"({exc.strerror or exc})")]) from None
+    locks = [_try_lock(staging)]
     aside: Path | None = None
     swapped = False
     try:
+        if out.is_dir():
+            locks.append(_try_lock(out))
+            if locks[-1] is None:
+                raise InputError([_problem(out, "--out: a folder no other poems-cohort run is "
+                                           "writing into (one is, now)")])
         os.chmod(staging, default_mode(folder=True))
         _checkpoint("staging folder made")
         write_manifest(staging, manifest)
@@ -431,3 +468,6 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
                                        f"({exc.strerror or exc}); the folder is as it was")]
                              ) from None
         raise
+    finally:
+        for fd in locks:
+            _release(fd)
