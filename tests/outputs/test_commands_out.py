@@ -124,3 +124,21 @@ def test_hostile_patient_ids_are_neutralised_in_the_analysis_dataset(tmp_path):
     ids = set(pd.read_csv(out / "analysis_dataset.csv", dtype=str)["patient_id"])
     assert {"'" + v for v in hostile.values()} <= ids
     assert not {v for v in hostile.values()} & ids
+
+
+@pytest.mark.parametrize("command", ["run", "derive", "synthesize"])
+def test_a_full_location_is_refused_at_once(tmp_path, cohort_dir, monkeypatch, command):
+    import shutil
+
+    from poems_cohort.report import output
+
+    # a really full disk cannot be made here: the free space the system reports is replaced
+    monkeypatch.setattr(output.shutil, "disk_usage",
+                        lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 4096, 4096))
+    out = tmp_path / ("analysis.csv" if command == "derive" else "out")
+    args = {"run": ("run", cohort_dir), "derive": ("derive", cohort_dir),
+            "synthesize": ("synthesize",)}[command]
+    result = _cli(*args, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert "MiB free" in result.output and "4 KiB" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

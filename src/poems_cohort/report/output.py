@@ -12,6 +12,7 @@ import errno
 import io
 import os
 import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -181,6 +182,10 @@ LEFTOVER = ".poems-cohort-"
 STAGING = LEFTOVER + "new-"
 ASIDE = LEFTOVER + "old-"
 MAX_LISTED = 20
+PROBE_BYTES = 64 * 1024
+#: Less free space than this where the output goes is refused before anything is computed (a
+#: report of the bundled cohort takes about 3.5 MB).
+MIN_FREE_BYTES = 8 * 2**20
 
 
 def _try_lock(folder: Path) -> int | None:
@@ -253,16 +258,25 @@ def check_writable(out: Path, *, option: str = "--out") -> None:
 
 
 def probe_writable(base: Path, out: Path, *, option: str = "--out") -> None:
-    """The tool can create files in the folder ``base`` (tried by creating and removing an
-    empty file, which also catches a read-only file system, and permissions that do not apply
-    to root); else an ``InputError`` about ``out``."""
+    """The tool can create files in the folder ``base``: a small file is written there and
+    removed (which catches a read-only file system, a full one, and permissions that do not
+    apply to root), and the file system has at least :data:`MIN_FREE_BYTES` free; else an
+    ``InputError`` about ``out``."""
     try:
         handle, probe = tempfile.mkstemp(prefix=".poems-cohort-probe-", dir=base)
-        os.close(handle)
-        os.unlink(probe)
+        try:
+            os.write(handle, bytes(PROBE_BYTES))
+        finally:
+            os.close(handle)
+            os.unlink(probe)
+        free = shutil.disk_usage(base).free
     except OSError as exc:
         raise InputError([_problem(out, f"{option}: a location the tool can write in "
                                    f"(writing in {base} failed: {exc.strerror or exc})")]) from None
+    if free < MIN_FREE_BYTES:
+        raise InputError([_problem(out, f"{option}: a location the tool can write in, with at "
+                                   f"least {MIN_FREE_BYTES // 2**20} MiB free ({base} has "
+                                   f"{free // 2**10} KiB)")])
 
 
 def recover_leftovers(out: Path) -> None:
