@@ -154,6 +154,8 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     for rel, _ in extra:
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
             raise ValueError(f"an appendix file must lie inside the output folder: {rel!r}")
+        if rel == MANIFEST_NAME:
+            raise ValueError(f"an appendix file may not take the manifest's name: {rel!r}")
     _check_unique("file", [*files, *(rel for rel, _ in extra)])
     files.update((rel, safe_csv(data, synthetic=synthetic) if rel.endswith(".csv") else data)
                  for rel, data in extra)
