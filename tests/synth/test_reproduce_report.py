@@ -109,7 +109,7 @@ def section(out) -> SectionTables:
 
 
 def test_reproduce_writes_every_file_of_run_and_reproduction_csv(out):
-    assert files_of(out) == EXPECTED | {"reproduction.csv"}
+    assert files_of(out) == EXPECTED | {"reproduction.csv", ".poems-cohort-manifest.json"}
 
 
 def test_the_report_statuses_are_the_documented_ones_in_order():
