@@ -1,6 +1,10 @@
 """Everything ``run`` writes, built in memory first, then swapped into place in one step.
 
-Only ``analysis_dataset.csv`` carries patient identifiers; every other file is aggregate.
+Only ``analysis_dataset.csv`` carries patient identifiers; every other file is aggregate. Every
+CSV is safe to open in a spreadsheet (:func:`safe_csv`) and, for a synthetic cohort, says so in a
+column. The second half of the module writes the report folder: the checks made before anything
+is computed (:func:`check_output_folder`), the swap (:func:`write_outputs`) and the clean-up of
+what a crash left (:func:`recover_leftovers`); docs/outputs.md describes them for users.
 """
 
 from __future__ import annotations
