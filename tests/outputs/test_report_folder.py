@@ -356,3 +356,15 @@ def test_a_staging_folder_another_run_is_writing_is_left_alone(tmp_path):
         os.close(fd)
     recover_leftovers(out)
     assert not busy.exists()
+
+
+@pytest.mark.parametrize("left", [[], [f".{MANIFEST_NAME}.ab12.tmp"],
+                                  [MANIFEST_NAME]])
+def test_a_staging_folder_killed_while_writing_its_manifest_is_removed(tmp_path, left):
+    out = tmp_path / "report"
+    staging = tmp_path / ".report.poems-cohort-new-k1ll"
+    staging.mkdir()
+    for name in left:
+        (staging / name).write_text('{"written_by": "poems-co')  # cut short
+    recover_leftovers(out)
+    assert not staging.exists()

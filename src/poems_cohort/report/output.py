@@ -285,6 +285,21 @@ def probe_writable(base: Path, out: Path, *, option: str = "--out") -> None:
                                    f"{free // 2**10} KiB)")])
 
 
+def _remove_unfinished(folder: Path) -> None:
+    """Remove a staging folder killed before its manifest was complete: only when it holds
+    nothing but the manifest's own (partial or temporary) files."""
+    with contextlib.suppress(OSError):
+        names = os.listdir(folder)
+        own = [n for n in names if n == MANIFEST_NAME
+               or (n.startswith(f".{MANIFEST_NAME}.") and n.endswith(".tmp"))]
+        if len(own) != len(names):
+            return
+        for n in own:
+            if os.path.isfile(folder / n) and not os.path.islink(folder / n):
+                os.unlink(folder / n)
+        folder.rmdir()
+
+
 def recover_leftovers(out: Path) -> None:
     """Clean up what a crash of an earlier run into ``out`` left beside it: a staging folder or
     a report moved aside, recognised by their names AND the tool's manifest inside. An old
@@ -309,8 +324,7 @@ def recover_leftovers(out: Path) -> None:
         try:
             manifest = read_manifest(path)
             if manifest is None:
-                with contextlib.suppress(OSError):
-                    path.rmdir()  # only when empty: a crash right after creating it
+                _remove_unfinished(path)
                 continue
             if set(e.role for e in manifest.files.values()) - {REPORT, ANALYSIS_DATASET}:
                 continue
