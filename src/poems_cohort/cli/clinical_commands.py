@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-import os
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from poems_cohort.cli.app import (
@@ -20,15 +17,13 @@ from poems_cohort.cli.app import (
     say,
 )
 from poems_cohort.errors import InputError, Problem
-from poems_cohort.manifest import Manifest, read_manifest
 
 DATASET_FORMATS: tuple[str, ...] = (".csv", ".parquet")
 
 
 def _check_out(out: Path, path: Path, mapping: Path | None) -> None:
     from poems_cohort.cohort import input_conflict
-    from poems_cohort.manifest import MANIFEST_NAME, foreign_manifest, unchanged
-    from poems_cohort.report.output import input_clash, probe_writable
+    from poems_cohort.report.output import check_output_file
 
     if out.suffix.lower() not in DATASET_FORMATS:
         raise InputError([Problem("--out", None, None, str(out),
@@ -42,50 +37,7 @@ def _check_out(out: Path, path: Path, mapping: Path | None) -> None:
         raise InputError([Problem("--out", None, None, str(out),
                                   f"a file that is not an input of the cohort ({clash} would be "
                                   "overwritten or read as input)")])
-    clash_text = input_clash(out, [path, mapping])
-    if clash_text is not None:
-        raise InputError([Problem("--out", None, None, str(out), clash_text)])
-    probe_writable(out.parent, out)
-    if foreign_manifest(out.parent):
-        raise InputError([Problem("--out", None, None, str(out.parent / MANIFEST_NAME),
-                                  "a manifest poems-cohort wrote (this one cannot be read as "
-                                  "one; it is left alone, choose another folder)")])
-    if os.path.lexists(out):
-        listed = (read_manifest(out.parent) or Manifest()).files.get(out.name)
-        if listed is None or not unchanged(out.parent, out.name, listed):
-            raise InputError([Problem("--out", None, None, str(out),
-                                      "a new file, or one poems-cohort wrote and nobody changed "
-                                      "since (this one is not its own: it is left alone)")])
-
-
-def _write(frame: pd.DataFrame, out: Path, *, synthetic: bool) -> None:
-    """Write the dataset atomically (a temporary file beside ``out`` renamed over it) and record
-    it in the folder's manifest, so a later derive may replace it."""
-    from poems_cohort.manifest import (
-        ANALYSIS_DATASET,
-        Entry,
-        sha256_bytes,
-        write_file_atomically,
-        write_manifest,
-    )
-    from poems_cohort.report.output import csv_bytes
-
-    if out.suffix.lower() == ".csv":
-        data = csv_bytes(frame, synthetic=synthetic)
-    else:
-        if synthetic:
-            frame = frame.assign(synthetic=True)
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        data = buf.getvalue()
-    try:
-        write_file_atomically(out, data)
-        manifest = read_manifest(out.parent) or Manifest()
-        write_manifest(out.parent, manifest.with_files(
-            {out.name: Entry(sha256_bytes(data), ANALYSIS_DATASET)}))
-    except OSError as exc:
-        raise InputError([Problem("--out", None, None, str(out),
-                                  f"a file the tool can write ({exc.strerror or exc})")]) from None
+    check_output_file(out, inputs=[path, mapping])
 
 
 @app.command()
@@ -103,6 +55,7 @@ def derive(
     from poems_cohort.clinical import EndpointSettings, derive_analysis_dataset
     from poems_cohort.cohort import apply_eligibility, load_cohort
     from poems_cohort.data import is_synthetic_cohort
+    from poems_cohort.report.output import write_dataset_file
 
     with input_errors_exit_2():
         _check_out(out, path, mapping)
@@ -111,7 +64,7 @@ def derive(
     eligibility = apply_eligibility(cohort, cutoff=when)
     dataset = derive_analysis_dataset(eligibility.included, EndpointSettings(cutoff=when))
     with input_errors_exit_2():
-        _write(dataset, out, synthetic=is_synthetic_cohort(path))
+        write_dataset_file(dataset, out, synthetic=is_synthetic_cohort(path))
     flow = eligibility.flow
     say(f"{out}: {len(dataset)} patients written ({flow.screened} screened, "
         f"{flow.screened - flow.included} excluded); data cutoff {when.isoformat()}; "

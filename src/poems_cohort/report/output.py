@@ -36,12 +36,16 @@ from poems_cohort.manifest import (
     MANIFEST_NAME,
     REPORT,
     SYNTHETIC_COHORT,
+    Entry,
     Manifest,
     default_mode,
+    foreign_manifest,
     manifest_for,
     read_manifest,
     remove_listed,
+    sha256_bytes,
     unchanged,
+    write_file_atomically,
     write_manifest,
 )
 from poems_cohort.report.appendix import Appendix
@@ -505,3 +509,51 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
     finally:
         for fd in locks:
             _release(fd)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing one file (``derive``): replaced only when the tool wrote it and nobody changed it.
+
+
+def check_output_file(out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
+    """Everything that can be checked about the output file ``out`` (in an existing folder)
+    before anything is computed, as an ``InputError``: it is not, and does not lie in, an input;
+    its folder is writable; an existing file there is one the tool wrote and nobody changed
+    (listed in the folder's manifest with its hash)."""
+    out = Path(out)
+    clash = input_clash(out, inputs)
+    if clash is not None:
+        raise InputError([Problem("--out", None, None, str(out), clash)])
+    probe_writable(out.parent, out)
+    if foreign_manifest(out.parent):
+        raise InputError([Problem("--out", None, None, str(out.parent / MANIFEST_NAME),
+                                  "a manifest poems-cohort wrote (this one cannot be read as "
+                                  "one; it is left alone, choose another folder)")])
+    if os.path.lexists(out):
+        listed = (read_manifest(out.parent) or Manifest()).files.get(out.name)
+        if listed is None or not unchanged(out.parent, out.name, listed):
+            raise InputError([Problem("--out", None, None, str(out),
+                                      "a new file, or one poems-cohort wrote and nobody changed "
+                                      "since (this one is not its own: it is left alone)")])
+
+
+def write_dataset_file(frame: pd.DataFrame, out: Path, *, synthetic: bool = False) -> None:
+    """Write ``frame`` to ``out`` (``.csv``: a safe CSV, :func:`csv_bytes`; else Parquet), with a
+    column ``synthetic`` when it is; atomically (a temporary file beside ``out`` renamed over
+    it), then record it in the folder's manifest so that a later ``derive`` may replace it. A
+    write error is an ``InputError``."""
+    out = Path(out)
+    if out.suffix.lower() == ".csv":
+        data = csv_bytes(frame, synthetic=synthetic)
+    else:
+        buf = io.BytesIO()
+        (frame.assign(synthetic=True) if synthetic else frame).to_parquet(buf, index=False)
+        data = buf.getvalue()
+    try:
+        write_file_atomically(out, data)
+        manifest = read_manifest(out.parent) or Manifest()
+        write_manifest(out.parent, manifest.with_files(
+            {out.name: Entry(sha256_bytes(data), ANALYSIS_DATASET)}))
+    except OSError as exc:
+        raise InputError([Problem("--out", None, None, str(out),
+                                  f"a file the tool can write ({exc.strerror or exc})")]) from None
