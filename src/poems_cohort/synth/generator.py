@@ -66,7 +66,8 @@ class SyntheticCohort:
                 f"visits={len(self.visits)})")
 
     def write(self, out_dir: str | Path) -> tuple[Path, Path]:
-        """Write ``patients.csv`` and ``visits.csv`` into ``out_dir`` (created if needed)."""
+        """Write ``patients.csv``, ``visits.csv``, ``SYNTHETIC.txt`` and the manifest of their
+        hashes into ``out_dir`` (created if needed; see :func:`write_cohort`)."""
         return write_cohort(self, out_dir)
 
 
