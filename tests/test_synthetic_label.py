@@ -14,6 +14,7 @@ from poems_cohort.data import (
     bundled_cohort_path,
     is_synthetic_cohort,
     synthetic_marker_text,
+    write_synthetic_manifest,
 )
 from poems_cohort.report.figures import SYNTHETIC_STAMP
 from poems_cohort.report.pipeline import run_pipeline
@@ -41,13 +42,14 @@ def test_a_file_or_an_unmarked_folder_is_not_synthetic(tmp_path, cohort_dir):
     assert not is_synthetic_cohort(cohort_dir / "patients.csv")
 
 
-def test_report_and_json_say_synthetic_only_for_a_marked_cohort(tmp_path, cohort_dir):
+def test_report_and_json_say_synthetic_only_for_a_cohort_in_its_manifest(tmp_path, cohort_dir):
     real = run_pipeline(cohort_dir, None).outputs.files
     assert BANNER not in real["report.html"].decode("utf-8")
     assert json.loads(real["results.json"])["cohort"] == {"synthetic": False}
 
     marked = copy_tree(cohort_dir, tmp_path / "marked")
     (marked / SYNTHETIC_MARKER).write_text("synthetic\n", encoding="utf-8")
+    write_synthetic_manifest(marked)
     run = run_pipeline(marked, None)
     files = run.outputs.files
     assert BANNER in files["report.html"].decode("utf-8")

@@ -40,7 +40,8 @@ def test_derive_writes_the_analysis_dataset_as_parquet(tmp_path):
     assert result.exit_code == 0, result.output
     written = _read_parquet(out)
     pd.testing.assert_frame_equal(written, _library(), check_exact=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".poems-cohort-manifest.json",
+                                                          "analysis.parquet"]
 
 
 def test_derive_writes_csv_with_the_contract_columns(tmp_path):
@@ -144,10 +145,23 @@ def test_out_must_not_overwrite_the_mapping_file(tmp_path):
     assert mapping.read_text(encoding="utf-8") == "source,canonical\n"
 
 
-def test_out_beside_the_inputs_is_fine(tmp_path):
+def test_out_inside_the_cohort_folder_is_refused(tmp_path):
     folder = _copy_example(tmp_path)
     result = _run(folder, "--out", folder / "analysis.csv")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2, result.output
+    assert "outside the input" in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["patients.csv", "visits.csv"]
+
+
+def test_out_beside_the_cohort_folder_is_fine_and_may_be_replaced_by_a_later_derive(tmp_path):
+    folder = _copy_example(tmp_path)
+    out = tmp_path / "analysis.csv"
+    assert _run(folder, "--out", out).exit_code == 0
+    assert _run(folder, "--out", out, "--cutoff", "2015-06-30").exit_code == 0
+    out.write_text("edited by hand\n", encoding="utf-8")
+    result = _run(folder, "--out", out)
+    assert result.exit_code == 2 and "left alone" in result.output
+    assert out.read_text(encoding="utf-8") == "edited by hand\n"
 
 
 def test_the_written_dataset_says_why_a_risk_group_is_missing(tmp_path):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from poems_cohort.cohort import apply_eligibility, load_cohort
 from poems_cohort.data import bundled_cohort_path
+from poems_cohort.manifest import MANIFEST_NAME
 from poems_cohort.synth.generator import DEFAULT_SEED, generate_cohort
 
 
 def test_default_seed_regenerates_the_bundled_files_byte_for_byte(tmp_path):
     generate_cohort(DEFAULT_SEED).write(tmp_path)
     bundled = bundled_cohort_path()
-    for name in ("patients.csv", "visits.csv"):
+    for name in ("patients.csv", "visits.csv", "SYNTHETIC.txt", MANIFEST_NAME):
         assert (tmp_path / name).read_bytes() == (bundled / name).read_bytes(), name
 
 

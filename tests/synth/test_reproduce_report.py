@@ -14,7 +14,11 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from poems_cohort.cli import app
-from poems_cohort.data import SYNTHETIC_MARKER, synthetic_marker_text
+from poems_cohort.data import (
+    SYNTHETIC_MARKER,
+    synthetic_marker_text,
+    write_synthetic_manifest,
+)
 from poems_cohort.report.reproduction import STATUS_MEANINGS, TITLE
 from poems_cohort.synth.reproduce import EXACT, STATUSES
 from tests.report.test_run_outputs import EXPECTED, files_of
@@ -79,6 +83,7 @@ def cohort(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("synthetic") / "cohort"
     shutil.copytree(EXAMPLE, folder)
     (folder / SYNTHETIC_MARKER).write_text(synthetic_marker_text(2019, 10), encoding="utf-8")
+    write_synthetic_manifest(folder)
     return folder
 
 
@@ -104,7 +109,7 @@ def section(out) -> SectionTables:
 
 
 def test_reproduce_writes_every_file_of_run_and_reproduction_csv(out):
-    assert files_of(out) == EXPECTED | {"reproduction.csv"}
+    assert files_of(out) == EXPECTED | {"reproduction.csv", ".poems-cohort-manifest.json"}
 
 
 def test_the_report_statuses_are_the_documented_ones_in_order():

@@ -7,6 +7,7 @@ problems and the process exits with status 2, without a traceback and without wr
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from poems_cohort import __version__
 from poems_cohort.errors import InputError, Problem
@@ -23,8 +25,30 @@ app = typer.Typer(
     no_args_is_help=True,
     help="poems-cohort: a POEMS syndrome treatment cohort in, the published comparative study out.",
 )
-err_console = Console(stderr=True, soft_wrap=True)
-console = Console()
+# Values from the user's files reach the terminal: no rich markup, no emoji codes (``:100:``),
+# no highlighting, and every control character escaped (see ``say``).
+err_console = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False, markup=False)
+console = Console(soft_wrap=True, emoji=False, highlight=False, markup=False)
+
+Part = str | tuple[str, str]
+
+
+def literal(value: object) -> str:
+    """``value`` as text that prints literally: every control or format character (escape
+    sequences, carriage returns, newlines, bidirectional overrides, zero-width characters) is
+    shown as its escape, e.g. ``\\x1b``, ``\\u202e``."""
+    text = str(value)
+    return "".join(ch.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
+                   for ch in text)
+
+
+def say(*parts: Part, err: bool = False) -> None:
+    """Print one line made of ``parts`` (text, or ``(text, style)``), each printed literally
+    (:func:`literal`): nothing in it is read as markup or as an emoji code."""
+    line = Text.assemble(*[(literal(p[0]), p[1]) if isinstance(p, tuple) else literal(p)
+                           for p in parts])
+    (err_console if err else console).print(line, soft_wrap=True, highlight=False)
 
 
 # Arguments and options shared by the commands that read a cohort.
@@ -56,7 +80,7 @@ def step_printer(quiet: bool) -> Callable[[str, float], None]:
     """The progress callback of a study run: one line per finished step, none when quiet."""
     def progress(step: str, seconds: float) -> None:
         if not quiet:
-            console.print(f"[green]✓[/] {step} [dim]({seconds:.2f} s)[/]")
+            say(("✓ ", "green"), step, (f" ({seconds:.2f} s)", "dim"))
     return progress
 
 
@@ -75,16 +99,16 @@ def input_errors_exit_2() -> Iterator[None]:
         yield
     except InputError as exc:
         errors = [p for p in exc.problems if p.severity == "error"]
-        err_console.print(f"[bold red]{len(errors)} problem(s) found; nothing was written.[/]")
+        say((f"{len(errors)} problem(s) found; nothing was written.", "bold red"), err=True)
         for p in exc.problems:
             tag = "error" if p.severity == "error" else "warning"
-            err_console.print(f"  {tag}: {p}", markup=False, highlight=False)
+            say(f"  {tag}: {p}", err=True)
         raise typer.Exit(code=2) from None
 
 
 def _print_version(value: bool) -> None:
     if value:
-        console.print(__version__)
+        say(__version__)
         raise typer.Exit()
 
 

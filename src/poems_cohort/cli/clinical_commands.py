@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from poems_cohort.cli.app import (
@@ -15,9 +12,9 @@ from poems_cohort.cli.app import (
     CohortPath,
     MappingOption,
     app,
-    console,
     input_errors_exit_2,
     parse_cutoff,
+    say,
 )
 from poems_cohort.errors import InputError, Problem
 
@@ -26,6 +23,7 @@ DATASET_FORMATS: tuple[str, ...] = (".csv", ".parquet")
 
 def _check_out(out: Path, path: Path, mapping: Path | None) -> None:
     from poems_cohort.cohort import input_conflict
+    from poems_cohort.report.output import check_output_file
 
     if out.suffix.lower() not in DATASET_FORMATS:
         raise InputError([Problem("--out", None, None, str(out),
@@ -39,21 +37,7 @@ def _check_out(out: Path, path: Path, mapping: Path | None) -> None:
         raise InputError([Problem("--out", None, None, str(out),
                                   f"a file that is not an input of the cohort ({clash} would be "
                                   "overwritten or read as input)")])
-
-
-def _write_atomically(frame: pd.DataFrame, out: Path) -> None:
-    """Write to a temporary file beside ``out``, then rename it over ``out``."""
-    handle, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(handle)
-    try:
-        if out.suffix.lower() == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    check_output_file(out, inputs=[path, mapping])
 
 
 @app.command()
@@ -70,6 +54,8 @@ def derive(
     and write it to --out. Bad input: every problem is listed, exit 2, nothing written."""
     from poems_cohort.clinical import EndpointSettings, derive_analysis_dataset
     from poems_cohort.cohort import apply_eligibility, load_cohort
+    from poems_cohort.data import is_synthetic_cohort
+    from poems_cohort.report.output import write_dataset_file
 
     with input_errors_exit_2():
         _check_out(out, path, mapping)
@@ -77,16 +63,15 @@ def derive(
         cohort = load_cohort(path, mapping=mapping, cutoff=when)
     eligibility = apply_eligibility(cohort, cutoff=when)
     dataset = derive_analysis_dataset(eligibility.included, EndpointSettings(cutoff=when))
-    _write_atomically(dataset, out)
+    with input_errors_exit_2():
+        write_dataset_file(dataset, out, synthetic=is_synthetic_cohort(path))
     flow = eligibility.flow
-    console.print(f"{out}: {len(dataset)} patients written ({flow.screened} screened, "
-                  f"{flow.screened - flow.included} excluded); data cutoff {when.isoformat()}; "
-                  f"{len(cohort.warnings)} warning(s) in the input.",
-                  markup=False, highlight=False, soft_wrap=True)
+    say(f"{out}: {len(dataset)} patients written ({flow.screened} screened, "
+        f"{flow.screened - flow.included} excluded); data cutoff {when.isoformat()}; "
+        f"{len(cohort.warnings)} warning(s) in the input.")
     for warning in cohort.warnings:
         if warning.row is None:  # cohort-level, e.g. a response without any source
-            console.print(f"  warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+            say(f"  warning: {warning}")
     undecided = int(dataset["risk_group"].isna().sum())
     if undecided:
-        console.print(f"  {undecided} patient(s) without a risk group (missing risk factors).",
-                      markup=False, highlight=False, soft_wrap=True)
+        say(f"  {undecided} patient(s) without a risk group (missing risk factors).")

@@ -11,9 +11,9 @@ from poems_cohort.cli.app import (
     CohortPath,
     MappingOption,
     app,
-    console,
     input_errors_exit_2,
     parse_cutoff,
+    say,
 )
 
 
@@ -33,7 +33,7 @@ def validate(
         cohort = load_cohort(path, mapping=mapping, cutoff=parse_cutoff(cutoff))
     per = ", ".join(f"{k} {v}" for k, v in cohort.regimen_counts().items())
     visits = "no visits table" if cohort.visits is None else f"{len(cohort.visits)} visits"
-    console.print(f"{path}: valid — {len(cohort)} patients ({per}); {visits}; "
-                  f"{len(cohort.warnings)} warning(s).", markup=False, highlight=False, soft_wrap=True)
+    say(f"{path}: valid — {len(cohort)} patients ({per}); {visits}; "
+        f"{len(cohort.warnings)} warning(s).")
     for warning in cohort.warnings:
-        console.print(f"  warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+        say(f"  warning: {warning}")

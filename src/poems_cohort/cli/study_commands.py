@@ -13,9 +13,9 @@ from poems_cohort.cli.app import (
     PlanOption,
     StudyData,
     app,
-    console,
     input_errors_exit_2,
     optional_cutoff,
+    say,
     step_printer,
 )
 
@@ -37,5 +37,5 @@ def run(
                                cutoff=optional_cutoff(cutoff), progress=step_printer(quiet))
     if not quiet:
         n = len(summary.results.analysis_dataset)
-        console.print(f"[bold]{n} patients analysed; {len(summary.outputs.files)} files written "
-                      f"to[/] {out}", highlight=False)
+        say((f"{n} patients analysed; {len(summary.outputs.files)} files written to ", "bold"),
+            str(out))

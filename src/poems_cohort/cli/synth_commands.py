@@ -13,9 +13,9 @@ from poems_cohort.cli.app import (
     PlanOption,
     StudyData,
     app,
-    console,
     input_errors_exit_2,
     optional_cutoff,
+    say,
     step_printer,
 )
 
@@ -26,7 +26,8 @@ from poems_cohort.cli.app import (
 @app.command()
 def synthesize(
     out: Annotated[Path, typer.Option(
-        "--out", help="Folder to write patients.csv and visits.csv into (created if missing).")],
+        "--out", help="Folder to write patients.csv and visits.csv into (created if missing; "
+        "an existing folder must be empty unless --force).")],
     seed: Annotated[int, typer.Option(
         "--seed", min=0, help="Random seed (a whole number from 0); the bundled cohort is "
         "seed 2019.")] = 2019,
@@ -34,23 +35,37 @@ def synthesize(
         "--patients", min=30,
         help="Cohort size (default 347, the published size); larger cohorts keep the "
         "proportions, for benchmarks.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write into a folder that is not empty, replacing only the files of an "
+        "earlier synthesize that are unchanged; every other file is left alone.")] = False,
 ) -> None:
-    """Write a SYNTHETIC cohort (patients.csv, visits.csv) whose analysis reproduces the
-    published study. The same seed always gives the same files."""
-    from poems_cohort.data import SYNTHETIC_MARKER, synthetic_marker_text
+    """Write a SYNTHETIC cohort (patients.csv, visits.csv, SYNTHETIC.txt and the manifest of
+    their hashes) whose analysis reproduces the published study. The same seed always gives
+    the same files."""
     from poems_cohort.errors import InputError, Problem
-    from poems_cohort.synth.generator import generate_cohort
+    from poems_cohort.report.output import check_writable
+    from poems_cohort.synth.generator import cohort_files, generate_cohort, replace_problems
 
     with input_errors_exit_2():
-        if out.exists() and not out.is_dir():
-            raise InputError([Problem("--out", None, None, str(out), "a folder (this is a file)")])
+        check_writable(out)
+        if out.is_dir() and any(out.iterdir()) and not force:
+            raise InputError([Problem(str(out), None, None, None,
+                                      "--out: an empty or new folder (this one is not; --force "
+                                      "writes into it, replacing only the unchanged files of an "
+                                      "earlier synthesize)")])
     cohort = generate_cohort(seed, n_patients=patients)
-    patients_path, visits_path = cohort.write(out)
-    (out / SYNTHETIC_MARKER).write_text(synthetic_marker_text(seed, len(cohort.patients)),
-                                        encoding="utf-8")
-    console.print(f"{out}: synthetic cohort, seed {seed} — {len(cohort.patients)} patients "
-                  f"({patients_path.name}), {len(cohort.visits)} visits ({visits_path.name}).",
-                  markup=False, highlight=False, soft_wrap=True)
+    with input_errors_exit_2():
+        problems = replace_problems(out, cohort_files(cohort))
+        if problems:
+            raise InputError(problems)
+        try:
+            patients_path, visits_path = cohort.write(out)
+        except OSError as exc:
+            raise InputError([Problem(str(out), None, None, None,
+                                      f"--out: writing the cohort failed "
+                                      f"({exc.strerror or exc})")]) from None
+    say(f"{out}: synthetic cohort, seed {seed} — {len(cohort.patients)} patients "
+        f"({patients_path.name}), {len(cohort.visits)} visits ({visits_path.name}).")
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,14 +104,14 @@ def reproduce(
     import time
 
     from poems_cohort.report.output import check_output_folder
-    from poems_cohort.report.pipeline import compute_run, finish_run
+    from poems_cohort.report.pipeline import compute_run, finish_run, study_inputs
     from poems_cohort.report.reproduction import reproduction_appendix
     from poems_cohort.synth.published import load_published
     from poems_cohort.synth.reproduce import reproduce_study
 
     progress = step_printer(quiet)
     with input_errors_exit_2():
-        check_output_folder(out)
+        check_output_folder(out, inputs=study_inputs(data, plan_path=plan, mapping=mapping))
         when = optional_cutoff(cutoff)
         _check_bundled_cohort(data)
         published = load_published()
@@ -110,13 +125,12 @@ def reproduce(
         progress("set the published numbers beside ours", time.perf_counter() - t0)
         summary = finish_run(study, out, appendices=(appendix,), progress=progress)
     counts = ", ".join(f"{status} {n}" for status, n in reproduction.summary().items())
-    console.print(f"{out / 'reproduction.csv'}: {len(reproduction)} published numbers — "
-                  f"{counts}.", markup=False, highlight=False, soft_wrap=True)
+    say(f"{out / 'reproduction.csv'}: {len(reproduction)} published numbers — "
+        f"{counts}.")
     missed = frame[(frame["status"] == "missed") & frame["id"].str.startswith(("table1.", "table2."))]
     if len(missed):
-        console.print(f"  {len(missed)} Table 1/Table 2 number(s) missed: "
-                      + ", ".join(missed["id"].head(10)) + (" …" if len(missed) > 10 else ""),
-                      markup=False, highlight=False, soft_wrap=True)
+        say(f"  {len(missed)} Table 1/Table 2 number(s) missed: "
+            + ", ".join(missed["id"].head(10)) + (" …" if len(missed) > 10 else ""))
     if not quiet:
-        console.print(f"[bold]{len(summary.results.analysis_dataset)} patients analysed; "
-                      f"{len(summary.outputs.files)} files written to[/] {out}", highlight=False)
+        say((f"{len(summary.results.analysis_dataset)} patients analysed; "
+            f"{len(summary.outputs.files)} files written to ", "bold"), str(out))

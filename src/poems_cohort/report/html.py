@@ -202,12 +202,14 @@ def report_html(results: StudyResults, tables: Sequence[DisplayTable],
     n_patients = int(results.survival.events.loc[
         results.survival.events["regimen"] == "All", "patients"].iloc[0])
     regimens = ", ".join(results.plan.regimens)
+    title = "POEMS syndrome first-line treatments: study report" + (
+        " (synthetic cohort)" if synthetic else "")
     doc = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>POEMS syndrome first-line treatments: study report</title>"
+        f"<title>{title}</title>"
         f"<style>{CSS}</style></head><body><header>"
-        "<h1>POEMS syndrome first-line treatments: study report</h1>"
+        f"<h1>{title}</h1>"
         f'<p class="subtitle">{n_patients} patients; regimens {html.escape(regimens)}; '
         f"reference {html.escape(results.plan.reference)}; data cutoff "
         f"{results.plan.cutoff.isoformat()}.</p>"

@@ -1,17 +1,53 @@
-"""Everything ``run`` writes, built in memory first, then moved into place in one step.
+"""Everything ``run`` writes, built in memory first, then swapped into place in one step.
 
-Only ``analysis_dataset.csv`` carries patient identifiers; every other file is aggregate.
+Only ``analysis_dataset.csv`` carries patient identifiers; every other file is aggregate. Every
+CSV is safe to open in a spreadsheet (:func:`safe_csv`) and, for a synthetic cohort, says so in a
+column. The second half of the module writes the report folder: the checks made before anything
+is computed (:func:`check_output_folder`), the swap (:func:`write_outputs`) and the clean-up of
+what a crash left (:func:`recover_leftovers`); docs/outputs.md describes them for users.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import ctypes
+import errno
+import io
+import os
+import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: no locks between concurrent runs
+    fcntl = None  # type: ignore[assignment]
+
 from poems_cohort.errors import InputError, Problem
+from poems_cohort.manifest import (
+    ANALYSIS_DATASET,
+    MANIFEST_NAME,
+    REPORT,
+    SYNTHETIC_COHORT,
+    Entry,
+    Manifest,
+    default_mode,
+    foreign_manifest,
+    manifest_for,
+    read_manifest,
+    remove_listed,
+    sha256_bytes,
+    unchanged,
+    write_file_atomically,
+    write_manifest,
+)
 from poems_cohort.report.appendix import Appendix
 from poems_cohort.report.docx_out import docx_bytes
 from poems_cohort.report.figures import RenderedFigure, all_figures
@@ -23,6 +59,42 @@ from poems_cohort.report.xlsx_out import xlsx_bytes
 from poems_cohort.study import StudyResults
 
 PATIENT_LEVEL_FILES = ("analysis_dataset.csv",)
+
+# Formula injection (OWASP "CSV injection"): a spreadsheet evaluates a cell that begins with one
+# of these characters. Such a text cell is written with a leading apostrophe; a plain number
+# (``-0.5``, ``+3``, ``1e-05``) stays a number.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+SYNTHETIC_COLUMN = "synthetic"
+
+
+def neutralise(text: str) -> str:
+    """``text`` as a cell no spreadsheet evaluates: prefixed with ``'`` when it begins with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return and is not a plain number."""
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def safe_csv(data: bytes, *, synthetic: bool = False) -> bytes:
+    """A CSV file (UTF-8, comma, ``\\n``) with every cell and header neutralised
+    (:func:`neutralise`); ``synthetic`` adds a last column ``synthetic`` holding ``TRUE`` on
+    every row, so that the file says so wherever it goes and stays readable by ``read.csv``."""
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\n")
+    for k, row in enumerate(rows):
+        cells = [neutralise(c) for c in row]
+        if synthetic:
+            cells.append(SYNTHETIC_COLUMN if k == 0 else "TRUE")
+        writer.writerow(cells)
+    return buf.getvalue().encode("utf-8")
+
+
+def csv_bytes(frame: pd.DataFrame, *, synthetic: bool = False) -> bytes:
+    """``frame`` as a safe CSV file (:func:`safe_csv`), without the index."""
+    return safe_csv(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+                    synthetic=synthetic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +121,9 @@ def table_files(tables: list[DisplayTable], *, synthetic: bool = False,
                 extra_sheets: Sequence[DisplayTable] = ()) -> dict[str, bytes]:
     """CSV per table, the workbook and the Word document (titled synthetic when it is);
     ``extra_sheets`` follow the study's tables in the workbook only."""
-    files = {f"tables/{t.name}.csv": t.frame.to_csv(index=False, lineterminator="\n")
-             .encode("utf-8") for t in tables}
+    files = {f"tables/{t.name}.csv": csv_bytes(t.frame, synthetic=synthetic) for t in tables}
     ordered = journal_order(tables)
-    files["tables/tables.xlsx"] = xlsx_bytes([*ordered, *extra_sheets])
+    files["tables/tables.xlsx"] = xlsx_bytes([*ordered, *extra_sheets], synthetic=synthetic)
     title = "POEMS syndrome first-line treatments: tables"
     if synthetic:
         title += " (synthetic cohort: no real patients)"
@@ -82,8 +153,7 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     files = {"results.json": results_json(results, text, synthetic=synthetic),
              "report.html": report_html(results, tables, figures, text, synthetic=synthetic,
                                         appendices=appendices),
-             "analysis_dataset.csv": results.analysis_dataset.to_csv(
-                 index=False, lineterminator="\n").encode("utf-8")}
+             "analysis_dataset.csv": csv_bytes(results.analysis_dataset, synthetic=synthetic)}
     sheets = [s for a in appendices for s in a.sheets]
     _check_unique("sheet", [t.name[:31] for t in [*tables, *sheets]])
     files.update(table_files(tables, synthetic=synthetic, extra_sheets=sheets))
@@ -92,8 +162,11 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     for rel, _ in extra:
         if Path(rel).is_absolute() or ".." in Path(rel).parts:
             raise ValueError(f"an appendix file must lie inside the output folder: {rel!r}")
+        if rel == MANIFEST_NAME:
+            raise ValueError(f"an appendix file may not take the manifest's name: {rel!r}")
     _check_unique("file", [*files, *(rel for rel, _ in extra)])
-    files.update(extra)
+    files.update((rel, safe_csv(data, synthetic=synthetic) if rel.endswith(".csv") else data)
+                 for rel, data in extra)
     return Outputs(files)
 
 
@@ -105,42 +178,382 @@ def _check_unique(what: str, names: list[str]) -> None:
         seen.add(name)
 
 
-def check_output_folder(out: Path) -> None:
-    """``out`` must be a folder or a path that can become one: an existing file there, or a file
-    where a parent folder should be, is an ``InputError`` (checked before anything is computed)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError([Problem(str(out), None, None, None,
-                                  "--out: a folder for the report (this is an existing file)")])
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError([Problem(str(out), None, None, None,
-                                          f"--out: a folder path ({parent} is a file)")])
-            break
+# --------------------------------------------------------------------------------------------
+# Writing a report folder: never destroy a file the tool did not write, never half-replace.
+#
+# The new report is written into a staging folder beside OUT (``.OUT.poems-cohort-new-XXXX``),
+# its manifest first, then swapped with OUT in one step (an atomic exchange of the two names on
+# Linux; elsewhere OUT is renamed aside to ``.OUT.poems-cohort-old-XXXX`` and the new one renamed
+# in). The previous report, now at the sibling name, is removed file by file from its manifest.
+# A run that finds such siblings at start (a crash) removes them, or puts an old report back
+# when OUT itself is missing. docs/outputs.md describes every instant.
+
+LEFTOVER = ".poems-cohort-"
+STAGING = LEFTOVER + "new-"
+ASIDE = LEFTOVER + "old-"
+MAX_LISTED = 20
+PROBE_BYTES = 64 * 1024
+#: Less free space than this where the output goes is refused before anything is computed (a
+#: report of the bundled cohort takes about 3.5 MB).
+MIN_FREE_BYTES = 8 * 2**20
 
 
-def write_outputs(outputs: Outputs, out: Path) -> None:
-    """Write into a temporary folder beside ``out``, then move each entry into place."""
-    out = Path(out)
-    check_output_folder(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".poems-cohort-", dir=out.parent))
+def _try_lock(folder: Path) -> int | None:
+    """An open descriptor holding an exclusive advisory lock on ``folder`` (``flock``: released
+    when closed, or when the process ends, however it ends); ``None`` when another run holds it;
+    ``-1`` where the system has no ``flock``."""
+    if fcntl is None:
+        return -1
+    fd = os.open(folder, os.O_RDONLY)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _release(fd: int | None) -> None:
+    if fd is not None and fd >= 0:
+        os.close(fd)
+
+
+def _checkpoint(step: str) -> None:
+    """A named instant of writing a report (the tests stop a run here to simulate a crash)."""
+
+
+def _absolute(out: Path) -> Path:
+    return Path(out).expanduser().resolve()
+
+
+def _problem(out: Path, expected: str, value: object = None) -> Problem:
+    return Problem(str(out), None, None, value, expected)
+
+
+def _nearest_existing(path: Path) -> Path | None:
+    for p in (path, *path.parents):
+        if os.path.lexists(p):
+            return p
+    return None
+
+
+def input_clash(out: Path, inputs: Sequence[Path | None]) -> str | None:
+    """Why ``out`` may not be written (it equals, contains or lies inside an input), or
+    ``None``."""
+    target = _absolute(out)
+    for given in inputs:
+        if given is None:
+            continue
+        source = _absolute(Path(given))
+        if target == source:
+            return f"a path that is not an input ({given} is read as input)"
+        if source.is_relative_to(target):
+            return f"a folder that does not contain an input ({given} is read as input)"
+        if target.is_relative_to(source):
+            return f"a path outside the input {given}"
+    return None
+
+
+def check_writable(out: Path, *, option: str = "--out") -> None:
+    """The folder ``out`` can be created or replaced: its nearest existing ancestor is a folder
+    the tool can write in (:func:`probe_writable`). ``InputError`` otherwise."""
+    out = _absolute(out)
+    if os.path.lexists(out) and not out.is_dir():
+        raise InputError([_problem(out, f"{option}: a folder for the output (this is an "
+                                   "existing file)")])
+    base = _nearest_existing(out.parent)
+    if base is None or not base.is_dir():
+        raise InputError([_problem(out, f"{option}: a folder path ({base} is not a folder)")])
+    probe_writable(base, out, option=option)
+
+
+def probe_writable(base: Path, out: Path, *, option: str = "--out") -> None:
+    """The tool can create files in the folder ``base``: a small file is written there and
+    removed (which catches a read-only file system, a full one, and permissions that do not
+    apply to root), and the file system has at least :data:`MIN_FREE_BYTES` free; else an
+    ``InputError`` about ``out``."""
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".poems-cohort-probe-", dir=base)
+        try:
+            os.write(handle, bytes(PROBE_BYTES))
+        finally:
+            os.close(handle)
+            os.unlink(probe)
+        free = shutil.disk_usage(base).free
+    except OSError as exc:
+        raise InputError([_problem(out, f"{option}: a location the tool can write in "
+                                   f"(writing in {base} failed: {exc.strerror or exc})")]) from None
+    if free < MIN_FREE_BYTES:
+        raise InputError([_problem(out, f"{option}: a location the tool can write in, with at "
+                                   f"least {MIN_FREE_BYTES // 2**20} MiB free ({base} has "
+                                   f"{free // 2**10} KiB)")])
+
+
+def _remove_unfinished(folder: Path) -> None:
+    """Remove a staging folder killed before its manifest was complete: only when it holds
+    nothing but the manifest's own (partial or temporary) files."""
+    with contextlib.suppress(OSError):
+        names = os.listdir(folder)
+        own = [n for n in names if n == MANIFEST_NAME
+               or (n.startswith(f".{MANIFEST_NAME}.") and n.endswith(".tmp"))]
+        if len(own) != len(names):
+            return
+        for n in own:
+            if os.path.isfile(folder / n) and not os.path.islink(folder / n):
+                os.unlink(folder / n)
+        folder.rmdir()
+
+
+def recover_leftovers(out: Path) -> None:
+    """Clean up what a crash of an earlier run into ``out`` left beside it: a staging folder or
+    a report moved aside, recognised by their names AND the tool's manifest inside. An old
+    report is put back when ``out`` itself is missing; everything else is removed file by
+    file from its manifest. A folder without the tool's manifest is left alone (unless it is
+    an empty one of the tool's names)."""
+    out = _absolute(out)
+    parent = out.parent
+    if not parent.is_dir():
+        return
+    prefix = f".{out.name}{LEFTOVER}"
+    for entry in sorted(os.scandir(parent), key=lambda e: e.name):
+        name = entry.name
+        if not name.startswith(prefix) or not name[len(prefix):].startswith(("new-", "old-")):
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        lock = _try_lock(path)
+        if lock is None:
+            continue  # another run is writing it now
+        try:
+            manifest = read_manifest(path)
+            if manifest is None:
+                _remove_unfinished(path)
+                continue
+            if set(e.role for e in manifest.files.values()) - {REPORT, ANALYSIS_DATASET}:
+                continue
+            if name[len(prefix):].startswith("old-") and not os.path.lexists(out):
+                os.rename(path, out)
+                continue
+            remove_listed(path, manifest)
+        finally:
+            _release(lock)
+
+
+def foreign_entries(out: Path) -> list[Problem]:
+    """Every entry of the folder ``out`` that a new report may not replace: a file the tool
+    did not write or that changed since, a link, a folder of the user's, a synthetic cohort."""
+    out = _absolute(out)
+    if not out.is_dir():
+        return []
+    found = read_manifest(out)
+    manifest = found or Manifest()
+    problems: list[Problem] = []
+
+    def walk(folder: Path, rel: str) -> None:
+        """Check ``folder``, entering only the folders that hold listed files (so a folder of
+        the user's, however large, is named and not walked)."""
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            sub = f"{rel}{entry.name}"
+            path = Path(entry.path)
+            if entry.is_symlink():
+                problems.append(_problem(path, "only files poems-cohort wrote (this is a link; "
+                                         "it is left alone)"))
+            elif entry.is_dir(follow_symlinks=False):
+                if any(k.startswith(sub + "/") for k in manifest.files):
+                    walk(path, sub + "/")
+                else:
+                    problems.append(_problem(path, "only files poems-cohort wrote (a folder "
+                                             "it did not make)"))
+            elif sub == MANIFEST_NAME and not rel:
+                if found is None:
+                    problems.append(_problem(path, "a manifest poems-cohort wrote (this one "
+                                             "cannot be read as one)"))
+            elif sub not in manifest.files:
+                problems.append(_problem(path, "only files poems-cohort wrote (this one is "
+                                         "not listed in its manifest)"))
+            elif manifest.files[sub].role == SYNTHETIC_COHORT:
+                problems.append(_problem(path, "a folder without a cohort (this file belongs "
+                                         "to a synthetic cohort; a cohort is never replaced)"))
+            elif not unchanged(out, sub, manifest.files[sub]):
+                problems.append(_problem(path, "a file as poems-cohort wrote it (it was "
+                                         "changed since, so it is yours now)"))
+
+    walk(out, "")
+    return problems
+
+
+def _refusal(out: Path, problems: list[Problem]) -> InputError:
+    head = _problem(out, "--out: an empty or new folder, or one holding only an earlier report "
+                    "of poems-cohort; nothing in it was touched (move these files or choose "
+                    "another folder)")
+    shown = problems[:MAX_LISTED]
+    if len(problems) > MAX_LISTED:
+        shown.append(_problem(out, f"and {len(problems) - MAX_LISTED} more like these"))
+    return InputError([head, *shown])
+
+
+def check_output_folder(out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
+    """Everything that can be checked about ``out`` before anything is computed, as an
+    ``InputError`` (exit 2): it is a folder path, it is not, holds or lies in an input, the
+    location is writable, and it is new, empty or holds only an earlier report of the tool.
+    Leftovers of an earlier crash beside it are cleaned up first (:func:`recover_leftovers`)."""
+    out = _absolute(out)
+    if os.path.lexists(out) and not out.is_dir():
+        raise InputError([_problem(out, "--out: a folder for the report (this is an existing "
+                                   "file)")])
+    for parent in out.parents:
+        if os.path.lexists(parent):
+            if not parent.is_dir():
+                raise InputError([_problem(out, f"--out: a folder path ({parent} is a file)")])
+            break
+    clash = input_clash(out, inputs)
+    if clash is not None:
+        raise InputError([_problem(out, f"--out: {clash}")])
+    check_writable(out)
+    try:
+        recover_leftovers(out)
+        problems = foreign_entries(out)
+    except OSError as exc:
+        raise InputError([_problem(out, f"--out: a folder the tool can read and write "
+                                   f"({exc.strerror or exc}: {exc.filename})")]) from None
+    if problems:
+        raise _refusal(out, problems)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the names ``a`` and ``b`` in one atomic step (Linux ``renameat2`` with
+    ``RENAME_EXCHANGE``, which Python's standard library does not offer, hence ctypes); ``False``
+    when the system or the file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
+    """Write ``outputs`` as the report folder ``out``, replacing an earlier report as a whole
+    (see the module notes and docs/outputs.md). ``InputError`` when ``out`` may not be written
+    (:func:`check_output_folder`) or writing fails (a full disk…); then ``out`` is as before."""
+    out = _absolute(out)
+    check_output_folder(out, inputs=inputs)
+    manifest = manifest_for(outputs.files, REPORT)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGING}", dir=out.parent))
+    except OSError as exc:
+        raise InputError([_problem(out, f"--out: a location the tool can write in "
+                                   f"({exc.strerror or exc})")]) from None
+    locks = [_try_lock(staging)]
+    aside: Path | None = None
+    swapped = False
+    try:
+        if out.is_dir():
+            locks.append(_try_lock(out))
+            if locks[-1] is None:
+                raise InputError([_problem(out, "--out: a folder no other poems-cohort run is "
+                                           "writing into (one is, now)")])
+        os.chmod(staging, default_mode(folder=True))
+        _checkpoint("staging folder made")
+        write_manifest(staging, manifest)
+        _checkpoint("manifest written")
         for rel, data in outputs.files.items():
-            path = tmp / rel
+            path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        if not out.exists():
-            tmp.rename(out)
+        _checkpoint("files written")
+        problems = foreign_entries(out)  # the user may have changed OUT while we computed
+        if problems:
+            raise _refusal(out, problems)
+        if not out.is_dir() or not any(os.scandir(out)):
+            os.rename(staging, out)  # onto nothing, or an empty folder: one step
+            swapped = True
+            _checkpoint("renamed in")
             return
-        for entry in sorted(tmp.iterdir()):
-            target = out / entry.name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-            entry.rename(target)
+        if _exchange(staging, out):
+            swapped, old = True, staging
+            _checkpoint("exchanged")
+        else:
+            aside = out.parent / staging.name.replace(STAGING, ASIDE, 1)
+            os.rename(out, aside)
+            _checkpoint("old report moved aside")
+            os.rename(staging, out)
+            swapped, old = True, aside
+            _checkpoint("new report moved in")
+        with contextlib.suppress(OSError):  # a later run removes what is left
+            remove_listed(old, read_manifest(old) or Manifest())
+        _checkpoint("old report removed")
+    except (Exception, KeyboardInterrupt) as exc:
+        if not swapped:
+            with contextlib.suppress(OSError):
+                if aside is not None and not os.path.lexists(out):
+                    os.rename(aside, out)
+                remove_listed(staging, manifest)
+        if isinstance(exc, OSError):
+            raise InputError([_problem(out, f"--out: writing the report failed "
+                                       f"({exc.strerror or exc}); the folder is as it was")]
+                             ) from None
+        raise
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        for fd in locks:
+            _release(fd)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing one file (``derive``): replaced only when the tool wrote it and nobody changed it.
+
+
+def check_output_file(out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
+    """Everything that can be checked about the output file ``out`` (in an existing folder)
+    before anything is computed, as an ``InputError``: it is not, and does not lie in, an input;
+    its folder is writable; an existing file there is one the tool wrote and nobody changed
+    (listed in the folder's manifest with its hash)."""
+    out = Path(out)
+    clash = input_clash(out, inputs)
+    if clash is not None:
+        raise InputError([Problem("--out", None, None, str(out), clash)])
+    probe_writable(out.parent, out)
+    if foreign_manifest(out.parent):
+        raise InputError([Problem("--out", None, None, str(out.parent / MANIFEST_NAME),
+                                  "a manifest poems-cohort wrote (this one cannot be read as "
+                                  "one; it is left alone, choose another folder)")])
+    if os.path.lexists(out):
+        listed = (read_manifest(out.parent) or Manifest()).files.get(out.name)
+        if listed is None or not unchanged(out.parent, out.name, listed):
+            raise InputError([Problem("--out", None, None, str(out),
+                                      "a new file, or one poems-cohort wrote and nobody changed "
+                                      "since (this one is not its own: it is left alone)")])
+
+
+def write_dataset_file(frame: pd.DataFrame, out: Path, *, synthetic: bool = False) -> None:
+    """Write ``frame`` to ``out`` (``.csv``: a safe CSV, :func:`csv_bytes`; else Parquet), with a
+    column ``synthetic`` when it is; atomically (a temporary file beside ``out`` renamed over
+    it), then record it in the folder's manifest so that a later ``derive`` may replace it. A
+    write error is an ``InputError``."""
+    out = Path(out)
+    if out.suffix.lower() == ".csv":
+        data = csv_bytes(frame, synthetic=synthetic)
+    else:
+        buf = io.BytesIO()
+        (frame.assign(synthetic=True) if synthetic else frame).to_parquet(buf, index=False)
+        data = buf.getvalue()
+    try:
+        write_file_atomically(out, data)
+        manifest = read_manifest(out.parent) or Manifest()
+        write_manifest(out.parent, manifest.with_files(
+            {out.name: Entry(sha256_bytes(data), ANALYSIS_DATASET)}))
+    except OSError as exc:
+        raise InputError([Problem("--out", None, None, str(out),
+                                  f"a file the tool can write ({exc.strerror or exc})")]) from None

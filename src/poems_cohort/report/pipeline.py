@@ -48,6 +48,15 @@ class ComputedStudy:
     results: StudyResults
     synthetic: bool
     timings: tuple[tuple[str, float], ...]
+    inputs: tuple[Path, ...] = ()
+
+
+def study_inputs(data: Path | None, *, plan_path: Path | None = None,
+                 mapping: Path | None = None) -> tuple[Path, ...]:
+    """The paths a study run reads (the cohort, default the bundled one; the plan; the
+    mapping): ``--out`` may not equal, contain or lie inside any of them."""
+    source = Path(data) if data is not None else bundled_cohort_path()
+    return tuple(Path(p) for p in (source, plan_path, mapping) if p is not None)
 
 
 class _Steps:
@@ -90,7 +99,8 @@ def compute_run(data: Path | None, *, plan_path: Path | None = None,
                                                                   plan.endpoint_settings()))
     results = step("compute the study", lambda: compute_study(
         baseline_frame(elig.included.patients, ds), ds, elig.flow.to_frame(), plan))
-    return ComputedStudy(results, is_synthetic_cohort(source), tuple(step.timings))
+    return ComputedStudy(results, is_synthetic_cohort(source), tuple(step.timings),
+                         study_inputs(data, plan_path=plan_path, mapping=mapping))
 
 
 def finish_run(study: ComputedStudy, out: Path | None, *, appendices: Sequence[Appendix] = (),
@@ -98,7 +108,7 @@ def finish_run(study: ComputedStudy, out: Path | None, *, appendices: Sequence[A
     """Format the tables, draw the figures, render every file in memory (with ``appendices``
     after the study's sections), then write them into ``out`` (``None``: write nothing)."""
     if out is not None:
-        check_output_folder(Path(out))
+        check_output_folder(Path(out), inputs=study.inputs)
     step = _Steps(progress, study.timings)
     results, synthetic = study.results, study.synthetic
     tables = step("format tables", lambda: all_tables(results))
@@ -107,7 +117,7 @@ def finish_run(study: ComputedStudy, out: Path | None, *, appendices: Sequence[A
                    lambda: build_outputs(results, tables=tables, figures=figures,
                                          synthetic=synthetic, appendices=appendices))
     if out is not None:
-        step("write files", lambda: write_outputs(outputs, Path(out)))
+        step("write files", lambda: write_outputs(outputs, Path(out), inputs=study.inputs))
     return RunSummary(results, outputs, tuple(step.timings))
 
 
@@ -122,7 +132,8 @@ def run_pipeline(data: Path | None, out: Path | None, *, plan_path: Path | None 
     writing (used by the benchmark). The same as :func:`compute_run` then :func:`finish_run`.
     """
     if out is not None:
-        check_output_folder(Path(out))
+        check_output_folder(Path(out), inputs=study_inputs(data, plan_path=plan_path,
+                                                           mapping=mapping))
     study = compute_run(data, plan_path=plan_path, mapping=mapping, cutoff=cutoff,
                         progress=progress)
     return finish_run(study, out, progress=progress)

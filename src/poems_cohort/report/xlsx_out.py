@@ -7,7 +7,10 @@ column widths that fit the cells.
 A cell whose displayed text is a plain number (a count, a test statistic, person-years, a
 p-value without a footnote symbol) is stored as a number, with a number format that shows
 exactly the displayed decimals, so it sorts and sums. Every other cell keeps its text as
-shown: ``77/155``, ``49.7 (41.9–57.5)``, ``<0.001``, a p-value with its test's symbol, ``—``.
+shown: ``77/155``, ``49.7 (41.9–57.5)``, ``<0.001``, a p-value with its test's symbol, ``—``;
+a text that a spreadsheet would take for a formula (it begins with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return) is stored as text with Excel's quote prefix, never as a formula.
+When the cohort is synthetic, every sheet says so in its second row.
 A column of running text (a table's ``text_columns``) stays text, left-aligned and wrapped.
 """
 
@@ -26,6 +29,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from poems_cohort.report.office import AUTHOR, FIXED_TIME, normalise_zip
 from poems_cohort.report.tables import DisplayTable, header_spans
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SYNTHETIC_NOTE = "Synthetic cohort: no real patients."
 PLAIN_NUMBER = re.compile(r"-?\d+(\.(\d+))?")
 MIN_WIDTH, MAX_WIDTH = 8, 60
 THIN = Side(style="thin", color="000000")
@@ -133,12 +138,29 @@ def _sheet(ws: Worksheet, t: DisplayTable) -> None:
         row += 1
 
 
-def xlsx_bytes(tables: Sequence[DisplayTable]) -> bytes:
-    """A workbook with one sheet per table (sheet name = the table's name)."""
+def _as_text(ws: Worksheet) -> None:
+    """No text cell is a formula: openpyxl stores a text beginning with ``=`` as one, so it is
+    made text again, and every text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return gets Excel's quote prefix (shown as typed, never evaluated)."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+
+
+def xlsx_bytes(tables: Sequence[DisplayTable], *, synthetic: bool = False) -> bytes:
+    """A workbook with one sheet per table (sheet name = the table's name); ``synthetic``:
+    every sheet says under its title that the cohort is synthetic."""
     wb = Workbook()
     wb.remove(wb.active)
     for t in tables:
-        _sheet(wb.create_sheet(t.name[:31]), t)
+        ws = wb.create_sheet(t.name[:31])
+        _sheet(ws, t)
+        if synthetic:
+            ws["A2"] = SYNTHETIC_NOTE
+            ws["A2"].font = Font(bold=True, color="B35806")
+        _as_text(ws)
     props = wb.properties
     props.creator = AUTHOR
     props.lastModifiedBy = AUTHOR

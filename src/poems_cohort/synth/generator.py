@@ -4,7 +4,7 @@
 Table 1 counts and risk groups (``synth.assign``), treatment, progression, death and follow-up
 dates (``synth.survival_times``), and the longitudinal assessments from which the response
 criteria derive the published responses (``synth.visits``). ``write_cohort`` writes
-``patients.csv`` and ``visits.csv``. Every patient is synthetic; identifiers read ``SYN-0001``.
+``patients.csv``, ``visits.csv``, the note ``SYNTHETIC.txt`` and the manifest of their hashes. Every patient is synthetic; identifiers read ``SYN-0001``.
 The same seed always gives the same bytes.
 """
 
@@ -16,6 +16,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from poems_cohort.data import SYNTHETIC_MARKER, synthetic_marker_text, write_synthetic_manifest
+from poems_cohort.errors import Problem
+from poems_cohort.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    foreign_manifest,
+    plain_file,
+    read_manifest,
+    unchanged,
+    write_file_atomically,
+)
 from poems_cohort.synth.assign import baseline_patients
 from poems_cohort.synth.survival_times import survival_dates
 from poems_cohort.synth.targets import Targets, default_targets
@@ -55,7 +66,8 @@ class SyntheticCohort:
                 f"visits={len(self.visits)})")
 
     def write(self, out_dir: str | Path) -> tuple[Path, Path]:
-        """Write ``patients.csv`` and ``visits.csv`` into ``out_dir`` (created if needed)."""
+        """Write ``patients.csv``, ``visits.csv``, ``SYNTHETIC.txt`` and the manifest of their
+        hashes into ``out_dir`` (created if needed; see :func:`write_cohort`)."""
         return write_cohort(self, out_dir)
 
 
@@ -124,11 +136,55 @@ def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
                          for col in frame.columns})
 
 
+def cohort_files(cohort: SyntheticCohort) -> dict[str, bytes]:
+    """The files of the cohort: ``patients.csv`` and ``visits.csv`` (UTF-8, ``\\n`` line ends,
+    ISO dates) and the note ``SYNTHETIC.txt``."""
+    return {
+        "patients.csv": _csv_ready(cohort.patients).to_csv(
+            index=False, lineterminator="\n").encode("utf-8"),
+        "visits.csv": _csv_ready(cohort.visits).to_csv(
+            index=False, lineterminator="\n").encode("utf-8"),
+        SYNTHETIC_MARKER: synthetic_marker_text(cohort.seed, len(cohort.patients)).encode("utf-8"),
+    }
+
+
+def replace_problems(out_dir: str | Path, files: dict[str, bytes]) -> list[Problem]:
+    """What forbids writing ``files`` into the existing folder ``out_dir`` (``synthesize
+    --force``): a file of the same name that the tool did not write there, or that changed since
+    (unless it already holds exactly the new bytes, as after an interrupted write), and any
+    other ``patients.*``/``visits.*`` file, which the cohort reader would read with them."""
+    out = Path(out_dir)
+    manifest = read_manifest(out) or Manifest()
+    problems = []
+    if foreign_manifest(out):
+        problems.append(Problem(str(out / MANIFEST_NAME), None, None, None,
+                                "a manifest poems-cohort wrote (this one cannot be read as one; "
+                                "it is left alone)"))
+    for entry in sorted(out.iterdir()) if out.is_dir() else []:
+        name = entry.name
+        if name in files:
+            listed = manifest.files.get(name)
+            ours = listed is not None and unchanged(out, name, listed)
+            if not ours and not (plain_file(out, name) is not None
+                                 and entry.read_bytes() == files[name]):
+                problems.append(Problem(str(entry), None, None, None,
+                                        "--force replaces only files of an earlier synthesize "
+                                        "that are unchanged; this one is not (move it away)"))
+        elif entry.stem.lower() in ("patients", "visits"):
+            problems.append(Problem(str(entry), None, None, None,
+                                    "a folder without other patients.* or visits.* files (it "
+                                    "would be read with the synthetic cohort)"))
+    return problems
+
+
 def write_cohort(cohort: SyntheticCohort, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``patients.csv`` and ``visits.csv`` (UTF-8, ``\\n`` line ends, ISO dates)."""
+    """Write the cohort's files (:func:`cohort_files`) into ``out_dir`` (created if needed),
+    each one atomically (a temporary file renamed over the old), then the manifest that makes
+    the folder a synthetic cohort (``data.write_synthetic_manifest``). Returns the paths of
+    ``patients.csv`` and ``visits.csv``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    patients_path, visits_path = out / "patients.csv", out / "visits.csv"
-    _csv_ready(cohort.patients).to_csv(patients_path, index=False, lineterminator="\n")
-    _csv_ready(cohort.visits).to_csv(visits_path, index=False, lineterminator="\n")
-    return patients_path, visits_path
+    for name, data in cohort_files(cohort).items():
+        write_file_atomically(out / name, data)
+    write_synthetic_manifest(out)
+    return out / "patients.csv", out / "visits.csv"

@@ -1,0 +1,86 @@
+"""CSV and XLSX outputs cannot attack their reader: no text cell is a formula, and numbers stay
+numbers (OWASP's rule on CSV injection)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from poems_cohort.report.output import csv_bytes, neutralise, safe_csv
+from poems_cohort.report.tables import DisplayTable
+from poems_cohort.report.xlsx_out import xlsx_bytes
+
+HOSTILE = ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,2)",
+           "\tTAB", "\rCR"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_hostile_text_gets_an_apostrophe(text):
+    assert neutralise(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["-0.5", "-3", "+3", "1e-05", "-1.5E+10", ".5", "12.", "ASCT",
+                                  "49.7 (41.9–57.5)", "<0.001", "—", "", "'=already"])
+def test_numbers_and_plain_text_are_kept(text):
+    assert neutralise(text) == text
+
+
+def test_csv_cells_headers_and_ids_are_neutralised_and_numbers_stay_numbers():
+    frame = pd.DataFrame({"patient_id": ["=1+1", "@A", "-B", "P-01", "-7"],
+                          "=label": ["x", "y", "z", "w", "v"],
+                          "months": [-1.5, 2.0, None, 3.25, 0.0],
+                          "count": [-3, 4, 5, 6, 7]})
+    data = csv_bytes(frame)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    assert rows[0] == ["patient_id", "'=label", "months", "count"]
+    assert [r[0] for r in rows[1:]] == ["'=1+1", "'@A", "'-B", "P-01", "-7"]
+    back = pd.read_csv(io.BytesIO(data))
+    assert back["months"].dtype.kind == "f" and back["months"].iloc[0] == -1.5
+    assert back["count"].dtype.kind == "i" and back["count"].iloc[0] == -3
+
+
+def test_csv_cells_with_quotes_commas_and_newlines_survive_the_rewrite():
+    frame = pd.DataFrame({"note": ['a, "b"\nc', "=x,\ny"], "n": [1, 2]})
+    back = pd.read_csv(io.BytesIO(csv_bytes(frame)))
+    assert list(back["note"]) == ['a, "b"\nc', "'=x,\ny"]
+
+
+def test_the_synthetic_column_is_last_and_true_on_every_row():
+    data = safe_csv(b"a,b\n1,x\n2,y\n", synthetic=True)
+    assert data == b"a,b,synthetic\n1,x,TRUE\n2,y,TRUE\n"
+    assert pd.read_csv(io.BytesIO(data))["synthetic"].tolist() == [True, True]
+
+
+def test_xlsx_text_cells_are_never_formulas_and_numbers_stay_numbers():
+    frame = pd.DataFrame({"Characteristic": HOSTILE,
+                          "Value": ["-2", "=3", "@4", "-0.25", "5", "+x"]})
+    table = DisplayTable(name="t", title="=title", frame=frame)
+    data = xlsx_bytes([table])
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert "<f>" not in sheet and "<f " not in sheet
+    ws = load_workbook(io.BytesIO(data))["t"]
+    assert ws["A1"].value == "=title" and ws["A1"].data_type == "s" and ws["A1"].quotePrefix
+    body = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2)
+            for r in range(4, 4 + len(HOSTILE))}
+    for text in HOSTILE:
+        assert text.replace("\r", "\n") in body or text in body
+    values = [ws.cell(row=r, column=2) for r in range(4, 10)]
+    assert values[0].value == -2 and values[0].data_type == "n"
+    assert values[3].value == -0.25 and values[3].data_type == "n"
+    for cell in (values[1], values[2], values[5]):
+        assert cell.data_type == "s" and cell.quotePrefix, cell.value
+    assert ws["A2"].value is None  # not synthetic: no note
+
+
+def test_every_sheet_of_a_synthetic_workbook_says_so():
+    frame = pd.DataFrame({"a": ["x"], "b": ["1"]})
+    data = xlsx_bytes([DisplayTable(name="one", title="One", frame=frame),
+                       DisplayTable(name="two", title="Two", frame=frame)], synthetic=True)
+    wb = load_workbook(io.BytesIO(data))
+    assert [ws["A2"].value for ws in wb.worksheets] == ["Synthetic cohort: no real patients."] * 2
