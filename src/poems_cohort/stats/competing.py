@@ -25,6 +25,7 @@ from poems_cohort.stats._common import (
     as_times,
     check_same_length,
     frame_repr,
+    reject_text,
 )
 
 __all__ = ["CumulativeIncidence", "GrayTest", "cumulative_incidence", "gray_test"]
@@ -188,6 +189,7 @@ class CumulativeIncidence:
         is the starting state; beyond a group's last time the last values are carried forward and
         ``n_risk`` (the number with time >= t) is 0.
         """
+        reject_text("times", times)
         t = as_float_array("times", np.atleast_1d(np.asarray(times, dtype=float)))
         if (t < 0).any():
             raise ValueError(f"times: negative time {t[t < 0][0]!r}")
@@ -300,14 +302,21 @@ def _gray_scores(time: np.ndarray, mark: np.ndarray, codes: np.ndarray, ng: int,
             live = rs > 0
             skm = np.where(live, skmm * (rs - d1 - d2) / np.where(live, rs, 1.0), skm)
             f1 = np.where(live, f1m + skmm * d1 / np.where(live, rs, 1.0), f1)
-            h = np.where(live, rs / skmm, 0.0)            # R_r / S_r(t-) per group
+            # R_r / S_r(t-) per group; a group with nobody left (S_r(t-) may be 0 there)
+            # contributes 0, without evaluating 0 / 0
+            h = np.where(live, rs / np.where(live, skmm, 1.0), 0.0)
             tr = h.sum()
             tq = (h * (1 - f1m)).sum()
             f = fm + nd1 / tr
             fb = (1 - fm) ** rho
             a = -fb * np.outer(h, h) / tr
             a[np.diag_indices(ng)] = np.where(live, fb * h * (1 - h / tr), 0.0)
-            c += a * nd1 / (tr * (1 - fm))
+            # cmprsk updates c only between groups still at risk; elsewhere a is 0 and the
+            # factor may be 1 / 0 (once the pooled incidence reached 1), so mask, not multiply
+            pair = np.outer(live, live)
+            if nd1 > 0:
+                with np.errstate(divide="ignore", invalid="ignore"):  # as cmprsk (IEEE)
+                    c[pair] += (a * (nd1 / (tr * (1 - fm))))[pair]
             s += np.where(live[:ng1], fb * (d1[:ng1] - nd1 * h[:ng1] * (1 - f1m[:ng1]) / tq), 0.0)
             if nd1 > 0:
                 for kk in np.flatnonzero(live):
