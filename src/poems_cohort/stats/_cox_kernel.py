@@ -57,6 +57,7 @@ class Prepared:
     gc_start: np.ndarray     # (G,) first cell of each group
     dead_cells: np.ndarray   # (G',) the death cell of each group in dead_groups
     g_size: np.ndarray       # (G,) number of rows of each tie group
+    gs_first: np.ndarray     # (S,) first group of each stratum
 
 
 def _argsort_codes(key: np.ndarray, top: int) -> np.ndarray:
@@ -154,7 +155,7 @@ def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarr
         g_deaths=g_deaths, g_dwt=g_dwt, wx_dead=np.einsum("jn,n->j", xt, wd), efron=efron, unit_weight=unit_weight,
         iu=iu, dead_groups=dead_groups, dead_counts=nd, dead_starts=dead_starts, k_frac=k_frac,
         xt=xt, xxt=xt[iu[0]] * xt[iu[1]], c_start=c_start, gc_start=gc_start,
-        dead_cells=dead_cells, g_size=g_size)
+        dead_cells=dead_cells, g_size=g_size, gs_first=gs_first)
 
 
 #: Within one chunk of tie groups the largest risk score of a risk set is at least exp(-WINDOW)
@@ -181,11 +182,11 @@ class RiskScale:
 
 def _risk_scales(pr: Prepared, eta: np.ndarray) -> RiskScale:
     g_max = np.maximum.reduceat(eta, pr.g_start)
-    if len(pr.gs_bounds) == 1:
-        top = float(g_max.max())
-        # m_g rises from its first value to the global maximum
-        if top - float(g_max[0]) <= WINDOW:
-            return RiskScale(np.array([top]), None)
+    top = float(g_max.max())
+    # m_g rises from its stratum's first value to at most the global maximum: when every
+    # stratum starts within WINDOW of the maximum, one reference serves every group
+    if top - float(g_max[pr.gs_first].min()) <= WINDOW:
+        return RiskScale(np.array([top]), None)
     m = np.empty_like(g_max)
     for a, b in pr.gs_bounds:
         np.maximum.accumulate(g_max[a:b], out=m[a:b])
@@ -201,11 +202,17 @@ def _risk_scales(pr: Prepared, eta: np.ndarray) -> RiskScale:
     return RiskScale(g_ref, tuple(chunks))
 
 
-def _cumulate(per_group: np.ndarray, scale: RiskScale) -> np.ndarray:
+def _cumulate(per_group: np.ndarray, scale: RiskScale, bounds: tuple[tuple[int, int], ...]
+              ) -> np.ndarray:
     """Running sums over the groups (risk sets), restarted at each stratum, at each group's
     reference."""
     if scale.chunks is None:
-        return np.cumsum(per_group, axis=1)
+        if len(bounds) == 1:
+            return np.cumsum(per_group, axis=1)
+        out = np.empty_like(per_group)
+        for a, b in bounds:
+            np.cumsum(per_group[:, a:b], axis=1, out=out[:, a:b])
+        return out
     out = np.empty_like(per_group)
     ref = scale.g_ref
     for a, b, first in scale.chunks:
@@ -303,7 +310,7 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
         cells[1 + p + j] = np.add.reduceat(np.multiply(pr.xxt[j], wr, out=buf), pr.c_start)
     per_group = np.add.reduceat(cells, pr.gc_start, axis=1)
     # risk sets: running sums over the groups (descending time), restarted at each stratum
-    risk_sets = _cumulate(per_group, scale)
+    risk_sets = _cumulate(per_group, scale, pr.gs_bounds)
     gsel = pr.dead_groups
     rs = np.ascontiguousarray(risk_sets[:, gsel].T)
     ds = np.ascontiguousarray(cells[:, pr.dead_cells].T)
