@@ -1,10 +1,13 @@
 """Cox proportional hazards regression, equal to R's ``survival::coxph`` and ``cox.zph``.
 
 ``cox_ph`` checks and prepares the data (factor expansion, strata, weights) and maximises the log
-partial likelihood by Newton–Raphson with step halving, to the true maximum (tighter than R, which
-stops on a relative log-likelihood change of 1e-9): it stops when the next Newton step is below
-1e-11 relative and applies that step without a further evaluation. The computing core is
-``_cox_kernel``, written for speed (``benchmarks/bench_cox.py`` times it against lifelines).
+partial likelihood by Newton–Raphson. It first repeats R's own iterations (``coxfit6``: the same
+stopping rule, a relative log-likelihood change of 1e-9, and the same step-back), then, for a
+finite fit, goes on to the true maximum (tighter than R): it stops when the next Newton step is
+below 1e-11 relative and applies that step without a further evaluation. For a monotone likelihood
+(an infinite coefficient) it stops where R stops, so the log-likelihood and tests are R's. The
+computing core is ``_cox_kernel``, written for speed (``benchmarks/bench_cox.py`` times it against
+lifelines) and free of overflow however far x beta spans.
 """
 
 from __future__ import annotations
@@ -353,10 +356,18 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     of case weights. ``strata`` (column name or names) gives each stratum its own baseline hazard.
     Missing values are an error: drop those rows first.
 
-    A likelihood that keeps increasing as a coefficient goes to +/- infinity (e.g. a factor level
-    without events) does not raise: the fit stops after ``max_iter`` iterations with
-    ``converged=False`` and a warning naming the coefficients; the log-likelihood, likelihood-ratio
-    and score tests remain valid, the coefficients' estimates, SEs and Wald test do not.
+    A weight of 0 leaves its row out, exactly as if it were not in ``data`` (R refuses weights
+    <= 0); ``n`` counts the rows used.
+
+    A likelihood that keeps increasing as a coefficient goes to +/- infinity (monotone likelihood:
+    a factor level without events, a covariate that orders every death) does not raise. As R, the
+    fit stops when the log-likelihood has converged (warning "loglik converged before variable(s)
+    ...; coefficient may be infinite", by R's rule: the next Newton step is above 1e-9 and above
+    sqrt(1e-9) times the coefficient) or after ``max_iter`` iterations (20, R's ``iter.max``;
+    warning "ran out of iterations"), with ``converged=False``. The log-likelihood,
+    likelihood-ratio and score tests are then R's and valid; the infinite coefficients'
+    estimates, SEs and Wald test are not meaningful. ``iterations`` counts likelihood
+    evaluations as R does (R reports ``iter.max + 1`` when it runs out).
     """
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
@@ -413,7 +424,10 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     for msg in msgs:
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
 
-    naive_var = np.linalg.inv(cur.info)
+    try:
+        naive_var = np.linalg.inv(cur.info)
+    except np.linalg.LinAlgError:  # only at a monotone fit gone far enough: no variance
+        naive_var = np.full((p, p), np.nan)
     naive_var = (naive_var + naive_var.T) / 2
     se = np.sqrt(np.diag(naive_var))
     robust_se = None
