@@ -220,3 +220,11 @@ def test_strata_far_apart_do_not_overflow() -> None:
     np.testing.assert_allclose(a.coef, b.coef, rtol=1e-9)
     np.testing.assert_allclose(a.loglik, b.loglik, rtol=1e-12)
     np.testing.assert_allclose(a.se, b.se, rtol=1e-9)
+
+
+def test_events_without_information_are_refused() -> None:
+    # the only death is alone in its risk set: the partial likelihood is 1 whatever beta
+    # (R runs out of iterations at beta = 0 with no variance)
+    d = _frame([1, 2, 3.0], [0, 0, 1], [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="carry no information"):
+        cox_ph(d, "time", "event", ["x"])

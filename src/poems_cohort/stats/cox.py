@@ -272,8 +272,7 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
     p = len(names)
     beta, best = np.zeros(p), t0
     step = _newton_step(t0)
-    if step is None:  # _full_rank has ruled this out; keep the null fit rather than fail
-        return beta, t0, 0, False, ["Cox model: the information matrix at beta = 0 is singular"]
+    assert step is not None  # cox_ph has checked it
     new_beta = beta + step
     halving = 0
     it = 0
@@ -283,7 +282,8 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
         new = K.evaluate(pr, new_beta)
         finite = np.isfinite(new.loglik) and np.isfinite(new.score).all() \
             and np.isfinite(new.info).all()
-        if finite and abs(1.0 - best.loglik / new.loglik) <= _EPS:
+        # R: fabs(1 - loglik / newlk) <= eps, IEEE division (x / 0 is not convergence)
+        if finite and new.loglik != 0 and abs(1.0 - best.loglik / new.loglik) <= _EPS:
             beta, best, done = new_beta, new, "loglik"
             break
         if not finite or new.loglik < best.loglik:
@@ -420,6 +420,11 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         raise ValueError(f"covariates: the design columns {list(names)} are collinear or constant")
     p = x.shape[1]
     t0 = K.evaluate(pr, np.zeros(p))
+    if _newton_step(t0) is None:
+        # R runs out of iterations at beta = 0 with a log-likelihood of 0 and no variance
+        raise ValueError(f"covariates: the events carry no information on {list(names)} (the "
+                         "information matrix is singular at beta = 0, e.g. every death is alone "
+                         "in its risk set); the Cox model cannot be fitted")
     beta, cur, it, converged, msgs = _maximise(pr, t0, names, max_iter)
     for msg in msgs:
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
