@@ -243,6 +243,14 @@ _EPS = 1e-9
 _TOLER_INF = float(np.sqrt(_EPS))
 
 
+def _quadratic(u: np.ndarray, a: np.ndarray) -> float:
+    """``u' a^-1 u``; NaN when ``a`` is singular (a Wald test at an infinite coefficient)."""
+    try:
+        return float(u @ np.linalg.solve(a, u))
+    except np.linalg.LinAlgError:
+        return float("nan")
+
+
 def _newton_step(terms: K.Terms) -> np.ndarray | None:
     """The Newton step ``I^-1 U``, or None when the information is singular or not finite."""
     if not (np.isfinite(terms.loglik) and np.isfinite(terms.score).all()
@@ -447,7 +455,7 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         robust_se = np.sqrt(np.diag(var))
         r0 = w[:, None] * K.score_residuals(pr, t0)
         u0 = r0.sum(axis=0)
-        robust_score = ChiSquareTest.of(float(u0 @ np.linalg.solve(r0.T @ r0, u0)), p)
+        robust_score = ChiSquareTest.of(_quadratic(u0, r0.T @ r0), p)
     used_se = robust_se if robust_se is not None else se
     z = beta / used_se
     with np.errstate(over="ignore"):
@@ -456,7 +464,7 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         names=names, terms=tuple(covariates), coef=beta, se=se, robust_se=robust_se,
         exp_coef=np.exp(beta), lower=lower, upper=upper, z=z, p_value=2 * sps.norm.sf(np.abs(z)),
         var=var, naive_var=naive_var, loglik_null=t0.loglik, loglik=cur.loglik,
-        wald_test=ChiSquareTest.of(float(beta @ np.linalg.solve(var, beta)), p),
+        wald_test=ChiSquareTest.of(_quadratic(beta, var), p),
         likelihood_ratio_test=ChiSquareTest.of(2 * (cur.loglik - t0.loglik), p),
         score_test=ChiSquareTest.of(float(t0.score @ np.linalg.solve(t0.info, t0.score)), p),
         robust_score_test=robust_score, n=n, n_events=int(status.sum()), ties=ties,
