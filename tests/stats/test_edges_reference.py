@@ -197,6 +197,7 @@ KM = stats.kaplan_meier([1.0, 2, 3], [1, 0, 1])
     (lambda: KM.rmst("3"), "tau"),
     (lambda: KM.quantile(["0.5"]), "probs"),
     (lambda: stats.chi2_test([["1", 2], [3, 4]]), "table"),
+    (lambda: stats.logrank.adjust_p(["0.1", "0.2"], "holm"), "p_values"),
     (lambda: stats.fisher_exact(pd.DataFrame([["1", 2], [3, 4]])), "table"),
 ])
 def test_every_entry_point_refuses_text(call, name: str) -> None:

@@ -379,6 +379,8 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     """
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise ValueError(f"max_iter: expected a whole number >= 1, got {max_iter!r}")
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties: expected 'efron' or 'breslow', got {ties!r}")
     for what, col in (("duration", duration), ("event", event)):

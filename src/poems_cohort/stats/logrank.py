@@ -25,6 +25,7 @@ from poems_cohort.stats._common import (
     as_times,
     check_same_length,
     frame_repr,
+    reject_text,
 )
 
 ADJUSTMENTS = (None, "holm", "bonferroni")
@@ -160,6 +161,7 @@ def adjust_p(p_values: Any, method: str | None) -> np.ndarray:
     and does not count towards the number of tests."""
     if method not in ADJUSTMENTS:
         raise ValueError(f"adjust: {method!r} is not one of {list(ADJUSTMENTS)}")
+    reject_text("p_values", p_values)
     p = np.asarray(p_values, dtype=np.float64)
     out = p.copy()
     ok = ~np.isnan(p)
