@@ -314,10 +314,15 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
             "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
             "likelihood-ratio and score tests are."]
     nxt = _newton_step(cur)
-    infinite = None if nxt is None else \
-        (np.abs(nxt) > _EPS) & (np.abs(nxt) > _TOLER_INF * np.abs(beta))
-    if infinite is None or infinite.any():
-        idx = np.flatnonzero(infinite) if infinite is not None else np.arange(p)
+    if nxt is None:  # the information vanished on the way to infinity
+        return beta, cur, it, False, [
+            f"Cox model: the information matrix became singular after {it} iterations; the "
+            f"coefficient(s) {', '.join(names)} may be infinite (monotone likelihood). Their "
+            "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
+            "likelihood-ratio and score tests are."]
+    infinite = (np.abs(nxt) > _EPS) & (np.abs(nxt) > _TOLER_INF * np.abs(beta))
+    if infinite.any():
+        idx = np.flatnonzero(infinite)
         which = ", ".join(f"{names[j]} (variable {j + 1})" for j in idx)
         return beta, cur, it, False, [
             f"Cox model: loglik converged before variable(s) {which}; coefficient may be "
