@@ -79,3 +79,19 @@ def test_run_on_a_degenerate_cohort_marks_not_testable(case: str, tmp_path: Path
     assert marked == expected
     assert (surv.loc[surv["Test"] == "not testable", "p"] == "—").all()
     assert (out / "report.html").is_file() and (out / "results.json").is_file()
+
+
+@pytest.mark.parametrize(("time", "event", "group", "reason"), [
+    ([5.0, 5, 5, 5], [0, 0, 0, 0], ["A", "B", "A", "B"], "no events"),
+    ([13.0, 13, 13, 13], [1, 1, 1, 1], ["A", "B", "A", "B"], "variance matrix is singular"),
+    ([0.0, 0, 0, 0], [1, 1, 1, 1], ["A", "B", "A", "B"], "variance matrix is singular"),
+    ([1.0, 2, 3], [0, 1, 1], ["B", "A", "A"], "only one group has subjects at risk"),
+    ([1.0, 2, 3], [1, 1, 1], ["A", "A", "A"], "fewer than two groups"),
+])
+def test_log_rank_outcome_says_why_it_is_not_testable(time, event, group, reason) -> None:
+    from poems_cohort.study.survival import logrank
+
+    frame = pd.DataFrame({"t": time, "e": event})
+    out = logrank(frame, "t", "e", pd.Series(group))
+    assert out.test == "not testable" and reason in out.reason
+    assert pd.isna(out.p_value) and pd.isna(out.statistic)
