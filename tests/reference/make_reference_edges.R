@@ -154,6 +154,11 @@ mono_both <- data.frame(time = 1:8, event = c(1, 1, 0, 1, 1, 0, 1, 1), x = c(8, 
 mono_binary <- data.frame(time = 1:10, event = c(1, 0, 1, 1, 0, 1, 1, 0, 1, 0),
                           x = c(1, 0, 1, 1, 0, 1, 0, 0, 0, 0),
                           z = c(0.3, -1, 0.2, 1.5, -0.4, 0.8, 0.1, -0.7, 1.1, 0.5))
+one_level <- data.frame(time = c(1, 2, 2, 3, 4, 5, 6, 7, 8, 9), event = c(1, 0, 1, 1, 1, 0, 1, 1, 0, 1),
+                        g = factor(c("a", "b", "a", "c", "b", "a", "b", "a", "b", "a")),
+                        x = c(0.5, -1.2, 0.3, 0.9, 1.4, -0.2, 0.1, -0.8, 0.6, 1.1))
+at_zero <- data.frame(time = c(0, 0, 0, 1, 2, 2, 3, 4, 5, 6), event = c(1, 1, 0, 1, 1, 1, 0, 1, 0, 1),
+                      x = c(1.2, 0.4, -0.5, 0.8, -1.1, 0.2, 0.9, -0.3, 0.0, -0.7))
 censored_level <- data.frame(time = c(1, 2, 3, 4, 5, 6, 7), event = c(1, 0, 1, 1, 0, 0, 0),
                              g = factor(c("a", "a", "a", "b", "b", "c", "c")))
 
@@ -186,6 +191,10 @@ cox <- list(
                              note = "loglik converges before variable 1"),
   censored_level = cox_case(censored_level, c("Surv(time, event) ~ g"),
                             note = "level c has no event"),
+  group_of_one = cox_case(one_level, c("Surv(time, event) ~ g + x"),
+                          note = "level c has one subject (an event): a finite fit"),
+  events_at_zero = cox_case(at_zero, c("Surv(time, event) ~ x"),
+                            note = "tied events (and a censoring) at time 0"),
   zero_weights = zero_weights,
   zero_weights_robust = zero_weights_robust)
 
@@ -204,7 +213,11 @@ logrank <- list(
   same_time = sd_case(data.frame(time = rep(13, 6), event = 1, group = c("a", "b", "a", "b", "a", "b"))),
   one_group_at_risk = sd_case(data.frame(time = c(1, 2, 3), event = c(0, 1, 1), group = c("B", "A", "A"))),
   events_at_zero = sd_case(data.frame(time = c(0, 0, 0, 2, 3, 5), event = c(1, 1, 0, 1, 0, 1),
-                                      group = c("a", "b", "a", "b", "a", "b"))))
+                                      group = c("a", "b", "a", "b", "a", "b"))),
+  group_of_one = sd_case(data.frame(time = c(1, 2, 3, 4, 5, 6, 7), event = c(1, 0, 1, 1, 0, 1, 1),
+                                    group = c("a", "b", "a", "c", "b", "a", "b"))),
+  censored_group = sd_case(data.frame(time = c(1, 2, 3, 4, 5, 6, 7, 8), event = c(1, 0, 1, 0, 1, 0, 0, 0),
+                                      group = c("a", "b", "a", "b", "a", "b", "a", "b"))))
 
 ## ---------------------------------------------------------------- Gray's test
 gray_case <- function(time, status, group) {
@@ -217,7 +230,8 @@ gray_case <- function(time, status, group) {
 gray <- list(
   group_exhausted = gray_case(c(1, 2, 3, 4, 5, 6), c(1, 1, 2, 1, 0, 1), c("a", "a", "a", "b", "b", "b")),
   incidence_reaches_one = gray_case(c(1, 2, 3, 4), c(1, 1, 1, 1), c("a", "a", "b", "b")),
-  three_events = gray_case(c(1, 2, 3), c(1, 1, 1), c("a", "b", "b")))
+  three_events = gray_case(c(1, 2, 3), c(1, 1, 1), c("a", "b", "b")),
+  group_of_one = gray_case(c(1, 2, 3, 4, 5, 6, 7), c(1, 2, 0, 1, 1, 2, 0), c("a", "b", "a", "c", "b", "a", "b")))
 
 ## ---------------------------------------------------------------- text as times
 text_times <- tryCatch(survfit(Surv(c("1", "2"), c(1, 0)) ~ 1), error = function(e) conditionMessage(e))

@@ -139,9 +139,16 @@ def test_logrank_that_r_cannot_compute_is_not_testable(case: str, reason: str) -
     assert len(pw) == 1 and pw[["statistic", "df", "p_value", "p_adjusted"]].isna().all(axis=None)
 
 
-def test_logrank_with_events_at_time_zero_matches_r() -> None:
-    ref = EDGES["logrank"]["events_at_zero"]
-    res = _logrank("events_at_zero")
+REGULAR_LOGRANK = sorted(k for k, v in EDGES["logrank"].items() if v.get("df", 0) >= 1)
+
+
+@pytest.mark.parametrize("case", REGULAR_LOGRANK)
+def test_logrank_edge_matches_r(case: str) -> None:
+    """Events at time 0, a group of one, a group with every subject censored."""
+    ref = EDGES["logrank"][case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = _logrank(case)
     np.testing.assert_allclose(res.statistic, ref["chisq"], rtol=1e-12)
     np.testing.assert_allclose(res.p_value, ref["p"], rtol=1e-12)
     np.testing.assert_allclose(res.observed, arr(ref["obs"]), rtol=1e-14)
