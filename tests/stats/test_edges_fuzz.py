@@ -32,9 +32,12 @@ def _data(seed: int) -> pd.DataFrame:
     weight = rng.choice([0.0, 0.5, 1.0, 2.0], n) if seed % 3 == 0 else np.ones(n)
     weight[0] = 1.0
     status = np.where(event == 1, rng.integers(1, 3, n), 0)
+    s = rng.choice(["u", "v"], n)
+    x = rng.normal(size=n).round(2)
+    if seed % 7 == 0:  # covariate levels far apart between strata: x beta spans far past 709
+        x = x * 50 + np.where(s == "u", 800.0, -800.0)
     return pd.DataFrame({"time": time, "event": event, "group": group, "weight": weight,
-                         "status": status, "x": rng.normal(size=n).round(2),
-                         "s": rng.choice(["u", "v"], n)})
+                         "status": status, "x": x, "s": s})
 
 
 def _quietly(fn):

@@ -464,7 +464,8 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         u0 = r0.sum(axis=0)
         robust_score = ChiSquareTest.of(_quadratic(u0, r0.T @ r0), p)
     used_se = robust_se if robust_se is not None else se
-    z = beta / used_se
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero sandwich SE: z is +-inf/NaN, as R
+        z = beta / used_se
     with np.errstate(over="ignore"):
         lower, upper = np.exp(beta - _Z975 * used_se), np.exp(beta + _Z975 * used_se)
     return CoxResult(
