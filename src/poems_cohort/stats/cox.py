@@ -466,11 +466,12 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     used_se = robust_se if robust_se is not None else se
     with np.errstate(divide="ignore", invalid="ignore"):  # a zero sandwich SE: z is +-inf/NaN, as R
         z = beta / used_se
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # exp of an infinite coefficient's estimate: inf, as R
         lower, upper = np.exp(beta - _Z975 * used_se), np.exp(beta + _Z975 * used_se)
+        exp_coef = np.exp(beta)
     return CoxResult(
         names=names, terms=tuple(covariates), coef=beta, se=se, robust_se=robust_se,
-        exp_coef=np.exp(beta), lower=lower, upper=upper, z=z, p_value=2 * sps.norm.sf(np.abs(z)),
+        exp_coef=exp_coef, lower=lower, upper=upper, z=z, p_value=2 * sps.norm.sf(np.abs(z)),
         var=var, naive_var=naive_var, loglik_null=t0.loglik, loglik=cur.loglik,
         wald_test=ChiSquareTest.of(_quadratic(beta, var), p),
         likelihood_ratio_test=ChiSquareTest.of(2 * (cur.loglik - t0.loglik), p),
