@@ -231,7 +231,10 @@ gray <- list(
   group_exhausted = gray_case(c(1, 2, 3, 4, 5, 6), c(1, 1, 2, 1, 0, 1), c("a", "a", "a", "b", "b", "b")),
   incidence_reaches_one = gray_case(c(1, 2, 3, 4), c(1, 1, 1, 1), c("a", "a", "b", "b")),
   three_events = gray_case(c(1, 2, 3), c(1, 1, 1), c("a", "b", "b")),
-  group_of_one = gray_case(c(1, 2, 3, 4, 5, 6, 7), c(1, 2, 0, 1, 1, 2, 0), c("a", "b", "a", "c", "b", "a", "b")))
+  group_of_one = gray_case(c(1, 2, 3, 4, 5, 6, 7), c(1, 2, 0, 1, 1, 2, 0), c("a", "b", "a", "c", "b", "a", "b")),
+  ## singular variance: cmprsk reports the statistic -1 with p = 1
+  cause_after_competing = gray_case(c(1, 2, 5, 6), c(2, 2, 1, 1), c("a", "a", "b", "b")),
+  all_at_once = gray_case(c(1, 1, 1, 1), c(1, 1, 1, 1), c("a", "a", "b", "b")))
 
 ## ---------------------------------------------------------------- text as times
 text_times <- tryCatch(survfit(Surv(c("1", "2"), c(1, 0)) ~ 1), error = function(e) conditionMessage(e))

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from poems_cohort.stats._common import (
+    NotTestableError,
     as_float_array,
     as_groups,
     as_status,
@@ -350,7 +351,8 @@ def gray_test(time: Any, status: Any, group: Any, *, cause: int = 1) -> GrayTest
 
     Equal to ``cmprsk::cuminc(time, status, group, cencode = 0)$Tests[cause, ]``. Status 0 is
     censored; every code other than 0 and ``cause`` is a competing event. The statistic is
-    chi-square on (number of groups - 1) df; it is NaN when the variance matrix is singular.
+    chi-square on (number of groups - 1) df. When the variance matrix is singular (cmprsk: not of
+    full rank, and a statistic of -1 with p = 1) it raises ``NotTestableError``.
     """
     t, s, _ = _check_common(time, status)
     codes, levels = as_groups("group", group)
@@ -368,9 +370,12 @@ def gray_test(time: Any, status: Any, group: Any, *, cause: int = 1) -> GrayTest
         raise ValueError(f"group: at least two groups are needed, got {list(levels)}")
     mark = np.where(s == 0, 0, np.where(s == cause, 1, 2))
     score, var = _gray_scores(t, mark, codes, ng, 0.0)
-    try:
-        stat = float(score @ np.linalg.solve(var, score))
-    except np.linalg.LinAlgError:
-        stat = float("nan")
+    # cmprsk inverts V only when qr(V) has full rank (tolerance 1e-7) and otherwise reports the
+    # statistic -1 with p = 1; here that is a test that cannot be computed
+    sv = np.linalg.svd(var, compute_uv=False) if np.isfinite(var).all() else np.array([np.nan])
+    if not (np.isfinite(sv).all() and sv[0] > 0 and sv[-1] > 1e-7 * sv[0]):
+        raise NotTestableError(f"Gray's test (cause {cause}): the variance matrix is singular; "
+                               "the groups cannot be compared (cmprsk reports a statistic of -1)")
+    stat = float(score @ np.linalg.solve(var, score))
     return GrayTest(cause=int(cause), groups=tuple(levels), statistic=stat, df=ng - 1,
                     p_value=float(sps.chi2.sf(stat, ng - 1)), score=score, variance=var)
