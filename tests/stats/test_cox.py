@@ -178,3 +178,53 @@ def test_bad_arguments_raise() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cox_ph(d, "time", "event", ["x1"])  # a regular fit warns about nothing
+
+
+def test_rescaled_risk_sets_give_the_same_fit(monkeypatch) -> None:
+    """The per-chunk rescaling (used when x beta spans more than ``WINDOW``) against the single
+    reference: with a tiny window every few tie groups start a new chunk, and the fit, the robust
+    variance (score residuals) and the proportional-hazards test must not change."""
+    from poems_cohort.stats import _cox_kernel
+
+    d = _sim(300).assign(s=lambda f: np.arange(len(f)) % 3, w=lambda f: 0.5 + (f.index % 4) / 4)
+    kw = {"ties": "efron", "weights": "w", "robust": True, "strata": "s"}
+    plain = cox_ph(d, "time", "event", ["x1", "grp"], **kw)
+    seen = []
+    real = _cox_kernel._risk_scales
+
+    def spy(pr, eta):
+        out = real(pr, eta)
+        seen.append(0 if out.chunks is None else len(out.chunks))
+        return out
+
+    monkeypatch.setattr(_cox_kernel, "WINDOW", 0.05)
+    monkeypatch.setattr(_cox_kernel, "_risk_scales", spy)
+    chunked = cox_ph(d, "time", "event", ["x1", "grp"], **kw)
+    assert max(seen) > 20  # the rescaling really ran
+    np.testing.assert_allclose(chunked.coef, plain.coef, rtol=1e-12)
+    np.testing.assert_allclose(chunked.loglik, plain.loglik, rtol=1e-13)
+    np.testing.assert_allclose(chunked.naive_var, plain.naive_var, rtol=1e-10)
+    np.testing.assert_allclose(chunked.robust_se, plain.robust_se, rtol=1e-10)
+    np.testing.assert_allclose(chunked.proportional_hazards_test().statistic,
+                               plain.proportional_hazards_test().statistic, rtol=1e-10)
+
+
+def test_strata_far_apart_do_not_overflow() -> None:
+    """Strata at covariate levels 2000 apart (x beta ~ 2000): the fit equals the one with the
+    levels moved together, since a risk set never leaves its stratum."""
+    d = _sim(200).assign(s=lambda f: np.arange(len(f)) % 2)
+    far = d.assign(x1=d["x1"] + np.where(d["s"] == 1, 2000.0, -2000.0))
+    a = cox_ph(far, "time", "event", ["x1"], strata="s")
+    b = cox_ph(d, "time", "event", ["x1"], strata="s")
+    assert np.isfinite(a.loglik) and a.converged and abs(a.coef[0]) > 0.3
+    np.testing.assert_allclose(a.coef, b.coef, rtol=1e-9)
+    np.testing.assert_allclose(a.loglik, b.loglik, rtol=1e-12)
+    np.testing.assert_allclose(a.se, b.se, rtol=1e-9)
+
+
+def test_events_without_information_are_refused() -> None:
+    # the only death is alone in its risk set: the partial likelihood is 1 whatever beta
+    # (R runs out of iterations at beta = 0 with no variance)
+    d = _frame([1, 2, 3.0], [0, 0, 1], [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="carry no information"):
+        cox_ph(d, "time", "event", ["x"])

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from poems_cohort.stats import logrank_test, pairwise_logrank
+from poems_cohort.stats import NotTestableError, logrank_test, pairwise_logrank
 from poems_cohort.stats.logrank import adjust_p
 
 # A: events at 1 and 3; B: event at 2, censored at 4.
@@ -81,10 +81,10 @@ def test_all_censored_group_and_group_of_one_and_time_zero() -> None:
     assert res.df == 2
 
 
-def test_no_expected_in_other_groups_gives_no_test() -> None:
-    # B's only subject leaves before the first event: nothing expected in B -> df 0.
-    res = logrank_test([1, 2, 3], [0, 1, 1], ["B", "A", "A"])
-    assert res.df == 0 and res.statistic == 0.0 and np.isnan(res.p_value)
+def test_no_expected_in_other_groups_is_not_testable() -> None:
+    # B's only subject leaves before the first event: nothing expected in B -> R's df 0.
+    with pytest.raises(NotTestableError, match="only one group has subjects at risk"):
+        logrank_test([1, 2, 3], [0, 1, 1], ["B", "A", "A"])
 
 
 def test_group_order_follows_categorical_and_sorted_values() -> None:

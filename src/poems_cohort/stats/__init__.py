@@ -5,6 +5,8 @@ This package knows nothing of POEMS. It must not import lifelines, statsmodels o
 
 from __future__ import annotations
 
+from poems_cohort.stats._common import NonNumericError as NonNumericError
+from poems_cohort.stats._common import NotTestableError as NotTestableError
 from poems_cohort.stats.balance import BalanceTable as BalanceTable
 from poems_cohort.stats.balance import balance_table as balance_table
 from poems_cohort.stats.competing import CumulativeIncidence as CumulativeIncidence

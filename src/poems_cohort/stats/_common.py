@@ -6,6 +6,7 @@ Every public function of ``poems_cohort.stats`` checks its inputs here once, at 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,13 +14,79 @@ import numpy as np
 import pandas as pd
 
 
+class NotTestableError(ValueError):
+    """A test that cannot be computed on these data (no events, one group left, a singular
+    variance). The message says why; callers that tabulate tests report "not testable"."""
+
+
+class NonNumericError(TypeError, ValueError):
+    """Text or another non-number where numbers are expected: a programming error at the stats
+    API (a ``TypeError``; also a ``ValueError``, like every other refused input here)."""
+
+
+def _text_position(values: Any) -> int | None:
+    """Position of the first text (``str``/``bytes``) or non-numeric object entry, else None.
+
+    numpy converts ``"1"`` to 1.0 without a word; a statistic must never compute on text.
+    """
+    if isinstance(values, (str, bytes)):
+        return 0
+    if isinstance(values, pd.Series | pd.Index):
+        if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            return None
+        raw = values.to_numpy(dtype=object)
+    elif isinstance(values, np.ndarray):
+        if values.dtype.kind in "biufc":
+            return None
+        if values.dtype.kind in "USV":
+            return 0
+        raw = values
+    else:
+        try:
+            raw = np.asarray(values)
+        except (TypeError, ValueError):
+            return None
+        if raw.dtype.kind in "biufc":
+            return None
+        if raw.dtype.kind in "USV":
+            return 0
+    if raw.dtype.kind != "O":
+        return None
+    for i, v in enumerate(raw.ravel()):
+        if isinstance(v, (str, bytes)) or not (v is None or v is pd.NA or isinstance(v, numbers.Number)):
+            return i
+    return None
+
+
+def reject_text(name: str, values: Any) -> None:
+    """``NonNumericError`` (a ``TypeError``) when ``values`` holds text or other non-numbers (a programming error at
+    this API: the cohort readers turn the user's text into numbers, or say why they cannot)."""
+    i = _text_position(values)
+    if i is not None:
+        flat = np.asarray(values, dtype=object).ravel() if not isinstance(values, (str, bytes)) \
+            else [values]
+        raise NonNumericError(f"{name}: expected numbers, got {type(flat[i]).__name__} {flat[i]!r:.40} "
+                        f"at position {i}")
+
+
+def as_number(name: str, value: Any) -> float:
+    """A scalar parameter as float: a real number (not text, not bool), else
+    ``NonNumericError``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise NonNumericError(f"{name}: expected a number, got {type(value).__name__} "
+                              f"{value!r:.40}")
+    return float(value)
+
+
 def as_float_array(name: str, values: Any, *, allow_nan: bool = False) -> np.ndarray:
-    """A 1-D float64 copy of ``values``; refuses non-numeric, infinite or (by default) NaN entries."""
+    """A 1-D float64 copy of ``values``; refuses text (``TypeError``), non-numeric, infinite or
+    (by default) NaN entries."""
+    reject_text(name, values)
     try:
         arr = np.asarray(pd.Series(values, copy=False) if isinstance(values, pd.Series) else values,
                          dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: expected numbers, got {values!r:.80}") from exc
+        raise NonNumericError(f"{name}: expected numbers, got {values!r:.80}") from exc
     if arr.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
     bad = np.isnan(arr)

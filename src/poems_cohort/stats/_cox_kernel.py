@@ -56,6 +56,8 @@ class Prepared:
     c_start: np.ndarray      # (C,) first row of each cell
     gc_start: np.ndarray     # (G,) first cell of each group
     dead_cells: np.ndarray   # (G',) the death cell of each group in dead_groups
+    g_size: np.ndarray       # (G,) number of rows of each tie group
+    gs_first: np.ndarray     # (S,) first group of each stratum
 
 
 def _argsort_codes(key: np.ndarray, top: int) -> np.ndarray:
@@ -116,9 +118,18 @@ def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarr
     gs_first = np.flatnonzero(s_new)
     gs_stop = np.append(gs_first[1:], ng)
 
-    # gather the covariates once, as contiguous rows (p, n); centre them
+    # gather the covariates once, as contiguous rows (p, n); centre them within each stratum
+    # (each risk set lies in one stratum, so the partial likelihood does not change; strata at
+    # different covariate levels then keep x beta small and the information free of cancellation)
     xt = np.ascontiguousarray(np.take(x, order, axis=0).T)
-    xt -= xt.mean(axis=1, keepdims=True)
+    g_size = np.diff(np.append(g_start, n))
+    if len(gs_first) == 1:
+        xt -= xt.mean(axis=1, keepdims=True)
+    else:
+        s_rows = g_start[gs_first]
+        s_len = np.diff(np.append(s_rows, n))
+        means = np.add.reduceat(xt, s_rows, axis=1) / s_len
+        xt -= np.repeat(means, s_len, axis=1)
     es = np.repeat(cell_dead.astype(float), c_len)
     ts = np.repeat(g_time, np.diff(np.append(g_start, n)))
     unit_weight = bool((weight == 1).all())
@@ -144,7 +155,97 @@ def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarr
         g_deaths=g_deaths, g_dwt=g_dwt, wx_dead=np.einsum("jn,n->j", xt, wd), efron=efron, unit_weight=unit_weight,
         iu=iu, dead_groups=dead_groups, dead_counts=nd, dead_starts=dead_starts, k_frac=k_frac,
         xt=xt, xxt=xt[iu[0]] * xt[iu[1]], c_start=c_start, gc_start=gc_start,
-        dead_cells=dead_cells)
+        dead_cells=dead_cells, g_size=g_size, gs_first=gs_first)
+
+
+#: Within one chunk of tie groups the largest risk score of a risk set is at least exp(-WINDOW)
+#: times the chunk's reference, so 1/den^2 stays below exp(2 WINDOW) ~ 1e174: no overflow.
+WINDOW = 200.0
+
+
+@dataclass(frozen=True)
+class RiskScale:
+    """The reference ``g_ref`` of each tie group: its sums are of ``w exp(eta - g_ref)``.
+
+    Risk sets grow as the time goes down (our group order); ``m_g``, the largest ``eta`` in the
+    risk set of group ``g``, never decreases within a stratum. Each stratum is cut into chunks
+    of groups over which ``m_g`` rises by at most ``WINDOW``, and the chunk's reference is its
+    largest ``m_g``: every risk score is at most 1 and the largest one of each risk set at least
+    exp(-WINDOW). Running sums carried into the next chunk are rescaled by exp(old - new ref) <= 1
+    (a log-sum-exp accumulation done per chunk rather than per term). ``chunks is None``: one
+    chunk with one reference (the common case, no rescaling at all).
+    """
+
+    g_ref: np.ndarray                                   # (G,) or (1,) when chunks is None
+    chunks: tuple[tuple[int, int, bool], ...] | None    # (first group, end group, starts stratum)
+
+
+def _risk_scales(pr: Prepared, eta: np.ndarray) -> RiskScale:
+    g_max = np.maximum.reduceat(eta, pr.g_start)
+    top = float(g_max.max())
+    # m_g rises from its stratum's first value to at most the global maximum: when every
+    # stratum starts within WINDOW of the maximum, one reference serves every group
+    if top - float(g_max[pr.gs_first].min()) <= WINDOW:
+        return RiskScale(np.array([top]), None)
+    m = np.empty_like(g_max)
+    for a, b in pr.gs_bounds:
+        np.maximum.accumulate(g_max[a:b], out=m[a:b])
+    g_ref = np.empty_like(m)
+    chunks = []
+    for a, b in pr.gs_bounds:
+        start = a
+        while start < b:
+            end = start + int(np.searchsorted(m[start:b], m[start] + WINDOW, side="right"))
+            g_ref[start:end] = m[end - 1]
+            chunks.append((start, end, start == a))
+            start = end
+    return RiskScale(g_ref, tuple(chunks))
+
+
+def _cumulate(per_group: np.ndarray, scale: RiskScale, bounds: tuple[tuple[int, int], ...]
+              ) -> np.ndarray:
+    """Running sums over the groups (risk sets), restarted at each stratum, at each group's
+    reference."""
+    if scale.chunks is None:
+        if len(bounds) == 1:
+            return np.cumsum(per_group, axis=1)
+        out = np.empty_like(per_group)
+        for a, b in bounds:
+            np.cumsum(per_group[:, a:b], axis=1, out=out[:, a:b])
+        return out
+    out = np.empty_like(per_group)
+    ref = scale.g_ref
+    for a, b, first in scale.chunks:
+        np.cumsum(per_group[:, a:b], axis=1, out=out[:, a:b])
+        if not first:
+            out[:, a:b] += (out[:, a - 1] * np.exp(ref[a - 1] - ref[a]))[:, None]
+    return out
+
+
+def _cumulate_reverse(values: np.ndarray, scale: RiskScale, bounds: tuple[tuple[int, int], ...]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """For each group ``g``: the sum over the groups ``g' >= g`` of its stratum (the earlier
+    times, where a row of ``g`` is at risk), and the same sum over ``g' > g``; both at the
+    reference of ``g``. ``values`` is (G,) or (G, p)."""
+    cum = np.empty_like(values)
+    after = np.zeros_like(values)
+    if scale.chunks is None:
+        for a, b in bounds:
+            cum[a:b] = np.cumsum(values[a:b][::-1], axis=0)[::-1]
+            after[a:b - 1] = cum[a + 1:b]
+        return cum, after
+    ref = scale.g_ref
+    chunks = scale.chunks
+    for i in range(len(chunks) - 1, -1, -1):
+        a, b, _ = chunks[i]
+        cum[a:b] = np.cumsum(values[a:b][::-1], axis=0)[::-1]
+        after[a:b - 1] = cum[a + 1:b]
+        if i + 1 < len(chunks) and not chunks[i + 1][2]:  # the next chunk is the same stratum
+            carry = cum[b] * np.exp(ref[b - 1] - ref[b])
+            cum[a:b] += carry
+            after[a:b] += carry
+    return cum, after
+
 
 
 @dataclass(frozen=True)
@@ -172,7 +273,8 @@ class Terms:
     c0: np.ndarray
     c1: np.ndarray
     info_g: np.ndarray       # (G', q) upper triangle of each group's information, or empty
-    risk: np.ndarray         # (n,) exp(eta - shift), sorted rows
+    risk: np.ndarray         # (n,) exp(eta - reference of the row's tie group), sorted rows
+    scale: RiskScale         # the reference of each tie group's sums
 
 
 def _unpack(u: np.ndarray, iu: tuple[np.ndarray, np.ndarray], p: int) -> np.ndarray:
@@ -192,8 +294,11 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
     eta = np.multiply(pr.xt[0], beta[0])
     for j in range(1, p):
         eta += np.multiply(pr.xt[j], beta[j], out=buf)
-    shift = float(eta.max())
-    eta -= shift
+    scale = _risk_scales(pr, eta)
+    if scale.chunks is None:
+        eta -= scale.g_ref[0]
+    else:
+        eta -= np.repeat(scale.g_ref, pr.g_size)
     r = np.exp(eta, out=eta)
     wr = r if pr.unit_weight else pr.weight * r
     # per-cell sums of w r, w r x and w r x x^T: the only O(n) work
@@ -205,12 +310,7 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
         cells[1 + p + j] = np.add.reduceat(np.multiply(pr.xxt[j], wr, out=buf), pr.c_start)
     per_group = np.add.reduceat(cells, pr.gc_start, axis=1)
     # risk sets: running sums over the groups (descending time), restarted at each stratum
-    if len(pr.gs_bounds) == 1:
-        risk_sets = np.cumsum(per_group, axis=1)
-    else:
-        risk_sets = np.empty_like(per_group)
-        for a, b in pr.gs_bounds:
-            np.cumsum(per_group[:, a:b], axis=1, out=risk_sets[:, a:b])
+    risk_sets = _cumulate(per_group, scale, pr.gs_bounds)
     gsel = pr.dead_groups
     rs = np.ascontiguousarray(risk_sets[:, gsel].T)
     ds = np.ascontiguousarray(cells[:, pr.dead_cells].T)
@@ -244,7 +344,8 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
         a0, a1 = wsum * inv, np.zeros_like(inv)
         b0, b1, b2 = a0 * inv, np.zeros_like(inv), np.zeros_like(inv)
         log_terms = wsum @ np.log(den)
-    loglik = float(beta @ pr.wx_dead - log_terms - shift * wsum.sum())
+    ref = scale.g_ref[0] * wsum.sum() if scale.chunks is None else wsum @ scale.g_ref[gsel]
+    loglik = float(beta @ pr.wx_dead - log_terms - ref)
     r1, d1 = rs[:, 1:1 + p], ds[:, 1:1 + p]
     score = pr.wx_dead - (a0 @ r1 - a1 @ d1)
     r2, d2 = rs[:, 1 + p:], ds[:, 1 + p:]
@@ -255,7 +356,7 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
     info = _unpack(info_g.sum(axis=0), pr.iu, p)
     return Terms(loglik=loglik, score=score, info=info, gsel=gsel, r1=r1, d1=d1, a0=a0, a1=a1,
                  b0=b0, b1=b1, b2=b2, c0=c0, c1=c1,
-                 info_g=info_g if want_groups else np.empty((0, q)), risk=r)
+                 info_g=info_g if want_groups else np.empty((0, q)), risk=r, scale=scale)
 
 
 def score_residuals(pr: Prepared, terms: Terms) -> np.ndarray:
@@ -276,16 +377,8 @@ def score_residuals(pr: Prepared, terms: Terms) -> np.ndarray:
     hx_own[gsel] = t.r1 * (t.b0 - t.b1)[:, None] - t.d1 * (t.b1 - t.b2)[:, None]
     xb_mean[gsel] = (t.r1 * t.c0[:, None] - t.d1 * t.c1[:, None]) / pr.g_deaths[gsel][:, None]
     # cumulative over ascending time within stratum = reverse cumsum over descending groups
-    cum_h = np.empty(ng)
-    cum_hx = np.empty((ng, p))
-    prev_h = np.empty(ng)
-    prev_hx = np.empty((ng, p))
-    for a, b in pr.gs_bounds:
-        ch = np.cumsum(h[a:b][::-1])[::-1]
-        chx = np.cumsum(hx[a:b][::-1], axis=0)[::-1]
-        cum_h[a:b], cum_hx[a:b] = ch, chx
-        prev_h[a:b - 1], prev_hx[a:b - 1] = ch[1:], chx[1:]
-        prev_h[b - 1], prev_hx[b - 1] = 0.0, 0.0
+    cum_h, prev_h = _cumulate_reverse(h, t.scale, pr.gs_bounds)
+    cum_hx, prev_hx = _cumulate_reverse(hx, t.scale, pr.gs_bounds)
     g = pr.group
     r = t.risk[:, None]
     dead = pr.event > 0

@@ -19,12 +19,14 @@ import pandas as pd
 from scipy import stats as sps
 
 from poems_cohort.stats._common import (
+    NotTestableError,
     as_float_array,
     as_groups,
     as_status,
     as_times,
     check_same_length,
     frame_repr,
+    reject_text,
 )
 
 __all__ = ["CumulativeIncidence", "GrayTest", "cumulative_incidence", "gray_test"]
@@ -188,6 +190,7 @@ class CumulativeIncidence:
         is the starting state; beyond a group's last time the last values are carried forward and
         ``n_risk`` (the number with time >= t) is 0.
         """
+        reject_text("times", times)
         t = as_float_array("times", np.atleast_1d(np.asarray(times, dtype=float)))
         if (t < 0).any():
             raise ValueError(f"times: negative time {t[t < 0][0]!r}")
@@ -300,14 +303,21 @@ def _gray_scores(time: np.ndarray, mark: np.ndarray, codes: np.ndarray, ng: int,
             live = rs > 0
             skm = np.where(live, skmm * (rs - d1 - d2) / np.where(live, rs, 1.0), skm)
             f1 = np.where(live, f1m + skmm * d1 / np.where(live, rs, 1.0), f1)
-            h = np.where(live, rs / skmm, 0.0)            # R_r / S_r(t-) per group
+            # R_r / S_r(t-) per group; a group with nobody left (S_r(t-) may be 0 there)
+            # contributes 0, without evaluating 0 / 0
+            h = np.where(live, rs / np.where(live, skmm, 1.0), 0.0)
             tr = h.sum()
             tq = (h * (1 - f1m)).sum()
             f = fm + nd1 / tr
             fb = (1 - fm) ** rho
             a = -fb * np.outer(h, h) / tr
             a[np.diag_indices(ng)] = np.where(live, fb * h * (1 - h / tr), 0.0)
-            c += a * nd1 / (tr * (1 - fm))
+            # cmprsk updates c only between groups still at risk; elsewhere a is 0 and the
+            # factor may be 1 / 0 (once the pooled incidence reached 1), so mask, not multiply
+            pair = np.outer(live, live)
+            if nd1 > 0:
+                with np.errstate(divide="ignore", invalid="ignore"):  # as cmprsk (IEEE)
+                    c[pair] += (a * (nd1 / (tr * (1 - fm))))[pair]
             s += np.where(live[:ng1], fb * (d1[:ng1] - nd1 * h[:ng1] * (1 - f1m[:ng1]) / tq), 0.0)
             if nd1 > 0:
                 for kk in np.flatnonzero(live):
@@ -341,7 +351,8 @@ def gray_test(time: Any, status: Any, group: Any, *, cause: int = 1) -> GrayTest
 
     Equal to ``cmprsk::cuminc(time, status, group, cencode = 0)$Tests[cause, ]``. Status 0 is
     censored; every code other than 0 and ``cause`` is a competing event. The statistic is
-    chi-square on (number of groups - 1) df; it is NaN when the variance matrix is singular.
+    chi-square on (number of groups - 1) df. When the variance matrix is singular (cmprsk: not of
+    full rank, and a statistic of -1 with p = 1) it raises ``NotTestableError``.
     """
     t, s, _ = _check_common(time, status)
     codes, levels = as_groups("group", group)
@@ -359,9 +370,12 @@ def gray_test(time: Any, status: Any, group: Any, *, cause: int = 1) -> GrayTest
         raise ValueError(f"group: at least two groups are needed, got {list(levels)}")
     mark = np.where(s == 0, 0, np.where(s == cause, 1, 2))
     score, var = _gray_scores(t, mark, codes, ng, 0.0)
-    try:
-        stat = float(score @ np.linalg.solve(var, score))
-    except np.linalg.LinAlgError:
-        stat = float("nan")
+    # cmprsk inverts V only when qr(V) has full rank (tolerance 1e-7) and otherwise reports the
+    # statistic -1 with p = 1; here that is a test that cannot be computed
+    sv = np.linalg.svd(var, compute_uv=False) if np.isfinite(var).all() else np.array([np.nan])
+    if not (np.isfinite(sv).all() and sv[0] > 0 and sv[-1] > 1e-7 * sv[0]):
+        raise NotTestableError(f"Gray's test (cause {cause}): the variance matrix is singular; "
+                               "the groups cannot be compared (cmprsk reports a statistic of -1)")
+    stat = float(score @ np.linalg.solve(var, score))
     return GrayTest(cause=int(cause), groups=tuple(levels), statistic=stat, df=ng - 1,
                     p_value=float(sps.chi2.sf(stat, ng - 1)), score=score, variance=var)

@@ -26,6 +26,7 @@ from scipy import special as spc
 from scipy import stats as sps
 
 from poems_cohort.stats import _fisher
+from poems_cohort.stats._common import reject_text
 
 __all__ = [
     "DEFAULT_MAX_TABLES",
@@ -60,6 +61,7 @@ class _Table:
 
 def _as_table(name: str, table: Any) -> _Table:
     """Checks a table of counts; the error names the bad cell by its row and column labels."""
+    reject_text(name, table)
     if isinstance(table, pd.DataFrame):
         rows, cols = table.index, table.columns
         try:

@@ -1,10 +1,13 @@
 """Cox proportional hazards regression, equal to R's ``survival::coxph`` and ``cox.zph``.
 
 ``cox_ph`` checks and prepares the data (factor expansion, strata, weights) and maximises the log
-partial likelihood by Newton–Raphson with step halving, to the true maximum (tighter than R, which
-stops on a relative log-likelihood change of 1e-9): it stops when the next Newton step is below
-1e-11 relative and applies that step without a further evaluation. The computing core is
-``_cox_kernel``, written for speed (``benchmarks/bench_cox.py`` times it against lifelines).
+partial likelihood by Newton–Raphson. It first repeats R's own iterations (``coxfit6``: the same
+stopping rule, a relative log-likelihood change of 1e-9, and the same step-back), then, for a
+finite fit, goes on to the true maximum (tighter than R): it stops when the next Newton step is
+below 1e-11 relative and applies that step without a further evaluation. For a monotone likelihood
+(an infinite coefficient) it stops where R stops, so the log-likelihood and tests are R's. The
+computing core is ``_cox_kernel``, written for speed (``benchmarks/bench_cox.py`` times it against
+lifelines) and free of overflow however far x beta spans.
 """
 
 from __future__ import annotations
@@ -234,10 +237,129 @@ def _full_rank(pr: K.Prepared) -> bool:
     return bool(np.linalg.matrix_rank(pr.x) == p)
 
 
+#: R ``coxph.control()``: relative log-likelihood change that ends the iterations, and the
+#: relative size of the next Newton step above which a coefficient "may be infinite".
+_EPS = 1e-9
+_TOLER_INF = float(np.sqrt(_EPS))
+
+
+def _quadratic(u: np.ndarray, a: np.ndarray) -> float:
+    """``u' a^-1 u``; NaN when ``a`` is singular (a Wald test at an infinite coefficient)."""
+    try:
+        return float(u @ np.linalg.solve(a, u))
+    except np.linalg.LinAlgError:
+        return float("nan")
+
+
+def _newton_step(terms: K.Terms) -> np.ndarray | None:
+    """The Newton step ``I^-1 U``, or None when the information is singular or not finite."""
+    if not (np.isfinite(terms.loglik) and np.isfinite(terms.score).all()
+            and np.isfinite(terms.info).all()):
+        return None
+    try:
+        step = np.linalg.solve(terms.info, terms.score)
+    except np.linalg.LinAlgError:
+        return None
+    return step if np.isfinite(step).all() else None
+
+
+def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
+              ) -> tuple[np.ndarray, K.Terms, int, bool, list[str]]:
+    """Newton–Raphson as R's ``coxfit6``, then polished to the true maximum.
+
+    Phase 1 repeats R's iterations step for step (Newton is invariant to R's centring and
+    scaling, so the iterates are R's up to rounding): from beta = 0, evaluate the next point; stop
+    when its log-likelihood is within a relative 1e-9 of the best so far; when it is worse (or not
+    finite) step back towards the best point as R does, ``(new + h * best) / (h + 1)`` at the h-th
+    retry. Phase 2, only when the log-likelihood converged and no coefficient looks infinite by
+    R's rule: Newton steps until the step is below 1e-11 relative (R's answer can be 1e-6 off the
+    maximum). When a coefficient is infinite (monotone likelihood) the answer is R's, so the
+    log-likelihood and the tests match R although the coefficient has no finite value.
+    Returns (beta, terms at beta, iterations, converged, warnings).
+    """
+    p = len(names)
+    beta, best = np.zeros(p), t0
+    step = _newton_step(t0)
+    assert step is not None  # cox_ph has checked it
+    new_beta = beta + step
+    halving = 0
+    it = 0
+    done = None
+    while it < max_iter:
+        it += 1
+        new = K.evaluate(pr, new_beta)
+        finite = np.isfinite(new.loglik) and np.isfinite(new.score).all() \
+            and np.isfinite(new.info).all()
+        # R: fabs(1 - loglik / newlk) <= eps, IEEE division (x / 0 is not convergence)
+        if finite and new.loglik != 0 and abs(1.0 - best.loglik / new.loglik) <= _EPS:
+            beta, best, done = new_beta, new, "loglik"
+            break
+        if not finite or new.loglik < best.loglik:
+            halving += 1
+            new_beta = (new_beta + halving * beta) / (halving + 1.0)
+            continue
+        halving = 0
+        nxt = _newton_step(new)
+        beta, best = new_beta, new
+        if nxt is None:
+            done = "singular"
+            break
+        new_beta = beta + nxt
+    cur = best
+    if done is None:
+        which = _growing(beta, _newton_step(cur), names)
+        return beta, cur, it, False, [
+            f"Cox model: ran out of iterations ({max_iter}) and did not converge; the "
+            f"coefficient(s) {', '.join(which)} may be infinite (monotone likelihood). Their "
+            "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
+            "likelihood-ratio and score tests are."]
+    nxt = _newton_step(cur)
+    if nxt is None:  # the information vanished on the way to infinity
+        return beta, cur, it, False, [
+            f"Cox model: the information matrix became singular after {it} iterations; the "
+            f"coefficient(s) {', '.join(names)} may be infinite (monotone likelihood). Their "
+            "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
+            "likelihood-ratio and score tests are."]
+    infinite = (np.abs(nxt) > _EPS) & (np.abs(nxt) > _TOLER_INF * np.abs(beta))
+    if infinite.any():
+        idx = np.flatnonzero(infinite)
+        which = ", ".join(f"{names[j]} (variable {j + 1})" for j in idx)
+        return beta, cur, it, False, [
+            f"Cox model: loglik converged before variable(s) {which}; coefficient may be "
+            "infinite (monotone likelihood). Its estimate, standard error and Wald test are not "
+            "meaningful; the log-likelihood, likelihood-ratio and score tests are."]
+    # phase 2: polish to the maximum (quadratic convergence, a few steps)
+    for _ in range(max(max_iter, 10)):
+        if np.max(np.abs(nxt) / (1.0 + np.abs(beta))) < 1e-11:
+            # the remaining step changes the coefficients by < 1e-11 and the log-likelihood and
+            # information by less: applied without one more evaluation (which costs O(n p^2))
+            return beta + nxt, cur, it, True, []
+        it += 1
+        trial = K.evaluate(pr, beta + nxt)
+        h = 0
+        while (not np.isfinite(trial.loglik)
+               or trial.loglik < cur.loglik - 1e-12 * abs(cur.loglik)) and h < 30:
+            nxt = nxt / 2
+            trial = K.evaluate(pr, beta + nxt)
+            h += 1
+        beta, cur = beta + nxt, trial
+        nxt = _newton_step(cur)
+        if nxt is None:
+            break
+    return beta, cur, it, True, []
+
+
+def _growing(beta: np.ndarray, step: np.ndarray | None, names: tuple[str, ...]) -> list[str]:
+    if step is None:
+        return list(names)
+    grow = np.abs(step) > 1e-6 * (1.0 + np.abs(beta))
+    return [names[j] for j in np.flatnonzero(grow)] or list(names)
+
+
 def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[str], *,
            ties: Literal["efron", "breslow"] = "efron", weights: str | Any | None = None,
            robust: bool = False, strata: str | Sequence[str] | None = None,
-           max_iter: int = 30) -> CoxResult:
+           max_iter: int = 20) -> CoxResult:
     """Fit a Cox proportional hazards model (as R ``coxph``).
 
     ``data`` holds the columns ``duration`` (times >= 0), ``event`` (0/1) and ``covariates``.
@@ -247,13 +369,23 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     of case weights. ``strata`` (column name or names) gives each stratum its own baseline hazard.
     Missing values are an error: drop those rows first.
 
-    A likelihood that keeps increasing as a coefficient goes to +/- infinity (e.g. a factor level
-    without events) does not raise: the fit stops after ``max_iter`` iterations with
-    ``converged=False`` and a warning naming the coefficients; the log-likelihood, likelihood-ratio
-    and score tests remain valid, the coefficients' estimates, SEs and Wald test do not.
+    A weight of 0 leaves its row out, exactly as if it were not in ``data`` (R refuses weights
+    <= 0); ``n`` counts the rows used.
+
+    A likelihood that keeps increasing as a coefficient goes to +/- infinity (monotone likelihood:
+    a factor level without events, a covariate that orders every death) does not raise. As R, the
+    fit stops when the log-likelihood has converged (warning "loglik converged before variable(s)
+    ...; coefficient may be infinite", by R's rule: the next Newton step is above 1e-9 and above
+    sqrt(1e-9) times the coefficient) or after ``max_iter`` iterations (20, R's ``iter.max``;
+    warning "ran out of iterations"), with ``converged=False``. The log-likelihood,
+    likelihood-ratio and score tests are then R's and valid; the infinite coefficients'
+    estimates, SEs and Wald test are not meaningful. ``iterations`` counts likelihood
+    evaluations as R does (R reports ``iter.max + 1`` when it runs out).
     """
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise ValueError(f"max_iter: expected a whole number >= 1, got {max_iter!r}")
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties: expected 'efron' or 'breslow', got {ties!r}")
     for what, col in (("duration", duration), ("event", event)):
@@ -287,53 +419,35 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
             data[scols].astype(str).agg(", ".join, axis=1)
         scode, slev = as_groups(f"strata {scols}", key)
     n = check_same_length(duration=time, event=status, weights=w, strata=scode)
+    if (w == 0).any():
+        # A row of weight 0 is left out, exactly as if it were not in the data (R refuses
+        # weights <= 0). Keeping it would be wrong under Efron ties: the Efron terms of a tied
+        # death time count the deaths, and a weight-0 death would still add a term.
+        keep = w > 0
+        time, status, x, w, scode = time[keep], status[keep], x[keep], w[keep], scode[keep]
+        n = int(keep.sum())
+        if n == 0:
+            raise ValueError("weights: every weight is 0; no observation is left")
     if status.sum() == 0:
         raise ValueError(f"event {event!r}: no events, the Cox model cannot be fitted")
     pr = K.prepare(x, time, status, w, scode, efron=(ties == "efron"))
     if not _full_rank(pr):
         raise ValueError(f"covariates: the design columns {list(names)} are collinear or constant")
     p = x.shape[1]
-    beta = np.zeros(p)
-    t0 = K.evaluate(pr, beta)
-    cur = t0
-    converged = False
-    it = 0
-    last_step = np.zeros(p)
-    while it < max_iter:
-        step = np.linalg.solve(cur.info, cur.score)
-        if np.max(np.abs(step) / (1.0 + np.abs(beta))) < 1e-11:
-            # Newton converges quadratically: the remaining step changes the coefficients by
-            # < 1e-11 and the log-likelihood and information by less, so it is applied without
-            # evaluating the model once more (an evaluation costs O(n p^2)).
-            beta = beta + step
-            converged = True
-            break
-        it += 1
-        new_beta = beta + step
-        new = K.evaluate(pr, new_beta)
-        halvings = 0
-        while (not np.isfinite(new.loglik) or new.loglik < cur.loglik - 1e-12 * abs(cur.loglik)) \
-                and halvings < 30:
-            step = step / 2
-            new_beta = beta + step
-            new = K.evaluate(pr, new_beta)
-            halvings += 1
-        beta, cur, last_step = new_beta, new, step
-        if np.max(np.abs(step) / (1.0 + np.abs(beta))) < 1e-11:
-            converged = True
-            break
-    msgs: list[str] = []
-    if not converged:
-        grow = np.abs(last_step) > 1e-6 * (1.0 + np.abs(beta))
-        which = [names[j] for j in np.flatnonzero(grow)] or list(names)
-        msg = (f"Cox model did not converge in {max_iter} iterations; the coefficient(s) "
-               f"{', '.join(which)} may be infinite (monotone likelihood). Their estimates, "
-               "standard errors and Wald test are not meaningful; the log-likelihood, "
-               "likelihood-ratio and score tests are.")
-        msgs.append(msg)
+    t0 = K.evaluate(pr, np.zeros(p))
+    if _newton_step(t0) is None:
+        # R runs out of iterations at beta = 0 with a log-likelihood of 0 and no variance
+        raise ValueError(f"covariates: the events carry no information on {list(names)} (the "
+                         "information matrix is singular at beta = 0, e.g. every death is alone "
+                         "in its risk set); the Cox model cannot be fitted")
+    beta, cur, it, converged, msgs = _maximise(pr, t0, names, max_iter)
+    for msg in msgs:
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
 
-    naive_var = np.linalg.inv(cur.info)
+    try:
+        naive_var = np.linalg.inv(cur.info)
+    except np.linalg.LinAlgError:  # only at a monotone fit gone far enough: no variance
+        naive_var = np.full((p, p), np.nan)
     naive_var = (naive_var + naive_var.T) / 2
     se = np.sqrt(np.diag(naive_var))
     robust_se = None
@@ -348,16 +462,18 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         robust_se = np.sqrt(np.diag(var))
         r0 = w[:, None] * K.score_residuals(pr, t0)
         u0 = r0.sum(axis=0)
-        robust_score = ChiSquareTest.of(float(u0 @ np.linalg.solve(r0.T @ r0, u0)), p)
+        robust_score = ChiSquareTest.of(_quadratic(u0, r0.T @ r0), p)
     used_se = robust_se if robust_se is not None else se
-    z = beta / used_se
-    with np.errstate(over="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero sandwich SE: z is +-inf/NaN, as R
+        z = beta / used_se
+    with np.errstate(over="ignore"):  # exp of an infinite coefficient's estimate: inf, as R
         lower, upper = np.exp(beta - _Z975 * used_se), np.exp(beta + _Z975 * used_se)
+        exp_coef = np.exp(beta)
     return CoxResult(
         names=names, terms=tuple(covariates), coef=beta, se=se, robust_se=robust_se,
-        exp_coef=np.exp(beta), lower=lower, upper=upper, z=z, p_value=2 * sps.norm.sf(np.abs(z)),
+        exp_coef=exp_coef, lower=lower, upper=upper, z=z, p_value=2 * sps.norm.sf(np.abs(z)),
         var=var, naive_var=naive_var, loglik_null=t0.loglik, loglik=cur.loglik,
-        wald_test=ChiSquareTest.of(float(beta @ np.linalg.solve(var, beta)), p),
+        wald_test=ChiSquareTest.of(_quadratic(beta, var), p),
         likelihood_ratio_test=ChiSquareTest.of(2 * (cur.loglik - t0.loglik), p),
         score_test=ChiSquareTest.of(float(t0.score @ np.linalg.solve(t0.info, t0.score)), p),
         robust_score_test=robust_score, n=n, n_events=int(status.sum()), ties=ties,

@@ -18,11 +18,14 @@ from scipy.stats import chi2
 
 from poems_cohort.stats import _km_kernel as kernel
 from poems_cohort.stats._common import (
+    NotTestableError,
     as_binary_status,
     as_group_codes,
+    as_number,
     as_times,
     check_same_length,
     frame_repr,
+    reject_text,
 )
 
 ADJUSTMENTS = (None, "holm", "bonferroni")
@@ -36,8 +39,8 @@ class LogRankResult:
     ``observed`` and ``expected`` are per group (summed over strata; weighted by S(t−)^rho),
     ``variance`` is the k x k matrix of (O − E). ``statistic`` is the chi-square on ``df`` =
     (groups with expected > 0) − 1 degrees of freedom, computed without the first of those groups,
-    as R does. With ``df = 0`` (every group but one has nothing expected) there is no test:
-    ``statistic`` is 0 and ``p_value`` NaN (R would print p = 0).
+    as R does. A test that cannot be computed is never a result: ``logrank_test`` raises
+    ``NotTestableError`` (see there).
     """
 
     statistic: float
@@ -64,10 +67,7 @@ class LogRankResult:
 
 
 def _check_rho(rho: Any) -> float:
-    try:
-        r = float(rho)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"rho: expected a number, got {rho!r}") from exc
+    r = as_number("rho", rho)
     if not np.isfinite(r):
         raise ValueError(f"rho: {rho!r}; expected a finite number")
     return r
@@ -107,21 +107,29 @@ def _test(p: _Prepared, codes: np.ndarray, levels: tuple[Any, ...], rho: float,
     if mask is not None:
         t, e = t[mask], e[mask]
         s = None if s is None else s[mask]
+    if not e.any():
+        raise NotTestableError("log-rank: no events; the groups cannot be compared")
     sums = kernel.logrank_sums(t, e, codes, len(levels), s, rho)
     keep = sums.expected > 0
     df = int(keep.sum()) - 1
     if df < 1:
-        statistic, p_value = 0.0, float("nan")
-    else:
-        idx = np.flatnonzero(keep)[1:]
-        diff = (sums.observed - sums.expected)[idx]
-        vv = sums.variance[np.ix_(idx, idx)]
-        try:
-            statistic = float(np.sum(np.linalg.solve(vv, diff) * diff))
-        except np.linalg.LinAlgError as exc:
-            raise ValueError("log-rank: the variance matrix is singular; the groups cannot be "
-                             "compared") from exc
-        p_value = float(chi2.sf(statistic, df))
+        raise NotTestableError(
+            "log-rank: at every event time only one group has subjects at risk; the groups "
+            "cannot be compared")
+    idx = np.flatnonzero(keep)[1:]
+    diff = (sums.observed - sums.expected)[idx]
+    vv = sums.variance[np.ix_(idx, idx)]
+    # R's survdiff calls solve(), which stops when V is singular (reciprocal condition number
+    # below the machine epsilon): the data cannot separate the groups (e.g. every subject has
+    # its event at one time). Same rule here, and the answer is "not testable".
+    try:
+        if not np.any(np.diag(vv) > 0) or np.linalg.cond(vv, 1) > 1 / np.finfo(float).eps:
+            raise np.linalg.LinAlgError
+        statistic = float(np.sum(np.linalg.solve(vv, diff) * diff))
+    except np.linalg.LinAlgError as exc:
+        raise NotTestableError("log-rank: the variance matrix is singular; the groups cannot "
+                               "be compared") from exc
+    p_value = float(chi2.sf(statistic, df))
     return LogRankResult(statistic=statistic, df=df, p_value=p_value, groups=levels,
                          n=sums.n_per_group.astype(np.int64), observed=sums.observed,
                          expected=sums.expected, variance=sums.variance, rho=rho,
@@ -137,6 +145,11 @@ def logrank_test(time: Any, event: Any, group: Any, *, strata: Any = None,
     ``strata`` the observed, expected and variance sums are accumulated within each stratum and
     added. ``rho = 1`` weights each event time by the pooled Kaplan–Meier S(t−) of its stratum
     (Peto–Peto). Missing group or stratum values are errors: drop those rows first.
+
+    Raises ``NotTestableError`` (a ``ValueError``) with the reason when no test can be computed:
+    no events (R: chi-square 0 on −1 df, p = NA), every group but one with nothing expected
+    (R: 0 df), or a singular variance matrix (e.g. every subject has its event at the same
+    time). Non-numeric times or events are a ``TypeError``.
     """
     r = _check_rho(rho)
     p = _prepare(time, event, group, strata)
@@ -148,6 +161,7 @@ def adjust_p(p_values: Any, method: str | None) -> np.ndarray:
     and does not count towards the number of tests."""
     if method not in ADJUSTMENTS:
         raise ValueError(f"adjust: {method!r} is not one of {list(ADJUSTMENTS)}")
+    reject_text("p_values", p_values)
     p = np.asarray(p_values, dtype=np.float64)
     out = p.copy()
     ok = ~np.isnan(p)
@@ -174,7 +188,9 @@ def pairwise_logrank(time: Any, event: Any, group: Any, *, reference: Any = None
     Pairs follow the level order (``group1`` before ``group2``); with ``reference`` only the pairs
     ``(reference, other)``. ``p_adjusted`` is Holm- or Bonferroni-adjusted over the pairs tested,
     or equal to ``p_value`` when ``adjust`` is ``None``. Columns: ``group1, group2, statistic, df,
-    p_value, p_adjusted``.
+    p_value, p_adjusted``. A pair that cannot be tested (where ``logrank_test`` would raise
+    ``NotTestableError``) has NaN ``statistic``, ``df``, ``p_value`` and ``p_adjusted`` and does
+    not count towards the adjustment.
     """
     if adjust not in ADJUSTMENTS:
         raise ValueError(f"adjust: {adjust!r} is not one of {list(ADJUSTMENTS)}")
@@ -192,7 +208,11 @@ def pairwise_logrank(time: Any, event: Any, group: Any, *, reference: Any = None
     for i, j in pairs:
         mask = (p.group == i) | (p.group == j)
         codes = (p.group[mask] == j).astype(np.int64)
-        res = _test(p, codes, (p.levels[i], p.levels[j]), r, mask)
+        try:
+            res = _test(p, codes, (p.levels[i], p.levels[j]), r, mask)
+        except NotTestableError:
+            rows.append((p.levels[i], p.levels[j], np.nan, np.nan, np.nan))
+            continue
         rows.append((p.levels[i], p.levels[j], res.statistic, res.df, res.p_value))
     out = pd.DataFrame(rows, columns=list(PAIRWISE_COLUMNS[:-1]))
     out["p_adjusted"] = adjust_p(out["p_value"].to_numpy(), adjust)

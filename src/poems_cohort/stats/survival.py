@@ -25,10 +25,12 @@ from poems_cohort.stats import _km_kernel as kernel
 from poems_cohort.stats._common import (
     as_binary_status,
     as_group_codes,
+    as_number,
     as_times,
     as_weights,
     check_same_length,
     frame_repr,
+    reject_text,
 )
 
 ConfType = Literal["log-log", "log", "plain"]
@@ -317,6 +319,7 @@ class KaplanMeier:
         curve. NaN when not reached. At the very end of a curve at exactly 1 − p this gives the
         midpoint with the last time, where :meth:`median` gives the time itself (as in R).
         """
+        reject_text("probs", probs)
         p = np.atleast_1d(np.asarray(probs, dtype=np.float64))
         if p.ndim != 1 or np.isnan(p).any() or ((p < 0) | (p > 1)).any():
             raise ValueError(f"probs: {probs!r}; expected probabilities in [0, 1]")
@@ -334,10 +337,7 @@ class KaplanMeier:
         The SE is R's: ``sqrt(Σ_{t_i ≤ tau} A_i² d_i / (n_i (n_i − d_i)))`` with ``A_i`` the area
         under S from ``t_i`` to tau. Past the last time S is held flat up to tau.
         """
-        try:
-            tau_f = float(tau)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"tau: expected a number, got {tau!r}") from exc
+        tau_f = as_number("tau", tau)
         if not np.isfinite(tau_f) or tau_f < 0:
             raise ValueError(f"tau: {tau!r}; expected a finite time ≥ 0")
         keep = self.time <= tau_f
@@ -354,6 +354,7 @@ class KaplanMeier:
 
 
 def _check_eval_times(name: str, values: Any) -> np.ndarray:
+    reject_text(name, values)
     try:
         arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
     except (TypeError, ValueError) as exc:

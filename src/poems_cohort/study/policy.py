@@ -33,6 +33,7 @@ class TestOutcome:
     statistic: float
     df: float
     p_value: float
+    reason: str = ""  #: why a test is "not testable" (empty otherwise)
 
 
 def compare_counts(table: np.ndarray | list[list[int]], policy: str) -> TestOutcome:
@@ -40,7 +41,7 @@ def compare_counts(table: np.ndarray | list[list[int]], policy: str) -> TestOutc
     t = np.asarray(table, dtype=float)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0] if t.size else t
     if t.ndim != 2 or t.shape[0] < 2 or t.shape[1] < 2:
-        return TestOutcome(NOT_TESTABLE, math.nan, math.nan, math.nan)
+        return not_testable("fewer than two rows or columns hold patients")
     with warnings.catch_warnings():
         # The policy itself decides what a small expected count means, and the report names
         # the test used for every p-value: the generic warning would only repeat that.
@@ -54,6 +55,6 @@ def compare_counts(table: np.ndarray | list[list[int]], policy: str) -> TestOutc
     return TestOutcome(PEARSON, float(chi.statistic), float(chi.df), float(chi.p_value))
 
 
-def not_testable() -> TestOutcome:
-    """The outcome of a comparison that has no data on one side."""
-    return TestOutcome(NOT_TESTABLE, math.nan, math.nan, math.nan)
+def not_testable(reason: str = "no data on one side") -> TestOutcome:
+    """The outcome of a comparison that cannot be computed, and why."""
+    return TestOutcome(NOT_TESTABLE, math.nan, math.nan, math.nan, reason)

@@ -57,18 +57,22 @@ class Survival:
 def logrank(frame: pd.DataFrame, time: str, event: str, group: pd.Series) -> TestOutcome:
     """The log-rank test across the groups present (not testable with fewer than two)."""
     if frame.empty or group.nunique() < 2:
-        return not_testable()
-    res = stats.logrank_test(frame[time].to_numpy(float), frame[event].to_numpy(int),
-                             group.to_numpy(object))
+        return not_testable("fewer than two groups hold patients")
+    try:
+        res = stats.logrank_test(frame[time].to_numpy(float), frame[event].to_numpy(int),
+                                 group.to_numpy(object))
+    except stats.NotTestableError as exc:  # valid data that cannot be compared: no events, ...
+        return not_testable(str(exc))
     if not math.isfinite(float(res.p_value)):
-        return not_testable()
+        return not_testable("the log-rank statistic is not finite")
     return TestOutcome(LOGRANK, float(res.statistic), float(res.df), float(res.p_value))
 
 
 def pairwise_vs_reference(frame: pd.DataFrame, time: str, event: str, plan: AnalysisPlan
                           ) -> dict[str, TestOutcome]:
     """Log-rank p-value of each regimen against the reference regimen."""
-    out: dict[str, TestOutcome] = {r: not_testable() for r in plan.regimens if r != plan.reference}
+    out: dict[str, TestOutcome] = {r: not_testable("no patients in one of the two regimens")
+                                   for r in plan.regimens if r != plan.reference}
     present = [r for r in plan.regimens if (frame["regimen"] == r).any()]
     if plan.reference not in present or len(present) < 2:
         return out
@@ -82,6 +86,9 @@ def pairwise_vs_reference(frame: pd.DataFrame, time: str, event: str, plan: Anal
             if math.isfinite(float(rec["p_value"])):
                 out[other] = TestOutcome(LOGRANK, float(rec["statistic"]), float(rec["df"]),
                                          float(rec["p_value"]))
+            else:  # pairwise_logrank leaves a pair it cannot test as NaN
+                out[other] = not_testable("the log-rank test of this pair cannot be computed "
+                                          "(no events, or a singular variance)")
     return out
 
 

@@ -387,6 +387,14 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
     return _to_dates(targets, baseline, rng, follow, died, prog, cause)
 
 
+def _logrank_p(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> float:
+    """The log-rank p-value, NaN when the test cannot be computed (e.g. no events in a draw)."""
+    try:
+        return stats.logrank_test(time, event, group).p_value
+    except stats.NotTestableError:
+        return float("nan")
+
+
 def _logrank_sides_hold(regimen: np.ndarray, sub: np.ndarray, follow: np.ndarray,
                         died: np.ndarray, prog: np.ndarray) -> bool:
     """Whether every log-rank p of Table 2 (regimen vs ASCT per column) and the text's
@@ -401,10 +409,10 @@ def _logrank_sides_hold(regimen: np.ndarray, sub: np.ndarray, follow: np.ndarray
             for other in ("MDex", "LDex"):
                 number = published[f"table2.{endpoint}.{column}.{other}.p"]
                 keep = members & np.isin(regimen, [other, "ASCT"])
-                p = stats.logrank_test(time[keep], event[keep], regimen[keep]).p_value
+                p = _logrank_p(time[keep], event[keep], regimen[keep])
                 if (p < 0.05) != (number.value < 0.05):
                     return False
-    p = stats.logrank_test(follow, died, regimen).p_value
+    p = _logrank_p(follow, died, regimen)
     return (p < 0.05) == (published["text.os.p"].value < 0.05)
 
 
