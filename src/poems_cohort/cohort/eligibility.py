@@ -32,8 +32,9 @@ import pandas as pd
 from poems_cohort.cohort.columns import REGIMENS
 from poems_cohort.cohort.model import Cohort
 from poems_cohort.cohort.validation import DEFAULT_CUTOFF
+from poems_cohort.defaults import VEGF_UPPER_NORMAL
 
-DEFAULT_VEGF_THRESHOLD = 600.0
+DEFAULT_VEGF_THRESHOLD = VEGF_UPPER_NORMAL
 """VEGF (pg/ml) at or above which the major criterion "VEGF elevation" is met."""
 
 EXCLUSION_REASONS: tuple[str, ...] = (

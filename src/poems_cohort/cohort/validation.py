@@ -38,9 +38,10 @@ from poems_cohort.cohort.readers import (
     _read_raw,
     _text_codes,
 )
+from poems_cohort.defaults import PAPER_CUTOFF
 from poems_cohort.errors import InputError, Problem
 
-DEFAULT_CUTOFF = dt.date(2018, 8, 31)
+DEFAULT_CUTOFF = PAPER_CUTOFF
 """The paper's date of last follow-up."""
 
 VEGF_WARN_ABOVE = 50_000.0
