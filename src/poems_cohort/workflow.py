@@ -133,6 +133,17 @@ def eligibility(cohort: Cohort, plan: AnalysisPlan) -> Eligibility:
                              vegf_threshold=plan.vegf_normal_below, cutoff=plan.cutoff)
 
 
+def check_regimens(cohort: Cohort, plan: AnalysisPlan) -> None:
+    """An ``InputError`` when a regimen the plan compares was given to no patient of the cohort
+    (a misspelt name would otherwise be an empty arm)."""
+    present = list(cohort.regimen_counts(only_present=True))
+    missing = [r for r in plan.regimens if r not in present]
+    if missing:
+        raise InputError([Problem(plan.source or "analysis plan", None, "regimens", missing,
+                                  "regimens received by at least one patient of the cohort "
+                                  f"(it has {', '.join(map(str, present)) or 'none'})")])
+
+
 def check_included(elig: Eligibility, source: object = "cohort") -> None:
     """An ``InputError`` when eligibility leaves no patient to analyse, saying why (the
     exclusion counts), instead of a report of empty tables."""
@@ -150,6 +161,7 @@ def derive_cohort(cohort: Cohort, plan: AnalysisPlan | None = None, *,
     """Eligibility and the analysis dataset of a loaded cohort under ``plan``."""
     plan = plan or AnalysisPlan()
     step = step or Steps()
+    check_regimens(cohort, plan)
     elig = step("apply eligibility", lambda: eligibility(cohort, plan))
     check_included(elig, cohort.source)
     ds = step("derive endpoints",

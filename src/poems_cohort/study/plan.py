@@ -22,17 +22,21 @@ TestPolicy = Literal["spss", "exact"]
 TEST_POLICIES: tuple[str, ...] = ("spss", "exact")
 PROPORTION_CIS: tuple[str, ...] = ("wilson", "clopper-pearson")
 RISK_GROUPS: tuple[str, ...] = ("low", "medium", "high")
+#: the most regimens a plan compares (the Okabe–Ito palette has eight colours)
+MAX_ARMS = 8
 #: the smallest spacing of the time-axis ticks and numbers at risk, in months
 MIN_STEP_MONTHS = 1.0
 
 
 def canonical_regimen(name: str) -> str:
-    """The canonical spelling of a regimen name given in any case (``"ldex"`` → ``"LDex"``);
-    an unknown name is returned unchanged."""
+    """The canonical spelling of one of the published study's regimen names given in any case
+    (``"ldex"`` → ``"LDex"``); any other name is returned stripped of surrounding spaces (it must
+    then match the cohort's regimen text exactly)."""
     if isinstance(name, str):
         for r in REGIMENS:
             if name.strip().lower() == r.lower():
                 return r
+        return name.strip()
     return name
 
 
@@ -148,11 +152,13 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     def bad(key: str, value: object, expected: str) -> None:
         out.append(Problem(src, None, key, value, expected))
 
-    known = ", ".join(REGIMENS)
     regimens = list(plan.regimens)
-    unknown = [r for r in regimens if r not in REGIMENS]
-    if unknown:
-        bad("regimens", unknown, f"regimen names among {known} (in any case)")
+    blank = [r for r in regimens if not isinstance(r, str) or not r.strip()]
+    if blank:
+        bad("regimens", regimens, "regimen names, each a non-empty text")
+    if len(regimens) > MAX_ARMS:
+        bad("regimens", regimens, f"at most {MAX_ARMS} regimens (the colours and line styles "
+            "of the figures)")
     if len(regimens) < 2 or len(set(regimens)) != len(regimens):
         bad("regimens", regimens, "at least two distinct regimen names")
     if plan.reference not in regimens:
