@@ -160,7 +160,7 @@ def methods_paragraph(results: StudyResults) -> str:
     ci_name = {"wilson": "Wilson", "clopper-pearson": "Clopper–Pearson"}.get(
         plan.proportion_ci, plan.proportion_ci)
     return (
-        f"Categorical variables were compared with {policy} (test policy '{plan.test_policy}'); "
+        f"Categorical variables were compared with {policy}; "
         "a footnote symbol on each p-value names the test used. Response rates are given with "
         f"{ci_name} {plan.confidence_level * 100:g}% confidence intervals. "
         "Survival was estimated by the Kaplan–Meier method with log-log confidence intervals "

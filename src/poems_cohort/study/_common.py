@@ -36,10 +36,13 @@ def outcome_of(row: pd.Series) -> TestOutcome:
 
 
 def in_subgroup(ds: pd.DataFrame, subgroup: Subgroup) -> pd.DataFrame:
-    """The rows of ``ds`` in ``subgroup`` (patients without a risk group belong only to "all")."""
+    """The rows of ``ds`` in ``subgroup`` (patients without a value of the subgroup's column
+    belong only to "all")."""
     if subgroup.risk_groups is None:
         return ds
-    return ds[ds["risk_group"].isin(subgroup.risk_groups).fillna(False).astype(bool)]
+    values = ds[subgroup.column].astype(object)
+    hit = values.map(lambda v: v is not pd.NA and v is not None and str(v) in subgroup.values)
+    return ds[hit.fillna(False).astype(bool) & values.notna()]
 
 
 def flag(series: pd.Series) -> pd.Series:

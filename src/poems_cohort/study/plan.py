@@ -17,6 +17,7 @@ from poems_cohort.clinical.settings import EndpointSettings
 from poems_cohort.cohort.columns import REGIMENS
 from poems_cohort.defaults import PAPER_CUTOFF, VEGF_UPPER_NORMAL
 from poems_cohort.errors import InputError, Problem
+from poems_cohort.study.table1_spec import COLUMN_TYPES, PAPER_TABLE1, Table1Row, parse_rows
 
 TestPolicy = Literal["spss", "exact"]
 TEST_POLICIES: tuple[str, ...] = ("spss", "exact")
@@ -40,18 +41,45 @@ def canonical_regimen(name: str) -> str:
     return name
 
 
+RISK_GROUP = "risk_group"
+
+
 @dataclass(frozen=True, slots=True)
 class Subgroup:
-    """A risk subgroup: its name and the risk groups it holds (``None``: every patient)."""
+    """A subgroup: its name and the values of ``column`` it holds (``risk_groups``; ``None``:
+    every patient). The column is the derived risk group by default, or any categorical column
+    of the cohort (a study column); ``title`` is the label shown (default: ``"Low risk"`` for a
+    risk subgroup, else ``"<column>: <values>"``)."""
 
     name: str
     risk_groups: tuple[str, ...] | None
+    column: str = RISK_GROUP
+    title: str = ""
+
+    @property
+    def values(self) -> tuple[str, ...] | None:
+        """The values of ``column`` in the subgroup (``None``: every patient)."""
+        return self.risk_groups
 
     def label(self) -> str:
         """A display label, e.g. ``"Medium-high risk"``."""
+        if self.title:
+            return self.title
         if self.risk_groups is None:
             return "All patients"
-        return f"{self.name[:1].upper()}{self.name[1:]} risk"
+        if self.column == RISK_GROUP:
+            return f"{self.name[:1].upper()}{self.name[1:]} risk"
+        return f"{self.column}: {', '.join(self.risk_groups)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The subgroup as plan keys."""
+        out: dict[str, Any] = {"name": self.name, "risk_groups": (
+            None if self.risk_groups is None else list(self.risk_groups))}
+        if self.column != RISK_GROUP:
+            out["column"] = self.column
+        if self.title:
+            out["title"] = self.title
+        return out
 
 
 DEFAULT_SUBGROUPS: tuple[Subgroup, ...] = (
@@ -80,6 +108,7 @@ class AnalysisPlan:
     - ``proportion_ci``: ``"wilson"`` or ``"clopper-pearson"``.
     - ``risk_table_step_months``: spacing of the x ticks and of the numbers at risk.
     - ``supplementary_subgroup``: the subgroup of the PFS/OS-by-CRV analysis.
+    - ``table1``: the rows of Table 1 (:class:`~poems_cohort.study.table1_spec.Table1Row`).
     """
 
     regimens: tuple[str, ...] = ("MDex", "ASCT", "LDex")
@@ -95,6 +124,7 @@ class AnalysisPlan:
     proportion_ci: str = "wilson"
     risk_table_step_months: float = 12.0
     supplementary_subgroup: str = "medium-high"
+    table1: tuple[Table1Row, ...] = PAPER_TABLE1
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -122,11 +152,7 @@ class AnalysisPlan:
         return {
             "regimens": list(self.regimens),
             "reference": self.reference,
-            "subgroups": [
-                {"name": s.name,
-                 "risk_groups": None if s.risk_groups is None else list(s.risk_groups)}
-                for s in self.subgroups
-            ],
+            "subgroups": [s.to_dict() for s in self.subgroups],
             "figure_subgroups": list(self.figure_subgroups),
             "response_landmarks_months": list(self.response_landmarks_months),
             "survival_landmark_months": self.survival_landmark_months,
@@ -137,7 +163,23 @@ class AnalysisPlan:
             "proportion_ci": self.proportion_ci,
             "risk_table_step_months": self.risk_table_step_months,
             "supplementary_subgroup": self.supplementary_subgroup,
+            "table1": [r.to_dict() for r in self.table1],
         }
+
+    def study_columns(self) -> dict[str, str]:
+        """The cohort columns the plan reads beyond the analysis dataset, with the type each
+        must have (``"number"``, ``"boolean"`` or ``"text"``): Table 1's sources and the
+        subgroups' columns. A column of the data dictionary keeps its own type."""
+        out: dict[str, str] = {}
+        for row in self.table1:
+            kind = COLUMN_TYPES[row.kind]
+            if row.kind == "binary" and row.level is not None:
+                kind = "number" if isinstance(row.level, float) else "text"
+            out.setdefault(row.column, kind)
+        for sg in self.subgroups:
+            if sg.risk_groups is not None and sg.column != RISK_GROUP:
+                out.setdefault(sg.column, "text")
+        return out
 
 
 def _finite(x: object) -> bool:
@@ -167,8 +209,10 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     if len(set(names)) != len(names) or not names:
         bad("subgroups", names, "at least one subgroup, with distinct names")
     for s in plan.subgroups:
-        if s.risk_groups is not None and (not s.risk_groups
-                                          or not set(s.risk_groups) <= set(RISK_GROUPS)):
+        if s.risk_groups is not None and s.column != RISK_GROUP and not s.risk_groups:
+            bad("subgroups", {s.name: list(s.risk_groups)}, f"values of the column {s.column}")
+        if s.risk_groups is not None and s.column == RISK_GROUP and (
+                not s.risk_groups or not set(s.risk_groups) <= set(RISK_GROUPS)):
             bad("subgroups", {s.name: list(s.risk_groups)},
                 f'risk groups among {list(RISK_GROUPS)}, or "all"')
     everyone = [s for s in plan.subgroups if s.name == "all"]
@@ -205,14 +249,17 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
             f"a number of months, at least {MIN_STEP_MONTHS:g} (e.g. 12)")
     if not (_finite(plan.vegf_normal_below) and plan.vegf_normal_below > 0):
         bad("vegf_normal_below", plan.vegf_normal_below, "a positive VEGF level in pg/ml (e.g. 600)")
+    if not any(not r.descriptive for r in plan.table1):
+        bad("table1", [r.label for r in plan.table1], "at least one Table 1 row")
     if not isinstance(plan.cutoff, dt.date):
         bad("cutoff", plan.cutoff, "a date (YYYY-MM-DD)")
     return out
 
 
 _FIELDS = ("regimens", "reference", "subgroups", "figure_subgroups", "response_landmarks_months",
-           "survival_landmark_months", "cutoff", "vegf_normal_below", "test_policy", "confidence_level",
-           "proportion_ci", "risk_table_step_months", "supplementary_subgroup")
+           "survival_landmark_months", "cutoff", "vegf_normal_below", "test_policy",
+           "confidence_level", "proportion_ci", "risk_table_step_months",
+           "supplementary_subgroup", "table1")
 
 
 def load_plan(path: str | Path | None = None) -> AnalysisPlan:
@@ -245,6 +292,12 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
     values: dict[str, Any] = {}
     for key in _FIELDS:
         if key not in raw:
+            continue
+        if key == "table1":
+            rows, found = parse_rows(raw[key])
+            problems += [Problem(src, None, k, v, e) for k, v, e in found]
+            if not found:
+                values[key] = rows
             continue
         try:
             values[key] = _convert(key, raw[key])
@@ -293,8 +346,16 @@ def _convert(key: str, value: Any) -> Any:
                 out.append(Subgroup(name, None))
             elif isinstance(groups, list) and all(isinstance(g, str) for g in groups):
                 out.append(Subgroup(name, tuple(groups)))
+            elif (isinstance(groups, dict) and isinstance(groups.get("column"), str)
+                  and isinstance(groups.get("values"), list)
+                  and all(isinstance(g, str) for g in groups["values"])
+                  and isinstance(groups.get("title", ""), str)
+                  and set(groups) <= {"column", "values", "title"}):
+                out.append(Subgroup(name, tuple(groups["values"]), column=groups["column"],
+                                    title=groups.get("title", "")))
             else:
-                raise TypeError(f'subgroup {name!r}: a list of risk groups or "all"')
+                raise TypeError(f'subgroup {name!r}: a list of risk groups, "all", or a table '
+                                '{column = "...", values = ["..."], title = "..."}')
         return tuple(out)
     if not isinstance(value, str):
         raise TypeError("a string")

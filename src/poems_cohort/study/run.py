@@ -34,17 +34,35 @@ def baseline_frame(patients: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
     return base.merge(extra, on="patient_id", how="left", validate="one_to_one")
 
 
+def with_subgroup_columns(ds: pd.DataFrame, baseline: pd.DataFrame, plan: AnalysisPlan
+                          ) -> pd.DataFrame:
+    """The analysis dataset with the baseline columns that define the plan's subgroups (a
+    column absent from both is all missing: its subgroups are empty)."""
+    wanted = [c for c in dict.fromkeys(s.column for s in plan.subgroups if s.values is not None)
+              if c not in ds.columns]
+    if not wanted:
+        return ds
+    have = [c for c in wanted if c in baseline.columns]
+    out = ds.merge(baseline[["patient_id", *have]], on="patient_id", how="left",
+                   validate="one_to_one")
+    for c in wanted:
+        if c not in out.columns:
+            out[c] = pd.NA
+    return out
+
+
 def compute_study(baseline: pd.DataFrame, ds: pd.DataFrame, flow: pd.DataFrame,
                   plan: AnalysisPlan) -> StudyResults:
     """The study from already-derived frames: the baseline frame (:func:`baseline_frame`), the
     analysis dataset, the patient flow and the plan."""
-    survival = compute_survival(ds, plan)
+    analysed = with_subgroup_columns(ds, baseline, plan)
+    survival = compute_survival(analysed, plan)
     return StudyResults(
         plan=plan,
         flow=flow,
         table1=compute_table1(baseline, plan),
-        table2=compute_table2(ds, plan, survival.by_regimen),
-        kinetics=compute_kinetics(ds, plan),
+        table2=compute_table2(analysed, plan, survival.by_regimen),
+        kinetics=compute_kinetics(analysed, plan),
         survival=survival,
         versions=software_versions(),
         analysis_dataset=ds,
