@@ -123,8 +123,11 @@ def cohort_source(data: str | Path | None) -> Path:
 
 def read(data: str | Path | None, plan: AnalysisPlan, *,
          mapping: str | Path | None = None) -> Cohort:
-    """Read and validate the cohort (default: the bundled one) with the plan's cutoff."""
-    return load_cohort(cohort_source(data), mapping=mapping, cutoff=plan.cutoff)
+    """Read and validate the cohort (default: the bundled one) with the plan's cutoff; the
+    columns the plan reads beyond the data dictionary are read as study columns, typed by the
+    plan."""
+    return load_cohort(cohort_source(data), mapping=mapping, cutoff=plan.cutoff,
+                       study_columns=plan.study_columns())
 
 
 def eligibility(cohort: Cohort, plan: AnalysisPlan) -> Eligibility:
@@ -175,6 +178,13 @@ def derive(data: str | Path | None, *, plan: PlanLike = None, mapping: str | Pat
     nothing."""
     effective = resolve_plan(plan, cutoff=cutoff)
     return derive_cohort(read(data, effective, mapping=mapping), effective)
+
+
+def validate(data: str | Path, *, plan: PlanLike = None, mapping: str | Path | None = None,
+             cutoff: dt.date | None = None) -> Cohort:
+    """``poems-cohort validate``: read and check the cohort as the plan would (its cutoff and
+    study columns); nothing is derived or written."""
+    return read(data, resolve_plan(plan, cutoff=cutoff), mapping=mapping)
 
 
 def study_of(derived: Derived) -> StudyResults:

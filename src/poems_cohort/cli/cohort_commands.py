@@ -10,10 +10,11 @@ from poems_cohort.cli.app import (
     DEFAULT_CUTOFF,
     CohortPath,
     MappingOption,
+    PlanOption,
     app,
     console,
     input_errors_exit_2,
-    parse_cutoff,
+    optional_cutoff,
 )
 
 
@@ -21,16 +22,19 @@ from poems_cohort.cli.app import (
 def validate(
     path: CohortPath,
     mapping: MappingOption = None,
-    cutoff: Annotated[str, typer.Option(
-        "--cutoff", help="Data cutoff (YYYY-MM-DD): later dates are reported as warnings.",
-    )] = DEFAULT_CUTOFF,
+    plan: PlanOption = None,
+    cutoff: Annotated[str | None, typer.Option(
+        "--cutoff", help="Data cutoff (YYYY-MM-DD): later dates are reported as warnings "
+        f"(default: the plan's, {DEFAULT_CUTOFF}).",
+    )] = None,
 ) -> None:
-    """Check a cohort against the data dictionary; print a summary (exit 0) or every problem
-    (exit 2). Nothing is written."""
-    from poems_cohort.cohort import load_cohort
+    """Check a cohort against the data dictionary and the plan's study columns; print a summary
+    (exit 0) or every problem (exit 2). Nothing is written."""
+    from poems_cohort import workflow
 
     with input_errors_exit_2():
-        cohort = load_cohort(path, mapping=mapping, cutoff=parse_cutoff(cutoff))
+        cohort = workflow.validate(path, plan=plan, mapping=mapping,
+                                   cutoff=optional_cutoff(cutoff))
     per = ", ".join(f"{k} {v}" for k, v in cohort.regimen_counts().items())
     visits = "no visits table" if cohort.visits is None else f"{len(cohort.visits)} visits"
     console.print(f"{path}: valid — {len(cohort)} patients ({per}); {visits}; "

@@ -239,3 +239,16 @@ def by_name(columns: tuple[Column, ...]) -> dict[str, Column]:
 
 PATIENT_TABLE = by_name(COLUMNS)
 VISIT_TABLE = by_name(VISIT_COLUMNS)
+
+
+STUDY_COLUMN_TYPES: dict[str, Kind] = {"number": "number", "boolean": "boolean", "text": "category"}
+"""The types an analysis plan gives to the study columns it reads (``AnalysisPlan.study_columns``)."""
+
+
+def study_columns(types: dict[str, str] | None) -> tuple[Column, ...]:
+    """The extra patient columns a plan reads, as columns of the given types (``"number"``,
+    ``"boolean"`` or ``"text"``: any non-empty text). A column of the data dictionary keeps its
+    own definition and is left out."""
+    known = {c.name for c in COLUMNS}
+    return tuple(Column(name, STUDY_COLUMN_TYPES[kind], "Study column (typed by the analysis "
+                        "plan).") for name, kind in (types or {}).items() if name not in known)

@@ -50,6 +50,7 @@ class RawTable:
     frame: pd.DataFrame
     headers: Mapping[str, str]
     broken_rows: frozenset[int] = frozenset()
+    study_columns: tuple[Column, ...] = ()
 
     def __repr__(self) -> str:
         return f"RawTable({self.file!r}, rows={len(self.frame)}, columns={len(self.frame.columns)})"
@@ -78,6 +79,8 @@ class ColumnMapping:
 
     columns: Mapping[str, str] = field(default_factory=dict)
     regimens: Mapping[str, str] = field(default_factory=dict)
+    #: study columns: extra patient columns the analysis plan reads, with their types
+    study: tuple[Column, ...] = ()
 
 
 def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
@@ -382,6 +385,10 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
                      ) -> tuple[RawTable, list[Problem]]:
     columns: tuple[Column, ...] = COLUMNS if table == "patients" else VISIT_COLUMNS
     spec = PATIENT_TABLE if table == "patients" else VISIT_TABLE
+    study = mapping.study if table == "patients" else ()
+    if study:  # the analysis plan's study columns are read like the dictionary's
+        columns = (*columns, *study)
+        spec = {**spec, **{c.name: c for c in study}}
     names = lookup(columns)
     user = {normalize_name(k): v for k, v in mapping.columns.items()}
     problems: list[Problem] = []
@@ -429,7 +436,7 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
                                 "an 'egfr' column or a 'creatinine_mg_dl' column to compute it"))
     data = pd.DataFrame({name: keep.iloc[:, pos] for name, pos in selected.items()},
                         index=keep.index, dtype=object)
-    return RawTable(file, data, headers), problems
+    return RawTable(file, data, headers, study_columns=study), problems
 
 
 def _find(folder: Path, stem: str) -> tuple[Path | None, list[Problem]]:
@@ -484,9 +491,11 @@ def _workbook_visits(path: Path | None) -> str | None:
 
 
 def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
-              ) -> tuple[RawCohort, list[Problem]]:
+              study: tuple[Column, ...] = ()) -> tuple[RawCohort, list[Problem]]:
     source = Path(path)
     column_mapping, problems = _as_mapping(mapping)
+    if study:
+        column_mapping = replace(column_mapping, study=study)
     patients: RawTable | None = None
     visits: RawTable | None = None
 

@@ -30,6 +30,7 @@ from poems_cohort.cohort.columns import (
     VISIT_TABLE,
     Column,
 )
+from poems_cohort.cohort.columns import study_columns as study_columns_of
 from poems_cohort.cohort.model import Cohort
 from poems_cohort.cohort.readers import (
     ColumnMapping,
@@ -538,10 +539,11 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
     limit = _as_cutoff(cutoff)
     patients = visits = None
     if raw.patients is not None:
-        converted, found = _convert(raw.patients, PATIENT_TABLE, aliases)
+        spec = {**PATIENT_TABLE, **{c.name: c for c in raw.patients.study_columns}}
+        converted, found = _convert(raw.patients, spec, aliases)
         problems.extend(found)
         patients = pd.DataFrame(converted, index=raw.patients.frame.index)
-        problems.extend(_check_cells(raw.patients, patients, PATIENT_TABLE))
+        problems.extend(_check_cells(raw.patients, patients, spec))
         problems.extend(_patient_rules(raw.patients, patients, limit))
     if raw.visits is not None:
         converted, found = _convert(raw.visits, VISIT_TABLE, aliases)
@@ -559,7 +561,7 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
         return None, everything
     headers = raw.patients.headers if raw.patients is not None else {}
     cohort = Cohort(
-        patients=_canonical(patients, COLUMNS),
+        patients=_canonical(patients, (*COLUMNS, *raw.patients.study_columns)),
         visits=None if visits is None else _canonical(visits, VISIT_COLUMNS),
         warnings=tuple(ordered([p for p in everything if p.severity == "warning"])),
         source=raw.source,
@@ -595,15 +597,19 @@ def validate_cohort(raw: RawCohort, *, regimen_aliases: Mapping[str, str] | None
 def load_cohort(path: str | Path, *,
                 mapping: str | Path | Mapping[str, str] | ColumnMapping | None = None,
                 regimen_aliases: Mapping[str, str] | None = None,
-                cutoff: dt.date | str | None = DEFAULT_CUTOFF) -> Cohort:
+                cutoff: dt.date | str | None = DEFAULT_CUTOFF,
+                study_columns: Mapping[str, str] | None = None) -> Cohort:
     """Read, map column names, validate everything in one pass; return a frozen ``Cohort``.
 
     ``path`` is a CSV, Excel (.xlsx, sheets ``patients`` and optional ``visits``), SPSS (.sav)
     or Parquet file, or a folder holding ``patients.*`` and optionally ``visits.*``. ``mapping``
     renames columns (a dict, or a TOML/CSV file); ``regimen_aliases`` adds regimen spellings.
+    ``study_columns`` (name → ``"number"``, ``"boolean"`` or ``"text"``, from
+    ``AnalysisPlan.study_columns()``) are extra patient columns read and validated with those
+    types instead of being ignored; absent ones are all missing.
     Raises ``InputError`` listing every problem found (errors first, then warnings).
     """
-    raw, _ = _read_raw(path, mapping)
+    raw, _ = _read_raw(path, mapping, study_columns_of(dict(study_columns or {})))
     cohort, problems = _validate(raw, regimen_aliases, cutoff)
     if cohort is None:
         raise _raise(problems)
