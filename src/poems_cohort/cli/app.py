@@ -42,7 +42,8 @@ StudyData = Annotated[Path | None, typer.Argument(
     help="The cohort (CSV, Excel, SPSS, Parquet or a folder); default: the bundled synthetic "
     "cohort.")]
 PlanOption = Annotated[Path | None, typer.Option(
-    "--plan", help="TOML file overriding the analysis plan.")]
+    "--plan", help="The analysis plan: a TOML file (see 'poems-cohort plan init') or a preset "
+    "name; default: leukemia-2019, the published analysis.")]
 CutoffOverride = Annotated[str | None, typer.Option(
     "--cutoff", help=f"Data cutoff (YYYY-MM-DD); overrides the plan's cutoff (default "
     f"{DEFAULT_CUTOFF}).")]

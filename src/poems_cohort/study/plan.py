@@ -262,8 +262,14 @@ _FIELDS = ("regimens", "reference", "subgroups", "figure_subgroups", "response_l
            "supplementary_subgroup", "table1")
 
 
+#: named plans shipped with the package (``--plan leukemia-2019``); the first is the default
+PRESETS: dict[str, AnalysisPlan] = {"leukemia-2019": AnalysisPlan(source="leukemia-2019")}
+DEFAULT_PRESET = "leukemia-2019"
+
+
 def load_plan(path: str | Path | None = None) -> AnalysisPlan:
-    """The default plan, overridden by the keys of the TOML file ``path`` when given.
+    """The default plan (the preset ``leukemia-2019``: the published analysis), a preset by
+    name, or the default overridden by the keys of the TOML file ``path``.
 
     Subgroups are given as a table of name = list of risk groups (``"all"`` for every patient)::
 
@@ -275,10 +281,13 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
     if path is None:
         return AnalysisPlan()
     src = str(path)
+    if src in PRESETS and not Path(path).exists():
+        return PRESETS[src]
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError([Problem(src, None, None, None, "an existing TOML file")]) from None
+        raise InputError([Problem(src, None, None, None, "an existing TOML file or a preset "
+                                  f"name ({', '.join(PRESETS)})")]) from None
     except IsADirectoryError:
         raise InputError([Problem(src, None, None, None,
                                   "a TOML file, not a folder")]) from None
