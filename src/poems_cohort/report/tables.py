@@ -203,12 +203,11 @@ def table1(results: StudyResults) -> DisplayTable:
             continue
         if spec.kind == "continuous":
             part = cont[cont["key"] == spec.key].set_index("regimen")
-            digits = fmt.whole_digits(*part["median"], *part["q1"], *part["q3"], *part["min"],
-                                      *part["max"])
             first = part.iloc[0]
             shapes = [("median (IQR)", "q1", "q3", marks.p(first["p_value"], first["test"])),
                       ("median (range)", "min", "max", "")]
             for what, lo, hi, p in shapes:
+                digits = fmt.whole_digits(*part["median"], *part[lo], *part[hi])
                 rec = {"Group": spec.section, "Characteristic": f"{spec.label}, {what}"}
                 for g in groups:
                     r = part.loc[g]

@@ -38,10 +38,11 @@ def outcome_of(row: pd.Series) -> TestOutcome:
 def in_subgroup(ds: pd.DataFrame, subgroup: Subgroup) -> pd.DataFrame:
     """The rows of ``ds`` in ``subgroup`` (patients without a value of the subgroup's column
     belong only to "all")."""
-    if subgroup.risk_groups is None:
+    wanted = subgroup.values
+    if wanted is None:
         return ds
     values = ds[subgroup.column].astype(object)
-    hit = values.map(lambda v: v is not pd.NA and v is not None and str(v) in subgroup.values)
+    hit = values.map(lambda v: v is not pd.NA and v is not None and str(v) in wanted)
     return ds[hit.fillna(False).astype(bool) & values.notna()]
 
 

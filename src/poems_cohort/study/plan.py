@@ -21,6 +21,7 @@ from poems_cohort.study.table1_spec import COLUMN_TYPES, PAPER_TABLE1, Table1Row
 
 TestPolicy = Literal["spss", "exact"]
 TEST_POLICIES: tuple[str, ...] = ("spss", "exact")
+ProportionCI = Literal["wilson", "clopper-pearson"]
 PROPORTION_CIS: tuple[str, ...] = ("wilson", "clopper-pearson")
 RISK_GROUPS: tuple[str, ...] = ("low", "medium", "high")
 #: the most regimens a plan compares (the Okabe–Ito palette has eight colours)
@@ -121,7 +122,7 @@ class AnalysisPlan:
     vegf_normal_below: float = VEGF_UPPER_NORMAL
     test_policy: TestPolicy = "spss"
     confidence_level: float = 0.95
-    proportion_ci: str = "wilson"
+    proportion_ci: ProportionCI = "wilson"
     risk_table_step_months: float = 12.0
     supplementary_subgroup: str = "medium-high"
     table1: tuple[Table1Row, ...] = PAPER_TABLE1
