@@ -89,3 +89,18 @@ def test_a_cohort_with_nobody_included_is_an_input_error_before_any_output(tmp_p
     with pytest.raises(InputError, match="none was included"):
         workflow.run(EXAMPLE, tmp_path / "out", cutoff=dt.date(2000, 1, 1))
     assert not (tmp_path / "out").exists()
+
+
+def test_secondary_malignancy_is_optional_and_shown_as_not_recorded(tmp_path):
+    from poems_cohort.report.tables import followup_table
+
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    patients = pd.read_csv(EXAMPLE / "patients.csv", dtype=str, keep_default_na=False)
+    patients.drop(columns=["secondary_malignancy"]).to_csv(folder / "patients.csv", index=False)
+    (folder / "visits.csv").write_bytes((EXAMPLE / "visits.csv").read_bytes())
+    results = workflow.compute(folder).results
+    shown = followup_table(results).frame
+    assert set(shown["Secondary malignancies"]) == {"not recorded"}
+    recorded = followup_table(workflow.compute(EXAMPLE).results).frame
+    assert "not recorded" not in set(recorded["Secondary malignancies"])

@@ -140,7 +140,8 @@ COLUMNS: tuple[Column, ...] = (
            synonyms=(("treatment related", "treatment-related"),
                      ("treatment_related", "treatment-related"), ("trm", "treatment-related")),
            aliases=("cause_of_death",)),
-    _yes_no("secondary_malignancy", "Second malignancy during follow-up.", "second_malignancy"),
+    _yes_no("secondary_malignancy", "Second malignancy during follow-up (optional: the report "
+            "says 'not recorded' without it).", "second_malignancy", required=False),
     _yes_no("polyneuropathy", "Polyneuropathy (mandatory diagnostic criterion).",
             "peripheral_neuropathy", "neuropathy", required=False),
     _yes_no("monoclonal_plasma_cell", "Monoclonal plasma-cell disorder (mandatory criterion).",

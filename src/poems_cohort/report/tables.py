@@ -414,7 +414,9 @@ def followup_table(results: StudyResults) -> DisplayTable:
             "Deaths": str(int(e.loc[g, "deaths"])),
             "Treatment-related deaths": str(int(e.loc[g, "treatment_related_deaths"])),
             "Progressed, alive": str(int(e.loc[g, "progressions_alive"])),
-            "Secondary malignancies": str(int(e.loc[g, "secondary_malignancies"])),
+            "Secondary malignancies": (str(int(e.loc[g, "secondary_malignancies"]))
+                                       if int(e.loc[g, "secondary_malignancy_known"])
+                                       else "not recorded"),
         })
     frame = pd.DataFrame(rows)
     return DisplayTable("followup", "Follow-up and events", frame,
