@@ -561,7 +561,8 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
         return None, everything
     headers = raw.patients.headers if raw.patients is not None else {}
     cohort = Cohort(
-        patients=_canonical(patients, (*COLUMNS, *raw.patients.study_columns)),
+        patients=_canonical(patients, (*COLUMNS, *(raw.patients.study_columns
+                                                   if raw.patients is not None else ()))),
         visits=None if visits is None else _canonical(visits, VISIT_COLUMNS),
         warnings=tuple(ordered([p for p in everything if p.severity == "warning"])),
         source=raw.source,
