@@ -104,3 +104,38 @@ def test_secondary_malignancy_is_optional_and_shown_as_not_recorded(tmp_path):
     assert set(shown["Secondary malignancies"]) == {"not recorded"}
     recorded = followup_table(workflow.compute(EXAMPLE).results).frame
     assert "not recorded" not in set(recorded["Secondary malignancies"])
+
+
+ANY_PLAN = Path(__file__).resolve().parent / "reference" / "study" / "any_plan"
+
+
+def test_study_columns_are_read_typed_by_the_plan_and_checked(tmp_path):
+    cohort = workflow.validate(ANY_PLAN / "cohort", plan=ANY_PLAN / "plan.toml")
+    assert not cohort.warnings  # ecog, centre, prior_radiation are study columns, not ignored
+    assert cohort.patients["ecog"].dtype == "float64"
+    assert str(cohort.patients["prior_radiation"].dtype) == "boolean"
+    assert cohort.patients["centre"].dropna().isin(["North", "South", "East"]).all()
+    without = load_cohort(ANY_PLAN / "cohort")
+    assert "ecog" not in without.patients.columns
+    assert {w.column for w in without.warnings} == {"ecog", "centre", "prior_radiation"}
+    # a bad value in a study column is an input error naming row, column and value
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    patients = pd.read_csv(ANY_PLAN / "cohort" / "patients.csv", dtype=str,
+                           keep_default_na=False)
+    patients.loc[2, "ecog"] = "two"
+    patients.loc[5, "prior_radiation"] = "maybe"
+    patients.to_csv(folder / "patients.csv", index=False)
+    (folder / "visits.csv").write_bytes((ANY_PLAN / "cohort" / "visits.csv").read_bytes())
+    with pytest.raises(InputError) as caught:
+        workflow.validate(folder, plan=ANY_PLAN / "plan.toml")
+    found = {(p.row, p.column, p.value) for p in caught.value.problems}
+    assert found == {(4, "ecog", "two"), (7, "prior_radiation", "maybe")}
+
+
+def test_validate_command_lists_a_centres_regimens(tmp_path):
+    result = CliRunner().invoke(app, ["validate", str(ANY_PLAN / "cohort"),
+                                      "--plan", str(ANY_PLAN / "plan.toml")])
+    assert result.exit_code == 0, result.output
+    assert "Auto-HCT 138" in result.stdout and "Radiotherapy 37" in result.stdout
+    assert "ASCT 0" not in result.stdout and "0 warning(s)" in result.stdout

@@ -35,7 +35,10 @@ def validate(
     with input_errors_exit_2():
         cohort = workflow.validate(path, plan=plan, mapping=mapping,
                                    cutoff=optional_cutoff(cutoff))
-    per = ", ".join(f"{k} {v}" for k, v in cohort.regimen_counts().items())
+    counts = cohort.regimen_counts()
+    if any(n for r, n in counts.items() if r not in ("ASCT", "MDex", "LDex")):
+        counts = cohort.regimen_counts(only_present=True)  # a centre's own regimens
+    per = ", ".join(f"{k} {v}" for k, v in counts.items())
     visits = "no visits table" if cohort.visits is None else f"{len(cohort.visits)} visits"
     console.print(f"{path}: valid — {len(cohort)} patients ({per}); {visits}; "
                   f"{len(cohort.warnings)} warning(s).", markup=False, highlight=False, soft_wrap=True)
