@@ -250,6 +250,10 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
             f"a number of months, at least {MIN_STEP_MONTHS:g} (e.g. 12)")
     if not (_finite(plan.vegf_normal_below) and plan.vegf_normal_below > 0):
         bad("vegf_normal_below", plan.vegf_normal_below, "a positive VEGF level in pg/ml (e.g. 600)")
+    keys = [r.key for r in plan.table1]
+    if len(set(keys)) != len(keys):
+        bad("table1", sorted({k for k in keys if keys.count(k) > 1}),
+            "distinct row keys (give each row its own label or key)")
     if not any(not r.descriptive for r in plan.table1):
         bad("table1", [r.label for r in plan.table1], "at least one Table 1 row")
     if not isinstance(plan.cutoff, dt.date):

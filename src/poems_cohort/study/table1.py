@@ -128,10 +128,10 @@ def kruskal_wallis(groups: list[np.ndarray]) -> TestOutcome:
 
 
 def anova(groups: list[np.ndarray]) -> TestOutcome:
-    """One-way ANOVA (equal variances) across the non-empty groups."""
+    """One-way ANOVA (equal variances, R's ``oneway.test(var.equal = TRUE)``) across the
+    non-empty groups; not testable when a group holds a single value (R stops there)."""
     present = [g for g in groups if g.size]
-    n = sum(g.size for g in present)
-    if len(present) < 2 or n <= len(present):
+    if len(present) < 2 or any(g.size < 2 for g in present):
         return not_testable()
     res = ss.f_oneway(*present)
     if not math.isfinite(float(res.pvalue)):

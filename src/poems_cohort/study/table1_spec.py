@@ -180,8 +180,4 @@ def parse_rows(value: Any) -> tuple[tuple[Table1Row, ...], list[tuple[str, objec
             levels=tuple(raw.get("levels", [])), level_labels=tuple(raw.get("level_labels", [])),
             key=raw.get("key", ""), section=raw.get("section", ""),
             mean_sd=raw.get("mean_sd", False), descriptive=raw.get("descriptive", False)))
-    keys = [r.key for r in rows]
-    dup = sorted({k for k in keys if keys.count(k) > 1})
-    if dup:
-        problems.append(("table1", dup, "distinct row keys (give each row its own label or key)"))
     return tuple(rows), problems
