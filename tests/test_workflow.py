@@ -139,3 +139,27 @@ def test_validate_command_lists_a_centres_regimens(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Auto-HCT 138" in result.stdout and "Radiotherapy 37" in result.stdout
     assert "ASCT 0" not in result.stdout and "0 warning(s)" in result.stdout
+
+
+def test_required_columns_are_only_those_the_plan_needs(tmp_path):
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    patients = pd.read_csv(ANY_PLAN / "cohort" / "patients.csv", dtype=str,
+                           keep_default_na=False)
+    dropped = ["heavy_chain", "light_chain", "spe_g_l", "bmpc_pct", "urine_protein_g_24h"]
+    patients.drop(columns=dropped).to_csv(folder / "patients.csv", index=False)
+    (folder / "visits.csv").write_bytes((ANY_PLAN / "cohort" / "visits.csv").read_bytes())
+    plan = load_plan_for_test()
+    assert set(dropped) <= set(plan.optional_columns())
+    assert "albumin_g_l" not in plan.optional_columns()  # a row of this plan's Table 1
+    results = workflow.compute(folder, plan=plan).results
+    assert len(results.analysis_dataset) == 310
+    with pytest.raises(InputError) as caught:  # the published Table 1 shows them
+        workflow.validate(folder)
+    assert {p.column for p in caught.value.problems if p.severity == "error"} == set(dropped)
+
+
+def load_plan_for_test():
+    from poems_cohort.study import load_plan
+
+    return load_plan(ANY_PLAN / "plan.toml")

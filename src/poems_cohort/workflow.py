@@ -125,9 +125,10 @@ def read(data: str | Path | None, plan: AnalysisPlan, *,
          mapping: str | Path | None = None) -> Cohort:
     """Read and validate the cohort (default: the bundled one) with the plan's cutoff; the
     columns the plan reads beyond the data dictionary are read as study columns, typed by the
-    plan."""
+    plan, and the dictionary's required columns the plan does not need may be absent."""
     return load_cohort(cohort_source(data), mapping=mapping, cutoff=plan.cutoff,
-                       study_columns=plan.study_columns())
+                       study_columns=plan.study_columns(),
+                       optional_columns=plan.optional_columns())
 
 
 def eligibility(cohort: Cohort, plan: AnalysisPlan) -> Eligibility:

@@ -212,6 +212,11 @@ BUILTIN_REGIMEN_ALIASES: dict[str, str] = {
 }
 """Regimen spellings recognised without any mapping (keys compared case-insensitively)."""
 
+TABLE1_ONLY: tuple[str, ...] = ("heavy_chain", "light_chain", "spe_g_l", "bmpc_pct",
+                                 "albumin_g_l", "urine_protein_g_24h")
+"""Required columns read only by the published Table 1 (no clinical rule uses them): optional
+for a plan whose Table 1 does not show them."""
+
 REGIMENS: tuple[str, ...] = ("ASCT", "MDex", "LDex")
 """The published study's regimens (the targets of the built-in aliases). Any other regimen name
 is valid input; the analysis plan names the regimens compared."""

@@ -81,6 +81,8 @@ class ColumnMapping:
     regimens: Mapping[str, str] = field(default_factory=dict)
     #: study columns: extra patient columns the analysis plan reads, with their types
     study: tuple[Column, ...] = ()
+    #: required columns of the dictionary the analysis plan does not need (then optional)
+    optional: frozenset[str] = frozenset()
 
 
 def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
@@ -424,7 +426,8 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
         headers[canonical] = str(header)
         selected[canonical] = position
     for column in columns:
-        if column.required and column.name not in headers:
+        if column.required and column.name not in headers and not (
+                table == "patients" and column.name in mapping.optional):
             also = f" (or one of: {', '.join(column.aliases)})" if column.aliases else ""
             problems.append(Problem(file, None, column.name, None,
                                     f"a required column '{column.name}'{also}"))
@@ -491,11 +494,12 @@ def _workbook_visits(path: Path | None) -> str | None:
 
 
 def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
-              study: tuple[Column, ...] = ()) -> tuple[RawCohort, list[Problem]]:
+              study: tuple[Column, ...] = (), optional: frozenset[str] = frozenset(),
+              ) -> tuple[RawCohort, list[Problem]]:
     source = Path(path)
     column_mapping, problems = _as_mapping(mapping)
-    if study:
-        column_mapping = replace(column_mapping, study=study)
+    if study or optional:
+        column_mapping = replace(column_mapping, study=study, optional=optional)
     patients: RawTable | None = None
     visits: RawTable | None = None
 

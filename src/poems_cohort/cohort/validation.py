@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -599,7 +599,8 @@ def load_cohort(path: str | Path, *,
                 mapping: str | Path | Mapping[str, str] | ColumnMapping | None = None,
                 regimen_aliases: Mapping[str, str] | None = None,
                 cutoff: dt.date | str | None = DEFAULT_CUTOFF,
-                study_columns: Mapping[str, str] | None = None) -> Cohort:
+                study_columns: Mapping[str, str] | None = None,
+                optional_columns: Iterable[str] = ()) -> Cohort:
     """Read, map column names, validate everything in one pass; return a frozen ``Cohort``.
 
     ``path`` is a CSV, Excel (.xlsx, sheets ``patients`` and optional ``visits``), SPSS (.sav)
@@ -607,10 +608,13 @@ def load_cohort(path: str | Path, *,
     renames columns (a dict, or a TOML/CSV file); ``regimen_aliases`` adds regimen spellings.
     ``study_columns`` (name → ``"number"``, ``"boolean"`` or ``"text"``, from
     ``AnalysisPlan.study_columns()``) are extra patient columns read and validated with those
-    types instead of being ignored; absent ones are all missing.
+    types instead of being ignored; absent ones are all missing. ``optional_columns`` names
+    required columns of the dictionary the analysis plan does not need (``AnalysisPlan.
+    optional_columns()``): they may be absent.
     Raises ``InputError`` listing every problem found (errors first, then warnings).
     """
-    raw, _ = _read_raw(path, mapping, study_columns_of(dict(study_columns or {})))
+    raw, _ = _read_raw(path, mapping, study_columns_of(dict(study_columns or {})),
+                       frozenset(optional_columns))
     cohort, problems = _validate(raw, regimen_aliases, cutoff)
     if cohort is None:
         raise _raise(problems)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from poems_cohort.clinical.settings import EndpointSettings
-from poems_cohort.cohort.columns import REGIMENS
+from poems_cohort.cohort.columns import REGIMENS, TABLE1_ONLY
 from poems_cohort.defaults import PAPER_CUTOFF, VEGF_UPPER_NORMAL
 from poems_cohort.errors import InputError, Problem
 from poems_cohort.study.table1_spec import COLUMN_TYPES, PAPER_TABLE1, Table1Row, parse_rows
@@ -166,6 +166,12 @@ class AnalysisPlan:
             "supplementary_subgroup": self.supplementary_subgroup,
             "table1": [r.to_dict() for r in self.table1],
         }
+
+    def optional_columns(self) -> tuple[str, ...]:
+        """The required columns of the data dictionary this plan does not need (those read only
+        by a Table 1 that does not show them): they may be absent from the cohort."""
+        shown = {r.column for r in self.table1}
+        return tuple(c for c in TABLE1_ONLY if c not in shown)
 
     def study_columns(self) -> dict[str, str]:
         """The cohort columns the plan reads beyond the analysis dataset, with the type each
