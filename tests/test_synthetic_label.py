@@ -17,7 +17,7 @@ from poems_cohort.data import (
     write_synthetic_manifest,
 )
 from poems_cohort.report.figures import SYNTHETIC_STAMP
-from poems_cohort.report.pipeline import run_pipeline
+from poems_cohort.workflow import run as run_pipeline
 from tests.report.conftest import copy_tree
 
 BANNER = "Synthetic cohort."

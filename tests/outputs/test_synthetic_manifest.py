@@ -24,8 +24,8 @@ from poems_cohort.data import (
 )
 from poems_cohort.manifest import MANIFEST_NAME, Entry, Manifest, read_manifest, sha256_file
 from poems_cohort.report.figures import SYNTHETIC_STAMP
-from poems_cohort.report.pipeline import run_pipeline
 from poems_cohort.synth import generator
+from poems_cohort.workflow import run as run_pipeline
 from tests.report.conftest import EXAMPLE
 
 

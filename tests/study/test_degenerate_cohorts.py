@@ -4,7 +4,7 @@ cannot be computed is marked "not testable" (never a traceback).
 The cohorts are the ten-patient example with its dates moved (each patient's dates shift with
 the treatment start, so every visit keeps its place in the course), then made degenerate:
 everybody dying on the same day, everybody censored, everybody dying on the day treatment
-starts, a regimen with one patient, a regimen with none.
+starts, a regimen with one patient, a regimen left without patients by eligibility.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ START = pd.Timestamp("2014-01-06")
 
 
 def _write(folder: Path, *, death_after_days: int | None = None, censored: bool = False,
-           regimens: list[str] | None = None) -> Path:
+           regimens: list[str] | None = None, late_ldex: bool = False) -> Path:
     p = pd.read_csv(EXAMPLE / "patients.csv", dtype=str, keep_default_na=False)
     v = pd.read_csv(EXAMPLE / "visits.csv", dtype=str, keep_default_na=False)
     for i, row in p.iterrows():  # every patient starts on START, all dates move with it
@@ -36,6 +36,18 @@ def _write(folder: Path, *, death_after_days: int | None = None, censored: bool 
                                     for d in v.loc[own, "visit_date"]]
     if regimens is not None:
         p["regimen"] = regimens
+    if late_ldex:  # one more patient, on LDex, who started six years later (after the cutoff)
+        late = p.iloc[[0]].copy()
+        late_visits = v[v["patient_id"] == late.iloc[0]["patient_id"]].copy()
+        late["patient_id"] = late_visits["patient_id"] = "LATE-1"
+        late["regimen"] = "LDex"
+        shift = pd.Timedelta(days=365 * 6)
+        for c in DATES:
+            late[c] = [(pd.Timestamp(d) + shift).strftime("%Y-%m-%d") if d else d
+                       for d in late[c]]
+        late_visits["visit_date"] = [(pd.Timestamp(d) + shift).strftime("%Y-%m-%d")
+                                     for d in late_visits["visit_date"]]
+        p, v = pd.concat([p, late], ignore_index=True), pd.concat([v, late_visits])
     if censored:
         p["death_date"] = p["death_cause"] = p["progression_date"] = ""
     if death_after_days is not None:
@@ -61,7 +73,10 @@ CASES = {
     "events_at_time_0": ({"death_after_days": 0}, ALL_SURVIVAL),
     # LDex has one patient (a low-risk one, whose group has no death): OS in "low" has no event
     "group_of_one": ({"regimens": ["ASCT"] * 4 + ["MDex"] * 5 + ["LDex"]}, {("OS", "low")}),
-    "empty_group": ({"regimens": ["ASCT"] * 5 + ["MDex"] * 5}, {("OS", "low")}),
+    # LDex's only patient started treatment after the data cutoff: the arm is empty after
+    # eligibility (a plan regimen that no patient received at all is an input error instead)
+    "empty_group": ({"regimens": ["ASCT"] * 5 + ["MDex"] * 5, "late_ldex": True},
+                    {("OS", "low")}),
 }
 
 

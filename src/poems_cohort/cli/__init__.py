@@ -1,4 +1,4 @@
-"""The command-line front: ``poems-cohort validate | derive | run | synthesize | reproduce``.
+"""The command-line front: ``poems-cohort validate | derive | run | synthesize | reproduce | plan``.
 
 ``app.py`` holds the Typer app and the error handling shared by every command; each
 ``*_commands.py`` registers the commands of one layer as thin wrappers over the library.
@@ -11,6 +11,7 @@ import sys
 from poems_cohort.cli import (  # noqa: F401
     clinical_commands,
     cohort_commands,
+    plan_commands,
     study_commands,
     synth_commands,
 )

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from poems_cohort import __version__
+from poems_cohort.defaults import PAPER_CUTOFF
 from poems_cohort.errors import InputError, Problem
 
 app = typer.Typer(
@@ -58,14 +59,15 @@ CohortPath = Annotated[Path, typer.Argument(
 MappingOption = Annotated[Path | None, typer.Option(
     "--mapping", help="Column mapping file: TOML (\\[columns], \\[regimens]) or CSV "
     "source,canonical.")]
-DEFAULT_CUTOFF = "2018-08-31"
+DEFAULT_CUTOFF = PAPER_CUTOFF.isoformat()
 
 # Arguments and options shared by the commands that run the study (run, reproduce).
 StudyData = Annotated[Path | None, typer.Argument(
     help="The cohort (CSV, Excel, SPSS, Parquet or a folder); default: the bundled synthetic "
     "cohort.")]
 PlanOption = Annotated[Path | None, typer.Option(
-    "--plan", help="TOML file overriding the analysis plan.")]
+    "--plan", help="The analysis plan: a TOML file (see 'poems-cohort plan init') or a preset "
+    "name; default: leukemia-2019, the published analysis.")]
 CutoffOverride = Annotated[str | None, typer.Option(
     "--cutoff", help=f"Data cutoff (YYYY-MM-DD); overrides the plan's cutoff (default "
     f"{DEFAULT_CUTOFF}).")]

@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from poems_cohort.cli.app import (
-    DEFAULT_CUTOFF,
     CohortPath,
+    CutoffOverride,
     MappingOption,
+    PlanOption,
     app,
     input_errors_exit_2,
-    parse_cutoff,
+    optional_cutoff,
     say,
 )
 from poems_cohort.errors import InputError, Problem
@@ -21,7 +22,7 @@ from poems_cohort.errors import InputError, Problem
 DATASET_FORMATS: tuple[str, ...] = (".csv", ".parquet")
 
 
-def _check_out(out: Path, path: Path, mapping: Path | None) -> None:
+def _check_out(out: Path, path: Path, mapping: Path | None, plan: Path | None) -> None:
     from poems_cohort.cohort import input_conflict
     from poems_cohort.report.output import check_output_file
 
@@ -37,7 +38,7 @@ def _check_out(out: Path, path: Path, mapping: Path | None) -> None:
         raise InputError([Problem("--out", None, None, str(out),
                                   f"a file that is not an input of the cohort ({clash} would be "
                                   "overwritten or read as input)")])
-    check_output_file(out, inputs=[path, mapping])
+    check_output_file(out, inputs=[path, mapping, plan])
 
 
 @app.command()
@@ -46,26 +47,23 @@ def derive(
     out: Annotated[Path, typer.Option(
         "--out", help="Where to write the analysis dataset: a .csv or .parquet file.")],
     mapping: MappingOption = None,
-    cutoff: Annotated[str, typer.Option(
-        "--cutoff", help="Data cutoff (YYYY-MM-DD): events and responses after it do not count.",
-    )] = DEFAULT_CUTOFF,
+    plan: PlanOption = None,
+    cutoff: CutoffOverride = None,
 ) -> None:
     """Derive the analysis dataset (risk group, responses, PFS/OS; one row per included patient)
     and write it to --out. Bad input: every problem is listed, exit 2, nothing written."""
-    from poems_cohort.clinical import EndpointSettings, derive_analysis_dataset
-    from poems_cohort.cohort import apply_eligibility, load_cohort
+    from poems_cohort import workflow
     from poems_cohort.data import is_synthetic_cohort
     from poems_cohort.report.output import write_dataset_file
 
     with input_errors_exit_2():
-        _check_out(out, path, mapping)
-        when = parse_cutoff(cutoff)
-        cohort = load_cohort(path, mapping=mapping, cutoff=when)
-    eligibility = apply_eligibility(cohort, cutoff=when)
-    dataset = derive_analysis_dataset(eligibility.included, EndpointSettings(cutoff=when))
+        _check_out(out, path, mapping, plan)
+        derived = workflow.derive(path, plan=plan, mapping=mapping,
+                                  cutoff=optional_cutoff(cutoff))
+    cohort, dataset, when = derived.cohort, derived.dataset, derived.plan.cutoff
     with input_errors_exit_2():
         write_dataset_file(dataset, out, synthetic=is_synthetic_cohort(path))
-    flow = eligibility.flow
+    flow = derived.eligibility.flow
     say(f"{out}: {len(dataset)} patients written ({flow.screened} screened, "
         f"{flow.screened - flow.included} excluded); data cutoff {when.isoformat()}; "
         f"{len(cohort.warnings)} warning(s) in the input.")

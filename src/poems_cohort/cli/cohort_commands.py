@@ -10,9 +10,10 @@ from poems_cohort.cli.app import (
     DEFAULT_CUTOFF,
     CohortPath,
     MappingOption,
+    PlanOption,
     app,
     input_errors_exit_2,
-    parse_cutoff,
+    optional_cutoff,
     say,
 )
 
@@ -21,17 +22,23 @@ from poems_cohort.cli.app import (
 def validate(
     path: CohortPath,
     mapping: MappingOption = None,
-    cutoff: Annotated[str, typer.Option(
-        "--cutoff", help="Data cutoff (YYYY-MM-DD): later dates are reported as warnings.",
-    )] = DEFAULT_CUTOFF,
+    plan: PlanOption = None,
+    cutoff: Annotated[str | None, typer.Option(
+        "--cutoff", help="Data cutoff (YYYY-MM-DD): later dates are reported as warnings "
+        f"(default: the plan's, {DEFAULT_CUTOFF}).",
+    )] = None,
 ) -> None:
-    """Check a cohort against the data dictionary; print a summary (exit 0) or every problem
-    (exit 2). Nothing is written."""
-    from poems_cohort.cohort import load_cohort
+    """Check a cohort against the data dictionary and the plan's study columns; print a summary
+    (exit 0) or every problem (exit 2). Nothing is written."""
+    from poems_cohort import workflow
 
     with input_errors_exit_2():
-        cohort = load_cohort(path, mapping=mapping, cutoff=parse_cutoff(cutoff))
-    per = ", ".join(f"{k} {v}" for k, v in cohort.regimen_counts().items())
+        cohort = workflow.validate(path, plan=plan, mapping=mapping,
+                                   cutoff=optional_cutoff(cutoff))
+    counts = cohort.regimen_counts()
+    if any(n for r, n in counts.items() if r not in ("ASCT", "MDex", "LDex")):
+        counts = cohort.regimen_counts(only_present=True)  # a centre's own regimens
+    per = ", ".join(f"{k} {v}" for k, v in counts.items())
     visits = "no visits table" if cohort.visits is None else f"{len(cohort.visits)} visits"
     say(f"{path}: valid — {len(cohort)} patients ({per}); {visits}; "
         f"{len(cohort.warnings)} warning(s).")

@@ -44,7 +44,7 @@ class Column:
     def expected(self) -> str:
         """What a valid cell of this column looks like, in words."""
         if self.kind == "category":
-            return "one of " + ", ".join(self.allowed)
+            return "one of " + ", ".join(self.allowed) if self.allowed else "a non-empty text"
         if self.kind == "boolean":
             return "yes/no (also y/n, true/false, 1/0) or empty"
         if self.kind == "date":
@@ -83,8 +83,8 @@ COLUMNS: tuple[Column, ...] = (
            synonyms=(("male", "M"), ("female", "F")), required=True, aliases=("gender",)),
     Column("age", "number", "Age at treatment start.", unit="years", minimum=0.0, maximum=120.0,
            required=True, aliases=("age_years", "age_at_treatment", "age_at_diagnosis")),
-    Column("regimen", "category", "First-line regimen (after regimen-alias mapping).",
-           allowed=("ASCT", "MDex", "LDex"), required=True, nonempty=True,
+    Column("regimen", "category", "First-line regimen (after regimen-alias mapping): any "
+           "name; the analysis plan chooses the regimens compared.", required=True, nonempty=True,
            aliases=("treatment", "first_line_regimen", "first_line_treatment", "therapy")),
     Column("treatment_start", "date", "Date the first-line treatment started.", required=True,
            aliases=("start_date", "treatment_start_date", "treatment_date", "date_of_treatment")),
@@ -140,7 +140,8 @@ COLUMNS: tuple[Column, ...] = (
            synonyms=(("treatment related", "treatment-related"),
                      ("treatment_related", "treatment-related"), ("trm", "treatment-related")),
            aliases=("cause_of_death",)),
-    _yes_no("secondary_malignancy", "Second malignancy during follow-up.", "second_malignancy"),
+    _yes_no("secondary_malignancy", "Second malignancy during follow-up (optional: the report "
+            "says 'not recorded' without it).", "second_malignancy", required=False),
     _yes_no("polyneuropathy", "Polyneuropathy (mandatory diagnostic criterion).",
             "peripheral_neuropathy", "neuropathy", required=False),
     _yes_no("monoclonal_plasma_cell", "Monoclonal plasma-cell disorder (mandatory criterion).",
@@ -211,7 +212,14 @@ BUILTIN_REGIMEN_ALIASES: dict[str, str] = {
 }
 """Regimen spellings recognised without any mapping (keys compared case-insensitively)."""
 
+TABLE1_ONLY: tuple[str, ...] = ("heavy_chain", "light_chain", "spe_g_l", "bmpc_pct",
+                                 "albumin_g_l", "urine_protein_g_24h")
+"""Required columns read only by the published Table 1 (no clinical rule uses them): optional
+for a plan whose Table 1 does not show them."""
+
 REGIMENS: tuple[str, ...] = ("ASCT", "MDex", "LDex")
+"""The published study's regimens (the targets of the built-in aliases). Any other regimen name
+is valid input; the analysis plan names the regimens compared."""
 
 
 def normalize_name(name: object) -> str:
@@ -237,3 +245,16 @@ def by_name(columns: tuple[Column, ...]) -> dict[str, Column]:
 
 PATIENT_TABLE = by_name(COLUMNS)
 VISIT_TABLE = by_name(VISIT_COLUMNS)
+
+
+STUDY_COLUMN_TYPES: dict[str, Kind] = {"number": "number", "boolean": "boolean", "text": "category"}
+"""The types an analysis plan gives to the study columns it reads (``AnalysisPlan.study_columns``)."""
+
+
+def study_columns(types: dict[str, str] | None) -> tuple[Column, ...]:
+    """The extra patient columns a plan reads, as columns of the given types (``"number"``,
+    ``"boolean"`` or ``"text"``: any non-empty text). A column of the data dictionary keeps its
+    own definition and is left out."""
+    known = {c.name for c in COLUMNS}
+    return tuple(Column(name, STUDY_COLUMN_TYPES[kind], "Study column (typed by the analysis "
+                        "plan).") for name, kind in (types or {}).items() if name not in known)

@@ -50,6 +50,7 @@ class RawTable:
     frame: pd.DataFrame
     headers: Mapping[str, str]
     broken_rows: frozenset[int] = frozenset()
+    study_columns: tuple[Column, ...] = ()
 
     def __repr__(self) -> str:
         return f"RawTable({self.file!r}, rows={len(self.frame)}, columns={len(self.frame.columns)})"
@@ -78,6 +79,10 @@ class ColumnMapping:
 
     columns: Mapping[str, str] = field(default_factory=dict)
     regimens: Mapping[str, str] = field(default_factory=dict)
+    #: study columns: extra patient columns the analysis plan reads, with their types
+    study: tuple[Column, ...] = ()
+    #: required columns of the dictionary the analysis plan does not need (then optional)
+    optional: frozenset[str] = frozenset()
 
 
 def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
@@ -126,9 +131,9 @@ def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
             problems.append(Problem(label, None, source, canonical,
                                     "a canonical column name of the data dictionary"))
     for alias, regimen in regimens.items():
-        if regimen not in PATIENT_TABLE["regimen"].allowed:
+        if not isinstance(regimen, str) or not regimen.strip():  # any regimen name is valid
             problems.append(Problem(label, None, alias, regimen,
-                                    "a regimen alias mapping to ASCT, MDex or LDex"))
+                                    "a regimen alias mapping to a non-empty regimen name"))
     return ColumnMapping(columns, regimens), problems
 
 
@@ -382,6 +387,10 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
                      ) -> tuple[RawTable, list[Problem]]:
     columns: tuple[Column, ...] = COLUMNS if table == "patients" else VISIT_COLUMNS
     spec = PATIENT_TABLE if table == "patients" else VISIT_TABLE
+    study = mapping.study if table == "patients" else ()
+    if study:  # the analysis plan's study columns are read like the dictionary's
+        columns = (*columns, *study)
+        spec = {**spec, **{c.name: c for c in study}}
     names = lookup(columns)
     user = {normalize_name(k): v for k, v in mapping.columns.items()}
     problems: list[Problem] = []
@@ -417,7 +426,8 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
         headers[canonical] = str(header)
         selected[canonical] = position
     for column in columns:
-        if column.required and column.name not in headers:
+        if column.required and column.name not in headers and not (
+                table == "patients" and column.name in mapping.optional):
             also = f" (or one of: {', '.join(column.aliases)})" if column.aliases else ""
             problems.append(Problem(file, None, column.name, None,
                                     f"a required column '{column.name}'{also}"))
@@ -429,7 +439,7 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
                                 "an 'egfr' column or a 'creatinine_mg_dl' column to compute it"))
     data = pd.DataFrame({name: keep.iloc[:, pos] for name, pos in selected.items()},
                         index=keep.index, dtype=object)
-    return RawTable(file, data, headers), problems
+    return RawTable(file, data, headers, study_columns=study), problems
 
 
 def _find(folder: Path, stem: str) -> tuple[Path | None, list[Problem]]:
@@ -484,9 +494,12 @@ def _workbook_visits(path: Path | None) -> str | None:
 
 
 def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
+              study: tuple[Column, ...] = (), optional: frozenset[str] = frozenset(),
               ) -> tuple[RawCohort, list[Problem]]:
     source = Path(path)
     column_mapping, problems = _as_mapping(mapping)
+    if study or optional:
+        column_mapping = replace(column_mapping, study=study, optional=optional)
     patients: RawTable | None = None
     visits: RawTable | None = None
 

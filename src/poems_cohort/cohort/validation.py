@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from poems_cohort.cohort.columns import (
     VISIT_TABLE,
     Column,
 )
+from poems_cohort.cohort.columns import study_columns as study_columns_of
 from poems_cohort.cohort.model import Cohort
 from poems_cohort.cohort.readers import (
     ColumnMapping,
@@ -38,9 +39,10 @@ from poems_cohort.cohort.readers import (
     _read_raw,
     _text_codes,
 )
+from poems_cohort.defaults import PAPER_CUTOFF
 from poems_cohort.errors import InputError, Problem
 
-DEFAULT_CUTOFF = dt.date(2018, 8, 31)
+DEFAULT_CUTOFF = PAPER_CUTOFF
 """The paper's date of last follow-up."""
 
 VEGF_WARN_ABOVE = 50_000.0
@@ -295,7 +297,7 @@ def _schema(spec: Mapping[str, Column], present: list[str], regimen_note: str) -
                 checks.append(pa.Check.ge(column.minimum, error=expected))
             if column.integer:
                 checks.append(pa.Check(_integer_check, error=expected))
-        elif column.kind == "category":
+        elif column.kind == "category" and column.allowed:  # regimen: any name
             note = regimen_note if name == "regimen" else ""
             checks.append(pa.Check.isin(list(column.allowed), error=expected + note))
         if checks:
@@ -531,16 +533,17 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
     aliases = {**raw.regimen_aliases, **(regimen_aliases or {})}
     problems: list[Problem] = []
     for alias, regimen in (regimen_aliases or {}).items():
-        if regimen not in PATIENT_TABLE["regimen"].allowed:
+        if not isinstance(regimen, str) or not regimen.strip():
             problems.append(Problem("regimen aliases", None, alias, regimen,
-                                    "a regimen alias mapping to ASCT, MDex or LDex"))
+                                    "a regimen alias mapping to a non-empty regimen name"))
     limit = _as_cutoff(cutoff)
     patients = visits = None
     if raw.patients is not None:
-        converted, found = _convert(raw.patients, PATIENT_TABLE, aliases)
+        spec = {**PATIENT_TABLE, **{c.name: c for c in raw.patients.study_columns}}
+        converted, found = _convert(raw.patients, spec, aliases)
         problems.extend(found)
         patients = pd.DataFrame(converted, index=raw.patients.frame.index)
-        problems.extend(_check_cells(raw.patients, patients, PATIENT_TABLE))
+        problems.extend(_check_cells(raw.patients, patients, spec))
         problems.extend(_patient_rules(raw.patients, patients, limit))
     if raw.visits is not None:
         converted, found = _convert(raw.visits, VISIT_TABLE, aliases)
@@ -558,7 +561,8 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
         return None, everything
     headers = raw.patients.headers if raw.patients is not None else {}
     cohort = Cohort(
-        patients=_canonical(patients, COLUMNS),
+        patients=_canonical(patients, (*COLUMNS, *(raw.patients.study_columns
+                                                   if raw.patients is not None else ()))),
         visits=None if visits is None else _canonical(visits, VISIT_COLUMNS),
         warnings=tuple(ordered([p for p in everything if p.severity == "warning"])),
         source=raw.source,
@@ -594,15 +598,23 @@ def validate_cohort(raw: RawCohort, *, regimen_aliases: Mapping[str, str] | None
 def load_cohort(path: str | Path, *,
                 mapping: str | Path | Mapping[str, str] | ColumnMapping | None = None,
                 regimen_aliases: Mapping[str, str] | None = None,
-                cutoff: dt.date | str | None = DEFAULT_CUTOFF) -> Cohort:
+                cutoff: dt.date | str | None = DEFAULT_CUTOFF,
+                study_columns: Mapping[str, str] | None = None,
+                optional_columns: Iterable[str] = ()) -> Cohort:
     """Read, map column names, validate everything in one pass; return a frozen ``Cohort``.
 
     ``path`` is a CSV, Excel (.xlsx, sheets ``patients`` and optional ``visits``), SPSS (.sav)
     or Parquet file, or a folder holding ``patients.*`` and optionally ``visits.*``. ``mapping``
     renames columns (a dict, or a TOML/CSV file); ``regimen_aliases`` adds regimen spellings.
+    ``study_columns`` (name → ``"number"``, ``"boolean"`` or ``"text"``, from
+    ``AnalysisPlan.study_columns()``) are extra patient columns read and validated with those
+    types instead of being ignored; absent ones are all missing. ``optional_columns`` names
+    required columns of the dictionary the analysis plan does not need (``AnalysisPlan.
+    optional_columns()``): they may be absent.
     Raises ``InputError`` listing every problem found (errors first, then warnings).
     """
-    raw, _ = _read_raw(path, mapping)
+    raw, _ = _read_raw(path, mapping, study_columns_of(dict(study_columns or {})),
+                       frozenset(optional_columns))
     cohort, problems = _validate(raw, regimen_aliases, cutoff)
     if cohort is None:
         raise _raise(problems)

@@ -160,8 +160,10 @@ def methods_paragraph(results: StudyResults) -> str:
     ci_name = {"wilson": "Wilson", "clopper-pearson": "Clopper–Pearson"}.get(
         plan.proportion_ci, plan.proportion_ci)
     return (
-        f"Categorical variables were compared with {policy} (test policy '{plan.test_policy}'); "
-        "a footnote symbol on each p-value names the test used. Response rates are given with "
+        f"Categorical variables were compared with {policy}; continuous variables (median, "
+        "interquartile range and range) with the Kruskal–Wallis test across the regimens"
+        + (", and one-way ANOVA for means" if any(r.mean_sd for r in plan.table1) else "")
+        + "; a footnote symbol on each p-value names the test used. Response rates are given with "
         f"{ci_name} {plan.confidence_level * 100:g}% confidence intervals. "
         "Survival was estimated by the Kaplan–Meier method with log-log confidence intervals "
         "and compared with the log-rank test, across all regimens and for each regimen against "

@@ -12,6 +12,7 @@ import pandas as pd
 
 from poems_cohort.report import format as fmt
 from poems_cohort.study import StudyResults
+from poems_cohort.study.names import ALL, OS, PFS, SURVIVAL, TABLE2
 
 ABBREVIATIONS = {
     "ASCT": "autologous stem cell transplantation", "MDex": "melphalan + dexamethasone",
@@ -38,7 +39,9 @@ def abbreviations(frame: pd.DataFrame, *texts: str) -> str:
 
 TEST_MARKS = ("*", "†", "‡", "§", "¶")
 TEST_NAMES = {"Pearson chi-square": "Pearson's chi-square test",
-              "Fisher's exact": "Fisher's exact test", "log-rank": "log-rank test"}
+              "Fisher's exact": "Fisher's exact test", "log-rank": "log-rank test",
+              "Kruskal–Wallis": "Kruskal–Wallis test", "Mann–Whitney": "Mann–Whitney test",
+              "ANOVA": "one-way ANOVA"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,48 +166,97 @@ def flow_table(results: StudyResults) -> DisplayTable:
     return DisplayTable("flow", "Patient flow", frame, section="Stage")
 
 
-TABLE1_SECTIONS = {"hepatomegaly": "Organomegaly", "splenomegaly": "Organomegaly",
-                   "lymphadenopathy": "Organomegaly", "risk_low": "Risk stratification",
-                   "risk_medium": "Risk stratification", "risk_high": "Risk stratification"}
+def policy_text(policy: str) -> str:
+    """The test policy in the words of the tests a reader knows (never the policy's name)."""
+    if policy == "spss":
+        return ("Pearson's chi-square test, or Fisher's exact test for a 2×2 table with an "
+                "expected count below 5")
+    return "Pearson's chi-square test, or Fisher's exact test when an expected count is below 5"
+
+
+def _unknown_row(rows: list[dict[str, str]], section: str, counts: pd.Series,
+                 headers: dict[str, str], groups: list[str]) -> None:
+    """An "Unknown" row (patients whose value is missing) when any is missing."""
+    if int(counts.get(ALL, 0)) == 0:
+        return
+    rec = {"Group": section, "Characteristic": "Unknown"}
+    for g in groups:
+        rec[headers[g]] = str(int(counts.get(g, 0)))
+    rec["p"] = ""
+    rows.append(rec)
 
 
 def table1(results: StudyResults) -> DisplayTable:
-    """Table 1: baseline characteristics, n/N (%) by regimen, and the p-value marked with its
-    test (regimens in the plan's order, as published: MDex, ASCT, LDex)."""
+    """Table 1: baseline characteristics by regimen in the plan's order of rows (``plan.table1``):
+    n/N (%) for counts, median (IQR) and median (range) for continuous values, an "Unknown" row
+    when values are missing, and the p-value marked with its test."""
     plan = results.plan
-    groups = ["All", *plan.regimens]
+    groups = [ALL, *plan.regimens]
     headers = {g: _group_header(results, g) for g in groups}
-    headers["All"] = headers["All"].replace("All", "All patients", 1)
+    headers[ALL] = headers[ALL].replace("All", "All patients", 1)
     marks = _Marks()
-    rows = []
-    cont = results.table1.continuous
-    for label in dict.fromkeys(cont["characteristic"]):
-        part = cont[cont["characteristic"] == label].set_index("regimen")
-        rec = {"Group": "", "Characteristic": f"{label}, median (range)"}
-        digits = fmt.whole_digits(*part["median"], *part["min"], *part["max"])
-        for g in groups:
-            r = part.loc[g]
-            rec[headers[g]] = fmt.median_range(r["median"], r["min"], r["max"], digits)
-        rec["p"] = ""
-        rows.append(rec)
-    t1 = results.table1.rows
-    for key in dict.fromkeys(t1["key"]):
-        part = t1[t1["key"] == key].set_index("regimen")
-        first = part.iloc[0]
-        rec = {"Group": TABLE1_SECTIONS.get(str(key), ""),
-               "Characteristic": str(first["characteristic"])}
-        for g in groups:
-            r = part.loc[g]
-            rec[headers[g]] = fmt.n_pct(r["n"], r["N"], r["percent"])
-        rec["p"] = marks.p(first["p_value"], first["test"])
-        rows.append(rec)
-    tests = results.table1.tests
-    risk = tests[tests["endpoint"].str.startswith("Risk group")].iloc[0]
-    note = ("n/N (%): N counts the patients whose value is known (Castleman disease: patients "
-            "who had a biopsy). p: across the regimens, by the test policy "
-            f"'{plan.test_policy}'. Each risk row compares that level with the other two (3x2 "
-            f"table); the 3x3 risk-group table gives {fmt.p_text(risk['p_value'])} "
-            f"({risk['test']}).")
+    rows: list[dict[str, str]] = []
+    t1, cont = results.table1.rows, results.table1.continuous
+    categorical: list[str] = []
+    for spec in plan.table1:
+        if spec.descriptive:
+            continue
+        if spec.kind == "continuous":
+            part = cont[cont["key"] == spec.key].set_index("regimen")
+            first = part.iloc[0]
+            shapes = [("median (IQR)", "q1", "q3", marks.p(first["p_value"], first["test"])),
+                      ("median (range)", "min", "max", "")]
+            for what, lo, hi, p in shapes:
+                digits = fmt.whole_digits(*part["median"], *part[lo], *part[hi])
+                rec = {"Group": spec.section, "Characteristic": f"{spec.label}, {what}"}
+                for g in groups:
+                    r = part.loc[g]
+                    rec[headers[g]] = fmt.median_range(r["median"], r[lo], r[hi], digits)
+                rec["p"] = p
+                rows.append(rec)
+            if spec.mean_sd:
+                rec = {"Group": spec.section, "Characteristic": f"{spec.label}, mean (SD)"}
+                for g in groups:
+                    r = part.loc[g]
+                    rec[headers[g]] = (f"{fmt.num(r['mean'], digits + 1)} "
+                                       f"({fmt.num(r['sd'], digits + 1)})")
+                anova = results.table1.test(f"{spec.label} (mean)")
+                rec["p"] = marks.p(anova.p_value, anova.test)
+                rows.append(rec)
+            _unknown_row(rows, spec.section, part["unknown"], headers, groups)
+            continue
+        keys = spec.level_keys() if spec.kind == "categorical" else (spec.key,)
+        if spec.kind == "categorical" and not spec.levels:
+            found = [k for k in dict.fromkeys(t1["key"]) if str(k).startswith(spec.key + "_")]
+            keys = tuple(found)
+        unknown = None
+        for key in keys:
+            part = t1[t1["key"] == key].set_index("regimen")
+            if part.empty:
+                continue
+            first = part.iloc[0]
+            rec = {"Group": spec.section, "Characteristic": str(first["characteristic"])}
+            for g in groups:
+                r = part.loc[g]
+                rec[headers[g]] = fmt.n_pct(r["n"], r["N"], r["percent"])
+            rec["p"] = marks.p(first["p_value"], first["test"])
+            rows.append(rec)
+            unknown = part["unknown"]
+        if unknown is not None:
+            _unknown_row(rows, spec.section, unknown, headers, groups)
+        if spec.kind == "categorical":
+            t = results.table1.test(spec.label)
+            categorical.append(f"{spec.label}: each level against the others; the table of "
+                               f"all levels gives {fmt.p_text(t.p_value)} "
+                               f"({TEST_NAMES.get(t.test, t.test)})")
+    biopsied = (" (Castleman disease: patients who had a biopsy)"
+                if any(r.column == "castleman" for r in plan.table1) else "")
+    note = (f"n/N (%): N counts the patients whose value is known{biopsied}; Unknown: "
+            "patients whose value is missing. p: across the "
+            f"regimens, {policy_text(plan.test_policy)}; continuous values: Kruskal–Wallis "
+            "test.")
+    if categorical:
+        note += " " + "; ".join(categorical) + "."
     frame = pd.DataFrame(rows)
     return DisplayTable("table1", "Table 1. Baseline characteristics by first-line regimen",
                         frame, note, section="Group", marks=tuple(marks.used.values()),
@@ -212,37 +264,36 @@ def table1(results: StudyResults) -> DisplayTable:
 
 
 def _subgroup_header(results: StudyResults, subgroup: str) -> str:
-    t2 = results.table2.rows
-    n = t2[(t2["endpoint"] == "PFS") & (t2["subgroup"] == subgroup) & (t2["regimen"] == "All")]
     label = results.plan.subgroup(subgroup).label()
-    return f"{label} (N={int(n['N'].iloc[0])})" if len(n) else label
+    try:
+        n = results.survival.estimate(PFS, subgroup=subgroup)["N"]
+    except KeyError:
+        return label
+    return f"{label} (N={int(n)})"
 
 
 def _response_table(results: StudyResults, subgroups: list[str], name: str,
                     title: str) -> DisplayTable:
     plan = results.plan
     t2 = results.table2.rows
-    across = results.tests()
     marks = _Marks()
     when = fmt.landmark(plan.survival_landmark_months)
     order = [plan.reference, *(r for r in plan.regimens if r != plan.reference), "All"]
     ci = ci_label(results)
     rows = []
     for endpoint in dict.fromkeys(t2["endpoint"]):
-        survival = endpoint in ("PFS", "OS")
+        survival = endpoint in (PFS, OS)
         section = f"{endpoint}, {when} rate" if survival else endpoint
         for g in order:
             rec = {"Endpoint": section, "Regimen": "All regimens" if g == "All" else g}
             for sg in subgroups:
-                r = t2[(t2["endpoint"] == endpoint) & (t2["subgroup"] == sg)
-                       & (t2["regimen"] == g)].iloc[0]
+                r = results.table2.row(endpoint, subgroup=sg, regimen=g)
                 head = _subgroup_header(results, sg)
                 rec[f"{head}: n/N"] = fmt.n_of(r["n"], r["N"])
                 rec[f"{head}: % ({ci})"] = fmt.rate_ci(r["value"], r["ci_low"], r["ci_high"])
-                if g == "All":
-                    t = across[(across["source"] == ("survival" if survival else "table2"))
-                               & (across["endpoint"] == endpoint) & (across["subgroup"] == sg)]
-                    p = marks.p(t["p_value"].iloc[0], t["test"].iloc[0]) if len(t) else ""
+                if g == ALL:
+                    t = results.test(SURVIVAL if survival else TABLE2, endpoint, subgroup=sg)
+                    p = marks.p(t.p_value, t.test)
                 elif g == plan.reference:
                     p = ""
                 else:
@@ -255,8 +306,8 @@ def _response_table(results: StudyResults, subgroups: list[str], name: str,
             f"percent of evaluable patients with {ci_name} {plan.confidence_level * 100:g}% CI. "
             f"PFS and OS: {when} Kaplan–Meier rate with log-log "
             f"{plan.confidence_level * 100:g}% CI. p: each regimen against {plan.reference}; "
-            "on the 'All regimens' row, across all regimens; by the test policy "
-            f"'{plan.test_policy}'.")
+            "on the 'All regimens' row, across all regimens; responses: "
+            f"{policy_text(plan.test_policy)}; PFS and OS: log-rank test.")
     frame = pd.DataFrame(rows)
     return DisplayTable(name, title, frame, note, section="Endpoint",
                         marks=tuple(marks.used.values()), legend=marks.legend(),
@@ -363,7 +414,9 @@ def followup_table(results: StudyResults) -> DisplayTable:
             "Deaths": str(int(e.loc[g, "deaths"])),
             "Treatment-related deaths": str(int(e.loc[g, "treatment_related_deaths"])),
             "Progressed, alive": str(int(e.loc[g, "progressions_alive"])),
-            "Secondary malignancies": str(int(e.loc[g, "secondary_malignancies"])),
+            "Secondary malignancies": (str(int(e.loc[g, "secondary_malignancies"]))
+                                       if int(e.loc[g, "secondary_malignancy_known"])
+                                       else "not recorded"),
         })
     frame = pd.DataFrame(rows)
     return DisplayTable("followup", "Follow-up and events", frame,

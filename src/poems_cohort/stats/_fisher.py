@@ -646,7 +646,7 @@ def _log_tail_slice(x0: np.ndarray, a: np.ndarray, b: np.ndarray, m: np.ndarray,
         if n_done * 4 >= done.size:  # compact now and then: finished sums stop changing anyway
             out[pos[done]] = np.log(tot[done])
             keep = ~done
-            pos, num, dnum, den, dden, term, tot, ratio = (
+            pos, num, dnum, den, dden, term, tot, ratio = (  # type: ignore[assignment]
                 v[keep] for v in (pos, num, dnum, den, dden, term, tot, ratio))
 
 

@@ -136,7 +136,7 @@ def _findq(x: np.ndarray, y: np.ndarray, probs: np.ndarray, tol: float) -> np.nd
             out[k] = (x[int(i1[k]) - 1] + x[int(i2[k]) - 1]) / 2
     out[probs == 0] = x[0]
     if not np.isnan(y[-1]):
-        for k in np.flatnonzero(np.abs(probs - y[-1]) < tol):
+        for k in np.flatnonzero(np.abs(probs - y[-1]) < tol):  # type: ignore[assignment]
             out[k] = (x[int(i1[k]) - 1] + xmax) / 2 if not np.isnan(i1[k]) else np.nan
     return out
 

@@ -13,39 +13,74 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from poems_cohort.cohort.columns import REGIMENS
+from poems_cohort.clinical.settings import EndpointSettings
+from poems_cohort.cohort.columns import REGIMENS, TABLE1_ONLY
+from poems_cohort.defaults import PAPER_CUTOFF, VEGF_UPPER_NORMAL
 from poems_cohort.errors import InputError, Problem
+from poems_cohort.study.table1_spec import COLUMN_TYPES, PAPER_TABLE1, Table1Row, parse_rows
 
 TestPolicy = Literal["spss", "exact"]
 TEST_POLICIES: tuple[str, ...] = ("spss", "exact")
+ProportionCI = Literal["wilson", "clopper-pearson"]
 PROPORTION_CIS: tuple[str, ...] = ("wilson", "clopper-pearson")
 RISK_GROUPS: tuple[str, ...] = ("low", "medium", "high")
+#: the most regimens a plan compares (the Okabe–Ito palette has eight colours)
+MAX_ARMS = 8
 #: the smallest spacing of the time-axis ticks and numbers at risk, in months
 MIN_STEP_MONTHS = 1.0
 
 
 def canonical_regimen(name: str) -> str:
-    """The canonical spelling of a regimen name given in any case (``"ldex"`` → ``"LDex"``);
-    an unknown name is returned unchanged."""
+    """The canonical spelling of one of the published study's regimen names given in any case
+    (``"ldex"`` → ``"LDex"``); any other name is returned stripped of surrounding spaces (it must
+    then match the cohort's regimen text exactly)."""
     if isinstance(name, str):
         for r in REGIMENS:
             if name.strip().lower() == r.lower():
                 return r
+        return name.strip()
     return name
+
+
+RISK_GROUP = "risk_group"
 
 
 @dataclass(frozen=True, slots=True)
 class Subgroup:
-    """A risk subgroup: its name and the risk groups it holds (``None``: every patient)."""
+    """A subgroup: its name and the values of ``column`` it holds (``risk_groups``; ``None``:
+    every patient). The column is the derived risk group by default, or any categorical column
+    of the cohort (a study column); ``title`` is the label shown (default: ``"Low risk"`` for a
+    risk subgroup, else ``"<column>: <values>"``)."""
 
     name: str
     risk_groups: tuple[str, ...] | None
+    column: str = RISK_GROUP
+    title: str = ""
+
+    @property
+    def values(self) -> tuple[str, ...] | None:
+        """The values of ``column`` in the subgroup (``None``: every patient)."""
+        return self.risk_groups
 
     def label(self) -> str:
         """A display label, e.g. ``"Medium-high risk"``."""
+        if self.title:
+            return self.title
         if self.risk_groups is None:
             return "All patients"
-        return f"{self.name[:1].upper()}{self.name[1:]} risk"
+        if self.column == RISK_GROUP:
+            return f"{self.name[:1].upper()}{self.name[1:]} risk"
+        return f"{self.column}: {', '.join(self.risk_groups)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The subgroup as plan keys."""
+        out: dict[str, Any] = {"name": self.name, "risk_groups": (
+            None if self.risk_groups is None else list(self.risk_groups))}
+        if self.column != RISK_GROUP:
+            out["column"] = self.column
+        if self.title:
+            out["title"] = self.title
+        return out
 
 
 DEFAULT_SUBGROUPS: tuple[Subgroup, ...] = (
@@ -66,12 +101,15 @@ class AnalysisPlan:
     - ``figure_subgroups``: the subgroups drawn in Figure 2 (PFS and OS panels).
     - ``response_landmarks_months``: times of the cumulative response rates.
     - ``survival_landmark_months``: time of the PFS and OS rates (3 years).
-    - ``cutoff``: the data cutoff (last follow-up date), passed to the endpoint derivation.
+    - ``cutoff``: the data cutoff (last follow-up date): reading, eligibility and the endpoints.
+    - ``vegf_normal_below``: the upper limit of normal of VEGF (pg/ml): the diagnostic criterion
+      (at or above) and the VEGF response CRV (below).
     - ``test_policy``: ``"spss"`` or ``"exact"`` (see ``docs/study.md``).
     - ``confidence_level``: of every confidence interval.
     - ``proportion_ci``: ``"wilson"`` or ``"clopper-pearson"``.
     - ``risk_table_step_months``: spacing of the x ticks and of the numbers at risk.
     - ``supplementary_subgroup``: the subgroup of the PFS/OS-by-CRV analysis.
+    - ``table1``: the rows of Table 1 (:class:`~poems_cohort.study.table1_spec.Table1Row`).
     """
 
     regimens: tuple[str, ...] = ("MDex", "ASCT", "LDex")
@@ -80,12 +118,14 @@ class AnalysisPlan:
     figure_subgroups: tuple[str, ...] = ("all", "low", "medium-high")
     response_landmarks_months: tuple[float, ...] = (6.0, 12.0)
     survival_landmark_months: float = 36.0
-    cutoff: dt.date = dt.date(2018, 8, 31)
+    cutoff: dt.date = PAPER_CUTOFF
+    vegf_normal_below: float = VEGF_UPPER_NORMAL
     test_policy: TestPolicy = "spss"
     confidence_level: float = 0.95
-    proportion_ci: str = "wilson"
+    proportion_ci: ProportionCI = "wilson"
     risk_table_step_months: float = 12.0
     supplementary_subgroup: str = "medium-high"
+    table1: tuple[Table1Row, ...] = PAPER_TABLE1
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -103,32 +143,50 @@ class AnalysisPlan:
                 return s
         raise KeyError(name)
 
-    def endpoint_settings(self) -> Any:
-        """The clinical layer's ``EndpointSettings`` with this plan's cutoff."""
-        from poems_cohort.clinical import EndpointSettings
-
-        return replace(EndpointSettings(), cutoff=self.cutoff)
+    def endpoint_settings(self) -> EndpointSettings:
+        """The clinical layer's ``EndpointSettings`` with this plan's cutoff and VEGF threshold."""
+        return replace(EndpointSettings(), cutoff=self.cutoff,
+                       vegf_normal_below=self.vegf_normal_below)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description of the plan."""
         return {
             "regimens": list(self.regimens),
             "reference": self.reference,
-            "subgroups": [
-                {"name": s.name,
-                 "risk_groups": None if s.risk_groups is None else list(s.risk_groups)}
-                for s in self.subgroups
-            ],
+            "subgroups": [s.to_dict() for s in self.subgroups],
             "figure_subgroups": list(self.figure_subgroups),
             "response_landmarks_months": list(self.response_landmarks_months),
             "survival_landmark_months": self.survival_landmark_months,
             "cutoff": self.cutoff.isoformat(),
+            "vegf_normal_below": self.vegf_normal_below,
             "test_policy": self.test_policy,
             "confidence_level": self.confidence_level,
             "proportion_ci": self.proportion_ci,
             "risk_table_step_months": self.risk_table_step_months,
             "supplementary_subgroup": self.supplementary_subgroup,
+            "table1": [r.to_dict() for r in self.table1],
         }
+
+    def optional_columns(self) -> tuple[str, ...]:
+        """The required columns of the data dictionary this plan does not need (those read only
+        by a Table 1 that does not show them): they may be absent from the cohort."""
+        shown = {r.column for r in self.table1}
+        return tuple(c for c in TABLE1_ONLY if c not in shown)
+
+    def study_columns(self) -> dict[str, str]:
+        """The cohort columns the plan reads beyond the analysis dataset, with the type each
+        must have (``"number"``, ``"boolean"`` or ``"text"``): Table 1's sources and the
+        subgroups' columns. A column of the data dictionary keeps its own type."""
+        out: dict[str, str] = {}
+        for row in self.table1:
+            kind = COLUMN_TYPES[row.kind]
+            if row.kind == "binary" and row.level is not None:
+                kind = "number" if isinstance(row.level, float) else "text"
+            out.setdefault(row.column, kind)
+        for sg in self.subgroups:
+            if sg.risk_groups is not None and sg.column != RISK_GROUP:
+                out.setdefault(sg.column, "text")
+        return out
 
 
 def _finite(x: object) -> bool:
@@ -143,11 +201,13 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     def bad(key: str, value: object, expected: str) -> None:
         out.append(Problem(src, None, key, value, expected))
 
-    known = ", ".join(REGIMENS)
     regimens = list(plan.regimens)
-    unknown = [r for r in regimens if r not in REGIMENS]
-    if unknown:
-        bad("regimens", unknown, f"regimen names among {known} (in any case)")
+    blank = [r for r in regimens if not isinstance(r, str) or not r.strip()]
+    if blank:
+        bad("regimens", regimens, "regimen names, each a non-empty text")
+    if len(regimens) > MAX_ARMS:
+        bad("regimens", regimens, f"at most {MAX_ARMS} regimens (the colours and line styles "
+            "of the figures)")
     if len(regimens) < 2 or len(set(regimens)) != len(regimens):
         bad("regimens", regimens, "at least two distinct regimen names")
     if plan.reference not in regimens:
@@ -156,8 +216,10 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     if len(set(names)) != len(names) or not names:
         bad("subgroups", names, "at least one subgroup, with distinct names")
     for s in plan.subgroups:
-        if s.risk_groups is not None and (not s.risk_groups
-                                          or not set(s.risk_groups) <= set(RISK_GROUPS)):
+        if s.risk_groups is not None and s.column != RISK_GROUP and not s.risk_groups:
+            bad("subgroups", {s.name: list(s.risk_groups)}, f"values of the column {s.column}")
+        if s.risk_groups is not None and s.column == RISK_GROUP and (
+                not s.risk_groups or not set(s.risk_groups) <= set(RISK_GROUPS)):
             bad("subgroups", {s.name: list(s.risk_groups)},
                 f'risk groups among {list(RISK_GROUPS)}, or "all"')
     everyone = [s for s in plan.subgroups if s.name == "all"]
@@ -192,18 +254,33 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     if not (_finite(step) and step >= MIN_STEP_MONTHS):
         bad("risk_table_step_months", step,
             f"a number of months, at least {MIN_STEP_MONTHS:g} (e.g. 12)")
+    if not (_finite(plan.vegf_normal_below) and plan.vegf_normal_below > 0):
+        bad("vegf_normal_below", plan.vegf_normal_below, "a positive VEGF level in pg/ml (e.g. 600)")
+    keys = [r.key for r in plan.table1]
+    if len(set(keys)) != len(keys):
+        bad("table1", sorted({k for k in keys if keys.count(k) > 1}),
+            "distinct row keys (give each row its own label or key)")
+    if not any(not r.descriptive for r in plan.table1):
+        bad("table1", [r.label for r in plan.table1], "at least one Table 1 row")
     if not isinstance(plan.cutoff, dt.date):
         bad("cutoff", plan.cutoff, "a date (YYYY-MM-DD)")
     return out
 
 
 _FIELDS = ("regimens", "reference", "subgroups", "figure_subgroups", "response_landmarks_months",
-           "survival_landmark_months", "cutoff", "test_policy", "confidence_level",
-           "proportion_ci", "risk_table_step_months", "supplementary_subgroup")
+           "survival_landmark_months", "cutoff", "vegf_normal_below", "test_policy",
+           "confidence_level", "proportion_ci", "risk_table_step_months",
+           "supplementary_subgroup", "table1")
+
+
+#: named plans shipped with the package (``--plan leukemia-2019``); the first is the default
+PRESETS: dict[str, AnalysisPlan] = {"leukemia-2019": AnalysisPlan(source="leukemia-2019")}
+DEFAULT_PRESET = "leukemia-2019"
 
 
 def load_plan(path: str | Path | None = None) -> AnalysisPlan:
-    """The default plan, overridden by the keys of the TOML file ``path`` when given.
+    """The default plan (the preset ``leukemia-2019``: the published analysis), a preset by
+    name, or the default overridden by the keys of the TOML file ``path``.
 
     Subgroups are given as a table of name = list of risk groups (``"all"`` for every patient)::
 
@@ -215,10 +292,13 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
     if path is None:
         return AnalysisPlan()
     src = str(path)
+    if src in PRESETS and not Path(path).exists():
+        return PRESETS[src]
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError([Problem(src, None, None, None, "an existing TOML file")]) from None
+        raise InputError([Problem(src, None, None, None, "an existing TOML file or a preset "
+                                  f"name ({', '.join(PRESETS)})")]) from None
     except IsADirectoryError:
         raise InputError([Problem(src, None, None, None,
                                   "a TOML file, not a folder")]) from None
@@ -232,6 +312,12 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
     values: dict[str, Any] = {}
     for key in _FIELDS:
         if key not in raw:
+            continue
+        if key == "table1":
+            rows, found = parse_rows(raw[key])
+            problems += [Problem(src, None, k, v, e) for k, v, e in found]
+            if not found:
+                values[key] = rows
             continue
         try:
             values[key] = _convert(key, raw[key])
@@ -258,7 +344,8 @@ def _convert(key: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, int | float) for v in value):
             raise TypeError("a list of numbers of months")
         return tuple(float(v) for v in value)
-    if key in ("survival_landmark_months", "confidence_level", "risk_table_step_months"):
+    if key in ("survival_landmark_months", "confidence_level", "risk_table_step_months",
+               "vegf_normal_below"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("a number")
         return float(value)
@@ -279,8 +366,16 @@ def _convert(key: str, value: Any) -> Any:
                 out.append(Subgroup(name, None))
             elif isinstance(groups, list) and all(isinstance(g, str) for g in groups):
                 out.append(Subgroup(name, tuple(groups)))
+            elif (isinstance(groups, dict) and isinstance(groups.get("column"), str)
+                  and isinstance(groups.get("values"), list)
+                  and all(isinstance(g, str) for g in groups["values"])
+                  and isinstance(groups.get("title", ""), str)
+                  and set(groups) <= {"column", "values", "title"}):
+                out.append(Subgroup(name, tuple(groups["values"]), column=groups["column"],
+                                    title=groups.get("title", "")))
             else:
-                raise TypeError(f'subgroup {name!r}: a list of risk groups or "all"')
+                raise TypeError(f'subgroup {name!r}: a list of risk groups, "all", or a table '
+                                '{column = "...", values = ["..."], title = "..."}')
         return tuple(out)
     if not isinstance(value, str):
         raise TypeError("a string")

@@ -1,117 +1,58 @@
 """Table 1: baseline characteristics by regimen, with the p-value across regimens.
 
-Every characteristic is counted with its own denominator: patients whose value is missing are left
-out of that row (Castleman disease is known only for the patients who had a biopsy). Two
-descriptive counts the results text quotes (patients with an ONLS of 0, the share of lambda light
-chains) are given beside the table, without a test.
+The rows are data: ``plan.table1`` (see :mod:`poems_cohort.study.table1_spec`; the default is the
+published table with pulmonary hypertension). Every characteristic is counted with its own
+denominator: patients whose value is missing are left out of that row's N (Castleman disease is
+known only for the patients who had a biopsy) and counted in ``unknown``. Rows marked
+``descriptive`` (the published text quotes patients with an ONLS of 0 and the share of lambda
+light chains) are counted beside the table, without a test.
+
+Continuous rows: median (IQR, R's default quantile type 7) and range, Kruskal–Wallis across the
+regimens and Mann–Whitney (Wilcoxon rank-sum) of each regimen against the reference, as R's
+``kruskal.test`` and ``wilcox.test`` (exact when both groups have fewer than 50 values and no ties,
+else the normal approximation with continuity correction); optionally mean (SD) and one-way ANOVA
+(R's ``oneway.test(var.equal = TRUE)``). scipy gives these tests; only R's choice between the exact
+and the approximate Mann–Whitney p-value is made here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.stats as ss
 
-from poems_cohort.study.plan import RISK_GROUPS, AnalysisPlan
-from poems_cohort.study.policy import compare_counts
+from poems_cohort.study._common import one, outcome_of
+from poems_cohort.study.names import ALL, EVERYONE
+from poems_cohort.study.plan import AnalysisPlan
+from poems_cohort.study.policy import TestOutcome, compare_counts, not_testable
+from poems_cohort.study.table1_spec import Table1Row, slug
 
-ALL = "All"
-
-
-def _num(column: str, op: str, threshold: float) -> Callable[[pd.DataFrame], pd.Series]:
-    def rule(frame: pd.DataFrame) -> pd.Series:
-        x = pd.to_numeric(frame[column], errors="coerce").astype(float)
-        hit = x > threshold if op == ">" else x < threshold
-        return pd.Series(hit, index=frame.index, dtype="boolean").mask(x.isna())
-    return rule
-
-
-def _flag(column: str) -> Callable[[pd.DataFrame], pd.Series]:
-    def rule(frame: pd.DataFrame) -> pd.Series:
-        return frame[column].astype("boolean")
-    return rule
-
-
-def _num_equals(column: str, value: float) -> Callable[[pd.DataFrame], pd.Series]:
-    def rule(frame: pd.DataFrame) -> pd.Series:
-        x = pd.to_numeric(frame[column], errors="coerce").astype(float)
-        return pd.Series(x == value, index=frame.index, dtype="boolean").mask(x.isna())
-    return rule
-
-
-def _equals(column: str, value: str) -> Callable[[pd.DataFrame], pd.Series]:
-    def rule(frame: pd.DataFrame) -> pd.Series:
-        s = frame[column]
-        return pd.Series(s == value, index=frame.index, dtype="boolean").mask(s.isna())
-    return rule
-
-
-@dataclass(frozen=True, slots=True)
-class Characteristic:
-    """One row of Table 1: a stable key, the label shown and the rule giving yes/no/missing."""
-
-    key: str
-    label: str
-    rule: Callable[[pd.DataFrame], pd.Series]
-
-
-CHARACTERISTICS: tuple[Characteristic, ...] = (
-    Characteristic("age_gt_50", "Age > 50 years", _num("age", ">", 50)),
-    Characteristic("male", "Male", _equals("sex", "M")),
-    Characteristic("onls_gt_4", "ONLS > 4", _num("onls", ">", 4)),
-    Characteristic("hepatomegaly", "Hepatomegaly", _flag("hepatomegaly")),
-    Characteristic("splenomegaly", "Splenomegaly", _flag("splenomegaly")),
-    Characteristic("lymphadenopathy", "Lymphadenopathy", _flag("lymphadenopathy")),
-    Characteristic("iga_heavy_chain", "IgA heavy chain", _equals("heavy_chain", "IgA")),
-    Characteristic("spe_gt_5", "SPE > 5 g/l", _num("spe_g_l", ">", 5)),
-    Characteristic("bmpc_gt_10", "BMPC > 10%", _num("bmpc_pct", ">", 10)),
-    Characteristic("angioma", "Angioma", _flag("angioma")),
-    Characteristic("peripheral_edema", "Peripheral edema", _flag("peripheral_edema")),
-    Characteristic("ascites", "Ascites", _flag("ascites")),
-    Characteristic("pleural_effusion", "Pleural effusion", _flag("pleural_effusion")),
-    Characteristic("castleman", "Castleman disease (biopsied)", _flag("castleman")),
-    Characteristic("papilledema", "Papilledema", _flag("papilledema")),
-    Characteristic("osteosclerosis", "Osteosclerosis", _flag("osteosclerosis")),
-    Characteristic("albumin_lt_30", "Albumin < 30 g/l", _num("albumin_g_l", "<", 30)),
-    Characteristic("egfr_lt_30", "eGFR < 30 ml/min/1.73 m²", _num("egfr", "<", 30)),
-    Characteristic("urine_protein_gt_1", "24-h urine protein > 1 g",
-                   _num("urine_protein_g_24h", ">", 1)),
-    Characteristic("vegf_gt_4000", "VEGF > 4000 pg/ml", _num("vegf_pg_ml", ">", 4000)),
-    *(Characteristic(f"risk_{g}", f"{g.capitalize()} risk", _equals("risk_group", g))
-      for g in RISK_GROUPS),
-)
-
-#: counts described in the text beside Table 1, not tested across regimens
-DESCRIPTIVE: tuple[Characteristic, ...] = (
-    Characteristic("onls_zero", "ONLS score 0", _num_equals("onls", 0)),
-    Characteristic("lambda_light_chain", "Lambda light chain", _equals("light_chain", "lambda")),
-)
-
-CONTINUOUS: tuple[tuple[str, str], ...] = (("age", "Age, years"), ("onls", "ONLS score"))
-
-#: the columns of the baseline frame that Table 1 reads
-BASELINE_COLUMNS: tuple[str, ...] = (
-    "regimen", "age", "sex", "onls", "hepatomegaly", "splenomegaly", "lymphadenopathy",
-    "heavy_chain", "spe_g_l", "bmpc_pct", "angioma", "peripheral_edema", "ascites",
-    "pleural_effusion", "castleman", "papilledema", "osteosclerosis", "albumin_g_l", "egfr",
-    "urine_protein_g_24h", "vegf_pg_ml", "risk_group", "light_chain",
-)
+KRUSKAL = "Kruskal–Wallis"
+MANN_WHITNEY = "Mann–Whitney"
+ANOVA = "ANOVA"
 
 DESCRIPTIVE_COLUMNS: tuple[str, ...] = ("key", "characteristic", "regimen", "n", "N", "percent")
+ROW_COLUMNS: tuple[str, ...] = ("key", "characteristic", "section", "regimen", "n", "N",
+                                "percent", "unknown", "p_value", "test")
+CONTINUOUS_COLUMNS: tuple[str, ...] = (
+    "key", "characteristic", "section", "regimen", "N", "unknown", "median", "q1", "q3", "min",
+    "max", "mean", "sd", "p_value", "test", "p_vs_reference", "test_vs_reference", "anova_p")
 
 
 @dataclass(frozen=True, slots=True)
 class Table1:
     """Table 1 at full precision.
 
-    ``rows``: one record per characteristic and regimen (``"All"`` first): key, characteristic,
-    regimen, n, N, percent, p_value, test. ``continuous``: characteristic, regimen, N, median,
-    min, max. ``tests``: one record per characteristic (and the 3x3 risk-group table).
-    ``descriptive``: the counts of :data:`DESCRIPTIVE` (key, characteristic, regimen, n, N,
-    percent), ``N`` being the patients with a known value.
+    ``rows``: one record per characteristic (or categorical level) and regimen (``"All"`` first):
+    key, characteristic, section, regimen, n, N (known values), percent, unknown, p_value, test.
+    ``continuous``: key, characteristic, section, regimen, N, unknown, median, q1, q3, min, max,
+    mean, sd, p_value (Kruskal–Wallis), test, p_vs_reference (Mann–Whitney), test_vs_reference,
+    anova_p (NaN unless the row asks for mean (SD)). ``tests``: one record per tested
+    characteristic (and per categorical variable's r x c table). ``descriptive``: the counts of
+    the descriptive rows (key, characteristic, regimen, n, N, percent).
     """
 
     rows: pd.DataFrame
@@ -124,64 +65,184 @@ class Table1:
         """The rows of Table 1."""
         return self.rows.copy()
 
+    def row(self, key: str, *, regimen: str = ALL) -> pd.Series:
+        """One count row (n, N, percent, unknown, p_value, test)."""
+        return one(self.rows, "Table 1 row", key=key, regimen=regimen)
+
+    def test(self, characteristic: str) -> TestOutcome:
+        """The test across all regimens of a characteristic (its label)."""
+        return outcome_of(one(self.tests, "Table 1 test", endpoint=characteristic,
+                              subgroup=EVERYONE))
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(frame[column], errors="coerce").astype(float)
+
+
+def indicator(frame: pd.DataFrame, spec: Table1Row) -> pd.Series:
+    """Yes / no / missing (pandas ``boolean``) of a binary, above or below row."""
+    if spec.kind in ("above", "below"):
+        x = _numbers(frame, spec.column)
+        assert spec.threshold is not None
+        hit = x > spec.threshold if spec.kind == "above" else x < spec.threshold
+        return pd.Series(hit, index=frame.index, dtype="boolean").mask(x.isna())
+    if spec.level is None:
+        return frame[spec.column].astype("boolean")
+    if isinstance(spec.level, float):
+        x = _numbers(frame, spec.column)
+        return pd.Series(x == spec.level, index=frame.index, dtype="boolean").mask(x.isna())
+    col = frame[spec.column]
+    return pd.Series(col.astype(object) == spec.level, index=frame.index,
+                     dtype="boolean").mask(col.isna())
+
+
+def levels_of(frame: pd.DataFrame, spec: Table1Row) -> tuple[str, ...]:
+    """The levels of a categorical row: the plan's, or those found (sorted)."""
+    if spec.levels:
+        return spec.levels
+    return tuple(sorted({str(v) for v in frame[spec.column].dropna()}))
+
+
+def mann_whitney(x: np.ndarray, y: np.ndarray) -> TestOutcome:
+    """Two-sided Wilcoxon rank-sum test as R's ``wilcox.test`` (statistic W of ``x``)."""
+    if x.size == 0 or y.size == 0:
+        return not_testable()
+    pooled = np.concatenate([x, y])
+    exact = x.size < 50 and y.size < 50 and np.unique(pooled).size == pooled.size
+    res = ss.mannwhitneyu(x, y, alternative="two-sided", use_continuity=True,
+                          method="exact" if exact else "asymptotic")
+    p = float(res.pvalue)
+    if not math.isfinite(p):
+        return not_testable()
+    return TestOutcome(MANN_WHITNEY, float(res.statistic), math.nan, p)
+
+
+def kruskal_wallis(groups: list[np.ndarray]) -> TestOutcome:
+    """The Kruskal–Wallis test (tie-corrected, as R's ``kruskal.test``) across the non-empty
+    groups."""
+    present = [g for g in groups if g.size]
+    if len(present) < 2 or np.unique(np.concatenate(present)).size < 2:
+        return not_testable()
+    res = ss.kruskal(*present)
+    return TestOutcome(KRUSKAL, float(res.statistic), float(len(present) - 1), float(res.pvalue))
+
+
+def anova(groups: list[np.ndarray]) -> TestOutcome:
+    """One-way ANOVA (equal variances, R's ``oneway.test(var.equal = TRUE)``) across the
+    non-empty groups; not testable when a group holds a single value (R stops there)."""
+    present = [g for g in groups if g.size]
+    if len(present) < 2 or any(g.size < 2 for g in present):
+        return not_testable()
+    res = ss.f_oneway(*present)
+    if not math.isfinite(float(res.pvalue)):
+        return not_testable()
+    return TestOutcome(ANOVA, float(res.statistic), float(len(present) - 1), float(res.pvalue))
+
+
+def _test_record(label: str, outcome: TestOutcome) -> dict[str, object]:
+    return {"endpoint": label, "subgroup": EVERYONE, "test": outcome.test,
+            "statistic": outcome.statistic, "df": outcome.df, "p_value": outcome.p_value}
+
 
 def compute_table1(baseline: pd.DataFrame, plan: AnalysisPlan) -> Table1:
-    """Table 1 from the baseline frame (one row per included patient; ``BASELINE_COLUMNS``).
+    """Table 1 from the baseline frame (one row per included patient) and ``plan.table1``.
 
     A column absent from ``baseline`` counts as all missing.
     """
     frame = baseline.copy()
-    for col in BASELINE_COLUMNS:
-        if col not in frame.columns:
-            frame[col] = pd.NA
+    for spec in plan.table1:
+        if spec.column not in frame.columns:
+            frame[spec.column] = pd.NA
     regimen = frame["regimen"].astype(object)
     groups = [(ALL, pd.Series(True, index=frame.index))] + [
         (r, regimen == r) for r in plan.regimens]
     rows: list[dict[str, object]] = []
     tests: list[dict[str, object]] = []
-    for ch in CHARACTERISTICS:
-        flag = ch.rule(frame)
-        known = flag.notna()
-        yes = flag.fillna(False).astype(bool)
-        table = np.array([[int((yes & (regimen == r)).sum()),
-                           int((known & ~yes & (regimen == r)).sum())] for r in plan.regimens])
-        outcome = compare_counts(table, plan.test_policy)
-        tests.append({"endpoint": ch.label, "subgroup": "all", "test": outcome.test,
-                      "statistic": outcome.statistic, "df": outcome.df,
-                      "p_value": outcome.p_value})
-        for name, member in groups:
-            n = int((yes & member).sum())
-            big_n = int((known & member).sum())
-            rows.append({"key": ch.key, "characteristic": ch.label, "regimen": name, "n": n,
-                         "N": big_n, "percent": 100.0 * n / big_n if big_n else math.nan,
-                         "p_value": outcome.p_value, "test": outcome.test})
-    risk = frame["risk_group"]
-    risk_table = np.array([[int(((risk == g) & (regimen == r)).sum()) for g in RISK_GROUPS]
-                           for r in plan.regimens])
-    outcome = compare_counts(risk_table, plan.test_policy)
-    tests.append({"endpoint": "Risk group (low/medium/high)", "subgroup": "all",
-                  "test": outcome.test, "statistic": outcome.statistic, "df": outcome.df,
-                  "p_value": outcome.p_value})
     cont: list[dict[str, object]] = []
-    for col, label in CONTINUOUS:
-        x = pd.to_numeric(frame[col], errors="coerce").astype(float)
-        for name, member in groups:
-            v = x[member].dropna().to_numpy()
-            cont.append({"characteristic": label, "regimen": name, "N": int(v.size),
-                         "median": float(np.median(v)) if v.size else math.nan,
-                         "min": float(v.min()) if v.size else math.nan,
-                         "max": float(v.max()) if v.size else math.nan})
     described: list[dict[str, object]] = []
-    for ch in DESCRIPTIVE:
-        flag = ch.rule(frame)
-        known = flag.notna()
-        yes = flag.fillna(False).astype(bool)
+
+    def count_rows(key: str, label: str, section: str, yes_no: pd.Series, tested: bool
+                   ) -> None:
+        known = yes_no.notna()
+        yes = yes_no.fillna(False).astype(bool)
+        outcome = not_testable()
+        if tested:
+            table = np.array([[int((yes & (regimen == r)).sum()),
+                               int((known & ~yes & (regimen == r)).sum())]
+                              for r in plan.regimens])
+            outcome = compare_counts(table, plan.test_policy)
         for name, member in groups:
             n = int((yes & member).sum())
             big_n = int((known & member).sum())
-            described.append({"key": ch.key, "characteristic": ch.label, "regimen": name,
-                              "n": n, "N": big_n,
-                              "percent": 100.0 * n / big_n if big_n else math.nan})
-    return Table1(rows=pd.DataFrame(rows), continuous=pd.DataFrame(cont),
-                  tests=pd.DataFrame(tests),
+            rec = {"key": key, "characteristic": label, "regimen": name, "n": n, "N": big_n,
+                   "percent": 100.0 * n / big_n if big_n else math.nan}
+            if tested:
+                rows.append({**rec, "section": section,
+                             "unknown": int((~known & member).sum()),
+                             "p_value": outcome.p_value, "test": outcome.test})
+            else:
+                described.append(rec)
+        if tested:
+            tests.append(_test_record(label, outcome))
+
+    for spec in plan.table1:
+        if spec.kind == "continuous":
+            cont += _continuous(frame, spec, groups, regimen, plan, tests)
+        elif spec.kind == "categorical":
+            values = frame[spec.column].astype(object)
+            levels = levels_of(frame, spec)
+            for i, level in enumerate(levels):
+                hit = pd.Series(values.map(lambda v, lv=level: str(v) == lv), index=frame.index,
+                                dtype="boolean").mask(values.isna())
+                count_rows(f"{spec.key}_{_level_key(level)}", spec.level_label(i, level),
+                           spec.section, hit, not spec.descriptive)
+            if not spec.descriptive:
+                table = np.array([[int(((values.map(str) == lv) & values.notna()
+                                        & (regimen == r)).sum()) for lv in levels]
+                                  for r in plan.regimens])
+                tests.append(_test_record(spec.label, compare_counts(table, plan.test_policy)))
+        else:
+            count_rows(spec.key, spec.label, spec.section, indicator(frame, spec),
+                       not spec.descriptive)
+    return Table1(rows=pd.DataFrame(rows, columns=list(ROW_COLUMNS)),
+                  continuous=pd.DataFrame(cont, columns=list(CONTINUOUS_COLUMNS)),
+                  tests=pd.DataFrame(tests, columns=["endpoint", "subgroup", "test",
+                                                     "statistic", "df", "p_value"]),
                   descriptive=pd.DataFrame(described, columns=list(DESCRIPTIVE_COLUMNS)))
+
+
+def _level_key(level: str) -> str:
+    return slug(level)
+
+
+def _continuous(frame: pd.DataFrame, spec: Table1Row, groups: list[tuple[str, pd.Series]],
+                regimen: pd.Series, plan: AnalysisPlan, tests: list[dict[str, object]]
+                ) -> list[dict[str, object]]:
+    x = _numbers(frame, spec.column)
+    values = {r: x[regimen == r].dropna().to_numpy() for r in plan.regimens}
+    kw = kruskal_wallis(list(values.values()))
+    if not spec.descriptive:
+        tests.append(_test_record(spec.label, kw))
+    aov = anova(list(values.values())) if spec.mean_sd else not_testable()
+    if spec.mean_sd and not spec.descriptive:
+        tests.append(_test_record(f"{spec.label} (mean)", aov))
+    out: list[dict[str, object]] = []
+    for name, member in groups:
+        v = x[member].dropna().to_numpy()
+        vs = (mann_whitney(values[name], values[plan.reference])
+              if name not in (ALL, plan.reference) else None)
+        q1, q3 = (np.quantile(v, [0.25, 0.75]) if v.size else (math.nan, math.nan))
+        out.append({
+            "key": spec.key, "characteristic": spec.label, "section": spec.section,
+            "regimen": name, "N": int(v.size), "unknown": int((x[member].isna()).sum()),
+            "median": float(np.median(v)) if v.size else math.nan,
+            "q1": float(q1), "q3": float(q3),
+            "min": float(v.min()) if v.size else math.nan,
+            "max": float(v.max()) if v.size else math.nan,
+            "mean": float(v.mean()) if spec.mean_sd and v.size else math.nan,
+            "sd": float(v.std(ddof=1)) if spec.mean_sd and v.size > 1 else math.nan,
+            "p_value": kw.p_value, "test": kw.test,
+            "p_vs_reference": vs.p_value if vs else math.nan,
+            "test_vs_reference": vs.test if vs else None,
+            "anova_p": aov.p_value})
+    return out
