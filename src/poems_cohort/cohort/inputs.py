@@ -149,6 +149,15 @@ def _integers(table: dict[str, Any]) -> list[tuple[str, int]]:
     return found
 
 
+def unprintable(text: str) -> str:
+    """The control, invisible-formatting and line-separator characters of ``text`` as
+    ``U+XXXX`` codes (at most five), or ``""`` when it has none."""
+    if text.isascii() and text.isprintable():
+        return ""
+    bad = sorted({c for c in text if unicodedata.category(c) in _NOT_PRINTABLE})
+    return ", ".join(f"U+{ord(c):04X}" for c in bad[:5])
+
+
 def label_problem(text: object) -> str | None:
     """What is wrong with a user's label (subgroup name, regimen alias), or ``None`` if fine.
 
@@ -162,9 +171,8 @@ def label_problem(text: object) -> str | None:
         return "a non-blank label"
     if len(text) > MAX_LABEL_CHARS:
         return f"a label of at most {MAX_LABEL_CHARS} characters"
-    bad = sorted({c for c in text if unicodedata.category(c) in _NOT_PRINTABLE})
-    if bad:
-        shown = ", ".join(f"U+{ord(c):04X}" for c in bad[:5])
+    shown = unprintable(text)
+    if shown:
         return ("a label of printable characters (no control, zero-width or line-separator "
                 f"characters; found {shown})")
     return None
