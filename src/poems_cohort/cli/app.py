@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from poems_cohort import __version__
-from poems_cohort.errors import InputError, Problem
+from poems_cohort.errors import InputError, Problem, grouped
 
 app = typer.Typer(
     add_completion=False,
@@ -76,9 +76,12 @@ def input_errors_exit_2() -> Iterator[None]:
     except InputError as exc:
         errors = [p for p in exc.problems if p.severity == "error"]
         err_console.print(f"[bold red]{len(errors)} problem(s) found; nothing was written.[/]")
-        for p in exc.problems:
-            tag = "error" if p.severity == "error" else "warning"
-            err_console.print(f"  {tag}: {p}", markup=False, highlight=False)
+        for p in grouped(exc.problems):  # repeats of one kind are summarised
+            if isinstance(p, Problem):
+                tag = "error" if p.severity == "error" else "warning"
+                err_console.print(f"  {tag}: {p}", markup=False, highlight=False)
+            else:
+                err_console.print(f"  {p}", markup=False, highlight=False)
         raise typer.Exit(code=2) from None
 
 

@@ -70,12 +70,14 @@ def derive(
     and write it to --out. Bad input: every problem is listed, exit 2, nothing written."""
     from poems_cohort.clinical import EndpointSettings, derive_analysis_dataset
     from poems_cohort.cohort import apply_eligibility, load_cohort
+    from poems_cohort.study.run import check_included
 
     with input_errors_exit_2():
         _check_out(out, path, mapping)
         when = parse_cutoff(cutoff)
         cohort = load_cohort(path, mapping=mapping, cutoff=when)
-    eligibility = apply_eligibility(cohort, cutoff=when)
+        eligibility = apply_eligibility(cohort, cutoff=when)
+        check_included(eligibility.flow, path)  # the rule `run` applies: someone to analyse
     dataset = derive_analysis_dataset(eligibility.included, EndpointSettings(cutoff=when))
     _write_atomically(dataset, out)
     flow = eligibility.flow

@@ -15,6 +15,7 @@ from poems_cohort.cli.app import (
     input_errors_exit_2,
     parse_cutoff,
 )
+from poems_cohort.errors import Problem, grouped
 
 
 @app.command()
@@ -35,5 +36,6 @@ def validate(
     visits = "no visits table" if cohort.visits is None else f"{len(cohort.visits)} visits"
     console.print(f"{path}: valid — {len(cohort)} patients ({per}); {visits}; "
                   f"{len(cohort.warnings)} warning(s).", markup=False, highlight=False, soft_wrap=True)
-    for warning in cohort.warnings:
-        console.print(f"  warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    for warning in grouped(cohort.warnings):  # repeats of one kind are summarised
+        tag = "warning: " if isinstance(warning, Problem) else ""
+        console.print(f"  {tag}{warning}", markup=False, highlight=False, soft_wrap=True)

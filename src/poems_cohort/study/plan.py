@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from poems_cohort.cohort.columns import REGIMENS
+from poems_cohort.cohort.inputs import label_problem, read_toml
 from poems_cohort.errors import InputError, Problem
 
 TestPolicy = Literal["spss", "exact"]
@@ -155,6 +155,9 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     names = [s.name for s in plan.subgroups]
     if len(set(names)) != len(names) or not names:
         bad("subgroups", names, "at least one subgroup, with distinct names")
+    for name in names:
+        if (why := label_problem(name)) is not None:
+            bad("subgroups", name, f"a subgroup name: {why}")
     for s in plan.subgroups:
         if s.risk_groups is not None and (not s.risk_groups
                                           or not set(s.risk_groups) <= set(RISK_GROUPS)):
@@ -215,18 +218,7 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
     if path is None:
         return AnalysisPlan()
     src = str(path)
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError([Problem(src, None, None, None, "an existing TOML file")]) from None
-    except IsADirectoryError:
-        raise InputError([Problem(src, None, None, None,
-                                  "a TOML file, not a folder")]) from None
-    except OSError as exc:
-        raise InputError([Problem(src, None, None, None,
-                                  f"a readable TOML file ({exc.strerror})")]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(src, None, None, None, f"valid TOML ({exc})")]) from None
+    raw = read_toml(Path(path), "TOML file")
     problems = [Problem(src, None, key, raw[key], f"a known plan key, one of {list(_FIELDS)}")
                 for key in raw if key not in _FIELDS]
     values: dict[str, Any] = {}
