@@ -24,6 +24,13 @@ class Problem:
     expected: str
     severity: str = "error"
 
+    def __post_init__(self) -> None:
+        try:
+            hash(self.value)
+        except TypeError:  # a list or array read from a file: kept as its text
+            value = self.value.tolist() if hasattr(self.value, "tolist") else self.value
+            object.__setattr__(self, "value", str(value))
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:

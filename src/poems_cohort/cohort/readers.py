@@ -353,6 +353,9 @@ def _read_excel(path: Path, sheet: Sheet) -> tuple[pd.DataFrame, list[_Flag]]:
     width = len(header)
     _check_size(len(values) - 1, width)
     rows = [(list(r) + [None] * width)[:width] for r in values[1:]]
+    for cell in scan.errors:  # reported as Excel errors, not again as unreadable values
+        if 2 <= cell.row <= len(values) and cell.column <= width:
+            rows[cell.row - 2][cell.column - 1] = None
     return _frame(list(header), rows, list(range(2, len(values) + 1))), _flags(scan)
 
 
@@ -473,6 +476,8 @@ def _read_table(path: Path, sheet: Sheet | None = None,
 def _is_blank(value: object) -> bool:
     if value is None:
         return True
+    if isinstance(value, list | tuple | dict | set | np.ndarray):
+        return False  # a list is a value (refused by validation), never an empty cell
     if isinstance(value, str):
         return value.strip() == ""
     try:

@@ -218,7 +218,7 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
     if path is None:
         return AnalysisPlan()
     src = str(path)
-    raw = read_toml(Path(path), "TOML file")
+    raw = read_toml(Path(path), "plan file")
     problems = [Problem(src, None, key, raw[key], f"a known plan key, one of {list(_FIELDS)}")
                 for key in raw if key not in _FIELDS]
     values: dict[str, Any] = {}
