@@ -41,9 +41,11 @@ MAX_SHEET_XML_BYTES = 4 * 1024**3
 
 _CHUNK = 1 << 22
 _TAIL = 256
+_HINTS = (b"<f", b":f", b"mergeCell", b't="e"')
+"""Cheap literal searches; only a chunk holding one of them is searched with ``_FLAGGED``."""
 _FLAGGED = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:f|mergeCell)[\s>/]|\st=\"e\"")
-_COLUMN = re.compile(rb"\sr=\"([A-Z]{1,3})[0-9]")
-_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?r=\"([0-9]{1,9})\"")
+_COLUMN = re.compile(rb" r=\"([A-Z]{1,3})[0-9]")
+_ROW = re.compile(rb"row [^>]*?r=\"([0-9]{1,9})\"")
 _END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?worksheet>\s*$")
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
@@ -166,7 +168,7 @@ def scan_sheet(path: Path, sheet: Sheet) -> SheetScan:
     """Pass 1 over ``sheet`` (see the module docstring); ``WorkbookError`` when unreadable."""
     with _open(path) as archive:
         flagged = False
-        rows = columns = 0
+        rows = columns = counted = 0
         letters: set[bytes] = set()
         size = 0
         tail = b""
@@ -181,11 +183,13 @@ def scan_sheet(path: Path, sheet: Sheet) -> SheetScan:
                         raise WorkbookError(f"a sheet of at most {MAX_SHEET_XML_BYTES:,} bytes "
                                             "of XML")
                     buffer = tail + chunk
-                    flagged = flagged or _FLAGGED.search(buffer) is not None
+                    if not flagged and any(hint in buffer for hint in _HINTS):
+                        flagged = _FLAGGED.search(buffer) is not None
                     letters.update(_COLUMN.findall(buffer))
                     found = _ROW.findall(buffer)
                     if found:
                         rows = max(rows, max(map(int, found)))
+                    counted += chunk.count(b"<row")  # rows written without a number
                     tail = buffer[-_TAIL:]
         except KeyError:
             raise WorkbookError(f"a readable .xlsx workbook ({sheet.part} is missing)") from None
@@ -194,6 +198,7 @@ def scan_sheet(path: Path, sheet: Sheet) -> SheetScan:
         if _END.search(tail) is None:
             raise WorkbookError(f"a complete sheet (the XML of sheet '{sheet.name}' is cut "
                                 "short: the file is truncated or damaged)")
+        rows = max(rows, counted)
         if letters:
             columns = max(column_number(x.decode()) for x in letters)
         if not flagged:
