@@ -347,16 +347,28 @@ def _read_excel(path: Path, sheet: Sheet) -> tuple[pd.DataFrame, list[_Flag]]:
         raise _Unreadable(str(exc)) from None
     if not values:
         raise _Unreadable("a non-empty sheet with a header row")
-    header = values[0]
+    header = list(values[0])
     while header and (header[-1] is None or str(header[-1]).strip() == ""):
         header = header[:-1]
     width = len(header)
-    _check_size(len(values) - 1, width)
-    rows = [(list(r) + [None] * width)[:width] for r in values[1:]]
+    n = len(values) - 1
+    _check_size(n, width)
+    try:  # calamine gives every row the width of the used area: one 2-D array at once
+        body = np.array(values[1:], dtype=object).reshape(n, -1)
+    except ValueError:  # rows of unequal length
+        body = np.array([(list(r) + [None] * width)[:width] for r in values[1:]],
+                        dtype=object).reshape(n, width)
+    del values
+    if body.shape[1] < width:
+        body = np.hstack([body, np.full((n, width - body.shape[1]), None, dtype=object)])
+    body = body[:, :width]
     for cell in scan.errors:  # reported as Excel errors, not again as unreadable values
-        if 2 <= cell.row <= len(values) and cell.column <= width:
-            rows[cell.row - 2][cell.column - 1] = None
-    return _frame(list(header), rows, list(range(2, len(values) + 1))), _flags(scan)
+        if 2 <= cell.row <= n + 1 and cell.column <= width:
+            body[cell.row - 2, cell.column - 1] = None
+    frame = pd.DataFrame(body, columns=range(width), index=pd.RangeIndex(2, n + 2),
+                         dtype=object)
+    frame.columns = pd.Index(["" if h is None else str(h) for h in header], dtype=object)
+    return frame, _flags(scan)
 
 
 def _flags(scan: SheetScan) -> list[_Flag]:
