@@ -188,7 +188,7 @@ def _as_mapping(mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
     if mapping is None:
         return ColumnMapping(), []
     if isinstance(mapping, ColumnMapping):
-        return mapping, []
+        return mapping, regimen_alias_problems(mapping.regimens, "mapping")
     if isinstance(mapping, str | Path):
         return read_mapping(mapping)
     known = {c.name for c in COLUMNS} | {c.name for c in VISIT_COLUMNS}
