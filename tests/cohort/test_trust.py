@@ -411,3 +411,11 @@ def test_problem_values_that_are_lists_are_kept_as_text():
     problem = Problem("f", 1, "c", np.array(["a", "b"]), "x")
     assert problem.value == "['a', 'b']"
     assert hash(problem)
+
+
+def test_a_path_with_a_nul_character_is_a_problem():
+    assert errors_of(lambda: load_cohort("patients\0.csv"))
+    [problem] = errors_of(lambda: load_plan("plan\0.toml"))
+    assert problem.expected == "a plan file whose name has no NUL character"
+    [problem] = errors_of(lambda: load_cohort(EXAMPLE, mapping="map\0.toml"))
+    assert problem.expected == "a mapping file whose name has no NUL character"

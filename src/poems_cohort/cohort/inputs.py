@@ -58,6 +58,8 @@ def regular_file_problem(path: Path, label: str | None = None, noun: str = "file
                        "denied)")
     except OSError as exc:
         return Problem(label, None, None, None, f"{_a(noun)} that can be read ({exc.strerror})")
+    except ValueError:  # a NUL character in the path
+        return Problem(label, None, None, None, f"{_a(noun)} whose name has no NUL character")
     if stat.S_ISDIR(info.st_mode):
         return Problem(label, None, None, None, f"{_a(noun)}, not a folder")
     if not stat.S_ISREG(info.st_mode):

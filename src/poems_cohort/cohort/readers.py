@@ -675,7 +675,7 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
     try:
         is_dir = source.is_dir()
         exists = is_dir or source.exists() or source.is_symlink()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         is_dir, exists = False, True  # reported as unreadable below
     if not exists:
         problems.append(Problem(str(source), None, None, None, "an existing file or folder"))
@@ -771,9 +771,12 @@ def input_conflict(path: str | Path, candidate: str | Path, *,
     if isinstance(mapping, str | Path):
         inputs.append(Path(mapping))
     if source.is_dir():
-        inputs += [f for f in source.iterdir() if f.is_file()
-                   and f.stem.lower() in ("patients", "visits")
-                   and f.suffix.lower() in SUPPORTED]
+        try:
+            inputs += [f for f in source.iterdir() if f.is_file()
+                       and f.stem.lower() in ("patients", "visits")
+                       and f.suffix.lower() in SUPPORTED]
+        except OSError:
+            pass  # a folder that cannot be listed is reported when the cohort is read
         if (_same_file(target.parent, source) and target.stem.lower() in ("patients", "visits")
                 and target.suffix.lower() in SUPPORTED):
             return target
