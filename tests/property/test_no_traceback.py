@@ -35,12 +35,13 @@ with (EXAMPLE / "patients.csv").open(newline="", encoding="utf-8") as handle:
     _ROWS = list(csv.reader(handle))
 HEADER, BODY = _ROWS[0], _ROWS[1:4]
 
-TRICKY = st.sampled_from([
+TRICKY_VALUES = (
     "", " ", "NA", "nan", "inf", "-0", "1e300", "1e-300", "1e-400", "4_820", "4,820", "٤٢",
     "４２", "2013-02-30", "٢٠١٣-٠٣-١٢", "0000-01-01", "9999-12-31", "2013-03-12T00:00",
     "P01", "p01", "Ｐ０１", "P0\u200b1", "P\x001", "a\nb", "\"", "=1+1", "$x$", "ASCT", "ldex",
     "yes", "maybe", "12", "13", "-1", "4.5", "\ufeff", "\r", "λ", "\U0001F600",
-])
+)
+TRICKY = st.sampled_from(TRICKY_VALUES)
 CELL = st.one_of(TRICKY, st.text(max_size=12))
 
 
@@ -78,6 +79,21 @@ def test_csv_cells(rows):
         path = Path(tmp) / "patients.csv"
         path.write_text(_csv_text(rows, HEADER), encoding="utf-8")
         _only_input_errors(lambda: load_cohort(path))
+
+
+@pytest.mark.parametrize("column", HEADER)
+def test_every_tricky_value_in_every_column(column, tmp_path):
+    """Not random: each tricky value once in ``column`` (one row each), the rest valid."""
+    at = HEADER.index(column)
+    rows = []
+    for i, value in enumerate(TRICKY_VALUES):
+        row = list(BODY[i % len(BODY)])
+        row[0] = f"T{i:03d}"
+        row[at] = value
+        rows.append(row)
+    path = tmp_path / "patients.csv"
+    path.write_text(_csv_text(rows, HEADER), encoding="utf-8")
+    _only_input_errors(lambda: load_cohort(path))
 
 
 @BOUNDED
