@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from poems_cohort.cohort.columns import (
+    BUILTIN_REGIMEN_ALIASES,
     COLUMNS,
     PATIENT_TABLE,
+    REGIMENS,
     VISIT_COLUMNS,
     VISIT_TABLE,
     Column,
@@ -36,6 +38,7 @@ from poems_cohort.cohort.workbook import (
     Sheet,
     SheetScan,
     WorkbookError,
+    column_number,
     read_values,
     scan_sheet,
     sheets,
@@ -161,8 +164,6 @@ def regimen_alias_problems(aliases: Mapping[str, str], source: str) -> list[Prob
     built-in spelling such as ``Rd``) to a different one: such a mapping would silently swap
     arms. Names compare case-insensitively and without surrounding spaces.
     """
-    from poems_cohort.cohort.columns import BUILTIN_REGIMEN_ALIASES, REGIMENS
-
     fixed = {r.lower(): r for r in REGIMENS}
     fixed.update({k.strip().lower(): v for k, v in BUILTIN_REGIMEN_ALIASES.items()})
     problems: list[Problem] = []
@@ -429,8 +430,6 @@ def _letters(column: int) -> str:
 
 
 def _column_of(ref: str) -> int:
-    from poems_cohort.cohort.workbook import column_number
-
     letters = "".join(ch for ch in ref.upper() if "A" <= ch <= "Z")
     return column_number(letters) if letters else 0
 
