@@ -25,11 +25,15 @@ class Problem:
     severity: str = "error"
 
     def __post_init__(self) -> None:
+        if getattr(self.value, "ndim", 0) and hasattr(self.value, "tolist"):
+            object.__setattr__(self, "value", self.value.tolist())  # an array cell: a list
+
+    def __hash__(self) -> int:
         try:
-            hash(self.value)
-        except TypeError:  # a list or array read from a file: kept as its text
-            value = self.value.tolist() if hasattr(self.value, "tolist") else self.value
-            object.__setattr__(self, "value", str(value))
+            value = hash(self.value)
+        except TypeError:  # a list or record read from a file, or given in a plan
+            value = hash(repr(self.value))
+        return hash((self.file, self.row, self.column, value, self.expected, self.severity))
 
     def __str__(self) -> str:
         where = self.file

@@ -407,9 +407,9 @@ def test_derive_refuses_a_cutoff_before_every_treatment_start_as_run_does(tmp_pa
     assert line.endswith(" — " + ran.expected)
 
 
-def test_problem_values_that_are_lists_are_kept_as_text():
+def test_problem_values_that_are_arrays_become_hashable_lists():
     problem = Problem("f", 1, "c", np.array(["a", "b"]), "x")
-    assert problem.value == "['a', 'b']"
+    assert problem.value == ['a', 'b']
     assert hash(problem)
 
 
