@@ -15,6 +15,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -248,3 +249,57 @@ def test_deep_toml(depth, tmp_path):
     plan = tmp_path / "plan.toml"
     plan.write_text("regimens = " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
     _only_input_errors(lambda: load_plan(plan))
+
+
+NATIVE = st.one_of(
+    st.none(), st.just(float("nan")), st.just(pd.NaT), st.just(pd.NA), st.floats(),
+    st.integers(-10**400, 10**400), st.booleans(), st.binary(max_size=3),
+    st.decimals(allow_nan=True, allow_infinity=True), st.just(decimal.Decimal("sNaN")),
+    st.dates(), st.datetimes(timezones=st.sampled_from([None, dt.UTC])),
+    st.timedeltas(), st.complex_numbers(), st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2), st.text(max_size=6),
+    st.sampled_from([np.float64("nan"), np.int64(7), np.datetime64("NaT"),
+                     np.datetime64("2013-03-12"), np.array([1.0]), np.array([])]),
+)
+
+
+@BOUNDED
+@given(data=st.data())
+def test_validation_of_native_values(data):
+    """What a library user (or SPSS/Parquet) may hand to validation: any Python value."""
+    from poems_cohort.cohort import validate_cohort
+    from poems_cohort.cohort.readers import RawCohort, RawTable
+
+    frame = pd.DataFrame(BODY, columns=HEADER, index=[2, 3, 4], dtype=object)
+    for name in data.draw(st.lists(st.sampled_from(HEADER), min_size=1, max_size=4,
+                                   unique=True)):
+        frame[name] = pd.Series([data.draw(NATIVE) for _ in range(3)], index=frame.index,
+                                dtype=object)
+    raw = RawCohort(Path("memory"), RawTable("memory", frame, {h: h for h in HEADER}), None)
+    _only_input_errors(lambda: validate_cohort(raw))
+
+
+NATIVE_VALUES = (
+    None, float("nan"), pd.NaT, pd.NA, float("inf"), 10**400, -(10**400), 2**70, True,
+    b"x", decimal.Decimal("NaN"), decimal.Decimal("sNaN"), decimal.Decimal("Infinity"),
+    decimal.Decimal("1e400"), decimal.Decimal("7.25"), dt.date(1, 1, 1),
+    dt.datetime(2013, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 1, 1),
+    dt.timedelta(1), dt.time(1), 1 + 2j, [1], {"a": 1}, np.float64("nan"), np.int64(7),
+    np.datetime64("NaT"), np.datetime64("2013-03-12"), np.datetime64("2500-01-01"),
+    np.array([1.0]), np.array([]), pd.Timestamp("2013-01-01", tz="Europe/Paris"),
+    pd.Timedelta(1),
+)
+
+
+@pytest.mark.parametrize("column", HEADER)
+def test_every_native_value_in_every_column(column):
+    """Not random: each native value once in ``column`` (one row each), the rest valid."""
+    from poems_cohort.cohort import validate_cohort
+    from poems_cohort.cohort.readers import RawCohort, RawTable
+
+    rows = [list(BODY[i % len(BODY)]) for i in range(len(NATIVE_VALUES))]
+    frame = pd.DataFrame(rows, columns=HEADER, index=range(2, len(rows) + 2), dtype=object)
+    frame["patient_id"] = [f"T{i:03d}" for i in range(len(rows))]
+    frame[column] = pd.Series(list(NATIVE_VALUES), index=frame.index, dtype=object)
+    raw = RawCohort(Path("memory"), RawTable("memory", frame, {h: h for h in HEADER}), None)
+    _only_input_errors(lambda: validate_cohort(raw))

@@ -12,6 +12,7 @@ Each table's index is the row number as the user sees it in the file:
 from __future__ import annotations
 
 import csv
+import decimal
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -489,6 +490,8 @@ def _is_blank(value: object) -> bool:
         return True
     if isinstance(value, list | tuple | dict | set | np.ndarray):
         return False  # a list is a value (refused by validation), never an empty cell
+    if isinstance(value, decimal.Decimal):
+        return value.is_nan()
     if isinstance(value, str):
         return value.strip() == ""
     try:

@@ -74,6 +74,8 @@ def is_missing(value: object) -> bool:
         return True
     if isinstance(value, _NON_SCALAR):
         return False  # a list is a value (and an error), never an empty cell
+    if isinstance(value, decimal.Decimal):
+        return value.is_nan()  # quiet or signalling NaN (pandas fails on the latter)
     if isinstance(value, str):
         return value.strip().lower() in MISSING_TEXT
     if isinstance(value, float | np.floating):
@@ -154,8 +156,8 @@ def _parse_number(text: str) -> float:
 def _to_boolean(value: object) -> bool:
     if isinstance(value, bool | np.bool_):
         return bool(value)
-    if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
-        return float(value) == 1.0
+    if isinstance(value, int | float | np.integer | np.floating) and (value == 0 or value == 1):
+        return bool(value == 1)  # compared exactly: an int too large for a float is no 0/1
     text = str(value).strip().lower()
     if text in TRUE_TEXT:
         return True
