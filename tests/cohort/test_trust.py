@@ -419,3 +419,23 @@ def test_a_path_with_a_nul_character_is_a_problem():
     assert problem.expected == "a plan file whose name has no NUL character"
     [problem] = errors_of(lambda: load_cohort(EXAMPLE, mapping="map\0.toml"))
     assert problem.expected == "a mapping file whose name has no NUL character"
+
+
+def test_two_sheets_matching_visits_are_a_problem(patients, visits, tmp_path):
+    def add_visits(sheet):
+        book = sheet.parent
+        for title in ("visits", " VISITS"):
+            extra = book.create_sheet(title)
+            extra.append(list(visits.columns))
+            for row in visits.itertuples(index=False):
+                extra.append(list(row))
+
+    path = save_workbook(tmp_path / "c.xlsx", patients, add_visits)
+    [problem] = errors_of(lambda: load_cohort(path))
+    assert (problem.value, problem.row, problem.column) == ("'visits', ' VISITS'", None, None)
+    assert problem.expected.startswith("a single sheet named 'visits'")
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    (folder / "patients.xlsx").write_bytes(path.read_bytes())
+    [problem] = errors_of(lambda: load_cohort(folder))
+    assert problem.expected.startswith("a single sheet named 'visits'")
