@@ -57,7 +57,6 @@ MISSING_TEXT = frozenset({"", "na", "n/a", "nan", "nat"})
 TRUE_TEXT = frozenset({"yes", "y", "true", "t", "1", "1.0"})
 FALSE_TEXT = frozenset({"no", "n", "false", "f", "0", "0.0"})
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$", re.ASCII)
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:[,_'\u00a0\u202f ][0-9]{3})+(?:\.[0-9]*)?")
 _NON_SCALAR = (list, tuple, dict, set, frozenset, np.ndarray)
 
@@ -137,12 +136,17 @@ def _parse_number(text: str) -> float:
     Python's ``float`` alone would also read ``4_820`` (as 4820), full-width or Arabic-Indic
     digits and ``infinity``; each of these is refused with what to write instead.
     """
-    if _NUMBER.fullmatch(text):
-        number = float(text)
-        mantissa = re.split("[eE]", text)[0]
-        if number == 0.0 and re.search("[1-9]", mantissa):
-            raise _Bad("a number within double precision (this one rounds to 0)")
-        return number
+    # ASCII without underscores: float() then reads exactly sign, digits, '.', exponent,
+    # plus inf and nan (refused by the caller as not finite)
+    if text.isascii() and "_" not in text:
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is not None:
+            if number == 0.0 and re.search("[1-9]", re.split("[eE]", text)[0]):
+                raise _Bad("a number within double precision (this one rounds to 0)")
+            return number
     if text.lower().lstrip("+-") in ("inf", "infinity"):
         raise _Bad("a finite number")
     if _non_ascii_digits(text):
