@@ -439,3 +439,10 @@ def test_two_sheets_matching_visits_are_a_problem(patients, visits, tmp_path):
     (folder / "patients.xlsx").write_bytes(path.read_bytes())
     [problem] = errors_of(lambda: load_cohort(folder))
     assert problem.expected.startswith("a single sheet named 'visits'")
+
+
+def test_a_workbook_declaring_a_huge_size_is_refused(patients, tmp_path, monkeypatch):
+    path = save_workbook(tmp_path / "c.xlsx", patients)
+    monkeypatch.setattr(workbook, "MAX_SHEET_XML_BYTES", 1000)
+    [problem] = errors_of(lambda: load_cohort(path))
+    assert problem.expected.startswith("a workbook of at most 1,000 bytes uncompressed")

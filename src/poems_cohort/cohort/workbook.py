@@ -37,7 +37,8 @@ MAX_CELLS = 25_000_000
 """Rows × columns of a sheet's used area; a larger workbook sheet is refused (export a CSV)."""
 
 MAX_SHEET_XML_BYTES = 4 * 1024**3
-"""Uncompressed size of one sheet's XML (a guard against zip bombs)."""
+"""Uncompressed size of one sheet's XML, and of the whole workbook as its zip directory
+declares it (a guard against zip bombs)."""
 
 _CHUNK = 1 << 22
 _TAIL = 256
@@ -139,6 +140,10 @@ def _target(base: str, target: str) -> str:
 def sheets(path: Path) -> list[Sheet]:
     """The sheets of a workbook in their order, with their kind and XML part."""
     with _open(path) as archive:
+        declared = sum(info.file_size for info in archive.infolist())
+        if declared > MAX_SHEET_XML_BYTES:
+            raise WorkbookError(f"a workbook of at most {MAX_SHEET_XML_BYTES:,} bytes "
+                                f"uncompressed (it declares {declared:,})")
         main = "xl/workbook.xml"
         try:
             for rel in _xml(archive, "_rels/.rels"):
