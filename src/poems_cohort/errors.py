@@ -24,6 +24,17 @@ class Problem:
     expected: str
     severity: str = "error"
 
+    def __post_init__(self) -> None:
+        if getattr(self.value, "ndim", 0) and hasattr(self.value, "tolist"):
+            object.__setattr__(self, "value", self.value.tolist())  # an array cell: a list
+
+    def __hash__(self) -> int:
+        try:
+            value = hash(self.value)
+        except TypeError:  # a list or record read from a file, or given in a plan
+            value = hash(repr(self.value))
+        return hash((self.file, self.row, self.column, value, self.expected, self.severity))
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
@@ -34,11 +45,60 @@ class Problem:
         return f"{where}{shown} — {self.expected}"
 
 
+SHOWN_PER_KIND = 10
+"""How many problems of one kind (same file, same expectation, same severity) are printed
+before the rest are summarised as "and N more like this"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Repeats:
+    """Stands for ``count`` further problems like ``example`` that are not printed one by one."""
+
+    count: int
+    example: Problem
+
+    def __str__(self) -> str:
+        what = "warnings" if self.example.severity == "warning" else "problems"
+        return (f"... and {self.count:,} more {what} like this in {self.example.file} "
+                f"({self.example.expected})")
+
+
+def grouped(problems: Iterable[Problem], shown: int = SHOWN_PER_KIND) -> list[Problem | Repeats]:
+    """The problems to print, in order, with each kind cut after ``shown`` of its problems.
+
+    A kind is a (severity, file, expected) triple: a thousand unknown columns or a column of
+    bad values print ``shown`` lines and one ``Repeats`` line after the last of them. Every
+    problem stays in ``InputError.problems``; only the printed list is shortened.
+    """
+    items = list(problems)
+    seen: dict[tuple[str, str, str], int] = {}
+    last: dict[tuple[str, str, str], int] = {}
+    out: list[Problem | Repeats] = []
+    for p in items:
+        key = (p.severity, p.file, p.expected)
+        n = seen[key] = seen.get(key, 0) + 1
+        if n <= shown:
+            out.append(p)
+            last[key] = len(out) - 1
+    extra = sorted(((last[k], n - shown, k) for k, n in seen.items() if n > shown), reverse=True)
+    for position, count, key in extra:
+        example = out[position]
+        assert isinstance(example, Problem) and (example.severity, example.file,
+                                                 example.expected) == key
+        out.insert(position + 1, Repeats(count, example))
+    return out
+
+
 class InputError(Exception):
-    """Raised when an input cannot be used; carries every problem found, not just the first."""
+    """Raised when an input cannot be used; carries every problem found, not just the first.
+
+    ``problems`` holds all of them; the message (and the command line) prints them grouped
+    (see ``grouped``).
+    """
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         errors = [p for p in self.problems if p.severity == "error"]
         head = f"{len(errors)} problem(s) in the input"
-        super().__init__(head + "".join(f"\n  {p}" for p in errors[:50]))
+        lines = grouped(errors)[:50]
+        super().__init__(head + "".join(f"\n  {p}" for p in lines))

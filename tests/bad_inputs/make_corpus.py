@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parents[1] / "examples" / "ten-patients"
@@ -60,6 +65,99 @@ def write(name: str, content: str | bytes) -> None:
         path.write_bytes(content)
     else:
         path.write_text(content, encoding="utf-8")
+
+
+def workbook(name: str, header: list[str], rows: list[list[str]],
+             edit: Callable[[Workbook], None] | None = None, title: str = "patients") -> Path:
+    """An .xlsx file with one sheet ``title`` holding the table (text cells), then ``edit``."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    if edit is not None:
+        edit(book)
+    path = HERE / name
+    book.save(path)
+    return path
+
+
+def patch_part(path: Path, part: str, change: Callable[[bytes], bytes]) -> None:
+    """Rewrite one part (file) inside an .xlsx zip archive."""
+    with zipfile.ZipFile(path) as archive:
+        items = [(info, archive.read(info.filename)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in items:
+            archive.writestr(info, change(data) if info.filename == part else data)
+
+
+def cell_ref(header: list[str], column: str, row: int) -> str:
+    return f"{get_column_letter(header.index(column) + 1)}{row}"
+
+
+def trust_corpus() -> None:
+    """The inputs of issue 8 (never compute on misread data; never a traceback)."""
+    header, rows = base()
+    sheet_xml = "xl/worksheets/sheet1.xml"
+
+    def formula(book: Workbook) -> None:  # P08 (row 4) died on a date computed by a formula
+        book.active[cell_ref(header, "death_date", 4)] = "=DATE(2017,1,1)"
+
+    workbook("formula_without_result.xlsx", header, rows, formula)
+
+    def merged(book: Workbook) -> None:  # castleman of P01 and P05 merged: P05 reads as empty
+        first, last = cell_ref(header, "castleman", 2), cell_ref(header, "castleman", 3)
+        book.active.merge_cells(f"{first}:{last}")
+
+    workbook("merged_cells.xlsx", header, rows, merged)
+
+    def twice(book: Workbook) -> None:
+        other = book.create_sheet("Patients ")
+        for row in book.active.iter_rows(values_only=True):
+            other.append(list(row))
+
+    workbook("two_patients_sheets.xlsx", header, rows, twice)
+
+    def chart(book: Workbook) -> None:
+        book.create_chartsheet("patients")
+
+    workbook("chartsheet_patients.xlsx", header, rows, chart, title="data")
+    path = workbook("truncated_sheet.xlsx", header, rows)
+    patch_part(path, sheet_xml, lambda data: data[: len(data) * 3 // 5])
+    path = workbook("excel_error_cell.xlsx", header, rows)
+    age = cell_ref(header, "age", 2).encode()
+    patch_part(path, sheet_xml, lambda data: re.sub(
+        rb'<c r="' + age + rb'"[^>]*>.*?</c>',
+        b'<c r="' + age + b'" t="e"><v>#DIV/0!</v></c>', data, count=1))
+
+    write("thousands_underscore.csv", edited({("P01", "vegf_pg_ml"): "4_820"}))
+    write("thousands_comma.csv", edited({("P01", "vegf_pg_ml"): "4,820"}))
+    write("fullwidth_digits.csv", edited({("P01", "age"): "\uff14\uff12"}))
+    arabic = str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666"
+                           "\u0667\u0668\u0669")
+    start = next(r for r in rows if r[0] == "P05")[header.index("treatment_start")]
+    write("arabic_indic_date.csv", edited({("P05", "treatment_start"): start.translate(arabic)}))
+    write("id_control_character.csv", edited({("P05", "patient_id"): "P\x0705"}))
+    write("id_newline.csv", edited({("P05", "patient_id"): "P0\n5"}))
+    write("id_zero_width.csv", edited({("P08", "patient_id"): "P0\u200b8"}))
+    write("id_case_duplicate.csv", edited({("P08", "patient_id"): "p01"}))
+    write("id_fullwidth_duplicate.csv", edited({("P08", "patient_id"): "\uff30\uff10\uff11"}))
+    write("creatinine_zero.csv", edited({("P05", "creatinine_mg_dl"): "0"}))
+    write("creatinine_tiny.csv", edited({("P05", "creatinine_mg_dl"): "1e-300"}))
+    write("lab_1e300.csv", edited({("P08", "vegf_pg_ml"): "1e300"}))
+    frame = pd.DataFrame(rows, columns=header)
+    frame["patient_id"] = [[pid] for pid in frame["patient_id"]]
+    frame.to_parquet(HERE / "parquet_list_id.parquet", index=False)
+
+    write("mapping_regimen_swap.toml", '[regimens]\nASCT = "LDex"\nLDex = "ASCT"\n')
+    write("mapping_builtin_realias.toml", '[regimens]\nRd = "ASCT"\n')
+    write("mapping_label_control.toml", '[regimens]\n"auto\\u0000sct" = "ASCT"\n')
+    write("mapping_nested.toml", "x = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    write("plan_nested.toml", "regimens = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    write("plan_huge_integer.toml", "survival_landmark_months = " + "9" * 400 + "\n")
+    write("plan_label_control.toml", '[subgroups]\nall = "all"\nlow = ["low"]\n'
+          '"medium-high" = ["medium", "high"]\n"high\\u0007" = ["high"]\n')
 
 
 def main() -> None:
@@ -126,6 +224,7 @@ def main() -> None:
     write("visit_after_death/visits.csv", text(vheader, vrows))
     vheader, vrows = visits()
     write("folder_without_patients/visits.csv", text(vheader, vrows))
+    trust_corpus()
 
 
 if __name__ == "__main__":

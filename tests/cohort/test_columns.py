@@ -25,7 +25,8 @@ def test_built_in_regimen_aliases_are_lower_case_and_map_to_the_three_regimens()
 
 def test_expected_texts():
     assert PATIENT_TABLE["onls"].expected() == "an integer from 0 to 12 (points)"
-    assert PATIENT_TABLE["albumin_g_l"].expected() == "a number ≥ 0 (g/l)"
+    assert PATIENT_TABLE["albumin_g_l"].expected() == "a number from 5 to 70 (g/l)"
+    assert PATIENT_TABLE["vegf_pg_ml"].expected() == "a number from 0 to 1,000,000 (pg/ml)"
     assert PATIENT_TABLE["sex"].expected() == "one of M, F"
     assert PATIENT_TABLE["ascites"].expected() == "yes/no (also y/n, true/false, 1/0) or empty"
     assert PATIENT_TABLE["death_date"].expected() == "a date YYYY-MM-DD or empty"

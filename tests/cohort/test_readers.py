@@ -141,7 +141,7 @@ def test_bad_mapping_files(tmp_path):
     assert read_mapping(odd)[1][0].expected == "a mapping file ending in .toml or .csv"
     bad = tmp_path / "bad.toml"
     bad.write_text("x = = 1", encoding="utf-8")
-    assert read_mapping(bad)[1][0].expected.startswith("a readable TOML or CSV mapping file")
+    assert read_mapping(bad)[1][0].expected.startswith("a mapping file written in valid TOML")
 
 
 # --- CSV --------------------------------------------------------------------------------------

@@ -89,11 +89,38 @@ def test_any_regimen_name_is_valid_and_counted(patients, write):
     ("onls", "-1", "an integer from 0 to 12 (points)"),
     ("onls", "2.5", "an integer from 0 to 12 (points)"),
     ("bmpc_pct", "101", "a number from 0 to 100 (%)"),
-    ("vegf_pg_ml", "-5", "a number ≥ 0 (pg/ml)"),
-    ("flc_kappa_mg_l", "-0.1", "a number ≥ 0 (mg/l)"),
-    ("egfr", "-1", "a number ≥ 0 (ml/min/1.73 m²)"),
+    ("vegf_pg_ml", "-5", "a number from 0 to 1,000,000 (pg/ml)"),
+    ("vegf_pg_ml", "1e300", "a number from 0 to 1,000,000 (pg/ml)"),
+    ("flc_kappa_mg_l", "-0.1", "a number from 0.01 to 100,000 (mg/l)"),
+    ("flc_lambda_mg_l", "0", "a number from 0.01 to 100,000 (mg/l)"),
+    ("egfr", "-1", "a number from 1 to 250 (ml/min/1.73 m²)"),
+    ("egfr", "5e100", "a number from 1 to 250 (ml/min/1.73 m²)"),
+    ("creatinine_mg_dl", "0", "a number from 0.1 to 25 (mg/dl)"),
+    ("creatinine_mg_dl", "1e-300", "a number from 0.1 to 25 (mg/dl)"),
+    ("albumin_g_l", "1e300", "a number from 5 to 70 (g/l)"),
+    ("urine_protein_g_24h", "51", "a number from 0 to 50 (g/24 h)"),
     ("spe_g_l", "5 g/l", "a number (decimal point '.', no units)"),
     ("spe_g_l", "inf", "a finite number"),
+    ("spe_g_l", "1e-400", "a number within double precision (this one rounds to 0)"),
+    ("vegf_pg_ml", "4_820", "a number without thousands separators (4820, not 4,820 or "
+     "4_820) and with a decimal point '.'"),
+    ("vegf_pg_ml", "4,820", "a number without thousands separators (4820, not 4,820 or "
+     "4_820) and with a decimal point '.'"),
+    ("vegf_pg_ml", "1,234,567.5", "a number without thousands separators (4820, not 4,820 or "
+     "4_820) and with a decimal point '.'"),
+    ("vegf_pg_ml", "\uff14\uff18\uff12\uff10", "a number written with the digits 0-9 (found "
+     "non-ASCII digits)"),
+    ("age", "\u0664\u0662", "a number written with the digits 0-9 (found non-ASCII digits)"),
+    ("treatment_start", "\u0662\u0660\u0661\u0663-\u0660\u0663-\u0661\u0662",
+     "a date YYYY-MM-DD written with the digits 0-9 (found non-ASCII digits)"),
+    ("treatment_start", "２０１３-０３-１２",
+     "a date YYYY-MM-DD written with the digits 0-9 (found non-ASCII digits)"),
+    ("patient_id", "P\x0001", "an identifier of printable characters, without control, "
+     "zero-width or line-break characters (found U+0000)"),
+    ("patient_id", "P0\n1", "an identifier of printable characters, without control, "
+     "zero-width or line-break characters (found U+000A)"),
+    ("patient_id", "P0\u200b1", "an identifier of printable characters, without control, "
+     "zero-width or line-break characters (found U+200B)"),
     ("treatment_start", "2013/03/12", "a date YYYY-MM-DD"),
     ("treatment_start", "2013-3-12", "a date YYYY-MM-DD"),
     ("last_followup", "2018-13-01", "a real calendar date YYYY-MM-DD"),

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from poems_cohort import __version__
 from poems_cohort.defaults import PAPER_CUTOFF
-from poems_cohort.errors import InputError, Problem
+from poems_cohort.errors import InputError, Problem, grouped
 
 app = typer.Typer(
     add_completion=False,
@@ -102,9 +102,12 @@ def input_errors_exit_2() -> Iterator[None]:
     except InputError as exc:
         errors = [p for p in exc.problems if p.severity == "error"]
         say((f"{len(errors)} problem(s) found; nothing was written.", "bold red"), err=True)
-        for p in exc.problems:
-            tag = "error" if p.severity == "error" else "warning"
-            say(f"  {tag}: {p}", err=True)
+        for p in grouped(exc.problems):  # repeats of one kind are summarised
+            if isinstance(p, Problem):
+                tag = "error" if p.severity == "error" else "warning"
+                say(f"  {tag}: {p}", err=True)
+            else:
+                say(f"  {p}", err=True)
         raise typer.Exit(code=2) from None
 
 

@@ -16,6 +16,7 @@ from poems_cohort.cli.app import (
     optional_cutoff,
     say,
 )
+from poems_cohort.errors import Problem, grouped
 
 
 @app.command()
@@ -42,5 +43,6 @@ def validate(
     visits = "no visits table" if cohort.visits is None else f"{len(cohort.visits)} visits"
     say(f"{path}: valid — {len(cohort)} patients ({per}); {visits}; "
         f"{len(cohort.warnings)} warning(s).")
-    for warning in cohort.warnings:
-        say(f"  warning: {warning}")
+    for warning in grouped(cohort.warnings):  # repeats of one kind are summarised
+        tag = "warning: " if isinstance(warning, Problem) else ""
+        say(f"  {tag}{warning}")

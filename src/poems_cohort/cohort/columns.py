@@ -53,21 +53,43 @@ class Column:
             return "a non-empty identifier"
         what = "an integer" if self.integer else "a number"
         if self.minimum is not None and self.maximum is not None:
-            what += f" from {self.minimum:g} to {self.maximum:g}"
+            what += f" from {number_text(self.minimum)} to {number_text(self.maximum)}"
         elif self.minimum is not None:
-            what += f" ≥ {self.minimum:g}"
+            what += f" ≥ {number_text(self.minimum)}"
         if self.unit:
             what += f" ({self.unit})"
         return what
+
+
+def number_text(x: float) -> str:
+    """A bound as the data dictionary writes it: ``1,000,000``, ``0.01``, ``12``."""
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
 def _yes_no(name: str, description: str, *aliases: str, required: bool = True) -> Column:
     return Column(name, "boolean", description, required=required, aliases=aliases)
 
 
+LAB_RANGES: dict[str, tuple[float, float]] = {
+    "spe_g_l": (0.0, 100.0),
+    "albumin_g_l": (5.0, 70.0),
+    "egfr": (1.0, 250.0),
+    "creatinine_mg_dl": (0.1, 25.0),
+    "urine_protein_g_24h": (0.0, 50.0),
+    "vegf_pg_ml": (0.0, 1_000_000.0),
+    "flc_kappa_mg_l": (0.01, 100_000.0),
+    "flc_lambda_mg_l": (0.01, 100_000.0),
+}
+"""Plausible range of each laboratory column (inclusive, in the column's unit): a value outside
+is physiologically impossible or a unit/typing error, and is refused rather than computed on
+(a creatinine of 1e-300 mg/dl would give an eGFR of 1e100). The bounds are wide on purpose:
+they stop impossible values, not unusual patients. Documented in docs/data-dictionary.md."""
+
+
 def _lab(name: str, description: str, unit: str, *aliases: str, required: bool = True) -> Column:
-    return Column(name, "number", description, unit=unit, minimum=0.0, required=required,
-                  aliases=aliases)
+    low, high = LAB_RANGES[name]
+    return Column(name, "number", description, unit=unit, minimum=low, maximum=high,
+                  required=required, aliases=aliases)
 
 
 _IFE = dict(

@@ -12,8 +12,7 @@ Each table's index is the row number as the user sees it in the file:
 from __future__ import annotations
 
 import csv
-import tomllib
-import zipfile
+import decimal
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,13 +21,28 @@ import numpy as np
 import pandas as pd
 
 from poems_cohort.cohort.columns import (
+    BUILTIN_REGIMEN_ALIASES,
     COLUMNS,
     PATIENT_TABLE,
+    REGIMENS,
     VISIT_COLUMNS,
     VISIT_TABLE,
     Column,
     lookup,
     normalize_name,
+)
+from poems_cohort.cohort.inputs import label_problem, read_toml, regular_file_problem
+from poems_cohort.cohort.workbook import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    Cell,
+    Sheet,
+    SheetScan,
+    WorkbookError,
+    column_number,
+    read_values,
+    scan_sheet,
+    sheets,
 )
 from poems_cohort.errors import InputError, Problem
 
@@ -95,17 +109,26 @@ def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
     problems: list[Problem] = []
     columns: dict[str, str] = {}
     regimens: dict[str, str] = {}
-    if not path.is_file():
-        return ColumnMapping(), [Problem(label, None, None, None, "an existing mapping file")]
+    missing = regular_file_problem(path, label, "mapping file")
+    if missing is not None:
+        return ColumnMapping(), [missing]
     try:
         if path.suffix.lower() == ".toml":
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = read_toml(path, "mapping file")
             tables = {k: v for k, v in data.items() if isinstance(v, dict)}
             pairs = tables.get("columns", {} if tables else data)
             for key, value in (tables.get("regimens") or {}).items():
-                regimens[str(key)] = str(value)
+                if not isinstance(value, str):
+                    problems.append(Problem(label, None, f"regimens.{key}", value,
+                                            "a regimen name (text)"))
+                    continue
+                regimens[str(key)] = value
             for key, value in pairs.items():
-                columns[str(key)] = str(value)
+                if not isinstance(value, str):
+                    problems.append(Problem(label, None, str(key), value,
+                                            "a canonical column name (text)"))
+                    continue
+                columns[str(key)] = value
         elif path.suffix.lower() == ".csv":
             with path.open(newline="", encoding="utf-8-sig") as handle:
                 rows = list(csv.reader(handle))
@@ -122,19 +145,52 @@ def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
         else:
             return ColumnMapping(), [Problem(label, None, None, path.suffix,
                                              "a mapping file ending in .toml or .csv")]
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, csv.Error) as exc:
+    except InputError as exc:
+        return ColumnMapping(), list(exc.problems)
+    except (UnicodeDecodeError, csv.Error) as exc:
         return ColumnMapping(), [Problem(label, None, None, None,
                                          f"a readable TOML or CSV mapping file ({exc})")]
+    except OSError as exc:
+        return ColumnMapping(), [Problem(label, None, None, None,
+                                         f"a mapping file that can be read ({exc.strerror})")]
     known = {c.name for c in COLUMNS} | {c.name for c in VISIT_COLUMNS}
     for source, canonical in columns.items():
         if canonical not in known:
             problems.append(Problem(label, None, source, canonical,
                                     "a canonical column name of the data dictionary"))
-    for alias, regimen in regimens.items():
-        if not isinstance(regimen, str) or not regimen.strip():  # any regimen name is valid
-            problems.append(Problem(label, None, alias, regimen,
-                                    "a regimen alias mapping to a non-empty regimen name"))
+    problems.extend(regimen_alias_problems(regimens, label))
     return ColumnMapping(columns, regimens), problems
+
+
+def regimen_alias_problems(aliases: Mapping[str, str], source: str) -> list[Problem]:
+    """Problems of regimen aliases (alias → canonical regimen), however they are given.
+
+    Each alias is a printable label and names a regimen (a printable, non-empty label: any
+    regimen name is valid, the plan says which are compared). An alias may not
+    re-point a name that already means a regimen (a canonical name such as ``ASCT``, or a
+    built-in spelling such as ``Rd``) to a different one: such a mapping would silently swap
+    arms. Names compare case-insensitively and without surrounding spaces.
+    """
+    fixed = {r.lower(): r for r in REGIMENS}
+    fixed.update({k.strip().lower(): v for k, v in BUILTIN_REGIMEN_ALIASES.items()})
+    problems: list[Problem] = []
+    for alias, regimen in aliases.items():
+        why = label_problem(alias)
+        if why is not None:
+            problems.append(Problem(source, None, "regimens", alias, f"a regimen alias: {why}"))
+            continue
+        why = label_problem(regimen)
+        if why is not None:
+            detail = "" if not isinstance(regimen, str) or not regimen.strip() else f" ({why})"
+            problems.append(Problem(source, None, alias, regimen,
+                                    f"a regimen alias mapping to a non-empty regimen name{detail}"))
+            continue
+        already = fixed.get(alias.strip().lower())
+        if already is not None and already != regimen:
+            problems.append(Problem(source, None, alias, regimen,
+                                    f"an alias for a new spelling only: '{alias}' already means "
+                                    f"{already} and cannot be mapped to {regimen}"))
+    return problems
 
 
 def _as_mapping(mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
@@ -142,13 +198,20 @@ def _as_mapping(mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
     if mapping is None:
         return ColumnMapping(), []
     if isinstance(mapping, ColumnMapping):
-        return mapping, []
+        return mapping, regimen_alias_problems(mapping.regimens, "mapping")
     if isinstance(mapping, str | Path):
         return read_mapping(mapping)
     known = {c.name for c in COLUMNS} | {c.name for c in VISIT_COLUMNS}
     problems = [Problem("mapping", None, str(k), v, "a canonical column name of the data "
                         "dictionary") for k, v in mapping.items() if v not in known]
     return ColumnMapping(dict(mapping)), problems
+
+
+def _check_size(rows: int, columns: int) -> None:
+    """The documented caps on a table (``MAX_ROWS`` data rows, ``MAX_COLUMNS`` columns)."""
+    if rows > MAX_ROWS or columns > MAX_COLUMNS:
+        raise _Unreadable(f"a table of at most {MAX_ROWS:,} rows and {MAX_COLUMNS:,} columns "
+                          f"(found {rows:,} rows, {columns:,} columns)")
 
 
 # --- file formats -----------------------------------------------------------------------------
@@ -186,6 +249,7 @@ def _read_plain_csv(path: Path) -> pd.DataFrame | None:
         return None
     commas = np.flatnonzero(raw == ord(","))
     fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    _check_size(len(ends) - 1, int(fields[0]))
     if "\r" in text:
         text = text.replace("\r\n", "\n")
     head, _, body = text.partition("\n")
@@ -241,10 +305,13 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
         raise _Unreadable(f"a UTF-8 encoded CSV file ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:
         raise _Unreadable(f"a well-formed CSV file ({exc})") from None
+    except OSError as exc:
+        raise _Unreadable(f"a file that can be read ({exc.strerror})") from None
     if not records:
         raise _Unreadable("a non-empty file with a header row")
     header = records[0]
     width = len(header)
+    _check_size(len(records) - 1, width)
     rows = records[1:]
     index = list(starts[1:])
     broken: dict[int, Problem] = {}
@@ -270,40 +337,110 @@ def _frame(header: list[object], rows: list[list[object]], index: list[int]) -> 
     return frame
 
 
-def _excel_sheet_names(path: Path) -> list[str]:
-    from openpyxl import load_workbook
-
+def _excel_sheets(path: Path) -> list[Sheet]:
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise _Unreadable(f"a readable .xlsx workbook ({type(exc).__name__})") from None
-    try:
-        return list(workbook.sheetnames)
-    finally:
-        workbook.close()
+        return sheets(path)
+    except WorkbookError as exc:
+        raise _Unreadable(str(exc)) from None
 
 
-def _read_excel(path: Path, sheet: str) -> pd.DataFrame:
-    from openpyxl import load_workbook
+_Flag = tuple[str, Cell]
+"""A cell of a sheet that cannot be taken at face value: (kind, cell)."""
 
+
+def _read_excel(path: Path, sheet: Sheet) -> tuple[pd.DataFrame, list[_Flag]]:
+    """The sheet's table (header = row 1, index = sheet row) and its flagged cells."""
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise _Unreadable(f"a readable .xlsx workbook ({type(exc).__name__})") from None
-    try:
-        worksheet = workbook[sheet]
-        worksheet.reset_dimensions()  # a stale <dimension> must not hide rows or columns
-        values = [list(r) for r in worksheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
+        scan = scan_sheet(path, sheet)
+        values = read_values(path, sheet, scan)
+    except WorkbookError as exc:
+        raise _Unreadable(str(exc)) from None
     if not values:
         raise _Unreadable("a non-empty sheet with a header row")
-    header = values[0]
+    header = list(values[0])
     while header and (header[-1] is None or str(header[-1]).strip() == ""):
         header = header[:-1]
     width = len(header)
-    rows = [(list(r) + [None] * width)[:width] for r in values[1:]]
-    return _frame(list(header), rows, list(range(2, len(values) + 1)))
+    n = len(values) - 1
+    _check_size(n, width)
+    try:  # calamine gives every row the width of the used area: one 2-D array at once
+        body = np.array(values[1:], dtype=object).reshape(n, -1)
+    except ValueError:  # rows of unequal length
+        body = np.array([(list(r) + [None] * width)[:width] for r in values[1:]],
+                        dtype=object).reshape(n, width)
+    del values
+    if body.shape[1] < width:
+        body = np.hstack([body, np.full((n, width - body.shape[1]), None, dtype=object)])
+    body = body[:, :width]
+    for cell in scan.errors:  # reported as Excel errors, not again as unreadable values
+        if 2 <= cell.row <= n + 1 and cell.column <= width:
+            body[cell.row - 2, cell.column - 1] = None
+    frame = pd.DataFrame(body, columns=range(width), index=pd.RangeIndex(2, n + 2),
+                         dtype=object)
+    frame.columns = pd.Index(["" if h is None else str(h) for h in header], dtype=object)
+    return frame, _flags(scan)
+
+
+def _flags(scan: SheetScan) -> list[_Flag]:
+    return ([("formula", c) for c in scan.formulas_without_result]
+            + [("cached", c) for c in scan.formulas_with_result]
+            + [("merged", c) for c, _ in scan.merged]
+            + [("error", c) for c in scan.errors])
+
+
+def _flag_problems(flags: list[_Flag], frame: pd.DataFrame, raw: RawTable) -> list[Problem]:
+    """Problems of the flagged cells that lie in a column the study reads (or the header)."""
+    used = {position for position, name in enumerate(frame.columns)
+            if str(name) in set(raw.headers.values())}
+    names = [str(n) for n in frame.columns]
+
+    def header(column: int) -> str:
+        name = names[column - 1] if column <= len(names) else ""
+        return name if name.strip() else f"(column {_letters(column)})"
+
+    problems: list[Problem] = []
+    cached: dict[int, list[Cell]] = {}
+    for kind, cell in flags:
+        if kind == "merged":
+            first, _, last = cell.text.partition(":")
+            span = range(cell.column, _column_of(last or first) + 1)
+            if cell.row != 1 and not any(c - 1 in used for c in span):
+                continue
+            problems.append(Problem(raw.file, cell.row, header(cell.column), cell.text,
+                                    f"no merged cells: unmerge {cell.text} and fill in every "
+                                    "cell (a merged range reads as one value and blanks)"))
+            continue
+        if cell.row != 1 and cell.column - 1 not in used:
+            continue
+        if kind == "formula":
+            problems.append(Problem(raw.file, cell.row, header(cell.column), cell.text,
+                                    "a value: the cell holds a formula whose result was never "
+                                    "saved (open and save the workbook in Excel, or paste the "
+                                    "values)"))
+        elif kind == "error":
+            problems.append(Problem(raw.file, cell.row, header(cell.column), cell.text,
+                                    "a value, not an Excel error"))
+        else:
+            cached.setdefault(cell.column, []).append(cell)
+    for column, cells in cached.items():
+        problems.append(Problem(raw.file, cells[0].row, header(column), cells[0].text,
+                                f"a typed value; {len(cells)} cell(s) of this column hold "
+                                "formulas, read as the results saved with the workbook",
+                                severity="warning"))
+    return problems
+
+
+def _letters(column: int) -> str:
+    out = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _column_of(ref: str) -> int:
+    letters = "".join(ch for ch in ref.upper() if "A" <= ch <= "Z")
+    return column_number(letters) if letters else 0
 
 
 def _read_spss(path: Path) -> pd.DataFrame:
@@ -318,28 +455,39 @@ def _read_spss(path: Path) -> pd.DataFrame:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        _check_size(meta.num_rows, meta.num_columns)
         frame = pd.read_parquet(path)
+    except _Unreadable:
+        raise
     except Exception as exc:  # pyarrow raises several exception types
         raise _Unreadable(f"a readable Parquet file ({type(exc).__name__})") from None
     return _native(frame)
 
 
 def _native(frame: pd.DataFrame) -> pd.DataFrame:
+    _check_size(*frame.shape)
     out = frame.astype(object)
     out.index = pd.RangeIndex(1, len(frame) + 1)
     out.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
     return out
 
 
-def _read_table(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dict[int, Problem]]:
+def _read_table(path: Path, sheet: Sheet | None = None,
+                ) -> tuple[pd.DataFrame, dict[int, Problem], list[_Flag]]:
     kind = SUPPORTED[path.suffix.lower()]
     if kind == "csv":
-        return _read_csv(path)
+        return (*_read_csv(path), [])
     if kind == "excel":
-        return _read_excel(path, sheet or "patients"), {}
+        if sheet is None:
+            raise _Unreadable("a sheet to read")
+        frame, flags = _read_excel(path, sheet)
+        return frame, {}, flags
     if kind == "spss":
-        return _read_spss(path), {}
-    return _read_parquet(path), {}
+        return _read_spss(path), {}, []
+    return _read_parquet(path), {}, []
 
 
 # --- column names -----------------------------------------------------------------------------
@@ -348,6 +496,10 @@ def _read_table(path: Path, sheet: str | None = None) -> tuple[pd.DataFrame, dic
 def _is_blank(value: object) -> bool:
     if value is None:
         return True
+    if isinstance(value, list | tuple | dict | set | np.ndarray):
+        return False  # a list is a value (refused by validation), never an empty cell
+    if isinstance(value, decimal.Decimal):
+        return value.is_nan()
     if isinstance(value, str):
         return value.strip() == ""
     try:
@@ -443,8 +595,15 @@ def _canonical_table(frame: pd.DataFrame, file: str, table: str, mapping: Column
 
 
 def _find(folder: Path, stem: str) -> tuple[Path | None, list[Problem]]:
-    found = sorted(p for p in folder.iterdir()
-                   if p.is_file() and p.stem.lower() == stem and p.suffix.lower() in SUPPORTED)
+    """The folder's ``stem.*`` input file (any supported suffix, any case). Entries that are
+    not folders are candidates, so a FIFO or device of that name is refused when read."""
+    try:
+        found = sorted(p for p in folder.iterdir()
+                       if p.stem.lower() == stem and p.suffix.lower() in SUPPORTED
+                       and not p.is_dir())
+    except OSError as exc:
+        return None, [Problem(str(folder), None, None, None,
+                              f"a folder whose files can be listed ({exc.strerror})")]
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         return None, [Problem(str(folder), None, None, names,
@@ -452,14 +611,19 @@ def _find(folder: Path, stem: str) -> tuple[Path | None, list[Problem]]:
     return (found[0] if found else None), []
 
 
-def _read_one(path: Path, table: str, sheet: str | None, mapping: ColumnMapping,
+def _read_one(path: Path, table: str, sheet: Sheet | None, mapping: ColumnMapping,
               ) -> tuple[RawTable | None, list[Problem]]:
-    label = f"{path} [sheet {sheet}]" if sheet else str(path)
+    label = f"{path} [sheet {sheet.name}]" if sheet else str(path)
+    refused = regular_file_problem(path, label)
+    if refused is not None:
+        return None, [refused]
     try:
-        frame, broken = _read_table(path, sheet)
+        frame, broken, flags = _read_table(path, sheet)
     except _Unreadable as exc:
         return None, [Problem(label, None, None, None, str(exc))]
     raw, problems = _canonical_table(frame, label, table, mapping)
+    if flags:
+        problems.extend(_flag_problems(flags, frame, raw))
     if broken:
         raw = replace(raw, broken_rows=frozenset(broken))
         problems.extend(replace(p, file=label) for p in broken.values())
@@ -469,28 +633,47 @@ def _read_one(path: Path, table: str, sheet: str | None, mapping: ColumnMapping,
     return raw, problems
 
 
-def _pick_sheet(path: Path, wanted: str, fallback_single: bool) -> tuple[str | None, Problem | None]:
-    names = _excel_sheet_names(path)
-    for name in names:
-        if name.strip().lower() == wanted:
-            return name, None
-    if fallback_single and len(names) == 1:
-        return names[0], None
-    return None, Problem(str(path), None, None, ", ".join(names),
-                         f"a sheet named '{wanted}'")
+def _pick_sheet(path: Path, wanted: str, fallback_single: bool,
+                ) -> tuple[Sheet | None, Problem | None]:
+    """The sheet named ``wanted`` (case and surrounding spaces ignored), or the problem.
+
+    Two sheets that both match are a problem (which one holds the data?), and so is a match
+    that is not a worksheet (a chart sheet holds no cells). With ``fallback_single`` the only
+    sheet of a workbook is taken whatever its name.
+    """
+    every = _excel_sheets(path)
+    matching = [s for s in every if s.name.strip().lower() == wanted]
+    if len(matching) > 1:
+        return None, Problem(str(path), None, None, ", ".join(repr(s.name) for s in matching),
+                             f"a single sheet named '{wanted}' (names are compared ignoring "
+                             "case and surrounding spaces)")
+    if matching:
+        sheet = matching[0]
+    elif fallback_single and len(every) == 1:
+        sheet = every[0]
+    else:
+        return None, Problem(str(path), None, None, ", ".join(s.name for s in every),
+                             f"a sheet named '{wanted}'")
+    if sheet.kind != "worksheet":
+        return None, Problem(f"{path} [sheet {sheet.name}]", None, None, sheet.kind,
+                             "a worksheet holding the table (this sheet holds no cells)")
+    return sheet, None
 
 
-def _workbook_visits(path: Path | None) -> str | None:
-    """The name of the ``visits`` sheet of a patients workbook, if it has one."""
+def _workbook_visits(path: Path | None) -> tuple[Sheet | None, list[Problem]]:
+    """The ``visits`` sheet of a patients workbook, if it has one (or why it cannot be used)."""
     if path is None or SUPPORTED[path.suffix.lower()] != "excel":
-        return None
+        return None, []
+    if regular_file_problem(path) is not None:
+        return None, []  # reported when the patients sheet is read
     try:
-        names = _excel_sheet_names(path)
+        every = _excel_sheets(path)
     except _Unreadable:
-        return None  # reported when the patients sheet is read
-    if len(names) < 2:
-        return None
-    return next((n for n in names if n.strip().lower() == "visits"), None)
+        return None, []  # reported when the patients sheet is read
+    if len(every) < 2 or not any(s.name.strip().lower() == "visits" for s in every):
+        return None, []
+    sheet, problem = _pick_sheet(path, "visits", fallback_single=False)
+    return sheet, [problem] if problem is not None else []
 
 
 def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
@@ -507,11 +690,16 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
         raw = RawCohort(source, patients, visits, dict(column_mapping.regimens), tuple(problems))
         return raw, problems
 
-    if not source.exists():
+    try:
+        is_dir = source.is_dir()
+        exists = is_dir or source.exists() or source.is_symlink()
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        is_dir, exists = False, True  # reported as unreadable below
+    if not exists:
         problems.append(Problem(str(source), None, None, None, "an existing file or folder"))
         return done()
     try:
-        if source.is_dir():
+        if is_dir:
             patient_file, ambiguous = _find(source, "patients")
             problems.extend(ambiguous)
             visit_file, found = _find(source, "visits")
@@ -519,18 +707,23 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
             if patient_file is None and not ambiguous:
                 problems.append(Problem(str(source), None, None, None,
                                         "a patients.csv, .xlsx, .sav or .parquet file in the folder"))
-            plan: list[tuple[Path | None, str, str | None]] = [
+            plan: list[tuple[Path | None, str, Sheet | None]] = [
                 (patient_file, "patients", None), (visit_file, "visits", None)]
-            inner = _workbook_visits(patient_file)
+            inner, found = _workbook_visits(patient_file)
+            problems.extend(found)
             if inner is not None and visit_file is not None:
                 problems.append(Problem(str(source), None, None,
-                                        f"{visit_file.name}, {patient_file} [sheet {inner}]",
+                                        f"{visit_file.name}, {patient_file} [sheet {inner.name}]",
                                         "visits in one place only: a visits file or a visits "
                                         "sheet in the patients workbook, not both"))
             elif inner is not None:
                 plan[1] = (patient_file, "visits", inner)
             for file, table, sheet in plan:
                 if file is None:
+                    continue
+                refused = regular_file_problem(file)
+                if refused is not None:
+                    problems.append(refused)
                     continue
                 if sheet is None and SUPPORTED[file.suffix.lower()] == "excel":
                     sheet, missing = _pick_sheet(file, table, fallback_single=True)
@@ -549,6 +742,10 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
             problems.append(Problem(str(source), None, None, source.suffix or source.name,
                                     f"a supported input: {SUPPORTED_TEXT}"))
             return done()
+        refused = regular_file_problem(source)
+        if refused is not None:
+            problems.append(refused)
+            return done()
         if kind == "excel":
             sheet, missing = _pick_sheet(source, "patients", fallback_single=False)
             if missing is not None:
@@ -556,8 +753,8 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
             else:
                 patients, found = _read_one(source, "patients", sheet, column_mapping)
                 problems.extend(found)
-            names = _excel_sheet_names(source)
-            visit_sheet = next((n for n in names if n.strip().lower() == "visits"), None)
+            visit_sheet, found = _workbook_visits(source)
+            problems.extend(found)
             if visit_sheet is not None:
                 visits, found = _read_one(source, "visits", visit_sheet, column_mapping)
                 problems.extend(found)
@@ -592,9 +789,12 @@ def input_conflict(path: str | Path, candidate: str | Path, *,
     if isinstance(mapping, str | Path):
         inputs.append(Path(mapping))
     if source.is_dir():
-        inputs += [f for f in source.iterdir() if f.is_file()
-                   and f.stem.lower() in ("patients", "visits")
-                   and f.suffix.lower() in SUPPORTED]
+        try:
+            inputs += [f for f in source.iterdir() if f.is_file()
+                       and f.stem.lower() in ("patients", "visits")
+                       and f.suffix.lower() in SUPPORTED]
+        except OSError:
+            pass  # a folder that cannot be listed is reported when the cohort is read
         if (_same_file(target.parent, source) and target.stem.lower() in ("patients", "visits")
                 and target.suffix.lower() in SUPPORTED):
             return target

@@ -12,8 +12,10 @@ comparisons, lookups and groupings.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from poems_cohort.cohort.columns import (
     Column,
 )
 from poems_cohort.cohort.columns import study_columns as study_columns_of
+from poems_cohort.cohort.inputs import unprintable
 from poems_cohort.cohort.model import Cohort
 from poems_cohort.cohort.readers import (
     ColumnMapping,
@@ -38,6 +41,7 @@ from poems_cohort.cohort.readers import (
     RawTable,
     _read_raw,
     _text_codes,
+    regimen_alias_problems,
 )
 from poems_cohort.defaults import PAPER_CUTOFF
 from poems_cohort.errors import InputError, Problem
@@ -54,7 +58,9 @@ VISIT_BEFORE_START_DAYS = 90
 MISSING_TEXT = frozenset({"", "na", "n/a", "nan", "nat"})
 TRUE_TEXT = frozenset({"yes", "y", "true", "t", "1", "1.0"})
 FALSE_TEXT = frozenset({"no", "n", "false", "f", "0", "0.0"})
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?$", re.ASCII)
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:[,_'\u00a0\u202f ][0-9]{3})+(?:\.[0-9]*)?")
+_NON_SCALAR = (list, tuple, dict, set, frozenset, np.ndarray)
 
 
 class _Bad(Exception):
@@ -67,6 +73,10 @@ def is_missing(value: object) -> bool:
     """True for an empty cell: ``None``, NaN/NaT/NA, or text that is blank, NA, N/A or NaN."""
     if value is None or value is pd.NA or value is pd.NaT:
         return True
+    if isinstance(value, _NON_SCALAR):
+        return False  # a list is a value (and an error), never an empty cell
+    if isinstance(value, decimal.Decimal):
+        return value.is_nan()  # quiet or signalling NaN (pandas fails on the latter)
     if isinstance(value, str):
         return value.strip().lower() in MISSING_TEXT
     if isinstance(value, float | np.floating):
@@ -78,33 +88,82 @@ def is_missing(value: object) -> bool:
 
 
 def _to_text(value: object) -> str:
+    if isinstance(value, bytes | bytearray):
+        raise _Bad("text, not binary data")
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value).strip()
 
 
+def _to_id(value: object) -> str:
+    """An identifier: text or a whole number, printable, without control characters."""
+    if isinstance(value, bool | np.bool_) or not isinstance(
+            value, str | int | float | np.integer | np.floating | decimal.Decimal):
+        raise _Bad("an identifier: text or a whole number")
+    if isinstance(value, float | np.floating | decimal.Decimal) and not (
+            math.isfinite(value) and float(value).is_integer()):
+        raise _Bad("an identifier: text or a whole number")
+    text = _to_text(int(value) if isinstance(value, decimal.Decimal) else value)
+    bad = unprintable(text)
+    if bad:
+        raise _Bad("an identifier of printable characters, without control, zero-width or "
+                   f"line-break characters (found {bad})")
+    return text
+
+
+def _non_ascii_digits(text: str) -> bool:
+    return any(c.isdigit() and not c.isascii() for c in text)
+
+
 def _to_number(value: object) -> float:
     if isinstance(value, bool | np.bool_):
         raise _Bad("a number, not a yes/no value")
-    if isinstance(value, int | float | np.integer | np.floating):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise _Bad("a number (decimal point '.', no units)") from None
-    else:
-        raise _Bad("a number")
+    try:
+        if isinstance(value, int | float | np.integer | np.floating | decimal.Decimal):
+            number = float(value)
+        elif isinstance(value, str):
+            number = _parse_number(value.strip())
+        else:
+            raise _Bad("a number")
+    except OverflowError:
+        raise _Bad("a finite number") from None
     if not math.isfinite(number):
         raise _Bad("a finite number")
     return number
 
 
+def _parse_number(text: str) -> float:
+    """A number written in text: ASCII digits, a decimal point, an optional exponent.
+
+    Python's ``float`` alone would also read ``4_820`` (as 4820), full-width or Arabic-Indic
+    digits and ``infinity``; each of these is refused with what to write instead.
+    """
+    # ASCII without underscores: float() then reads exactly sign, digits, '.', exponent,
+    # plus inf and nan (refused by the caller as not finite)
+    if text.isascii() and "_" not in text:
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is not None:
+            if number == 0.0 and re.search("[1-9]", re.split("[eE]", text)[0]):
+                raise _Bad("a number within double precision (this one rounds to 0)")
+            return number
+    if text.lower().lstrip("+-") in ("inf", "infinity"):
+        raise _Bad("a finite number")
+    if _non_ascii_digits(text):
+        raise _Bad("a number written with the digits 0-9 (found non-ASCII digits)")
+    if _GROUPED.fullmatch(text) or "_" in text:
+        raise _Bad("a number without thousands separators (4820, not 4,820 or 4_820) and "
+                   "with a decimal point '.'")
+    raise _Bad("a number (decimal point '.', no units)")
+
+
 def _to_boolean(value: object) -> bool:
     if isinstance(value, bool | np.bool_):
         return bool(value)
-    if isinstance(value, int | float | np.integer | np.floating) and float(value) in (0.0, 1.0):
-        return float(value) == 1.0
+    if isinstance(value, int | float | np.integer | np.floating) and (value == 0 or value == 1):
+        return bool(value == 1)  # compared exactly: an int too large for a float is no 0/1
     text = str(value).strip().lower()
     if text in TRUE_TEXT:
         return True
@@ -145,6 +204,8 @@ def _parse_date(value: object) -> pd.Timestamp:
                 return pd.Timestamp(dt.date(y, m, d))
             except ValueError:
                 raise _Bad("a real calendar date YYYY-MM-DD") from None
+        if _non_ascii_digits(value):
+            raise _Bad("a date YYYY-MM-DD written with the digits 0-9 (found non-ASCII digits)")
     raise _Bad("a date YYYY-MM-DD")
 
 
@@ -163,9 +224,13 @@ _MISSING, _OK = 0, 1
 
 def _read_cell(column: Column, raw: object, lookup: Mapping[str, str]) -> tuple[object, object]:
     """One cell: (``_MISSING``, None), (``_OK``, converted value) or (expected, None)."""
+    if isinstance(raw, _NON_SCALAR):
+        return "a single value, not a list or record", None
     if is_missing(raw):
         return _MISSING, None
     try:
+        if column.kind == "id":
+            return _OK, _to_id(raw)
         if column.kind == "number":
             return _OK, _to_number(raw)
         if column.kind == "boolean":
@@ -325,6 +390,27 @@ def _check_cells(table: RawTable, frame: pd.DataFrame, spec: Mapping[str, Column
     return []
 
 
+def identity_key(text: str) -> str:
+    """The form in which two identifiers are the same patient: Unicode NFKC (full-width and
+    compatibility characters folded), invisible formatting characters (zero-width space,
+    joiner, ...) removed, case folded."""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFKC", folded.casefold())
+
+
+def identity_keys(ids: pd.Series) -> pd.Series:
+    """``identity_key`` of every identifier; plain ASCII ones are only lower-cased (the same
+    result, computed for the whole column at once)."""
+    values = ids.astype(str)
+    ascii_ = values.str.isascii().to_numpy(dtype=bool)
+    keys = values.str.lower()
+    if not ascii_.all():
+        keys = keys.astype(object)
+        keys[~ascii_] = [identity_key(v) for v in values[~ascii_]]
+    return keys
+
+
 def _problem(table: RawTable, row: int, column: str, expected: str,
              severity: str = "error") -> Problem:
     return Problem(table.file, int(row), table.headers.get(column, column),
@@ -347,6 +433,18 @@ def _patient_rules(table: RawTable, frame: pd.DataFrame, cutoff: pd.Timestamp | 
             for row, pid in ids[again].items():
                 problems.append(_problem(table, row, "patient_id",
                                          f"a unique patient_id (also on row {first[pid]})"))
+        distinct = ids[~again]
+        keys = identity_keys(distinct)
+        alike = keys.duplicated(keep="first").to_numpy()
+        if alike.any():
+            first_key = dict(zip(keys[~alike].tolist(), distinct.index[~alike].tolist(),
+                                 strict=True))
+            for row, key in keys[alike].items():
+                other = first_key[key]
+                problems.append(_problem(
+                    table, row, "patient_id", "a patient_id that differs from "
+                    f"{ids[other]!r} on row {other} by more than case, character width or "
+                    "invisible characters (two ways of writing the same identifier)"))
 
     def col(name: str) -> pd.Series:
         if name in frame:
@@ -531,11 +629,7 @@ def _as_cutoff(cutoff: dt.date | str | None) -> pd.Timestamp | None:
 def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
               cutoff: dt.date | str | None) -> tuple[Cohort | None, list[Problem]]:
     aliases = {**raw.regimen_aliases, **(regimen_aliases or {})}
-    problems: list[Problem] = []
-    for alias, regimen in (regimen_aliases or {}).items():
-        if not isinstance(regimen, str) or not regimen.strip():
-            problems.append(Problem("regimen aliases", None, alias, regimen,
-                                    "a regimen alias mapping to a non-empty regimen name"))
+    problems: list[Problem] = regimen_alias_problems(regimen_aliases or {}, "regimen aliases")
     limit = _as_cutoff(cutoff)
     patients = visits = None
     if raw.patients is not None:

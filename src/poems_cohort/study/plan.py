@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from poems_cohort.clinical.settings import EndpointSettings
 from poems_cohort.cohort.columns import REGIMENS, TABLE1_ONLY
+from poems_cohort.cohort.inputs import label_problem, read_toml
 from poems_cohort.defaults import PAPER_CUTOFF, VEGF_UPPER_NORMAL
 from poems_cohort.errors import InputError, Problem
 from poems_cohort.study.table1_spec import COLUMN_TYPES, PAPER_TABLE1, Table1Row, parse_rows
@@ -202,9 +202,9 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
         out.append(Problem(src, None, key, value, expected))
 
     regimens = list(plan.regimens)
-    blank = [r for r in regimens if not isinstance(r, str) or not r.strip()]
-    if blank:
-        bad("regimens", regimens, "regimen names, each a non-empty text")
+    whys = [why for r in regimens if (why := label_problem(r)) is not None]
+    if whys:
+        bad("regimens", regimens, f"regimen names, each a non-empty text ({whys[0]})")
     if len(regimens) > MAX_ARMS:
         bad("regimens", regimens, f"at most {MAX_ARMS} regimens (the colours and line styles "
             "of the figures)")
@@ -215,6 +215,9 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     names = [s.name for s in plan.subgroups]
     if len(set(names)) != len(names) or not names:
         bad("subgroups", names, "at least one subgroup, with distinct names")
+    for name in names:
+        if (why := label_problem(name)) is not None:
+            bad("subgroups", name, f"a subgroup name: {why}")
     for s in plan.subgroups:
         if s.risk_groups is not None and s.column != RISK_GROUP and not s.risk_groups:
             bad("subgroups", {s.name: list(s.risk_groups)}, f"values of the column {s.column}")
@@ -292,21 +295,12 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
     if path is None:
         return AnalysisPlan()
     src = str(path)
-    if src in PRESETS and not Path(path).exists():
-        return PRESETS[src]
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError([Problem(src, None, None, None, "an existing TOML file or a preset "
-                                  f"name ({', '.join(PRESETS)})")]) from None
-    except IsADirectoryError:
-        raise InputError([Problem(src, None, None, None,
-                                  "a TOML file, not a folder")]) from None
-    except OSError as exc:
-        raise InputError([Problem(src, None, None, None,
-                                  f"a readable TOML file ({exc.strerror})")]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(src, None, None, None, f"valid TOML ({exc})")]) from None
+    if "\0" not in src and not Path(path).exists():
+        if src in PRESETS:
+            return PRESETS[src]
+        raise InputError([Problem(src, None, None, None, "an existing plan file or a preset "
+                                  f"name ({', '.join(PRESETS)})")])
+    raw = read_toml(Path(path), "plan file")
     problems = [Problem(src, None, key, raw[key], f"a known plan key, one of {list(_FIELDS)}")
                 for key in raw if key not in _FIELDS]
     values: dict[str, Any] = {}

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from poems_cohort.cohort.inputs import label_problem
+
 Table1Kind = Literal["binary", "above", "below", "categorical", "continuous"]
 TABLE1_KINDS: tuple[str, ...] = ("binary", "above", "below", "categorical", "continuous")
 #: the column types a plan gives to the study columns it reads (see ``study_columns``)
@@ -150,8 +152,8 @@ def parse_rows(value: Any) -> tuple[tuple[Table1Row, ...], list[tuple[str, objec
         for k in unknown:
             problems.append((f"{where}.{k}", raw[k], f"a Table 1 row key, one of {list(_ROW_KEYS)}"))
         for k in ("label", "column"):
-            if not isinstance(raw.get(k), str) or not raw[k].strip():
-                problems.append((f"{where}.{k}", raw.get(k), "a non-empty text"))
+            if (why := label_problem(raw.get(k))) is not None:
+                problems.append((f"{where}.{k}", raw.get(k), why))
         kind = raw.get("kind")
         if kind not in TABLE1_KINDS:
             problems.append((f"{where}.kind", kind, f"one of {list(TABLE1_KINDS)}"))
@@ -165,12 +167,17 @@ def parse_rows(value: Any) -> tuple[tuple[Table1Row, ...], list[tuple[str, objec
             v = raw.get(k, [])
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
                 problems.append((f"{where}.{k}", v, "a list of texts"))
+            else:
+                problems.extend((f"{where}.{k}", x, why) for x in v
+                                if (why := label_problem(x)) is not None)
         for k in ("mean_sd", "descriptive"):
             if not isinstance(raw.get(k, False), bool):
                 problems.append((f"{where}.{k}", raw.get(k), "true or false"))
         for k in ("key", "section"):
             if not isinstance(raw.get(k, ""), str):
                 problems.append((f"{where}.{k}", raw.get(k), "a text"))
+            elif raw.get(k) and (why := label_problem(raw[k])) is not None:
+                problems.append((f"{where}.{k}", raw[k], why))
         if len(problems) > n_before:
             continue
         rows.append(Table1Row(

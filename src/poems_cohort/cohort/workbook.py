@@ -1,0 +1,283 @@
+"""Reading one sheet of an Excel workbook (.xlsx, .xlsm) without misreading it.
+
+Two passes, both linear in the size of the sheet:
+
+1. ``scan_sheet`` streams the sheet's XML out of the zip in chunks and looks, with byte
+   patterns, for what a value reader would silently misread: formula cells (a formula saved
+   without its result reads as an empty cell), merged ranges (read as one value and blanks) and
+   error cells (``#DIV/0!``). It also finds the largest row number and column letter, so that a
+   sheet too large for memory is refused before any value is read, and it checks that the XML
+   is complete (a truncated sheet would otherwise read as fewer rows). Only when something is
+   found is the sheet parsed again (``xml.etree.ElementTree.iterparse``, streaming) to locate
+   each cell. We scan ourselves because no value reader reports formulas without results.
+2. ``python-calamine`` reads the values (about ten times faster than openpyxl's read-only
+   mode on a 400,000-row sheet: see ``benchmarks/bench_workbook.py``). It builds the sheet's
+   whole used area in memory, which the caps of pass 1 bound.
+
+A formula whose saved result is present is read as that result (what Excel showed when the
+file was saved) with a warning per column; see docs/data-dictionary.md.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+MAX_ROWS = 1_048_576
+"""Rows per table (Excel's own limit); applied to every input format."""
+
+MAX_COLUMNS = 16_384
+"""Columns per table (Excel's own limit); applied to every input format."""
+
+MAX_CELLS = 25_000_000
+"""Rows × columns of a sheet's used area; a larger workbook sheet is refused (export a CSV)."""
+
+MAX_SHEET_XML_BYTES = 4 * 1024**3
+"""Uncompressed size of one sheet's XML, and of the whole workbook as its zip directory
+declares it (a guard against zip bombs)."""
+
+_CHUNK = 1 << 22
+_TAIL = 256
+_HINTS = (b"<f", b":f", b"mergeCell", b't="e"')
+"""Cheap literal searches; only a chunk holding one of them is searched with ``_FLAGGED``."""
+_FLAGGED = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:f|mergeCell)[\s>/]|\st=\"e\"")
+_COLUMN = re.compile(rb" r=\"([A-Z]{1,3})[0-9]")
+_ROW = re.compile(rb"row [^>]*?r=\"([0-9]{1,9})\"")
+_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?worksheet>\s*$")
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+class WorkbookError(Exception):
+    """A workbook that cannot be read; the message says what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """A sheet of a workbook: its name, its XML part in the zip, and its kind (``worksheet``,
+    ``chartsheet``, ``dialogsheet``, ``macrosheet``)."""
+
+    name: str
+    part: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A flagged cell: sheet row, column number (1 = A), what it holds."""
+
+    row: int
+    column: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SheetScan:
+    """What pass 1 found in a sheet."""
+
+    rows: int
+    columns: int
+    formulas_without_result: tuple[Cell, ...] = ()
+    formulas_with_result: tuple[Cell, ...] = ()
+    merged: tuple[tuple[Cell, str], ...] = ()
+    errors: tuple[Cell, ...] = ()
+
+    def __repr__(self) -> str:
+        return (f"SheetScan(rows={self.rows}, columns={self.columns}, "
+                f"formulas_without_result={len(self.formulas_without_result)}, "
+                f"formulas_with_result={len(self.formulas_with_result)}, "
+                f"merged={len(self.merged)}, errors={len(self.errors)})")
+
+
+def column_number(letters: str) -> int:
+    """``"A"`` → 1, ``"AB"`` → 28."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _split_ref(ref: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})", ref.strip().upper())
+    if match is None:
+        raise WorkbookError(f"a readable .xlsx workbook (a cell reference {ref!r} is malformed)")
+    return int(match.group(2)), column_number(match.group(1))
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _open(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise WorkbookError(f"a readable .xlsx workbook (not a zip archive: {exc})") from None
+
+
+def _xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
+    try:
+        info = archive.getinfo(name)
+        if info.file_size > 50_000_000:
+            raise WorkbookError(f"a readable .xlsx workbook ({name} is implausibly large)")
+        return ElementTree.fromstring(archive.read(name))
+    except KeyError:
+        raise WorkbookError(f"a readable .xlsx workbook ({name} is missing)") from None
+    except (ElementTree.ParseError, zipfile.BadZipFile, OSError, ValueError,
+            EOFError, RuntimeError) as exc:
+        raise WorkbookError(f"a readable .xlsx workbook ({name}: {exc})") from None
+
+
+def _target(base: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
+
+
+def sheets(path: Path) -> list[Sheet]:
+    """The sheets of a workbook in their order, with their kind and XML part."""
+    with _open(path) as archive:
+        declared = sum(info.file_size for info in archive.infolist())
+        if declared > MAX_SHEET_XML_BYTES:
+            raise WorkbookError(f"a workbook of at most {MAX_SHEET_XML_BYTES:,} bytes "
+                                f"uncompressed (it declares {declared:,})")
+        main = "xl/workbook.xml"
+        try:
+            for rel in _xml(archive, "_rels/.rels"):
+                if rel.get("Type", "").endswith("/officeDocument") and rel.get("Target"):
+                    main = _target("", rel.get("Target", ""))
+        except WorkbookError:
+            pass  # no package relationships: the usual location
+        book = _xml(archive, main)
+        rels_name = posixpath.join(posixpath.dirname(main), "_rels",
+                                   posixpath.basename(main) + ".rels")
+        rels = {r.get("Id"): r for r in _xml(archive, rels_name)}
+        out: list[Sheet] = []
+        for element in book.iter():
+            if _local(element.tag) != "sheet":
+                continue
+            name = element.get("name")
+            rel = rels.get(element.get(_REL))
+            if name is None or rel is None or not rel.get("Target"):
+                raise WorkbookError("a readable .xlsx workbook (a sheet without its part)")
+            kind = rel.get("Type", "").rsplit("/", 1)[-1].lower()
+            kind = "macrosheet" if kind == "xlmacrosheet" else kind
+            out.append(Sheet(name, _target(main, rel.get("Target", "")), kind))
+        return out
+
+
+def scan_sheet(path: Path, sheet: Sheet) -> SheetScan:
+    """Pass 1 over ``sheet`` (see the module docstring); ``WorkbookError`` when unreadable."""
+    with _open(path) as archive:
+        flagged = False
+        rows = columns = counted = 0
+        letters: set[bytes] = set()
+        size = 0
+        tail = b""
+        try:
+            with archive.open(sheet.part) as stream:
+                while True:
+                    chunk = stream.read(_CHUNK)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > MAX_SHEET_XML_BYTES:
+                        raise WorkbookError(f"a sheet of at most {MAX_SHEET_XML_BYTES:,} bytes "
+                                            "of XML")
+                    buffer = tail + chunk
+                    if not flagged and any(hint in buffer for hint in _HINTS):
+                        flagged = _FLAGGED.search(buffer) is not None
+                    letters.update(_COLUMN.findall(buffer))
+                    found = _ROW.findall(buffer)
+                    if found:
+                        rows = max(rows, max(map(int, found)))
+                    counted += chunk.count(b"<row")  # rows written without a number
+                    tail = buffer[-_TAIL:]
+        except KeyError:
+            raise WorkbookError(f"a readable .xlsx workbook ({sheet.part} is missing)") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
+            raise WorkbookError(f"a readable .xlsx workbook ({sheet.part}: {exc})") from None
+        if _END.search(tail) is None:
+            raise WorkbookError(f"a complete sheet (the XML of sheet '{sheet.name}' is cut "
+                                "short: the file is truncated or damaged)")
+        rows = max(rows, counted)
+        if letters:
+            columns = max(column_number(x.decode()) for x in letters)
+        if not flagged:
+            return SheetScan(rows, columns)
+        return _locate(archive, sheet, rows, columns)
+
+
+def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int) -> SheetScan:
+    """Pass 1, second half: where the formulas, merged ranges and error cells are."""
+    without: list[Cell] = []
+    with_result: list[Cell] = []
+    merged: list[tuple[Cell, str]] = []
+    errors: list[Cell] = []
+    try:
+        with archive.open(sheet.part) as stream:
+            for _event, element in ElementTree.iterparse(stream, events=("end",)):
+                tag = _local(element.tag)
+                if tag == "c":
+                    ref = element.get("r")
+                    formula = value = None
+                    for child in element:
+                        name = _local(child.tag)
+                        if name == "f":
+                            formula = child.text or ""
+                        elif name == "v":
+                            value = child.text
+                        elif name == "is":
+                            value = "".join(child.itertext())
+                    if ref is None:
+                        continue
+                    row, column = _split_ref(ref)
+                    if formula is not None:
+                        text = "=" + formula if formula else "(a shared formula)"
+                        if value is None or value == "":
+                            without.append(Cell(row, column, text))
+                        else:
+                            with_result.append(Cell(row, column, text))
+                    if element.get("t") == "e":
+                        errors.append(Cell(row, column, value or "#error"))
+                elif tag == "row":
+                    element.clear()
+                elif tag == "mergeCell":
+                    ref = element.get("ref", "")
+                    row, column = _split_ref(ref.split(":")[0])
+                    merged.append((Cell(row, column, ref), ref))
+    except (ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise WorkbookError(f"a readable .xlsx workbook (sheet '{sheet.name}': {exc})") from None
+    return SheetScan(rows, columns, tuple(without), tuple(with_result), tuple(merged),
+                     tuple(errors))
+
+
+def read_values(path: Path, sheet: Sheet, scan: SheetScan) -> list[list[object]]:
+    """Pass 2: every row of the sheet from row 1, as python values (``""`` for an empty cell).
+
+    The used area (rows × columns found by ``scan_sheet``) must be within the caps.
+    """
+    if scan.rows > MAX_ROWS + 1 or scan.columns > MAX_COLUMNS:
+        raise WorkbookError(f"a sheet of at most {MAX_ROWS:,} rows and {MAX_COLUMNS:,} columns "
+                            f"(found {scan.rows:,} rows, {scan.columns:,} columns)")
+    if scan.rows * scan.columns > MAX_CELLS:
+        raise WorkbookError(f"a sheet of at most {MAX_CELLS:,} cells in its used area (found "
+                            f"{scan.rows:,} rows × {scan.columns:,} columns; save it as CSV or "
+                            "delete the empty rows and columns)")
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        try:
+            values = workbook.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
+        finally:
+            workbook.close()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine raises its own types, a Rust panic a BaseException
+        raise WorkbookError(f"a readable .xlsx workbook (sheet '{sheet.name}': "
+                            f"{type(exc).__name__}: {str(exc)[:200]})") from None
+    return values
