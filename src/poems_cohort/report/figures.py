@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from poems_cohort.report.km_plot import (
     PlotSettings,
     TimeAxis,
     abbreviate_count,
+    curve_bins,
+    dense_censor_bins,
     draw_curve,
     draw_risk_table,
     fitting_intervals,
@@ -131,7 +134,19 @@ def _render(fig: Figure, name: str, title: str, caption: str, *,
             caption = f"{caption} {SYNTHETIC_STAMP}."
         fig.savefig(png, format="png", dpi=300, metadata={"Software": None})
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    return RenderedFigure(name, title, caption, png.getvalue(), svg.getvalue())
+    return RenderedFigure(name, title, caption, png.getvalue(), compact_svg(svg.getvalue()))
+
+
+_SVG_GEOMETRY = re.compile(rb'( (?:d|x|y)=")([^"]*)(")')
+_LONG_DECIMAL = re.compile(rb"(-?\d+\.\d{2})\d+")
+
+
+def compact_svg(svg: bytes) -> bytes:
+    """``svg`` with the coordinates of its paths and placed glyphs and markers rounded to
+    0.01 pt (matplotlib writes six decimals; 0.01 pt is 3.5 µm on paper), a third smaller.
+    Only ``d``, ``x`` and ``y`` attributes are touched, never an id or a label."""
+    return _SVG_GEOMETRY.sub(
+        lambda m: m.group(1) + _LONG_DECIMAL.sub(rb"\1", m.group(2)) + m.group(3), svg)
 
 
 def _p_text(p: object, label: str = "p") -> str:
@@ -232,13 +247,18 @@ def _line_handles(groups: Sequence[str], sty: dict[str, Style]) -> list[object]:
 # ---------------------------------------------------------------------------- KM panel
 def km_panel(ax: Axes, tab: Axes, curves: pd.DataFrame, at_risk: pd.DataFrame,
              groups: Sequence[str], sty: dict[str, Style], axis: TimeAxis, *, title: str,
-             ylabel: str, p_label: str | None, cumulative: bool = False) -> None:
-    """One Kaplan–Meier panel with its number-at-risk table under ``axis``."""
+             ylabel: str, p_label: str | None, cumulative: bool = False,
+             n_curves: int = 1) -> None:
+    """One Kaplan–Meier panel with its number-at-risk table under ``axis`` (each curve drawn
+    at the step resolution and tick density of a figure of ``n_curves`` curves, see
+    ``km_plot.curve_bins``)."""
     marked = _marked(groups)
     for g in groups:
         part = curves[curves["group"] == g]
         if len(part):
-            draw_curve(ax, part, sty[g], g, cumulative=cumulative, end=axis.end, marked=marked)
+            draw_curve(ax, part, sty[g], g, cumulative=cumulative, end=axis.end,
+                       marked=marked, bins=curve_bins(n_curves),
+                       dense_bins=dense_censor_bins(n_curves))
     set_time_axis(ax, axis, MONTHS)
     ax.set_ylim(-2, 103)
     ax.set_yticks(range(0, 101, 20))
@@ -320,7 +340,7 @@ def draw_figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTING
                                                  strict=True):
         km_panel(a, tab, cur, k.at_risk[k.at_risk["endpoint"] == resp], regs, sty, axis,
                  title=f"{letter}  Time to {resp}", ylabel=f"Cumulative {resp} rate (%)",
-                 p_label=None, cumulative=True)
+                 p_label=None, cumulative=True, n_curves=2 * len(regs))
     return page.fig
 
 
@@ -386,7 +406,8 @@ def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], b
             km_panel(ax, tab, select(s.curves, endpoint, subgroup),
                      select(s.at_risk, endpoint, subgroup), list(groups), sty, next(axes),
                      title=f"{letter}  {title_of[(endpoint, subgroup)]}",
-                     ylabel=f"{endpoint} (%)", p_label=_p_text(p, "Log-rank p"))
+                     ylabel=f"{endpoint} (%)", p_label=_p_text(p, "Log-rank p"),
+                     n_curves=len(flat) * len(groups))
     return page.fig
 
 

@@ -23,9 +23,25 @@ from poems_cohort.report.styles import Style, literal
 LABEL_MULTIPLES = (1, 2, 3, 4, 6, 8, 12)
 SAMPLE_FROM_IN, SAMPLE_TO_IN = 0.86, 0.64  # line sample left of each at-risk row, inches
 NAME_AT_IN = 0.58  # left edge of each row name, inches left of the axis
-NAME_ROOM_IN = 0.5  # the longest row name before it is cut (the legend names it in full)
-CENSOR_BINS = 200  # at most one censoring tick per 1/200 of the time axis
-CURVE_BINS = 2000  # above this many steps a curve keeps one step per 1/2000 of the axis
+CENSOR_BINS = 200  # at most one censoring tick per 1/200 of the time axis …
+DENSE_CENSOR_BINS, DENSE_FRACTION = 50, 0.6  # … or per 1/50 when they would fill the curve
+CURVE_BINS = 1000  # above this many steps a curve keeps one step per 1/1000 of the axis …
+FIGURE_STEPS = 12_000  # … fewer when a figure has many curves (SVG under 1 MB at any n)
+FIGURE_TICKS = 1_500  # dense censoring: fewer ticks per curve when a figure has many curves
+MIN_CURVE_BINS = 250
+
+
+def curve_bins(n_curves: int) -> int:
+    """The step resolution of each curve in a figure of ``n_curves`` curves: ``CURVE_BINS``
+    up to 12 curves, then fewer (never under 1/250 of the axis, about a third of a millimetre
+    at print size) so the figure's SVG stays small."""
+    return max(MIN_CURVE_BINS, min(CURVE_BINS, FIGURE_STEPS // max(1, n_curves)))
+
+
+def dense_censor_bins(n_curves: int) -> int:
+    """Ticks per axis of a densely censored curve in a figure of ``n_curves`` curves: 50,
+    fewer beyond 30 curves (never under 10)."""
+    return max(10, min(DENSE_CENSOR_BINS, FIGURE_TICKS // max(1, n_curves)))
 MARKS_PER_CURVE = 6  # markers on each curve when a panel has many groups
 
 
@@ -125,15 +141,17 @@ def time_axis(until: float, step: float, settings: PlotSettings,
     return TimeAxis(float(end), labelled, tuple(t for t in minor if t not in labelled))
 
 
-def step_vertices(curve: pd.DataFrame, end: float) -> tuple[np.ndarray, np.ndarray]:
+def step_vertices(curve: pd.DataFrame, end: float,
+                  bins: int = CURVE_BINS) -> tuple[np.ndarray, np.ndarray]:
     """The times and values where a step curve changes, clipped to ``[0, end]``, plus its last
     observed time (the flat tail of censored patients).
 
-    Rows where nothing changes (censoring only) are not vertices. Beyond ``CURVE_BINS`` changes
-    the curve is down-sampled to one change per 1/``CURVE_BINS`` of the axis: each bin keeps
-    its first change time and the value after its last change, so the drawn curve departs from
-    the exact one by less than 1/``CURVE_BINS`` of the axis width (under a tenth of a pixel at
-    300 dpi) and a million-patient curve is a few thousand vertices, not a million.
+    Rows where nothing changes (censoring only) are not vertices. Beyond ``bins`` changes the
+    curve is down-sampled to one change per 1/``bins`` of the axis: each bin keeps its first
+    change time and the value after its last change, so the drawn curve departs from the exact
+    one by less than 1/``bins`` of the axis width horizontally (with 1000 bins, a quarter of
+    a pixel at 300 dpi) and a million-patient curve is at most 2·``bins`` vertices, not a
+    million. The vertical drop is never approximated.
     """
     t = curve["time"].to_numpy(float)
     v = curve["value"].to_numpy(float)
@@ -144,21 +162,21 @@ def step_vertices(curve: pd.DataFrame, end: float) -> tuple[np.ndarray, np.ndarr
     last_t, last_v = float(t[-1]), float(v[-1])
     change = np.r_[True, v[1:] != v[:-1]]
     t, v = t[change], v[change]
-    if len(t) > CURVE_BINS and end > 0:
-        bins = np.minimum((t / end * CURVE_BINS).astype(np.int64), CURVE_BINS - 1)
-        first = np.r_[True, bins[1:] != bins[:-1]]
-        last = np.r_[bins[1:] != bins[:-1], True]
+    if len(t) > bins and end > 0:
+        cell = np.minimum((t / end * bins).astype(np.int64), bins - 1)
+        first = np.r_[True, cell[1:] != cell[:-1]]
+        last = np.r_[cell[1:] != cell[:-1], True]
         t, v = t[first], v[last]
     if t[-1] < last_t:
         t, v = np.r_[t, last_t], np.r_[v, last_v]
     return t, v
 
 
-def step_xy(curve: pd.DataFrame, *, cumulative: bool,
-            end: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+def step_xy(curve: pd.DataFrame, *, cumulative: bool, end: float = math.inf,
+            bins: int = CURVE_BINS) -> tuple[np.ndarray, np.ndarray]:
     """The vertices of a right-continuous step curve from time 0, in percent."""
     start = 0.0 if cumulative else 1.0
-    times, values = step_vertices(curve, end)
+    times, values = step_vertices(curve, end, bins)
     t = np.r_[0.0, times]
     y = 100 * np.r_[start, values]
     x = np.repeat(t, 2)[1:]
@@ -166,31 +184,40 @@ def step_xy(curve: pd.DataFrame, *, cumulative: bool,
     return x, yy
 
 
-def censor_marks(curve: pd.DataFrame, end: float) -> tuple[np.ndarray, np.ndarray]:
+def censor_marks(curve: pd.DataFrame, end: float,
+                 dense_bins: int = DENSE_CENSOR_BINS) -> tuple[np.ndarray, np.ndarray]:
     """Where the censoring ticks go: at most one per 1/``CENSOR_BINS`` of the axis (the first
-    censored time in each bin, at the curve's value there), as survminer and KMunicate thin
-    them, so a large cohort's ticks stay ticks instead of merging into a band."""
+    censored time in each bin, at the curve's value there), so a large cohort's ticks stay
+    ticks instead of merging into a band. When the ticks would still fill more than
+    ``DENSE_FRACTION`` of the bins the curve spans (censoring all along, as in a registry),
+    they thin to one per 1/``dense_bins`` (50), so the line style shows between them."""
     cens = curve[(curve["n_censor"] > 0) & (curve["time"] <= end)]
     t = cens["time"].to_numpy(float)
     y = 100 * cens["value"].to_numpy(float)
     if len(t) == 0 or end <= 0:
         return t, y
-    bins = np.minimum((t / end * CENSOR_BINS).astype(np.int64), CENSOR_BINS - 1)
-    first = np.r_[True, bins[1:] != bins[:-1]]
+    last = min(float(curve["time"].max()), end)
+    for n_bins in (CENSOR_BINS, dense_bins):
+        bins = np.minimum((t / end * n_bins).astype(np.int64), n_bins - 1)
+        first = np.r_[True, bins[1:] != bins[:-1]]
+        spanned = min(n_bins, int(last / end * n_bins) + 1)
+        if first.sum() <= DENSE_FRACTION * spanned:
+            break
     return t[first], y[first]
 
 
 def draw_curve(ax: Axes, curve: pd.DataFrame, style: Style, label: str, *,
-               cumulative: bool, end: float = math.inf, marked: bool = False) -> None:
+               cumulative: bool, end: float = math.inf, marked: bool = False,
+               bins: int = CURVE_BINS, dense_bins: int = DENSE_CENSOR_BINS) -> None:
     """One group's step curve up to ``end`` with its (thinned) censoring ticks; ``marked``
     also puts the group's marker on the curve at a few evenly spaced times, so many groups
     stay apart in greyscale."""
     curve = curve.sort_values("time", kind="stable")
-    x, y = step_xy(curve, cumulative=cumulative, end=end)
+    x, y = step_xy(curve, cumulative=cumulative, end=end, bins=bins)
     name = literal(label)
     ax.plot(x, y, color=style.colour, linestyle=style.linestyle, linewidth=1.3, label=name,
             gid=f"curve:{name}", solid_joinstyle="miter")
-    ct, cy = censor_marks(curve, end)
+    ct, cy = censor_marks(curve, end, dense_bins)
     ax.plot(ct, cy, linestyle="none", marker="|", markersize=4, markeredgewidth=0.8,
             color=style.colour, gid=f"censored:{name}")
     if marked and len(x) and math.isfinite(end):
@@ -269,9 +296,13 @@ def draw_risk_table(tab: Axes, at_risk: pd.DataFrame, curves: pd.DataFrame,
     def inches(x: float) -> float:
         return x / width_in
 
+    cells = {g: [at_risk_at(at_risk, curves, g, x) for x in axis.labelled] for g in groups}
+    # a row name ends before the first number, centred on the axis origin, begins
+    first = max((label_width_in(c[0]) for c in cells.values() if c), default=0.0)
+    room = NAME_AT_IN - first / 2 - 0.06
     for i, g in enumerate(groups):
         name = literal(g)
-        tab.text(inches(-NAME_AT_IN), i, literal(_fit_name(str(g), NAME_ROOM_IN)),
+        tab.text(inches(-NAME_AT_IN), i, literal(_fit_name(str(g), room)),
                  transform=trans, ha="left", va="center", fontsize=7,
                  gid=f"at-risk-label:{name}")
         s = sty[g]
@@ -283,9 +314,8 @@ def draw_risk_table(tab: Axes, at_risk: pd.DataFrame, curves: pd.DataFrame,
                                 transform=trans, linestyle="none", marker=s.marker,
                                 markersize=3.5, markerfacecolor="white",
                                 markeredgecolor=s.colour, markeredgewidth=0.9, clip_on=False))
-        for x in axis.labelled:
-            tab.text(x, i, at_risk_at(at_risk, curves, g, x), ha="center", va="center",
-                     fontsize=7, gid=f"at-risk:{name}")
+        for x, cell in zip(axis.labelled, cells[g], strict=True):
+            tab.text(x, i, cell, ha="center", va="center", fontsize=7, gid=f"at-risk:{name}")
     tab.text(inches(-SAMPLE_FROM_IN), -0.6, "Number at risk", transform=trans, ha="left",
              va="bottom", fontsize=7, fontstyle="italic")
 
