@@ -149,7 +149,7 @@ def test_table1_and_table2_are_laid_out_as_published(run_dir):
     assert len(groups) == 3, t2[:600]
     assert "High risk" not in t2  # the other subgroups are in the supplementary table
     assert "High risk" in _section(html, "supplementary_table1")
-    for endpoint in ("CRH", "CRV", "CRH/CRV", "RN", "PFS, 3-year rate", "OS, 3-year rate"):
+    for endpoint in ("CRH", "CRV", "CRH/CRV", "RN", "PFS, 3-year rate (events/N)", "OS, 3-year rate (events/N)"):
         assert f'class="section">{endpoint}<' in t2, endpoint
     # every p-value cell carries the symbol of its test, and the note names each symbol
     cells = re.findall(r'<td class="num">((?:&lt;)?[01]\.\d{3})(<sup>(.)</sup>)?</td>', t2)
