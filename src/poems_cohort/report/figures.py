@@ -254,7 +254,7 @@ def km_panel(ax: Axes, tab: Axes, curves: pd.DataFrame, at_risk: pd.DataFrame,
     ``km_plot.curve_bins``)."""
     marked = _marked(groups)
     for g in groups:
-        part = curves[curves["group"] == g]
+        part = curves.loc[(curves["group"] == g).to_numpy(bool)]
         if len(part):
             draw_curve(ax, part, sty[g], g, cumulative=cumulative, end=axis.end,
                        marked=marked, bins=curve_bins(n_curves),
@@ -378,6 +378,19 @@ def figure2_panels(results: StudyResults) -> list[list[tuple[str, str]]]:
     return rows
 
 
+def _panels(frame: pd.DataFrame, by: str, keys: Sequence[tuple[str, str]]
+            ) -> dict[tuple[str, str], pd.DataFrame]:
+    """The rows of each (endpoint, subgroup) of ``keys`` with ``by``, without the key columns
+    (a registry's curves hold millions of rows: copying fewer text columns is most of the
+    time this takes)."""
+    cols = [c for c in frame.columns if c not in ("endpoint", "by", "subgroup")]
+    is_by = (frame["by"] == by).to_numpy(bool)
+    endpoint, subgroup = frame["endpoint"], frame["subgroup"]
+    return {(e, sg): frame.loc[is_by & (endpoint == e).to_numpy(bool)
+                               & (subgroup == sg).to_numpy(bool), cols]
+            for e, sg in keys}
+
+
 @_styled
 def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], by: str,
                      groups: Sequence[str], settings: PlotSettings,
@@ -388,12 +401,14 @@ def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], b
     ncols = max(2, *(len(r) for r in rows))
     page = _Page(legend_height(groups) + len(rows) * _km_row_height(len(groups)))
     _legend(page, _line_handles(groups, sty), list(groups))
-    def select(frame: pd.DataFrame, endpoint: str, subgroup: str) -> pd.DataFrame:
-        return frame[(frame["endpoint"] == endpoint) & (frame["by"] == by)
-                     & (frame["subgroup"] == subgroup)]
-
     flat = [panel for row in rows for panel in row]
-    axes = iter(_axes_for([select(s.curves, e, sg) for e, sg in flat],
+    curves, at_risk = _panels(s.curves, by, flat), _panels(s.at_risk, by, flat)
+
+    def select(frame: dict[tuple[str, str], pd.DataFrame], endpoint: str,
+               subgroup: str) -> pd.DataFrame:
+        return frame[(endpoint, subgroup)]
+
+    axes = iter(_axes_for([select(curves, e, sg) for e, sg in flat],
                           plan.risk_table_step_months, settings, _columns(ncols)[0][1]))
     letters = iter("abcdefghijklmnopqrstuvwxyz")
     for row in rows:
@@ -403,8 +418,8 @@ def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], b
                                                           strict=True):
             test_endpoint = endpoint if by == "regimen" else f"{endpoint} by CRV"
             p = _test_row(results, "survival", test_endpoint, subgroup)["p_value"]
-            km_panel(ax, tab, select(s.curves, endpoint, subgroup),
-                     select(s.at_risk, endpoint, subgroup), list(groups), sty, next(axes),
+            km_panel(ax, tab, select(curves, endpoint, subgroup),
+                     select(at_risk, endpoint, subgroup), list(groups), sty, next(axes),
                      title=f"{letter}  {title_of[(endpoint, subgroup)]}",
                      ylabel=f"{endpoint} (%)", p_label=_p_text(p, "Log-rank p"),
                      n_curves=len(flat) * len(groups))
