@@ -237,3 +237,24 @@ def test_a_million_patients_draw_legibly_in_under_a_megabyte(results):
 def test_eight_arms_of_a_million_patients_stay_under_a_megabyte(results):
     big = with_patients(with_arms(results, EIGHT), 1_000_000)
     assert len(figure2(big).svg) <= 1_000_000
+
+
+def test_flow_boxes_hold_their_text_for_eight_long_regimen_names(results):
+    from matplotlib.patches import Rectangle
+
+    names = ["Bortezomib-dexamethasone", "Lenalidomide-dexamethasone", "Daratumumab",
+             "Radiotherapy", "ASCT", "Cyclophosphamide", "$x$", "Thalidomide-dexamethasone"]
+    fig = draw_flow(with_arms(results, names))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [r.get_window_extent(renderer) for r in fig.findobj(Rectangle)
+             if r.get_edgecolor()[:3] == (0.0, 0.0, 0.0)]
+    assert len(boxes) >= 3 + 8
+    for t in fig.findobj(Text):
+        if not t.get_text():
+            continue
+        b = t.get_window_extent(renderer)
+        assert any(box.x0 <= b.x0 and b.x1 <= box.x1 and box.y0 <= b.y0 and b.y1 <= box.y1
+                   for box in boxes), t.get_text()
+    shown = " ".join(_shown(t.get_text()) for t in fig.findobj(Text))
+    assert "Bortezomib-" in shown and "(n = 79)" in shown and "$x$" in shown
