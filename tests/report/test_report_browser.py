@@ -84,10 +84,15 @@ STICKY = """() => {
   const w = document.querySelector('#table2 .scroll');
   const first = w.querySelector('tbody tr:not(:first-child) td:first-child');
   const third = w.querySelector('tbody tr:not(:first-child) td:nth-child(3)');
-  const before = [first.getBoundingClientRect().left, third.getBoundingClientRect().left];
+  const label = w.querySelector('th.section span');
+  const sub = w.querySelector('thead tr:nth-child(2) th:first-child');
+  const before = [first.getBoundingClientRect().left, third.getBoundingClientRect().left,
+                  sub.getBoundingClientRect().left];
   w.scrollLeft = 150;
-  const after = [first.getBoundingClientRect().left, third.getBoundingClientRect().left];
-  return {scrolled: w.scrollLeft, before, after, wrapper: w.getBoundingClientRect().left};
+  const after = [first.getBoundingClientRect().left, third.getBoundingClientRect().left,
+                 sub.getBoundingClientRect().left];
+  return {scrolled: w.scrollLeft, before, after, wrapper: w.getBoundingClientRect().left,
+          label: label.getBoundingClientRect().left};
 }"""
 
 ZOOMED = """(id) => {
@@ -118,6 +123,8 @@ def test_report_on_a_390_px_phone(browser, run_dir):
     assert sticky["scrolled"] > 0
     assert sticky["after"][0] == pytest.approx(sticky["wrapper"], abs=1.5), sticky
     assert sticky["after"][1] < sticky["before"][1] - 100, sticky  # the rest moved
+    assert sticky["after"][2] < sticky["before"][2] - 100, sticky  # a sub-header too
+    assert sticky["wrapper"] <= sticky["label"] < sticky["wrapper"] + 20, sticky  # section
     # each figure is a link that opens it at full size, and back
     links = page.eval_on_selector_all(
         "section.figure figure img",

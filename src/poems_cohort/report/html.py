@@ -56,9 +56,9 @@ sup{font-size:0.75em;line-height:0}
 .note{font-size:13px;color:#333;max-width:none;margin:0.3em 0}
 p,figcaption,h1,h2,h3,summary{overflow-wrap:anywhere}
 .scroll{overflow-x:auto;max-width:100%}
-.scroll th:first-child,.scroll td:first-child{position:sticky;left:0;z-index:1;
-background:#fff}
-.scroll tbody th.section{position:static}
+.scroll thead tr:first-child th:first-child,.scroll tbody td:first-child{position:sticky;
+left:0;z-index:1;background:#fff}
+.scroll th.section span{position:sticky;left:7px}
 figure{margin:0.8em 0 1.5em}
 figure img{display:block;width:100%;max-width:900px;height:auto;border:0}
 figcaption{font-size:14px;max-width:900px;margin-top:0.4em}
@@ -88,7 +88,8 @@ text-decoration:none}
  figure img{width:auto;max-width:100%;max-height:185mm;margin:0 auto}
  .zoom .close{display:none}
  .scroll{overflow:visible}
- .scroll th:first-child,.scroll td:first-child{position:static}
+ .scroll thead tr:first-child th:first-child,.scroll tbody td:first-child,
+ .scroll th.section span{position:static}
  .appendix td{overflow-wrap:anywhere}
  a{color:inherit;text-decoration:none}
 }
@@ -143,8 +144,9 @@ def _table_body_html(t: DisplayTable) -> str:
                 if blocks[-1]:
                     blocks.append([])
                 if str(value):
+                    label = html.escape(str(value))  # the span stays in view on scroll
                     blocks[-1].append(f'<tr><th colspan="{len(columns)}" scope="rowgroup" '
-                                      f'class="section">{html.escape(str(value))}</th></tr>')
+                                      f'class="section"><span>{label}</span></th></tr>')
             current = value
             in_section = ' class="in-section"' if str(value) else ""
         cells = "".join(_cell(rec[c], numeric=k > 0, prose=c in t.text_columns)
