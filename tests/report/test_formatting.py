@@ -103,7 +103,7 @@ def test_landmarks_that_are_not_whole_years_are_named_in_months():
     assert fmt.landmark(18) == "18-month"
     res = _results(AnalysisPlan(survival_landmark_months=6))
     t2 = tables.table2(res).frame
-    assert set(t2["Endpoint"]) >= {"PFS, 6-month rate", "OS, 6-month rate"}
+    assert set(t2["Endpoint"]) >= {"PFS, 6-month rate (events/N)", "OS, 6-month rate (events/N)"}
     assert any(c.startswith("6-month rate") for c in tables.survival_table(res).frame.columns)
     assert "6-month PFS was" in narrative(res)
     assert "0.5-year" not in narrative(res)

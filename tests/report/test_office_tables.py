@@ -48,7 +48,7 @@ def test_docx_table2_has_grouped_headers_sections_and_three_rules(shown):
     n_cols = len(shown[1].columns())
     sections = [r for r in rows if f'<w:gridSpan w:val="{n_cols}"/>' in r]
     names = [re.findall(r"<w:t>([^<]*)</w:t>", r)[0] for r in sections]
-    assert names == ["CRH", "CRV", "CRH/CRV", "RN", "PFS, 3-year rate", "OS, 3-year rate"]
+    assert names == ["CRH", "CRV", "CRH/CRV", "RN", "PFS, 3-year rate (events/N)", "OS, 3-year rate (events/N)"]
     assert all("<w:i/>" in r for r in sections)
     first_after = rows[rows.index(sections[0]) + 1]
     assert re.findall(r"<w:t>([^<]*)</w:t>", first_after)[0] == "ASCT"

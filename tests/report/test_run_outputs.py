@@ -141,16 +141,16 @@ def test_table1_and_table2_are_laid_out_as_published(run_dir):
                                      "ASCT (N=", "LDex (N=", ">p<")]
     assert order == sorted(order)
     assert ">Test<" not in head  # the test is a footnote symbol on each p-value
-    assert 'class="section">Organomegaly<' in t1
-    assert 'class="section">Risk stratification<' in t1
+    assert 'class="section"><span>Organomegaly<' in t1
+    assert 'class="section"><span>Risk stratification<' in t1
     t2 = _section(html, "table2")
     groups = [g for g in ("All patients (N=", "Low risk (N=", "Medium-high risk (N=")
               if f'colspan="3" class="group">{g}' in t2]
     assert len(groups) == 3, t2[:600]
     assert "High risk" not in t2  # the other subgroups are in the supplementary table
     assert "High risk" in _section(html, "supplementary_table1")
-    for endpoint in ("CRH", "CRV", "CRH/CRV", "RN", "PFS, 3-year rate", "OS, 3-year rate"):
-        assert f'class="section">{endpoint}<' in t2, endpoint
+    for endpoint in ("CRH", "CRV", "CRH/CRV", "RN", "PFS, 3-year rate (events/N)", "OS, 3-year rate (events/N)"):
+        assert f'class="section"><span>{endpoint}<' in t2, endpoint
     # every p-value cell carries the symbol of its test, and the note names each symbol
     cells = re.findall(r'<td class="num">((?:&lt;)?[01]\.\d{3})(<sup>(.)</sup>)?</td>', t2)
     assert cells and all(sup for _, sup, _ in cells), cells[:5]

@@ -1,4 +1,9 @@
-"""The study's figures (matplotlib, Agg backend), drawn from ``StudyResults`` only.
+"""The study's figures (matplotlib), drawn from ``StudyResults`` only.
+
+Figures are ``matplotlib.figure.Figure`` objects with their own Agg canvas: nothing here selects
+a backend or touches pyplot's state, so importing or drawing leaves a notebook user's backend
+and open figures alone (the style is applied with ``matplotlib.rc_context`` while drawing).
+Every label is drawn as literal text (``styles.literal``).
 
 Every figure is 7.2 in (183 mm) wide, a journal's two-column width, so the point sizes set
 here are the printed sizes (no text below 7 pt). Panels are laid out in inches: each
@@ -11,38 +16,41 @@ from __future__ import annotations
 
 import functools
 import io
+import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ParamSpec
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.legend_handler import HandlerTuple  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from poems_cohort.report import format as fmt  # noqa: E402
-from poems_cohort.report.flow_diagram import draw_flow, flow_caption  # noqa: E402
-from poems_cohort.report.km_plot import (  # noqa: E402
+from poems_cohort.report import format as fmt
+from poems_cohort.report.flow_diagram import draw_flow, flow_caption, new_figure
+from poems_cohort.report.km_plot import (
     PlotSettings,
     TimeAxis,
+    abbreviate_count,
+    curve_bins,
+    dense_censor_bins,
     draw_curve,
     draw_risk_table,
+    fitting_intervals,
+    label_width_in,
     place_text,
     set_time_axis,
     shown_until,
     time_axis,
 )
-from poems_cohort.report.styles import Style, styles  # noqa: E402
-from poems_cohort.study import StudyResults  # noqa: E402
+from poems_cohort.report.styles import MARKED_ABOVE, Style, literal, styles
+from poems_cohort.study import StudyResults
 
 __all__ = ["PlotSettings", "RenderedFigure", "all_figures", "draw_figure1", "draw_figure2",
            "draw_supplementary_figure", "figure1", "figure2", "flow_figure", "styles",
@@ -74,7 +82,8 @@ RC = {
 WIDTH_IN = 7.2       # two-column journal width
 LEFT_IN = 0.9        # y tick labels and label; the at-risk row names and line samples
 RIGHT_IN = 0.16      # half of the last tick label and its number at risk
-LEGEND_IN = 0.34     # the figure legend above the panels
+LEGEND_IN = 0.34     # the figure legend above the panels (one row)
+LEGEND_ROW_IN = 0.2  # each further row of the legend
 TITLE_IN = 0.27      # panel title above each plot
 XAXIS_IN = 0.36      # tick labels and axis label under each plot
 TABLE_TITLE_IN = 0.17
@@ -99,7 +108,7 @@ class RenderedFigure:
 
 @contextmanager
 def _style() -> Iterator[None]:
-    with plt.rc_context(RC):
+    with rc_context(RC):
         yield
 
 
@@ -125,8 +134,19 @@ def _render(fig: Figure, name: str, title: str, caption: str, *,
             caption = f"{caption} {SYNTHETIC_STAMP}."
         fig.savefig(png, format="png", dpi=300, metadata={"Software": None})
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
-    return RenderedFigure(name, title, caption, png.getvalue(), svg.getvalue())
+    return RenderedFigure(name, title, caption, png.getvalue(), compact_svg(svg.getvalue()))
+
+
+_SVG_GEOMETRY = re.compile(rb'( (?:d|x|y)=")([^"]*)(")')
+_LONG_DECIMAL = re.compile(rb"(-?\d+\.\d{2})\d+")
+
+
+def compact_svg(svg: bytes) -> bytes:
+    """``svg`` with the coordinates of its paths and placed glyphs and markers rounded to
+    0.01 pt (matplotlib writes six decimals; 0.01 pt is 3.5 µm on paper), a third smaller.
+    Only ``d``, ``x`` and ``y`` attributes are touched, never an id or a label."""
+    return _SVG_GEOMETRY.sub(
+        lambda m: m.group(1) + _LONG_DECIMAL.sub(rb"\1", m.group(2)) + m.group(3), svg)
 
 
 def _p_text(p: object, label: str = "p") -> str:
@@ -145,7 +165,7 @@ class _Page:
 
     def __init__(self, height_in: float) -> None:
         self.height = height_in
-        self.fig = plt.figure(figsize=(WIDTH_IN, height_in))
+        self.fig = new_figure(WIDTH_IN, height_in)
         self.y = 0.0  # inches from the top
 
     def axes(self, left: float, top: float, width: float, height: float, label: str) -> Axes:
@@ -179,48 +199,91 @@ def _km_row(page: _Page, ncols: int, n_panels: int, n_groups: int, letters: Sequ
     return out
 
 
-def _legend(page: _Page, handles: list[object], labels: list[str], **kw: object) -> None:
-    page.fig.legend(handles, labels, loc="center", ncols=len(labels), frameon=False,
-                    bbox_to_anchor=(0.5, 1 - LEGEND_IN / 2 / page.height),
-                    handlelength=4.0, columnspacing=2.2, **kw)
-    page.y += LEGEND_IN
+LEGEND_FONT = 8.0
+LEGEND_HANDLE_EM, LEGEND_PAD_EM, LEGEND_GAP_EM = 4.0, 0.8, 2.2
+
+
+def legend_columns(labels: Sequence[str], handle_em: float = LEGEND_HANDLE_EM) -> int:
+    """How many legend entries fit side by side across the figure (all of them when they
+    fit; otherwise the most that fit, in rows of equal columns)."""
+    em = LEGEND_FONT / 72
+    room = WIDTH_IN - 0.3
+    widest = max((label_width_in(literal(x), LEGEND_FONT) for x in labels), default=0.0)
+    entry = (handle_em + LEGEND_PAD_EM) * em + widest
+    for ncols in range(len(labels), 0, -1):
+        if ncols * entry + (ncols - 1) * LEGEND_GAP_EM * em <= room:
+            return ncols
+    return 1
+
+
+def legend_height(labels: Sequence[str], handle_em: float = LEGEND_HANDLE_EM) -> float:
+    """The height the legend takes above the panels, in inches."""
+    rows = math.ceil(len(labels) / legend_columns(labels, handle_em)) if labels else 1
+    return LEGEND_IN + (rows - 1) * LEGEND_ROW_IN
+
+
+def _legend(page: _Page, handles: list[object], labels: list[str],
+            handle_em: float = LEGEND_HANDLE_EM, **kw: object) -> None:
+    height = legend_height(labels, handle_em)
+    page.fig.legend(handles, [literal(x) for x in labels], loc="center",
+                    ncols=legend_columns(labels, handle_em), frameon=False,
+                    bbox_to_anchor=(0.5, 1 - height / 2 / page.height),
+                    handlelength=handle_em, columnspacing=LEGEND_GAP_EM, **kw)
+    page.y += height
+
+
+def _marked(groups: Sequence[str]) -> bool:
+    return len(groups) > MARKED_ABOVE
 
 
 def _line_handles(groups: Sequence[str], sty: dict[str, Style]) -> list[object]:
-    return [Line2D([], [], color=sty[g].colour, linestyle=sty[g].linestyle, linewidth=1.3)
+    marked = _marked(groups)
+    return [Line2D([], [], color=sty[g].colour, linestyle=sty[g].linestyle, linewidth=1.3,
+                   marker=sty[g].marker if marked else None, markersize=3.5,
+                   markerfacecolor="white", markeredgewidth=0.9)
             for g in groups]
 
 
 # ---------------------------------------------------------------------------- KM panel
 def km_panel(ax: Axes, tab: Axes, curves: pd.DataFrame, at_risk: pd.DataFrame,
              groups: Sequence[str], sty: dict[str, Style], axis: TimeAxis, *, title: str,
-             ylabel: str, p_label: str | None, cumulative: bool = False) -> None:
-    """One Kaplan–Meier panel with its number-at-risk table under ``axis``."""
+             ylabel: str, p_label: str | None, cumulative: bool = False,
+             n_curves: int = 1) -> None:
+    """One Kaplan–Meier panel with its number-at-risk table under ``axis`` (each curve drawn
+    at the step resolution and tick density of a figure of ``n_curves`` curves, see
+    ``km_plot.curve_bins``)."""
+    marked = _marked(groups)
     for g in groups:
-        part = curves[curves["group"] == g]
+        part = curves.loc[(curves["group"] == g).to_numpy(bool)]
         if len(part):
-            draw_curve(ax, part, sty[g], g, cumulative=cumulative)
+            draw_curve(ax, part, sty[g], g, cumulative=cumulative, end=axis.end,
+                       marked=marked, bins=curve_bins(n_curves),
+                       dense_bins=dense_censor_bins(n_curves))
     set_time_axis(ax, axis, MONTHS)
     ax.set_ylim(-2, 103)
     ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left", fontweight="bold", pad=6)
+    ax.set_title(literal(title), loc="left", fontweight="bold", pad=6)
     ax.grid(axis="y", color="#e0e0e0", linewidth=0.5)
     ax.set_axisbelow(True)
-    draw_risk_table(tab, at_risk, curves, groups, sty, axis)
+    draw_risk_table(tab, at_risk, curves, groups, sty, axis, marked=marked)
     if p_label is not None:
         corners = (("lower right", "upper left", "lower left") if cumulative else
                    ("lower left", "lower right", "upper right"))
         place_text(ax, p_label, corners)
 
 
-def _axes_for(panels: Sequence[pd.DataFrame], step: float,
-              settings: PlotSettings) -> list[TimeAxis]:
-    """The time axis of each panel (one shared axis when the settings say so)."""
+def _axes_for(panels: Sequence[pd.DataFrame], step: float, settings: PlotSettings,
+              width_in: float) -> list[TimeAxis]:
+    """The time axis of each panel (one shared axis when the settings say so), with no more
+    labelled ticks than the numbers at risk need to stand apart on a panel ``width_in`` wide
+    (the widest number is the largest group at time 0, abbreviated)."""
     until = [shown_until(c, settings) for c in panels]
     if settings.same_range_in_figure:
         until = [max(until)] * len(until)
-    return [time_axis(u, step, settings) for u in until]
+    biggest = max((int(c["n_risk"].max()) for c in panels if len(c)), default=0)
+    fit = fitting_intervals(width_in, abbreviate_count(biggest))
+    return [time_axis(u, step, settings, fit) for u in until]
 
 
 # ---------------------------------------------------------------------------- figure 1
@@ -231,12 +294,13 @@ def draw_figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTING
     regs = list(plan.regimens)
     sty = styles(regs)
     t2 = results.table2.rows
-    height = (LEGEND_IN + TITLE_IN + BAR_PLOT_IN + 0.3 + GAP_IN + _km_row_height(len(regs)))
+    height = (legend_height(regs) + TITLE_IN + BAR_PLOT_IN + 0.3 + GAP_IN
+              + _km_row_height(len(regs)))
     page = _Page(height)
+    lines = _line_handles(regs, sty)
     handles = [(Patch(facecolor=sty[r].colour, hatch=sty[r].hatch, edgecolor="black",
-                      linewidth=0.6),
-                Line2D([], [], color=sty[r].colour, linestyle=sty[r].linestyle, linewidth=1.3))
-               for r in regs]
+                      linewidth=0.6), line)
+               for r, line in zip(regs, lines, strict=True)]
     _legend(page, handles, regs, handler_map={tuple: HandlerTuple(ndivide=None, pad=0.6)})
     left, _ = _columns(1)[0]
     ax = page.axes(left, page.y + TITLE_IN, WIDTH_IN - LEFT_IN - RIGHT_IN, BAR_PLOT_IN,
@@ -244,35 +308,39 @@ def draw_figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTING
     page.y += TITLE_IN + BAR_PLOT_IN + 0.3 + GAP_IN
     endpoints = ["CRH", "CRV", "RN"]
     width = 0.8 / len(regs)
+    bar_in = width * 0.9 * (WIDTH_IN - LEFT_IN - RIGHT_IN) / len(endpoints)
+    upright = label_width_in("100.0") > bar_in  # rates written up the bar when too narrow
+    top = 132 if upright else 118
     for j, r in enumerate(regs):
         vals = [float(t2[(t2["endpoint"] == e) & (t2["subgroup"] == "all")
                          & (t2["regimen"] == r)]["value"].iloc[0]) for e in endpoints]
         x = np.arange(len(endpoints)) + (j - (len(regs) - 1) / 2) * width
         bars = ax.bar(x, np.nan_to_num(vals), width * 0.9, color=sty[r].colour,
-                      hatch=sty[r].hatch, edgecolor="black", linewidth=0.6, label=r)
+                      hatch=sty[r].hatch, edgecolor="black", linewidth=0.6, label=literal(r))
         for b, v in zip(bars, vals, strict=True):
             ax.text(b.get_x() + b.get_width() / 2, b.get_height() + 1.5, fmt.pct(v),
-                    ha="center", va="bottom", fontsize=7)
+                    ha="center", va="bottom", fontsize=7, rotation=90 if upright else 0,
+                    gid="bar-value")
     for i, e in enumerate(endpoints):
-        ax.text(i, 110, _p_text(_test_row(results, "table2", e, "all")["p_value"]),
+        ax.text(i, top - 8, _p_text(_test_row(results, "table2", e, "all")["p_value"]),
                 ha="center", va="bottom", fontsize=7.5)
     ax.set_xticks(range(len(endpoints)))
     ax.set_xticklabels(endpoints, fontsize=8)
     ax.tick_params(axis="x", length=0)
     ax.set_xlim(-0.5, len(endpoints) - 0.5)
-    ax.set_ylim(0, 118)
+    ax.set_ylim(0, top)
     ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("Patients with response (%)")
     ax.set_title("a  Best response", loc="left", fontweight="bold", pad=6)
     k = results.kinetics
     pairs = _km_row(page, 2, 2, len(regs), "bc")
     curves = [k.curves[k.curves["endpoint"] == resp] for resp in ("CRH", "CRV")]
-    axes = _axes_for(curves, plan.risk_table_step_months, settings)
+    axes = _axes_for(curves, plan.risk_table_step_months, settings, _columns(2)[0][1])
     for (a, tab), resp, cur, axis, letter in zip(pairs, ("CRH", "CRV"), curves, axes, "bc",
                                                  strict=True):
         km_panel(a, tab, cur, k.at_risk[k.at_risk["endpoint"] == resp], regs, sty, axis,
                  title=f"{letter}  Time to {resp}", ylabel=f"Cumulative {resp} rate (%)",
-                 p_label=None, cumulative=True)
+                 p_label=None, cumulative=True, n_curves=2 * len(regs))
     return page.fig
 
 
@@ -310,6 +378,19 @@ def figure2_panels(results: StudyResults) -> list[list[tuple[str, str]]]:
     return rows
 
 
+def _panels(frame: pd.DataFrame, by: str, keys: Sequence[tuple[str, str]]
+            ) -> dict[tuple[str, str], pd.DataFrame]:
+    """The rows of each (endpoint, subgroup) of ``keys`` with ``by``, without the key columns
+    (a registry's curves hold millions of rows: copying fewer text columns is most of the
+    time this takes)."""
+    cols = [c for c in frame.columns if c not in ("endpoint", "by", "subgroup")]
+    is_by = (frame["by"] == by).to_numpy(bool)
+    endpoint, subgroup = frame["endpoint"], frame["subgroup"]
+    return {(e, sg): frame.loc[is_by & (endpoint == e).to_numpy(bool)
+                               & (subgroup == sg).to_numpy(bool), cols]
+            for e, sg in keys}
+
+
 @_styled
 def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], by: str,
                      groups: Sequence[str], settings: PlotSettings,
@@ -318,15 +399,17 @@ def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], b
     sty = styles(groups)
     s = results.survival
     ncols = max(2, *(len(r) for r in rows))
-    page = _Page(LEGEND_IN + len(rows) * _km_row_height(len(groups)))
+    page = _Page(legend_height(groups) + len(rows) * _km_row_height(len(groups)))
     _legend(page, _line_handles(groups, sty), list(groups))
-    def select(frame: pd.DataFrame, endpoint: str, subgroup: str) -> pd.DataFrame:
-        return frame[(frame["endpoint"] == endpoint) & (frame["by"] == by)
-                     & (frame["subgroup"] == subgroup)]
-
     flat = [panel for row in rows for panel in row]
-    axes = iter(_axes_for([select(s.curves, e, sg) for e, sg in flat],
-                          plan.risk_table_step_months, settings))
+    curves, at_risk = _panels(s.curves, by, flat), _panels(s.at_risk, by, flat)
+
+    def select(frame: dict[tuple[str, str], pd.DataFrame], endpoint: str,
+               subgroup: str) -> pd.DataFrame:
+        return frame[(endpoint, subgroup)]
+
+    axes = iter(_axes_for([select(curves, e, sg) for e, sg in flat],
+                          plan.risk_table_step_months, settings, _columns(ncols)[0][1]))
     letters = iter("abcdefghijklmnopqrstuvwxyz")
     for row in rows:
         row_letters = [next(letters) for _ in row]
@@ -335,10 +418,11 @@ def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], b
                                                           strict=True):
             test_endpoint = endpoint if by == "regimen" else f"{endpoint} by CRV"
             p = _test_row(results, "survival", test_endpoint, subgroup)["p_value"]
-            km_panel(ax, tab, select(s.curves, endpoint, subgroup),
-                     select(s.at_risk, endpoint, subgroup), list(groups), sty, next(axes),
+            km_panel(ax, tab, select(curves, endpoint, subgroup),
+                     select(at_risk, endpoint, subgroup), list(groups), sty, next(axes),
                      title=f"{letter}  {title_of[(endpoint, subgroup)]}",
-                     ylabel=f"{endpoint} (%)", p_label=_p_text(p, "Log-rank p"))
+                     ylabel=f"{endpoint} (%)", p_label=_p_text(p, "Log-rank p"),
+                     n_curves=len(flat) * len(groups))
     return page.fig
 
 

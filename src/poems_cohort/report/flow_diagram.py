@@ -2,19 +2,25 @@
 regimen with its risk groups.
 
 Boxes and arrows in black and grey only, so it prints the same in greyscale. Drawn in inches on
-an axes covering the figure; the caller sets the style and renders it.
+an axes covering the figure; the caller sets the style and renders it. Regimen boxes go four to
+a row. Every text is drawn literally (``styles.literal``).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.textpath import TextPath
 
 from poems_cohort.report import format as fmt
+from poems_cohort.report.styles import literal
 from poems_cohort.study import StudyResults
 
 WIDTH_IN = 7.2
@@ -26,6 +32,15 @@ SIDE_X0, SIDE_W = 4.05, 3.05        # left edge and width of the excluded box
 RISK_LEVELS = (("risk_low", "Low risk"), ("risk_medium", "Medium risk"),
                ("risk_high", "High risk"))
 EXCLUDED_FILL = "#ebebeb"
+BOXES_PER_ROW = 4
+ROW_GAP_IN = 0.3         # between two rows of regimen boxes
+
+
+def new_figure(width_in: float, height_in: float) -> Figure:
+    """A figure with its own Agg canvas, outside pyplot (no backend chosen, nothing global)."""
+    fig = Figure(figsize=(width_in, height_in))
+    FigureCanvasAgg(fig)
+    return fig
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +91,54 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _box(ax: Axes, x0: float, top: float, width: float, head: str, lines: list[str], *,
-         fill: str = "white", centred: bool = True) -> float:
-    """A box with a bold first line; returns its height."""
-    height = 2 * PAD_IN + LINE_IN * (1 + len(lines))
+def wrap_head(text: str, width_in: float, fontsize: float = 8.5) -> list[str]:
+    """``text`` in bold broken into lines that fit ``width_in`` (at spaces, or after a
+    hyphen, never at a no-break space, which is printed as a space); a single word too long
+    for a line is cut with "…"."""
+    bold = FontProperties(family="DejaVu Sans", weight="bold")
+
+    def width(t: str) -> float:  # the printed width, from the glyph outlines
+        return float(TextPath((0, 0), literal(t), size=fontsize, prop=bold)
+                     .get_extents().width) / 72
+
+    words = re.findall(r"[^ ]+?(?:-| +|$)", text)  # a no-break space holds
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        if current and width((current + word).rstrip()) > width_in:
+            lines.append(current.rstrip())
+            current = ""
+        current += word
+    if current.strip():
+        lines.append(current.rstrip())
+    out = []
+    for line in lines or [""]:
+        while len(line) > 1 and width(line) > width_in:
+            line = line[:-2] + "…"
+        out.append(line.replace("\u00a0", " "))  # no-break spaces only steer the breaks
+    return out
+
+
+def _box(ax: Axes, x0: float, top: float, width: float, head: str | list[str],
+         lines: list[str], *, fill: str = "white", centred: bool = True,
+         head_lines: int = 0) -> float:
+    """A box with a bold head (one line, or the lines given, padded to ``head_lines``);
+    returns its height."""
+    heads = [head] if isinstance(head, str) else head
+    n_head = max(len(heads), head_lines)
+    height = 2 * PAD_IN + LINE_IN * (n_head + len(lines))
     ax.add_patch(Rectangle((x0, top - height), width, height, facecolor=fill,
                            edgecolor="black", linewidth=0.8))
     x = x0 + width / 2 if centred else x0 + 0.1
     ha = "center" if centred else "left"
     y = top - PAD_IN - LINE_IN / 2
-    ax.text(x, y, head, ha=ha, va="center", fontsize=8.5, fontweight="bold")
+    for i, h in enumerate(heads):
+        ax.text(x, y - i * LINE_IN, literal(h), ha=ha, va="center", fontsize=8.5,
+                fontweight="bold")
+    y -= (len(heads) - 1) * LINE_IN  # a shorter head leaves its spare lines at the bottom
     for line in lines:
         y -= LINE_IN
-        ax.text(x, y, line, ha=ha, va="center", fontsize=8)
+        ax.text(x, y, literal(line), ha=ha, va="center", fontsize=8)
     return height
 
 
@@ -111,10 +161,17 @@ def draw_flow(results: StudyResults) -> Figure:
     h_screened = 2 * PAD_IN + 2 * LINE_IN
     h_excluded = 2 * PAD_IN + LINE_IN * (1 + len(excluded_lines))
     h_included = 2 * PAD_IN + LINE_IN * (2 + len(included_lines))
-    h_regimen = 2 * PAD_IN + LINE_IN * (1 + risk_lines)
-    height = (0.1 + h_screened + GAP_IN + h_excluded + GAP_IN + h_included + 0.5 + h_regimen
+    per_row = min(n_reg, BOXES_PER_ROW)
+    box_w = min(2.1, WIDTH_IN / per_row - 0.2)
+    heads = {regimen: wrap_head(f"{regimen} (n\u00a0=\u00a0{n})", box_w - 0.16)
+             for regimen, n in c.regimens}
+    head_lines = max((len(h) for h in heads.values()), default=1)
+    h_regimen = 2 * PAD_IN + LINE_IN * (head_lines + risk_lines)
+    n_rows = math.ceil(n_reg / per_row)
+    height = (0.1 + h_screened + GAP_IN + h_excluded + GAP_IN + h_included + 0.5
+              + n_rows * h_regimen + (n_rows - 1) * ROW_GAP_IN
               + 0.22)  # room under the boxes for the synthetic-cohort stamp
-    fig = plt.figure(figsize=(WIDTH_IN, height))
+    fig = new_figure(WIDTH_IN, height)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, WIDTH_IN)
     ax.set_ylim(0, height)
@@ -135,17 +192,26 @@ def draw_flow(results: StudyResults) -> Figure:
 
     split_y = inc_top - h_included - 0.22
     reg_top = split_y - 0.28
-    col_w = WIDTH_IN / n_reg
-    box_w = min(2.1, col_w - 0.25)
-    centres = [col_w * (i + 0.5) for i in range(n_reg)]
+    col_w = WIDTH_IN / per_row
+    centres = [col_w * (i % per_row + 0.5) for i in range(n_reg)]
     _line(ax, [MAIN_X, MAIN_X], [inc_top - h_included, split_y])
-    if n_reg > 1:
-        _line(ax, [centres[0], centres[-1]], [split_y, split_y])
-    for x, (regimen, n) in zip(centres, c.regimens, strict=True):
-        _arrow(ax, (x, split_y), (x, reg_top))
+    if n_rows > 1:
+        _line(ax, [0.08, centres[per_row - 1]], [split_y, split_y])
+    elif n_reg > 1:
+        _line(ax, [centres[0], centres[per_row - 1]], [split_y, split_y])
+    for i, (x, (regimen, _n)) in enumerate(zip(centres, c.regimens, strict=True)):
+        row = i // per_row
+        top = reg_top - row * (h_regimen + ROW_GAP_IN)
+        if row == 0:
+            _arrow(ax, (x, split_y), (x, top))
+        else:  # a later row hangs from a line running down the left margin
+            rail_x = 0.08
+            _line(ax, [rail_x, rail_x], [split_y, top + ROW_GAP_IN / 2])
+            _line(ax, [rail_x, x], [top + ROW_GAP_IN / 2] * 2)
+            _arrow(ax, (x, top + ROW_GAP_IN / 2), (x, top))
         lines = [f"{label}: {k}" + ("" if pc is None else f" ({fmt.pct(pc)}%)")
                  for label, k, pc in c.risk.get(regimen, ())]
-        _box(ax, x - box_w / 2, reg_top, box_w, f"{regimen} (n = {n})", lines)
+        _box(ax, x - box_w / 2, top, box_w, heads[regimen], lines, head_lines=head_lines)
     return fig
 
 

@@ -107,10 +107,13 @@ def median_range(median: object, low: object, high: object, digits: int = 1) -> 
 
 
 def median_ci(median: object, low: object, high: object, n: object = None) -> str:
-    """A median time in months with its CI; ``NR`` where not reached; ``—`` when there is no
+    """A median time in months with its CI; ``NR`` where not reached, and a plain ``NR`` when
+    neither the median nor its bounds are (not ``NR (NR–NR)``); ``—`` when there is no
     patient (``n`` is 0)."""
     if n is not None and not _bad(n) and int(n) == 0:  # type: ignore[call-overload]
         return MISSING
+    if _bad(median) and _bad(low) and _bad(high):
+        return NOT_REACHED
 
     def part(x: object) -> str:
         return NOT_REACHED if _bad(x) else months(x)

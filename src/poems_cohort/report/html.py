@@ -1,6 +1,16 @@
 """``report.html``: one self-contained file (inline CSS, figures as PNG data URIs).
 
 It references nothing outside itself: no link, script, font or stylesheet is loaded.
+
+Laid out for the ways a reader holds it (CSS only, no script):
+
+- printed (A4 or Letter, the browser's print): a table's header repeats on every page, a
+  section of rows (an endpoint of Table 2) is one ``<tbody class="block">`` that is not split,
+  so its label is always above its rows; a figure keeps its title and caption on its page; no
+  forced page breaks, so no page is left near blank;
+- on a phone: wide tables scroll sideways inside their wrapper with the first column held in
+  place; tapping a figure opens it at full size (a ``:target`` view of the same image, so the
+  image data is not repeated), and a link closes it.
 """
 
 from __future__ import annotations
@@ -39,26 +49,47 @@ thead th.group{text-align:center;border-bottom:1px solid #777}
 tbody td{padding:2px 7px;vertical-align:top}
 tbody td.num{white-space:nowrap}
 tbody td.text:last-child{width:45%}
-tbody tr:last-child td{border-bottom:2px solid var(--rule)}
+tbody:last-child tr:last-child td{border-bottom:2px solid var(--rule)}
 tbody th.section{text-align:left;font-style:italic;font-weight:bold;padding:6px 7px 2px}
 tbody tr.in-section td:first-child{padding-left:1.4em}
 sup{font-size:0.75em;line-height:0}
 .note{font-size:13px;color:#333;max-width:none;margin:0.3em 0}
+p,figcaption,h1,h2,h3,summary{overflow-wrap:anywhere}
 .scroll{overflow-x:auto;max-width:100%}
+.scroll thead tr:first-child th:first-child,.scroll tbody td:first-child{position:sticky;
+left:0;z-index:1;background:#fff}
+.scroll th.section span{position:sticky;left:7px}
 figure{margin:0.8em 0 1.5em}
 figure img{display:block;width:100%;max-width:900px;height:auto;border:0}
 figcaption{font-size:14px;max-width:900px;margin-top:0.4em}
+.zoom .open{display:block;cursor:zoom-in}
+.zoom .close{display:none}
+.zoom:target{position:fixed;inset:0;z-index:10;margin:0;overflow:auto;background:#fff}
+.zoom:target .open{cursor:default}
+.zoom:target img{width:auto;max-width:none;max-height:none}
+.zoom:target .close{display:block;position:sticky;top:0;left:0;z-index:11;width:max-content;
+padding:0.5em 0.9em;background:#111;color:#fff;font:bold 16px Arial,sans-serif;
+text-decoration:none}
+@media screen and (max-width:600px){
+ body{margin:0.6em auto;padding:0 0.7em;font-size:15px}
+ h1{font-size:1.3em}
+ nav ol{columns:1}
+ table{font-size:12px}
+ figcaption{font-size:13px}
+}
 @media print{
- @page{size:A4;margin:14mm 12mm}
+ @page{size:auto;margin:14mm 12mm}
  body{max-width:none;margin:0;padding:0;font-size:10pt}
  nav{display:none}
- h2{break-after:avoid;page-break-after:avoid;margin-top:1.2em}
+ h2,h3{break-after:avoid;page-break-after:avoid;margin-top:1.2em}
  table{font-size:7.5pt}
  thead{display:table-header-group}
- tr,figure,.note{break-inside:avoid;page-break-inside:avoid}
- section.figure{break-before:page;page-break-before:always}
- figure img{max-width:100%}
+ tr,figure,.note,tbody.block{break-inside:avoid;page-break-inside:avoid}
+ figure img{width:auto;max-width:100%;max-height:185mm;margin:0 auto}
+ .zoom .close{display:none}
  .scroll{overflow:visible}
+ .scroll thead tr:first-child th:first-child,.scroll tbody td:first-child,
+ .scroll th.section span{position:static}
  .appendix td{overflow-wrap:anywhere}
  a{color:inherit;text-decoration:none}
 }
@@ -103,22 +134,29 @@ def _table_body_html(t: DisplayTable) -> str:
     frame = t.frame
     columns = [c.name for c in t.columns()]
     head = _header_html(t)
-    rows = []
+    blocks: list[list[str]] = [[]]
     current: object = None
     for rec in frame.to_dict("records"):
         in_section = ""
         if t.section is not None:
             value = rec[t.section]
-            if value != current and str(value):
-                rows.append(f'<tr><th colspan="{len(columns)}" scope="rowgroup" '
-                            f'class="section">{html.escape(str(value))}</th></tr>')
+            if value != current:
+                if blocks[-1]:
+                    blocks.append([])
+                if str(value):
+                    label = html.escape(str(value))  # the span stays in view on scroll
+                    blocks[-1].append(f'<tr><th colspan="{len(columns)}" scope="rowgroup" '
+                                      f'class="section"><span>{label}</span></th></tr>')
             current = value
             in_section = ' class="in-section"' if str(value) else ""
         cells = "".join(_cell(rec[c], numeric=k > 0, prose=c in t.text_columns)
                         for k, c in enumerate(columns))
-        rows.append(f"<tr{in_section}>{cells}</tr>")
+        blocks[-1].append(f"<tr{in_section}>{cells}</tr>")
+    # a section (its label row and its rows) is one tbody, kept on one printed page
+    kind = ' class="block"' if t.section is not None else ""
+    body = "".join(f"<tbody{kind}>{''.join(rows)}</tbody>" for rows in blocks)
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in t.notes())
-    return (f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+    return (f'<div class="scroll"><table><thead>{head}</thead>{body}'
             f"</table></div>{notes}")
 
 
@@ -127,8 +165,11 @@ def _figure_html(f: RenderedFigure, table: DisplayTable | None = None) -> str:
     patient-flow table follows the flow diagram."""
     data = base64.b64encode(f.png).decode("ascii")
     after = _table_body_html(table) if table is not None else ""
+    full = f"{f.name}-full"
     return (f'<section id="{f.name}" class="figure"><h2>{html.escape(f.title)}</h2><figure>'
-            f'<img alt="{html.escape(f.title)}" src="data:image/png;base64,{data}">'
+            f'<div class="zoom" id="{full}"><a class="close" href="#{f.name}">Close ✕</a>'
+            f'<a class="open" href="#{full}" title="Open at full size">'
+            f'<img alt="{html.escape(f.title)}" src="data:image/png;base64,{data}"></a></div>'
             f"<figcaption>{html.escape(f.caption)}</figcaption></figure>{after}</section>")
 
 

@@ -18,11 +18,31 @@ from matplotlib.path import Path
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from poems_cohort.report.styles import Style
+from poems_cohort.report.styles import Style, literal
 
 LABEL_MULTIPLES = (1, 2, 3, 4, 6, 8, 12)
 SAMPLE_FROM_IN, SAMPLE_TO_IN = 0.86, 0.64  # line sample left of each at-risk row, inches
 NAME_AT_IN = 0.58  # left edge of each row name, inches left of the axis
+CENSOR_BINS = 200  # at most one censoring tick per 1/200 of the time axis …
+DENSE_CENSOR_BINS, DENSE_FRACTION = 50, 0.6  # … or per 1/50 when they would fill the curve
+CURVE_BINS = 1000  # above this many steps a curve keeps one step per 1/1000 of the axis …
+FIGURE_STEPS = 12_000  # … fewer when a figure has many curves (SVG under 1 MB at any n)
+FIGURE_TICKS = 1_500  # dense censoring: fewer ticks per curve when a figure has many curves
+MIN_CURVE_BINS = 250
+
+
+def curve_bins(n_curves: int) -> int:
+    """The step resolution of each curve in a figure of ``n_curves`` curves: ``CURVE_BINS``
+    up to 12 curves, then fewer (never under 1/250 of the axis, about a third of a millimetre
+    at print size) so the figure's SVG stays small."""
+    return max(MIN_CURVE_BINS, min(CURVE_BINS, FIGURE_STEPS // max(1, n_curves)))
+
+
+def dense_censor_bins(n_curves: int) -> int:
+    """Ticks per axis of a densely censored curve in a figure of ``n_curves`` curves: 50,
+    fewer beyond 30 curves (never under 10)."""
+    return max(10, min(DENSE_CENSOR_BINS, FIGURE_TICKS // max(1, n_curves)))
+MARKS_PER_CURVE = 6  # markers on each curve when a panel has many groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,21 +112,27 @@ def shown_until(curves: pd.DataFrame, settings: PlotSettings) -> float:
     return end
 
 
-def time_axis(until: float, step: float, settings: PlotSettings) -> TimeAxis:
-    """Ticks every ``step`` months up to ``until`` (rounded up), labelled as the settings say."""
+def time_axis(until: float, step: float, settings: PlotSettings,
+              max_intervals: int | None = None) -> TimeAxis:
+    """Ticks every ``step`` months up to ``until`` (rounded up), labelled as the settings say;
+    ``max_intervals`` lowers the settings' number of labelled intervals to what the panel's
+    width holds (see :func:`fitting_intervals`)."""
     if step <= 0:
         raise ValueError("step must be positive")
+    most = settings.max_labelled_intervals
+    if max_intervals is not None:
+        most = max(1, min(most, max_intervals))
     best: tuple[float, int] | None = None
     for k in LABEL_MULTIPLES:
         major = k * step
         intervals = max(1, math.ceil(until / major - 1e-9))
-        if intervals > settings.max_labelled_intervals:
+        if intervals > most:
             continue
         end = intervals * major
         if best is None or end < best[0]:
             best = (end, k)
-    if best is None:  # very long follow-up: the largest multiple, however many labels
-        k = LABEL_MULTIPLES[-1]
+    if best is None:  # very long follow-up: a multiple of 12 steps that fits
+        k = max(LABEL_MULTIPLES[-1], math.ceil(until / (step * most) - 1e-9))
         best = (max(1, math.ceil(until / (k * step) - 1e-9)) * k * step, k)
     end, k = best
     n_minor = round(end / step)
@@ -115,44 +141,149 @@ def time_axis(until: float, step: float, settings: PlotSettings) -> TimeAxis:
     return TimeAxis(float(end), labelled, tuple(t for t in minor if t not in labelled))
 
 
-def step_xy(curve: pd.DataFrame, *, cumulative: bool) -> tuple[np.ndarray, np.ndarray]:
+def step_vertices(curve: pd.DataFrame, end: float,
+                  bins: int = CURVE_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """The times and values where a step curve changes, clipped to ``[0, end]``, plus its last
+    observed time (the flat tail of censored patients).
+
+    Rows where nothing changes (censoring only) are not vertices. Beyond ``bins`` changes the
+    curve is down-sampled to one change per 1/``bins`` of the axis: each bin keeps its first
+    change time and the value after its last change, so the drawn curve departs from the exact
+    one by less than 1/``bins`` of the axis width horizontally (with 1000 bins, a quarter of
+    a pixel at 300 dpi) and a million-patient curve is at most 2·``bins`` vertices, not a
+    million. The vertical drop is never approximated.
+    """
+    t = curve["time"].to_numpy(float)
+    v = curve["value"].to_numpy(float)
+    inside = t <= end
+    t, v = t[inside], v[inside]
+    if len(t) == 0:
+        return t, v
+    last_t, last_v = float(t[-1]), float(v[-1])
+    change = np.r_[True, v[1:] != v[:-1]]
+    t, v = t[change], v[change]
+    if len(t) > bins and end > 0:
+        cell = np.minimum((t / end * bins).astype(np.int64), bins - 1)
+        first = np.r_[True, cell[1:] != cell[:-1]]
+        last = np.r_[cell[1:] != cell[:-1], True]
+        t, v = t[first], v[last]
+    if t[-1] < last_t:
+        t, v = np.r_[t, last_t], np.r_[v, last_v]
+    return t, v
+
+
+def step_xy(curve: pd.DataFrame, *, cumulative: bool, end: float = math.inf,
+            bins: int = CURVE_BINS) -> tuple[np.ndarray, np.ndarray]:
     """The vertices of a right-continuous step curve from time 0, in percent."""
     start = 0.0 if cumulative else 1.0
-    t = np.r_[0.0, curve["time"].to_numpy(float)]
-    y = 100 * np.r_[start, curve["value"].to_numpy(float)]
+    times, values = step_vertices(curve, end, bins)
+    t = np.r_[0.0, times]
+    y = 100 * np.r_[start, values]
     x = np.repeat(t, 2)[1:]
     yy = np.repeat(y, 2)[:-1]
     return x, yy
 
 
+def censor_marks(curve: pd.DataFrame, end: float,
+                 dense_bins: int = DENSE_CENSOR_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Where the censoring ticks go: at most one per 1/``CENSOR_BINS`` of the axis (the first
+    censored time in each bin, at the curve's value there), so a large cohort's ticks stay
+    ticks instead of merging into a band. When the ticks would still fill more than
+    ``DENSE_FRACTION`` of the bins the curve spans (censoring all along, as in a registry),
+    they thin to one per 1/``dense_bins`` (50), so the line style shows between them."""
+    cens = curve[(curve["n_censor"] > 0) & (curve["time"] <= end)]
+    t = cens["time"].to_numpy(float)
+    y = 100 * cens["value"].to_numpy(float)
+    if len(t) == 0 or end <= 0:
+        return t, y
+    last = min(float(curve["time"].max()), end)
+    for n_bins in (CENSOR_BINS, dense_bins):
+        bins = np.minimum((t / end * n_bins).astype(np.int64), n_bins - 1)
+        first = np.r_[True, bins[1:] != bins[:-1]]
+        spanned = min(n_bins, int(last / end * n_bins) + 1)
+        if first.sum() <= DENSE_FRACTION * spanned:
+            break
+    return t[first], y[first]
+
+
 def draw_curve(ax: Axes, curve: pd.DataFrame, style: Style, label: str, *,
-               cumulative: bool) -> None:
-    """One group's step curve with a tick at each censored time."""
-    x, y = step_xy(curve, cumulative=cumulative)
-    ax.plot(x, y, color=style.colour, linestyle=style.linestyle, linewidth=1.3, label=label,
-            gid=f"curve:{label}", solid_joinstyle="miter")
-    cens = curve[curve["n_censor"] > 0]
-    ax.plot(cens["time"].to_numpy(float), 100 * cens["value"].to_numpy(float), linestyle="none",
-            marker="|", markersize=4, markeredgewidth=0.8, color=style.colour,
-            gid=f"censored:{label}")
+               cumulative: bool, end: float = math.inf, marked: bool = False,
+               bins: int = CURVE_BINS, dense_bins: int = DENSE_CENSOR_BINS) -> None:
+    """One group's step curve up to ``end`` with its (thinned) censoring ticks; ``marked``
+    also puts the group's marker on the curve at a few evenly spaced times, so many groups
+    stay apart in greyscale."""
+    curve = curve.sort_values("time", kind="stable")
+    x, y = step_xy(curve, cumulative=cumulative, end=end, bins=bins)
+    name = literal(label)
+    ax.plot(x, y, color=style.colour, linestyle=style.linestyle, linewidth=1.3, label=name,
+            gid=f"curve:{name}", solid_joinstyle="miter")
+    ct, cy = censor_marks(curve, end, dense_bins)
+    ax.plot(ct, cy, linestyle="none", marker="|", markersize=4, markeredgewidth=0.8,
+            color=style.colour, gid=f"censored:{name}")
+    if marked and len(x) and math.isfinite(end):
+        mx = np.linspace(0.0, end, MARKS_PER_CURVE + 2)[1:-1]
+        mx = mx[mx <= x[-1]]
+        idx = np.searchsorted(x[::2], mx, side="right") - 1  # the step in force at each mark
+        ax.plot(mx, y[::2][idx], linestyle="none", marker=style.marker, markersize=3.5,
+                markerfacecolor="white", markeredgecolor=style.colour, markeredgewidth=0.9,
+                gid=f"marks:{name}")
+
+
+def abbreviate_count(n: int) -> str:
+    """A count short enough for a number-at-risk cell: exact below 10,000, then ``12.3k``,
+    ``123k``, ``1.2M`` (at most five characters below 10⁹)."""
+    if n < 10_000:
+        return str(n)
+    for unit, size in (("k", 1_000), ("M", 1_000_000), ("G", 1_000_000_000)):
+        x = n / size
+        if round(x, 1) < 100:
+            return f"{x:.1f}{unit}"
+        if round(x) < 1000:
+            return f"{x:.0f}{unit}"
+    return f"{n / 1e9:.0f}G"
 
 
 def at_risk_at(at_risk: pd.DataFrame, curves: pd.DataFrame, group: str, time: float) -> str:
-    """The number at risk of ``group`` at ``time`` as the study gave it; ``0`` past the group's
-    last observed time when the study's table stops earlier; blank if neither says."""
+    """The number at risk of ``group`` at ``time`` as the study gave it (abbreviated past
+    9,999); ``0`` past the group's last observed time when the study's table stops earlier;
+    blank if neither says."""
     part = at_risk[at_risk["group"] == group]
     v = part.loc[np.isclose(part["time"].to_numpy(float), time), "n_risk"]
     if len(v):
-        return str(int(v.iloc[0]))
+        return abbreviate_count(int(v.iloc[0]))
     seen = curves.loc[curves["group"] == group, "time"]
     if len(seen) == 0 or time > float(seen.max()):
         return "0"
     return ""
 
 
+def label_width_in(text: str, fontsize: float = 7.0) -> float:
+    """A generous estimate of the printed width of ``text`` in DejaVu Sans (its widest
+    digits and letters are about 0.64 em; ``M`` and ``W`` 0.86 and 1.0 em)."""
+    wide = sum(1 for c in text if c in "MWmw@%")
+    return (0.64 * (len(text) - wide) + 1.0 * wide) * fontsize / 72
+
+
+def fitting_intervals(width_in: float, widest_label: str, fontsize: float = 7.0) -> int:
+    """How many labelled intervals fit an axis ``width_in`` wide when each number at risk is
+    as wide as ``widest_label`` and neighbours keep 0.08 in apart."""
+    return max(1, int(width_in / (label_width_in(widest_label, fontsize) + 0.08)))
+
+
+def _fit_name(name: str, room_in: float, fontsize: float = 7.0) -> str:
+    """``name`` cut with an ellipsis to fit ``room_in`` (the legend shows it whole)."""
+    if label_width_in(name, fontsize) <= room_in:
+        return name
+    while len(name) > 1 and label_width_in(name + "…", fontsize) > room_in:
+        name = name[:-1]
+    return name + "…"
+
+
 def draw_risk_table(tab: Axes, at_risk: pd.DataFrame, curves: pd.DataFrame,
-                    groups: Sequence[str], sty: dict[str, Style], axis: TimeAxis) -> None:
-    """Numbers at risk under the labelled ticks; each row names its group with a line sample."""
+                    groups: Sequence[str], sty: dict[str, Style], axis: TimeAxis, *,
+                    marked: bool = False) -> None:
+    """Numbers at risk under the labelled ticks; each row names its group with a line sample
+    (and the group's marker when ``marked``)."""
     tab.set_xlim(0.0, axis.end)
     tab.set_ylim(len(groups) - 0.5, -0.5)
     tab.set_yticks([])
@@ -165,16 +296,26 @@ def draw_risk_table(tab: Axes, at_risk: pd.DataFrame, curves: pd.DataFrame,
     def inches(x: float) -> float:
         return x / width_in
 
+    cells = {g: [at_risk_at(at_risk, curves, g, x) for x in axis.labelled] for g in groups}
+    # a row name ends before the first number, centred on the axis origin, begins
+    first = max((label_width_in(c[0]) for c in cells.values() if c), default=0.0)
+    room = NAME_AT_IN - first / 2 - 0.06
     for i, g in enumerate(groups):
-        tab.text(inches(-NAME_AT_IN), i, g, transform=trans, ha="left", va="center", fontsize=7,
-                 gid=f"at-risk-label:{g}")
+        name = literal(g)
+        tab.text(inches(-NAME_AT_IN), i, literal(_fit_name(str(g), room)),
+                 transform=trans, ha="left", va="center", fontsize=7,
+                 gid=f"at-risk-label:{name}")
         s = sty[g]
         tab.add_line(Line2D([inches(-SAMPLE_FROM_IN), inches(-SAMPLE_TO_IN)], [i, i],
                             transform=trans, color=s.colour, linestyle=s.linestyle,
                             linewidth=1.3, clip_on=False))
-        for x in axis.labelled:
-            tab.text(x, i, at_risk_at(at_risk, curves, g, x), ha="center", va="center", fontsize=7,
-                     gid=f"at-risk:{g}")
+        if marked:
+            tab.add_line(Line2D([inches(-(SAMPLE_FROM_IN + SAMPLE_TO_IN) / 2)], [i],
+                                transform=trans, linestyle="none", marker=s.marker,
+                                markersize=3.5, markerfacecolor="white",
+                                markeredgecolor=s.colour, markeredgewidth=0.9, clip_on=False))
+        for x, cell in zip(axis.labelled, cells[g], strict=True):
+            tab.text(x, i, cell, ha="center", va="center", fontsize=7, gid=f"at-risk:{name}")
     tab.text(inches(-SAMPLE_FROM_IN), -0.6, "Number at risk", transform=trans, ha="left",
              va="bottom", fontsize=7, fontstyle="italic")
 

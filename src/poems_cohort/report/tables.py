@@ -283,7 +283,8 @@ def _response_table(results: StudyResults, subgroups: list[str], name: str,
     rows = []
     for endpoint in dict.fromkeys(t2["endpoint"]):
         survival = endpoint in (PFS, OS)
-        section = f"{endpoint}, {when} rate" if survival else endpoint
+        # the n/N column holds events/patients on the survival rows: their section says so
+        section = f"{endpoint}, {when} rate (events/N)" if survival else endpoint
         for g in order:
             rec = {"Endpoint": section, "Regimen": "All regimens" if g == "All" else g}
             for sg in subgroups:
@@ -302,7 +303,8 @@ def _response_table(results: StudyResults, subgroups: list[str], name: str,
             rows.append(rec)
     ci_name = {"wilson": "Wilson", "clopper-pearson": "Clopper–Pearson"}.get(
         plan.proportion_ci, plan.proportion_ci)
-    note = ("n/N: responders/evaluable patients; for PFS and OS, events/patients. Responses: "
+    note = ("n/N: responders/evaluable patients; for PFS and OS, events/N: events/patients. "
+            "Responses: "
             f"percent of evaluable patients with {ci_name} {plan.confidence_level * 100:g}% CI. "
             f"PFS and OS: {when} Kaplan–Meier rate with log-log "
             f"{plan.confidence_level * 100:g}% CI. p: each regimen against {plan.reference}; "
