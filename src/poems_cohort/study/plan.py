@@ -72,6 +72,9 @@ class AnalysisPlan:
     - ``proportion_ci``: ``"wilson"`` or ``"clopper-pearson"``.
     - ``risk_table_step_months``: spacing of the x ticks and of the numbers at risk.
     - ``supplementary_subgroup``: the subgroup of the PFS/OS-by-CRV analysis.
+    - ``crh_crv_evaluable``, ``rn_evaluable``: readings of evaluability passed to the endpoint
+      derivation (``EndpointSettings``); the defaults are the readings under which the paper's
+      own CRH/CRV, RN and ONLS numbers agree (docs/reproduction.md).
     """
 
     regimens: tuple[str, ...] = ("MDex", "ASCT", "LDex")
@@ -86,6 +89,8 @@ class AnalysisPlan:
     proportion_ci: str = "wilson"
     risk_table_step_months: float = 12.0
     supplementary_subgroup: str = "medium-high"
+    crh_crv_evaluable: str = "both-or-responder"
+    rn_evaluable: str = "assessed"
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -107,7 +112,8 @@ class AnalysisPlan:
         """The clinical layer's ``EndpointSettings`` with this plan's cutoff."""
         from poems_cohort.clinical import EndpointSettings
 
-        return replace(EndpointSettings(), cutoff=self.cutoff)
+        return replace(EndpointSettings(), cutoff=self.cutoff,
+                       crh_crv_evaluable=self.crh_crv_evaluable, rn_evaluable=self.rn_evaluable)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description of the plan."""
@@ -128,6 +134,8 @@ class AnalysisPlan:
             "proportion_ci": self.proportion_ci,
             "risk_table_step_months": self.risk_table_step_months,
             "supplementary_subgroup": self.supplementary_subgroup,
+            "crh_crv_evaluable": self.crh_crv_evaluable,
+            "rn_evaluable": self.rn_evaluable,
         }
 
 
@@ -192,6 +200,12 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     if not (_finite(step) and step >= MIN_STEP_MONTHS):
         bad("risk_table_step_months", step,
             f"a number of months, at least {MIN_STEP_MONTHS:g} (e.g. 12)")
+    from poems_cohort.clinical.settings import CRH_CRV_EVALUABLE, RN_EVALUABLE
+
+    if plan.crh_crv_evaluable not in CRH_CRV_EVALUABLE:
+        bad("crh_crv_evaluable", plan.crh_crv_evaluable, f"one of {list(CRH_CRV_EVALUABLE)}")
+    if plan.rn_evaluable not in RN_EVALUABLE:
+        bad("rn_evaluable", plan.rn_evaluable, f"one of {list(RN_EVALUABLE)}")
     if not isinstance(plan.cutoff, dt.date):
         bad("cutoff", plan.cutoff, "a date (YYYY-MM-DD)")
     return out
@@ -199,7 +213,8 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
 
 _FIELDS = ("regimens", "reference", "subgroups", "figure_subgroups", "response_landmarks_months",
            "survival_landmark_months", "cutoff", "test_policy", "confidence_level",
-           "proportion_ci", "risk_table_step_months", "supplementary_subgroup")
+           "proportion_ci", "risk_table_step_months", "supplementary_subgroup",
+           "crh_crv_evaluable", "rn_evaluable")
 
 
 def load_plan(path: str | Path | None = None) -> AnalysisPlan:
