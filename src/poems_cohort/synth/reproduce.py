@@ -478,13 +478,33 @@ def _build_extractors() -> dict[tuple[str, str], Extractor]:
 EXTRACTORS: dict[tuple[str, str], Extractor] = _build_extractors()
 
 
+#: The readings of a definition the paper leaves open, named in the note of every number that
+#: rests on them (docs/reproduction.md, "Readings of the definitions").
+READINGS: dict[str, Callable[[StudyResults], str]] = {
+    "crh_crv": lambda res: (
+        f'reading crh_crv_evaluable = "{res.plan.crh_crv_evaluable}" '
+        + ("(evaluable for CRH and CRV, or a responder to either)"
+           if res.plan.crh_crv_evaluable == "both-or-responder"
+           else "(evaluable for CRH or for CRV)")),
+    "onls_gt_4": lambda res: (
+        f'reading rn_evaluable = "{res.plan.rn_evaluable}" '
+        + ("(RN needs an ONLS after treatment start, so a recorded baseline ONLS does not make "
+           "a patient RN-evaluable)" if res.plan.rn_evaluable == "assessed"
+           else "(every patient with a baseline ONLS of 1 or more is RN-evaluable)")),
+}
+
+
 def extract(results: StudyResults, number: PublishedNumber) -> Found:
     """Our value behind ``number``; ``LookupError`` (with the reason) when the study has none."""
     extractor = EXTRACTORS.get((number.kind, number.quantity))
     if extractor is None:
         raise LookupError(f"the study does not compute this number ({number.kind}, "
                           f"{number.quantity})")
-    return extractor(results, number)
+    found = extractor(results, number)
+    reading = READINGS.get(number.quantity or "")
+    if reading is not None and number.kind != SIGNIFICANCE_KIND:
+        found = replace(found, detail=_join(found.detail, reading(results)))
+    return found
 
 
 # --------------------------------------------------------------------------------------------
