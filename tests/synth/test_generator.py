@@ -221,3 +221,30 @@ def test_response_curves_level_off_below_100_percent(analysis):
             final = 100 - km_percent(time, hit, time.max())
             assert 100 * hit.mean() < final < 90, (regimen, resp, final)
             assert (time[~hit] > time[hit].max()).sum() >= 1, (regimen, resp)
+
+
+# --------------------------------------------------------------------------------------------
+# A cohort that looks real: accrual over each regimen's era, no mass ties in follow-up
+
+
+def test_accrual_spreads_over_each_regimen_era(generated):
+    """Treatment starts lie in the regimen's era (MDex from 2000, ASCT from 2002, LDex from
+    2009, all until October 2017), begin within two years of the era's start and put at most
+    a sixth of a regimen's patients into one calendar year."""
+    from poems_cohort.synth.survival_times import ERA_START, LAST_START
+
+    cohort, _ = generated
+    p = cohort.patients
+    for regimen, first in ERA_START.items():
+        start = pd.to_datetime(p.loc[p["regimen"] == regimen, "treatment_start"])
+        assert start.min() >= first and start.max() <= LAST_START, regimen
+        assert start.min() < first + pd.DateOffset(years=2), regimen
+        shares = start.dt.year.value_counts(normalize=True)
+        assert shares.max() <= 1 / 6, (regimen, shares.idxmax(), shares.max())
+        assert len(shares) == LAST_START.year - first.year + 1, regimen   # every year has some
+
+
+def test_at_most_three_patients_share_a_follow_up_to_the_day(analysis):
+    _, ds = analysis
+    counts = ds["followup_months"].round(9).value_counts()
+    assert counts.max() <= 3, counts.head()
