@@ -121,8 +121,9 @@ def test_time_to_response_medians_and_ranges(generated, analysis):
             assert round(months.min()) == k.minimum
             assert round(months.max()) == k.maximum
     for resp, k in (("crh", cohort.targets.crh_kinetics), ("crv", cohort.targets.crv_kinetics)):
+        # the pooled medians are printed in whole months (10, 8): they print as published
         months = ds.loc[ds[resp] == 1, f"{resp}_months"]
-        assert abs(months.median() - k.median) < 0.05, (resp, months.median())
+        assert abs(months.median() - k.median) < 0.5, (resp, months.median())
         assert (round(months.min()), round(months.max())) == (k.minimum, k.maximum)
 
 
