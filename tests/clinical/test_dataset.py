@@ -93,9 +93,24 @@ def test_columns_follow_the_contract_order():
     )
 
 
+#: the readings of evaluability the expected frame was written for
+FORMER = EndpointSettings(crh_crv_evaluable="either", rn_evaluable="baseline")
+
+
 def test_hand_built_cohort_with_visits():
-    got = derive_analysis_dataset(_cohort(), EndpointSettings())
+    got = derive_analysis_dataset(_cohort(), FORMER)
     pd.testing.assert_frame_equal(got, _expected(), check_exact=True)
+
+
+def test_hand_built_cohort_with_visits_under_the_default_readings():
+    """P2 has a baseline ONLS of 1 but no ONLS after treatment start: not RN-evaluable when
+    evaluability needs an assessment ("assessed"); nothing else changes."""
+    got = derive_analysis_dataset(_cohort(), EndpointSettings())
+    expected = _expected()
+    expected.loc[1, "rn_evaluable"] = 0
+    expected.loc[1, "rn"] = pd.NA
+    expected.loc[1, ["rn_months", "rn_last_months"]] = np.nan
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
 def test_hand_built_cohort_from_patient_level_columns():

@@ -10,7 +10,9 @@ from poems_cohort.clinical import (
 from tests.clinical.frames import patients, visits
 
 M = 30.4375
-S = EndpointSettings()
+#: most tests below were written for the readings "either" and "baseline"; the readings
+#: "both-or-responder" and "assessed" (the defaults) have their own tests at the end
+S = EndpointSettings(crh_crv_evaluable="either", rn_evaluable="baseline")
 NEG = "negative"
 POS = "positive"
 
@@ -326,3 +328,81 @@ def test_patient_columns_absent_make_every_response_not_evaluable():
 def test_an_empty_patient_response_column_means_not_reached():
     frame = derive_responses(patients({}, {}), None, S)  # crh_date present, all empty
     assert frame["crh"].tolist() == [0, 0] and frame["crh_evaluable"].tolist() == [1, 1]
+
+
+# --- readings of evaluability: "both-or-responder" (CRH/CRV) and "assessed" (RN) ---------------
+
+PAPER = EndpointSettings()  # the defaults: "both-or-responder" and "assessed"
+
+
+def test_the_defaults_are_the_readings_of_the_paper():
+    assert (PAPER.crh_crv_evaluable, PAPER.rn_evaluable) == ("both-or-responder", "assessed")
+
+
+def test_crh_crv_both_or_responder_keeps_a_patient_evaluable_for_both():
+    got = _from_visits({}, _visit("2010-04-01", serum_ife=POS, urine_ife=NEG, vegf_pg_ml=2000.0),
+                       settings=PAPER)
+    assert (got["crh_crv_evaluable"], got["crh_crv"]) == (1, 0)
+    assert got["crh_crv_last_months"] == 90 / M
+
+
+def test_crh_crv_both_or_responder_drops_a_non_responder_evaluable_for_one_only():
+    """Baseline VEGF normal (not CRV-evaluable), CRH not reached: evaluable under "either",
+    not under "both-or-responder"."""
+    rows = ({"vegf_pg_ml": 500.0}, _visit("2010-04-01", serum_ife=POS, urine_ife=NEG))
+    assert _from_visits(*rows)["crh_crv_evaluable"] == 1
+    got = _from_visits(*rows, settings=PAPER)
+    assert got["crh_crv_evaluable"] == 0 and got["crh_crv"] is pd.NA
+    assert np.isnan(got["crh_crv_last_months"])
+
+
+def test_crh_crv_both_or_responder_keeps_a_responder_evaluable_for_one_only():
+    got = _from_visits({"vegf_pg_ml": 500.0}, _visit("2010-07-01", serum_ife=NEG, urine_ife=NEG),
+                       settings=PAPER)
+    assert got["crv_evaluable"] == 0
+    assert (got["crh_crv_evaluable"], got["crh_crv"]) == (1, 1)
+    assert got["crh_crv_months"] == 181 / M
+    # a response the patient is not evaluable for does not make a responder
+    got = _from_visits({"vegf_pg_ml": 500.0, "serum_ife": NEG, "urine_ife": NEG},
+                       _visit("2010-04-01", vegf_pg_ml=100.0), settings=PAPER)
+    assert got["crh_crv_evaluable"] == 0
+
+
+def test_crh_crv_both_or_responder_from_patient_level_columns():
+    rows = ({"crh_evaluable": True, "crv_evaluable": False},
+            {"crh_evaluable": True, "crv_evaluable": False, "crh_date": "2010-07-01"},
+            {"crh_evaluable": True, "crv_evaluable": True})
+    frame = derive_responses(patients(*rows), None, PAPER)
+    assert frame["crh_crv_evaluable"].tolist() == [0, 1, 1]
+    assert frame["crh_crv"].tolist()[1:] == [1, 0]
+
+
+def test_rn_assessed_needs_an_onls_after_treatment_start():
+    # P1 has no ONLS after baseline; P2's ONLS keeps the visits' ONLS column in use
+    two = patients({"onls": 3.0}, {"onls": 3.0})
+    seen = visits(_visit("2010-04-01", serum_ife=POS, urine_ife=NEG),
+                  _visit("2010-04-01", pid="P2", onls=2.0))
+    assert derive_responses(two, seen, S)["rn_evaluable"].tolist() == [1, 1]      # "baseline"
+    got = derive_responses(two, seen, PAPER)
+    assert got["rn_evaluable"].tolist() == [0, 1] and got["rn"].iloc[0] is pd.NA
+    assert np.isnan(got["rn_last_months"].iloc[0]) and got["rn"].iloc[1] == 1
+    # an ONLS on the treatment start date or after the cutoff is no assessment
+    late = ({"onls": 3.0}, _visit("2010-01-01", onls=3.0), _visit("2019-01-01", onls=1.0))
+    assert _from_visits(*late, settings=PAPER)["rn_evaluable"] == 0
+    got = _from_visits({"onls": 3.0}, _visit("2010-04-01", onls=3.0), settings=PAPER)
+    assert (got["rn_evaluable"], got["rn"], got["rn_last_months"]) == (1, 0, 90 / M)
+
+
+def test_rn_assessed_without_visits_takes_the_given_column_or_the_baseline():
+    frame = derive_responses(patients({"onls": 3.0}, {"onls": 3.0, "rn_evaluable": False}),
+                             None, PAPER)
+    assert frame["rn_evaluable"].tolist() == [1, 0]
+
+
+def test_unknown_readings_are_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="crh_crv_evaluable"):
+        EndpointSettings(crh_crv_evaluable="any")
+    with pytest.raises(ValueError, match="rn_evaluable"):
+        EndpointSettings(rn_evaluable="sometimes")

@@ -133,3 +133,19 @@ def test_a_folder_as_plan_is_an_input_error(tmp_path):
     with pytest.raises(InputError) as exc:
         load_plan(tmp_path)
     assert "folder" in exc.value.problems[0].expected
+
+
+def test_readings_of_evaluability_are_plan_keys(tmp_path):
+    plan = load_plan(None)
+    assert (plan.crh_crv_evaluable, plan.rn_evaluable) == ("both-or-responder", "assessed")
+    settings = plan.endpoint_settings()
+    assert (settings.crh_crv_evaluable, settings.rn_evaluable) == ("both-or-responder", "assessed")
+    f = tmp_path / "plan.toml"
+    f.write_text('crh_crv_evaluable = "either"\nrn_evaluable = "baseline"\n')
+    settings = load_plan(f).endpoint_settings()
+    assert (settings.crh_crv_evaluable, settings.rn_evaluable) == ("either", "baseline")
+    assert load_plan(f).to_dict()["crh_crv_evaluable"] == "either"
+    f.write_text('crh_crv_evaluable = "any"\nrn_evaluable = 1\n')
+    with pytest.raises(InputError) as exc:
+        load_plan(f)
+    assert {p.column for p in exc.value.problems} == {"crh_crv_evaluable", "rn_evaluable"}

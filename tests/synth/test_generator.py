@@ -8,8 +8,9 @@ import pytest
 
 from poems_cohort.clinical import derive_analysis_dataset
 from poems_cohort.cohort import apply_eligibility, load_cohort
-from poems_cohort.synth.generator import DEFAULT_SEED, generate_cohort
+from poems_cohort.synth.generator import generate_cohort
 from poems_cohort.synth.survival_times import km_at
+from poems_cohort.synth.targets import default_targets
 
 
 def km_percent(time, event, at: float) -> float:
@@ -24,11 +25,9 @@ def km_percent(time, event, at: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    cohort = generate_cohort(DEFAULT_SEED)
-    out = tmp_path_factory.mktemp("cohort")
-    cohort.write(out)
-    return cohort, out
+def generated(bundled_generation):
+    """The cohort of the default seed (built once per test run, ``tests/synth/conftest.py``)."""
+    return bundled_generation
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +63,13 @@ def test_response_counts_per_regimen_and_subgroup(generated, analysis):
                 want = t.responses[(resp, sg)]
                 got = (int((cell[resp] == 1).sum()), int((cell[f"{resp}_evaluable"] == 1).sum()))
                 assert got == (want.n, want.of), (t.regimen, sg, resp)
-            # CRH/CRV (either response) follows from CRH and CRV
+            # CRH/CRV (evaluable for both, or a responder to either) follows from CRH and CRV
             want = t.responses[("crh_crv", sg)]
             assert int((cell["crh_crv"] == 1).sum()) == want.n
             assert int((cell["crh_crv_evaluable"] == 1).sum()) == want.of
-            assert want.of >= max(t.responses[("crh", sg)].of, t.responses[("crv", sg)].of)
+            both = (cell["crh_evaluable"] == 1) & (cell["crv_evaluable"] == 1)
+            responder = (cell["crh"] == 1) | (cell["crv"] == 1)
+            assert ((cell["crh_crv_evaluable"] == 1) == (both | responder)).all()
 
 
 #: cells whose published 3-year rate cannot be printed by a Kaplan–Meier estimate of the cell
@@ -120,8 +121,9 @@ def test_time_to_response_medians_and_ranges(generated, analysis):
             assert round(months.min()) == k.minimum
             assert round(months.max()) == k.maximum
     for resp, k in (("crh", cohort.targets.crh_kinetics), ("crv", cohort.targets.crv_kinetics)):
+        # the pooled medians are printed in whole months (10, 8): they print as published
         months = ds.loc[ds[resp] == 1, f"{resp}_months"]
-        assert abs(months.median() - k.median) < 0.05, (resp, months.median())
+        assert abs(months.median() - k.median) < 0.5, (resp, months.median())
         assert (round(months.min()), round(months.max())) == (k.minimum, k.maximum)
 
 
@@ -148,25 +150,34 @@ def test_km_helper_matches_the_test_oracle():
         assert abs(100 * km_at(days, event, 1095) - km_percent(days, event, 1095)) < 1e-9
 
 
-def test_same_seed_same_bytes_other_seed_differs(tmp_path):
-    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    generate_cohort(11).write(a)
-    generate_cohort(11).write(b)
-    generate_cohort(12).write(c)
+def test_same_seed_same_bytes_other_seed_differs(tmp_path, small_generation):
+    """Determinism at a small size: the same seed again gives the same bytes (the bundled
+    cohort, regenerated once per run, is compared byte for byte in test_generator_bundled.py);
+    another seed gives other patients from the first stage on."""
+    from poems_cohort.synth.assign import baseline_patients
+    from tests.synth.conftest import SMALL_SEED, SMALL_SIZE
+
+    _, first = small_generation
+    generate_cohort(SMALL_SEED, n_patients=SMALL_SIZE).write(tmp_path)
     for name in ("patients.csv", "visits.csv"):
-        assert (a / name).read_bytes() == (b / name).read_bytes()
-    assert (a / "patients.csv").read_bytes() != (c / "patients.csv").read_bytes()
+        assert (tmp_path / name).read_bytes() == (first / name).read_bytes(), name
+    targets = default_targets().scaled(SMALL_SIZE)
+    a = baseline_patients(targets, np.random.default_rng(SMALL_SEED))
+    b = baseline_patients(targets, np.random.default_rng(SMALL_SEED + 1))
+    assert not a.equals(b)
 
 
-def test_scaled_cohort_keeps_proportions(tmp_path):
-    cohort = generate_cohort(5, n_patients=3470)
+def test_scaled_cohort_keeps_proportions(small_generation):
+    from tests.synth.conftest import SMALL_SIZE
+
+    cohort, out = small_generation
     p = cohort.patients
-    assert len(p) == 3470
-    assert p["regimen"].value_counts().to_dict() == {"ASCT": 1650, "LDex": 1030, "MDex": 790}
+    assert len(p) == SMALL_SIZE
+    # 79 : 165 : 103 of 1500, largest remainder (341.5, 713.3, 445.2)
+    assert p["regimen"].value_counts().to_dict() == {"ASCT": 713, "LDex": 445, "MDex": 342}
     assert p["patient_id"].str.fullmatch(r"SYN-\d{4}").all() and p["patient_id"].is_unique
     assert abs((p["age"] > 50).mean() - 0.403) < 0.01
-    cohort.write(tmp_path)
-    loaded = load_cohort(tmp_path)
+    loaded = load_cohort(out)
     ds = derive_analysis_dataset(loaded)
     asct = ds[ds["regimen"] == "ASCT"]
     assert abs(km_percent(asct["os_months"], asct["os_event"] == 1, 36) - 94.4) < 2.0
@@ -211,3 +222,30 @@ def test_response_curves_level_off_below_100_percent(analysis):
             final = 100 - km_percent(time, hit, time.max())
             assert 100 * hit.mean() < final < 90, (regimen, resp, final)
             assert (time[~hit] > time[hit].max()).sum() >= 1, (regimen, resp)
+
+
+# --------------------------------------------------------------------------------------------
+# A cohort that looks real: accrual over each regimen's era, no mass ties in follow-up
+
+
+def test_accrual_spreads_over_each_regimen_era(generated):
+    """Treatment starts lie in the regimen's era (MDex from 2000, ASCT from 2002, LDex from
+    2009, all until October 2017), begin within two years of the era's start and put at most
+    a sixth of a regimen's patients into one calendar year."""
+    from poems_cohort.synth.survival_times import ERA_START, LAST_START
+
+    cohort, _ = generated
+    p = cohort.patients
+    for regimen, first in ERA_START.items():
+        start = pd.to_datetime(p.loc[p["regimen"] == regimen, "treatment_start"])
+        assert start.min() >= first and start.max() <= LAST_START, regimen
+        assert start.min() < first + pd.DateOffset(years=2), regimen
+        shares = start.dt.year.value_counts(normalize=True)
+        assert shares.max() <= 1 / 6, (regimen, shares.idxmax(), shares.max())
+        assert len(shares) == LAST_START.year - first.year + 1, regimen   # every year has some
+
+
+def test_at_most_three_patients_share_a_follow_up_to_the_day(analysis):
+    _, ds = analysis
+    counts = ds["followup_months"].round(9).value_counts()
+    assert counts.max() <= 3, counts.head()

@@ -78,26 +78,29 @@ def test_table1_counts_are_the_solved_counts(targets):
             c = solved[row]["counts"][t.regimen]
             assert t.characteristics[row] == Count(c["n"], c["N"]), (t.regimen, row)
     # with missing values somewhere, but never in a risk factor
-    assert targets.regimen("MDex").characteristics["hepatomegaly"] == Count(29, 68)
+    assert targets.regimen("ASCT").characteristics["hepatomegaly"] == Count(63, 155)
+    # rows whose p-value the record proves unreachable keep every printed percent
+    assert targets.regimen("MDex").characteristics["hepatomegaly"] == Count(34, 79)
+    assert targets.regimen("ASCT").characteristics["bmpc_gt_10"] == Count(8, 165)
+    assert targets.regimen("MDex").characteristics["vegf_gt_4000"] == Count(28, 67)
     for t in targets.regimens:
         for row in ("age_gt_50", "pleural_effusion", "renal_dysfunction"):
             assert t.characteristics[row].of == t.size
 
 
-def test_onls_row_denominators_are_the_rn_evaluable_and_the_zeros(targets):
+def test_onls_row_is_the_published_row_with_complete_data(targets):
+    """ONLS > 4 is recorded for every patient (37/79, 64/165, 34/103, as printed); the 19
+    patients at ONLS 0 are shared in proportion to the patients not evaluable for RN."""
     from poems_cohort.synth.solver import Printed
 
-    zeros = 0
-    for t in targets.regimens:
-        rn_ev = sum(t.responses[("rn", sg)].of for sg in ("low", "medium-high"))
-        zeros += t.characteristics["onls_gt_4"].of - rn_ev
-    assert zeros == targets.onls_zero == 19
     c = {t.regimen: t.characteristics["onls_gt_4"] for t in targets.regimens}
-    assert Printed.parse("46.8").admits_percent(c["MDex"].n, c["MDex"].of)
-    assert Printed.parse("38.8").admits_percent(c["ASCT"].n, c["ASCT"].of)
-    assert Printed.parse("38.9").admits_percent(sum(x.n for x in c.values()),
-                                                sum(x.of for x in c.values()))
-    assert abs(c["LDex"].percent() - 33.0) < 100 / c["LDex"].of
+    assert {r: (x.n, x.of) for r, x in c.items()} == {
+        "MDex": (37, 79), "ASCT": (64, 165), "LDex": (34, 103)}
+    for reg, printed in (("MDex", "46.8"), ("ASCT", "38.8"), ("LDex", "33.0")):
+        assert Printed.parse(printed).admits_percent(c[reg].n, c[reg].of)
+    zeros = {t.regimen: t.onls_zero for t in targets.regimens}
+    assert sum(zeros.values()) == targets.onls_zero == 19
+    assert zeros == {"MDex": 5, "ASCT": 10, "LDex": 4}
 
 
 def test_risk_groups_from_the_score_match_the_targets(targets, baseline):
@@ -144,7 +147,13 @@ def test_evaluable_counts_per_cell(targets, baseline):
             assert int((positive & cell).sum()) == t.responses[("crh", sg)].of
             assert int(((baseline["vegf_pg_ml"] >= 600) & cell).sum()) == \
                 t.responses[("crv", sg)].of
-            assert int(((baseline["onls"] >= 1) & cell).sum()) == t.responses[("rn", sg)].of
+            # RN-evaluable ("assessed"): a baseline ONLS of at least 1, and re-scored later
+            rn_ev = baseline["rn_ev"].to_numpy(bool)
+            assert int((rn_ev & cell).sum()) == t.responses[("rn", sg)].of
+            assert (baseline.loc[rn_ev, "onls"] >= 1).all()
+    # every baseline ONLS is recorded: the 19 at 0 are not RN-evaluable
+    assert baseline["onls"].notna().all()
+    assert not baseline.loc[baseline["onls"] == 0, "rn_ev"].any()
 
 
 def test_choose_exact_honours_zero_and_infinite_weights():

@@ -107,7 +107,9 @@ def test_table1_p_values_no_test_prints(study, row, percents, candidates):
     assert study[f"table1.{row}.p"].conflict_kind == "impossible"
 
 
-def test_onls_row_cannot_hold_with_the_rn_evaluable_patients(study):
+def test_onls_row_cannot_hold_under_the_reading_baseline(study):
+    """Scope: RN-evaluable exactly when the baseline ONLS is at least 1 (rn_evaluable =
+    "baseline"). Under "assessed" the row holds (next test), so it is no conflict."""
     evaluable = (32, 82, 65)   # the one RN solution (MDex, ASCT, LDex)
     percents = [Printed.parse(study[f"table1.onls_gt_4.{r}.percent"].printed) for r in REGIMENS]
     pooled = Printed.parse(study["table1.onls_gt_4.All.percent"].printed)
@@ -129,10 +131,27 @@ def test_onls_row_cannot_hold_with_the_rn_evaluable_patients(study):
     assert printing_three == [((22, 33, 22), (47, 85, 66))]
     p = p_value("pearson", *printing_three[0])
     assert f"{p:.3f}" == "0.350" and not target.admits_p(p)
-    assert study["table1.onls_gt_4.p"].conflict_kind == "impossible"
+    assert study["table1.onls_gt_4.p"].conflict_kind is None
 
 
-def test_crh_crv_low_mdex_p_cannot_hold_with_crh(study):
+def test_onls_row_holds_with_complete_data_under_the_reading_assessed(study):
+    """With every baseline ONLS recorded the row prints (37/79, 64/165, 34/103, p 0.166); under
+    "assessed" the RN-evaluable patients (32, 82, 65) are those re-scored after treatment, so
+    the RN block of Table 2 is untouched."""
+    counts, sizes = (37, 64, 34), (79, 165, 103)
+    for r, n, big_n in zip(REGIMENS, counts, sizes, strict=True):
+        assert Printed.parse(study[f"table1.onls_gt_4.{r}.percent"].printed).admits_percent(
+            n, big_n)
+    assert Printed.parse(study["table1.onls_gt_4.All.percent"].printed).admits_percent(
+        sum(counts), sum(sizes))
+    assert Printed.parse(study["table1.onls_gt_4.p"].printed).admits_p(
+        p_value("pearson", counts, sizes))
+    # the 19 at ONLS 0 and the RN-evaluable patients fit inside every regimen
+    assert all(ev + 19 <= big_n for ev, big_n in zip((32, 82, 65), sizes, strict=True))
+
+
+def test_crh_crv_low_mdex_p_cannot_hold_under_the_reading_either(study):
+    """Scope: CRH/CRV-evaluable when evaluable for CRH or CRV (crh_crv_evaluable = "either")."""
     # CRH MDex low 43.8% of at most 18 patients: 7/16 only
     assert counts_for_percent("43.8", 1, range(1, 19)) == [(7, 16)]
     # CRH/CRV MDex low 76.9% of at most 18: 10/13 only, fewer than CRH's 16
@@ -143,7 +162,7 @@ def test_crh_crv_low_mdex_p_cannot_hold_with_crh(study):
     assert not any(target.admits_p(p_value("spss", (n, 49), (big_n, 70)))
                    for big_n in (16, 17, 18) for n in range(big_n + 1))
     assert target.admits_p(p_value("fisher", (10, 49), (13, 70)))
-    assert study["table2.crh_crv.low.MDex.p"].conflict_kind == "impossible"
+    assert study["table2.crh_crv.low.MDex.p"].conflict_kind is None
 
 
 def _crh_crv_cells(h: tuple[int, int], v: tuple[int, int], size: int) -> list[tuple[int, int]]:
@@ -169,7 +188,7 @@ def test_crh_counts_are_the_one_set_printing_every_crh_number_but_the_mdex_p(stu
     assert cells["ASCT", "low"] == (28, 69) and cells["ASCT", "medium_high"] == (49, 86)
 
 
-def test_crh_crv_medium_high_mdex_rate_cannot_print(study):
+def test_crh_crv_medium_high_mdex_rate_cannot_print_under_the_reading_either(study):
     assert counts_for_percent("35.8", 1, range(19, 62)) == [(19, 53)]   # CRH
     assert counts_for_percent("32.5", 1, range(19, 62)) == [(13, 40)]   # CRV
     cells = _crh_crv_cells((19, 53), (13, 40), 61)
@@ -177,18 +196,18 @@ def test_crh_crv_medium_high_mdex_rate_cannot_print(study):
     assert cells and not any(target.admits_percent(n, big_n) for n, big_n in cells)
     nearest = min(cells, key=lambda c: abs(100 * c[0] / c[1] - target.value))
     assert nearest == (32, 60)
-    assert study["table2.crh_crv.medium_high.MDex.rate"].conflict_kind == "impossible"
+    assert study["table2.crh_crv.medium_high.MDex.rate"].conflict_kind is None
 
 
-def test_crh_crv_medium_high_ldex_rate_cannot_print(study):
+def test_crh_crv_medium_high_ldex_rate_cannot_print_under_the_reading_either(study):
     cells = _crh_crv_cells((35, 74), (32, 64), 76)
     target = Printed.parse(study["table2.crh_crv.medium_high.LDex.rate"].printed)
     assert cells and not any(target.admits_percent(n, big_n) for n, big_n in cells)
     assert min(cells, key=lambda c: abs(100 * c[0] / c[1] - target.value)) == (52, 74)
-    assert study["table2.crh_crv.medium_high.LDex.rate"].conflict_kind == "impossible"
+    assert study["table2.crh_crv.medium_high.LDex.rate"].conflict_kind is None
 
 
-def test_asct_crh_crv_rates_cannot_all_print(study):
+def test_asct_crh_crv_rates_cannot_all_print_under_the_reading_either(study):
     printed = {c: Printed.parse(study[f"table2.crh_crv.{c}.ASCT.rate"].printed)
                for c in ("all", "low", "medium_high")}
     low = _crh_crv_cells((28, 69), (41, 66), 73)
@@ -200,6 +219,41 @@ def test_asct_crh_crv_rates_cannot_all_print(study):
                        (("low", a), ("medium_high", b), ("all", (a[0] + b[0], a[1] + b[1])))) == 3]
     assert printing == []
     assert not printed["all"].admits_percent(49 + 72, 70 + 90)
+
+
+#: CRH and CRV counts of Table 2 (solved; see solved_counts.json) and the solver's CRH/CRV
+#: counts, per regimen and risk column
+CRH = {"MDex": {"low": (7, 16), "medium_high": (19, 53)},
+       "ASCT": {"low": (28, 69), "medium_high": (49, 86)},
+       "LDex": {"low": (12, 25), "medium_high": (35, 74)}}
+CRV = {"MDex": {"low": (7, 12), "medium_high": (13, 40)},
+       "ASCT": {"low": (41, 66), "medium_high": (49, 70)},
+       "LDex": {"low": (10, 24), "medium_high": (32, 64)}}
+CRH_CRV = {"MDex": {"low": (10, 13), "medium_high": (25, 47)},
+           "ASCT": {"low": (49, 70), "medium_high": (64, 80)},
+           "LDex": {"low": (14, 25), "medium_high": (47, 67)}}
+CELL_SIZES = {"MDex": {"low": 18, "medium_high": 61}, "ASCT": {"low": 73, "medium_high": 92},
+              "LDex": {"low": 27, "medium_high": 76}}
+
+
+def test_every_crh_crv_rate_and_p_prints_under_the_reading_both_or_responder(study):
+    """Evaluable for both, or a responder to either: the CRH/CRV counts fit CRH and CRV in all
+    six cells, and print every CRH/CRV rate of Table 2 (76.9 low-risk MDex with its p 0.748,
+    53.2 and 70.1 in medium-high risk, ASCT's 70.0 / 80.0 / 75.3)."""
+    from poems_cohort.synth.crh_crv import Cell, reachable
+
+    for reg, cols in CRH_CRV.items():
+        for col, (n, big_n) in cols.items():
+            cell = Cell(n, big_n)
+            assert cell in reachable(Cell(*CRH[reg][col]), Cell(*CRV[reg][col]),
+                                     CELL_SIZES[reg][col]), (reg, col)
+            assert Printed.parse(study[f"table2.crh_crv.{col}.{reg}.rate"].printed
+                                 ).admits_percent(n, big_n)
+        pooled = (cols["low"][0] + cols["medium_high"][0], cols["low"][1] + cols["medium_high"][1])
+        assert Printed.parse(study[f"table2.crh_crv.all.{reg}.rate"].printed).admits_percent(
+            *pooled)
+    mdex_low = p_value("spss", (10, 49), (13, 70))
+    assert Printed.parse(study["table2.crh_crv.low.MDex.p"].printed).admits_p(mdex_low)
 
 
 def test_splenomegaly_p_cannot_come_from_the_policy(study):
@@ -217,3 +271,20 @@ def test_splenomegaly_p_cannot_come_from_the_policy(study):
                        study["table1.splenomegaly.p"].printed)
     assert min(t.counts[2][1] for t in wider.reproduced) == 82     # 21 missing LDex values
     assert study["table1.splenomegaly.p"].conflict_kind == "impossible"
+
+
+def test_scope_of_the_osteosclerosis_pooled_percent_proof(study):
+    """81.6 pooled is unreachable with up to 21 missing values per regimen, reachable with 22
+    (39/57 MDex, 142/165 ASCT, 71/87 or 80/98 LDex), and still not with the printed p."""
+    from poems_cohort.synth.solver import solve_percent_row
+
+    percents = [study[f"table1.osteosclerosis.{r}.percent"].printed for r in REGIMENS]
+    pooled = study["table1.osteosclerosis.All.percent"].printed
+    sizes = [79, 165, 103]
+    assert solve_percent_row(percents, sizes, pooled, None,
+                             sizes_min=[s - 21 for s in sizes]) == []
+    sols = solve_percent_row(percents, sizes, pooled, None, sizes_min=[s - 22 for s in sizes])
+    assert [(s.n, s.N) for s in sols] == [((39, 142, 71), (57, 165, 87)),
+                                          ((39, 142, 80), (57, 165, 98))]
+    assert solve_percent_row(percents, sizes, pooled, study["table1.osteosclerosis.p"].printed,
+                             sizes_min=[s - 22 for s in sizes]) == []

@@ -117,7 +117,10 @@ def test_a_conflict_blames_listed_ids_the_intended_first_id_or_its_only_id(study
     assert not Conflict(ids=("a", "b"), kind="impossible", note="").blames("a")
     assert not Conflict(ids=("a",), kind="implausible", note="").blames("a")
     by_id = {i: c for c in study.conflicts for i in c.ids}
-    assert by_id["table1.onls_gt_4.LDex.percent"].blames("table1.onls_gt_4.LDex.percent")
+    assert by_id["table1.castleman.LDex.percent"].blames("table1.castleman.LDex.percent")
+    # the ONLS row and the CRH/CRV rates hold under the readings of the definitions: no conflict
+    assert "table1.onls_gt_4.LDex.percent" not in by_id
+    assert "table2.crh_crv.low.MDex.rate" not in by_id
     overall = by_id["text.crh_crv.All.percent"]
     assert overall.blames("text.crh_crv.All.percent")
     assert not overall.blames("table2.crh_crv.all.ASCT.rate")

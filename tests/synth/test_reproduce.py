@@ -248,7 +248,9 @@ def test_p_printed_zero_means_below_half_a_thousandth():
     assert prints_as(p, 0.000499)
     assert not prints_as(p, 0.0005)
     assert judge(p, Found(0.0004999))[0] == EXACT
-    assert judge(p, Found(0.0005))[0] == CLOSE          # same side of 0.05, within 0.01
+    assert judge(p, Found(0.0005))[0] == CLOSE          # prints 0.001: one unit off
+    assert judge(p, Found(0.00249))[0] == CLOSE         # prints 0.002: two units
+    assert judge(p, Found(0.0025))[0] == MISSED         # prints 0.003
 
 
 def test_p_printed_below_a_thousandth():
@@ -258,63 +260,69 @@ def test_p_printed_below_a_thousandth():
     assert rounded_text(p, 0.0002) == "< 0.001"
     assert rounded_text(p, 0.0012) == "0.001"
     assert judge(p, Found(0.001))[0] == CLOSE
+    assert judge(p, Found(0.00349))[0] == CLOSE         # prints 0.003, two units above the bound
+    assert judge(p, Found(0.0035))[0] == MISSED
 
 
-def test_contingency_p_close_needs_same_side_and_within_a_hundredth():
+def test_p_close_is_two_units_of_the_last_digit_or_ten_percent():
     p = number("0.048")
     assert judge(p, Found(0.0484))[0] == EXACT
-    assert judge(p, Found(0.0499))[0] == CLOSE
-    assert judge(p, Found(0.0501))[0] == MISSED           # other side of 0.05
-    assert judge(p, Found(0.030))[0] == MISSED            # same side, 0.018 away
-    assert judge(number("0.797"), Found(0.787))[0] == CLOSE
-    assert judge(number("0.797"), Found(0.786))[0] == MISSED
+    assert judge(p, Found(0.0499))[0] == CLOSE            # prints 0.050: two units
+    assert judge(p, Found(0.0505))[0] == CLOSE            # prints 0.051 (3 units), 5.2% off
+    assert judge(p, Found(0.0528))[0] == CLOSE            # 10.0% off
+    assert judge(p, Found(0.0530))[0] == MISSED           # 10.4% off, 5 units
+    assert judge(p, Found(0.0430))[0] == MISSED           # 10.4% off, 5 units
+    big = number("0.797")
+    assert judge(big, Found(0.7949))[0] == CLOSE          # prints 0.795
+    assert judge(big, Found(0.7175))[0] == CLOSE          # 0.0795 off: within 10%
+    assert judge(big, Found(0.717))[0] == MISSED          # 10.04% off
+    # the side of 0.05 no longer makes a p-value close
+    assert judge(number("0.079", quantity="os"), Found(0.209))[0] == MISSED
+    assert judge(number("0.088", quantity="os"), Found(0.976))[0] == MISSED
 
 
-def test_logrank_p_close_is_same_side_of_five_percent():
+def test_logrank_p_takes_the_same_rule():
     p = number("0.003", quantity="pfs")
-    assert judge(p, Found(0.049))[0] == CLOSE
-    assert judge(p, Found(0.051))[0] == MISSED
+    assert judge(p, Found(0.001))[0] == CLOSE
+    assert judge(p, Found(0.0054))[0] == CLOSE            # prints 0.005
+    assert judge(p, Found(0.0055))[0] == MISSED           # prints 0.006, 83% off
+    assert judge(p, Found(0.049))[0] == MISSED            # same side of 0.05 is not enough
     q = number("0.568", quantity="os")
-    assert judge(q, Found(0.06))[0] == CLOSE
-    assert judge(q, Found(0.04))[0] == MISSED
+    assert judge(q, Found(0.62))[0] == CLOSE              # 9.2% off
+    assert judge(q, Found(0.63))[0] == MISSED
 
 
-def test_three_year_rate_close_within_one_point():
+def test_three_year_rate_close_within_two_tenths():
     r = number("84.6", kind="3y-rate", quantity="pfs3y")
     assert judge(r, Found(84.64))[0] == EXACT
-    assert judge(r, Found(85.6))[0] == CLOSE
-    assert judge(r, Found(83.6))[0] == CLOSE
-    assert judge(r, Found(85.61))[0] == MISSED
+    assert judge(r, Found(84.84))[0] == CLOSE             # prints 84.8
+    assert judge(r, Found(84.35))[0] == CLOSE             # prints 84.4
+    assert judge(r, Found(84.85))[0] == MISSED            # prints 84.9
+    assert judge(r, Found(85.2))[0] == MISSED             # a whole 0.6 points off
 
 
-def test_months_tolerances():
+def test_months_and_rates_take_two_units_of_their_precision():
     fu = number("45", kind="months", quantity="followup_median")
     assert judge(fu, Found(45.49))[0] == EXACT
-    assert judge(fu, Found(45.5))[0] == CLOSE             # prints 46: one month off
-    assert judge(fu, Found(46.0))[0] == CLOSE
-    assert judge(fu, Found(46.01))[0] == MISSED
+    assert judge(fu, Found(46.0))[0] == CLOSE             # prints 46: one month off
+    assert judge(fu, Found(47.49))[0] == CLOSE            # prints 47: two
+    assert judge(fu, Found(47.5))[0] == MISSED            # prints 48
     ttr = number("26.5", kind="months", quantity="time_to_crh_median")
-    assert judge(ttr, Found(28.5))[0] == CLOSE
-    assert judge(ttr, Found(28.51))[0] == MISSED
+    assert judge(ttr, Found(26.7))[0] == CLOSE
+    assert judge(ttr, Found(26.8))[0] == MISSED
     six = number("21.4", kind="6m-rate", quantity="crv_6m")
-    assert judge(six, Found(23.4))[0] == CLOSE
-    assert judge(six, Found(23.41))[0] == MISSED
+    assert judge(six, Found(21.6))[0] == CLOSE
+    assert judge(six, Found(22.6))[0] == MISSED
 
 
-def test_percent_close_within_one_patient_of_our_denominator():
+def test_percent_close_within_two_tenths():
     pct = number("32.7", kind="percent", quantity="age_gt_50")
     assert judge(pct, Found(100 * 54 / 165, denominator=165))[0] == EXACT
-    assert judge(pct, Found(100 * 53 / 165, denominator=165))[0] == CLOSE   # 0.58 <= 0.61
-    assert judge(pct, Found(100 * 55 / 165, denominator=165))[0] == MISSED  # 0.63 > 0.61
-    assert judge(pct, Found(33.3))[0] == MISSED                             # no denominator
-
-
-def test_percent_one_patient_tolerance_is_capped_at_one_point():
-    """A small denominator does not widen the tolerance beyond 1 percentage point."""
-    pct = number("41.7", kind="percent", quantity="castleman")
-    assert judge(pct, Found(100 * 5 / 12, denominator=12))[0] == EXACT
-    assert judge(pct, Found(42.7, denominator=12))[0] == CLOSE
-    assert judge(pct, Found(42.71, denominator=12))[0] == MISSED            # 100/12 is 8.3
+    assert judge(pct, Found(32.9, denominator=165))[0] == CLOSE
+    assert judge(pct, Found(100 * 53 / 165, denominator=165))[0] == MISSED   # 32.1
+    small = number("41.7", kind="percent", quantity="castleman")
+    assert judge(small, Found(100 * 5 / 12, denominator=12))[0] == EXACT
+    assert judge(small, Found(42.7, denominator=12))[0] == MISSED            # one point off
 
 
 def test_counts_and_baseline_medians_must_be_exact():
@@ -383,9 +391,9 @@ def test_every_study_quantity_has_an_extractor(published):
     ("text.crh.LDex.percent", INCONSISTENT, "47.5"),            # repeat printed 49.7
     ("text.crh.ASCT.percent_in_ldex_sentence", INCONSISTENT, "49.7"),
     ("abstract.rn.p", EXACT, "0.234"),                          # all-regimen test
-    ("table2.pfs.all.MDex.rate", CLOSE, "85.6"),                # 1.0 point off 84.6
+    ("table2.pfs.all.MDex.rate", MISSED, "85.6"),               # 1.0 point off 84.6
     ("table2.pfs.all.MDex.p", EXACT, "0.568"),
-    ("table2.pfs.all.LDex.p", CLOSE, "0.049"),                  # log-rank, same side
+    ("table2.pfs.all.LDex.p", MISSED, "0.049"),                 # same side of 0.05 only
     ("table2.pfs.low.ASCT.p", INCONSISTENT, ""),                # misplaced
     ("abstract.pfs3y.All", EXACT, "80.5"),
     ("table2.header.n.low", EXACT, "118"),
@@ -393,7 +401,7 @@ def test_every_study_quantity_has_an_extractor(published):
     ("table2.header.n.all", INCONSISTENT, "347"),               # 387 printed
     ("table1.header.n.All", EXACT, "347"),
     ("text.os3y.All", EXACT, "90.4"),
-    ("abstract.os3y.All", CLOSE, "90.4"),                       # repeat printed 90.8
+    ("abstract.os3y.All", INCONSISTENT, "90.4"),                # repeat printed 90.8
     ("abstract.os.p", EXACT, "0.079"),
     ("text.deaths.All.count", EXACT, "49"),
     ("text.progressed_alive.All.count", EXACT, "51"),
@@ -403,8 +411,8 @@ def test_every_study_quantity_has_an_extractor(published):
     ("text.secondary_malignancy.LDex.count", EXACT, "0"),
     ("text.followup.median.All", EXACT, "45"),
     ("abstract.followup.median.All", EXACT, "45"),
-    ("text.followup.total.All", CLOSE, "1410"),                 # 0.7% below 1420
-    ("text.time_to_crh.median.MDex", CLOSE, "28.5"),            # 2 months off 26.5
+    ("text.followup.total.All", MISSED, "1410"),                # 10 units below 1420
+    ("text.time_to_crh.median.MDex", MISSED, "28.5"),           # 2 months off 26.5
     ("text.time_to_crh.range.high.MDex", EXACT, "179"),
     ("text.time_to_crv.median.All", EXACT, "8"),
     ("text.crh_6m.ASCT", EXACT, "13.8"),
@@ -419,13 +427,13 @@ def test_status_of_published_numbers(reproduction, number_id, expected, rounded)
     assert (row.status, row.reproduced_rounded) == (expected, rounded), row.note
 
 
-def test_crv_twelve_month_rate_two_points_off_is_close():
-    """38.3 printed: 40.3 is 2.0 points off (close), 40.31 is not."""
-    cum = with_frame(CUMULATIVE, {"response": "CRV", "regimen": "All", "month": 12.0}, rate=40.3)
+def test_crv_twelve_month_rate_two_tenths_off_is_close():
+    """38.3 printed: 38.54 prints 38.5 (close), 38.55 prints 38.6 (missed)."""
+    cum = with_frame(CUMULATIVE, {"response": "CRV", "regimen": "All", "month": 12.0}, rate=38.54)
     kin = Kinetics(medians=MEDIANS, cumulative=cum, curves=pd.DataFrame(), at_risk=pd.DataFrame())
     rep = reproduce_study(make_results(kinetics=kin))
     assert rep["text.crv_12m.All"].status == CLOSE
-    cum = with_frame(CUMULATIVE, {"response": "CRV", "regimen": "All", "month": 12.0}, rate=40.31)
+    cum = with_frame(CUMULATIVE, {"response": "CRV", "regimen": "All", "month": 12.0}, rate=38.55)
     kin = replace(kin, cumulative=cum)
     assert reproduce_study(make_results(kinetics=kin))["text.crv_12m.All"].status == MISSED
 
@@ -435,7 +443,7 @@ def test_text_crv_p_of_asct_against_the_others_is_the_three_regimen_test(reprodu
     three-regimen test (the reading that prints the paper's values on Table 2's counts)."""
     row = reproduction["text.crv.low.p"]
     assert row.reproduced == CRV_LOW_3[1]
-    assert row.note == PEARSON
+    assert row.note.endswith(PEARSON)
 
 
 def test_inconsistent_rows_carry_the_proof(reproduction):
@@ -489,10 +497,10 @@ def test_a_close_value_the_record_proves_impossible_is_inconsistent():
     x = number("33.0", kind="percent", quantity="onls_gt_4")
     proof = Conflict(ids=("x", "y"), kind="impossible", note="no count of 65 to 84 prints 33.0",
                      blame=("x",))
-    status, note = judge(x, Found(33.3, "22/66", denominator=66), conflicts=(proof,))
+    status, note = judge(x, Found(33.2, "83/250", denominator=250), conflicts=(proof,))
     assert status == INCONSISTENT
     assert "no count of 65 to 84 prints 33.0" in note
-    assert "ours, 33.3, is within the tolerance of close" in note and "22/66" in note
+    assert "ours, 33.2, is within the tolerance of close" in note and "83/250" in note
     assert judge(x, Found(33.0, "33/100", denominator=100), conflicts=(proof,))[0] == EXACT
     far, _ = judge(x, Found(40.0, "40/100", denominator=100), conflicts=(proof,))
     assert far == INCONSISTENT
@@ -502,7 +510,7 @@ def test_a_close_value_not_blamed_stays_close():
     """A conflict naming several values without saying which is wrong blames none of them, and
     implausible conflicts and disagreeing repeats never blame: a close value stays close."""
     x = number("75.3", kind="percent", quantity="crh_crv")
-    found = Found(75.0, "117/156", denominator=156)
+    found = Found(75.1, "188/250", denominator=250)
     for c in (Conflict(ids=("y", "x"), kind="impossible", note="one of them is wrong"),
               Conflict(ids=("x",), kind="implausible", note="needs odd censoring"),
               Conflict(ids=("x", "y"), kind="disagreeing-repeat", note="printed twice")):
@@ -513,8 +521,8 @@ def test_a_close_value_not_blamed_stays_close():
 
 def test_values_the_record_proves_impossible_are_inconsistent_on_the_bundled_counts(
         reproduction):
-    for nid in ("table1.onls_gt_4.LDex.percent", "table1.splenomegaly.All.percent",
-                "table2.crh_crv.low.MDex.rate"):
+    for nid in ("table1.castleman.LDex.percent", "table1.splenomegaly.All.percent",
+                "text.crh_crv.All.percent"):
         row = reproduction[nid]
         assert row.status == INCONSISTENT, row
         assert "impossible" in row.note
@@ -538,11 +546,14 @@ def test_with_an_intended_value_only_the_blamed_member_is_ruled_out():
     assert rep["table1.castleman.LDex.percent"].status == INCONSISTENT
 
 
-def test_one_patient_tolerance_on_table1():
-    assert reproduce_study(with_table1("age_gt_50", "ASCT", n=53))[
+def test_one_patient_off_is_not_close_on_table1():
+    """ASCT age > 50 printed 32.7 of 165: one patient more or fewer (33.3, 32.1) is 6 units of
+    the last digit off, so missed; 32.9 of a larger denominator would be close."""
+    for n in (53, 55):
+        assert reproduce_study(with_table1("age_gt_50", "ASCT", n=n))[
+            "table1.age_gt_50.ASCT.percent"].status == MISSED
+    assert reproduce_study(with_table1("age_gt_50", "ASCT", n=329, N=1000))[
         "table1.age_gt_50.ASCT.percent"].status == CLOSE
-    assert reproduce_study(with_table1("age_gt_50", "ASCT", n=55))[
-        "table1.age_gt_50.ASCT.percent"].status == MISSED
 
 
 def test_summary_and_frame_are_fixed_shape(reproduction):
@@ -619,13 +630,23 @@ def _bundled_files_present() -> bool:
     return (folder / "patients.csv").is_file() and (folder / "visits.csv").is_file()
 
 
+#: Table 1 and Table 2 numbers the bundled cohort still misses under the rule of ``close``
+#: (docs/reproduction.md, "Results on the bundled cohort"); none may be added.
+BUNDLED_MISSED: frozenset[str] = frozenset({
+    "table2.pfs.all.MDex.rate", "table2.pfs.low.MDex.p", "table2.pfs.medium_high.MDex.p",
+    "table2.pfs.all.LDex.rate", "table2.pfs.medium_high.LDex.p",
+    "table2.os.all.MDex.p", "table2.os.low.MDex.p", "table2.os.medium_high.MDex.p",
+    "table2.os.all.LDex.p", "table2.os.low.LDex.p", "table2.os.medium_high.LDex.p",
+})
+
+
 @pytest.mark.skipif(not _bundled_files_present(),
                     reason="the bundled synthetic cohort (data/synthetic/patients.csv and "
                     "visits.csv) is not in this tree yet")
 def test_bundled_cohort_misses_no_number_of_table1_or_table2_and_no_statement(tmp_path):
     """Every Table 1 and Table 2 number, and every statement of significance in words (CRV
     prognostic for PFS but not OS in medium-high risk patients among them), is reproduced or
-    shown inconsistent by the paper itself."""
+    shown inconsistent by the paper itself, except the numbers of ``BUNDLED_MISSED``."""
     result = run_cli("--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(tmp_path / "reproduction.csv", dtype={"published": str,
@@ -638,7 +659,19 @@ def test_bundled_cohort_misses_no_number_of_table1_or_table2_and_no_statement(tm
         "abstract.claim.crh.all.MDex", "text.claim.crh.all.MDex",
         "discussion.claim.ldex_similar.crv"}
     both = pd.concat([tables, statements])
-    missed = both[both["status"] == MISSED]
+    # the rows the readings of the definitions reproduce: exact, the reading named
+    by_id = frame.set_index("id")
+    for nid in ("table1.onls_gt_4.MDex.percent", "table1.onls_gt_4.LDex.percent",
+                "table1.onls_gt_4.All.percent", "table1.onls_gt_4.p",
+                "table2.crh_crv.low.MDex.rate", "table2.crh_crv.low.MDex.p",
+                "table2.crh_crv.medium_high.MDex.rate", "table2.crh_crv.medium_high.LDex.rate",
+                "table2.crh_crv.all.ASCT.rate", "table2.crh_crv.low.ASCT.rate",
+                "table2.crh_crv.medium_high.ASCT.rate", "text.crh_crv.ASCT.percent"):
+        assert by_id.loc[nid, "status"] == EXACT, (nid, by_id.loc[nid, "note"])
+        assert "reading" in by_id.loc[nid, "note"], nid
+    assert "both-or-responder" in by_id.loc["table2.crh_crv.low.MDex.rate", "note"]
+    assert '"assessed"' in by_id.loc["table1.onls_gt_4.p", "note"]
+    missed = both[(both["status"] == MISSED) & ~both["id"].isin(BUNDLED_MISSED)]
     assert missed.empty, "\n" + missed[["id", "published", "reproduced_rounded", "note"]
                                        ].to_string()
 

@@ -132,6 +132,8 @@ def _from_visits(
         first = _per_patient(ids, met.groupby("patient_id")["visit_date"].min())
         last = _per_patient(ids, judged.groupby("patient_id")["visit_date"].max())
         ev = evaluable[name].astype(bool)
+        if name == "rn" and settings.rn_evaluable == "assessed":
+            ev = ev & last.notna()  # ONLS recorded after treatment start
         reached = ev & first.notna()
         months = months_between(start, first, settings.days_per_month).where(reached)
         last_date = last.where(last.notna(), start)  # no judged assessment: 0 months
@@ -202,8 +204,11 @@ def derive_responses(
         parts[name] = (never, reached & never, months.where(never), last_months.where(never))
     crh_ev, crh_hit, crh_m, crh_last = parts["crh"]
     crv_ev, crv_hit, crv_m, crv_last = parts["crv"]
-    ev = crh_ev | crv_ev
     reached = crh_hit | crv_hit
+    if settings.crh_crv_evaluable == "both-or-responder":
+        ev = (crh_ev & crv_ev) | reached
+    else:  # "either"
+        ev = crh_ev | crv_ev
     months = pd.concat([crh_m, crv_m], axis=1).min(axis=1).where(reached)
     lasts = pd.concat([crh_last.where(crh_ev), crv_last.where(crv_ev)], axis=1).min(axis=1)
     last_months = months.where(reached, lasts).where(ev)

@@ -16,6 +16,11 @@ import pandas as pd
 from poems_cohort.clinical.risk import WANG_RISK_SCORE, RiskScoreDefinition
 from poems_cohort.defaults import PAPER_CUTOFF, VEGF_UPPER_NORMAL
 
+#: readings of CRH/CRV evaluability (see ``EndpointSettings``)
+CRH_CRV_EVALUABLE: tuple[str, ...] = ("either", "both-or-responder")
+#: readings of RN evaluability (see ``EndpointSettings``)
+RN_EVALUABLE: tuple[str, ...] = ("baseline", "assessed")
+
 
 def _as_timestamp(value: object) -> pd.Timestamp:
     if isinstance(value, pd.Timestamp):
@@ -44,6 +49,12 @@ class EndpointSettings:
     ``egfr_race_factor``: the CKD-EPI 2009 race multiplier applied to every computed eGFR (1.0 =
     the race term omitted; 1.159 is the published coefficient for Black patients).
     ``risk_score``: the risk-score definition (default: Wang et al.).
+    ``crh_crv_evaluable``: who is evaluable for CRH/CRV (CRH or CRV reached): ``"either"``, a
+    patient evaluable for CRH or for CRV; ``"both-or-responder"``, a patient evaluable for both,
+    or a known responder to either (a patient evaluable for one only who did not respond to it
+    cannot be judged). ``rn_evaluable``: ``"baseline"``, baseline ONLS at or above
+    ``onls_min_drop``; ``"assessed"``, that and an ONLS recorded at an assessment after treatment
+    start (with visits; without them a given ``rn_evaluable`` column or the baseline decides).
     """
 
     cutoff: pd.Timestamp = field(default_factory=lambda: pd.Timestamp(PAPER_CUTOFF))
@@ -53,6 +64,8 @@ class EndpointSettings:
     onls_min_drop: float = 1.0
     egfr_race_factor: float = 1.0
     risk_score: RiskScoreDefinition = WANG_RISK_SCORE
+    crh_crv_evaluable: str = "both-or-responder"
+    rn_evaluable: str = "assessed"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cutoff", _as_timestamp(self.cutoff))
@@ -70,6 +83,12 @@ class EndpointSettings:
                 f"flc_ratio_normal: expected (low, high) with 0 < low < high, got {self.flc_ratio_normal!r}"
             )
         object.__setattr__(self, "flc_ratio_normal", (float(low_high[0]), float(low_high[1])))
+        if self.crh_crv_evaluable not in CRH_CRV_EVALUABLE:
+            raise ValueError(f"crh_crv_evaluable: expected one of {list(CRH_CRV_EVALUABLE)}, "
+                             f"got {self.crh_crv_evaluable!r}")
+        if self.rn_evaluable not in RN_EVALUABLE:
+            raise ValueError(f"rn_evaluable: expected one of {list(RN_EVALUABLE)}, "
+                             f"got {self.rn_evaluable!r}")
         if not isinstance(self.risk_score, RiskScoreDefinition):
             raise ValueError(f"risk_score: expected a RiskScoreDefinition, got {self.risk_score!r}")
 

@@ -85,8 +85,8 @@ def method_paragraph(frame: pd.DataFrame, reference: str = "") -> str:
     return (f"Each of the {len(frame)} numbers and statements of significance printed in "
             f"{paper} is set beside the value this cohort gives, at the precision printed, "
             "and given a status. The statuses, the order in which they are applied and the "
-            "tolerance of 'close' for each kind of number (for example one percentage point "
-            "for a 3-year survival rate) are defined in the project documentation, in the "
+            "tolerance of 'close' (within 2 units of the last printed digit, p-values also "
+            "within 10%; counts exact only) are defined in the project documentation, in the "
             "'Reproduction results' section of docs/reproduction.md. The same rows, with our "
             "values at full precision, are in reproduction.csv beside this report and in the "
             "'reproduction' sheet of tables.xlsx.")

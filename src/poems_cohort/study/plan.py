@@ -110,6 +110,9 @@ class AnalysisPlan:
     - ``risk_table_step_months``: spacing of the x ticks and of the numbers at risk.
     - ``supplementary_subgroup``: the subgroup of the PFS/OS-by-CRV analysis.
     - ``table1``: the rows of Table 1 (:class:`~poems_cohort.study.table1_spec.Table1Row`).
+    - ``crh_crv_evaluable``, ``rn_evaluable``: readings of evaluability passed to the endpoint
+      derivation (``EndpointSettings``); the defaults are the readings under which the paper's
+      own CRH/CRV, RN and ONLS numbers agree (docs/reproduction.md).
     """
 
     regimens: tuple[str, ...] = ("MDex", "ASCT", "LDex")
@@ -126,6 +129,8 @@ class AnalysisPlan:
     risk_table_step_months: float = 12.0
     supplementary_subgroup: str = "medium-high"
     table1: tuple[Table1Row, ...] = PAPER_TABLE1
+    crh_crv_evaluable: str = "both-or-responder"
+    rn_evaluable: str = "assessed"
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -144,9 +149,11 @@ class AnalysisPlan:
         raise KeyError(name)
 
     def endpoint_settings(self) -> EndpointSettings:
-        """The clinical layer's ``EndpointSettings`` with this plan's cutoff and VEGF threshold."""
+        """The clinical layer's ``EndpointSettings`` with this plan's cutoff, VEGF threshold and
+        readings of evaluability."""
         return replace(EndpointSettings(), cutoff=self.cutoff,
-                       vegf_normal_below=self.vegf_normal_below)
+                       vegf_normal_below=self.vegf_normal_below,
+                       crh_crv_evaluable=self.crh_crv_evaluable, rn_evaluable=self.rn_evaluable)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description of the plan."""
@@ -165,6 +172,8 @@ class AnalysisPlan:
             "risk_table_step_months": self.risk_table_step_months,
             "supplementary_subgroup": self.supplementary_subgroup,
             "table1": [r.to_dict() for r in self.table1],
+            "crh_crv_evaluable": self.crh_crv_evaluable,
+            "rn_evaluable": self.rn_evaluable,
         }
 
     def optional_columns(self) -> tuple[str, ...]:
@@ -265,6 +274,12 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
             "distinct row keys (give each row its own label or key)")
     if not any(not r.descriptive for r in plan.table1):
         bad("table1", [r.label for r in plan.table1], "at least one Table 1 row")
+    from poems_cohort.clinical.settings import CRH_CRV_EVALUABLE, RN_EVALUABLE
+
+    if plan.crh_crv_evaluable not in CRH_CRV_EVALUABLE:
+        bad("crh_crv_evaluable", plan.crh_crv_evaluable, f"one of {list(CRH_CRV_EVALUABLE)}")
+    if plan.rn_evaluable not in RN_EVALUABLE:
+        bad("rn_evaluable", plan.rn_evaluable, f"one of {list(RN_EVALUABLE)}")
     if not isinstance(plan.cutoff, dt.date):
         bad("cutoff", plan.cutoff, "a date (YYYY-MM-DD)")
     return out
@@ -273,7 +288,7 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
 _FIELDS = ("regimens", "reference", "subgroups", "figure_subgroups", "response_landmarks_months",
            "survival_landmark_months", "cutoff", "vegf_normal_below", "test_policy",
            "confidence_level", "proportion_ci", "risk_table_step_months",
-           "supplementary_subgroup", "table1")
+           "supplementary_subgroup", "table1", "crh_crv_evaluable", "rn_evaluable")
 
 
 #: named plans shipped with the package (``--plan leukemia-2019``); the first is the default

@@ -30,6 +30,11 @@ COMMENTS: dict[str, str] = {
     "figure_subgroups": "Subgroups shown in Figure 2 and Table 2 (the others go to "
                         "Supplementary Table 1).",
     "supplementary_subgroup": "Subgroup of the PFS/OS-by-CRV comparison.",
+    "crh_crv_evaluable": '"both-or-responder": evaluable for CRH/CRV when evaluable for both, '
+                         'or a responder to either;\n# "either": when evaluable for CRH or CRV '
+                         "(docs/endpoints.md).",
+    "rn_evaluable": '"assessed": RN needs an ONLS scored after treatment start; "baseline": a '
+                    "baseline ONLS of 1 or more suffices.",
     "subgroups": 'name = "all" (every patient), a list of risk groups (low, medium, high), or '
                  "{ column = \"...\", values = [\"...\"], title = \"...\" }\n# for any "
                  'categorical column of the cohort. A subgroup "all" is required.',
@@ -46,7 +51,7 @@ COMMENTS: dict[str, str] = {
 SCALARS = ("regimens", "reference", "test_policy", "cutoff", "vegf_normal_below",
            "confidence_level", "proportion_ci", "response_landmarks_months",
            "survival_landmark_months", "risk_table_step_months", "figure_subgroups",
-           "supplementary_subgroup")
+           "supplementary_subgroup", "crh_crv_evaluable", "rn_evaluable")
 
 
 def _value(v: object) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from poems_cohort.synth.crh_crv import Cell, Layout, layout
 from poems_cohort.synth.targets import RegimenTargets, Targets
 
 FLAG_COLUMNS: tuple[str, ...] = (
@@ -150,16 +151,16 @@ def _ages(rng: np.random.Generator, older: np.ndarray, regimen: np.ndarray, targ
     return ages
 
 
-def _onls(rng: np.random.Generator, severe: np.ndarray, evaluable: np.ndarray, zero: np.ndarray,
+def _onls(rng: np.random.Generator, severe: np.ndarray, known: np.ndarray, zero: np.ndarray,
           median: int) -> np.ndarray:
-    """ONLS 0–12: > 4 where ``severe``, 1–4 for the other RN-evaluable patients, 0 where ``zero``.
+    """ONLS 0–12: > 4 where ``severe``, 0 where ``zero``, 1–4 for the other ``known`` patients.
 
     Everyone else has no baseline ONLS recorded (NaN). The median of the recorded values is kept
     at ``median``.
     """
     n = len(severe)
     out = np.full(n, np.nan)
-    mild = ~severe & evaluable
+    mild = ~severe & ~zero & known
     out[mild] = rng.choice([1, 2, 3, 4], size=int(mild.sum()), p=[0.12, 0.22, 0.3, 0.36])
     out[severe] = rng.choice(np.arange(5, 11), size=int(severe.sum()),
                              p=[0.32, 0.25, 0.18, 0.12, 0.08, 0.05])
@@ -191,8 +192,7 @@ def _known(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFrame
     """Per Table 1 row, the patients whose value is recorded (``of`` of them).
 
     Risk factors are always recorded. A missing VEGF only where the patient is not evaluable
-    for CRV; a recorded ONLS exactly for the RN-evaluable patients and the patients with an
-    ONLS of 0 (drawn among the others).
+    for CRV; a missing ONLS only where the patient is not evaluable for RN.
     """
     n = t.size
     crv_ev, rn_ev = f["crv_ev"].to_numpy(), f["rn_ev"].to_numpy()
@@ -204,14 +204,25 @@ def _known(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFrame
             if missing:
                 raise ValueError(f"{t.regimen}: the risk factor {row} cannot be missing")
             known[row] = np.ones(n, bool)
-        elif row == "onls_gt_4":
-            zeros = max(0, c.of - int(rn_ev.sum()))
-            known[row] = rn_ev | _within(rng, zeros, ones, ~rn_ev)
+        elif row == "onls_gt_4":  # the RN-evaluable patients always have a baseline ONLS
+            known[row] = rn_ev | _within(rng, c.of - int(rn_ev.sum()), ones, ~rn_ev)
         elif row == "vegf_gt_4000":
             known[row] = ~_within(rng, missing, ones, ~crv_ev)
         else:
             known[row] = ~_within(rng, missing, ones, np.ones(n, bool))
     return known
+
+
+def crh_crv_layout(t: RegimenTargets, subgroup: str) -> Layout:
+    """How the regimen's CRH/CRV count arises in ``subgroup`` from its CRH and CRV counts
+    (reading "both-or-responder", ``synth.crh_crv.layout``)."""
+    size = t.cell_size(subgroup)
+
+    def cell(resp: str) -> Cell:
+        c = t.responses[(resp, subgroup)]
+        return Cell(min(c.n, size), min(c.of, size))
+
+    return layout(cell("crh"), cell("crv"), cell("crh_crv"), size)
 
 
 def _regimen_frame(rng: np.random.Generator, t: RegimenTargets) -> pd.DataFrame:
@@ -231,7 +242,8 @@ def _regimen_frame(rng: np.random.Generator, t: RegimenTargets) -> pd.DataFrame:
         (group == "high") & (rng.random(n) < 0.35))
     f = pd.DataFrame({"regimen": t.regimen, "risk_group": group, "subgroup": subgroup, **risk})
 
-    # evaluability for each response, per subgroup; CRH/CRV evaluable = CRH or CRV evaluable
+    # evaluability for each response, per subgroup; the patients evaluable for both CRH and
+    # CRV are as many as CRH/CRV needs (``crh_crv.layout``, reading "both-or-responder")
     for name in ("crh", "crv", "rn"):
         f[f"{name}_ev"] = False
     for sg in ("low", "medium-high"):
@@ -239,8 +251,7 @@ def _regimen_frame(rng: np.random.Generator, t: RegimenTargets) -> pd.DataFrame:
         size = len(idx)
         n_h = min(t.responses[("crh", sg)].of, size)
         n_v = min(t.responses[("crv", sg)].of, size)
-        n_hv = min(max(t.responses[("crh_crv", sg)].of, n_h, n_v), size)
-        both = min(n_h, n_v, max(n_h + n_v - n_hv, 0))
+        both = crh_crv_layout(t, sg).both_ev
         perm = idx[rng.permutation(size)]
         # CRV-only, both, CRH-only, neither, in a random order of the subgroup
         f.loc[perm[: n_v], "crv_ev"] = True
@@ -274,7 +285,13 @@ def _regimen_frame(rng: np.random.Generator, t: RegimenTargets) -> pd.DataFrame:
     f["urine_protein_gt_1g"] = draw("urine_protein_gt_1g", np.where(renal, 5.0, 1.0))
     f["vegf_gt_4000"] = draw("vegf_gt_4000",
                              np.where(crv_ev, np.where(overload, 2.0, 1.0), 0.0))
-    f["onls_gt_4"] = draw("onls_gt_4", np.where(f["rn_ev"], np.where(age, 1.5, 1.0), 0.0))
+    # ONLS 0 for some patients not evaluable for RN; ONLS > 4 among the others, more often
+    # among the RN-evaluable and the older
+    rn_ev = f["rn_ev"].to_numpy()
+    f["onls_zero"] = _within(rng, t.onls_zero, ones, known["onls_gt_4"] & ~rn_ev)
+    f["onls_gt_4"] = _within(rng, c["onls_gt_4"].n,
+                             np.where(age, 1.5, 1.0) * np.where(rn_ev, 2.0, 1.0),
+                             known["onls_gt_4"] & ~f["onls_zero"].to_numpy())
     biopsied = choose_exact(rng, t.castleman.of, np.where(f["lymphadenopathy"], 4.0, 1.0))
     positive = np.zeros(n, bool)
     positive[np.flatnonzero(biopsied)[choose_exact(rng, t.castleman.n,
@@ -295,9 +312,8 @@ def baseline_patients(targets: Targets, rng: np.random.Generator) -> pd.DataFram
     regimen = f["regimen"].to_numpy()
     crh_ev, crv_ev = f["crh_ev"].to_numpy(), f["crv_ev"].to_numpy()
     f["age"] = _ages(rng, f["age_gt_50"].to_numpy(), regimen, targets)
-    rn_ev = f["rn_ev"].to_numpy()
-    f["onls"] = _onls(rng, f["onls_gt_4"].to_numpy(), rn_ev,
-                      f["known_onls_gt_4"].to_numpy() & ~rn_ev, int(targets.onls_median))
+    f["onls"] = _onls(rng, f["onls_gt_4"].to_numpy(), f["known_onls_gt_4"].to_numpy(),
+                      f["onls_zero"].to_numpy(), int(targets.onls_median))
     f["sex"] = np.where(f["male"], "M", "F")
     non_iga = rng.choice(["IgG", "IgG", "IgG", "IgM"], size=n)
     f["heavy_chain"] = np.where(f["iga"], "IgA", np.where(crh_ev, non_iga, "none"))

@@ -35,6 +35,12 @@ from poems_cohort.synth.visits import response_visits
 DEFAULT_SEED = 2019
 """The seed of the bundled cohort (``poems_cohort/data/synthetic``)."""
 
+STREAMS: dict[int, tuple[int, int]] = {DEFAULT_SEED: (3, 7)}
+"""Per seed, the random streams ``(survival, visits)`` of the second and third steps (``(0, 0)``
+when absent). The baseline step depends on the seed alone, so another stream moves the dates
+and the responses while every Table 1 count stays. The streams of the default seed were chosen
+by ``python -m poems_cohort.synth.streams`` (docs/reproduction.md)."""
+
 PATIENT_COLUMNS: tuple[str, ...] = (
     "patient_id", "sex", "age", "regimen", "treatment_start", "onls", "hepatomegaly",
     "splenomegaly", "lymphadenopathy", "heavy_chain", "light_chain", "spe_g_l", "bmpc_pct",
@@ -72,20 +78,25 @@ class SyntheticCohort:
 
 
 def generate_cohort(seed: int = DEFAULT_SEED, n_patients: int | None = None,
-                    targets: Targets | None = None) -> SyntheticCohort:
+                    targets: Targets | None = None,
+                    streams: tuple[int, int] | None = None) -> SyntheticCohort:
     """Generate the synthetic cohort.
 
     With ``n_patients`` the targets are scaled to that size (same proportions and rates, counts
-    rounded); the published size (347) is the default.
+    rounded); the published size (347) is the default. ``streams``: the random streams of the
+    survival and visits steps (default: ``STREAMS`` of the seed, else ``(0, 0)``).
     """
     base_targets = default_targets() if targets is None else targets
     if n_patients is not None and n_patients != base_targets.size:
         base_targets = base_targets.scaled(n_patients)
-    rng = np.random.default_rng(seed)
-    baseline = baseline_patients(base_targets, rng)
-    dates = survival_dates(base_targets, baseline, rng)
+    survival_stream, visits_stream = (STREAMS.get(seed, (0, 0)) if streams is None
+                                      else streams)
+    baseline = baseline_patients(base_targets, np.random.default_rng([seed, 0]))
+    dates = survival_dates(base_targets, baseline,
+                           np.random.default_rng([seed, 1, survival_stream]))
     frame = pd.concat([baseline, dates], axis=1)
-    visits = response_visits(base_targets, frame, rng)
+    visits = response_visits(base_targets, frame,
+                             np.random.default_rng([seed, 2, visits_stream]))
     # patients in order of treatment start; identifiers follow that order
     order = np.lexsort((np.arange(len(frame)), frame["treatment_start"].to_numpy()))
     width = max(4, len(str(len(frame))))

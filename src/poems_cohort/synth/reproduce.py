@@ -122,7 +122,7 @@ def rounded_text(number: PublishedNumber, x: float) -> str:
 class Found:
     """The value the study computed for a published number, and where it comes from.
 
-    ``denominator`` is the number of patients behind a percentage (for the one-patient tolerance),
+    ``denominator`` is the number of patients behind a percentage (shown in the note),
     ``test`` the test that gave a p-value, ``groups`` the value of each compared group (rate,
     percent or 3-year survival) behind a statement of significance, for its direction.
     """
@@ -138,57 +138,50 @@ class Found:
 class Tolerance:
     """When a value that is not exact still counts as ``close``.
 
-    - ``absolute``: ``|ours - published| <= amount``
-    - ``relative``: ``|ours - published| <= amount * published``
-    - ``one-patient``: a percentage within ``100 / N`` of the published one (one patient more or
-      fewer in our denominator ``N``), and never more than ``amount`` points
-    - ``same-side``: a p-value on the same side of 0.05 as the published one and, when ``amount``
-      is positive, within ``amount`` of it
-    - ``none``: only an exact value will do
+    - ``digits``: ours, printed at the published precision, is at most ``amount`` units of the
+      last printed digit away from the published value (``84.6``: 84.4 to 84.8; ``0.079``:
+      0.077 to 0.081); with ``relative`` positive, also any value within that fraction of the
+      published one (p-values: 10%). A bound printed ``< 0.001`` (or ``0.000``, p < 0.0005)
+      counts from the bound itself.
+    - ``none``: only an exact value will do.
     """
 
-    rule: Literal["absolute", "relative", "one-patient", "same-side", "none"]
+    rule: Literal["digits", "none"]
     amount: float = 0.0
     text: str = ""
+    relative: float = 0.0
 
     def admits(self, number: PublishedNumber, found: Found) -> bool:
         """Whether ``found`` is within this tolerance of ``number``."""
-        if number.value is None or not math.isfinite(found.value):
+        if (self.rule != "digits" or number.value is None or number.decimals is None
+                or not math.isfinite(found.value)):
             return False
-        gap = abs(found.value - number.value)
-        if self.rule == "absolute":
-            return gap <= self.amount + 1e-9
-        if self.rule == "relative":
-            return gap <= self.amount * abs(number.value) + 1e-9
-        if self.rule == "one-patient":
-            if not found.denominator:
-                return False
-            return gap <= min(100.0 / found.denominator, self.amount) + 1e-9
-        if self.rule == "same-side":
-            same = (found.value < SIGNIFICANCE) == (number.value < SIGNIFICANCE)
-            return same and (self.amount <= 0 or gap <= self.amount + 1e-9)
-        return False
+        unit = Decimal(1).scaleb(-number.decimals)
+        ours = Decimal(round_printed(found.value, number.decimals))
+        if abs(ours - Decimal(repr(float(number.value))).quantize(unit)) <= unit * Decimal(
+                repr(self.amount)):
+            return True
+        return (self.relative > 0
+                and abs(found.value - number.value) <= self.relative * abs(number.value) + 1e-12)
 
 
 NO_TOLERANCE = Tolerance("none", text="exact only")
+#: within 2 units of the last printed digit
+DIGITS = Tolerance("digits", 2.0, "within 2 units of the last printed digit")
+#: p-values: within 2 units of the last printed digit, or within 10% of the printed value
+P_DIGITS = Tolerance("digits", 2.0, "within 2 units of the last printed digit or 10% relative",
+                     relative=0.10)
 
 #: ``(kind, quantity)`` → tolerance; ``(kind, None)`` applies to every quantity of that kind.
+#: Counts, baseline medians and ranges of age and ONLS have none: they are exact or not.
 TOLERANCES: dict[tuple[str, str | None], Tolerance] = {
-    ("3y-rate", None): Tolerance("absolute", 1.0, "within 1 percentage point"),
-    ("6m-rate", None): Tolerance("absolute", 2.0, "within 2 percentage points"),
-    ("12m-rate", None): Tolerance("absolute", 2.0, "within 2 percentage points"),
-    ("months", "followup_median"): Tolerance("absolute", 1.0, "within 1 month"),
-    ("months", "time_to_crh_median"): Tolerance("absolute", 2.0, "within 2 months"),
-    ("months", "time_to_crv_median"): Tolerance("absolute", 2.0, "within 2 months"),
-    **{("range", f"time_to_{r}_{end}"): Tolerance("absolute", 1.0, "within 1 month")
-       for r in ("crh", "crv") for end in ("min", "max")},
-    ("percent", None): Tolerance("one-patient", 1.0,
-                                 "within one patient (100/N points), at most 1 point"),
-    ("p-value", "pfs"): Tolerance("same-side", text="log-rank: same side of 0.05"),
-    ("p-value", "os"): Tolerance("same-side", text="log-rank: same side of 0.05"),
-    ("p-value", None): Tolerance("same-side", 0.01,
-                                 text="same side of 0.05 and within 0.01"),
-    ("person-years", None): Tolerance("relative", 0.01, "within 1%"),
+    **{(kind, None): DIGITS for kind in ("3y-rate", "5y-rate", "6m-rate", "12m-rate", "percent",
+                                         "person-years")},
+    ("months", "followup_median"): DIGITS,
+    ("months", "time_to_crh_median"): DIGITS,
+    ("months", "time_to_crv_median"): DIGITS,
+    **{("range", f"time_to_{r}_{end}"): DIGITS for r in ("crh", "crv") for end in ("min", "max")},
+    ("p-value", None): P_DIGITS,
 }
 
 
@@ -488,13 +481,33 @@ def _build_extractors() -> dict[tuple[str, str], Extractor]:
 EXTRACTORS: dict[tuple[str, str], Extractor] = _build_extractors()
 
 
+#: The readings of a definition the paper leaves open, named in the note of every number that
+#: rests on them (docs/reproduction.md, "Readings of the definitions").
+READINGS: dict[str, Callable[[StudyResults], str]] = {
+    "crh_crv": lambda res: (
+        f'reading crh_crv_evaluable = "{res.plan.crh_crv_evaluable}" '
+        + ("(evaluable for CRH and CRV, or a responder to either)"
+           if res.plan.crh_crv_evaluable == "both-or-responder"
+           else "(evaluable for CRH or for CRV)")),
+    "onls_gt_4": lambda res: (
+        f'reading rn_evaluable = "{res.plan.rn_evaluable}" '
+        + ("(RN needs an ONLS after treatment start, so a recorded baseline ONLS does not make "
+           "a patient RN-evaluable)" if res.plan.rn_evaluable == "assessed"
+           else "(every patient with a baseline ONLS of 1 or more is RN-evaluable)")),
+}
+
+
 def extract(results: StudyResults, number: PublishedNumber) -> Found:
     """Our value behind ``number``; ``LookupError`` (with the reason) when the study has none."""
     extractor = EXTRACTORS.get((number.kind, number.quantity))
     if extractor is None:
         raise LookupError(f"the study does not compute this number ({number.kind}, "
                           f"{number.quantity})")
-    return extractor(results, number)
+    found = extractor(results, number)
+    reading = READINGS.get(number.quantity or "")
+    if reading is not None and number.kind != SIGNIFICANCE_KIND:
+        found = replace(found, detail=_join(found.detail, reading(results)))
+    return found
 
 
 # --------------------------------------------------------------------------------------------

@@ -153,7 +153,8 @@ def solve_table1(study: PublishedStudy) -> dict[str, Any]:
                 "All_percent": f"{100 * full.n_all / full.N_all:.1f}",
                 "p": p_value("pearson", full.n, full.N)}
             if relax:
-                chosen = _preferred_relaxation(relax)
+                p_blamed = any(c.blames(f"table1.{row}.p") for c in study.conflicts)
+                chosen = _preferred_relaxation(relax, p_blamed)
                 entry["counts"] = _row_counts(chosen.solution)
                 entry["p"] = p_value("pearson", chosen.solution.n, chosen.solution.N)
                 entry["intended"] = {"drop": chosen.dropped, "value": chosen.achieved}
@@ -170,10 +171,12 @@ def _at_full_sizes(printed: list[str], sizes: list[int]) -> RowSolution:
     return RowSolution(n, tuple(sizes), None, 0)
 
 
-def _preferred_relaxation(relax: list) -> Any:
-    """A percent that cannot be printed beats a p that cannot be reproduced: prefer relaxing a
-    regimen percent, then the pooled percent, then the p-value."""
-    order = {"p": 2, "All": 1}
+def _preferred_relaxation(relax: list, p_blamed: bool = False) -> Any:
+    """The value to give up in a row no counts reproduce. When the published record blames the
+    row's p-value (a proof that the test cannot print it), the p: every percent stays as
+    printed. Otherwise a percent that cannot be printed beats a p that cannot be reproduced:
+    prefer relaxing a regimen percent, then the pooled percent, then the p-value."""
+    order = {"p": -1 if p_blamed else 2, "All": 1}
     return min(relax, key=lambda x: (order.get(x.dropped, 0), x.solution.missing))
 
 

@@ -33,12 +33,20 @@ LAST_START = pd.Timestamp("2017-10-31")
 #: knot is the published median follow-up; the others were set so that the cohort's median
 #: follow-up and person-years come close to the published ones.
 FOLLOWUP_DESIGN: dict[str, tuple[tuple[float, float], ...]] = {
-    "MDex": ((0, 1.0), (0.05, 12), (0.25, 40), (0.5, None), (0.8, 90), (0.9, 130), (1, 220)),
+    "MDex": ((0, 1.0), (0.05, 12), (0.25, 34), (0.5, None), (0.8, 98), (0.9, 130), (1, 220)),
     "ASCT": ((0, 0.8), (0.04, 11), (0.2, 20), (0.47, 44), (0.5, None), (0.85, 52), (0.93, 66),
              (1, 178)),
     "LDex": ((0, 1.5), (0.05, 11), (0.2, 18), (0.5, None), (0.75, 45.5), (0.9, 50), (0.98, 62),
              (1, 110)),
 }  # type: ignore[dict-item]
+
+#: A living patient followed to the cutoff starts the cutoff minus the follow-up before it, so
+#: the follow-up design would pile a regimen's accrual into a few calendar years. At most this
+#: share of a regimen's patients followed to the cutoff start in one calendar year; the others
+#: of that year were last seen earlier (lost to follow-up) and start anywhere in the regimen's
+#: era, like the patients who died. Calendar dates change nothing in the study (only durations
+#: count), so every number stays.
+YEAR_CAP = 0.10
 
 #: Earliest treatment start per regimen (lenalidomide came later than the other two).
 ERA_START = {"MDex": pd.Timestamp("2000-01-01"), "ASCT": pd.Timestamp("2002-01-01"),
@@ -429,8 +437,20 @@ def _to_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator
     last_start = (LAST_START - FIRST_START).days
     lag = rng.integers(0, 46, size=n)  # last contact shortly before the cutoff
     start = span_end - lag - follow  # followed up to the cutoff
-    # deaths and short follow-up (lost to follow-up): start anywhere in the regimen's era
+    # deaths, short follow-up and a share of the living (last seen before the cutoff): start
+    # anywhere in the regimen's era, which spreads accrual over the years it was used
     free = died | (start > last_start)
+    year = (np.datetime64(FIRST_START.date(), "D") + np.maximum(start, 0).astype(
+        "timedelta64[D]")).astype("datetime64[Y]").astype(np.int64)
+    lost = np.zeros(n, bool)
+    for name in np.unique(regimen):
+        mine = regimen == name
+        cap = int(YEAR_CAP * mine.sum())
+        for y in np.unique(year[mine & ~free]):
+            crowd = np.flatnonzero(mine & ~free & (year == y))
+            if len(crowd) > cap:
+                lost[crowd[choose_exact(rng, len(crowd) - cap, np.ones(len(crowd)))]] = True
+    free |= lost
     hi = np.minimum(last_start, span_end - follow)
     lo = np.minimum(era, hi)
     drawn = lo + np.floor(rng.random(n) * (hi - lo + 1)).astype(np.int64)

@@ -63,7 +63,7 @@ class RegimenTargets:
     other ``size - of`` have it missing).
     ``risk``: risk group -> count. ``castleman``: positive of biopsied.
     ``responses``: (response, subgroup) -> responders of evaluable, subgroups ``low`` and
-    ``medium-high``. ``pfs_3y`` / ``os_3y``: subgroup (``all``, ``low``, ``medium-high``) ->
+    ``medium-high``. ``onls_zero``: patients with a baseline ONLS of 0. ``pfs_3y`` / ``os_3y``: subgroup (``all``, ``low``, ``medium-high``) ->
     percent. ``deaths``, ``treatment_related_deaths``, ``progressions_alive``: counts.
     """
 
@@ -82,6 +82,7 @@ class RegimenTargets:
     treatment_related_deaths: int
     progressions_alive: int
     secondary_malignancies: int
+    onls_zero: int = 0
 
     def cell_size(self, subgroup: str) -> int:
         """Patients of the regimen in a Table 2 subgroup (``low`` or ``medium-high``)."""
@@ -164,23 +165,17 @@ def _scale_regimen(r: RegimenTargets, size: int) -> RegimenTargets:
         responses=responses, deaths=s(r.deaths),
         treatment_related_deaths=s(r.treatment_related_deaths),
         progressions_alive=s(r.progressions_alive),
-        secondary_malignancies=s(r.secondary_malignancies),
+        secondary_malignancies=s(r.secondary_malignancies), onls_zero=s(r.onls_zero),
     )
 
 
 SOLVED_COUNTS = Path(__file__).resolve().parent.parent / "data" / "published" / "solved_counts.json"
 """The solver's counts (``python -m poems_cohort.synth.solve``)."""
 
-#: ONLS > 4 of the patients with a baseline ONLS. Our response rules make a patient evaluable
-#: for RN exactly when the baseline ONLS is at least 1, so the patients with a known ONLS are
-#: the RN-evaluable ones (Table 2: 32, 82 and 65) plus the 19 with an ONLS of 0. No counts with
-#: those denominators print the published row (46.8 / 38.8 / 33.0, all 38.9, p = 0.166); these
-#: print MDex, ASCT and the pooled percent, and LDex within one patient (33.3). The solver's
-#: complete-data row (37/79, 64/165, 34/103) would make every patient evaluable for RN and
-#: lose the RN p-values of Table 2 instead.
-ONLS_GT_4: dict[str, Count] = {"MDex": Count(22, 47), "ASCT": Count(33, 85),
-                               "LDex": Count(22, 66)}
-
+#: Patients with a baseline ONLS of 0 (the text's 19) are shared among the regimens in
+#: proportion to their patients not evaluable for RN: RN needs a baseline ONLS of at least 1, and
+#: under the reading "assessed" also an ONLS after treatment start, so the patients with an ONLS
+#: of 0 and those whose neuropathy was not re-scored are the ones outside Table 2's RN counts.
 # The paper gives only totals (49 deaths, 51 progressions in living patients); the split per
 # regimen is the generator's choice: in line with each regimen's 3-year rates and follow-up, and
 # with the log-rank p-values on the published side of 0.05 (events after 3 years decide those).
@@ -236,7 +231,7 @@ def targets_from_solved(solved: dict[str, Any], study: PublishedStudy) -> Target
     """Targets from the solved counts and the published record.
 
     Table 1 rows take the solver's chosen counts (for a row no counts reproduce, the intended
-    solution or the complete-data counts it records), except ONLS > 4 (``ONLS_GT_4``).
+    solution or the complete-data counts it records).
     """
     intended = {i: c.intended for c in study.conflicts if c.intended for i in c.ids}
 
@@ -244,13 +239,16 @@ def targets_from_solved(solved: dict[str, Any], study: PublishedStudy) -> Target
         return float(intended.get(number_id, study[number_id].printed))
 
     responses = _responses(solved, study)
+    not_rn = [int(solved["regimen_sizes"][r]) - sum(responses[r][("rn", sg)].of
+                                                     for sg in SUBGROUPS) for r in REGIMENS]
+    zeros = dict(zip(REGIMENS, _apportion(not_rn, int(value("text.onls_zero.All.count"))),
+                     strict=True))
     regimens = []
     for reg in REGIMENS:
         size = int(solved["regimen_sizes"][reg])
         chars = {row: Count(int(solved["table1"][row]["counts"][reg]["n"]),
                             int(solved["table1"][row]["counts"][reg]["N"]))
                  for row in TABLE1_ROWS}
-        chars["onls_gt_4"] = ONLS_GT_4[reg]
         risk = {g: int(solved["risk_groups"][reg][g]) for g in RISK_GROUPS}
         castle = solved["table1"]["castleman"]["counts"][reg]
 
@@ -274,7 +272,7 @@ def targets_from_solved(solved: dict[str, Any], study: PublishedStudy) -> Target
             median_followup=value(f"text.followup.median.{reg}"),
             deaths=_DEATHS[reg], treatment_related_deaths=2 if reg == "ASCT" else 0,
             progressions_alive=_PROGRESSIONS_ALIVE[reg],
-            secondary_malignancies=1 if reg == "ASCT" else 0,
+            secondary_malignancies=1 if reg == "ASCT" else 0, onls_zero=zeros[reg],
         ))
     return Targets(
         regimens=tuple(regimens),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from poems_cohort.synth.assign import choose_exact
+from poems_cohort.synth.assign import choose_exact, crh_crv_layout
 from poems_cohort.synth.survival_times import DAYS_PER_MONTH, km_at, prints_as
 from poems_cohort.synth.targets import Kinetics, RegimenTargets, Targets
 
@@ -80,27 +80,35 @@ def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFr
     w_v = w_v * w_pfs
     for sg in ("low", "medium-high"):
         cell = sub == sg
-        r_h = t.responses[("crh", sg)].n
-        r_v = t.responses[("crv", sg)].n
-        r_hv = t.responses[("crh_crv", sg)].n
-        both_ev = cell & h_ev & v_ev
-        overlap = int(np.clip(r_h + r_v - r_hv, 0, min(r_h, r_v, int(both_ev.sum()))))
-        # CRV-only responders need room outside the CRH responders
-        overlap = max(overlap, r_h + r_v - int((cell & (h_ev | v_ev)).sum()), 0)
+        lay = crh_crv_layout(t, sg)
+        # reading "both-or-responder": CRH responders among the patients evaluable for CRH only,
+        # CRV responders among those evaluable for CRV only, then the patients evaluable for
+        # both, of whom ``lay.overlap`` reach both
+        x = t.responses[("crh", sg)].n - lay.crh_only_responders
+        y = t.responses[("crv", sg)].n - lay.crv_only_responders
+        pool_a = cell & h_ev & ~v_ev
+        pool_b = cell & v_ev & ~h_ev
+        pool_e = cell & h_ev & v_ev
+        hit_a = np.zeros(n, bool)
+        hit_a[np.flatnonzero(pool_a)[choose_exact(
+            rng, min(lay.crh_only_responders, int(pool_a.sum())), w_h[pool_a])]] = True
+        hit_b = np.zeros(n, bool)
+        hit_b[np.flatnonzero(pool_b)[choose_exact(
+            rng, min(lay.crv_only_responders, int(pool_b.sum())), w_v[pool_b])]] = True
+        k_e = int(pool_e.sum())
+        overlap = int(np.clip(lay.overlap, 0, min(x, y, k_e)))
         both = np.zeros(n, bool)
-        both[np.flatnonzero(both_ev)[choose_exact(rng, overlap, w_both[both_ev])]] = True
-        pool_h = cell & h_ev & ~both
-        # CRH-only responders first among the patients not evaluable for CRV, which keeps
-        # room for the CRV-only responders
-        weight_h = w_h[pool_h] * np.where(v_ev[pool_h], 1.0, 1e6)
+        both[np.flatnonzero(pool_e)[choose_exact(rng, overlap, w_both[pool_e])]] = True
+        pool_h = pool_e & ~both
         only_h = np.zeros(n, bool)
-        only_h[np.flatnonzero(pool_h)[choose_exact(rng, r_h - overlap, weight_h)]] = True
-        pool_v = cell & v_ev & ~both & ~only_h
-        k_v = min(r_v - overlap, int(pool_v.sum()))
+        only_h[np.flatnonzero(pool_h)[choose_exact(
+            rng, int(np.clip(x - overlap, 0, pool_h.sum())), w_h[pool_h])]] = True
+        pool_v = pool_e & ~both & ~only_h
         only_v = np.zeros(n, bool)
-        only_v[np.flatnonzero(pool_v)[choose_exact(rng, k_v, w_v[pool_v])]] = True
-        out["crh"] |= both | only_h
-        out["crv"] |= both | only_v
+        only_v[np.flatnonzero(pool_v)[choose_exact(
+            rng, int(np.clip(y - overlap, 0, pool_v.sum())), w_v[pool_v])]] = True
+        out["crh"] |= both | only_h | hit_a
+        out["crv"] |= both | only_v | hit_b
         pool_r = cell & rn_ev
         r_rn = t.responses[("rn", sg)].n
         out["rn"][np.flatnonzero(pool_r)[choose_exact(rng, r_rn, w_follow[pool_r])]] = True
@@ -240,8 +248,13 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.n
                   rng: np.random.Generator) -> pd.DataFrame:
     n = len(frame)
     sched = month_day(np.array(SCHEDULE_MONTHS))
+    # an RN-evaluable patient followed less than a month is seen once more, for the ONLS only, on
+    # the last day of follow-up: RN evaluability needs an ONLS after treatment start
+    rn_ev_all = frame["rn_ev"].to_numpy().astype(bool)
+    check = np.where(rn_ev_all & (follow < sched[0]) & (follow >= 1), follow, -1)
     grid = np.concatenate([np.zeros((n, 1), np.int64), np.broadcast_to(sched, (n, len(sched))),
-                           np.stack([resp["crh"], resp["crv"], resp["rn"]], axis=1)], axis=1)
+                           np.stack([resp["crh"], resp["crv"], resp["rn"], check], axis=1)],
+                          axis=1)
     valid = (grid >= 0) & (grid <= follow[:, None])
     valid[:, 0] = True
     row = np.broadcast_to(np.arange(n)[:, None], grid.shape)[valid]
@@ -303,6 +316,15 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.n
     worse = np.minimum(onls0 + (rng.random(m) < 0.2), 12)
     onls = np.where(base, onls0, np.where(in_rn, onls0 - drop, np.where(onls0 >= 1, worse,
                                                                         onls0)))
+    # the ONLS is re-scored only in the RN-evaluable patients (evaluability "assessed")
+    onls = np.where(base | at("rn_ev").astype(bool), onls, np.nan)
+    # the extra visit of a short follow-up holds the ONLS only
+    onls_only = (day == check[row]) & ~base
+    serum = np.where(onls_only, None, serum)
+    urine = np.where(onls_only, None, urine)
+    kappa = np.where(onls_only, np.nan, kappa)
+    lam = np.where(onls_only, np.nan, lam)
+    vegf = np.where(onls_only, np.nan, vegf)
 
     visit_date = frame["treatment_start"].to_numpy()[row] + day.astype("timedelta64[D]")
     return pd.DataFrame({
