@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from poems_cohort.data import bundled_cohort_path
-from poems_cohort.report.pipeline import run_pipeline
+from poems_cohort.workflow import run as run_pipeline
 
 TARGET_SECONDS = 10.0
 

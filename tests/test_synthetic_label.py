@@ -16,7 +16,7 @@ from poems_cohort.data import (
     synthetic_marker_text,
 )
 from poems_cohort.report.figures import SYNTHETIC_STAMP
-from poems_cohort.report.pipeline import run_pipeline
+from poems_cohort.workflow import run as run_pipeline
 from tests.report.conftest import copy_tree
 
 BANNER = "Synthetic cohort."

@@ -71,7 +71,6 @@ def main() -> None:
     header, rows = base()
     write("missing_required_column.csv", dropped("regimen"))
     write("no_egfr_or_creatinine.csv", dropped("egfr", "creatinine_mg_dl"))
-    write("unknown_regimen.csv", edited({("P05", "regimen"): "Rituximab"}))
     write("duplicate_patient_id.csv", edited({("P08", "patient_id"): "P01"}))
     write("empty_patient_id.csv", edited({("P05", "patient_id"): ""}))
     write("onls_out_of_range.csv", edited({("P01", "onls"): "13"}))

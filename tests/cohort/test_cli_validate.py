@@ -19,7 +19,7 @@ def test_valid_cohort_prints_a_summary(tmp_path, monkeypatch):
 
 
 def test_invalid_cohort_lists_the_problems_and_exits_2(patients, write, tmp_path, monkeypatch):
-    patients.loc[0, "regimen"] = "VRd"
+    patients.loc[0, "sex"] = "X"
     patients.loc[1, "onls"] = "15"
     folder = write(patients)
     monkeypatch.chdir(tmp_path)
@@ -27,7 +27,7 @@ def test_invalid_cohort_lists_the_problems_and_exits_2(patients, write, tmp_path
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "2 problem(s) found; nothing was written." in result.stderr
-    assert "row 2, column 'regimen': value 'VRd'" in result.stderr
+    assert "row 2, column 'sex': value 'X'" in result.stderr
     assert "row 3, column 'onls': value '15'" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort"]
 

@@ -115,7 +115,10 @@ def test_regimen_is_the_first_reason(screened):
     assert flow.included_by_regimen == {"ASCT": 2, "MDex": 2}
     frame = flow.to_frame()
     assert frame.columns.tolist() == ["stage", "detail", "n"]
-    assert frame["n"].tolist() == [10, 3, 1, 2, 0, 4, 2, 2, 1, 1, 0, 0]
+    assert frame["n"].tolist() == [10, 3, 1, 2, 0, 4, 2, 2, 1, 1, 0, 0, 3]
+    # the patients on a regimen outside the study's set, per regimen
+    assert flow.excluded_by_regimen == {"LDex": 3}
+    assert frame.iloc[-1].tolist() == ["excluded, regimen", "LDex", 3]
     assert frame["stage"].tolist()[:6] == ["screened", "excluded", "excluded", "excluded",
                                            "excluded", "included"]
     assert repr(flow).startswith("PatientFlow(screened=10, excluded=6 (regimen not in the "
@@ -157,7 +160,7 @@ def test_treatment_started_after_the_cutoff_is_excluded(patients, write):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"regimens": ("ASCT", "VRd")}, "unknown regimen"),
+    ({"regimens": ("ASCT", " ")}, "regimens must be non-empty names"),
     ({"vegf_threshold": 0}, "vegf_threshold must be positive"),
     ({"cutoff": "soon"}, "cutoff must be a date"),
 ])

@@ -11,7 +11,6 @@ from openpyxl import load_workbook
 
 from poems_cohort.report.appendix import Appendix, Folded
 from poems_cohort.report.output import build_outputs
-from poems_cohort.report.pipeline import compute_run
 from poems_cohort.report.reproduction import (
     STATUS_MEANINGS,
     counts_table,
@@ -19,6 +18,7 @@ from poems_cohort.report.reproduction import (
     reproduction_appendix,
 )
 from poems_cohort.report.tables import DisplayTable
+from poems_cohort.workflow import compute as compute_run
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from poems_cohort.report.figures import (
     draw_supplementary_figure,
 )
 from poems_cohort.report.km_plot import PlotSettings, shown_until, time_axis
-from poems_cohort.report.pipeline import run_pipeline
 from poems_cohort.report.styles import styles
+from poems_cohort.workflow import run as run_pipeline
 
 EXPECTED_FIGURE2 = {"a": ("PFS", "all patients"), "b": ("OS", "all patients"),
                     "c": ("PFS", "low risk"), "d": ("PFS", "medium-high risk"),

@@ -36,12 +36,13 @@ def test_out_below_a_file_exits_2(tmp_path, cohort_dir):
     assert "is a file" in result.output
 
 
-def test_unknown_regimen_in_the_plan_exits_2_naming_it(tmp_path, cohort_dir):
+def test_a_plan_regimen_nobody_received_exits_2_naming_it(tmp_path, cohort_dir):
     plan = _plan(tmp_path, 'regimens = ["ASCT", "MDex", "Bortezomib"]\n')
     out = tmp_path / "out"
     result = _run(str(cohort_dir), "--out", str(out), "--plan", str(plan))
     assert result.exit_code == 2, result.output
     assert "regimens" in result.output and "Bortezomib" in result.output
+    assert "received by at least one patient" in result.output
     assert "ASCT, MDex, LDex" in result.output
     assert not out.exists()
 

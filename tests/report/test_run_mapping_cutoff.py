@@ -10,7 +10,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from poems_cohort.cli import app
-from poems_cohort.report.pipeline import run_pipeline
+from poems_cohort.workflow import run as run_pipeline
 
 
 def _own_names(cohort_dir, folder):
@@ -48,9 +48,9 @@ def _included(summary) -> int:
 def test_cutoff_overrides_the_plan_and_excludes_later_treatment(tmp_path, cohort_dir):
     plan = tmp_path / "plan.toml"
     plan.write_text("cutoff = 2018-08-31\n")
-    default = run_pipeline(cohort_dir, None, plan_path=plan)
+    default = run_pipeline(cohort_dir, None, plan=plan)
     assert _included(default) == 10
-    early = run_pipeline(cohort_dir, None, plan_path=plan, cutoff=dt.date(2017, 1, 1))
+    early = run_pipeline(cohort_dir, None, plan=plan, cutoff=dt.date(2017, 1, 1))
     assert early.results.plan.cutoff == dt.date(2017, 1, 1)
     # P09 started LDex on 2017-03-15, after the cutoff: not included
     assert _included(early) == 9

@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from poems_cohort.cli import app
-from poems_cohort.report.pipeline import run_pipeline
+from poems_cohort.workflow import run as run_pipeline
 
 EXPECTED = {
     "report.html", "results.json", "analysis_dataset.csv",

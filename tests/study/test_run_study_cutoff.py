@@ -7,7 +7,8 @@ import pytest
 
 from poems_cohort.cohort import load_cohort
 from poems_cohort.errors import InputError
-from poems_cohort.study import AnalysisPlan, run_study
+from poems_cohort.study import AnalysisPlan
+from poems_cohort.workflow import run_study
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ten-patients"
 

@@ -40,9 +40,9 @@ import pytest
 
 from poems_cohort.clinical import derive_analysis_dataset
 from poems_cohort.cohort import apply_eligibility, load_cohort
-from poems_cohort.study import run_study
 from poems_cohort.study.plan import AnalysisPlan
 from poems_cohort.study.policy import FISHER, LOGRANK, NOT_TESTABLE, PEARSON
+from poems_cohort.workflow import run_study
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "study"
 RTOL = 1e-8

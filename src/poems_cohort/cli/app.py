@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from poems_cohort import __version__
+from poems_cohort.defaults import PAPER_CUTOFF
 from poems_cohort.errors import InputError, Problem
 
 app = typer.Typer(
@@ -34,7 +35,7 @@ CohortPath = Annotated[Path, typer.Argument(
 MappingOption = Annotated[Path | None, typer.Option(
     "--mapping", help="Column mapping file: TOML (\\[columns], \\[regimens]) or CSV "
     "source,canonical.")]
-DEFAULT_CUTOFF = "2018-08-31"
+DEFAULT_CUTOFF = PAPER_CUTOFF.isoformat()
 
 # Arguments and options shared by the commands that run the study (run, reproduce).
 StudyData = Annotated[Path | None, typer.Argument(

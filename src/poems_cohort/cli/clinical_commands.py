@@ -11,13 +11,14 @@ import pandas as pd
 import typer
 
 from poems_cohort.cli.app import (
-    DEFAULT_CUTOFF,
     CohortPath,
+    CutoffOverride,
     MappingOption,
+    PlanOption,
     app,
     console,
     input_errors_exit_2,
-    parse_cutoff,
+    optional_cutoff,
 )
 from poems_cohort.errors import InputError, Problem
 
@@ -62,23 +63,20 @@ def derive(
     out: Annotated[Path, typer.Option(
         "--out", help="Where to write the analysis dataset: a .csv or .parquet file.")],
     mapping: MappingOption = None,
-    cutoff: Annotated[str, typer.Option(
-        "--cutoff", help="Data cutoff (YYYY-MM-DD): events and responses after it do not count.",
-    )] = DEFAULT_CUTOFF,
+    plan: PlanOption = None,
+    cutoff: CutoffOverride = None,
 ) -> None:
     """Derive the analysis dataset (risk group, responses, PFS/OS; one row per included patient)
     and write it to --out. Bad input: every problem is listed, exit 2, nothing written."""
-    from poems_cohort.clinical import EndpointSettings, derive_analysis_dataset
-    from poems_cohort.cohort import apply_eligibility, load_cohort
+    from poems_cohort import workflow
 
     with input_errors_exit_2():
         _check_out(out, path, mapping)
-        when = parse_cutoff(cutoff)
-        cohort = load_cohort(path, mapping=mapping, cutoff=when)
-    eligibility = apply_eligibility(cohort, cutoff=when)
-    dataset = derive_analysis_dataset(eligibility.included, EndpointSettings(cutoff=when))
+        derived = workflow.derive(path, plan=plan, mapping=mapping,
+                                  cutoff=optional_cutoff(cutoff))
+    cohort, dataset, when = derived.cohort, derived.dataset, derived.plan.cutoff
     _write_atomically(dataset, out)
-    flow = eligibility.flow
+    flow = derived.eligibility.flow
     console.print(f"{out}: {len(dataset)} patients written ({flow.screened} screened, "
                   f"{flow.screened - flow.included} excluded); data cutoff {when.isoformat()}; "
                   f"{len(cohort.warnings)} warning(s) in the input.",

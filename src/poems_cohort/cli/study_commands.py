@@ -30,10 +30,10 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
 ) -> None:
     """Run the whole study: tables, figures, report.html, results.json and the dataset."""
-    from poems_cohort.report import run_pipeline
+    from poems_cohort import workflow
 
     with input_errors_exit_2():
-        summary = run_pipeline(data, out, plan_path=plan, mapping=mapping,
+        summary = workflow.run(data, out, plan=plan, mapping=mapping,
                                cutoff=optional_cutoff(cutoff), progress=step_printer(quiet))
     if not quiet:
         n = len(summary.results.analysis_dataset)

@@ -57,18 +57,6 @@ def synthesize(
 # reproduce
 
 
-def _check_bundled_cohort(data: Path | None) -> None:
-    """Without DATA the bundled cohort is read; say so plainly when it is not installed."""
-    from poems_cohort.data import bundled_cohort_path
-    from poems_cohort.errors import InputError, Problem
-
-    source = bundled_cohort_path()
-    if data is None and not (source / "patients.csv").is_file():
-        raise InputError([Problem(str(source), None, None, None,
-                                  "the bundled synthetic cohort (patients.csv); it is not "
-                                  "installed, give a cohort path")])
-
-
 @app.command()
 def reproduce(
     out: Annotated[Path, typer.Option(
@@ -86,29 +74,13 @@ def reproduce(
     tables.xlsx with a 'reproduction' sheet, plus reproduction.csv (id, location, published,
     reproduced, reproduced_rounded, precision, status, note); prints the counts by status.
     Bad input: every problem is listed, exit 2, nothing written."""
-    import time
+    from poems_cohort import workflow
 
-    from poems_cohort.report.output import check_output_folder
-    from poems_cohort.report.pipeline import compute_run, finish_run
-    from poems_cohort.report.reproduction import reproduction_appendix
-    from poems_cohort.synth.published import load_published
-    from poems_cohort.synth.reproduce import reproduce_study
-
-    progress = step_printer(quiet)
     with input_errors_exit_2():
-        check_output_folder(out)
-        when = optional_cutoff(cutoff)
-        _check_bundled_cohort(data)
-        published = load_published()
-        study = compute_run(data, plan_path=plan, mapping=mapping, cutoff=when,
-                            progress=progress)
-        t0 = time.perf_counter()
-        reproduction = reproduce_study(study.results, published)
-        frame = reproduction.to_frame()
-        appendix = reproduction_appendix(
-            frame, reference=f"doi:{published.doi}" if published.doi else "")
-        progress("set the published numbers beside ours", time.perf_counter() - t0)
-        summary = finish_run(study, out, appendices=(appendix,), progress=progress)
+        done = workflow.reproduce(data, out, plan=plan, mapping=mapping,
+                                  cutoff=optional_cutoff(cutoff), progress=step_printer(quiet))
+    reproduction, summary = done.reproduction, done.run
+    frame = reproduction.to_frame()
     counts = ", ".join(f"{status} {n}" for status, n in reproduction.summary().items())
     console.print(f"{out / 'reproduction.csv'}: {len(reproduction)} published numbers — "
                   f"{counts}.", markup=False, highlight=False, soft_wrap=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from poems_cohort.clinical.risk import WANG_RISK_SCORE, RiskScoreDefinition
+from poems_cohort.defaults import PAPER_CUTOFF, VEGF_UPPER_NORMAL
 
 
 def _as_timestamp(value: object) -> pd.Timestamp:
@@ -45,9 +46,9 @@ class EndpointSettings:
     ``risk_score``: the risk-score definition (default: Wang et al.).
     """
 
-    cutoff: pd.Timestamp = field(default_factory=lambda: pd.Timestamp("2018-08-31"))
+    cutoff: pd.Timestamp = field(default_factory=lambda: pd.Timestamp(PAPER_CUTOFF))
     days_per_month: float = 30.4375
-    vegf_normal_below: float = 600.0
+    vegf_normal_below: float = VEGF_UPPER_NORMAL
     flc_ratio_normal: tuple[float, float] = (0.26, 1.65)
     onls_min_drop: float = 1.0
     egfr_race_factor: float = 1.0

@@ -44,7 +44,7 @@ class Column:
     def expected(self) -> str:
         """What a valid cell of this column looks like, in words."""
         if self.kind == "category":
-            return "one of " + ", ".join(self.allowed)
+            return "one of " + ", ".join(self.allowed) if self.allowed else "a non-empty text"
         if self.kind == "boolean":
             return "yes/no (also y/n, true/false, 1/0) or empty"
         if self.kind == "date":
@@ -83,8 +83,8 @@ COLUMNS: tuple[Column, ...] = (
            synonyms=(("male", "M"), ("female", "F")), required=True, aliases=("gender",)),
     Column("age", "number", "Age at treatment start.", unit="years", minimum=0.0, maximum=120.0,
            required=True, aliases=("age_years", "age_at_treatment", "age_at_diagnosis")),
-    Column("regimen", "category", "First-line regimen (after regimen-alias mapping).",
-           allowed=("ASCT", "MDex", "LDex"), required=True, nonempty=True,
+    Column("regimen", "category", "First-line regimen (after regimen-alias mapping): any "
+           "name; the analysis plan chooses the regimens compared.", required=True, nonempty=True,
            aliases=("treatment", "first_line_regimen", "first_line_treatment", "therapy")),
     Column("treatment_start", "date", "Date the first-line treatment started.", required=True,
            aliases=("start_date", "treatment_start_date", "treatment_date", "date_of_treatment")),
@@ -212,6 +212,8 @@ BUILTIN_REGIMEN_ALIASES: dict[str, str] = {
 """Regimen spellings recognised without any mapping (keys compared case-insensitively)."""
 
 REGIMENS: tuple[str, ...] = ("ASCT", "MDex", "LDex")
+"""The published study's regimens (the targets of the built-in aliases). Any other regimen name
+is valid input; the analysis plan names the regimens compared."""
 
 
 def normalize_name(name: object) -> str:

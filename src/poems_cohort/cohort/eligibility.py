@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from poems_cohort.cohort.columns import REGIMENS
 from poems_cohort.cohort.model import Cohort
 from poems_cohort.cohort.validation import DEFAULT_CUTOFF
+from poems_cohort.defaults import VEGF_UPPER_NORMAL
 
-DEFAULT_VEGF_THRESHOLD = 600.0
+DEFAULT_VEGF_THRESHOLD = VEGF_UPPER_NORMAL
 """VEGF (pg/ml) at or above which the major criterion "VEGF elevation" is met."""
 
 EXCLUSION_REASONS: tuple[str, ...] = (
@@ -43,6 +43,7 @@ EXCLUSION_REASONS: tuple[str, ...] = (
     "treatment started after the data cutoff",
 )
 NOT_EVALUABLE = "diagnostic criteria not fully evaluable"
+EXCLUDED_BY_REGIMEN = "excluded, regimen"
 CRITERIA: tuple[str, ...] = ("mandatory", "major", "minor")
 
 
@@ -52,7 +53,9 @@ class PatientFlow:
 
     ``excluded`` always lists every reason of ``EXCLUSION_REASONS`` (zero counts included);
     ``included_by_regimen`` lists every regimen of the study's set; ``not_evaluable`` counts the
-    included patients whose diagnosis or one of its criterion groups could not be evaluated.
+    included patients whose diagnosis or one of its criterion groups could not be evaluated;
+    ``excluded_by_regimen`` counts the patients excluded because their regimen is not in the
+    study's set, per regimen (in order of first appearance; missing regimen as ``"(none)"``).
     """
 
     screened: int
@@ -60,6 +63,7 @@ class PatientFlow:
     included: int
     included_by_regimen: Mapping[str, int]
     not_evaluable: Mapping[str, int]
+    excluded_by_regimen: Mapping[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         out = ", ".join(f"{k}={v}" for k, v in self.excluded.items() if v)
@@ -70,12 +74,15 @@ class PatientFlow:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per count: columns ``stage`` (screened / excluded / included / flagged),
-        ``detail`` and ``n``."""
+        ``detail`` and ``n``; the patients on a regimen outside the study's set are counted
+        per regimen under the stage ``"excluded, regimen"``."""
         rows = [("screened", "all", self.screened)]
         rows += [("excluded", reason, n) for reason, n in self.excluded.items()]
         rows += [("included", "all", self.included)]
         rows += [("included", regimen, n) for regimen, n in self.included_by_regimen.items()]
         rows += [("flagged", what, n) for what, n in self.not_evaluable.items()]
+        rows += [(EXCLUDED_BY_REGIMEN, regimen, n)
+                 for regimen, n in self.excluded_by_regimen.items()]
         frame = pd.DataFrame(rows, columns=["stage", "detail", "n"])
         frame["n"] = frame["n"].astype("int64")
         return frame
@@ -141,6 +148,11 @@ def _cutoff_timestamp(cutoff: dt.date | str | pd.Timestamp) -> pd.Timestamp:
     return stamp.normalize()
 
 
+def _count_by_regimen(regimen: pd.Series) -> dict[str, int]:
+    names = regimen.astype(object).where(regimen.notna(), "(none)")
+    return {str(r): int((names == r).sum()) for r in dict.fromkeys(names)}
+
+
 def apply_eligibility(cohort: Cohort, *, regimens: Iterable[str] = ("MDex", "ASCT", "LDex"),
                       vegf_threshold: float = DEFAULT_VEGF_THRESHOLD,
                       cutoff: dt.date | str | pd.Timestamp = DEFAULT_CUTOFF) -> Eligibility:
@@ -150,9 +162,8 @@ def apply_eligibility(cohort: Cohort, *, regimens: Iterable[str] = ("MDex", "ASC
     patient whose treatment started after it is excluded.
     """
     wanted = tuple(dict.fromkeys(regimens))
-    unknown = [r for r in wanted if r not in REGIMENS]
-    if unknown:
-        raise ValueError(f"unknown regimen(s) {unknown}; expected some of {list(REGIMENS)}")
+    if not all(isinstance(r, str) and r.strip() for r in wanted):
+        raise ValueError(f"regimens must be non-empty names, got {list(wanted)}")
     if vegf_threshold <= 0:
         raise ValueError(f"vegf_threshold must be positive, got {vegf_threshold}")
     limit = _cutoff_timestamp(cutoff)
@@ -183,6 +194,7 @@ def apply_eligibility(cohort: Cohort, *, regimens: Iterable[str] = ("MDex", "ASC
             **{f"{group} criteria not evaluable": int(kept[group].isna().sum())
                for group in CRITERIA},
         },
+        excluded_by_regimen=_count_by_regimen(p["regimen"][~in_set]),
     )
     return Eligibility(cohort.subset(kept["patient_id"]), flow,
                        decisions.reset_index(drop=True))

@@ -39,10 +39,14 @@ class Cohort:
     def __len__(self) -> int:
         return len(self.patients)
 
-    def regimen_counts(self) -> dict[str, int]:
-        """Number of patients per regimen, in the order ASCT, MDex, LDex."""
+    def regimen_counts(self, *, only_present: bool = False) -> dict[str, int]:
+        """Number of patients per regimen: ASCT, MDex, LDex (the published study's; zero
+        included unless ``only_present``), then any other regimen in order of first
+        appearance."""
         counts = self.patients["regimen"].value_counts()
-        return {r: int(counts.get(r, 0)) for r in REGIMENS}
+        others = [r for r in dict.fromkeys(self.patients["regimen"].dropna()) if r not in REGIMENS]
+        out = {r: int(counts.get(r, 0)) for r in (*REGIMENS, *others)}
+        return {r: n for r, n in out.items() if n} if only_present else out
 
     def subset(self, patient_ids: Iterable[str]) -> Cohort:
         """A new cohort restricted to ``patient_ids`` (patients and their visits, order kept)."""

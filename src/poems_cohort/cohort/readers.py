@@ -126,9 +126,9 @@ def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
             problems.append(Problem(label, None, source, canonical,
                                     "a canonical column name of the data dictionary"))
     for alias, regimen in regimens.items():
-        if regimen not in PATIENT_TABLE["regimen"].allowed:
+        if not isinstance(regimen, str) or not regimen.strip():  # any regimen name is valid
             problems.append(Problem(label, None, alias, regimen,
-                                    "a regimen alias mapping to ASCT, MDex or LDex"))
+                                    "a regimen alias mapping to a non-empty regimen name"))
     return ColumnMapping(columns, regimens), problems
 
 

@@ -38,9 +38,10 @@ from poems_cohort.cohort.readers import (
     _read_raw,
     _text_codes,
 )
+from poems_cohort.defaults import PAPER_CUTOFF
 from poems_cohort.errors import InputError, Problem
 
-DEFAULT_CUTOFF = dt.date(2018, 8, 31)
+DEFAULT_CUTOFF = PAPER_CUTOFF
 """The paper's date of last follow-up."""
 
 VEGF_WARN_ABOVE = 50_000.0
@@ -295,7 +296,7 @@ def _schema(spec: Mapping[str, Column], present: list[str], regimen_note: str) -
                 checks.append(pa.Check.ge(column.minimum, error=expected))
             if column.integer:
                 checks.append(pa.Check(_integer_check, error=expected))
-        elif column.kind == "category":
+        elif column.kind == "category" and column.allowed:  # regimen: any name
             note = regimen_note if name == "regimen" else ""
             checks.append(pa.Check.isin(list(column.allowed), error=expected + note))
         if checks:
@@ -531,9 +532,9 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
     aliases = {**raw.regimen_aliases, **(regimen_aliases or {})}
     problems: list[Problem] = []
     for alias, regimen in (regimen_aliases or {}).items():
-        if regimen not in PATIENT_TABLE["regimen"].allowed:
+        if not isinstance(regimen, str) or not regimen.strip():
             problems.append(Problem("regimen aliases", None, alias, regimen,
-                                    "a regimen alias mapping to ASCT, MDex or LDex"))
+                                    "a regimen alias mapping to a non-empty regimen name"))
     limit = _as_cutoff(cutoff)
     patients = visits = None
     if raw.patients is not None:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from poems_cohort.report import format as fmt
 from poems_cohort.study import StudyResults
+from poems_cohort.study.names import PFS, RESPONSE_ENDPOINTS, SURVIVAL_ENDPOINTS
 
 
 def _get(frame: pd.DataFrame, **where: object) -> pd.Series:
@@ -28,8 +29,6 @@ def narrative(results: StudyResults) -> str:
     plan = results.plan
     ev = results.survival.events
     fu = results.survival.followup
-    t2 = results.table2.rows
-    tests = results.tests()
     ref = plan.reference
     others = [r for r in plan.regimens if r != ref]
     total = int(_get(ev, regimen="All")["patients"])
@@ -40,21 +39,21 @@ def narrative(results: StudyResults) -> str:
              f"({fmt.num(_get(ev, regimen='All')['person_years'], 0)} person-years),"]
 
     def rate(endpoint: str, regimen: str) -> str:
-        return fmt.pct_text(_get(t2, endpoint=endpoint, subgroup="all", regimen=regimen)["value"])
+        return fmt.pct_text(results.table2.row(endpoint, regimen=regimen)["value"])
 
-    for endpoint in ("CRH", "CRV", "CRH/CRV", "RN"):
+    for endpoint, _, _ in RESPONSE_ENDPOINTS:
         vs = "; ".join(
             f"{r} {rate(endpoint, r)}, "
-            f"{_p(_get(t2, endpoint=endpoint, subgroup='all', regimen=r)['p_value'])}"
+            f"{_p(results.table2.row(endpoint, regimen=r)['p_value'])}"
             for r in others)
         parts.append(f"the {endpoint} rate was {rate(endpoint, 'All')} overall and "
                      f"{rate(endpoint, ref)} with {ref} ({vs});")
     years = fmt.landmark(plan.survival_landmark_months)
-    for endpoint in ("PFS", "OS"):
+    for endpoint, _, _ in SURVIVAL_ENDPOINTS:
         by = ", ".join(f"{r} {rate(endpoint, r)}" for r in plan.regimens)
-        p3 = _get(tests, source="survival", endpoint=endpoint, subgroup="all")["p_value"]
+        p3 = results.survival.test(endpoint).p_value
         parts.append(f"{years} {endpoint} was {rate(endpoint, 'All')} ({by}; log-rank "
-                     f"{_p(p3)} across regimens)" + (";" if endpoint == "PFS" else "."))
+                     f"{_p(p3)} across regimens)" + (";" if endpoint == PFS else "."))
     deaths = _get(ev, regimen="All")
     parts.append(f"{_patients(int(deaths['deaths']))} died, "
                  f"{int(deaths['treatment_related_deaths'])} of treatment-related causes.")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from poems_cohort.report import format as fmt
 from poems_cohort.study import StudyResults
+from poems_cohort.study.names import ALL, OS, PFS, SURVIVAL, TABLE2
 
 ABBREVIATIONS = {
     "ASCT": "autologous stem cell transplantation", "MDex": "melphalan + dexamethasone",
@@ -212,37 +213,36 @@ def table1(results: StudyResults) -> DisplayTable:
 
 
 def _subgroup_header(results: StudyResults, subgroup: str) -> str:
-    t2 = results.table2.rows
-    n = t2[(t2["endpoint"] == "PFS") & (t2["subgroup"] == subgroup) & (t2["regimen"] == "All")]
     label = results.plan.subgroup(subgroup).label()
-    return f"{label} (N={int(n['N'].iloc[0])})" if len(n) else label
+    try:
+        n = results.survival.estimate(PFS, subgroup=subgroup)["N"]
+    except KeyError:
+        return label
+    return f"{label} (N={int(n)})"
 
 
 def _response_table(results: StudyResults, subgroups: list[str], name: str,
                     title: str) -> DisplayTable:
     plan = results.plan
     t2 = results.table2.rows
-    across = results.tests()
     marks = _Marks()
     when = fmt.landmark(plan.survival_landmark_months)
     order = [plan.reference, *(r for r in plan.regimens if r != plan.reference), "All"]
     ci = ci_label(results)
     rows = []
     for endpoint in dict.fromkeys(t2["endpoint"]):
-        survival = endpoint in ("PFS", "OS")
+        survival = endpoint in (PFS, OS)
         section = f"{endpoint}, {when} rate" if survival else endpoint
         for g in order:
             rec = {"Endpoint": section, "Regimen": "All regimens" if g == "All" else g}
             for sg in subgroups:
-                r = t2[(t2["endpoint"] == endpoint) & (t2["subgroup"] == sg)
-                       & (t2["regimen"] == g)].iloc[0]
+                r = results.table2.row(endpoint, subgroup=sg, regimen=g)
                 head = _subgroup_header(results, sg)
                 rec[f"{head}: n/N"] = fmt.n_of(r["n"], r["N"])
                 rec[f"{head}: % ({ci})"] = fmt.rate_ci(r["value"], r["ci_low"], r["ci_high"])
-                if g == "All":
-                    t = across[(across["source"] == ("survival" if survival else "table2"))
-                               & (across["endpoint"] == endpoint) & (across["subgroup"] == sg)]
-                    p = marks.p(t["p_value"].iloc[0], t["test"].iloc[0]) if len(t) else ""
+                if g == ALL:
+                    t = results.test(SURVIVAL if survival else TABLE2, endpoint, subgroup=sg)
+                    p = marks.p(t.p_value, t.test)
                 elif g == plan.reference:
                     p = ""
                 else:

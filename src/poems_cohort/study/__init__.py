@@ -5,7 +5,7 @@ from poems_cohort.study.kinetics import Kinetics, compute_kinetics
 from poems_cohort.study.plan import AnalysisPlan, Subgroup, load_plan
 from poems_cohort.study.policy import TestOutcome, compare_counts
 from poems_cohort.study.results import StudyResults
-from poems_cohort.study.run import compute_study, run_study, software_versions
+from poems_cohort.study.run import baseline_frame, compute_study, software_versions
 from poems_cohort.study.survival import Survival, compute_survival
 from poems_cohort.study.table1 import Table1, compute_table1
 from poems_cohort.study.table2 import Table2, compute_table2
@@ -20,12 +20,12 @@ __all__ = [
     "Table2",
     "TestOutcome",
     "compare_counts",
+    "baseline_frame",
     "compute_kinetics",
     "compute_study",
     "compute_survival",
     "compute_table1",
     "compute_table2",
     "load_plan",
-    "run_study",
     "software_versions",
 ]

@@ -3,15 +3,36 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from poems_cohort import stats
+from poems_cohort.study.names import ALL
 from poems_cohort.study.plan import AnalysisPlan, Subgroup
+from poems_cohort.study.policy import TestOutcome
 
-ALL = "All"
+__all__ = ["ALL", "as_float", "flag", "groups_of", "in_subgroup", "kaplan_meier", "median_of",
+           "one", "outcome_of", "percent", "survival_at"]
+
+
+def one(frame: pd.DataFrame, what: str, **where: object) -> pd.Series:
+    """The single row of ``frame`` whose columns equal ``where`` (a ``KeyError`` naming
+    ``what`` and the values when there is none)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in where.items():
+        mask &= (frame[column] == value).to_numpy(dtype=bool)
+    hits = frame[mask]
+    if len(hits) == 0:
+        shown = ", ".join(f"{k}={v!r}" for k, v in where.items())
+        raise KeyError(f"no {what} with {shown}")
+    return hits.iloc[0]
+
+
+def outcome_of(row: pd.Series) -> TestOutcome:
+    """A row of a tests frame (test, statistic, df, p_value) as a ``TestOutcome``."""
+    return TestOutcome(str(row["test"]), float(row["statistic"]), float(row["df"]),
+                       float(row["p_value"]))
 
 
 def in_subgroup(ds: pd.DataFrame, subgroup: Subgroup) -> pd.DataFrame:
@@ -31,7 +52,8 @@ def groups_of(ds: pd.DataFrame, plan: AnalysisPlan) -> list[tuple[str, pd.DataFr
     return [(ALL, ds)] + [(r, ds[ds["regimen"] == r]) for r in plan.regimens]
 
 
-def kaplan_meier(time: pd.Series, event: pd.Series, *, conf_level: float) -> Any | None:
+def kaplan_meier(time: pd.Series, event: pd.Series, *, conf_level: float
+                 ) -> stats.KaplanMeier | None:
     """The Kaplan–Meier fit (log-log intervals at ``conf_level``), or ``None`` when there is no
     observation."""
     if len(time) == 0:
@@ -40,7 +62,7 @@ def kaplan_meier(time: pd.Series, event: pd.Series, *, conf_level: float) -> Any
                               conf_level=conf_level, conf_type="log-log")
 
 
-def survival_at(km: Any | None, t: float) -> tuple[float, float, float]:
+def survival_at(km: stats.KaplanMeier | None, t: float) -> tuple[float, float, float]:
     """Survival and its confidence limits at ``t``; NaN when the curve does not reach ``t``."""
     if km is None:
         return (math.nan, math.nan, math.nan)
@@ -54,7 +76,7 @@ def survival_at(km: Any | None, t: float) -> tuple[float, float, float]:
     return (float(row["surv"]), float(row["lower"]), float(row["upper"]))
 
 
-def median_of(km: Any | None) -> tuple[float, float, float]:
+def median_of(km: stats.KaplanMeier | None) -> tuple[float, float, float]:
     """The median survival time and its confidence limits (NaN when not reached)."""
     if km is None:
         return (math.nan, math.nan, math.nan)

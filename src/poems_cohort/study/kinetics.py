@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from poems_cohort.study._common import flag, groups_of, kaplan_meier, percent, survival_at
+from poems_cohort.study._common import ALL, flag, groups_of, kaplan_meier, percent, survival_at
+from poems_cohort.study.names import BY_REGIMEN, EVERYONE
 from poems_cohort.study.plan import AnalysisPlan
 from poems_cohort.study.survival import (
     AT_RISK_COLUMNS,
@@ -81,9 +82,9 @@ def compute_kinetics(ds: pd.DataFrame, plan: AnalysisPlan) -> Kinetics:
                 cumulative.append({"response": label, "regimen": name, "month": month,
                                    "rate": percent(1.0 - s), "ci_low": percent(1.0 - hi),
                                    "ci_high": percent(1.0 - lo)})
-            if name != "All":
-                curves += curve_records(km, label, "regimen", "all", name, cumulative=True)
-                at_risk += at_risk_records(tf["time"], ticks, label, "regimen", "all", name)
+            if name != ALL:
+                curves += curve_records(km, label, BY_REGIMEN, EVERYONE, name, cumulative=True)
+                at_risk += at_risk_records(tf["time"], ticks, label, BY_REGIMEN, EVERYONE, name)
     return Kinetics(medians=pd.DataFrame(medians), cumulative=pd.DataFrame(cumulative),
                     curves=pd.DataFrame(curves, columns=CURVE_COLUMNS),
                     at_risk=pd.DataFrame(at_risk, columns=AT_RISK_COLUMNS))

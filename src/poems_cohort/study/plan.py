@@ -13,24 +13,30 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from poems_cohort.clinical.settings import EndpointSettings
 from poems_cohort.cohort.columns import REGIMENS
+from poems_cohort.defaults import PAPER_CUTOFF, VEGF_UPPER_NORMAL
 from poems_cohort.errors import InputError, Problem
 
 TestPolicy = Literal["spss", "exact"]
 TEST_POLICIES: tuple[str, ...] = ("spss", "exact")
 PROPORTION_CIS: tuple[str, ...] = ("wilson", "clopper-pearson")
 RISK_GROUPS: tuple[str, ...] = ("low", "medium", "high")
+#: the most regimens a plan compares (the Okabe–Ito palette has eight colours)
+MAX_ARMS = 8
 #: the smallest spacing of the time-axis ticks and numbers at risk, in months
 MIN_STEP_MONTHS = 1.0
 
 
 def canonical_regimen(name: str) -> str:
-    """The canonical spelling of a regimen name given in any case (``"ldex"`` → ``"LDex"``);
-    an unknown name is returned unchanged."""
+    """The canonical spelling of one of the published study's regimen names given in any case
+    (``"ldex"`` → ``"LDex"``); any other name is returned stripped of surrounding spaces (it must
+    then match the cohort's regimen text exactly)."""
     if isinstance(name, str):
         for r in REGIMENS:
             if name.strip().lower() == r.lower():
                 return r
+        return name.strip()
     return name
 
 
@@ -66,7 +72,9 @@ class AnalysisPlan:
     - ``figure_subgroups``: the subgroups drawn in Figure 2 (PFS and OS panels).
     - ``response_landmarks_months``: times of the cumulative response rates.
     - ``survival_landmark_months``: time of the PFS and OS rates (3 years).
-    - ``cutoff``: the data cutoff (last follow-up date), passed to the endpoint derivation.
+    - ``cutoff``: the data cutoff (last follow-up date): reading, eligibility and the endpoints.
+    - ``vegf_normal_below``: the upper limit of normal of VEGF (pg/ml): the diagnostic criterion
+      (at or above) and the VEGF response CRV (below).
     - ``test_policy``: ``"spss"`` or ``"exact"`` (see ``docs/study.md``).
     - ``confidence_level``: of every confidence interval.
     - ``proportion_ci``: ``"wilson"`` or ``"clopper-pearson"``.
@@ -80,7 +88,8 @@ class AnalysisPlan:
     figure_subgroups: tuple[str, ...] = ("all", "low", "medium-high")
     response_landmarks_months: tuple[float, ...] = (6.0, 12.0)
     survival_landmark_months: float = 36.0
-    cutoff: dt.date = dt.date(2018, 8, 31)
+    cutoff: dt.date = PAPER_CUTOFF
+    vegf_normal_below: float = VEGF_UPPER_NORMAL
     test_policy: TestPolicy = "spss"
     confidence_level: float = 0.95
     proportion_ci: str = "wilson"
@@ -103,11 +112,10 @@ class AnalysisPlan:
                 return s
         raise KeyError(name)
 
-    def endpoint_settings(self) -> Any:
-        """The clinical layer's ``EndpointSettings`` with this plan's cutoff."""
-        from poems_cohort.clinical import EndpointSettings
-
-        return replace(EndpointSettings(), cutoff=self.cutoff)
+    def endpoint_settings(self) -> EndpointSettings:
+        """The clinical layer's ``EndpointSettings`` with this plan's cutoff and VEGF threshold."""
+        return replace(EndpointSettings(), cutoff=self.cutoff,
+                       vegf_normal_below=self.vegf_normal_below)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description of the plan."""
@@ -123,6 +131,7 @@ class AnalysisPlan:
             "response_landmarks_months": list(self.response_landmarks_months),
             "survival_landmark_months": self.survival_landmark_months,
             "cutoff": self.cutoff.isoformat(),
+            "vegf_normal_below": self.vegf_normal_below,
             "test_policy": self.test_policy,
             "confidence_level": self.confidence_level,
             "proportion_ci": self.proportion_ci,
@@ -143,11 +152,13 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     def bad(key: str, value: object, expected: str) -> None:
         out.append(Problem(src, None, key, value, expected))
 
-    known = ", ".join(REGIMENS)
     regimens = list(plan.regimens)
-    unknown = [r for r in regimens if r not in REGIMENS]
-    if unknown:
-        bad("regimens", unknown, f"regimen names among {known} (in any case)")
+    blank = [r for r in regimens if not isinstance(r, str) or not r.strip()]
+    if blank:
+        bad("regimens", regimens, "regimen names, each a non-empty text")
+    if len(regimens) > MAX_ARMS:
+        bad("regimens", regimens, f"at most {MAX_ARMS} regimens (the colours and line styles "
+            "of the figures)")
     if len(regimens) < 2 or len(set(regimens)) != len(regimens):
         bad("regimens", regimens, "at least two distinct regimen names")
     if plan.reference not in regimens:
@@ -192,13 +203,15 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
     if not (_finite(step) and step >= MIN_STEP_MONTHS):
         bad("risk_table_step_months", step,
             f"a number of months, at least {MIN_STEP_MONTHS:g} (e.g. 12)")
+    if not (_finite(plan.vegf_normal_below) and plan.vegf_normal_below > 0):
+        bad("vegf_normal_below", plan.vegf_normal_below, "a positive VEGF level in pg/ml (e.g. 600)")
     if not isinstance(plan.cutoff, dt.date):
         bad("cutoff", plan.cutoff, "a date (YYYY-MM-DD)")
     return out
 
 
 _FIELDS = ("regimens", "reference", "subgroups", "figure_subgroups", "response_landmarks_months",
-           "survival_landmark_months", "cutoff", "test_policy", "confidence_level",
+           "survival_landmark_months", "cutoff", "vegf_normal_below", "test_policy", "confidence_level",
            "proportion_ci", "risk_table_step_months", "supplementary_subgroup")
 
 
@@ -258,7 +271,8 @@ def _convert(key: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, int | float) for v in value):
             raise TypeError("a list of numbers of months")
         return tuple(float(v) for v in value)
-    if key in ("survival_landmark_months", "confidence_level", "risk_table_step_months"):
+    if key in ("survival_landmark_months", "confidence_level", "risk_table_step_months",
+               "vegf_normal_below"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("a number")
         return float(value)

@@ -9,8 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from poems_cohort.study._common import one, outcome_of
 from poems_cohort.study.kinetics import Kinetics
+from poems_cohort.study.names import BY_REGIMEN, EVERYONE, SURVIVAL, TABLE1, TABLE2
 from poems_cohort.study.plan import AnalysisPlan
+from poems_cohort.study.policy import TestOutcome
 from poems_cohort.study.survival import Survival
 from poems_cohort.study.table1 import Table1
 from poems_cohort.study.table2 import Table2
@@ -38,11 +41,24 @@ class StudyResults:
         return (f"StudyResults({n} patients, regimens {list(self.plan.regimens)}, "
                 f"{len(self.table1.rows)} Table 1 rows, {len(self.table2.rows)} Table 2 rows)")
 
+    def test(self, source: str, endpoint: str, *, subgroup: str = EVERYONE,
+             by: str = BY_REGIMEN) -> TestOutcome:
+        """One test across all regimens: ``source`` is ``"table1"`` (``endpoint`` a Table 1
+        label), ``"table2"`` (a response) or ``"survival"`` (PFS/OS, ``by`` regimen or CRV)."""
+        if source == SURVIVAL:
+            return self.survival.test(endpoint, by=by, subgroup=subgroup)
+        if source == TABLE2:
+            return self.table2.test(endpoint, subgroup=subgroup)
+        if source == TABLE1:
+            return outcome_of(one(self.table1.tests, "Table 1 test", endpoint=endpoint,
+                                  subgroup=subgroup))
+        raise KeyError(f"no test source {source!r}; one of {[TABLE1, TABLE2, SURVIVAL]}")
+
     def tests(self) -> pd.DataFrame:
         """Every all-regimen test (Table 1, Table 2 responses, survival) with its source."""
-        parts = [self.table1.tests.assign(source="table1"),
-                 self.table2.tests.assign(source="table2"),
-                 self.survival.tests.assign(source="survival")]
+        parts = [self.table1.tests.assign(source=TABLE1),
+                 self.table2.tests.assign(source=TABLE2),
+                 self.survival.tests.assign(source=SURVIVAL)]
         cols = ["source", "endpoint", "subgroup", "test", "statistic", "df", "p_value"]
         return pd.concat(parts, ignore_index=True)[cols]
 

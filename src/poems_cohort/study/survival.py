@@ -22,16 +22,23 @@ from poems_cohort.study._common import (
     in_subgroup,
     kaplan_meier,
     median_of,
+    one,
+    outcome_of,
     percent,
     survival_at,
+)
+from poems_cohort.study.names import (
+    BY_CRV,
+    BY_REGIMEN,
+    CRV_GROUPS,
+    EVERYONE,
+    SURVIVAL_ENDPOINTS,
+    endpoint_label,
 )
 from poems_cohort.study.plan import AnalysisPlan
 from poems_cohort.study.policy import LOGRANK, TestOutcome, not_testable
 
-ENDPOINTS: tuple[tuple[str, str, str], ...] = (
-    ("PFS", "pfs_months", "pfs_event"),
-    ("OS", "os_months", "os_event"),
-)
+ENDPOINTS: tuple[tuple[str, str, str], ...] = SURVIVAL_ENDPOINTS
 
 CURVE_COLUMNS = ["endpoint", "by", "subgroup", "group", "time", "n_risk", "n_event", "n_censor",
                  "value", "lower", "upper"]
@@ -52,6 +59,28 @@ class Survival:
     def to_frame(self) -> pd.DataFrame:
         """PFS and OS by subgroup and regimen."""
         return self.by_regimen.copy()
+
+    def test(self, endpoint: str, *, by: str = BY_REGIMEN, subgroup: str = EVERYONE
+             ) -> TestOutcome:
+        """The log-rank test of ``endpoint`` (``"PFS"``, ``"OS"``) across the regimens (or, with
+        ``by="CRV"``, CRV responders against non-responders) in ``subgroup``."""
+        return outcome_of(one(self.tests, "survival test",
+                              endpoint=endpoint_label(endpoint, by), subgroup=subgroup))
+
+    def estimate(self, endpoint: str, *, subgroup: str = EVERYONE, regimen: str = ALL
+                 ) -> pd.Series:
+        """The row of ``by_regimen``: N, events, median and landmark rate with their limits, and
+        the log-rank p against the reference regimen."""
+        return one(self.by_regimen, "survival estimate", endpoint=endpoint, subgroup=subgroup,
+                   regimen=regimen)
+
+    def curve(self, endpoint: str, group: str, *, by: str = BY_REGIMEN,
+              subgroup: str = EVERYONE) -> pd.DataFrame:
+        """The steps of one Kaplan–Meier curve (empty when the group has no patient)."""
+        c = self.curves
+        sel = ((c["endpoint"] == endpoint) & (c["by"] == by) & (c["subgroup"] == subgroup)
+               & (c["group"] == group))
+        return c[sel].reset_index(drop=True)
 
 
 def logrank(frame: pd.DataFrame, time: str, event: str, group: pd.Series) -> TestOutcome:
@@ -91,12 +120,12 @@ def at_risk_times(max_time: float, step: float) -> np.ndarray:
     return np.arange(0.0, top + step / 2, step)
 
 
-def curve_records(km: object, endpoint: str, by: str, subgroup: str, group: str,
+def curve_records(km: stats.KaplanMeier | None, endpoint: str, by: str, subgroup: str, group: str,
                   *, cumulative: bool = False) -> list[dict[str, object]]:
     """The steps of a Kaplan–Meier curve (or of 1 − KM when ``cumulative``) as records."""
     if km is None:
         return []
-    tab = km.table  # type: ignore[attr-defined]
+    tab = km.table
     recs = []
     for row in tab.itertuples(index=False):
         value, lower, upper = float(row.surv), float(row.lower), float(row.upper)
@@ -147,8 +176,8 @@ def compute_survival(ds: pd.DataFrame, plan: AnalysisPlan) -> Survival:
                              "p_value": vs.p_value if vs else math.nan,
                              "test": vs.test if vs else None})
                 if name != ALL:
-                    curves += curve_records(km, endpoint, "regimen", sg.name, name)
-                    at_risk += at_risk_records(part[time], ticks, endpoint, "regimen", sg.name,
+                    curves += curve_records(km, endpoint, BY_REGIMEN, sg.name, name)
+                    at_risk += at_risk_records(part[time], ticks, endpoint, BY_REGIMEN, sg.name,
                                                name)
     supp_tests, supp_curves, supp_risk = _by_crv(ds, plan)
     return Survival(
@@ -167,19 +196,19 @@ def _by_crv(ds: pd.DataFrame, plan: AnalysisPlan
     sg = plan.subgroup(plan.supplementary_subgroup)
     sub = in_subgroup(ds, sg)
     sub = sub[flag(sub["crv_evaluable"])]
-    status = pd.Series(np.where(flag(sub["crv"]), "CRV", "No CRV"), index=sub.index)
+    status = pd.Series(np.where(flag(sub["crv"]), *CRV_GROUPS), index=sub.index)
     tests, curves, at_risk = [], [], []
     for endpoint, time, event in ENDPOINTS:
         res = logrank(sub, time, event, status)
-        tests.append({"endpoint": f"{endpoint} by CRV", "subgroup": sg.name, "test": res.test,
+        tests.append({"endpoint": endpoint_label(endpoint, BY_CRV), "subgroup": sg.name, "test": res.test,
                       "statistic": res.statistic, "df": res.df, "p_value": res.p_value})
         ticks = at_risk_times(float(sub[time].max()) if len(sub) else 0.0,
                               plan.risk_table_step_months)
-        for name in ("CRV", "No CRV"):
+        for name in CRV_GROUPS:
             part = sub[status == name]
             km = kaplan_meier(part[time], part[event], conf_level=plan.confidence_level)
-            curves += curve_records(km, endpoint, "CRV", sg.name, name)
-            at_risk += at_risk_records(part[time], ticks, endpoint, "CRV", sg.name, name)
+            curves += curve_records(km, endpoint, BY_CRV, sg.name, name)
+            at_risk += at_risk_records(part[time], ticks, endpoint, BY_CRV, sg.name, name)
     return tests, curves, at_risk
 
 

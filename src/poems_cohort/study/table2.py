@@ -15,17 +15,22 @@ import numpy as np
 import pandas as pd
 
 from poems_cohort import stats
-from poems_cohort.study._common import ALL, as_float, flag, groups_of, in_subgroup, percent
+from poems_cohort.study._common import (
+    ALL,
+    as_float,
+    flag,
+    groups_of,
+    in_subgroup,
+    one,
+    outcome_of,
+    percent,
+)
+from poems_cohort.study.names import EVERYONE, RESPONSE_ENDPOINTS
 from poems_cohort.study.plan import AnalysisPlan
-from poems_cohort.study.policy import compare_counts
+from poems_cohort.study.policy import TestOutcome, compare_counts
 
 #: endpoint label, response column, evaluability column
-RESPONSES: tuple[tuple[str, str, str], ...] = (
-    ("CRH", "crh", "crh_evaluable"),
-    ("CRV", "crv", "crv_evaluable"),
-    ("CRH/CRV", "crh_crv", "crh_crv_evaluable"),
-    ("RN", "rn", "rn_evaluable"),
-)
+RESPONSES: tuple[tuple[str, str, str], ...] = RESPONSE_ENDPOINTS
 
 COLUMNS = ["endpoint", "subgroup", "regimen", "n", "N", "value", "ci_low", "ci_high", "p_value",
            "test"]
@@ -41,6 +46,15 @@ class Table2:
     def to_frame(self) -> pd.DataFrame:
         """The rows of Table 2."""
         return self.rows.copy()
+
+    def row(self, endpoint: str, *, subgroup: str = EVERYONE, regimen: str = ALL) -> pd.Series:
+        """One row (n, N, value, its limits, the p-value against the reference and its test)."""
+        return one(self.rows, "Table 2 row", endpoint=endpoint, subgroup=subgroup,
+                   regimen=regimen)
+
+    def test(self, endpoint: str, *, subgroup: str = EVERYONE) -> TestOutcome:
+        """The test of a response across all regimens in ``subgroup``."""
+        return outcome_of(one(self.tests, "Table 2 test", endpoint=endpoint, subgroup=subgroup))
 
 
 def _counts(part: pd.DataFrame, col: str, evaluable: str) -> tuple[int, int]:

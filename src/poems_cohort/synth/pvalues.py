@@ -16,6 +16,8 @@ from functools import lru_cache
 from scipy.stats import chi2 as _chi2
 from scipy.stats import fisher_exact
 
+from poems_cohort.study.policy import fisher_applies
+
 TESTS = ("pearson", "yates", "fisher", "spss")
 
 
@@ -69,7 +71,9 @@ def min_expected(n: Sequence[int], N: Sequence[int]) -> float:
 def p_value(test: str, n: Sequence[int], N: Sequence[int]) -> float:
     """The p of ``test`` (one of :data:`TESTS`) for responders ``n`` out of ``N`` per group.
 
-    ``"spss"`` is Pearson, or Fisher for a 2 x 2 table with an expected count below 5.
+    ``"spss"`` is the study's rule (:func:`poems_cohort.study.policy.fisher_applies`): a group
+    of nobody is left out (as SPSS leaves an empty row out of the crosstab), then Pearson, or
+    Fisher for a 2 x 2 table with an expected count below 5.
     """
     n, N = tuple(int(x) for x in n), tuple(int(x) for x in N)
     if test == "pearson":
@@ -79,7 +83,12 @@ def p_value(test: str, n: Sequence[int], N: Sequence[int]) -> float:
     if test == "fisher":
         return fisher_p(n, N)  # type: ignore[arg-type]
     if test == "spss":
-        if len(n) == 2 and min_expected(n, N) < 5:
+        _margins(n, N)
+        kept = [(a, b) for a, b in zip(n, N, strict=True) if b > 0]
+        if len(kept) < 2:
+            return 1.0  # one group left: no association to test
+        n, N = tuple(a for a, _ in kept), tuple(b for _, b in kept)
+        if fisher_applies("spss", (len(n), 2), min_expected(n, N)):
             return fisher_p(n, N)  # type: ignore[arg-type]
         return pearson_p(n, N)
     raise ValueError(f"unknown test {test!r}; expected one of {TESTS}")

@@ -45,6 +45,8 @@ from typing import Literal
 
 import pandas as pd
 
+from poems_cohort.study.names import BY_CRV as BY_CRV_STATUS
+from poems_cohort.study.names import endpoint_label
 from poems_cohort.study.results import StudyResults
 from poems_cohort.synth.published import (
     SIGNIFICANCE as SIGNIFICANCE_KIND,
@@ -420,14 +422,15 @@ def _by_crv(res: StudyResults, number: PublishedNumber) -> Found:
     endpoint = SURVIVAL.get(number.quantity)
     if endpoint is None:
         raise LookupError(f"the study compares only PFS and OS by CRV, not {number.quantity!r}")
-    row = _row(res.survival.tests, "survival tests", endpoint=f"{endpoint} by CRV",
+    row = _row(res.survival.tests, "survival tests",
+               endpoint=endpoint_label(endpoint, BY_CRV_STATUS),
                subgroup=number.subgroup)
     curves = res.survival.curves
     groups: list[tuple[str, float]] = []
     if not curves.empty:
         landmark = res.plan.survival_landmark_months
         for g in comparison_groups(BY_CRV):
-            steps = curves[(curves["endpoint"] == endpoint) & (curves["by"] == "CRV")
+            steps = curves[(curves["endpoint"] == endpoint) & (curves["by"] == BY_CRV_STATUS)
                            & (curves["subgroup"] == number.subgroup) & (curves["group"] == g)
                            & (curves["time"] <= landmark)]
             value = float(steps.sort_values("time")["value"].iloc[-1]) if len(steps) else 1.0

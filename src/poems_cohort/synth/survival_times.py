@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 
 from poems_cohort import stats
+from poems_cohort.defaults import PAPER_CUTOFF
 from poems_cohort.synth.assign import choose_exact
 from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS, km_at, prints_as
 from poems_cohort.synth.pooled_above import Layout, applies, pooled_above_layout
 from poems_cohort.synth.published import load_published
 from poems_cohort.synth.targets import RegimenTargets, Targets
 
-CUTOFF = pd.Timestamp("2018-08-31")
+CUTOFF = pd.Timestamp(PAPER_CUTOFF)
 FIRST_START = pd.Timestamp("2000-01-01")
 LAST_START = pd.Timestamp("2017-10-31")
 

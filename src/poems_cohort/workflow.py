@@ -1,0 +1,269 @@
+"""The workflow: the one place where the layers are wired together.
+
+``read → eligibility → endpoints → study`` is :func:`compute` (writes nothing); :func:`run` is
+:func:`compute` then the report layer's rendering and writing; :func:`reproduce` adds the audit of
+the published numbers between the two; :func:`derive` stops after the endpoints (the analysis
+dataset of ``poems-cohort derive``). Every entry point takes the analysis plan (an
+:class:`~poems_cohort.study.AnalysisPlan`, a TOML file, a preset name or ``None`` for the
+default) and honours its data cutoff and VEGF threshold at every step: reading (warnings for
+dates after the cutoff), eligibility (the VEGF criterion, treatment after the cutoff), the
+endpoints (responses, PFS/OS) and the study.
+
+The command line only parses, calls these functions and prints; ``report`` only renders and
+writes what it is given; ``study`` computes from frames and knows nothing of files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import pandas as pd
+
+from poems_cohort.clinical import derive_analysis_dataset
+from poems_cohort.cohort import Cohort, Eligibility, apply_eligibility, load_cohort
+from poems_cohort.data import bundled_cohort_path, is_synthetic_cohort
+from poems_cohort.errors import InputError, Problem
+from poems_cohort.study import AnalysisPlan, StudyResults, compute_study, load_plan
+from poems_cohort.study.run import baseline_frame
+
+if TYPE_CHECKING:
+    from poems_cohort.report.appendix import Appendix
+    from poems_cohort.report.output import Outputs
+    from poems_cohort.synth.reproduce import Reproduction
+
+Progress = Callable[[str, float], None]
+PlanLike = AnalysisPlan | str | Path | None
+T = TypeVar("T")
+
+
+class Steps:
+    """Times each step and reports it to ``progress`` (``step(name, fn)`` returns ``fn()``)."""
+
+    def __init__(self, progress: Progress | None = None,
+                 timings: Sequence[tuple[str, float]] = ()) -> None:
+        self.progress = progress
+        self.timings: list[tuple[str, float]] = list(timings)
+
+    def __call__(self, name: str, fn: Callable[[], T]) -> T:
+        t0 = time.perf_counter()
+        value = fn()
+        seconds = time.perf_counter() - t0
+        self.timings.append((name, seconds))
+        if self.progress is not None:
+            self.progress(name, seconds)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """The analysis dataset of a cohort under a plan: the cohort read, the eligibility decisions
+    and patient flow, and one row per included patient (``clinical.derive_analysis_dataset``)."""
+
+    plan: AnalysisPlan
+    cohort: Cohort
+    eligibility: Eligibility
+    dataset: pd.DataFrame
+
+    def __repr__(self) -> str:
+        return (f"Derived({len(self.dataset)} patients of {self.eligibility.flow.screened} "
+                f"screened, cutoff {self.plan.cutoff.isoformat()})")
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedStudy:
+    """A study computed and not yet rendered: the results, whether the cohort is synthetic, and
+    the seconds each step took so far."""
+
+    results: StudyResults
+    synthetic: bool
+    timings: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What a run did: the results, the files and the seconds each step took."""
+
+    results: StudyResults
+    outputs: Outputs
+    timings: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReproduceSummary:
+    """A run with the published numbers set beside ours (``reproduction``)."""
+
+    run: RunSummary
+    reproduction: Reproduction
+
+
+def resolve_plan(plan: PlanLike = None, *, cutoff: dt.date | None = None) -> AnalysisPlan:
+    """The effective plan: ``plan`` (a plan, a TOML file, a preset name or ``None`` for the
+    default) with ``cutoff``, when given, overriding its data cutoff."""
+    resolved = plan if isinstance(plan, AnalysisPlan) else load_plan(plan)
+    return replace(resolved, cutoff=cutoff) if cutoff is not None else resolved
+
+
+def cohort_source(data: str | Path | None) -> Path:
+    """The cohort to read: ``data``, or the bundled synthetic cohort (an ``InputError`` when it
+    is not installed)."""
+    if data is not None:
+        return Path(data)
+    source = bundled_cohort_path()
+    if not (source / "patients.csv").is_file():
+        raise InputError([Problem(str(source), None, None, None,
+                                  "the bundled synthetic cohort (patients.csv); it is not "
+                                  "installed, give a cohort path")])
+    return source
+
+
+def read(data: str | Path | None, plan: AnalysisPlan, *,
+         mapping: str | Path | None = None) -> Cohort:
+    """Read and validate the cohort (default: the bundled one) with the plan's cutoff."""
+    return load_cohort(cohort_source(data), mapping=mapping, cutoff=plan.cutoff)
+
+
+def eligibility(cohort: Cohort, plan: AnalysisPlan) -> Eligibility:
+    """The plan's inclusion rules: its regimens, VEGF threshold and data cutoff."""
+    return apply_eligibility(cohort, regimens=plan.regimens,
+                             vegf_threshold=plan.vegf_normal_below, cutoff=plan.cutoff)
+
+
+def check_regimens(cohort: Cohort, plan: AnalysisPlan) -> None:
+    """An ``InputError`` when a regimen the plan compares was given to no patient of the cohort
+    (a misspelt name would otherwise be an empty arm)."""
+    present = list(cohort.regimen_counts(only_present=True))
+    missing = [r for r in plan.regimens if r not in present]
+    if missing:
+        raise InputError([Problem(plan.source or "analysis plan", None, "regimens", missing,
+                                  "regimens received by at least one patient of the cohort "
+                                  f"(it has {', '.join(map(str, present)) or 'none'})")])
+
+
+def check_included(elig: Eligibility, source: object = "cohort") -> None:
+    """An ``InputError`` when eligibility leaves no patient to analyse, saying why (the
+    exclusion counts), instead of a report of empty tables."""
+    flow = elig.flow
+    if flow.included > 0:
+        return
+    reasons = "; ".join(f"{reason}: {n}" for reason, n in flow.excluded.items() if n)
+    raise InputError([Problem(str(source), None, None, None,
+                              f"at least one patient left to analyse; of {flow.screened} "
+                              f"screened none was included ({reasons or 'no patients'})")])
+
+
+def derive_cohort(cohort: Cohort, plan: AnalysisPlan | None = None, *,
+                  step: Steps | None = None) -> Derived:
+    """Eligibility and the analysis dataset of a loaded cohort under ``plan``."""
+    plan = plan or AnalysisPlan()
+    step = step or Steps()
+    check_regimens(cohort, plan)
+    elig = step("apply eligibility", lambda: eligibility(cohort, plan))
+    check_included(elig, cohort.source)
+    ds = step("derive endpoints",
+              lambda: derive_analysis_dataset(elig.included, plan.endpoint_settings()))
+    return Derived(plan, cohort, elig, ds)
+
+
+def derive(data: str | Path | None, *, plan: PlanLike = None, mapping: str | Path | None = None,
+           cutoff: dt.date | None = None) -> Derived:
+    """Read the cohort and derive its analysis dataset (``poems-cohort derive``); writes
+    nothing."""
+    effective = resolve_plan(plan, cutoff=cutoff)
+    return derive_cohort(read(data, effective, mapping=mapping), effective)
+
+
+def study_of(derived: Derived) -> StudyResults:
+    """The study of a derived cohort."""
+    elig, ds = derived.eligibility, derived.dataset
+    return compute_study(baseline_frame(elig.included.patients, ds), ds, elig.flow.to_frame(),
+                         derived.plan)
+
+
+def run_study(cohort: Cohort, plan: AnalysisPlan | None = None) -> StudyResults:
+    """Eligibility, the analysis dataset and every table of the study for a loaded cohort."""
+    return study_of(derive_cohort(cohort, plan))
+
+
+def compute(data: str | Path | None = None, *, plan: PlanLike = None,
+            mapping: str | Path | None = None, cutoff: dt.date | None = None,
+            progress: Progress | None = None) -> ComputedStudy:
+    """Read the plan and the cohort (default: the bundled cohort), apply eligibility, derive the
+    endpoints and compute the study; writes nothing.
+
+    ``mapping``: a column mapping file for ``load_cohort`` (TOML or CSV). ``cutoff``: overrides
+    the plan's data cutoff, for reading, eligibility and the endpoints alike.
+    """
+    step = Steps(progress)
+    effective = step("read the analysis plan", lambda: resolve_plan(plan, cutoff=cutoff))
+    source = cohort_source(data)
+    cohort = step("read and validate the cohort", lambda: read(source, effective,
+                                                               mapping=mapping))
+    derived = derive_cohort(cohort, effective, step=step)
+    results = step("compute the study", lambda: study_of(derived))
+    return ComputedStudy(results, is_synthetic_cohort(source), tuple(step.timings))
+
+
+def finish(study: ComputedStudy, out: str | Path | None, *,
+           appendices: Sequence[Appendix] = (), progress: Progress | None = None) -> RunSummary:
+    """Render every file of ``study`` in memory (with ``appendices`` after the study's sections)
+    and write them into ``out`` (``None``: write nothing)."""
+    from poems_cohort.report.pipeline import render, write
+
+    if out is not None:
+        from poems_cohort.report.output import check_output_folder
+
+        check_output_folder(Path(out))
+    step = Steps(progress, study.timings)
+    outputs = render(study.results, synthetic=study.synthetic, appendices=appendices, step=step)
+    if out is not None:
+        step("write files", lambda: write(outputs, Path(out)))
+    return RunSummary(study.results, outputs, tuple(step.timings))
+
+
+def run(data: str | Path | None, out: str | Path | None, *, plan: PlanLike = None,
+        mapping: str | Path | None = None, cutoff: dt.date | None = None,
+        progress: Progress | None = None) -> RunSummary:
+    """``poems-cohort run``: the study of ``data`` (default: the bundled cohort), rendered and
+    written into ``out`` (``None``: computed and rendered, nothing written). Bad input raises
+    ``InputError`` before anything is written."""
+    if out is not None:
+        from poems_cohort.report.output import check_output_folder
+
+        check_output_folder(Path(out))
+    study = compute(data, plan=plan, mapping=mapping, cutoff=cutoff, progress=progress)
+    return finish(study, out, progress=progress)
+
+
+def reproduce(data: str | Path | None, out: str | Path | None, *, plan: PlanLike = None,
+              mapping: str | Path | None = None, cutoff: dt.date | None = None,
+              progress: Progress | None = None) -> ReproduceSummary:
+    """``poems-cohort reproduce``: :func:`run` with every published number set beside ours (an
+    appendix of the report, a sheet of the workbook and ``reproduction.csv``)."""
+    from poems_cohort.report.reproduction import reproduction_appendix
+    from poems_cohort.synth.published import load_published
+    from poems_cohort.synth.reproduce import reproduce_study
+
+    if out is not None:
+        from poems_cohort.report.output import check_output_folder
+
+        check_output_folder(Path(out))
+    cohort_source(data)
+    published = load_published()
+    study = compute(data, plan=plan, mapping=mapping, cutoff=cutoff, progress=progress)
+    step = Steps(progress, study.timings)
+
+    def audit() -> tuple[Reproduction, Appendix]:
+        reproduction = reproduce_study(study.results, published)
+        appendix = reproduction_appendix(
+            reproduction.to_frame(), reference=f"doi:{published.doi}" if published.doi else "")
+        return reproduction, appendix
+
+    reproduction, appendix = step("set the published numbers beside ours", audit)
+    summary = finish(replace(study, timings=tuple(step.timings)), out, appendices=(appendix,),
+                     progress=progress)
+    return ReproduceSummary(summary, reproduction)
