@@ -17,6 +17,11 @@ from poems_cohort.clinical.settings import EndpointSettings
 from poems_cohort.cohort.columns import REGIMENS
 from poems_cohort.defaults import PAPER_CUTOFF, VEGF_UPPER_NORMAL
 from poems_cohort.errors import InputError, Problem
+from poems_cohort.study.comparative_plan import (
+    ComparativePlan,
+    check_comparative,
+    convert_comparative,
+)
 
 TestPolicy = Literal["spss", "exact"]
 TEST_POLICIES: tuple[str, ...] = ("spss", "exact")
@@ -80,6 +85,8 @@ class AnalysisPlan:
     - ``proportion_ci``: ``"wilson"`` or ``"clopper-pearson"``.
     - ``risk_table_step_months``: spacing of the x ticks and of the numbers at risk.
     - ``supplementary_subgroup``: the subgroup of the PFS/OS-by-CRV analysis.
+    - ``comparative``: hazard ratios, weights, RMST, competing risks, landmarks
+      (:class:`~poems_cohort.study.comparative_plan.ComparativePlan`).
     """
 
     regimens: tuple[str, ...] = ("MDex", "ASCT", "LDex")
@@ -95,6 +102,7 @@ class AnalysisPlan:
     proportion_ci: str = "wilson"
     risk_table_step_months: float = 12.0
     supplementary_subgroup: str = "medium-high"
+    comparative: ComparativePlan = ComparativePlan()
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -137,6 +145,7 @@ class AnalysisPlan:
             "proportion_ci": self.proportion_ci,
             "risk_table_step_months": self.risk_table_step_months,
             "supplementary_subgroup": self.supplementary_subgroup,
+            "comparative": self.comparative.to_dict(),
         }
 
 
@@ -207,12 +216,13 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
         bad("vegf_normal_below", plan.vegf_normal_below, "a positive VEGF level in pg/ml (e.g. 600)")
     if not isinstance(plan.cutoff, dt.date):
         bad("cutoff", plan.cutoff, "a date (YYYY-MM-DD)")
+    out += check_comparative(plan.comparative, src)
     return out
 
 
 _FIELDS = ("regimens", "reference", "subgroups", "figure_subgroups", "response_landmarks_months",
            "survival_landmark_months", "cutoff", "vegf_normal_below", "test_policy", "confidence_level",
-           "proportion_ci", "risk_table_step_months", "supplementary_subgroup")
+           "proportion_ci", "risk_table_step_months", "supplementary_subgroup", "comparative")
 
 
 def load_plan(path: str | Path | None = None) -> AnalysisPlan:
@@ -276,6 +286,8 @@ def _convert(key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("a number")
         return float(value)
+    if key == "comparative":
+        return convert_comparative(value)
     if key == "cutoff":
         if isinstance(value, dt.datetime):
             return value.date()
