@@ -1,0 +1,116 @@
+# Recomputes the comparative analyses of the study from the exported analysis dataset alone
+# (analysis_dataset.csv of `poems-cohort run` on the bundled synthetic cohort, default plan).
+# R 4.2.2, survival 3.5-3, cmprsk 2.2-11, nnet.
+# Run from this folder: Rscript make_comparative_reference.R  -> comparative_reference.csv
+suppressPackageStartupMessages({library(survival); library(cmprsk); library(nnet)})
+d <- read.csv("analysis_dataset.csv", stringsAsFactors = FALSE)
+regimens <- c("ASCT", "MDex", "LDex")          # reference first
+d$regimen <- factor(d$regimen, levels = regimens)
+subgroups <- list(all = c("low", "medium", "high"), low = "low",
+                  "medium-high" = c("medium", "high"), high = "high")
+mv <- grep("^mv_", names(d), value = TRUE)
+# run Newton to full precision (the default eps = 1e-9 stops at about 1e-8 in the coefficients)
+ctl <- coxph.control(eps = 1e-13, iter.max = 100)
+out <- list()
+add <- function(section, endpoint, subgroup, model, term, stat, value) {
+  out[[length(out) + 1]] <<- data.frame(section = section, endpoint = endpoint,
+    subgroup = subgroup, model = model, term = term, stat = stat, value = value)
+}
+endpoints <- list(PFS = c("pfs_months", "pfs_event"), OS = c("os_months", "os_event"))
+for (ep in names(endpoints)) {
+  tcol <- endpoints[[ep]][1]; ecol <- endpoints[[ep]][2]
+  for (sg in names(subgroups)) {
+    s <- d[d$risk_group %in% subgroups[[sg]], ]
+    s$regimen <- droplevels(s$regimen)
+    s$t <- s[[tcol]]; s$e <- s[[ecol]]
+    used <- mv[sapply(mv, function(v) length(unique(s[[v]])) > 1)]
+    fits <- list(
+      unadjusted = coxph(Surv(t, e) ~ regimen, data = s, ties = "efron", control = ctl),
+      "risk-stratified" = coxph(Surv(t, e) ~ regimen + strata(risk_group), data = s, control = ctl),
+      multivariable = coxph(as.formula(paste("Surv(t, e) ~ regimen +",
+                                             paste(used, collapse = " + "))), data = s,
+                            control = ctl),
+      iptw = coxph(Surv(t, e) ~ regimen, data = s, weights = iptw_weight, robust = TRUE,
+                   control = ctl))
+    for (m in names(fits)) {
+      f <- fits[[m]]; sm <- summary(f)
+      for (r in c("MDex", "LDex")) {
+        nm <- paste0("regimen", r)
+        add("hr", ep, sg, m, r, "hr", sm$conf.int[nm, "exp(coef)"])
+        add("hr", ep, sg, m, r, "ci_low", sm$conf.int[nm, "lower .95"])
+        add("hr", ep, sg, m, r, "ci_high", sm$conf.int[nm, "upper .95"])
+        add("hr", ep, sg, m, r, "p_value", sm$coefficients[nm, ncol(sm$coefficients)])
+      }
+      z <- cox.zph(f, transform = "km", terms = TRUE)$table
+      for (term in rownames(z)) {
+        add("ph", ep, sg, m, term, "chisq", z[term, "chisq"])
+        add("ph", ep, sg, m, term, "p_value", z[term, "p"])
+      }
+      if (m == "iptw") add("weighted_test", ep, sg, m, "", "robust_score", sm$robscore["test"])
+    }
+    km <- survfit(Surv(t, e) ~ regimen, data = s)
+    tab <- summary(km, rmean = 36)$table
+    for (r in levels(s$regimen)) {
+      row <- paste0("regimen=", r)
+      add("rmst", ep, sg, "", r, "rmst", tab[row, "rmean"])
+      add("rmst", ep, sg, "", r, "se", tab[row, "se(rmean)"])
+    }
+  }
+}
+# competing risks of response
+for (r in c("crh", "crv")) {
+  s <- d[!is.na(d[[paste0(r, "_cr_status")]]), ]
+  ci <- cuminc(s[[paste0(r, "_cr_months")]], s[[paste0(r, "_cr_status")]],
+               factor(s$regimen, levels = c("MDex", "ASCT", "LDex")), cencode = 0)
+  tp <- timepoints(ci, c(6, 12))
+  for (g in c("MDex", "ASCT", "LDex")) for (j in 1:2) {
+    key <- paste(g, 1)
+    add("cuminc", toupper(r), "all", "", g, paste0("estimate_", c(6, 12)[j]), tp$est[key, j])
+    add("cuminc", toupper(r), "all", "", g, paste0("std_err_", c(6, 12)[j]),
+        sqrt(tp$var[key, j]))
+  }
+  add("gray", toupper(r), "all", "", "", "statistic", ci$Tests["1", "stat"])
+  add("gray", toupper(r), "all", "", "", "p_value", ci$Tests["1", "pv"])
+}
+# propensity: multinomial logit on the exported design columns, then a Newton polish is not
+# needed at 1e-6 (nnet to convergence)
+ps <- grep("^ps_", names(d), value = TRUE)
+ps <- setdiff(ps, paste0("ps_", regimens))
+mf <- multinom(as.formula(paste("regimen ~", paste(ps, collapse = " + "))), data = d,
+               maxit = 2000, reltol = 1e-14, trace = FALSE)
+p <- fitted(mf)
+for (r in regimens) add("propensity", "", "all", "", r, "sum_log_p", sum(log(p[, r])))
+write.csv(data.frame(patient_id = d$patient_id, p), "propensity_fitted.csv", row.names = FALSE)
+# balance: SMD by hand, cobalt's pooled unweighted denominator
+w <- d$iptw_weight
+for (v in ps) for (r in c("MDex", "LDex")) {
+  a <- d$regimen == r; b <- d$regimen == "ASCT"; x <- d[[v]]
+  bin <- all(x %in% c(0, 1))
+  va <- if (bin) mean(x[a]) * (1 - mean(x[a])) else var(x[a])
+  vb <- if (bin) mean(x[b]) * (1 - mean(x[b])) else var(x[b])
+  sdp <- sqrt((va + vb) / 2)
+  add("balance", "", "all", "", r, paste0(sub("^ps_", "", v), "|unweighted"),
+      (mean(x[a]) - mean(x[b])) / sdp)
+  add("balance", "", "all", "", r, paste0(sub("^ps_", "", v), "|weighted"),
+      (sum(w[a] * x[a]) / sum(w[a]) - sum(w[b] * x[b]) / sum(w[b])) / sdp)
+}
+# landmark analysis: CRV-evaluable, PFS beyond the landmark, CRV by the landmark
+for (sg in c("all", "medium-high")) for (lm in c(6, 12)) {
+  s <- d[d$risk_group %in% subgroups[[sg]] & d$crv_evaluable == 1 & d$pfs_months > lm, ]
+  s$g <- as.integer(!is.na(s$crv) & s$crv == 1 & !is.na(s$crv_months) & s$crv_months <= lm)
+  for (ep in names(endpoints)) {
+    s$t <- s[[endpoints[[ep]][1]]] - lm; s$e <- s[[endpoints[[ep]][2]]]
+    f <- summary(coxph(Surv(t, e) ~ g, data = s, control = ctl))
+    add("landmark", ep, sg, as.character(lm), "CRV", "hr", f$conf.int["g", "exp(coef)"])
+    add("landmark", ep, sg, as.character(lm), "CRV", "ci_low", f$conf.int["g", "lower .95"])
+    add("landmark", ep, sg, as.character(lm), "CRV", "ci_high", f$conf.int["g", "upper .95"])
+    add("landmark", ep, sg, as.character(lm), "CRV", "p_value", f$coefficients["g", "Pr(>|z|)"])
+    sd <- survdiff(Surv(t, e) ~ g, data = s)
+    add("landmark", ep, sg, as.character(lm), "CRV", "logrank_p",
+        pchisq(sd$chisq, length(sd$n) - 1, lower.tail = FALSE))
+    add("landmark", ep, sg, as.character(lm), "CRV", "n", sum(s$g == 1))
+    add("landmark", ep, sg, as.character(lm), "No CRV", "n", sum(s$g == 0))
+  }
+}
+res <- do.call(rbind, out)
+write.csv(format(res, digits = 17), "comparative_reference.csv", row.names = FALSE)
