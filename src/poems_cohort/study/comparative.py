@@ -38,8 +38,9 @@ BALANCE_COLUMNS = ["covariate", "regimen", "mean_regimen", "mean_reference",
                    "smd_unweighted", "smd_weighted"]
 WEIGHTED_TEST_COLUMNS = ["endpoint", "subgroup", "test", "statistic", "df", "p_value"]
 INTERACTION_COLUMNS = ["endpoint", "model", "modifier", "statistic", "df", "p_value"]
-WEIGHTED_CURVE_COLUMNS = ["endpoint", "subgroup", "group", "time", "n_risk", "value", "lower",
-                          "upper"]
+#: ``n_risk`` is weighted (the sum of the weights at risk), ``n_patients`` the patients at risk
+WEIGHTED_CURVE_COLUMNS = ["endpoint", "subgroup", "group", "time", "n_risk", "n_patients",
+                          "value", "lower", "upper"]
 
 #: the p-value below which proportional hazards is called rejected
 PH_ALPHA = 0.05
@@ -309,6 +310,16 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
     curve_parts: list[pd.DataFrame] = []
     inter_rows: list[dict[str, object]] = []
     tau = plan.comparative.tau_months
+    # a slim numeric frame: the models are fitted many times and the analysis dataset's text
+    # columns would be copied with every subset
+    cols = [c for _, t, e in SURVIVAL_ENDPOINTS for c in (t, e)]
+    data = pd.DataFrame({
+        "regimen": data["regimen"].astype(object).to_numpy(),
+        "risk_group": data["risk_group"].astype(object).where(data["risk_group"].notna(),
+                                                               None).to_numpy(),
+        **{c: pd.to_numeric(data[c], errors="coerce").to_numpy(float) for c in cols},
+        **{c: data[c].to_numpy(float) for c in mv},
+        "iptw_weight": data["iptw_weight"].to_numpy(float)}, index=data.index)
     for label, t, e in SURVIVAL_ENDPOINTS:
         for sg in plan.subgroups:
             d = in_subgroup(data, sg)
@@ -363,13 +374,16 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                                       "diff_ci_low": float(row["diff_lower"]),
                                       "diff_ci_high": float(row["diff_upper"]),
                                       "p_value": float(row["p_value"])})
-            for r in present:
+            for r in present if sg.risk_groups is None else ():  # drawn for everyone only
                 rows = d[d["regimen"] == r]
                 km = stats.kaplan_meier(rows[t].to_numpy(float), rows[e].to_numpy(int),
                                         weights=rows["iptw_weight"].to_numpy(float),
                                         conf_level=plan.confidence_level, conf_type="log-log")
                 tab = km.table
+                own = np.sort(rows[t].to_numpy(float))
+                at = len(own) - np.searchsorted(own, tab["time"].to_numpy(float), side="left")
                 curve_parts.append(pd.DataFrame({
+                    "n_patients": np.r_[len(own), at],
                     "endpoint": label, "subgroup": sg.name, "group": r,
                     "time": np.r_[0.0, tab["time"]], "n_risk": np.r_[km.n_risk[0] if len(tab)
                                                                        else 0, tab["n_risk"]],

@@ -18,12 +18,13 @@ def compute_effects(table2_rows: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFra
     """From Table 2's counts (``n`` responders of ``N`` evaluable per endpoint, subgroup and
     regimen): one row per response, subgroup and regimen other than the reference."""
     out: list[dict[str, object]] = []
+    counts_of: dict[tuple[str, str, str], tuple[int, int]] = {
+        (str(r["endpoint"]), str(r["subgroup"]), str(r["regimen"])): (int(r["n"]), int(r["N"]))
+        for r in table2_rows[["endpoint", "subgroup", "regimen", "n", "N"]].to_dict("records")}
     for label, _r, _e in RESPONSE_ENDPOINTS:
         for sg in plan.subgroups:
-            part = table2_rows[(table2_rows["endpoint"] == label)
-                               & (table2_rows["subgroup"] == sg.name)]
-            counts = {r: (int(row["n"]), int(row["N"])) for r in plan.regimens
-                      for _, row in part[part["regimen"] == r].iterrows()}
+            counts = {r: counts_of[(label, sg.name, r)] for r in plan.regimens
+                      if (label, sg.name, r) in counts_of}
             groups = [r for r in [plan.reference, *plan.regimens]
                       if r in counts and counts[r][1] > 0]
             groups = list(dict.fromkeys(groups))

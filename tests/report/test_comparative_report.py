@@ -1,0 +1,97 @@
+"""The comparative tables, figures and methods in the report, tried as a new user would: every
+table has rows and no raw NaN, every figure is a PNG/SVG with literal text, the methods name the
+models, the weighting, the landmark, missing data, multiplicity and limitations."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from matplotlib.text import Text
+
+from poems_cohort import workflow
+from poems_cohort.report.comparative import comparative_methods, comparative_tables
+from poems_cohort.report.comparative_figures import (
+    Panel,
+    comparative_figures,
+    draw_curve_panels,
+    group_styles,
+    shown_until,
+)
+from poems_cohort.study import StudyResults
+
+
+@cache
+def results() -> StudyResults:
+    return workflow.compute(None).results
+
+
+def test_every_comparative_table_is_filled_and_formatted() -> None:
+    tables = {t.name: t for t in comparative_tables(results())}
+    assert set(tables) == {"table2_effects", "cumulative_incidence", "landmark",
+                           "hazard_ratios", "ph_tests", "rmst", "iptw_weights", "balance"}
+    for t in tables.values():
+        assert len(t.frame) > 0, t.name
+        cells = t.frame.astype(str).to_numpy().ravel()
+        assert not any("nan" in c.lower() for c in cells), t.name
+    hr = tables["hazard_ratios"].frame
+    assert list(hr.columns[:3]) == ["Endpoint", "Subgroup", "Comparison"]
+    assert "IPTW" in " ".join(hr.columns)
+    inc = tables["cumulative_incidence"].frame
+    assert any("1 − KM (paper)" in c for c in inc.columns)
+
+
+def test_methods_paragraph_has_the_caveats() -> None:
+    text = comparative_methods(results())
+    for word in ("CRH", "CRV", "RN", "CRH/CRV", "evaluable", "PFS", "OS", "Risk score",
+                 "Efron", "IPTW", "robust", "cox.zph", "landmark", "median plus a missing "
+                 "indicator", "exploratory", "retrospective", "confounding by indication",
+                 "Gray", "Holm", "Newcombe"):
+        assert word in text, word
+
+
+def test_figures_are_rendered_in_both_formats() -> None:
+    figs = comparative_figures(results(), synthetic=True)
+    assert [f.name for f in figs] == ["figure1_cumulative_incidence", "figure_landmark",
+                                      "figure_forest", "figure_iptw_km", "figure_love_plot"]
+    for f in figs:
+        assert f.png.startswith(b"\x89PNG") and b"<svg" in f.svg[:500]
+        assert "Synthetic" in f.caption
+
+
+def test_curve_panels_have_literal_text_and_aligned_numbers_at_risk() -> None:
+    curves = pd.DataFrame({"group": ["A$x$"] * 3 + ["B_1"] * 3, "time": [0, 5, 30, 0, 10, 20],
+                           "value": [1, 0.5, 0.5, 1, 0.8, 0.8],
+                           "n_risk": [10, 6, 1, 8, 5, 2]})
+    fig = draw_curve_panels([Panel("$title$", curves, "p = 0.5")], ["A$x$", "B_1"],
+                            ylabel="S, %", xlabel="Months", step=12, cumulative=False)
+    fig.canvas.draw()
+    texts = [t for t in fig.findobj(Text) if t.get_text()]
+    assert texts and all(not t.get_parse_math() for t in texts)
+    # the numbers at risk sit at the panel's labelled ticks: 10 and 8 at 0; at 12 those whose
+    # time is 12 or later (the step table's next row: 1 of A, 2 of B)
+    ax, tab = fig.axes[0], fig.axes[1]
+    ticks = list(ax.get_xticks())
+    numbers = [(t.get_position()[0], t.get_text()) for t in tab.texts
+               if t.get_text().isdigit()]
+    assert {x for x, _ in numbers} == set(ticks)
+    at0 = sorted(s for x, s in numbers if x == 0)
+    assert at0 == ["10", "8"]
+    assert sorted(s for x, s in numbers if x == 12) == ["1", "2"]
+
+
+def test_truncation_follows_the_five_percent_rule() -> None:
+    # 100 patients; from time 50 only 4 (< 5%) remain, the last event is at 60
+    t = np.array([0.0, 10, 50, 60, 80])
+    curves = pd.DataFrame({"group": "A", "time": t, "value": [1, 0.9, 0.5, 0.4, 0.4],
+                           "n_risk": [100, 90, 5, 4, 1]})
+    assert shown_until(curves, keep_last_event=False) == 50
+    assert shown_until(curves) == 60
+
+
+def test_styles_differ_in_colour_and_line_style() -> None:
+    sty = group_styles(["MDex", "ASCT", "LDex", "Other"])
+    assert len({s.colour for s in sty.values()}) == 4
+    assert len({str(s.linestyle) for s in sty.values()}) == 4
+    assert sty["ASCT"].colour == "#0072B2"
