@@ -209,3 +209,26 @@ def test_cumulative_incidence_stays_below_the_naive_one_minus_km(response: str) 
         ci = inc[(inc.response == response) & (inc.regimen == reg) & (inc.month == 12)]
         km = naive[(naive.response == response) & (naive.regimen == reg) & (naive.month == 12)]
         assert float(ci["estimate"].iloc[0]) * 100 <= float(km["rate"].iloc[0]) + 1e-9
+
+
+def test_interaction_tests_equal_anova_of_nested_cox_models() -> None:
+    it = study().comparative.survival.interaction
+    assert len(it) == 2
+    for _, row in it.iterrows():
+        for stat in ("statistic", "df", "p_value"):
+            assert close(float(row[stat]), r_value("interaction", stat, endpoint=row["endpoint"],
+                                                   model="unadjusted")), (row.to_dict(), stat)
+
+
+def test_table2_effect_sizes_equal_fisher_test_newcombe_and_holm() -> None:
+    eff = study().comparative.effects
+    assert len(eff) == 4 * 4 * 2
+    for _, row in eff.iterrows():
+        for stat in ("risk_difference", "rd_ci_low", "rd_ci_high", "odds_ratio", "or_ci_low",
+                     "or_ci_high", "p_value", "p_holm"):
+            theirs = r_value("effects", stat, endpoint=row["endpoint"], subgroup=row["subgroup"],
+                             term=row["regimen"])
+            if math.isinf(theirs):
+                assert float(row[stat]) == theirs
+            else:
+                assert close(float(row[stat]), theirs, 1e-8), (row.to_dict(), stat, theirs)

@@ -112,5 +112,50 @@ for (sg in c("all", "medium-high")) for (lm in c(6, 12)) {
     add("landmark", ep, sg, as.character(lm), "No CRV", "n", sum(s$g == 0))
   }
 }
+# regimen x risk group interaction: likelihood-ratio test (anova of nested Cox models)
+for (ep in names(endpoints)) {
+  s <- d[!is.na(d$risk_group), ]
+  s$t <- s[[endpoints[[ep]][1]]]; s$e <- s[[endpoints[[ep]][2]]]
+  s$risk <- factor(s$risk_group, levels = c("low", "medium", "high"))
+  f0 <- coxph(Surv(t, e) ~ regimen + risk, data = s, control = ctl)
+  f1 <- coxph(Surv(t, e) ~ regimen * risk, data = s, control = ctl)
+  a <- anova(f0, f1)
+  add("interaction", ep, "all", "unadjusted", "", "statistic", a$Chisq[2])
+  add("interaction", ep, "all", "unadjusted", "", "df", a$Df[2])
+  add("interaction", ep, "all", "unadjusted", "", "p_value", a[["Pr(>|Chi|)"]][2])
+}
+# Table 2 effect sizes: Newcombe hybrid score (from prop.test's Wilson limits), fisher.test
+# conditional OR and exact CI, Holm over the two comparisons with ASCT
+wilson <- function(x, n) {
+  if (n == 0) return(c(NA, NA))
+  as.numeric(prop.test(x, n, correct = FALSE)$conf.int)
+}
+responses <- list(CRH = "crh", CRV = "crv", "CRH/CRV" = "crh_crv", RN = "rn")
+for (rs in names(responses)) for (sg in names(subgroups)) {
+  col <- responses[[rs]]
+  s <- d[d$risk_group %in% subgroups[[sg]] & d[[paste0(col, "_evaluable")]] == 1, ]
+  cnt <- function(r) c(sum(s$regimen == r & s[[col]] == 1), sum(s$regimen == r))
+  ref <- cnt("ASCT")
+  if (ref[2] == 0) next
+  ps <- c(); keep <- c()
+  for (r in c("MDex", "LDex")) {
+    g <- cnt(r)
+    if (g[2] == 0) next
+    p1 <- g[1] / g[2]; p0 <- ref[1] / ref[2]
+    w1 <- wilson(g[1], g[2]); w0 <- wilson(ref[1], ref[2])
+    dd <- p1 - p0
+    add("effects", rs, sg, "", r, "risk_difference", dd)
+    add("effects", rs, sg, "", r, "rd_ci_low", dd - sqrt((p1 - w1[1])^2 + (w0[2] - p0)^2))
+    add("effects", rs, sg, "", r, "rd_ci_high", dd + sqrt((w1[2] - p1)^2 + (p0 - w0[1])^2))
+    ft <- fisher.test(matrix(c(g[1], g[2] - g[1], ref[1], ref[2] - ref[1]), 2, byrow = TRUE))
+    add("effects", rs, sg, "", r, "odds_ratio", ft$estimate)
+    add("effects", rs, sg, "", r, "or_ci_low", ft$conf.int[1])
+    add("effects", rs, sg, "", r, "or_ci_high", ft$conf.int[2])
+    add("effects", rs, sg, "", r, "p_value", ft$p.value)
+    ps <- c(ps, ft$p.value); keep <- c(keep, r)
+  }
+  adj <- p.adjust(ps, "holm")
+  for (k in seq_along(keep)) add("effects", rs, sg, "", keep[k], "p_holm", adj[k])
+}
 res <- do.call(rbind, out)
 write.csv(format(res, digits = 17), "comparative_reference.csv", row.names = FALSE)
