@@ -5,6 +5,7 @@ models, the weighting, the landmark, missing data, multiplicity and limitations.
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -95,3 +96,24 @@ def test_styles_differ_in_colour_and_line_style() -> None:
     assert len({s.colour for s in sty.values()}) == 4
     assert len({str(s.linestyle) for s in sty.values()}) == 4
     assert sty["ASCT"].colour == "#0072B2"
+
+
+def test_results_paragraph_gives_the_hazard_ratios() -> None:
+    from poems_cohort.report.narrative import narrative
+
+    text = narrative(results())
+    assert "Hazard ratios (95% CI): PFS MDex vs ASCT" in text
+    assert text.count("IPTW") == 4
+
+
+def test_a_cohort_too_small_for_the_propensity_model_says_so() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "ten-patients"
+    small = workflow.compute(example).results
+    comp = small.comparative
+    assert comp.propensity is None and comp.balance.empty
+    iptw = comp.survival.hazard_ratios.query("model == 'iptw'")
+    assert iptw["hr"].isna().all()
+    assert iptw["note"].str.startswith("no propensity model").all()
+    names = {t.name for t in comparative_tables(small)}
+    assert "iptw_weights" not in names and "hazard_ratios" in names
+    assert small.to_dict()["propensity"] is None

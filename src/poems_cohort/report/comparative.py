@@ -73,7 +73,7 @@ def hazard_ratio_table(results: StudyResults) -> DisplayTable | None:
 
 def ph_table(results: StudyResults) -> DisplayTable | None:
     comp = results.comparative
-    if comp is None:
+    if comp is None or comp.survival.ph_tests.empty:
         return None
     ph = comp.survival.ph_tests
     frame = pd.DataFrame({
@@ -300,3 +300,29 @@ def comparative_methods(results: StudyResults) -> str:
         "and are exploratory. Limitations: a single-centre retrospective cohort; regimens "
         "were chosen by physicians, so confounding by indication remains after adjustment "
         "for the measured covariates.")
+
+
+def comparative_sentence(results: StudyResults) -> str:
+    """One sentence of the results paragraph: the hazard ratios of each regimen vs the
+    reference, unadjusted, multivariable and IPTW, all patients (empty without them)."""
+    comp = results.comparative
+    if comp is None:
+        return ""
+    hr = comp.survival.hazard_ratios
+    ref = results.plan.reference
+    parts = []
+    for ep in ("PFS", "OS"):
+        for r in [x for x in results.plan.regimens if x != ref]:
+            cells = []
+            for model, label in (("unadjusted", "unadjusted"),
+                                 ("multivariable", "multivariable"), ("iptw", "IPTW")):
+                row = hr[(hr["endpoint"] == ep) & (hr["subgroup"] == "all")
+                         & (hr["term"] == r) & (hr["model"] == model)]
+                if len(row) and not fmt._bad(row["hr"].iloc[0]):
+                    x = row.iloc[0]
+                    cells.append(f"{_ci(x['hr'], x['ci_low'], x['ci_high'])} {label}")
+            if cells:
+                parts.append(f"{ep} {r} vs {ref} {', '.join(cells)}")
+    if not parts:
+        return ""
+    return "Hazard ratios (95% CI): " + "; ".join(parts) + "."

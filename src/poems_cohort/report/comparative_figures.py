@@ -405,6 +405,8 @@ def forest_plot(results: StudyResults, *, synthetic: bool = False) -> RenderedFi
     if comp is None:
         return None
     hr = comp.survival.hazard_ratios
+    if not np.isfinite(hr["hr"].to_numpy(float)).any():
+        return None  # no model could be estimated: nothing to draw
     plan = results.plan
     others = [r for r in plan.regimens if r != plan.reference]
     rows = [(sg.name, r) for sg in plan.subgroups for r in others]
