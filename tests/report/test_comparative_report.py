@@ -117,3 +117,20 @@ def test_a_cohort_too_small_for_the_propensity_model_says_so() -> None:
     names = {t.name for t in comparative_tables(small)}
     assert "iptw_weights" not in names and "hazard_ratios" in names
     assert small.to_dict()["propensity"] is None
+
+
+def test_the_papers_figures_are_labelled_when_their_replacement_is_drawn() -> None:
+    from poems_cohort.report.comparative_figures import label_paper_figures
+    from poems_cohort.report.figures import RenderedFigure
+
+    def fig(name: str) -> RenderedFigure:
+        return RenderedFigure(name, name, f"Caption of {name}.", b"", b"")
+
+    paper = [fig("flow"), fig("figure1"), fig("supplementary_figure1")]
+    out = label_paper_figures(paper, [fig("figure_landmark")])
+    assert [f.name for f in out] == ["flow", "figure1", "supplementary_figure1",
+                                     "figure_landmark"]
+    assert out[1].caption == "Caption of figure1."  # its replacement was not drawn
+    assert "guarantee-time" in out[2].caption and out[2].caption.startswith("Caption of")
+    both = label_paper_figures(paper, [fig("figure1_cumulative_incidence")])
+    assert "1 − Kaplan–Meier" in both[1].caption

@@ -476,3 +476,33 @@ def comparative_figures(results: StudyResults, *, synthetic: bool = False
            weighted_km_figure(results, synthetic=synthetic),
            love_plot(results, synthetic=synthetic)]
     return [f for f in out if f is not None]
+
+
+#: caption sentences added to the paper's figures when the comparative displays are present
+PAPER_LABELS = {
+    "figure1": ("The paper's display: panels b and c are 1 − Kaplan–Meier, which treats death "
+                "and progression as censoring and overstates the incidence of response; see "
+                "Figure 1b–c (competing risks)."),
+    "supplementary_figure1": (
+        "The paper's comparison, from treatment start: it is biased in favour of responders "
+        "(guarantee-time, or immortal-time, bias: a patient must live long enough to "
+        "respond); see the landmark analysis for the unbiased comparison."),
+}
+
+
+def label_paper_figures(figures: Sequence[RenderedFigure],
+                        comparative: Sequence[RenderedFigure]) -> list[RenderedFigure]:
+    """The paper's figures with a caption sentence naming them as the paper's and pointing to
+    the comparative display that replaces them (when it was drawn), then the comparative
+    figures."""
+    from dataclasses import replace
+
+    drawn = {f.name for f in comparative}
+    needs = {"figure1": "figure1_cumulative_incidence",
+             "supplementary_figure1": "figure_landmark"}
+    out = []
+    for f in figures:
+        if f.name in PAPER_LABELS and needs[f.name] in drawn:
+            f = replace(f, caption=f"{f.caption} {PAPER_LABELS[f.name]}")
+        out.append(f)
+    return [*out, *comparative]
