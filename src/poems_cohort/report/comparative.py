@@ -76,6 +76,7 @@ def ph_table(results: StudyResults) -> DisplayTable | None:
     if comp is None or comp.survival.ph_tests.empty:
         return None
     ph = comp.survival.ph_tests
+    ph = ph[ph["subgroup"] == "all"]  # every subgroup's tests are in results.json
     frame = pd.DataFrame({
         "Endpoint": ph["endpoint"],
         "Subgroup": [_label(results, s) for s in ph["subgroup"]],
@@ -86,9 +87,10 @@ def ph_table(results: StudyResults) -> DisplayTable | None:
         "p": [fmt.p_value(p) + (" †" if p < 0.05 else "") for p in ph["p_value"]],
     })
     note = ("Grambsch–Therneau test of proportional hazards (R cox.zph, Kaplan–Meier "
-            "transform), per term and global. † p < 0.05: see the restricted mean survival "
-            "time.")
-    return DisplayTable("ph_tests", "Proportional-hazards tests", frame, note,
+            "transform), per term and global, all patients; the subgroups' tests are in "
+            "results.json (ph_tests) and marked in the hazard-ratio table. † p < 0.05: see the "
+            "restricted mean survival time.")
+    return DisplayTable("ph_tests", "Proportional-hazards tests, all patients", frame, note,
                         section="Endpoint", abbreviations=abbreviations(frame))
 
 

@@ -416,19 +416,21 @@ def forest_plot(results: StudyResults, *, synthetic: bool = False) -> RenderedFi
     inter = comp.survival.interaction
     marks = {"unadjusted": "o", "multivariable": "s", "iptw": "D"}
     colours = {"unadjusted": "#000000", "multivariable": "#0072B2", "iptw": "#D55E00"}
+    est = {(r["endpoint"], r["subgroup"], r["term"], r["model"]):
+           (float(r["hr"]), float(r["ci_low"]), float(r["ci_high"]))
+           for r in hr[["endpoint", "subgroup", "term", "model", "hr", "ci_low", "ci_high"]]
+           .to_dict("records")}
     for k, ep in enumerate(("PFS", "OS")):
         left = (1.75 + k * 2.75) / WIDTH_IN
         ax = fig.add_axes((left, 0.6 / height, 2.3 / WIDTH_IN, (height - 1.1) / height))
         for i, (sg, r) in enumerate(rows):
             for j, (model, _label) in enumerate(FOREST_MODELS):
-                h = hr[(hr["endpoint"] == ep) & (hr["subgroup"] == sg) & (hr["term"] == r)
-                       & (hr["model"] == model)]
-                if h.empty or not np.isfinite(float(h["hr"].iloc[0])):
+                value, lo, hi = est.get((ep, sg, r, model), (math.nan,) * 3)
+                if not np.isfinite(value):
                     continue
                 yy = i + (j - 1) * 0.25
-                lo, hi = float(h["ci_low"].iloc[0]), float(h["ci_high"].iloc[0])
                 ax.plot([lo, hi], [yy, yy], color=colours[model], linewidth=0.9)
-                ax.plot([float(h["hr"].iloc[0])], [yy], marker=marks[model],
+                ax.plot([value], [yy], marker=marks[model],
                         color=colours[model], markersize=3.5, linestyle="none")
         ax.axvline(1.0, color="#555555", linewidth=0.7, linestyle="--")
         ax.set_xscale("log")
