@@ -232,3 +232,20 @@ def test_table2_effect_sizes_equal_fisher_test_newcombe_and_holm() -> None:
                 assert float(row[stat]) == theirs
             else:
                 assert close(float(row[stat]), theirs, 1e-8), (row.to_dict(), stat, theirs)
+
+
+def test_weighted_curves_equal_survfit_with_iptw_weights() -> None:
+    wc = study().comparative.survival.weighted_curves
+    checked = 0
+    for ep in ("PFS", "OS"):
+        for reg in ("ASCT", "MDex", "LDex"):
+            c = wc[(wc.endpoint == ep) & (wc.subgroup == "all") & (wc.group == reg)]
+            times = c["time"].to_numpy(float)
+            for month in (12, 36, 60):
+                i = int(np.searchsorted(times, month, side="right")) - 1
+                for col, stat in (("value", "surv"), ("lower", "lower"), ("upper", "upper")):
+                    theirs = r_value("weighted_km", stat, endpoint=ep, model=str(month),
+                                     term=reg)
+                    assert close(float(c[col].iloc[i]), theirs), (ep, reg, month, stat)
+                    checked += 1
+    assert checked == 54

@@ -57,6 +57,18 @@ for (ep in names(endpoints)) {
     }
   }
 }
+# IPTW-weighted Kaplan-Meier (all patients), log-log limits, R's default robust variance
+for (ep in names(endpoints)) for (r in regimens) {
+  s <- d[d$regimen == r, ]
+  km <- survfit(Surv(s[[endpoints[[ep]][1]]], s[[endpoints[[ep]][2]]]) ~ 1,
+                weights = s$iptw_weight, conf.type = "log-log")
+  sm <- summary(km, times = c(12, 36, 60))
+  for (j in seq_along(sm$time)) {
+    add("weighted_km", ep, "all", as.character(sm$time[j]), r, "surv", sm$surv[j])
+    add("weighted_km", ep, "all", as.character(sm$time[j]), r, "lower", sm$lower[j])
+    add("weighted_km", ep, "all", as.character(sm$time[j]), r, "upper", sm$upper[j])
+  }
+}
 # competing risks of response
 for (r in c("crh", "crv")) {
   s <- d[!is.na(d[[paste0(r, "_cr_status")]]), ]
