@@ -44,7 +44,7 @@ def hazard_ratio_table(results: StudyResults) -> DisplayTable | None:
         for _, r in part.iterrows():
             cell = _ci(r["hr"], r["ci_low"], r["ci_high"])
             if cell != fmt.MISSING:
-                cell += f"; p {fmt.p_value(r['p_value'])}"
+                cell += f"; {fmt.p_text(r['p_value'])}"
                 p_ph = glob.get((ep, sg, r["model"]), math.nan)
                 if not fmt._bad(p_ph) and float(p_ph) < 0.05:
                     cell += " †"
