@@ -114,3 +114,21 @@ def test_a_twelve_patient_cohort_gives_numbers_or_reasons() -> None:
     assert list(ds.columns[:len(cohort12.analysis_dataset().columns)]) == list(
         cohort12.analysis_dataset().columns)
     assert {"iptw_weight", "crh_cr_status", "crv_cr_months"} <= set(ds.columns)
+
+
+def test_a_subgroup_without_the_reference_regimen_gives_no_hazard_ratio() -> None:
+    from pathlib import Path
+
+    from poems_cohort.study.comparative import compute_hazard_ratios
+
+    ds = pd.read_csv(Path(__file__).parents[1] / "reference" / "comparative"
+                     / "analysis_dataset.csv")
+    ds = ds[~((ds["regimen"] == "ASCT") & (ds["risk_group"] == "low"))]
+    mv = [c for c in ds.columns if c.startswith("mv_")]
+    res = compute_hazard_ratios(ds, AnalysisPlan(), mv)
+    low = res.hazard_ratios[res.hazard_ratios["subgroup"] == "low"]
+    assert len(low) == 2 * 4 * 2 and low["hr"].isna().all()
+    assert low["note"].str.contains("no ASCT patient").all()
+    assert not res.rmst["subgroup"].eq("low").any()
+    everyone = res.hazard_ratios[res.hazard_ratios["subgroup"] == "all"]
+    assert np.isfinite(everyone["hr"]).all()

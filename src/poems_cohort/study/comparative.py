@@ -325,8 +325,12 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
             d = in_subgroup(data, sg)
             d = d.assign(regimen=_regimen_factor(d, plan))
             others = [r for r in plan.regimens if r != plan.reference]
+            has_reference = bool((d["regimen"] == plan.reference).any())
             for model in MODELS:
-                m = _fit_model(d, t, e, model, mv)
+                # without the reference regimen another one would silently become the baseline
+                m = (_fit_model(d, t, e, model, mv) if has_reference else
+                     _Model(None, len(d), int(d[e].sum()),
+                            f"not estimable: no {plan.reference} patient in this subgroup"))
                 for r in others:
                     name = f"regimen{r}"
                     if m.fit is not None and m.fit.converged and name in m.fit.names:

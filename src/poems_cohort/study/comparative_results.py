@@ -18,7 +18,6 @@ from poems_cohort.study.comparative import (
     compute_hazard_ratios,
     covariate_values,
     fit_propensity,
-    propensity_covariate_names,
 )
 from poems_cohort.study.competing import (
     RESPONSES,
@@ -127,8 +126,6 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
                            prop.probabilities.add_prefix("ps_").reindex(ds.index),
                            weights.rename("iptw_weight").reindex(ds.index)], axis=1)
     else:
-        names = propensity_covariate_names(frame, plan)
-        del names
         extra = extra.assign(iptw_weight=np.nan)
     for _label, prefix in RESPONSES:
         extra = pd.concat([extra, competing_outcome(ds, prefix)], axis=1)
