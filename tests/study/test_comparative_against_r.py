@@ -196,6 +196,8 @@ def test_results_json_has_the_contract_keys() -> None:
         assert doc[key], key
         assert cols <= set(doc[key][0]), (key, cols - set(doc[key][0]))
     assert {"covariates", "weights"} <= set(doc["propensity"])
+    for key in ("incidence_curves", "landmark_curves", "weighted_curves"):
+        assert doc[key] and {"group", "time", "value"} <= set(doc[key][0]), key
     assert {m["model"] for m in doc["hazard_ratios"]} == {"unadjusted", "risk-stratified",
                                                           "multivariable", "iptw"}
 

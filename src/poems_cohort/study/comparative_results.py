@@ -78,6 +78,9 @@ class Comparative:
             "gray_tests": records(c.gray),
             "landmark": records(self.landmark.table),
             "table2_effects": records(self.effects),
+            "incidence_curves": records(c.curves),
+            "landmark_curves": records(self.landmark.curves),
+            "weighted_curves": records(s.weighted_curves),
         }
 
 
