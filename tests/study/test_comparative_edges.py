@@ -132,3 +132,14 @@ def test_a_subgroup_without_the_reference_regimen_gives_no_hazard_ratio() -> Non
     assert not res.rmst["subgroup"].eq("low").any()
     everyone = res.hazard_ratios[res.hazard_ratios["subgroup"] == "all"]
     assert np.isfinite(everyone["hr"]).all()
+
+
+def test_a_type_error_in_the_section_is_reported_with_every_other_problem(tmp_path) -> None:
+    f = tmp_path / "plan.toml"
+    f.write_text('[comparative]\ntau_months = "long"\ncovariates = ["shoe"]\nstabilized = 1\n')
+    with pytest.raises(InputError) as exc:
+        load_plan(f)
+    text = " ".join(p.expected for p in exc.value.problems)
+    for part in ("comparative.tau_months: a number", "comparative.stabilized: true or false",
+                 "comparative.covariates"):
+        assert part in text, part

@@ -139,30 +139,42 @@ def check_comparative(c: ComparativePlan, src: str) -> list[Problem]:
 
 
 def convert_comparative(value: Any) -> ComparativePlan:
-    """The ``[comparative]`` table of a plan file as a ``ComparativePlan`` (``TypeError`` /
-    ``ValueError`` naming the key for a value of the wrong type)."""
+    """The ``[comparative]`` table of a plan file as a ``ComparativePlan``. A value of the wrong
+    type is a ``ValueError`` naming every bad key at once, with the problems of the other keys'
+    values (their ranges, checked by :func:`check_comparative`)."""
     if not isinstance(value, dict):
         raise TypeError("a table of comparative settings")
+    messages: list[str] = []
     unknown = [k for k in value if k not in _KEYS]
     if unknown:
-        raise ValueError(f"known comparative keys, one of {list(_KEYS)} (unknown: {unknown})")
+        messages.append(f"known comparative keys, one of {list(_KEYS)} (unknown: {unknown})")
     kw: dict[str, Any] = {}
     for key, v in value.items():
+        if key in unknown:
+            continue
         if key in ("covariates", "propensity_covariates"):
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                raise TypeError(f"comparative.{key}: a list of covariate names")
+                messages.append(f"comparative.{key}: a list of covariate names")
+                continue
             kw[key] = tuple(v)
         elif key in ("truncation", "landmarks_months", "incidence_months"):
             if not isinstance(v, list) or not all(
                     isinstance(x, int | float) and not isinstance(x, bool) for x in v):
-                raise TypeError(f"comparative.{key}: a list of numbers")
+                messages.append(f"comparative.{key}: a list of numbers")
+                continue
             kw[key] = tuple(float(x) for x in v)
         elif key == "stabilized":
             if not isinstance(v, bool):
-                raise TypeError("comparative.stabilized: true or false")
+                messages.append("comparative.stabilized: true or false")
+                continue
             kw[key] = v
         else:
             if isinstance(v, bool) or not isinstance(v, int | float):
-                raise TypeError(f"comparative.{key}: a number")
+                messages.append(f"comparative.{key}: a number")
+                continue
             kw[key] = float(v)
-    return ComparativePlan(**kw)
+    plan = ComparativePlan(**kw)
+    if messages:
+        messages += [f"{p.column}: {p.expected}" for p in check_comparative(plan, "")]
+        raise ValueError("; ".join(messages))
+    return plan
