@@ -134,3 +134,13 @@ def test_the_papers_figures_are_labelled_when_their_replacement_is_drawn() -> No
     assert "guarantee-time" in out[2].caption and out[2].caption.startswith("Caption of")
     both = label_paper_figures(paper, [fig("figure1_cumulative_incidence")])
     assert "1 − Kaplan–Meier" in both[1].caption
+
+
+def test_design_columns_read_as_covariates() -> None:
+    from poems_cohort.report.comparative import design_label
+
+    assert design_label("male_1") == "Male"
+    assert design_label("onls_missing") == "ONLS score: missing"
+    assert design_label("log_vegf") == "VEGF, log pg/ml"
+    assert design_label("urine_protein_over_1_1") == "24-h urine protein > 1 g"
+    assert design_label("something_else") == "something_else"

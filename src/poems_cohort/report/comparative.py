@@ -11,10 +11,23 @@ import pandas as pd
 from poems_cohort.report import format as fmt
 from poems_cohort.report.tables import DisplayTable, abbreviations, ci_label
 from poems_cohort.study import StudyResults
+from poems_cohort.study.comparative_plan import COVARIATES
 
 MODEL_LABELS = {"unadjusted": "Unadjusted", "risk-stratified": "Risk-stratified",
                 "multivariable": "Multivariable", "iptw": "IPTW (robust SE)"}
 DASH = "–"
+
+
+def design_label(column: str) -> str:
+    """A readable label for a propensity design column: ``male_1`` → ``Male``,
+    ``onls_missing`` → ``ONLS score: missing``; other names are returned as they are."""
+    if column in COVARIATES:
+        return COVARIATES[column][1]
+    for suffix, extra in (("_missing", ": missing"), ("_1", "")):
+        base = column.removesuffix(suffix)
+        if base != column and base in COVARIATES:
+            return COVARIATES[base][1] + extra
+    return column
 
 
 def _ci(v: object, lo: object, hi: object, digits: int = 2) -> str:
@@ -157,7 +170,8 @@ def balance_table(results: StudyResults) -> DisplayTable | None:
         return None
     b = comp.balance
     frame = pd.DataFrame({
-        "Covariate": b["covariate"],
+        "Covariate": [design_label(c) for c in b["covariate"]],
+        "Design column": b["covariate"],
         "Comparison": [f"{r} vs {results.plan.reference}" for r in b["regimen"]],
         "Mean: regimen": [fmt.num(x, 2) for x in b["mean_regimen"]],
         "Mean: reference": [fmt.num(x, 2) for x in b["mean_reference"]],

@@ -376,7 +376,9 @@ def love_plot(results: StudyResults, *, synthetic: bool = False) -> RenderedFigu
         ax.axvline(x, color="#555555", linestyle=":", linewidth=0.8)
     ax.axvline(0, color="#000000", linewidth=0.6)
     ax.set_yticks(y)
-    ax.set_yticklabels(covs, fontsize=7)
+    from poems_cohort.report.comparative import design_label
+
+    ax.set_yticklabels([design_label(c) for c in covs], fontsize=7)
     ax.set_ylim(len(covs) - 0.5, -0.5)
     ax.tick_params(axis="x", labelsize=7)
     ax.set_xlabel("Standardised mean difference", fontsize=FONT)
