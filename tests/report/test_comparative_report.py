@@ -37,7 +37,7 @@ def test_every_comparative_table_is_filled_and_formatted() -> None:
         cells = t.frame.astype(str).to_numpy().ravel()
         assert not any("nan" in c.lower() for c in cells), t.name
     hr = tables["hazard_ratios"].frame
-    assert list(hr.columns[:3]) == ["Endpoint", "Subgroup", "Comparison"]
+    assert list(hr.columns[:3]) == ["Endpoint", "Subgroup", "Regimen (vs ASCT)"]
     assert "IPTW" in " ".join(hr.columns)
     inc = tables["cumulative_incidence"].frame
     assert any("1 − KM (paper)" in c for c in inc.columns)

@@ -53,7 +53,7 @@ def hazard_ratio_table(results: StudyResults) -> DisplayTable | None:
     rejected = False
     for (ep, sg, term), part in hr.groupby(["endpoint", "subgroup", "term"], sort=False):
         row = {"Endpoint": ep, "Subgroup": _label(results, sg),
-               "Comparison": f"{term} vs {results.plan.reference}"}
+               f"Regimen (vs {results.plan.reference})": term}
         for _, r in part.iterrows():
             cell = _ci(r["hr"], r["ci_low"], r["ci_high"])
             if cell != fmt.MISSING:
