@@ -19,6 +19,14 @@ EXPECTED = {
     "tables/tables.xlsx", "tables/tables.docx",
     *(f"figures/{f}.{ext}" for f in ("flow", "figure1", "figure2", "supplementary_figure1")
       for ext in ("png", "svg")),
+    # the comparative analyses; the ten patients are too few for the propensity model, so
+    # there is no weights or balance table, no weighted curves and no love plot; no Cox model
+    # converges (an arm without events), so there is no proportional-hazards table and no
+    # forest plot
+    *(f"tables/{t}.csv" for t in ("table2_effects", "cumulative_incidence", "landmark",
+                                  "hazard_ratios", "rmst")),
+    *(f"figures/{f}.{ext}" for f in ("figure1_cumulative_incidence", "figure_landmark")
+      for ext in ("png", "svg")),
 }
 
 
@@ -47,7 +55,7 @@ def test_report_has_every_table_and_figure_and_no_url(run_dir):
                     "figure1", "figure2", "supplementary_figure1", "supplementary_table1",
                     "methods", "results"):
         assert f'id="{section}"' in html, section
-    assert html.count('src="data:image/png;base64,') == 4
+    assert html.count('src="data:image/png;base64,') == 6
     stripped = texts_of(run_dir / "report.html")[0]
     assert "http" not in stripped.lower()
     assert "//" not in stripped

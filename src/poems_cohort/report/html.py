@@ -20,6 +20,7 @@ import html
 from collections.abc import Sequence
 
 from poems_cohort.report.appendix import Appendix, Folded
+from poems_cohort.report.comparative import comparative_methods
 from poems_cohort.report.figures import RenderedFigure
 from poems_cohort.report.tables import DisplayTable, header_spans
 from poems_cohort.study import StudyResults
@@ -230,8 +231,11 @@ def report_html(results: StudyResults, tables: Sequence[DisplayTable],
     contents."""
     by_name = {t.name: t for t in tables}
     figs = {f.name: f for f in figures}
-    order = ["flow", "table1", "table2", "figure1", "kinetics", "figure2", "survival",
-             "followup", "supplementary_figure1", "supplementary_table1", "tests"]
+    order = ["flow", "table1", "table2", "table2_effects", "figure1_cumulative_incidence",
+             "cumulative_incidence", "figure1", "kinetics", "figure2", "survival",
+             "hazard_ratios", "figure_forest", "ph_tests", "rmst", "iptw_weights",
+             "figure_iptw_km", "balance", "figure_love_plot", "followup", "figure_landmark",
+             "landmark", "supplementary_figure1", "supplementary_table1", "tests"]
     names = [n for n in order if n in by_name or n in figs]
     names += [n for n in dict.fromkeys([*by_name, *figs]) if n not in order]
     titles = {**{n: t.title for n, t in by_name.items()}, **{n: f.title for n, f in figs.items()}}
@@ -260,7 +264,10 @@ def report_html(results: StudyResults, tables: Sequence[DisplayTable],
         f"<nav><h2>Contents</h2><ol>{toc}</ol></nav>"
         f'<section id="results"><h2>Results</h2><p>{html.escape(narrative)}</p></section>'
         f'<section id="methods"><h2>Methods</h2><p>{html.escape(methods_paragraph(results))}'
-        "</p></section>"
+        "</p>"
+        + (f"<p>{html.escape(comparative_methods(results))}</p>"
+           if results.comparative is not None else "")
+        + "</section>"
         + "".join(body)
         + "".join(_appendix_html(a) for a in appendices)
         + "</body></html>\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from poems_cohort.report import format as fmt
+from poems_cohort.report.comparative import comparative_sentence
 from poems_cohort.study import StudyResults
 from poems_cohort.study.names import PFS, RESPONSE_ENDPOINTS, SURVIVAL_ENDPOINTS
 
@@ -58,4 +59,6 @@ def narrative(results: StudyResults) -> str:
     parts.append(f"{_patients(int(deaths['deaths']))} died, "
                  f"{int(deaths['treatment_related_deaths'])} of treatment-related causes.")
     text = " ".join(parts)
-    return text[0].upper() + text[1:]
+    text = text[0].upper() + text[1:]
+    extra = comparative_sentence(results)
+    return f"{text} {extra}" if extra else text

@@ -49,6 +49,8 @@ from poems_cohort.manifest import (
     write_manifest,
 )
 from poems_cohort.report.appendix import Appendix
+from poems_cohort.report.comparative import comparative_tables
+from poems_cohort.report.comparative_figures import comparative_figures, label_paper_figures
 from poems_cohort.report.docx_out import docx_bytes
 from poems_cohort.report.figures import RenderedFigure, all_figures
 from poems_cohort.report.html import report_html
@@ -147,8 +149,11 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     report and ``results.json`` say so. ``appendices``: sections added to the report after the
     study's, with their workbook sheets and files (``ValueError`` when one takes the name of a
     sheet or file of the study, or of another appendix)."""
-    tables = tables if tables is not None else all_tables(results)
-    figures = figures if figures is not None else all_figures(results, synthetic=synthetic)
+    tables = tables if tables is not None else [*all_tables(results),
+                                                *comparative_tables(results)]
+    figures = figures if figures is not None else label_paper_figures(
+        all_figures(results, synthetic=synthetic),
+        comparative_figures(results, synthetic=synthetic))
     text = narrative(results)
     files = {"results.json": results_json(results, text, synthetic=synthetic),
              "report.html": report_html(results, tables, figures, text, synthetic=synthetic,

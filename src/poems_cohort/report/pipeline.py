@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from poems_cohort.report.appendix import Appendix
+from poems_cohort.report.comparative import comparative_tables
+from poems_cohort.report.comparative_figures import comparative_figures, label_paper_figures
 from poems_cohort.report.figures import all_figures
 from poems_cohort.report.output import Outputs, build_outputs, write_outputs
 from poems_cohort.report.tables import all_tables
@@ -30,8 +32,11 @@ def render(results: StudyResults, *, synthetic: bool = False,
            appendices: Sequence[Appendix] = (), step: Step = _untimed) -> Outputs:
     """Every file of the report in memory: tables, figures, report.html, results.json, the
     workbook and the Word document, with ``appendices`` after the study's sections."""
-    tables = step("format tables", lambda: all_tables(results))
-    figures = step("draw figures", lambda: all_figures(results, synthetic=synthetic))
+    tables = step("format tables", lambda: [*all_tables(results),
+                                            *comparative_tables(results)])
+    figures = step("draw figures", lambda: label_paper_figures(
+        all_figures(results, synthetic=synthetic),
+        comparative_figures(results, synthetic=synthetic)))
     return step("render report, JSON, XLSX, DOCX",
                 lambda: build_outputs(results, tables=tables, figures=figures,
                                       synthetic=synthetic, appendices=appendices))

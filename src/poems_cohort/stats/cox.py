@@ -323,9 +323,9 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
     infinite = (np.abs(nxt) > _EPS) & (np.abs(nxt) > _TOLER_INF * np.abs(beta))
     if infinite.any():
         idx = np.flatnonzero(infinite)
-        which = ", ".join(f"{names[j]} (variable {j + 1})" for j in idx)
+        listed = ", ".join(f"{names[j]} (variable {j + 1})" for j in idx)
         return beta, cur, it, False, [
-            f"Cox model: loglik converged before variable(s) {which}; coefficient may be "
+            f"Cox model: loglik converged before variable(s) {listed}; coefficient may be "
             "infinite (monotone likelihood). Its estimate, standard error and Wald test are not "
             "meaningful; the log-likelihood, likelihood-ratio and score tests are."]
     # phase 2: polish to the maximum (quadratic convergence, a few steps)

@@ -415,7 +415,7 @@ class IptwWeights:
 
     def __repr__(self) -> str:
         kind = "stabilised ATE" if self.stabilized else "ATE"
-        trunc = ("" if self.truncation is None else
+        trunc = ("" if self.truncation is None or self.percentiles is None else
                  f", truncated at percentiles {self.percentiles[0]:g}/{self.percentiles[1]:g} "
                  f"({self.truncation[0]:.6g} to {self.truncation[1]:.6g}, {self.n_truncated} "
                  "weights changed)")

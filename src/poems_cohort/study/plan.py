@@ -17,6 +17,11 @@ from poems_cohort.cohort.columns import REGIMENS, TABLE1_ONLY
 from poems_cohort.cohort.inputs import label_problem, read_toml
 from poems_cohort.defaults import PAPER_CUTOFF, VEGF_UPPER_NORMAL
 from poems_cohort.errors import InputError, Problem
+from poems_cohort.study.comparative_plan import (
+    ComparativePlan,
+    check_comparative,
+    convert_comparative,
+)
 from poems_cohort.study.table1_spec import COLUMN_TYPES, PAPER_TABLE1, Table1Row, parse_rows
 
 TestPolicy = Literal["spss", "exact"]
@@ -113,6 +118,8 @@ class AnalysisPlan:
     - ``crh_crv_evaluable``, ``rn_evaluable``: readings of evaluability passed to the endpoint
       derivation (``EndpointSettings``); the defaults are the readings under which the paper's
       own CRH/CRV, RN and ONLS numbers agree (docs/reproduction.md).
+    - ``comparative``: hazard ratios, weights, RMST, competing risks, landmarks
+      (:class:`~poems_cohort.study.comparative_plan.ComparativePlan`).
     """
 
     regimens: tuple[str, ...] = ("MDex", "ASCT", "LDex")
@@ -131,6 +138,7 @@ class AnalysisPlan:
     table1: tuple[Table1Row, ...] = PAPER_TABLE1
     crh_crv_evaluable: str = "both-or-responder"
     rn_evaluable: str = "assessed"
+    comparative: ComparativePlan = ComparativePlan()
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -174,6 +182,7 @@ class AnalysisPlan:
             "table1": [r.to_dict() for r in self.table1],
             "crh_crv_evaluable": self.crh_crv_evaluable,
             "rn_evaluable": self.rn_evaluable,
+            "comparative": self.comparative.to_dict(),
         }
 
     def optional_columns(self) -> tuple[str, ...]:
@@ -282,13 +291,15 @@ def _check(plan: AnalysisPlan) -> list[Problem]:
         bad("rn_evaluable", plan.rn_evaluable, f"one of {list(RN_EVALUABLE)}")
     if not isinstance(plan.cutoff, dt.date):
         bad("cutoff", plan.cutoff, "a date (YYYY-MM-DD)")
+    out += check_comparative(plan.comparative, src)
     return out
 
 
 _FIELDS = ("regimens", "reference", "subgroups", "figure_subgroups", "response_landmarks_months",
            "survival_landmark_months", "cutoff", "vegf_normal_below", "test_policy",
            "confidence_level", "proportion_ci", "risk_table_step_months",
-           "supplementary_subgroup", "table1", "crh_crv_evaluable", "rn_evaluable")
+           "supplementary_subgroup", "table1", "crh_crv_evaluable", "rn_evaluable",
+           "comparative")
 
 
 #: named plans shipped with the package (``--plan leukemia-2019``); the first is the default
@@ -358,6 +369,8 @@ def _convert(key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("a number")
         return float(value)
+    if key == "comparative":
+        return convert_comparative(value)
     if key == "cutoff":
         if isinstance(value, dt.datetime):
             return value.date()

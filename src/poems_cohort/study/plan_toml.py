@@ -38,6 +38,10 @@ COMMENTS: dict[str, str] = {
     "subgroups": 'name = "all" (every patient), a list of risk groups (low, medium, high), or '
                  "{ column = \"...\", values = [\"...\"], title = \"...\" }\n# for any "
                  'categorical column of the cohort. A subgroup "all" is required.',
+    "comparative": "The comparative analyses (docs/study.md, 'Comparative analyses'): the "
+                   "multivariable Cox covariates,\n# the propensity covariates ([] = the "
+                   "default rule), stabilised weights, truncation percentiles [lo, hi],\n# the "
+                   "RMST horizon, the landmarks and the months of the cumulative incidences.",
     "table1": "Table 1 rows, in order: label, column, kind = binary | above | below | "
               "categorical | continuous.\n# binary: a yes/no column, or level = \"M\" (text) "
               "or level = 0 (number); above/below: threshold = 50;\n# categorical: levels = "
@@ -106,6 +110,9 @@ def plan_toml(plan: AnalysisPlan, *, comments: bool = True, title: str = "") -> 
     note("subgroups")
     lines += ["", "[subgroups]"] if not comments else ["[subgroups]"]
     lines += [_subgroup(s) for s in plan.subgroups]
+    note("comparative")
+    lines += ["", "[comparative]"] if not comments else ["[comparative]"]
+    lines += [f"{k} = {_value(v)}" for k, v in plan.comparative.to_dict().items()]
     note("table1")
     for r in plan.table1:
         lines += ["", *_row(r)] if lines[-1] != "" and not lines[-1].startswith("#") else _row(r)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from poems_cohort.study._common import one, outcome_of
+from poems_cohort.study.comparative_results import Comparative
 from poems_cohort.study.kinetics import Kinetics
 from poems_cohort.study.names import BY_REGIMEN, EVERYONE, SURVIVAL, TABLE1, TABLE2
 from poems_cohort.study.plan import AnalysisPlan
@@ -35,6 +36,7 @@ class StudyResults:
     survival: Survival
     versions: dict[str, str]
     analysis_dataset: pd.DataFrame
+    comparative: Comparative | None = None
 
     def __repr__(self) -> str:
         n = len(self.analysis_dataset)
@@ -69,7 +71,9 @@ class StudyResults:
     def to_dict(self) -> dict[str, Any]:
         """The ``results.json`` structure (documented in ``docs/study.md``); NaN becomes None."""
         k, s = self.kinetics, self.survival
+        extra = self.comparative.to_dict() if self.comparative is not None else {}
         return {
+            **extra,
             "plan": self.plan.to_dict(),
             "versions": dict(self.versions),
             "flow": records(self.flow),

@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
+from poems_cohort.study.comparative_results import compute_comparative
 from poems_cohort.study.kinetics import compute_kinetics
 from poems_cohort.study.plan import AnalysisPlan
 from poems_cohort.study.results import StudyResults
@@ -57,13 +58,16 @@ def compute_study(baseline: pd.DataFrame, ds: pd.DataFrame, flow: pd.DataFrame,
     analysis dataset, the patient flow and the plan."""
     analysed = with_subgroup_columns(ds, baseline, plan)
     survival = compute_survival(analysed, plan)
+    table2 = compute_table2(analysed, plan, survival.by_regimen)
+    comparative, dataset = compute_comparative(baseline, analysed, table2.rows, plan)
     return StudyResults(
         plan=plan,
         flow=flow,
         table1=compute_table1(baseline, plan),
-        table2=compute_table2(analysed, plan, survival.by_regimen),
+        table2=table2,
         kinetics=compute_kinetics(analysed, plan),
         survival=survival,
         versions=software_versions(),
-        analysis_dataset=ds,
+        analysis_dataset=dataset,
+        comparative=comparative,
     )

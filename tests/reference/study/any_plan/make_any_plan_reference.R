@@ -37,6 +37,7 @@ excluded <- as.list(table(pt$regimen[!pt$regimen %in% REGIMENS]))
 pt <- pt[pt$patient_id %in% ds$patient_id, ]
 stopifnot(nrow(pt) == nrow(ds))
 ## the subgroup by centre, from the baseline columns
+ds$centre <- NULL  # the export carries it too (the subgroup's column); taken from the cohort here
 ds <- merge(ds, pt[, c("patient_id", "centre")], by = "patient_id", sort = FALSE)
 SUBGROUPS <- list(all = function(d) d,
                   north = function(d) d[!is.na(d$centre) & d$centre == "North", ],

@@ -1,0 +1,145 @@
+"""Edge cases of the comparative analyses on hand-built data: the competing-risk outcome of
+response, the landmark population, the plan's comparative section, the separation rule, and a
+cohort too small for some models (every model either gives a number or says why not)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from poems_cohort.errors import InputError
+from poems_cohort.study import AnalysisPlan, compute_study, load_plan
+from poems_cohort.study.comparative import fit_propensity
+from poems_cohort.study.comparative_plan import ComparativePlan
+from poems_cohort.study.competing import competing_outcome
+from poems_cohort.study.landmark import landmark_frame
+from tests.study import cohort12
+
+
+def _ds(**cols: list[object]) -> pd.DataFrame:
+    return pd.DataFrame(cols)
+
+
+def test_competing_outcome_orders_response_against_progression_or_death() -> None:
+    ds = _ds(crh_evaluable=[1, 1, 1, 1, 1, 0, 1],
+             crh=[1, 1, 0, 0, 1, pd.NA, 1],
+             crh_months=[5.0, 9.0, np.nan, np.nan, 4.0, np.nan, 0.0],
+             crh_last_months=[5.0, 9.0, 7.0, 3.0, 4.0, np.nan, 0.0],
+             pfs_months=[20.0, 8.0, 12.0, 30.0, 4.0, 2.0, 10.0],
+             pfs_event=[1, 1, 1, 0, 1, 1, 0])
+    out = competing_outcome(ds, "crh")
+    # response then progression: response; progression before response: competing at PFS time;
+    # non-responder progressing: competing; non-responder without event: censored at the last
+    # assessment; response and progression on the same day: the response counts; not evaluable:
+    # missing; response at time 0: a response at 0
+    assert out["crh_cr_status"].tolist()[:5] == [1, 2, 2, 0, 1]
+    assert out["crh_cr_status"].isna().tolist() == [False] * 5 + [True, False]
+    assert out["crh_cr_status"].iloc[6] == 1
+    np.testing.assert_array_equal(out["crh_cr_months"].to_numpy(float),
+                                  [5.0, 8.0, 12.0, 3.0, 4.0, np.nan, 0.0])
+
+
+def test_landmark_population_and_groups() -> None:
+    ds = _ds(crv_evaluable=[1, 1, 1, 1, 0],
+             crv=[1, 1, 0, 1, 1],
+             crv_months=[6.0, 7.0, np.nan, 2.0, 1.0],
+             pfs_months=[10.0, 12.0, 9.0, 6.0, 20.0],
+             pfs_event=[0, 1, 1, 1, 0],
+             os_months=[10.0, 15.0, 9.0, 6.0, 20.0], os_event=[0, 1, 0, 1, 0])
+    d = landmark_frame(ds, 6.0)
+    # the patient progressing at 6 months is not progression-free after the landmark; the
+    # non-evaluable one is out; CRV at exactly 6 counts as reached by the landmark, at 7 not
+    assert d.index.tolist() == [0, 1, 2]
+    assert d["crv_by_landmark"].tolist() == [1, 0, 0]
+    assert d["pfs_from_landmark"].tolist() == [4.0, 6.0, 3.0]
+    assert d["os_from_landmark"].tolist() == [4.0, 9.0, 3.0]
+
+
+def test_comparative_section_of_a_plan_file(tmp_path) -> None:
+    f = tmp_path / "plan.toml"
+    f.write_text('[comparative]\ncovariates = ["age", "male"]\nstabilized = true\n'
+                 'truncation = [1, 99]\ntau_months = 24\nlandmarks_months = [3]\n')
+    c = load_plan(f).comparative
+    assert c.covariates == ("age", "male") and c.stabilized and c.truncation == (1.0, 99.0)
+    assert c.tau_months == 24.0 and c.landmarks_months == (3.0,)
+    assert load_plan(f).to_dict()["comparative"]["tau_months"] == 24.0
+
+
+def test_every_problem_of_the_comparative_section_is_named(tmp_path) -> None:
+    with pytest.raises(InputError) as exc:
+        AnalysisPlan(comparative=ComparativePlan(covariates=("age", "shoe_size"),
+                                                 truncation=(99.0, 1.0), tau_months=-1.0,
+                                                 landmarks_months=()))
+    named = {p.column for p in exc.value.problems}
+    assert named == {"comparative.covariates", "comparative.truncation",
+                     "comparative.tau_months", "comparative.landmarks_months"}
+    f = tmp_path / "plan.toml"
+    f.write_text('[comparative]\ntau = 24\n')
+    with pytest.raises(InputError) as exc:
+        load_plan(f)
+    assert "tau" in exc.value.problems[0].expected
+
+
+def test_a_missing_indicator_that_predicts_an_arm_is_left_out() -> None:
+    rng = np.random.default_rng(3)
+    n = 60
+    regimen = np.array(["ASCT", "MDex", "LDex"] * 20, dtype=object)
+    papilledema = rng.integers(0, 2, n).astype(object)
+    papilledema[(regimen == "LDex") & (np.arange(n) % 2 == 0)] = None
+    frame = pd.DataFrame({"regimen": regimen, "age": rng.normal(50, 10, n),
+                          "papilledema": pd.array(papilledema, dtype="boolean"),
+                          "sex": np.where(rng.random(n) < 0.5, "M", "F")})
+    plan = AnalysisPlan(comparative=ComparativePlan(
+        propensity_covariates=("age", "male", "papilledema")))
+    prop = fit_propensity(frame, plan)
+    assert "papilledema_missing" not in prop.design.columns
+    assert [c for c, _ in prop.dropped] == ["papilledema_missing"]
+    assert prop.converged
+    assert np.isfinite(prop.weights).all() and (prop.weights >= 1).all()
+
+
+def test_a_twelve_patient_cohort_gives_numbers_or_reasons() -> None:
+    res = compute_study(cohort12.baseline(), cohort12.analysis_dataset(), cohort12.flow(),
+                        AnalysisPlan())
+    hr = res.comparative.survival.hazard_ratios
+    assert set(hr["model"]) == {"unadjusted", "risk-stratified", "multivariable", "iptw"}
+    for _, row in hr.iterrows():
+        assert math.isfinite(row["hr"]) or row["note"], row.to_dict()
+    # the exported dataset keeps the existing columns first and one row per patient
+    ds = res.analysis_dataset
+    assert len(ds) == 12
+    assert list(ds.columns[:len(cohort12.analysis_dataset().columns)]) == list(
+        cohort12.analysis_dataset().columns)
+    assert {"iptw_weight", "crh_cr_status", "crv_cr_months"} <= set(ds.columns)
+
+
+def test_a_subgroup_without_the_reference_regimen_gives_no_hazard_ratio() -> None:
+    from pathlib import Path
+
+    from poems_cohort.study.comparative import compute_hazard_ratios
+
+    ds = pd.read_csv(Path(__file__).parents[1] / "reference" / "comparative"
+                     / "analysis_dataset.csv")
+    ds = ds[~((ds["regimen"] == "ASCT") & (ds["risk_group"] == "low"))]
+    mv = [c for c in ds.columns if c.startswith("mv_")]
+    res = compute_hazard_ratios(ds, AnalysisPlan(), mv)
+    low = res.hazard_ratios[res.hazard_ratios["subgroup"] == "low"]
+    assert len(low) == 2 * 4 * 2 and low["hr"].isna().all()
+    assert low["note"].str.contains("no ASCT patient").all()
+    assert not res.rmst["subgroup"].eq("low").any()
+    everyone = res.hazard_ratios[res.hazard_ratios["subgroup"] == "all"]
+    assert np.isfinite(everyone["hr"]).all()
+
+
+def test_a_type_error_in_the_section_is_reported_with_every_other_problem(tmp_path) -> None:
+    f = tmp_path / "plan.toml"
+    f.write_text('[comparative]\ntau_months = "long"\ncovariates = ["shoe"]\nstabilized = 1\n')
+    with pytest.raises(InputError) as exc:
+        load_plan(f)
+    text = " ".join(p.expected for p in exc.value.problems)
+    for part in ("comparative.tau_months: a number", "comparative.stabilized: true or false",
+                 "comparative.covariates"):
+        assert part in text, part
