@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from poems_cohort.cli import (  # noqa: F401
@@ -17,10 +18,32 @@ from poems_cohort.cli import (  # noqa: F401
 )
 from poems_cohort.cli.app import app
 
+DEBUG_VARIABLE = "POEMS_COHORT_DEBUG"
+
 
 def main() -> None:
-    """Entry point of the ``poems-cohort`` command."""
-    sys.exit(app())
+    """Entry point of the ``poems-cohort`` command. Bad input exits 2 with its problems (in each
+    command); anything else that goes wrong is a bug: one line and a pointer, exit 1, never a
+    traceback (``POEMS_COHORT_DEBUG=1`` shows it)."""
+    try:
+        code = app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("poems-cohort: interrupted; the output folder was left as it was.\n")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        from poems_cohort.cli.app import literal
+
+        sys.stderr.write(
+            f"poems-cohort: internal error ({literal(type(exc).__name__)}: "
+            f"{literal(exc)[:300]}). This is a bug in poems-cohort, not a problem found in your "
+            f"data; the output folder was left as it was. Run again with {DEBUG_VARIABLE}=1 to "
+            "see the details, and report them with the command you ran.\n")
+        sys.exit(1)
+    sys.exit(code)
 
 
 __all__ = ["app", "main"]

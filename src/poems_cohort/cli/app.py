@@ -24,6 +24,7 @@ from poems_cohort.errors import InputError, Problem, grouped
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_enable=False,  # a bug is one line (cli.main), not a rich traceback
     help="poems-cohort: a POEMS syndrome treatment cohort in, the published comparative study out.",
 )
 # Values from the user's files reach the terminal: no rich markup, no emoji codes (``:100:``),
