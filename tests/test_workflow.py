@@ -163,3 +163,38 @@ def load_plan_for_test():
     from poems_cohort.study import load_plan
 
     return load_plan(ANY_PLAN / "plan.toml")
+
+
+# --- regimen names that only look alike, and unprintable names ---------------------------------
+
+def _with_regimen(tmp_path, value: str):
+    import shutil
+
+    from tests.report.conftest import EXAMPLE
+
+    folder = tmp_path / "cohort"
+    shutil.copytree(EXAMPLE, folder)
+    p = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    p.loc[0, "regimen"] = value
+    p.to_csv(folder / "patients.csv", index=False)
+    return folder, p.loc[0, "patient_id"]
+
+
+@pytest.mark.parametrize("value", ["ＡＳＣＴ", "A SCT", "As-ct"])
+def test_a_regimen_that_only_looks_like_a_planned_one_is_refused(tmp_path, value):
+    folder, _ = _with_regimen(tmp_path, value)
+    for call in (lambda: workflow.validate(folder), lambda: workflow.derive(folder)):
+        with pytest.raises(InputError) as info:
+            call()
+        [problem] = info.value.problems
+        assert problem.value == value and "'ASCT'" in problem.expected
+
+
+@pytest.mark.parametrize("value", ["AS\u200bCT", "ASCT\x1b[31m", "LD\tex"])
+def test_a_regimen_with_invisible_or_control_characters_is_refused_at_its_row(tmp_path, value):
+    folder, _ = _with_regimen(tmp_path, value)
+    with pytest.raises(InputError) as info:
+        workflow.validate(folder)
+    [problem] = [p for p in info.value.problems if p.severity == "error"]
+    assert problem.column == "regimen" and problem.row == 2
+    assert "printable" in problem.expected

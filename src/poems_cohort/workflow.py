@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -149,10 +150,35 @@ def eligibility(cohort: Cohort, plan: AnalysisPlan) -> Eligibility:
                              vegf_threshold=plan.vegf_normal_below, cutoff=plan.cutoff)
 
 
+def _comparable(name: str) -> str:
+    """A regimen name as compared for look-alikes: NFKC-normalised, case-folded, without spaces,
+    hyphens or invisible characters (``"ＡＳＣＴ"``, ``"asct"`` and ``"A SCT"`` are alike)."""
+    text = unicodedata.normalize("NFKC", str(name)).casefold()
+    return "".join(c for c in text if not (c.isspace() or c in "-_"
+                                           or unicodedata.category(c) == "Cf"))
+
+
+def lookalike_regimens(cohort: Cohort, plan: AnalysisPlan) -> list[Problem]:
+    """A problem for each regimen of the cohort that is not one the plan compares but differs
+    from one only in case, character width, spacing or invisible characters: its patients
+    would silently form another arm, or be left out."""
+    planned = {_comparable(r): r for r in plan.regimens}
+    return [Problem(str(cohort.source), None, "regimen", r,
+                    f"a regimen name as the plan writes it: it differs from the plan's "
+                    f"{planned[_comparable(r)]!r} only in case, character width or spacing, so "
+                    "its patients would silently form another arm (correct the data, or map "
+                    "it with a regimen alias)")
+            for r in cohort.regimen_counts(only_present=True)
+            if r not in plan.regimens and _comparable(r) in planned]
+
+
 def check_regimens(cohort: Cohort, plan: AnalysisPlan) -> None:
     """An ``InputError`` when a regimen the plan compares was given to no patient of the cohort
     (a misspelt name would otherwise be an empty arm)."""
     present = list(cohort.regimen_counts(only_present=True))
+    alike = lookalike_regimens(cohort, plan)
+    if alike:
+        raise InputError(alike)
     missing = [r for r in plan.regimens if r not in present]
     if missing:
         raise InputError([Problem(plan.source or "analysis plan", None, "regimens", missing,
@@ -197,7 +223,12 @@ def validate(data: str | Path, *, plan: PlanLike = None, mapping: str | Path | N
              cutoff: dt.date | None = None) -> Cohort:
     """``poems-cohort validate``: read and check the cohort as the plan would (its cutoff and
     study columns); nothing is derived or written."""
-    return read(data, resolve_plan(plan, cutoff=cutoff), mapping=mapping)
+    effective = resolve_plan(plan, cutoff=cutoff)
+    cohort = read(data, effective, mapping=mapping)
+    alike = lookalike_regimens(cohort, effective)
+    if alike:
+        raise InputError(alike)
+    return cohort
 
 
 def study_of(derived: Derived) -> StudyResults:

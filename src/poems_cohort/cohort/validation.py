@@ -239,6 +239,10 @@ def _read_cell(column: Column, raw: object, lookup: Mapping[str, str]) -> tuple[
             return _OK, _to_date(raw)
         text = _to_text(raw)
         if column.kind == "category":
+            shown = unprintable(text)
+            if shown:  # a name shown in tables, figures and sheets (a regimen, a level)
+                raise _Bad("a name of printable characters (no control, zero-width or "
+                           f"line-separator characters; found {shown})")
             return _OK, lookup.get(text.lower(), text)
         return _OK, text
     except _Bad as bad:
