@@ -380,6 +380,10 @@ def foreign_entries(out: Path) -> list[Problem]:
             elif manifest.files[sub].role == SYNTHETIC_COHORT:
                 problems.append(_problem(path, "a folder without a cohort (this file belongs "
                                          "to a synthetic cohort; a cohort is never replaced)"))
+            elif manifest.files[sub].role != REPORT:
+                problems.append(_problem(path, "only files of an earlier report (this one was "
+                                         "written by another command, e.g. derive; it is left "
+                                         "alone)"))
             elif not unchanged(out, sub, manifest.files[sub]):
                 problems.append(_problem(path, "a file as poems-cohort wrote it (it was "
                                          "changed since, so it is yours now)"))
