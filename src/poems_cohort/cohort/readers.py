@@ -34,7 +34,6 @@ from poems_cohort.cohort.columns import (
 from poems_cohort.cohort.inputs import label_problem, read_toml, regular_file_problem
 from poems_cohort.cohort.workbook import (
     MAX_COLUMNS,
-    MAX_ROWS,
     Cell,
     Sheet,
     SheetScan,
@@ -208,9 +207,11 @@ def _as_mapping(mapping: str | Path | Mapping[str, str] | ColumnMapping | None,
 
 
 def _check_size(rows: int, columns: int) -> None:
-    """The documented caps on a table (``MAX_ROWS`` data rows, ``MAX_COLUMNS`` columns)."""
-    if rows > MAX_ROWS or columns > MAX_COLUMNS:
-        raise _Unreadable(f"a table of at most {MAX_ROWS:,} rows and {MAX_COLUMNS:,} columns "
+    """The documented cap on a CSV, Parquet or SPSS table: ``MAX_COLUMNS`` columns. Their rows
+    are not capped (a registry's visit table has millions); a workbook sheet's rows are, by
+    Excel's own limit (``workbook.MAX_ROWS``, checked by the sheet scan)."""
+    if columns > MAX_COLUMNS:
+        raise _Unreadable(f"a table of at most {MAX_COLUMNS:,} columns "
                           f"(found {rows:,} rows, {columns:,} columns)")
 
 
