@@ -141,7 +141,7 @@ def plot(results: list[Measure], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", nargs="+", type=float, default=[1e3, 1e4, 1e5])
+    parser.add_argument("--sizes", nargs="+", type=float, default=[1e3, 1e4, 3e4, 7e4])
     parser.add_argument("--with-1e6", action="store_true", help="also 1e6 patients (slow)")
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the cohorts (default: a temporary folder)")
