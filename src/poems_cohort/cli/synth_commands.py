@@ -16,8 +16,8 @@ from poems_cohort.cli.app import (
     input_errors_exit_2,
     optional_cutoff,
     say,
-    step_printer,
 )
+from poems_cohort.cli.progress import step_display
 
 # --------------------------------------------------------------------------------------------
 # synthesize
@@ -64,7 +64,8 @@ def synthesize(
                                       "--out: an empty or new folder (this one is not; --force "
                                       "writes into it, replacing only the unchanged files of an "
                                       "earlier synthesize)")])
-    cohort = generate_cohort(seed, n_patients=patients)
+    with step_display(label="generate the synthetic cohort"):
+        cohort = generate_cohort(seed, n_patients=patients)
     with input_errors_exit_2():
         problems = replace_problems(out, cohort_files(cohort, file_format))
         if problems:
@@ -102,9 +103,9 @@ def reproduce(
     Bad input: every problem is listed, exit 2, nothing written."""
     from poems_cohort import workflow
 
-    with input_errors_exit_2():
+    with input_errors_exit_2(), step_display(quiet) as progress:
         done = workflow.reproduce(data, out, plan=plan, mapping=mapping,
-                                  cutoff=optional_cutoff(cutoff), progress=step_printer(quiet))
+                                  cutoff=optional_cutoff(cutoff), progress=progress)
     reproduction, summary = done.reproduction, done.run
     frame = reproduction.to_frame()
     counts = ", ".join(f"{status} {n}" for status, n in reproduction.summary().items())
