@@ -21,13 +21,14 @@ A failed step is reported with its message and ends the run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 BASELINE = "pyarrow.csv.read_csv"
@@ -117,7 +118,7 @@ def plot(results: list[Measure], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax_t, ax_c, ax_m) = plt.subplots(1, 3, figsize=(14, 4))
     styles = {"baseline": ("k", ":"), "synthesize": ("tab:gray", "-."),
               "validate": ("tab:blue", "-"), "derive": ("tab:orange", "--"),
               "run": ("tab:green", "-")}
@@ -127,16 +128,20 @@ def plot(results: list[Measure], path: Path) -> None:
         label = BASELINE if step == "baseline" else step
         ax_t.plot([m.n for m in ms], [m.wall for m in ms], ls, color=colour, marker="o",
                   label=label)
+        ax_c.plot([m.n for m in ms], [m.cpu for m in ms], ls, color=colour, marker="o",
+                  label=label)
         ax_m.plot([m.n for m in ms], [m.rss_mb for m in ms], ls, color=colour, marker="o",
                   label=label)
-    for ax, ylabel in ((ax_t, "wall time (s)"), (ax_m, "peak RSS (MB)")):
+    for ax, ylabel in ((ax_t, "wall time (s)"), (ax_c, "CPU time (s)"),
+                       (ax_m, "peak RSS (MB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("patients")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
     ax_t.legend(fontsize=8)
-    ax_t.set_title("time per command (fresh process)")
+    ax_t.set_title("wall time per command (fresh process)")
+    ax_c.set_title("CPU time (user + system)")
     ax_m.set_title("peak memory per command")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -152,7 +157,16 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the cohorts (default: a temporary folder)")
     parser.add_argument("--plot", type=Path, default=Path(__file__).with_name("scaling.png"))
+    parser.add_argument("--json", type=Path, default=Path(__file__).with_name("scaling.json"),
+                        help="where to keep the measurements (read back by --replot)")
+    parser.add_argument("--replot", action="store_true",
+                        help="no measuring: print the table and draw the plot from --json")
     args = parser.parse_args()
+    if args.replot:
+        results = [Measure(**row) for row in json.loads(args.json.read_text())]
+        print(table(results))
+        plot(results, args.plot)
+        return
     sizes = ([int(s) for s in args.sizes] + ([100_000] if args.with_1e5 else [])
              + ([1_000_000] if args.with_1e6 else []))
     work = args.work or Path(tempfile.mkdtemp(prefix="poems-scaling-"))
@@ -164,6 +178,7 @@ def main() -> None:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+    args.json.write_text(json.dumps([asdict(m) for m in results], indent=1) + "\n")
     print()
     print(table(results))
     plot(results, args.plot)
