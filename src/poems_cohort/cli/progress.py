@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from rich.console import Console, Group, RenderableType
@@ -36,7 +37,7 @@ class StepDisplay:
 
     def __init__(self, quiet: bool = False, *, console: Console | None = None,
                  label: str | None = None, after: float = SHOW_AFTER,
-                 clock: object = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.quiet = quiet
         self.console = console or default_console
         self.label = label
