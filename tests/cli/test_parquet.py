@@ -169,3 +169,19 @@ def test_io_round_trip_of_a_tiny_frame():
     assert str(table.column("visit_date").to_pylist()[0]) == "2010-01-02"
     assert table.column("vegf_pg_ml").to_pylist() == [float("%.10g" % (0.1 + 0.2)), None]  # noqa: UP031
     assert table.column("patient_id").to_pylist() == ["A", "B"]
+
+
+def test_force_replaces_the_unchanged_parquet_files_of_an_earlier_synthesize(parquet_cohort,
+                                                                              tmp_path):
+    copy = tmp_path / "again"
+    copy.mkdir()
+    for entry in parquet_cohort.iterdir():
+        (copy / entry.name).write_bytes(entry.read_bytes())
+    (copy / "notes.txt").write_text("mine\n")
+    result = runner.invoke(app, ["synthesize", "--out", str(copy), "--format", "parquet",
+                                 "--force"])
+    assert result.exit_code == 0, result.output
+    for name in ("patients.parquet", "visits.parquet", SYNTHETIC_MARKER):
+        assert (copy / name).read_bytes() == (parquet_cohort / name).read_bytes()
+    assert (copy / "notes.txt").read_text() == "mine\n"  # never touched
+    assert is_synthetic_cohort(copy)
