@@ -342,8 +342,8 @@ def test_a_csv_past_the_column_cap_is_one_problem(patients, tmp_path):
 
 
 def test_a_csv_has_no_row_cap_but_a_column_cap(patients, write, monkeypatch):
-    """Excel's row limit is a workbook's; a registry's CSV may hold more rows (here the cap
-    columns, not rows, are capped: a 10-row table is read on both CSV paths)."""
+    """Excel's row limit is a workbook's; a registry's CSV may hold more rows: columns, not
+    rows, are capped (a 10-row table is read on both CSV paths)."""
     monkeypatch.setattr(readers, "MAX_COLUMNS", 200)
     folder = write(patients)
     assert len(load_cohort(folder).patients) == 10

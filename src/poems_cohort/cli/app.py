@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -77,14 +77,6 @@ CutoffOverride = Annotated[str | None, typer.Option(
 def optional_cutoff(text: str | None) -> dt.date | None:
     """A ``--cutoff`` override, or ``None`` to keep the plan's."""
     return parse_cutoff(text) if text is not None else None
-
-
-def step_printer(quiet: bool) -> Callable[[str, float], None]:
-    """The progress callback of a study run: one line per finished step, none when quiet."""
-    def progress(step: str, seconds: float) -> None:
-        if not quiet:
-            say(("✓ ", "green"), step, (f" ({seconds:.2f} s)", "dim"))
-    return progress
 
 
 def parse_cutoff(text: str) -> dt.date:

@@ -17,6 +17,7 @@ from poems_cohort.cli.app import (
     optional_cutoff,
     say,
 )
+from poems_cohort.cli.progress import step_display
 from poems_cohort.errors import InputError, Problem
 
 DATASET_FORMATS: tuple[str, ...] = (".csv", ".parquet")
@@ -58,10 +59,11 @@ def derive(
 
     with input_errors_exit_2():
         _check_out(out, path, mapping, plan)
-        derived = workflow.derive(path, plan=plan, mapping=mapping,
-                                  cutoff=optional_cutoff(cutoff))
+        with step_display(label="read the cohort and derive the analysis dataset"):
+            derived = workflow.derive(path, plan=plan, mapping=mapping,
+                                      cutoff=optional_cutoff(cutoff))
     cohort, dataset, when = derived.cohort, derived.dataset, derived.plan.cutoff
-    with input_errors_exit_2():
+    with input_errors_exit_2(), step_display(label=f"write {out.name}"):
         write_dataset_file(dataset, out, synthetic=is_synthetic_cohort(path))
     flow = derived.eligibility.flow
     say(f"{out}: {len(dataset)} patients written ({flow.screened} screened, "

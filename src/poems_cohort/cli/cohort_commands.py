@@ -16,6 +16,7 @@ from poems_cohort.cli.app import (
     optional_cutoff,
     say,
 )
+from poems_cohort.cli.progress import step_display
 from poems_cohort.errors import Problem, grouped
 
 
@@ -33,7 +34,7 @@ def validate(
     (exit 0) or every problem (exit 2). Nothing is written."""
     from poems_cohort import workflow
 
-    with input_errors_exit_2():
+    with input_errors_exit_2(), step_display(label="read and validate the cohort"):
         cohort = workflow.validate(path, plan=plan, mapping=mapping,
                                    cutoff=optional_cutoff(cutoff))
     counts = cohort.regimen_counts()

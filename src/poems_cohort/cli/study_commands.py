@@ -16,8 +16,8 @@ from poems_cohort.cli.app import (
     input_errors_exit_2,
     optional_cutoff,
     say,
-    step_printer,
 )
+from poems_cohort.cli.progress import step_display
 
 
 @app.command()
@@ -32,9 +32,9 @@ def run(
     """Run the whole study: tables, figures, report.html, results.json and the dataset."""
     from poems_cohort import workflow
 
-    with input_errors_exit_2():
+    with input_errors_exit_2(), step_display(quiet) as progress:
         summary = workflow.run(data, out, plan=plan, mapping=mapping,
-                               cutoff=optional_cutoff(cutoff), progress=step_printer(quiet))
+                               cutoff=optional_cutoff(cutoff), progress=progress)
     if not quiet:
         n = len(summary.results.analysis_dataset)
         say((f"{n} patients analysed; {len(summary.outputs.files)} files written to ", "bold"),

@@ -16,8 +16,8 @@ from poems_cohort.cli.app import (
     input_errors_exit_2,
     optional_cutoff,
     say,
-    step_printer,
 )
+from poems_cohort.cli.progress import step_display
 
 # --------------------------------------------------------------------------------------------
 # synthesize
@@ -38,28 +38,40 @@ def synthesize(
     force: Annotated[bool, typer.Option(
         "--force", help="Write into a folder that is not empty, replacing only the files of an "
         "earlier synthesize that are unchanged; every other file is left alone.")] = False,
+    file_format: Annotated[str, typer.Option(
+        "--format", help="csv (patients.csv, visits.csv) or parquet (patients.parquet, "
+        "visits.parquet: the same values, typed).")] = "csv",
 ) -> None:
-    """Write a SYNTHETIC cohort (patients.csv, visits.csv, SYNTHETIC.txt and the manifest of
-    their hashes) whose analysis reproduces the published study. The same seed always gives
-    the same files."""
+    """Write a SYNTHETIC cohort (patients.csv and visits.csv, or the .parquet pair;
+    SYNTHETIC.txt and the manifest of their hashes) whose analysis reproduces the published
+    study. The same seed always gives the same files."""
     from poems_cohort.errors import InputError, Problem
     from poems_cohort.report.output import check_writable
-    from poems_cohort.synth.generator import cohort_files, generate_cohort, replace_problems
+    from poems_cohort.synth.generator import (
+        FILE_FORMATS,
+        cohort_files,
+        generate_cohort,
+        replace_problems,
+    )
 
     with input_errors_exit_2():
+        if file_format not in FILE_FORMATS:
+            raise InputError([Problem("--format", None, None, file_format,
+                                      " or ".join(FILE_FORMATS))])
         check_writable(out)
         if out.is_dir() and any(out.iterdir()) and not force:
             raise InputError([Problem(str(out), None, None, None,
                                       "--out: an empty or new folder (this one is not; --force "
                                       "writes into it, replacing only the unchanged files of an "
                                       "earlier synthesize)")])
-    cohort = generate_cohort(seed, n_patients=patients)
+    with step_display(label="generate the synthetic cohort"):
+        cohort = generate_cohort(seed, n_patients=patients)
     with input_errors_exit_2():
-        problems = replace_problems(out, cohort_files(cohort))
+        problems = replace_problems(out, cohort_files(cohort, file_format))
         if problems:
             raise InputError(problems)
         try:
-            patients_path, visits_path = cohort.write(out)
+            patients_path, visits_path = cohort.write(out, file_format)
         except OSError as exc:
             raise InputError([Problem(str(out), None, None, None,
                                       f"--out: writing the cohort failed "
@@ -91,9 +103,9 @@ def reproduce(
     Bad input: every problem is listed, exit 2, nothing written."""
     from poems_cohort import workflow
 
-    with input_errors_exit_2():
+    with input_errors_exit_2(), step_display(quiet) as progress:
         done = workflow.reproduce(data, out, plan=plan, mapping=mapping,
-                                  cutoff=optional_cutoff(cutoff), progress=step_printer(quiet))
+                                  cutoff=optional_cutoff(cutoff), progress=progress)
     reproduction, summary = done.reproduction, done.run
     frame = reproduction.to_frame()
     counts = ", ".join(f"{status} {n}" for status, n in reproduction.summary().items())

@@ -25,8 +25,10 @@ from poems_cohort.manifest import (
 #: this file, makes a cohort synthetic).
 SYNTHETIC_MARKER = "SYNTHETIC.txt"
 
-#: The files of a synthetic cohort, as ``synthesize`` writes them.
-COHORT_FILES = ("patients.csv", "visits.csv", SYNTHETIC_MARKER)
+#: The files of a synthetic cohort, as ``synthesize`` writes them (``--format csv`` or
+#: ``--format parquet``).
+COHORT_FILES = ("patients.csv", "visits.csv", "patients.parquet", "visits.parquet",
+                SYNTHETIC_MARKER)
 
 _TABLE_STEMS = ("patients", "visits")
 

@@ -4,8 +4,10 @@
 Table 1 counts and risk groups (``synth.assign``), treatment, progression, death and follow-up
 dates (``synth.survival_times``), and the longitudinal assessments from which the response
 criteria derive the published responses (``synth.visits``). ``write_cohort`` writes
-``patients.csv``, ``visits.csv``, the note ``SYNTHETIC.txt`` and the manifest of their hashes. Every patient is synthetic; identifiers read ``SYN-0001``.
-The same seed always gives the same bytes.
+``patients.csv`` and ``visits.csv`` (or, with ``file_format="parquet"``, ``patients.parquet`` and
+``visits.parquet``), the note ``SYNTHETIC.txt`` and the manifest of their hashes. Every patient is
+synthetic; identifiers read ``SYN-0001``. The same seed always gives the same bytes (for Parquet:
+with the same version of pyarrow, whose name the file records).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from poems_cohort.synth.targets import Targets, default_targets
 from poems_cohort.synth.visits import response_visits
 
 DEFAULT_SEED = 2019
+
+#: The file formats ``synthesize`` writes (``--format``).
+FILE_FORMATS: tuple[str, ...] = ("csv", "parquet")
 """The seed of the bundled cohort (``poems_cohort/data/synthetic``)."""
 
 STREAMS: dict[int, tuple[int, int]] = {DEFAULT_SEED: (3, 7)}
@@ -71,10 +76,11 @@ class SyntheticCohort:
         return (f"SyntheticCohort(seed={self.seed}, patients={len(self.patients)}, "
                 f"visits={len(self.visits)})")
 
-    def write(self, out_dir: str | Path) -> tuple[Path, Path]:
-        """Write ``patients.csv``, ``visits.csv``, ``SYNTHETIC.txt`` and the manifest of their
-        hashes into ``out_dir`` (created if needed; see :func:`write_cohort`)."""
-        return write_cohort(self, out_dir)
+    def write(self, out_dir: str | Path, file_format: str = "csv") -> tuple[Path, Path]:
+        """Write ``patients.csv``, ``visits.csv`` (or the ``.parquet`` pair), ``SYNTHETIC.txt``
+        and the manifest of their hashes into ``out_dir`` (created if needed; see
+        :func:`write_cohort`)."""
+        return write_cohort(self, out_dir, file_format)
 
 
 def generate_cohort(seed: int = DEFAULT_SEED, n_patients: int | None = None,
@@ -147,16 +153,54 @@ def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
                          for col in frame.columns})
 
 
-def cohort_files(cohort: SyntheticCohort) -> dict[str, bytes]:
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as a Parquet file holding the values the CSV holds: text as strings, dates as
+    dates (``date32``), numbers as the doubles the CSV's ``%.10g`` text reads back as; missing
+    values are nulls. No pandas metadata is stored, so the bytes depend only on the values (and
+    on the pyarrow version, recorded in the file)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = {}
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype.kind == "f":
+            text = pd.Series(_column_text(values), dtype=object)
+            number = pd.to_numeric(text.mask(text == ""), errors="raise").to_numpy(np.float64)
+            arrays[col] = pa.array(number, type=pa.float64(), from_pandas=True)
+        elif values.dtype.kind in "iu":
+            arrays[col] = pa.array(values.to_numpy(np.int64), type=pa.int64())
+        elif values.dtype.kind == "M":
+            days = values.to_numpy("datetime64[D]")
+            arrays[col] = pa.array(days, type=pa.date32(), mask=np.isnat(days))
+        else:
+            arrays[col] = pa.array(values.astype(object).where(values.notna(), None).tolist(),
+                                   type=pa.string())
+    buf = io.BytesIO()
+    pq.write_table(pa.table(arrays), buf)
+    return buf.getvalue()
+
+
+def cohort_files(cohort: SyntheticCohort, file_format: str = "csv") -> dict[str, bytes]:
     """The files of the cohort: ``patients.csv`` and ``visits.csv`` (UTF-8, ``\\n`` line ends,
-    ISO dates) and the note ``SYNTHETIC.txt``."""
-    return {
-        "patients.csv": _csv_ready(cohort.patients).to_csv(
-            index=False, lineterminator="\n").encode("utf-8"),
-        "visits.csv": _csv_ready(cohort.visits).to_csv(
-            index=False, lineterminator="\n").encode("utf-8"),
-        SYNTHETIC_MARKER: synthetic_marker_text(cohort.seed, len(cohort.patients)).encode("utf-8"),
-    }
+    ISO dates), or with ``file_format="parquet"`` ``patients.parquet`` and ``visits.parquet``
+    (the same values, typed), and the note ``SYNTHETIC.txt``."""
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {FILE_FORMATS}, not {file_format!r}")
+    if file_format == "parquet":
+        tables = {"patients.parquet": _parquet_bytes(cohort.patients),
+                  "visits.parquet": _parquet_bytes(cohort.visits)}
+    else:
+        tables = {
+            "patients.csv": _csv_ready(cohort.patients).to_csv(
+                index=False, lineterminator="\n").encode("utf-8"),
+            "visits.csv": _csv_ready(cohort.visits).to_csv(
+                index=False, lineterminator="\n").encode("utf-8"),
+        }
+    marker = synthetic_marker_text(cohort.seed, len(cohort.patients)).encode("utf-8")
+    return {**tables, SYNTHETIC_MARKER: marker}
 
 
 def replace_problems(out_dir: str | Path, files: dict[str, bytes]) -> list[Problem]:
@@ -188,14 +232,15 @@ def replace_problems(out_dir: str | Path, files: dict[str, bytes]) -> list[Probl
     return problems
 
 
-def write_cohort(cohort: SyntheticCohort, out_dir: str | Path) -> tuple[Path, Path]:
+def write_cohort(cohort: SyntheticCohort, out_dir: str | Path,
+                 file_format: str = "csv") -> tuple[Path, Path]:
     """Write the cohort's files (:func:`cohort_files`) into ``out_dir`` (created if needed),
     each one atomically (a temporary file renamed over the old), then the manifest that makes
     the folder a synthetic cohort (``data.write_synthetic_manifest``). Returns the paths of
-    ``patients.csv`` and ``visits.csv``."""
+    the patients and visits files (``.csv`` or ``.parquet``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, data in cohort_files(cohort).items():
+    for name, data in cohort_files(cohort, file_format).items():
         write_file_atomically(out / name, data)
     write_synthetic_manifest(out)
-    return out / "patients.csv", out / "visits.csv"
+    return out / f"patients.{file_format}", out / f"visits.{file_format}"
