@@ -285,14 +285,18 @@ def comparative_methods(results: StudyResults) -> str:
     """The methods and caveats of the comparative analyses (a paragraph)."""
     plan, c = results.plan, results.plan.comparative
     months = " and ".join(f"{m:g}" for m in c.landmarks_months)
+    rn_rule = (" and an ONLS was scored after treatment start"
+               if plan.rn_evaluable == "assessed" else "")
+    crh_crv_rule = ("evaluable for both, or a responder to either"
+                    if plan.crh_crv_evaluable == "both-or-responder" else "evaluable for either")
     return (
         "Endpoints: CRH, hematologic complete remission (negative serum and urine "
         "immunofixation and, where free light chains were measured, a normal kappa/lambda "
         "ratio), evaluable when the baseline immunofixation was positive; CRV, VEGF complete "
         f"remission (VEGF below {plan.vegf_normal_below:g} pg/ml), evaluable when the baseline "
         "VEGF was at or above it; RN, neurological remission (ONLS at least one point below "
-        "baseline), evaluable when the baseline ONLS was at least 1; CRH/CRV, either, "
-        "evaluable for either. PFS: treatment start to progression or death (censored at "
+        f"baseline), evaluable when the baseline ONLS was at least 1{rn_rule}; CRH/CRV, "
+        f"either, {crh_crv_rule}. PFS: treatment start to progression or death (censored at "
         "last follow-up); OS: to death from any cause. Risk score: age > 50 years, pulmonary "
         "hypertension, pleural effusion (1 point each), eGFR < 30 ml/min/1.73 m² (2 points); "
         "0 low, 1 medium, ≥ 2 high. "
