@@ -51,6 +51,8 @@ from poems_cohort.report.km_plot import (
 )
 from poems_cohort.report.styles import MARKED_ABOVE, Style, literal, styles
 from poems_cohort.study import StudyResults
+from poems_cohort.study.names import BY_CRV, BY_REGIMEN, CRV_GROUPS, EVERYONE, OS, PFS, By
+from poems_cohort.study.policy import NOT_TESTABLE
 
 __all__ = ["PlotSettings", "RenderedFigure", "all_figures", "draw_figure1", "draw_figure2",
            "draw_supplementary_figure", "figure1", "figure2", "flow_figure", "styles",
@@ -151,12 +153,6 @@ def compact_svg(svg: bytes) -> bytes:
 
 def _p_text(p: object, label: str = "p") -> str:
     return fmt.p_text(p, label)
-
-
-def _test_row(results: StudyResults, source: str, endpoint: str, subgroup: str) -> pd.Series:
-    t = results.tests()
-    sel = t[(t["source"] == source) & (t["endpoint"] == endpoint) & (t["subgroup"] == subgroup)]
-    return sel.iloc[0] if len(sel) else pd.Series({"p_value": float("nan"), "test": ""})
 
 
 # ---------------------------------------------------------------------------- layout
@@ -293,7 +289,6 @@ def draw_figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTING
     plan = results.plan
     regs = list(plan.regimens)
     sty = styles(regs)
-    t2 = results.table2.rows
     height = (legend_height(regs) + TITLE_IN + BAR_PLOT_IN + 0.3 + GAP_IN
               + _km_row_height(len(regs)))
     page = _Page(height)
@@ -312,8 +307,7 @@ def draw_figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTING
     upright = label_width_in("100.0") > bar_in  # rates written up the bar when too narrow
     top = 132 if upright else 118
     for j, r in enumerate(regs):
-        vals = [float(t2[(t2["endpoint"] == e) & (t2["subgroup"] == "all")
-                         & (t2["regimen"] == r)]["value"].iloc[0]) for e in endpoints]
+        vals = [float(results.table2.row(e, regimen=r)["value"]) for e in endpoints]
         x = np.arange(len(endpoints)) + (j - (len(regs) - 1) / 2) * width
         bars = ax.bar(x, np.nan_to_num(vals), width * 0.9, color=sty[r].colour,
                       hatch=sty[r].hatch, edgecolor="black", linewidth=0.6, label=literal(r))
@@ -322,7 +316,7 @@ def draw_figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTING
                     ha="center", va="bottom", fontsize=7, rotation=90 if upright else 0,
                     gid="bar-value")
     for i, e in enumerate(endpoints):
-        ax.text(i, top - 8, _p_text(_test_row(results, "table2", e, "all")["p_value"]),
+        ax.text(i, top - 8, _p_text(results.table2.test(e).p_value),
                 ha="center", va="bottom", fontsize=7.5)
     ax.set_xticks(range(len(endpoints)))
     ax.set_xticklabels(endpoints, fontsize=8)
@@ -345,8 +339,8 @@ def draw_figure1(results: StudyResults, settings: PlotSettings = DEFAULT_SETTING
 
 
 def _figure1_caption(results: StudyResults) -> str:
-    tests = sorted({str(_test_row(results, "table2", e, "all")["test"])
-                    for e in ("CRH", "CRV", "RN")} - {"", "not testable"})
+    tests = sorted({results.table2.test(e).test for e in ("CRH", "CRV", "RN")}
+                   - {"", NOT_TESTABLE})
     return ("(a) Rates of hematologic complete "
             "remission (CRH), VEGF complete remission (CRV) and neurological remission (RN) "
             "among evaluable patients, with the p-value across regimens ("
@@ -369,12 +363,12 @@ def figure2_panels(results: StudyResults) -> list[list[tuple[str, str]]]:
     subgroup, then OS of each other subgroup (the published order)."""
     sgs = list(results.plan.figure_subgroups)
     rows: list[list[tuple[str, str]]] = []
-    if "all" in sgs:
-        rows.append([("PFS", "all"), ("OS", "all")])
-    others = [s for s in sgs if s != "all"]
+    if EVERYONE in sgs:
+        rows.append([(PFS, EVERYONE), (OS, EVERYONE)])
+    others = [s for s in sgs if s != EVERYONE]
     if others:
-        rows.append([("PFS", s) for s in others])
-        rows.append([("OS", s) for s in others])
+        rows.append([(PFS, s) for s in others])
+        rows.append([(OS, s) for s in others])
     return rows
 
 
@@ -392,7 +386,7 @@ def _panels(frame: pd.DataFrame, by: str, keys: Sequence[tuple[str, str]]
 
 
 @_styled
-def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], by: str,
+def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], by: By,
                      groups: Sequence[str], settings: PlotSettings,
                      title_of: dict[tuple[str, str], str]) -> Figure:
     plan = results.plan
@@ -416,8 +410,7 @@ def _survival_figure(results: StudyResults, rows: list[list[tuple[str, str]]], b
         pairs = _km_row(page, ncols, len(row), len(groups), row_letters)
         for (ax, tab), (endpoint, subgroup), letter in zip(pairs, row, row_letters,
                                                           strict=True):
-            test_endpoint = endpoint if by == "regimen" else f"{endpoint} by CRV"
-            p = _test_row(results, "survival", test_endpoint, subgroup)["p_value"]
+            p = s.test(endpoint, by=by, subgroup=subgroup).p_value
             km_panel(ax, tab, select(curves, endpoint, subgroup),
                      select(at_risk, endpoint, subgroup), list(groups), sty, next(axes),
                      title=f"{letter}  {title_of[(endpoint, subgroup)]}",
@@ -434,12 +427,12 @@ def draw_figure2(results: StudyResults, settings: PlotSettings = DEFAULT_SETTING
     rows = figure2_panels(results)
     titles = {(e, sg): f"{e}, {plan.subgroup(sg).label().lower()}"
               for row in rows for e, sg in row}
-    return _survival_figure(results, rows, "regimen", plan.regimens, settings, titles)
+    return _survival_figure(results, rows, BY_REGIMEN, plan.regimens, settings, titles)
 
 
 def _figure2_caption(results: StudyResults, settings: PlotSettings) -> str:
     plan = results.plan
-    names = {"PFS": "progression-free survival", "OS": "overall survival"}
+    names = {PFS: "progression-free survival", OS: "overall survival"}
     letters = iter("abcdefghijklmnopqrstuvwxyz")
     parts = [f"({next(letters)}) {names[e]}, {plan.subgroup(sg).label().lower()}"
              for row in figure2_panels(results) for e, sg in row]
@@ -474,9 +467,9 @@ def draw_supplementary_figure(results: StudyResults,
     """PFS and OS by CRV status in the supplementary subgroup."""
     sg = results.plan.supplementary_subgroup
     label = results.plan.subgroup(sg).label().lower()
-    rows = [[("PFS", sg), ("OS", sg)]]
-    titles = {("PFS", sg): f"PFS by CRV, {label}", ("OS", sg): f"OS by CRV, {label}"}
-    return _survival_figure(results, rows, "CRV", ("CRV", "No CRV"), settings, titles)
+    rows = [[(PFS, sg), (OS, sg)]]
+    titles = {(e, sg): f"{e} by CRV, {label}" for e in (PFS, OS)}
+    return _survival_figure(results, rows, BY_CRV, CRV_GROUPS, settings, titles)
 
 
 def supplementary_figure(results: StudyResults, settings: PlotSettings = DEFAULT_SETTINGS, *,
