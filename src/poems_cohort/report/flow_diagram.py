@@ -1,5 +1,7 @@
 """The patient-flow diagram (CONSORT style): screened → excluded by reason → included → each
-regimen with its risk groups.
+regimen with its risk groups. Patients on a regimen outside the study's set are counted per
+regimen under their exclusion reason (the largest first; past ``NAMED_REGIMENS`` the rest are
+summed as "N more regimens").
 
 Boxes and arrows in black and grey only, so it prints the same in greyscale. Drawn in inches on
 an axes covering the figure; the caller sets the style and renders it. Regimen boxes go four to
@@ -19,6 +21,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from matplotlib.textpath import TextPath
 
+from poems_cohort.cohort.eligibility import EXCLUDED_BY_REGIMEN, EXCLUSION_REASONS
 from poems_cohort.report import format as fmt
 from poems_cohort.report.styles import literal
 from poems_cohort.study import StudyResults
@@ -34,6 +37,9 @@ RISK_LEVELS = (("risk_low", "Low risk"), ("risk_medium", "Medium risk"),
 EXCLUDED_FILL = "#ebebeb"
 BOXES_PER_ROW = 4
 ROW_GAP_IN = 0.3         # between two rows of regimen boxes
+NAMED_REGIMENS = 8       # excluded regimens named one by one; more are summed
+REGIMEN_REASON = EXCLUSION_REASONS[0]  # "regimen not in the study's set"
+DETAIL_INDENT = "\u2003"  # an em space before each line of the per-regimen counts
 
 
 def new_figure(width_in: float, height_in: float) -> Figure:
@@ -54,6 +60,7 @@ class FlowCounts:
     flagged: tuple[tuple[str, int], ...]
     regimens: tuple[tuple[str, int], ...]
     risk: dict[str, tuple[tuple[str, int, float | None], ...]]
+    excluded_regimens: tuple[tuple[str, int], ...] = ()
 
     @staticmethod
     def of(results: StudyResults) -> FlowCounts:
@@ -84,22 +91,35 @@ class FlowCounts:
             included=included.get("all", 0),
             flagged=tuple((d, n) for d, n in rows("flagged") if n > 0),
             regimens=tuple((g, included.get(g, 0)) for g in results.plan.regimens),
-            risk=risk)
+            risk=risk,
+            excluded_regimens=tuple((g, n) for g, n in rows(EXCLUDED_BY_REGIMEN) if n > 0))
+
 
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def text_width(text: str, fontsize: float, *, bold: bool = False) -> float:
+    """The printed width of ``text`` in inches, from the glyph outlines."""
+    prop = FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal")
+    return float(TextPath((0, 0), literal(text), size=fontsize, prop=prop)
+                 .get_extents().width) / 72
+
+
+def _cut(text: str, width_in: float, fontsize: float, *, bold: bool = False) -> str:
+    """``text`` shortened with "…" until it fits ``width_in``."""
+    while len(text) > 1 and text_width(text, fontsize, bold=bold) > width_in:
+        text = text[:-2] + "…"
+    return text
+
+
 def wrap_head(text: str, width_in: float, fontsize: float = 8.5) -> list[str]:
     """``text`` in bold broken into lines that fit ``width_in`` (at spaces, or after a
     hyphen, never at a no-break space, which is printed as a space); a single word too long
     for a line is cut with "…"."""
-    bold = FontProperties(family="DejaVu Sans", weight="bold")
-
-    def width(t: str) -> float:  # the printed width, from the glyph outlines
-        return float(TextPath((0, 0), literal(t), size=fontsize, prop=bold)
-                     .get_extents().width) / 72
+    def width(t: str) -> float:
+        return text_width(t, fontsize, bold=True)
 
     words = re.findall(r"[^ ]+?(?:-| +|$)", text)  # a no-break space holds
     lines: list[str] = []
@@ -111,11 +131,51 @@ def wrap_head(text: str, width_in: float, fontsize: float = 8.5) -> list[str]:
         current += word
     if current.strip():
         lines.append(current.rstrip())
+    return [_cut(line, width_in, fontsize, bold=True).replace("\u00a0", " ")
+            for line in lines or [""]]  # no-break spaces only steer the breaks
+
+
+def regimen_counts(counts: tuple[tuple[str, int], ...]) -> list[str]:
+    """The excluded regimens as "name n", the largest first (ties in the flow's order), the
+    ones past ``NAMED_REGIMENS`` summed as "N more regimens n"; a missing regimen is named."""
+    ranked = sorted(counts, key=lambda c: -c[1])
+    named = ranked if len(ranked) <= NAMED_REGIMENS else ranked[:NAMED_REGIMENS - 1]
+    items = [f"{'no regimen recorded' if g == '(none)' else g} {n}" for g, n in named]
+    rest = ranked[len(named):]
+    if rest:
+        items.append(f"{len(rest)} more regimens {sum(n for _, n in rest)}")
+    return items
+
+
+def wrap_items(items: list[str], width_in: float, fontsize: float = 8.0) -> list[str]:
+    """``items`` joined by ", " into lines that fit ``width_in``, never breaking inside an item
+    (an item too long for a line alone is cut with "…")."""
+    lines: list[str] = []
+    current = ""
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        trial = f"{current} {piece}" if current else piece
+        if current and text_width(trial, fontsize) > width_in:
+            lines.append(current)
+            trial = piece
+        current = trial
+    if current:
+        lines.append(current)
+    return [_cut(line, width_in, fontsize) for line in lines]
+
+
+def excluded_lines(counts: FlowCounts, width_in: float) -> list[str]:
+    """The lines of the excluded box: each reason with its count, the regimen reason followed
+    by its counts per regimen in brackets, indented and wrapped to ``width_in``."""
     out = []
-    for line in lines or [""]:
-        while len(line) > 1 and width(line) > width_in:
-            line = line[:-2] + "…"
-        out.append(line.replace("\u00a0", " "))  # no-break spaces only steer the breaks
+    for reason, n in counts.excluded:
+        out.append(f"{_sentence(reason)}: {n}")
+        if reason == REGIMEN_REASON and counts.excluded_regimens:
+            indent = text_width(f"x{DETAIL_INDENT}x", 8.0) - text_width("xx", 8.0)
+            items = regimen_counts(counts.excluded_regimens)
+            items[0] = "(" + items[0]
+            items[-1] += ")"
+            out += [DETAIL_INDENT + line for line in wrap_items(items, width_in - indent)]
     return out
 
 
@@ -155,11 +215,11 @@ def draw_flow(results: StudyResults) -> Figure:
     """The diagram of the study's patient flow (the caller applies the figure style)."""
     c = FlowCounts.of(results)
     n_reg = max(1, len(c.regimens))
-    excluded_lines = [f"{_sentence(reason)}: {n}" for reason, n in c.excluded]
+    ex_lines = excluded_lines(c, SIDE_W - 0.2)
     included_lines = [f"{_sentence(what)}: {n}" for what, n in c.flagged]
     risk_lines = max((len(v) for v in c.risk.values()), default=0)
     h_screened = 2 * PAD_IN + 2 * LINE_IN
-    h_excluded = 2 * PAD_IN + LINE_IN * (1 + len(excluded_lines))
+    h_excluded = 2 * PAD_IN + LINE_IN * (1 + len(ex_lines))
     h_included = 2 * PAD_IN + LINE_IN * (2 + len(included_lines))
     per_row = min(n_reg, BOXES_PER_ROW)
     box_w = min(2.1, WIDTH_IN / per_row - 0.2)
@@ -182,7 +242,7 @@ def draw_flow(results: StudyResults) -> Figure:
     bottom = top - h_screened
     ex_top = bottom - GAP_IN
     total_ex = sum(n for _, n in c.excluded)
-    _box(ax, SIDE_X0, ex_top, SIDE_W, f"Excluded (n = {total_ex})", excluded_lines,
+    _box(ax, SIDE_X0, ex_top, SIDE_W, f"Excluded (n = {total_ex})", ex_lines,
          fill=EXCLUDED_FILL, centred=False)
     inc_top = ex_top - h_excluded - GAP_IN
     _arrow(ax, (MAIN_X, bottom), (MAIN_X, inc_top))
