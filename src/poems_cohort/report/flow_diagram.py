@@ -95,7 +95,6 @@ class FlowCounts:
             excluded_regimens=tuple((g, n) for g, n in rows(EXCLUDED_BY_REGIMEN) if n > 0))
 
 
-
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
