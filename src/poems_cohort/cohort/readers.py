@@ -353,26 +353,13 @@ def _read_excel(path: Path, sheet: Sheet) -> tuple[pd.DataFrame, list[_Flag]]:
     """The sheet's table (header = row 1, index = sheet row) and its flagged cells."""
     try:
         scan = scan_sheet(path, sheet)
-        values = read_values(path, sheet, scan)
+        header, body = read_values(path, sheet, scan)
     except WorkbookError as exc:
         raise _Unreadable(str(exc)) from None
-    if not values:
+    if not header and body.shape[0] == 0:
         raise _Unreadable("a non-empty sheet with a header row")
-    header = list(values[0])
-    while header and (header[-1] is None or str(header[-1]).strip() == ""):
-        header = header[:-1]
-    width = len(header)
-    n = len(values) - 1
+    n, width = body.shape[0], len(header)
     _check_size(n, width)
-    try:  # calamine gives every row the width of the used area: one 2-D array at once
-        body = np.array(values[1:], dtype=object).reshape(n, -1)
-    except ValueError:  # rows of unequal length
-        body = np.array([(list(r) + [None] * width)[:width] for r in values[1:]],
-                        dtype=object).reshape(n, width)
-    del values
-    if body.shape[1] < width:
-        body = np.hstack([body, np.full((n, width - body.shape[1]), None, dtype=object)])
-    body = body[:, :width]
     for cell in scan.errors:  # reported as Excel errors, not again as unreadable values
         if 2 <= cell.row <= n + 1 and cell.column <= width:
             body[cell.row - 2, cell.column - 1] = None
