@@ -52,3 +52,27 @@ def test_an_empty_column_a_and_an_empty_row_2_keep_their_places(tmp_path):
 def test_an_empty_sheet_has_no_header(tmp_path):
     header, body = _read(tmp_path, lambda sheet: None)
     assert header == [] and body.shape == (0, 0)
+
+
+def test_a_parquet_column_pandas_cannot_convert_is_read_as_values(tmp_path, monkeypatch):
+    # pyarrow refuses some nested columns when converting to pandas (ArrowNotImplementedError);
+    # the table is then read as python values so each cell is named, not the file refused.
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from poems_cohort.cohort.readers import _read_parquet
+
+    path = tmp_path / "patients.parquet"
+    pq.write_table(pa.table({"patient_id": [["P01"], ["P02", "P03"]], "age": [51.0, None]}),
+                   path)
+
+    def refuse(*args, **kwargs):
+        raise pa.lib.ArrowNotImplementedError("nested data conversions not implemented")
+
+    monkeypatch.setattr(pd, "read_parquet", refuse)
+    frame = _read_parquet(path)
+    assert list(frame.columns) == ["patient_id", "age"]
+    assert list(frame.index) == [1, 2]
+    assert frame.loc[2, "patient_id"] == ["P02", "P03"]
+    assert frame.loc[1, "age"] == 51.0 and frame.loc[2, "age"] is None

@@ -447,12 +447,28 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
         meta = pq.ParquetFile(path).metadata
         _check_size(meta.num_rows, meta.num_columns)
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except NotImplementedError:  # pyarrow's ArrowNotImplementedError subclasses it
+            frame = _parquet_as_values(path)
     except _Unreadable:
         raise
     except Exception as exc:  # pyarrow raises several exception types
         raise _Unreadable(f"a readable Parquet file ({type(exc).__name__})") from None
     return _native(frame)
+
+
+def _parquet_as_values(path: Path) -> pd.DataFrame:
+    """The table as python values, column by column, for a nested column (list, record, map)
+    that pandas cannot convert: validation then names each such cell ("a single value, not a
+    list or record") instead of the file being refused as unreadable."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    frame = pd.DataFrame({position: pd.Series(table.column(position).to_pylist(), dtype=object)
+                          for position in range(table.num_columns)}, dtype=object)
+    frame.columns = pd.Index(table.column_names, dtype=object)
+    return frame
 
 
 def _native(frame: pd.DataFrame) -> pd.DataFrame:
