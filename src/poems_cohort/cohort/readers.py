@@ -363,7 +363,7 @@ def _read_excel(path: Path, sheet: Sheet) -> tuple[pd.DataFrame, list[_Flag]]:
     for cell in scan.errors:  # reported as Excel errors, not again as unreadable values
         if 2 <= cell.row <= n + 1 and cell.column <= width:
             body[cell.row - 2, cell.column - 1] = None
-    frame = pd.DataFrame(body, columns=range(width), index=pd.RangeIndex(2, n + 2),
+    frame = pd.DataFrame(body, columns=range(width), index=pd.RangeIndex(2, n + 2), copy=False,
                          dtype=object)
     frame.columns = pd.Index(["" if h is None else str(h) for h in header], dtype=object)
     return frame, _flags(scan)
