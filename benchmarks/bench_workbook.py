@@ -2,20 +2,22 @@
 
 A patients sheet of ``--rows`` rows (the data dictionary's 40 columns as header, the example
 patients' id, sex, age, regimen, treatment start, ONLS, eGFR and VEGF filled in, the other
-cells empty) is written with openpyxl's write-only mode, and the same table as CSV. Each
+cells empty, or with ``--fill-all`` holding the number 1) is written with openpyxl's write-only
+mode, and the same table as CSV. Each
 reader then runs in a fresh process, which reports its time and its peak memory (maximum
 resident set size, including the interpreter and the imported libraries):
 
 * ``csv-baseline``: ``pd.read_csv(..., dtype=str, keep_default_na=False)`` of the CSV (the named
   baseline: the same table, merely read as text);
 * ``read_cohort``: the package's reader (the zip/XML scan for formulas, merged and error cells,
-  then python-calamine for the values, then column mapping);
+  then python-calamine's rows converted one at a time into one array, then column mapping);
 * ``scan``: the zip/XML scan alone;
 * ``openpyxl``: ``openpyxl.load_workbook(read_only=True)`` rows as lists (the alternative
   measured when choosing the value reader).
 
     python benchmarks/bench_workbook.py                 # 400,000 rows
     python benchmarks/bench_workbook.py --rows 100000 --skip-openpyxl
+    python benchmarks/bench_workbook.py --fill-all --skip-openpyxl   # every cell filled
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ FILLED = ("patient_id", "sex", "age", "regimen", "treatment_start", "onls", "egf
           "vegf_pg_ml")
 
 
-def write_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
+def write_inputs(folder: Path, rows: int, fill_all: bool = False) -> tuple[Path, Path]:
     from openpyxl import Workbook
 
     with EXAMPLE.open(newline="", encoding="utf-8") as handle:
@@ -52,14 +54,15 @@ def write_inputs(folder: Path, rows: int) -> tuple[Path, Path]:
         writer.writerow(header)
         for i in range(rows):
             source = body[i % len(body)]
-            cells: list[object] = [None] * len(header)
-            plain = [""] * len(header)
+            cells: list[object] = [1.0 if fill_all else None] * len(header)
+            plain = ["1" if fill_all else ""] * len(header)
             for name, at in positions.items():
                 value = source[at]
                 if name == "patient_id":
                     value = f"P{i:07d}"
                 plain[at] = value
                 if value == "":
+                    cells[at] = None
                     continue
                 if name == "treatment_start":
                     cells[at] = dt.date.fromisoformat(value)
@@ -115,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=400_000)
     parser.add_argument("--skip-openpyxl", action="store_true")
+    parser.add_argument("--fill-all", action="store_true", help="fill every empty cell with 1")
     parser.add_argument("--measure", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -122,7 +126,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        xlsx, text = write_inputs(Path(tmp), args.rows)
+        xlsx, text = write_inputs(Path(tmp), args.rows, args.fill_all)
         print(f"{args.rows:,} rows: workbook {xlsx.stat().st_size / 1e6:.1f} MB, CSV "
               f"{text.stat().st_size / 1e6:.1f} MB (written in "
               f"{time.perf_counter() - start:.0f} s)")

@@ -149,6 +149,9 @@ def trust_corpus() -> None:
     frame = pd.DataFrame(rows, columns=header)
     frame["patient_id"] = [[pid] for pid in frame["patient_id"]]
     frame.to_parquet(HERE / "parquet_list_id.parquet", index=False)
+    frame = pd.DataFrame(rows, columns=header)
+    frame["vegf_pg_ml"] = [{"value": float(v), "unit": "pg/ml"} for v in frame["vegf_pg_ml"]]
+    frame.to_parquet(HERE / "parquet_record_vegf.parquet", index=False)
 
     write("mapping_regimen_swap.toml", '[regimens]\nASCT = "LDex"\nLDex = "ASCT"\n')
     write("mapping_builtin_realias.toml", '[regimens]\nRd = "ASCT"\n')

@@ -353,30 +353,17 @@ def _read_excel(path: Path, sheet: Sheet) -> tuple[pd.DataFrame, list[_Flag]]:
     """The sheet's table (header = row 1, index = sheet row) and its flagged cells."""
     try:
         scan = scan_sheet(path, sheet)
-        values = read_values(path, sheet, scan)
+        header, body = read_values(path, sheet, scan)
     except WorkbookError as exc:
         raise _Unreadable(str(exc)) from None
-    if not values:
+    if not header and body.shape[0] == 0:
         raise _Unreadable("a non-empty sheet with a header row")
-    header = list(values[0])
-    while header and (header[-1] is None or str(header[-1]).strip() == ""):
-        header = header[:-1]
-    width = len(header)
-    n = len(values) - 1
+    n, width = body.shape[0], len(header)
     _check_size(n, width)
-    try:  # calamine gives every row the width of the used area: one 2-D array at once
-        body = np.array(values[1:], dtype=object).reshape(n, -1)
-    except ValueError:  # rows of unequal length
-        body = np.array([(list(r) + [None] * width)[:width] for r in values[1:]],
-                        dtype=object).reshape(n, width)
-    del values
-    if body.shape[1] < width:
-        body = np.hstack([body, np.full((n, width - body.shape[1]), None, dtype=object)])
-    body = body[:, :width]
     for cell in scan.errors:  # reported as Excel errors, not again as unreadable values
         if 2 <= cell.row <= n + 1 and cell.column <= width:
             body[cell.row - 2, cell.column - 1] = None
-    frame = pd.DataFrame(body, columns=range(width), index=pd.RangeIndex(2, n + 2),
+    frame = pd.DataFrame(body, columns=range(width), index=pd.RangeIndex(2, n + 2), copy=False,
                          dtype=object)
     frame.columns = pd.Index(["" if h is None else str(h) for h in header], dtype=object)
     return frame, _flags(scan)
@@ -460,12 +447,28 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
         meta = pq.ParquetFile(path).metadata
         _check_size(meta.num_rows, meta.num_columns)
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except NotImplementedError:  # pyarrow's ArrowNotImplementedError subclasses it
+            frame = _parquet_as_values(path)
     except _Unreadable:
         raise
     except Exception as exc:  # pyarrow raises several exception types
         raise _Unreadable(f"a readable Parquet file ({type(exc).__name__})") from None
     return _native(frame)
+
+
+def _parquet_as_values(path: Path) -> pd.DataFrame:
+    """The table as python values, column by column, for a nested column (list, record, map)
+    that pandas cannot convert: validation then names each such cell ("a single value, not a
+    list or record") instead of the file being refused as unreadable."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    frame = pd.DataFrame({position: pd.Series(table.column(position).to_pylist(), dtype=object)
+                          for position in range(table.num_columns)}, dtype=object)
+    frame.columns = pd.Index(table.column_names, dtype=object)
+    return frame
 
 
 def _native(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,8 +11,9 @@ Two passes, both linear in the size of the sheet:
    found is the sheet parsed again (``xml.etree.ElementTree.iterparse``, streaming) to locate
    each cell. We scan ourselves because no value reader reports formulas without results.
 2. ``python-calamine`` reads the values (about ten times faster than openpyxl's read-only
-   mode on a 400,000-row sheet: see ``benchmarks/bench_workbook.py``). It builds the sheet's
-   whole used area in memory, which the caps of pass 1 bound.
+   mode on a 400,000-row sheet: see ``benchmarks/bench_workbook.py``). Calamine holds the
+   sheet's whole used area in its own memory, which the caps of pass 1 bound; its rows are
+   converted one at a time into one object array (no list of rows beside it).
 
 A formula whose saved result is present is read as that result (what Excel showed when the
 file was saved) with a warning per column; see docs/data-dictionary.md.
@@ -26,6 +27,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
+
+import numpy as np
 
 MAX_ROWS = 1_048_576
 """Rows per table (Excel's own limit); applied to every input format."""
@@ -255,10 +258,15 @@ def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int) -> 
                      tuple(errors))
 
 
-def read_values(path: Path, sheet: Sheet, scan: SheetScan) -> list[list[object]]:
-    """Pass 2: every row of the sheet from row 1, as python values (``""`` for an empty cell).
+def read_values(path: Path, sheet: Sheet, scan: SheetScan,
+                ) -> tuple[list[object], np.ndarray]:
+    """Pass 2: the sheet's header (row 1, trailing blank cells dropped) and its body (rows 2
+    on) as one ``(rows, header width)`` object array (``""`` or ``None`` for an empty cell).
 
-    The used area (rows × columns found by ``scan_sheet``) must be within the caps.
+    The used area (rows × columns found by ``scan_sheet``) must be within the caps. Rows are
+    converted one at a time into the body array (python-calamine's ``iter_rows``), so no list
+    of every row is built beside the array; the sheet's values themselves are held once, in
+    calamine's own memory (see benchmarks/README.md).
     """
     if scan.rows > MAX_ROWS + 1 or scan.columns > MAX_COLUMNS:
         raise WorkbookError(f"a sheet of at most {MAX_ROWS:,} rows and {MAX_COLUMNS:,} columns "
@@ -272,12 +280,38 @@ def read_values(path: Path, sheet: Sheet, scan: SheetScan) -> list[list[object]]
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         try:
-            values = workbook.get_sheet_by_name(sheet.name).to_python(skip_empty_area=False)
+            return _rows(workbook.get_sheet_by_name(sheet.name))
         finally:
             workbook.close()
-    except (KeyboardInterrupt, SystemExit):
+    except (KeyboardInterrupt, SystemExit, WorkbookError):
         raise
     except BaseException as exc:  # calamine raises its own types, a Rust panic a BaseException
         raise WorkbookError(f"a readable .xlsx workbook (sheet '{sheet.name}': "
                             f"{type(exc).__name__}: {str(exc)[:200]})") from None
-    return values
+
+
+def _rows(data: object) -> tuple[list[object], np.ndarray]:
+    """The header and body of a calamine sheet, read row by row.
+
+    ``iter_rows`` starts at the first used cell (``start``), not at A1: the rows and columns
+    before it are empty and are put back here so that array positions are sheet positions.
+    """
+    height, width = data.height, data.width  # type: ignore[attr-defined]
+    if data.start is None or height == 0 or width == 0:  # type: ignore[attr-defined]
+        return [], np.empty((0, 0), dtype=object)  # an empty sheet
+    first_row, first_column = data.start  # type: ignore[attr-defined]
+    rows = iter(data.iter_rows())  # type: ignore[attr-defined]
+    header: list[object] = [None] * first_column
+    if first_row == 0:
+        header += list(next(rows))
+    while header and (header[-1] is None or str(header[-1]).strip() == ""):
+        header.pop()
+    total = first_row + height - 1  # body rows: sheet rows 2 .. first_row + height
+    body = np.full((max(total, 0), len(header)), "", dtype=object)
+    keep = len(header) - first_column
+    at = max(first_row - 1, 0)
+    if keep > 0:
+        for row in rows:
+            body[at, first_column:first_column + min(keep, len(row))] = row[:keep]
+            at += 1
+    return header, body
