@@ -17,9 +17,9 @@ from poems_cohort.report.comparative_figures import (
     Panel,
     comparative_figures,
     draw_curve_panels,
-    group_styles,
     shown_until,
 )
+from poems_cohort.report.styles import styles as group_styles
 from poems_cohort.study import StudyResults
 
 

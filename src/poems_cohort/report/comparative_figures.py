@@ -27,42 +27,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from poems_cohort.report import format as fmt
-from poems_cohort.report.figures import RenderedFigure
+from poems_cohort.report.figures import SYNTHETIC_STAMP, RenderedFigure
+from poems_cohort.report.styles import styles as group_styles
 from poems_cohort.study import StudyResults
 
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-             "#000000")
-LINESTYLES: tuple[object, ...] = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 1)),
-                                  (0, (3, 1, 1, 1, 1, 1)), (0, (8, 2)))
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-#: the published regimens keep their colours in every figure; CRV groups as in Figure 2
-FIXED = {"ASCT": 0, "MDex": 1, "LDex": 2}
-CRV_STYLE = {"CRV": ("#000000", "-", "o"), "No CRV": ("#D55E00", "--", "s")}
 MIN_AT_RISK_FRACTION = 0.05
 WIDTH_IN = 7.2
 FONT = 8.0
-SYNTHETIC_STAMP = "Synthetic cohort: no real patients"
-
-
-@dataclass(frozen=True, slots=True)
-class GroupStyle:
-    colour: str
-    linestyle: object
-    marker: str
-
-
-def group_styles(groups: Sequence[str]) -> dict[str, GroupStyle]:
-    """A colour, line style and marker per group (fixed for ASCT, MDex, LDex, CRV, No CRV)."""
-    out: dict[str, GroupStyle] = {}
-    used = {FIXED[g] for g in groups if g in FIXED}
-    free = (i for i in range(len(OKABE_ITO)) if i not in used)
-    for g in groups:
-        if g in CRV_STYLE:
-            out[g] = GroupStyle(*CRV_STYLE[g])
-            continue
-        i = FIXED[g] if g in FIXED else next(free)
-        out[g] = GroupStyle(OKABE_ITO[i % 8], LINESTYLES[i % 8], MARKERS[i % 8])
-    return out
 
 
 def _text(ax_or_fig: object, *args: object, **kw: object) -> object:
