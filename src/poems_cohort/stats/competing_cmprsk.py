@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from poems_cohort.stats._common import as_float_array, as_groups, as_times, frame_repr
+from poems_cohort.stats._common import as_float_array, as_groups, frame_repr
+from poems_cohort.stats.competing import _check_common
 
 __all__ = ["CumulativeIncidencePoints", "cuminc_timepoints"]
 
@@ -100,14 +101,7 @@ def cuminc_timepoints(time: Any, status: Any, times: Any, *, group: Any = None,
     if not (isinstance(conf_level, int | float) and 0 < float(conf_level) < 1):
         raise ValueError(f"conf_level: {conf_level!r}; expected a number strictly between 0 and 1")
     z = float(ndtri(1 - (1 - float(conf_level)) / 2))
-    t = as_times("time", time)
-    raw = as_float_array("status", status)
-    bad = (raw != np.round(raw)) | (raw < 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"status: value {raw[i]!r} at position {i}; expected 0 (censored) or a "
-                         "cause code 1, 2, ...")
-    s = raw.astype(np.int64)
+    t, s, _ = _check_common(time, status)  # the checks of cumulative_incidence
     tt = np.unique(as_float_array("times", np.atleast_1d(np.asarray(times, dtype=float))))
     if (tt < 0).any():
         raise ValueError(f"times: negative time {tt[0]!r}")
