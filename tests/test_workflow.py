@@ -91,6 +91,20 @@ def test_a_cohort_with_nobody_included_is_an_input_error_before_any_output(tmp_p
     assert not (tmp_path / "out").exists()
 
 
+def test_validate_refuses_what_derive_and_run_refuse_a_cutoff_before_every_treatment():
+    messages = []
+    for call in (workflow.validate, workflow.derive):
+        with pytest.raises(InputError, match="none was included") as info:
+            call(EXAMPLE, cutoff=dt.date(2000, 1, 1))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1] and "treatment started after the data cutoff" in messages[0]
+    result = CliRunner().invoke(app, ["validate", str(EXAMPLE), "--cutoff", "2000-01-01"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    # the plan's own cutoff is fine; a centre's cohort checked before its plan exists is too
+    assert len(workflow.validate(EXAMPLE)) > 0
+    assert len(workflow.validate(ANY_PLAN / "cohort")) > 0
+
+
 def test_secondary_malignancy_is_optional_and_shown_as_not_recorded(tmp_path):
     from poems_cohort.report.tables import followup_table
 

@@ -228,6 +228,15 @@ def validate(data: str | Path, *, plan: PlanLike = None, mapping: str | Path | N
     alike = lookalike_regimens(cohort, effective)
     if alike:
         raise InputError(alike)
+    # a cohort that derive and run would refuse (nobody left under the plan's cutoff and VEGF
+    # rule) is not valid either; the regimens checked are the plan's that the cohort has, or
+    # all of the cohort's when it has none of them (a centre's cohort checked before its plan)
+    present = list(cohort.regimen_counts(only_present=True))
+    regimens = [r for r in effective.regimens if r in present] or present
+    if regimens:
+        check_included(apply_eligibility(cohort, regimens=regimens,
+                                         vegf_threshold=effective.vegf_normal_below,
+                                         cutoff=effective.cutoff), cohort.source)
     return cohort
 
 
