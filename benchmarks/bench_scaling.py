@@ -53,7 +53,7 @@ total = 0
 for p in paths:
     rel = con.read_csv(p) if fmt == "csv" else con.read_parquet(p)
     counts = ", ".join(f'count("{c}")' for c in rel.columns)
-    total += rel.aggregate(f"count(*), {counts}").fetchone()[0]
+    total += rel.aggregate(f"count(*), {counts}").fetchall()[0][0]
 print(total)
 """
 
@@ -136,7 +136,8 @@ def frames_for(n: int, work: Path) -> Path:
     return target
 
 
-def bench_size(n: int, work: Path, steps: list[str], file_format: str) -> list[Measure]:
+def bench_size(n: int, work: Path, steps: list[str], file_format: str,
+               keep: bool = False) -> list[Measure]:
     data, out, dataset = work / f"cohort-{n}", work / f"run-{n}", work / f"dataset-{n}.csv"
     files = [str(data / f"patients.{file_format}"), str(data / f"visits.{file_format}")]
     rows: list[Measure] = []
@@ -167,8 +168,9 @@ def bench_size(n: int, work: Path, steps: list[str], file_format: str) -> list[M
               f"{m.rss_mb:8.0f} MB {status} {m.detail or ''}", flush=True)
         if m.error:
             break
-    shutil.rmtree(out, ignore_errors=True)
-    dataset.unlink(missing_ok=True)
+    if not keep:
+        shutil.rmtree(out, ignore_errors=True)
+        dataset.unlink(missing_ok=True)
     return rows
 
 
@@ -260,6 +262,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the cohorts, kept (default: a temporary folder); a "
                         "cohort already there is reused when synthesize is not among --steps")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the last step's outputs in --work (e.g. run-N/ to look at)")
     parser.add_argument("--plot", type=Path, default=HERE / "scaling.png")
     parser.add_argument("--json", type=Path, default=HERE / "scaling.json",
                         help="the measurements, merged run after run (read by --replot)")
@@ -277,7 +281,7 @@ def main() -> None:
     results: list[Measure] = []
     try:
         for n in (int(s) for s in args.sizes):
-            results.extend(bench_size(n, work, steps, args.file_format))
+            results.extend(bench_size(n, work, steps, args.file_format, args.keep))
             args.json.write_text(json.dumps([asdict(m) for m in merge(load(args.json),
                                                                       results)], indent=1)
                                  + "\n")
