@@ -1,6 +1,17 @@
 """Time each step of ``poems-cohort run`` on the bundled cohort (and on scaled cohorts if given).
 
 Usage: python benchmarks/bench_run.py [DATA ...] [--repeat N]
+       python benchmarks/bench_run.py --save-frames FRAMES.pkl DATA
+       python benchmarks/bench_run.py --resize-frames FRAMES.pkl OUT.pkl N
+       python benchmarks/bench_run.py --frames FRAMES.pkl [--out DIR]
+
+The last three serve ``bench_scaling.py``'s ``study`` step, the study and the report at
+registry size without the reader: ``--save-frames`` derives DATA and keeps what the study
+receives (the included patients, the analysis dataset, the patient flow and the plan) in a
+pickle; ``--resize-frames`` makes N patients of it (the first N, or the whole repeated with new
+identifiers ``<id>-1``, ``<id>-2``, ...); ``--frames`` times ``compute_study``, the rendering and
+(with ``--out``) the writing of the report on them, and prints the seconds of each as one JSON
+line.
 
 Without DATA, the bundled synthetic cohort is used. Nothing is written (outputs stay in memory).
 Each step is printed in seconds and as a multiple of a named baseline timed in the same run:
@@ -55,11 +66,93 @@ def bench(data: Path, repeat: int) -> None:
     print(f"  target: whole run under {TARGET_SECONDS:.0f} s: {verdict}")
 
 
+def save_frames(data: Path, target: Path) -> None:
+    """Derive ``data`` and pickle what the study receives (see the module's docstring)."""
+    import pickle
+
+    from poems_cohort.workflow import derive
+
+    derived = derive(data)
+    frames = (derived.eligibility.included.patients, derived.dataset,
+              derived.eligibility.flow.to_frame(), derived.plan)
+    target.write_bytes(pickle.dumps(frames, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def resize_frames(source: Path, target: Path, n: int) -> None:
+    """``n`` patients of the frames in ``source``: the first ``n``, or the whole repeated with
+    new identifiers (the flow's counts are scaled alike)."""
+    import pickle
+
+    patients, ds, flow, plan = pickle.loads(source.read_bytes())
+
+    def sized(frame: pd.DataFrame) -> pd.DataFrame:
+        if n <= len(frame):
+            return frame.iloc[:n].reset_index(drop=True)
+        copies = -(-n // len(frame))
+        parts = []
+        for k in range(copies):
+            part = frame.copy()
+            if k:
+                part["patient_id"] = part["patient_id"].astype(str) + f"-{k}"
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True).iloc[:n]
+
+    patients, ds = sized(patients), sized(ds)
+    keep = set(ds["patient_id"])
+    patients = patients[patients["patient_id"].isin(keep)].reset_index(drop=True)
+    numbers = flow.select_dtypes("number").columns
+    factor = len(ds) / max(int(flow[numbers].to_numpy().max()), 1)
+    flow = flow.assign(**{c: (flow[c] * factor).round().astype(flow[c].dtype) for c in numbers})
+    target.write_bytes(pickle.dumps((patients, ds, flow, plan),
+                                    protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def study_from_frames(frames: Path, out: Path | None) -> None:
+    """Time the study, the rendering and the writing on pickled frames; print them as JSON."""
+    import json
+    import pickle
+
+    from poems_cohort.report.pipeline import render, write
+    from poems_cohort.study import compute_study
+    from poems_cohort.study.run import baseline_frame
+
+    t0 = time.perf_counter()
+    patients, ds, flow, plan = pickle.loads(frames.read_bytes())
+    seconds = {"load frames": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    results = compute_study(baseline_frame(patients, ds), ds, flow, plan)
+    seconds["compute the study"] = time.perf_counter() - t0
+    del patients, ds
+    t0 = time.perf_counter()
+    outputs = render(results, synthetic=True)
+    seconds["render"] = time.perf_counter() - t0
+    if out is not None:
+        t0 = time.perf_counter()
+        write(outputs, out)
+        seconds["write files"] = time.perf_counter() - t0
+    print(json.dumps({k: round(v, 2) for k, v in seconds.items()}))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--save-frames", type=Path, metavar="FRAMES")
+    parser.add_argument("--resize-frames", nargs=3, metavar=("FRAMES", "OUT", "N"))
+    parser.add_argument("--frames", type=Path)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.save_frames:
+        save_frames(args.data[0], args.save_frames)
+        return
+    if args.resize_frames:
+        source, target, n = args.resize_frames
+        resize_frames(Path(source), Path(target), int(n))
+        return
+    if args.frames:
+        study_from_frames(args.frames, args.out)
+        return
     targets = args.data or [bundled_cohort_path()]
     for data in targets:
         if not Path(data).exists():

@@ -1,21 +1,30 @@
-"""Wall time and peak memory of each command as the cohort grows: 1e3 to 7e4 patients.
+"""Wall time, CPU time and peak memory of each command as the cohort grows: 1e3 to 1e7 patients.
 
-Usage: python benchmarks/bench_scaling.py [--sizes 1e3 1e4 3e4 7e4] [--with-1e5] [--with-1e6]
-                                          [--work DIR] [--plot benchmarks/scaling.png]
+Usage: python benchmarks/bench_scaling.py [--sizes 1e3 1e4 1e5 1e6] [--steps STEP ...]
+                                          [--format csv|parquet] [--work DIR]
+       python benchmarks/bench_scaling.py --replot
 
-For each size N, ``poems-cohort synthesize --patients N`` writes a synthetic cohort, then
-``validate``, ``derive --out`` and ``run --out`` are timed, each in a fresh process: wall time
-and the peak resident memory of that process (``os.wait4`` rusage of the child). The named
-baseline, timed in the same run and also in a fresh process, is ``pyarrow.csv.read_csv`` of the
-same two files (patients.csv, visits.csv): the floor any reader of the cohort pays. Ratios are
-step / baseline. Prints a Markdown table (for benchmarks/README.md) and writes a log-log plot of
-patients against seconds and peak RSS.
+For each size N, ``poems-cohort synthesize --patients N`` writes a synthetic cohort, then the
+other steps are timed on it, each in a fresh process: wall time, CPU time (user + system) and
+the peak resident memory of that process (``os.wait4`` rusage of the child). Steps:
 
-Run it under ``nice``. The default sizes stop at 7e4 patients (928,398 visit rows) because the
-reader refuses a table of more than 1,048,576 rows (``cohort.workbook.MAX_ROWS``, documented in
-docs/data-dictionary.md): 1e5 patients have 1.33M visit rows. ``--with-1e5`` and ``--with-1e6``
-add those sizes (they fail at ``validate`` until that cap is lifted; 1e6 also needs over 10 GB).
-A failed step is reported with its message and ends the run.
+- ``synthesize``: the generator, in blocks of at most 100,000 patients above that size;
+- ``duckdb`` and ``pyarrow`` (the named baselines, timed in the same run): ``duckdb.read_csv``
+  (``read_parquet``) and ``pyarrow.csv`` (``pyarrow.parquet``) of the same two files, every
+  column parsed (DuckDB counts every column; pyarrow streams record batches), so memory stays
+  bounded: the floor any reader of the cohort pays;
+- ``validate``, ``derive`` (``--out`` a CSV) and ``run`` (``--out`` a folder): the commands;
+- ``study``: ``compute_study`` and the report (rendered and written) on a patient-level cohort
+  of N patients held as frames, as the study receives it from the reader
+  (``bench_run.py --frames``): the analysis dataset of a derived 1e5-patient cohort, its first N
+  rows below 1e5, repeated with new identifiers above (prepared once per work folder, untimed).
+
+Ratios are step / ``duckdb``. The measurements are merged into ``scaling.json`` (one row per
+step, size and format; a new measurement replaces the old), so sizes can be measured in separate
+runs; ``--replot`` prints the table and draws ``scaling.png`` (log-log: patients against wall
+time, CPU time and peak RSS) from it. A step that fails is recorded with its message and the
+size's later steps are skipped. Run it under ``nice``; ``validate``/``derive``/``run`` at 1e6
+need about 13 GB with the in-memory reader.
 """
 
 from __future__ import annotations
@@ -28,87 +37,173 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-BASELINE = "pyarrow.csv.read_csv"
-BASELINE_CODE = (
-    "import sys, pyarrow.csv as c\n"
-    "n = sum(c.read_csv(p).num_rows for p in sys.argv[1:])\n"
-    "print(n)\n"
-)
-STEPS = ("synthesize", "baseline", "validate", "derive", "run")
+HERE = Path(__file__).resolve().parent
+STEPS = ("synthesize", "duckdb", "pyarrow", "validate", "derive", "run", "study")
+BASELINE = "duckdb"
+LABELS = {"duckdb": "duckdb.read_csv (baseline)", "pyarrow": "pyarrow.csv (streamed)"}
+
+DUCKDB_CODE = """
+import sys, duckdb
+fmt, paths = sys.argv[1], sys.argv[2:]
+con = duckdb.connect()
+total = 0
+for p in paths:
+    rel = con.read_csv(p) if fmt == "csv" else con.read_parquet(p)
+    counts = ", ".join(f'count("{c}")' for c in rel.columns)
+    total += rel.aggregate(f"count(*), {counts}").fetchall()[0][0]
+print(total)
+"""
+
+PYARROW_CODE = """
+import sys
+fmt, paths = sys.argv[1], sys.argv[2:]
+total = 0
+for p in paths:
+    if fmt == "csv":
+        import pyarrow.csv as c
+        reader = c.open_csv(p, read_options=c.ReadOptions(block_size=1 << 24))
+    else:
+        import pyarrow.parquet as pq
+        reader = pq.ParquetFile(p).iter_batches()
+    total += sum(batch.num_rows for batch in reader)
+print(total)
+"""
 
 
 @dataclass(frozen=True)
 class Measure:
-    """One step in a fresh process: wall seconds, CPU seconds and peak RSS in MB."""
+    """One step in a fresh process: wall seconds, CPU seconds and peak RSS in MB (``error``:
+    the step failed; ``detail``: what the step reported, e.g. its own split of the time)."""
 
     step: str
     n: int
     wall: float
     cpu: float
     rss_mb: float
+    file_format: str = "csv"
+    error: str | None = None
+    detail: dict[str, float] = field(default_factory=dict)
 
 
-def measure(step: str, n: int, argv: list[str]) -> Measure:
+def measure(step: str, n: int, argv: list[str], file_format: str) -> Measure:
     """Run ``argv`` as a child process and return its wall time, CPU time and peak RSS."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    detail: dict[str, float] = {}
+    for line in stdout.splitlines():
+        if line.startswith("{"):
+            detail = json.loads(line)
+    error = None
     if proc.returncode != 0:
-        raise SystemExit(f"{step} at n={n} failed (exit {proc.returncode}):\n{err}")
+        last = stderr.strip().splitlines()[-1:] or ["failed"]
+        error = f"exit {proc.returncode}: {last[0]}"
     # ru_maxrss is in kilobytes on Linux
-    return Measure(step, n, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    return Measure(step, n, round(wall, 2), round(usage.ru_utime + usage.ru_stime, 2),
+                   round(usage.ru_maxrss / 1024), file_format, error, detail)
 
 
 def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "poems_cohort", *args]
 
 
-def bench_size(n: int, work: Path) -> list[Measure]:
+def frames_for(n: int, work: Path) -> Path:
+    """The patient-level frames of ``n`` patients for the ``study`` step (see the docstring),
+    made once per work folder (untimed)."""
+    target = work / f"frames-{n}.pkl"
+    if target.exists():
+        return target
+    source = work / "frames-derived-1e5.pkl"
+    if not source.exists():
+        cohort = work / "cohort-source-1e5"
+        if not (cohort / "patients.csv").exists():
+            shutil.rmtree(cohort, ignore_errors=True)
+            subprocess.run(cli("synthesize", "--out", str(cohort), "--patients", "100000",
+                               "--seed", "1"), check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, str(HERE / "bench_run.py"), "--save-frames",
+                        str(source), str(cohort)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, str(HERE / "bench_run.py"), "--resize-frames",
+                    str(source), str(target), str(n)], check=True, stdout=subprocess.DEVNULL)
+    return target
+
+
+def bench_size(n: int, work: Path, steps: list[str], file_format: str,
+               keep: bool = False) -> list[Measure]:
     data, out, dataset = work / f"cohort-{n}", work / f"run-{n}", work / f"dataset-{n}.csv"
-    for path in (data, out):
-        shutil.rmtree(path, ignore_errors=True)
-    dataset.unlink(missing_ok=True)
-    files = [str(data / "patients.csv"), str(data / "visits.csv")]
-    rows = [measure("synthesize", n, cli("synthesize", "--out", str(data), "--patients", str(n),
-                                         "--seed", "1"))]
-    rows.append(measure("baseline", n, [sys.executable, "-c", BASELINE_CODE, *files]))
-    rows.append(measure("validate", n, cli("validate", str(data))))
-    rows.append(measure("derive", n, cli("derive", str(data), "--out", str(dataset))))
-    rows.append(measure("run", n, cli("run", "--out", str(out), str(data), "--quiet")))
-    size_mb = sum(Path(f).stat().st_size for f in files) / 1e6
-    visits = sum(1 for _ in open(files[1], encoding="utf-8")) - 1
-    print(f"n={n}: {visits} visit rows, {size_mb:.1f} MB of CSV", flush=True)
-    for m in rows:
-        print(f"  {m.step:<11} {m.wall:8.2f} s wall {m.cpu:8.2f} s CPU {m.rss_mb:8.0f} MB",
-              flush=True)
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.rmtree(data, ignore_errors=True)
-    dataset.unlink(missing_ok=True)
+    files = [str(data / f"patients.{file_format}"), str(data / f"visits.{file_format}")]
+    rows: list[Measure] = []
+    for step in steps:
+        shutil.rmtree(out, ignore_errors=True)
+        dataset.unlink(missing_ok=True)
+        if step == "synthesize":
+            shutil.rmtree(data, ignore_errors=True)
+            argv = cli("synthesize", "--out", str(data), "--patients", str(n), "--seed", "1",
+                       "--format", file_format)
+        elif step == "duckdb":
+            argv = [sys.executable, "-c", DUCKDB_CODE, file_format, *files]
+        elif step == "pyarrow":
+            argv = [sys.executable, "-c", PYARROW_CODE, file_format, *files]
+        elif step == "validate":
+            argv = cli("validate", str(data))
+        elif step == "derive":
+            argv = cli("derive", str(data), "--out", str(dataset))
+        elif step == "run":
+            argv = cli("run", "--out", str(out), str(data), "--quiet")
+        else:
+            argv = [sys.executable, str(HERE / "bench_run.py"), "--frames",
+                    str(frames_for(n, work)), "--out", str(out)]
+        m = measure(step, n, argv, file_format)
+        rows.append(m)
+        status = f"FAILED ({m.error})" if m.error else ""
+        print(f"n={n} {file_format} {step:<11} {m.wall:9.2f} s wall {m.cpu:9.2f} s CPU "
+              f"{m.rss_mb:8.0f} MB {status} {m.detail or ''}", flush=True)
+        if m.error:
+            break
+    if not keep:
+        shutil.rmtree(out, ignore_errors=True)
+        dataset.unlink(missing_ok=True)
     return rows
 
 
+def merge(old: list[Measure], new: list[Measure]) -> list[Measure]:
+    """``old`` with every (step, n, format) of ``new`` replaced or added."""
+    key = {(m.step, m.n, m.file_format): m for m in old}
+    key.update({(m.step, m.n, m.file_format): m for m in new})
+    return sorted(key.values(), key=lambda m: (m.file_format, m.n, STEPS.index(m.step)))
+
+
+def load(path: Path) -> list[Measure]:
+    if not path.exists():
+        return []
+    rows = json.loads(path.read_text())
+    return [Measure(**row) for row in rows if row.get("step") in STEPS]
+
+
 def table(results: list[Measure]) -> str:
-    """A Markdown table: wall / CPU / peak RSS and the ratio to the baseline, per step and n."""
-    sizes = sorted({m.n for m in results})
-    by = {(m.step, m.n): m for m in results}
-    lines = ["| patients | step | wall (s) | CPU (s) | peak RSS (MB) | wall / baseline "
-             "| CPU / baseline | RSS / baseline |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
-    for n in sizes:
-        base = by[("baseline", n)]
-        for step in STEPS:
-            m = by[(step, n)]
-            name = BASELINE if step == "baseline" else step
-            lines.append(f"| {n:.0e} | {name} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} | "
-                         f"{m.wall / base.wall:.1f}x | {m.cpu / base.cpu:.1f}x | "
-                         f"{m.rss_mb / base.rss_mb:.1f}x |")
+    """A Markdown table: wall / CPU / peak RSS and the ratio to the DuckDB read, per step."""
+    by = {(m.step, m.n, m.file_format): m for m in results}
+    lines = ["| patients | format | step | wall (s) | CPU (s) | peak RSS (MB) | wall / duckdb "
+             "| CPU / duckdb | RSS / duckdb |", "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+    for m in results:
+        base = by.get((BASELINE, m.n, m.file_format))
+        name = LABELS.get(m.step, m.step)
+        if m.error:
+            lines.append(f"| {m.n:.0e} | {m.file_format} | {name} | failed: {m.error} "
+                         "| | | | | |")
+            continue
+        ratios = (f"{m.wall / base.wall:.1f}x | {m.cpu / base.cpu:.1f}x | "
+                  f"{m.rss_mb / base.rss_mb:.1f}x" if base and not base.error else "| |")
+        lines.append(f"| {m.n:.0e} | {m.file_format} | {name} | {m.wall:.2f} | {m.cpu:.2f} | "
+                     f"{m.rss_mb:.0f} | {ratios} |")
     return "\n".join(lines)
 
 
@@ -118,20 +213,22 @@ def plot(results: list[Measure], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_t, ax_c, ax_m) = plt.subplots(1, 3, figsize=(14, 4))
-    styles = {"baseline": ("k", ":"), "synthesize": ("tab:gray", "-."),
-              "validate": ("tab:blue", "-"), "derive": ("tab:orange", "--"),
-              "run": ("tab:green", "-")}
+    fig, (ax_t, ax_c, ax_m) = plt.subplots(1, 3, figsize=(15, 4.5))
+    styles = {"duckdb": ("k", ":"), "pyarrow": ("tab:brown", ":"),
+              "synthesize": ("tab:gray", "-."), "validate": ("tab:blue", "-"),
+              "derive": ("tab:orange", "--"), "run": ("tab:green", "-"),
+              "study": ("tab:purple", "--")}
+    ok = [m for m in results if not m.error and m.file_format == "csv"]
     for step in STEPS:
-        ms = sorted((m for m in results if m.step == step), key=lambda m: m.n)
+        ms = sorted((m for m in ok if m.step == step), key=lambda m: m.n)
+        if not ms:
+            continue
         colour, ls = styles[step]
-        label = BASELINE if step == "baseline" else step
-        ax_t.plot([m.n for m in ms], [m.wall for m in ms], ls, color=colour, marker="o",
-                  label=label)
-        ax_c.plot([m.n for m in ms], [m.cpu for m in ms], ls, color=colour, marker="o",
-                  label=label)
-        ax_m.plot([m.n for m in ms], [m.rss_mb for m in ms], ls, color=colour, marker="o",
-                  label=label)
+        label = LABELS.get(step, step)
+        for ax, values in ((ax_t, [m.wall for m in ms]), (ax_c, [m.cpu for m in ms]),
+                           (ax_m, [m.rss_mb for m in ms])):
+            ax.plot([m.n for m in ms], values, ls, color=colour, marker="o", label=label)
+    sizes = sorted({m.n for m in ok})
     for ax, ylabel in ((ax_t, "wall time (s)"), (ax_c, "CPU time (s)"),
                        (ax_m, "peak RSS (MB)")):
         ax.set_xscale("log")
@@ -139,7 +236,14 @@ def plot(results: list[Measure], path: Path) -> None:
         ax.set_xlabel("patients")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
-    ax_t.legend(fontsize=8)
+        if len(sizes) > 1:  # a slope-1 guide: what linear growth looks like
+            lo, hi = sizes[0], sizes[-1]
+            y0 = ax.get_ylim()[0] * 2
+            ax.plot([lo, hi], [y0, y0 * hi / lo], color="0.6", lw=0.8, ls="-",
+                    label="linear (slope 1)")
+    ax_m.axhline(8192, color="tab:red", lw=0.8, ls="--", label="8 GB")
+    ax_t.legend(fontsize=7)
+    ax_m.legend(fontsize=7)
     ax_t.set_title("wall time per command (fresh process)")
     ax_c.set_title("CPU time (user + system)")
     ax_m.set_title("peak memory per command")
@@ -151,37 +255,44 @@ def plot(results: list[Measure], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", nargs="+", type=float, default=[1e3, 1e4, 3e4, 7e4])
-    parser.add_argument("--with-1e5", action="store_true", help="also 1e5 patients")
-    parser.add_argument("--with-1e6", action="store_true", help="also 1e6 patients (slow)")
+    parser.add_argument("--sizes", nargs="+", type=float, default=[1e3, 1e4, 1e5])
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
+    parser.add_argument("--format", dest="file_format", choices=("csv", "parquet"),
+                        default="csv")
     parser.add_argument("--work", type=Path, default=None,
-                        help="folder for the cohorts (default: a temporary folder)")
-    parser.add_argument("--plot", type=Path, default=Path(__file__).with_name("scaling.png"))
-    parser.add_argument("--json", type=Path, default=Path(__file__).with_name("scaling.json"),
-                        help="where to keep the measurements (read back by --replot)")
+                        help="folder for the cohorts, kept (default: a temporary folder); a "
+                        "cohort already there is reused when synthesize is not among --steps")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the last step's outputs in --work (e.g. run-N/ to look at)")
+    parser.add_argument("--plot", type=Path, default=HERE / "scaling.png")
+    parser.add_argument("--json", type=Path, default=HERE / "scaling.json",
+                        help="the measurements, merged run after run (read by --replot)")
     parser.add_argument("--replot", action="store_true",
                         help="no measuring: print the table and draw the plot from --json")
     args = parser.parse_args()
     if args.replot:
-        results = [Measure(**row) for row in json.loads(args.json.read_text())]
+        results = load(args.json)
         print(table(results))
         plot(results, args.plot)
         return
-    sizes = ([int(s) for s in args.sizes] + ([100_000] if args.with_1e5 else [])
-             + ([1_000_000] if args.with_1e6 else []))
+    steps = [s for s in STEPS if s in args.steps]
     work = args.work or Path(tempfile.mkdtemp(prefix="poems-scaling-"))
     work.mkdir(parents=True, exist_ok=True)
     results: list[Measure] = []
     try:
-        for n in sizes:
-            results.extend(bench_size(n, work))
+        for n in (int(s) for s in args.sizes):
+            results.extend(bench_size(n, work, steps, args.file_format, args.keep))
+            args.json.write_text(json.dumps([asdict(m) for m in merge(load(args.json),
+                                                                      results)], indent=1)
+                                 + "\n")
+            results = []
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    args.json.write_text(json.dumps([asdict(m) for m in results], indent=1) + "\n")
+    merged = load(args.json)
     print()
-    print(table(results))
-    plot(results, args.plot)
+    print(table(merged))
+    plot(merged, args.plot)
     print(f"\nplot: {args.plot}")
 
 

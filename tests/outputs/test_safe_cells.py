@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from poems_cohort.report import output
 from poems_cohort.report.output import csv_bytes, neutralise, safe_csv
 from poems_cohort.report.tables import DisplayTable
 from poems_cohort.report.xlsx_out import xlsx_bytes
@@ -84,3 +85,47 @@ def test_every_sheet_of_a_synthetic_workbook_says_so():
                        DisplayTable(name="two", title="Two", frame=frame)], synthetic=True)
     wb = load_workbook(io.BytesIO(data))
     assert [ws["A2"].value for ws in wb.worksheets] == ["Synthetic cohort: no real patients."] * 2
+
+
+def _cell_by_cell(frame: pd.DataFrame, synthetic: bool) -> bytes:
+    """The reference: the frame's CSV text neutralised cell by cell."""
+    return safe_csv(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+                    synthetic=synthetic)
+
+
+MIXED = pd.DataFrame({
+    "patient_id": pd.Series(["=1+1", "@A", None, "P-01", "-7", "a,\"b\"\nc", ""], dtype="str"),
+    "regimen": ["ASCT", "-x", "ASCT", "\tT", "MDex", "=A", "ASCT"],
+    "months": [-1.5, 2.0, None, 3.25, 0.0, 1e-05, float("inf")],
+    "count": [-3, 4, 5, 6, 7, 8, 9],
+    "flag": pd.array([True, False, None, True, True, False, None], dtype="boolean"),
+    "day": pd.to_datetime(["2001-02-03", None, "2018-08-31", "2000-01-01", None, None,
+                           "2019-01-01"]),
+    "ok": [True, False, True, True, False, True, False],
+    "empty": [None] * 7,
+})
+
+
+@pytest.mark.parametrize("synthetic", [False, True])
+@pytest.mark.parametrize("chunk", [2, 100_000])
+@pytest.mark.parametrize("case", ["mixed", "hostile header", "minus infinity", "objects",
+                                  "clean", "no rows"])
+def test_the_column_wise_csv_is_the_cell_by_cell_csv(monkeypatch, synthetic, chunk, case):
+    # csv_bytes neutralises column by column and writes in pieces of CSV_CHUNK_ROWS rows; its
+    # bytes are those of neutralising the whole text cell by cell, whichever path it takes
+    monkeypatch.setattr(output, "CSV_CHUNK_ROWS", chunk)
+    frame = {"mixed": MIXED,
+             "hostile header": MIXED.rename(columns={"count": "=count"}),
+             "minus infinity": MIXED.assign(months=[-float("inf"), *MIXED["months"][1:]]),
+             "objects": MIXED.assign(regimen=["a", 1, 2.5, None, "-b", "c", "d"]),
+             "clean": MIXED[["count", "ok", "day"]],
+             "no rows": MIXED.iloc[:0]}[case]
+    assert csv_bytes(frame, synthetic=synthetic) == _cell_by_cell(frame, synthetic)
+
+
+def test_the_column_wise_csv_copies_nothing_it_need_not_change():
+    clean = MIXED[["count", "ok", "day", "months"]]
+    assert output._neutral_frame(clean, False) is clean
+    changed = output._neutral_frame(MIXED, False)
+    assert changed is not None and changed["regimen"].tolist()[:2] == ["ASCT", "'-x"]
+    assert MIXED["regimen"].tolist()[1] == "-x"  # the caller's frame is left as it was

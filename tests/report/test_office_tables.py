@@ -119,3 +119,16 @@ def test_cell_value_keeps_displayed_decimals():
     assert cell_value("1418.6") == (1418.6, "0.0")
     for text in ("0.022*", "<0.001", "77/155", "49.7 (41.9–57.5)", "—", "", "NR"):
         assert cell_value(text) == (text, None)
+
+
+def test_xlsx_refuses_a_table_longer_than_a_sheet_instead_of_cutting_it(monkeypatch, shown):
+    # the workbook holds aggregated tables only; a table too long for a worksheet (Excel's
+    # 1,048,576 rows, lowered here) is a clear error naming it, never a truncated sheet
+    from poems_cohort.report import xlsx_out
+
+    longest = max(shown, key=xlsx_out._rows_needed)
+    monkeypatch.setattr(xlsx_out, "SHEET_MAX_ROWS", xlsx_out._rows_needed(longest) - 1)
+    with pytest.raises(ValueError, match=f"{longest.name}.*too long for a worksheet"):
+        xlsx_bytes(shown)
+    monkeypatch.setattr(xlsx_out, "SHEET_MAX_ROWS", xlsx_out._rows_needed(longest))
+    assert xlsx_bytes(shown)[:2] == b"PK"

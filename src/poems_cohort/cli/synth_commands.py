@@ -34,7 +34,8 @@ def synthesize(
     patients: Annotated[int | None, typer.Option(
         "--patients", min=30,
         help="Cohort size (default 347, the published size); larger cohorts keep the "
-        "proportions, for benchmarks.")] = None,
+        "proportions, for benchmarks. Above 100,000 the cohort is made and written in blocks "
+        "of at most 100,000 patients, so memory stays bounded.")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Write into a folder that is not empty, replacing only the files of an "
         "earlier synthesize that are unchanged; every other file is left alone.")] = False,
@@ -49,9 +50,11 @@ def synthesize(
     from poems_cohort.report.output import check_writable
     from poems_cohort.synth.generator import (
         FILE_FORMATS,
-        cohort_files,
-        generate_cohort,
+        block_sizes,
+        file_names,
+        generate_blocks,
         replace_problems,
+        stage_cohort,
     )
 
     with input_errors_exit_2():
@@ -64,20 +67,43 @@ def synthesize(
                                       "--out: an empty or new folder (this one is not; --force "
                                       "writes into it, replacing only the unchanged files of an "
                                       "earlier synthesize)")])
-    with step_display(label="generate the synthetic cohort"):
-        cohort = generate_cohort(seed, n_patients=patients)
-    with input_errors_exit_2():
-        problems = replace_problems(out, cohort_files(cohort, file_format))
+        # what can be checked before generating (the new files' hashes are not known yet)
+        problems = replace_problems(out, dict.fromkeys(file_names(file_format)))
         if problems:
             raise InputError(problems)
+    n_blocks = len(block_sizes(patients)) if patients else 1
+    label = "generate the synthetic cohort"
+    with input_errors_exit_2(), step_display(label=label) as display:
+        written = [0]
+
+        def on_block(n_patients: int, n_visits: int) -> None:
+            # a large cohort is generated and written block by block: the live line counts them
+            written[0] += 1
+            display.label = (f"{label}: block {written[0]} of {n_blocks} written "
+                             f"({n_patients:,} patients, {n_visits:,} visits)")
+
         try:
-            patients_path, visits_path = cohort.write(out, file_format)
+            staged = stage_cohort(generate_blocks(seed, n_patients=patients), out, file_format,
+                                  on_block=on_block)
         except OSError as exc:
             raise InputError([Problem(str(out), None, None, None,
                                       f"--out: writing the cohort failed "
                                       f"({exc.strerror or exc})")]) from None
-    say(f"{out}: synthetic cohort, seed {seed} — {len(cohort.patients)} patients "
-        f"({patients_path.name}), {len(cohort.visits)} visits ({visits_path.name}).")
+        try:
+            problems = replace_problems(out, staged.digests())
+            if problems:
+                raise InputError(problems)
+            patients_path, visits_path = staged.commit()
+        except OSError as exc:
+            staged.discard()
+            raise InputError([Problem(str(out), None, None, None,
+                                      f"--out: writing the cohort failed "
+                                      f"({exc.strerror or exc})")]) from None
+        except BaseException:
+            staged.discard()
+            raise
+    say(f"{out}: synthetic cohort, seed {seed} — {staged.patients} patients "
+        f"({patients_path.name}), {staged.visits} visits ({visits_path.name}).")
 
 
 # --------------------------------------------------------------------------------------------

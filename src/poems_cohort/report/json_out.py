@@ -34,7 +34,8 @@ def curve_vertices(curves: pd.DataFrame) -> pd.DataFrame:
     if curves.empty:
         return curves
     frame = curves.reset_index(drop=True)
-    key = frame[CURVE_KEYS].astype(str).agg("\x1f".join, axis=1).to_numpy()
+    # one integer per curve (its identifying columns), not a joined text per row
+    key = frame.groupby(CURVE_KEYS, sort=False, dropna=False).ngroup().to_numpy()
     last = np.r_[key[1:] != key[:-1], True]
     keep = (frame["n_event"].to_numpy() > 0) | last
     # censored since the previous kept row of the same curve

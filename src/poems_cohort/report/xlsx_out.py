@@ -33,6 +33,14 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SYNTHETIC_NOTE = "Synthetic cohort: no real patients."
 PLAIN_NUMBER = re.compile(r"-?\d+(\.(\d+))?")
 MIN_WIDTH, MAX_WIDTH = 8, 60
+#: The rows of a worksheet (Excel's limit). The workbook holds the study's aggregated tables
+#: (dozens of rows at any cohort size); the patient-level analysis dataset is never put in it
+#: (``analysis_dataset.csv``, ``derive --out x.csv|x.parquet``). A table too long for a sheet
+#: (from an appendix, say) is refused by :func:`xlsx_bytes` rather than cut.
+SHEET_MAX_ROWS = 1_048_576
+#: Rows a sheet uses besides the table's rows, section rows and notes: title, synthetic note,
+#: header (two rows at most), spacing.
+_SHEET_OVERHEAD = 16
 THIN = Side(style="thin", color="000000")
 MEDIUM = Side(style="medium", color="000000")
 
@@ -149,9 +157,19 @@ def _as_text(ws: Worksheet) -> None:
                 cell.quotePrefix = True
 
 
+def _rows_needed(t: DisplayTable) -> int:
+    """An upper bound of the rows the sheet of ``t`` takes (:data:`SHEET_MAX_ROWS`)."""
+    sections = int(t.frame[t.section].nunique()) if t.section is not None else 0
+    return len(t.frame) + sections + len(t.notes()) + _SHEET_OVERHEAD
+
+
 def xlsx_bytes(tables: Sequence[DisplayTable], *, synthetic: bool = False) -> bytes:
     """A workbook with one sheet per table (sheet name = the table's name); ``synthetic``:
     every sheet says under its title that the cohort is synthetic."""
+    too_long = [t.name for t in tables if _rows_needed(t) > SHEET_MAX_ROWS]
+    if too_long:
+        raise ValueError(f"table(s) {', '.join(too_long)} too long for a worksheet "
+                         f"({SHEET_MAX_ROWS:,} rows): write them as CSV, not in tables.xlsx")
     wb = Workbook()
     wb.remove(wb.active)
     for t in tables:

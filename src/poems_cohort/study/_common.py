@@ -13,7 +13,7 @@ from poems_cohort.study.plan import AnalysisPlan, Subgroup
 from poems_cohort.study.policy import TestOutcome
 
 __all__ = ["ALL", "as_float", "flag", "groups_of", "in_subgroup", "kaplan_meier", "median_of",
-           "one", "outcome_of", "percent", "survival_at"]
+           "one", "outcome_of", "percent", "regimen_codes", "survival_at"]
 
 
 def one(frame: pd.DataFrame, what: str, **where: object) -> pd.Series:
@@ -41,9 +41,10 @@ def in_subgroup(ds: pd.DataFrame, subgroup: Subgroup) -> pd.DataFrame:
     wanted = subgroup.values
     if wanted is None:
         return ds
-    values = ds[subgroup.column].astype(object)
-    hit = values.map(lambda v: v is not pd.NA and v is not None and str(v) in wanted)
-    return ds[hit.fillna(False).astype(bool) & values.notna()]
+    # each distinct value is tested once (factorize), not each row: a registry repeats few
+    codes, uniques = pd.factorize(ds[subgroup.column].astype(object), use_na_sentinel=True)
+    keep = np.array([str(v) in wanted for v in uniques] + [False], dtype=bool)
+    return ds[keep[codes]]  # code -1 (missing) takes the last entry: False
 
 
 def flag(series: pd.Series) -> pd.Series:
@@ -53,7 +54,19 @@ def flag(series: pd.Series) -> pd.Series:
 
 def groups_of(ds: pd.DataFrame, plan: AnalysisPlan) -> list[tuple[str, pd.DataFrame]]:
     """``("All", ds)`` then one ``(regimen, rows)`` per regimen of the plan, in display order."""
-    return [(ALL, ds)] + [(r, ds[ds["regimen"] == r]) for r in plan.regimens]
+    codes = regimen_codes(ds["regimen"], plan.regimens)
+    return [(ALL, ds)] + [(r, ds[codes == i]) for i, r in enumerate(plan.regimens)]
+
+
+def regimen_codes(regimen: pd.Series, regimens: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Per row, the position of its regimen in ``regimens`` (-1: another or missing): computed
+    once, so that a table's counts per regimen are ``codes == i`` or one ``np.bincount`` instead
+    of a comparison of the text column per characteristic and regimen."""
+    codes, uniques = pd.factorize(regimen.astype(object), use_na_sentinel=True)
+    position = {r: i for i, r in enumerate(regimens)}
+    lookup = np.array([position.get(v, -1) if isinstance(v, str) else -1 for v in uniques]
+                      + [-1], dtype=np.int64)
+    return lookup[codes]
 
 
 def kaplan_meier(time: pd.Series, event: pd.Series, *, conf_level: float

@@ -49,9 +49,10 @@ def competing_outcome(ds: pd.DataFrame, prefix: str) -> pd.DataFrame:
     months = np.where(ev, months, np.nan)
     status = np.where(ev & np.isfinite(months), status, np.nan)
     months = np.where(np.isfinite(status), months, np.nan)
-    return pd.DataFrame({f"{prefix}_cr_months": months,
-                         f"{prefix}_cr_status": pd.array(
-                             [pd.NA if np.isnan(s) else int(s) for s in status], dtype="Int64")},
+    missing = np.isnan(status)
+    # a nullable integer column built from its values and mask (not one Python value per row)
+    codes = pd.arrays.IntegerArray(np.where(missing, 0, status).astype(np.int64), missing)
+    return pd.DataFrame({f"{prefix}_cr_months": months, f"{prefix}_cr_status": codes},
                         index=ds.index)
 
 

@@ -92,8 +92,40 @@ class StudyResults:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain-Python records: numpy scalars unwrapped, NaN/NA as None."""
-    return [{str(k): plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    """Rows as plain-Python records: numpy scalars unwrapped, NaN/NA as None.
+
+    Converted column by column (:func:`plain_column`), then zipped into rows: the same records
+    as :func:`plain` applied to every value of ``frame.to_dict("records")``."""
+    if frame.columns.has_duplicates:
+        return [{str(k): plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    keys = [str(c) for c in frame.columns]
+    columns = [plain_column(frame[c]) for c in frame.columns]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def plain_column(values: pd.Series) -> list[Any]:
+    """:func:`plain` of every value of a column, computed per column: numbers through NumPy,
+    other values once per distinct value."""
+    kind = values.dtype.kind
+    if kind in "iub" and isinstance(values.dtype, np.dtype):
+        return values.to_numpy().tolist()
+    if kind == "f" and isinstance(values.dtype, np.dtype):
+        x = values.to_numpy()
+        out: list[Any] = x.tolist()
+        for i in np.flatnonzero(~np.isfinite(x)).tolist():
+            out[i] = None
+        return out
+    if pd.api.types.infer_dtype(values, skipna=True) in FACTORIZED:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        lookup = [plain(v) for v in uniques.tolist()] + [None]
+        return [lookup[c] for c in codes.tolist()]
+    return [plain(v) for v in values.tolist()]
+
+
+#: Kinds of column (``pandas.api.types.infer_dtype``) converted once per distinct value: those
+#: whose equal values print alike (not floats: 0.0 and -0.0 are equal; not mixed objects:
+#: 1, 1.0 and True are equal).
+FACTORIZED = ("string", "empty", "integer", "boolean", "datetime64", "datetime", "date")
 
 
 def plain(v: Any) -> Any:

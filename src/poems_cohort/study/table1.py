@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats as ss
 
-from poems_cohort.study._common import one, outcome_of
+from poems_cohort.study._common import one, outcome_of, regimen_codes
 from poems_cohort.study.names import ALL, EVERYONE
 from poems_cohort.study.plan import AnalysisPlan
 from poems_cohort.study.policy import TestOutcome, compare_counts, not_testable
@@ -100,7 +100,7 @@ def levels_of(frame: pd.DataFrame, spec: Table1Row) -> tuple[str, ...]:
     """The levels of a categorical row: the plan's, or those found (sorted)."""
     if spec.levels:
         return spec.levels
-    return tuple(sorted({str(v) for v in frame[spec.column].dropna()}))
+    return tuple(sorted({str(v) for v in frame[spec.column].dropna().unique()}))
 
 
 def mann_whitney(x: np.ndarray, y: np.ndarray) -> TestOutcome:
@@ -149,13 +149,15 @@ def compute_table1(baseline: pd.DataFrame, plan: AnalysisPlan) -> Table1:
 
     A column absent from ``baseline`` counts as all missing.
     """
-    frame = baseline.copy()
-    for spec in plan.table1:
-        if spec.column not in frame.columns:
-            frame[spec.column] = pd.NA
-    regimen = frame["regimen"].astype(object)
-    groups = [(ALL, pd.Series(True, index=frame.index))] + [
-        (r, regimen == r) for r in plan.regimens]
+    missing = [spec.column for spec in plan.table1 if spec.column not in baseline.columns]
+    # only absent columns are added (as all missing): the baseline frame is not copied
+    frame = baseline.assign(**dict.fromkeys(missing, pd.NA)) if missing else baseline
+    # regimen positions computed once (-1: another regimen); every count below is a boolean
+    # mask of NumPy arrays, never a comparison of the text column per row and regimen
+    codes = regimen_codes(frame["regimen"], plan.regimens)
+    members = [codes == i for i in range(len(plan.regimens))]
+    groups = [(ALL, np.ones(len(frame), dtype=bool))] + list(zip(plan.regimens, members,
+                                                                 strict=True))
     rows: list[dict[str, object]] = []
     tests: list[dict[str, object]] = []
     cont: list[dict[str, object]] = []
@@ -163,13 +165,12 @@ def compute_table1(baseline: pd.DataFrame, plan: AnalysisPlan) -> Table1:
 
     def count_rows(key: str, label: str, section: str, yes_no: pd.Series, tested: bool
                    ) -> None:
-        known = yes_no.notna()
-        yes = yes_no.fillna(False).astype(bool)
+        known = yes_no.notna().to_numpy(dtype=bool)
+        yes = yes_no.fillna(False).astype(bool).to_numpy(dtype=bool)
         outcome = not_testable()
         if tested:
-            table = np.array([[int((yes & (regimen == r)).sum()),
-                               int((known & ~yes & (regimen == r)).sum())]
-                              for r in plan.regimens])
+            table = np.array([[int((yes & m).sum()), int((known & ~yes & m).sum())]
+                              for m in members])
             outcome = compare_counts(table, plan.test_policy)
         for name, member in groups:
             n = int((yes & member).sum())
@@ -187,19 +188,22 @@ def compute_table1(baseline: pd.DataFrame, plan: AnalysisPlan) -> Table1:
 
     for spec in plan.table1:
         if spec.kind == "continuous":
-            cont += _continuous(frame, spec, groups, regimen, plan, tests)
+            cont += _continuous(frame, spec, groups, members, plan, tests)
         elif spec.kind == "categorical":
             values = frame[spec.column].astype(object)
+            # each distinct value's text once (factorize), then spread to the rows
+            value_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            texts = np.array([str(v) for v in uniques] + [None], dtype=object)
+            known = value_codes >= 0
             levels = levels_of(frame, spec)
             for i, level in enumerate(levels):
-                hit = pd.Series(values.map(lambda v, lv=level: str(v) == lv), index=frame.index,
-                                dtype="boolean").mask(values.isna())
+                is_level = (texts == level)[value_codes]
+                hit = pd.Series(is_level, index=frame.index, dtype="boolean").mask(~known)
                 count_rows(f"{spec.key}_{_level_key(level)}", spec.level_label(i, level),
                            spec.section, hit, not spec.descriptive)
             if not spec.descriptive:
-                table = np.array([[int(((values.map(str) == lv) & values.notna()
-                                        & (regimen == r)).sum()) for lv in levels]
-                                  for r in plan.regimens])
+                table = np.array([[int(((texts == lv)[value_codes] & known & m).sum())
+                                   for lv in levels] for m in members])
                 tests.append(_test_record(spec.label, compare_counts(table, plan.test_policy)))
         else:
             count_rows(spec.key, spec.label, spec.section, indicator(frame, spec),
@@ -215,11 +219,11 @@ def _level_key(level: str) -> str:
     return slug(level)
 
 
-def _continuous(frame: pd.DataFrame, spec: Table1Row, groups: list[tuple[str, pd.Series]],
-                regimen: pd.Series, plan: AnalysisPlan, tests: list[dict[str, object]]
+def _continuous(frame: pd.DataFrame, spec: Table1Row, groups: list[tuple[str, np.ndarray]],
+                members: list[np.ndarray], plan: AnalysisPlan, tests: list[dict[str, object]]
                 ) -> list[dict[str, object]]:
     x = _numbers(frame, spec.column)
-    values = {r: x[regimen == r].dropna().to_numpy() for r in plan.regimens}
+    values = {r: x[m].dropna().to_numpy() for r, m in zip(plan.regimens, members, strict=True)}
     kw = kruskal_wallis(list(values.values()))
     if not spec.descriptive:
         tests.append(_test_record(spec.label, kw))

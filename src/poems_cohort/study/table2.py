@@ -19,11 +19,11 @@ from poems_cohort.study._common import (
     ALL,
     as_float,
     flag,
-    groups_of,
     in_subgroup,
     one,
     outcome_of,
     percent,
+    regimen_codes,
 )
 from poems_cohort.study.names import EVERYONE, RESPONSE_ENDPOINTS
 from poems_cohort.study.plan import AnalysisPlan
@@ -57,11 +57,6 @@ class Table2:
         return outcome_of(one(self.tests, "Table 2 test", endpoint=endpoint, subgroup=subgroup))
 
 
-def _counts(part: pd.DataFrame, col: str, evaluable: str) -> tuple[int, int]:
-    ev = flag(part[evaluable])
-    return int((flag(part[col]) & ev).sum()), int(ev.sum())
-
-
 def compute_table2(ds: pd.DataFrame, plan: AnalysisPlan, survival_rows: pd.DataFrame) -> Table2:
     """Table 2 from the analysis dataset and the survival analysis's ``by_regimen`` rows."""
     rows: list[dict[str, object]] = []
@@ -69,15 +64,22 @@ def compute_table2(ds: pd.DataFrame, plan: AnalysisPlan, survival_rows: pd.DataF
     for endpoint, col, evaluable in RESPONSES:
         for sg in plan.subgroups:
             sub = in_subgroup(ds, sg)
-            counts = {r: _counts(sub[sub["regimen"] == r], col, evaluable) for r in plan.regimens}
-            table = np.array([[n, big_n - n] for n, big_n in counts.values()])
+            # regimen positions once per subgroup; the counts are masks of NumPy arrays
+            codes = regimen_codes(sub["regimen"], plan.regimens)
+            ev = flag(sub[evaluable]).to_numpy(dtype=bool)
+            hit = flag(sub[col]).to_numpy(dtype=bool) & ev
+            groups = [(ALL, np.ones(len(sub), dtype=bool))] + [
+                (r, codes == i) for i, r in enumerate(plan.regimens)]
+            counts = {name: (int((hit & m).sum()), int((ev & m).sum())) for name, m in groups}
+            table = np.array([[n, big_n - n] for n, big_n in
+                              (counts[r] for r in plan.regimens)])
             overall = compare_counts(table, plan.test_policy)
             tests.append({"endpoint": endpoint, "subgroup": sg.name, "test": overall.test,
                           "statistic": overall.statistic, "df": overall.df,
                           "p_value": overall.p_value})
             ref_n, ref_big = counts[plan.reference]
-            for name, part in groups_of(sub, plan):
-                n, big_n = _counts(part, col, evaluable)
+            for name, _ in groups:
+                n, big_n = counts[name]
                 if big_n:
                     ci = stats.proportion_ci(n, big_n, method=plan.proportion_ci,
                                              conf_level=plan.confidence_level)
