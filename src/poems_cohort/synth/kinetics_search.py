@@ -1,0 +1,337 @@
+"""Response dates aimed at the published 6- and 12-month cumulative response rates.
+
+The text prints, per regimen and overall, 1 − Kaplan–Meier of the time to CRH and to CRV at 6 and
+12 months (Figure 1b/1c); a patient evaluable for a response who never reaches it is censored at
+the last assessment, which is the last scheduled visit within follow-up or the visit of another
+response seen later. With the responders and their follow-up fixed, these rates depend on the
+response months at or before 12 months and on who, among the evaluable patients, responds.
+
+:func:`aim_response_days` starts from a layout of months giving each regimen's published median
+and range (``synth.visits``) and improves it by a local search on two moves:
+
+* **retime** a responder: a new month on the same side of the regimen's median (the carriers of
+  the median, the minimum and the maximum keep theirs), on or before the last day the patient
+  can respond (end of follow-up, and before a progression);
+* **exchange** the response between a responder and a non-responder of the same regimen, risk
+  subgroup and evaluability, who reach the same other responses (and, for CRV in the medium-high
+  risk subgroup, progress and die alike), the non-responder taking the month: every response
+  count of Table 2, CRH/CRV included, stays.
+
+A move is kept when the pooled medians still print and it prints at least as many regimen
+rates, then pooled rates, as before, with the distance of the rates not printing no larger (or,
+with a probability falling with the added distance, larger: the search leaves local minima);
+the best layout seen is returned. The score is computed from per-day counts of events and censorings
+at or before 12 months, updated for the one or two patients a move touches, so the search needs
+only the survival step's dates, never a particular random stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from poems_cohort.synth.km import DAYS_PER_MONTH, prints_as
+from poems_cohort.synth.targets import Kinetics
+
+RESPONSES: tuple[str, str] = ("crh", "crv")
+#: moves tried at most, and without a better score before stopping
+SEARCH_STEPS = 60_000
+STALL_STEPS = 20_000
+#: months after the first year a retimed response may move to (they do not change the rates)
+LATE_MONTHS = 24
+#: at most this fraction of a regimen's patients evaluable for a response have their
+#: assessments of it stop early (lost to that follow-up while still seen for the others)
+STOP_FRACTION = 0.25
+#: a move that prints as many rates but leaves them farther from the published values is kept
+#: with probability exp(-added distance / TEMPERATURE) (percentage points), so the search leaves
+#: local minima
+TEMPERATURE = 0.1
+#: share of the moves aimed at a rate that misses (its response, and its regimen)
+FOCUS = 0.8
+
+
+def month_day(months: np.ndarray | float) -> np.ndarray:
+    """The day of an assessment ``months`` after treatment start (never past that month)."""
+    return np.floor(np.asarray(months, dtype=float) * DAYS_PER_MONTH).astype(np.int64)
+
+
+H6, H12 = int(month_day(6)), int(month_day(12))
+CAP = H12 + 1  # every time beyond the 12-month landmark counts alike
+#: the scheduled assessments within the first year after which assessments may stop
+STOP_DAYS = month_day(np.array([1, 2, 3, 6, 9]))
+
+
+def cumulative_rates(events: np.ndarray, total: np.ndarray) -> tuple[float, float]:
+    """1 − Kaplan–Meier in percent at 6 and 12 months from per-day counts (index = day, capped at
+    ``CAP``): ``events`` responses, ``total`` responses and censorings. At a tie, responses come
+    before censorings (the censored patient is still at risk), as in ``survival``."""
+    at_risk = total.sum() - np.concatenate(([0], np.cumsum(total)[:-1]))
+    factor = np.ones(len(events))
+    hit = events > 0
+    factor[hit] = 1.0 - events[hit] / at_risk[hit]
+    s = np.cumprod(factor)
+    return 100.0 * (1.0 - s[H6]), 100.0 * (1.0 - s[H12])
+
+
+def _decimals(value: float) -> int:
+    return 0 if float(value).is_integer() else 1
+
+
+@dataclass(frozen=True, slots=True)
+class AimedDays:
+    """Days to CRH and CRV per patient (-1: no response), the day after which a non-responder is
+    no longer assessed for the response (``stop``; -1: assessed to the end of follow-up), and
+    the rates they give: ``rates[(resp,
+    group)] = (6-month, 12-month)`` in percent, ``group`` a regimen or ``"All"``; ``misses``:
+    the rates not printing as published."""
+
+    days: Mapping[str, np.ndarray]
+    stop: Mapping[str, np.ndarray]
+    rates: Mapping[tuple[str, str], tuple[float, float]]
+    misses: tuple[tuple[str, str, int], ...]
+
+    def __repr__(self) -> str:
+        return f"AimedDays(misses={list(self.misses)})"
+
+
+class _State:
+    """The mutable state of one search (private to :func:`aim_response_days`)."""
+
+    def __init__(self, days: dict[str, np.ndarray], evaluable: dict[str, np.ndarray],
+                 regimen: np.ndarray, names: Sequence[str], last: np.ndarray,
+                 kinetics: Mapping[tuple[str, str], Kinetics]) -> None:
+        self.days = {k: v.copy() for k, v in days.items()}
+        self.stop = {k: np.full(len(v), -1, np.int64) for k, v in days.items()}
+        self.ev = evaluable
+        self.regimen = regimen
+        self.names = list(names)
+        self.last = last
+        self.kinetics = kinetics
+        self.events = {(x, r): np.zeros(CAP + 1) for x in RESPONSES for r in range(len(names))}
+        self.total = {(x, r): np.zeros(CAP + 1) for x in RESPONSES for r in range(len(names))}
+        for x in RESPONSES:
+            for p in np.flatnonzero(evaluable[x]).tolist():
+                self._count(x, p, +1)
+        self.rates = {(x, r): cumulative_rates(self.events[x, r], self.total[x, r])
+                      for x in RESPONSES for r in range(len(names))}
+        self.median_misses = self._median_misses()
+
+    @staticmethod
+    def other(x: str) -> str:
+        return "crv" if x == "crh" else "crh"
+
+    def time_of(self, x: str, p: int) -> tuple[int, bool]:
+        """The time of ``p`` in the curve of ``x``: the response, else the last assessment of
+        ``x`` (the last visit, or the visit of the other response seen later, unless the
+        assessments of ``x`` stopped before)."""
+        d = int(self.days[x][p])
+        if d >= 0:
+            return d, True
+        if self.stop[x][p] >= 0:
+            return int(self.stop[x][p]), False
+        return max(int(self.last[p]), int(self.days[self.other(x)][p])), False
+
+    def _count(self, x: str, p: int, sign: int) -> None:
+        t, e = self.time_of(x, p)
+        t = min(t, CAP)
+        key = (x, int(self.regimen[p]))
+        self.total[key][t] += sign
+        if e:
+            self.events[key][t] += sign
+
+    def change(self, x: str, updates: Mapping[int, int], stops: Mapping[int, int] | None = None
+               ) -> None:
+        """Set ``days[x][p] = d`` for each ``p: d`` (and ``stop[x][p]`` for ``stops``), keeping
+        the day counts and the rates current."""
+        stops = stops or {}
+        patients = sorted({*updates, *stops})
+        touched = [(y, p) for p in patients for y in RESPONSES if self.ev[y][p]]
+        for y, p in touched:
+            self._count(y, p, -1)
+        for p, d in updates.items():
+            self.days[x][p] = d
+        for p, d in stops.items():
+            self.stop[x][p] = d
+        for y, p in touched:
+            self._count(y, p, +1)
+        for y, r in {(y, int(self.regimen[p])) for y, p in touched}:
+            self.rates[y, r] = cumulative_rates(self.events[y, r], self.total[y, r])
+        if updates:
+            self.median_misses = self._median_misses()
+
+    def all_rates(self, x: str) -> tuple[float, float]:
+        keys = [(x, r) for r in range(len(self.names))]
+        return cumulative_rates(sum(self.events[k] for k in keys),
+                                sum(self.total[k] for k in keys))
+
+    def _median_misses(self) -> int:
+        out = 0
+        for x in RESPONSES:
+            k = self.kinetics[x, "All"]
+            d = self.days[x]
+            months = d[d >= 0] / DAYS_PER_MONTH
+            if months.size and not prints_as(float(np.median(months)), k.median,
+                                              _decimals(k.median)):
+                out += 1
+        return out
+
+    def all_group_rates(self) -> dict[tuple[str, str], tuple[float, float]]:
+        out = {}
+        for x in RESPONSES:
+            for r, name in enumerate(self.names):
+                out[x, name] = self.rates[x, r]
+            out[x, "All"] = self.all_rates(x)
+        return out
+
+    def misses(self) -> list[tuple[str, str, int, float]]:
+        """Every rate not printing as published: response, group, month and the distance."""
+        out = []
+        for (x, group), rates in self.all_group_rates().items():
+            k = self.kinetics[x, group]
+            for month, got, want in zip((6, 12), rates, (k.rate_6, k.rate_12), strict=True):
+                if not prints_as(got, want):
+                    out.append((x, group, month, abs(got - want)))
+        return out
+
+    def score(self) -> tuple[int, int, int, float]:
+        """Pooled medians not printing, then regimen rates, then pooled rates, then the
+        distance of the rates not printing: a regimen's own rates come first."""
+        misses = self.misses()
+        pooled = sum(m[1] == "All" for m in misses)
+        return (self.median_misses, len(misses) - pooled, pooled,
+                round(sum(m[3] for m in misses), 9))
+
+
+def aim_response_days(rng: np.random.Generator, days: Mapping[str, np.ndarray],
+                      evaluable: Mapping[str, np.ndarray], regimen: np.ndarray,
+                      names: Sequence[str], last: np.ndarray, limit: np.ndarray,
+                      bounds: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                      exchange_class: Mapping[str, np.ndarray],
+                      kinetics: Mapping[tuple[str, str], Kinetics],
+                      steps: int = SEARCH_STEPS) -> AimedDays:
+    """Improve the response days ``days[resp]`` (-1: none; ``resp`` in ``crh``, ``crv``) of a
+    cohort towards the published 6- and 12-month rates.
+
+    ``evaluable[resp]``: evaluable patients; ``regimen``: the index in ``names`` of each
+    patient's regimen; ``last``: day of the last scheduled assessment within follow-up;
+    ``limit``: the last day each patient can respond on; ``bounds[resp]``: the lowest and
+    highest month each responder may take (equal for the carriers of the median, minimum and
+    maximum; the bounds move with the response in an exchange); ``exchange_class[resp]``:
+    patients of equal class may exchange the response (it holds regimen, risk subgroup,
+    evaluability and the outcome classes that must stay; the other response's status is
+    checked at each move); ``kinetics[(resp, group)]``: the published numbers per regimen name
+    and ``"All"``.
+    """
+    state = _State({x: np.asarray(days[x], np.int64) for x in RESPONSES},
+                   {x: np.asarray(evaluable[x], bool) for x in RESPONSES}, regimen, names,
+                   np.asarray(last, np.int64), kinetics)
+    lo = {x: bounds[x][0].astype(float).copy() for x in RESPONSES}
+    hi = {x: bounds[x][1].astype(float).copy() for x in RESPONSES}
+    limit_month = np.floor(limit / DAYS_PER_MONTH)
+    # the whole month whose assessment day falls within the limit
+    limit_month = np.where(month_day(limit_month + 1) <= limit, limit_month + 1, limit_month)
+    stop_cap = {(x, r): int(STOP_FRACTION * (state.ev[x] & (regimen == r)).sum())
+                for x in RESPONSES for r in range(len(names))}
+    # non-responders followed beyond the longest response keep the curve level at its end:
+    # they do not stop being assessed, nor take a response in an exchange unless it is the
+    # longest (the carrier of the longest then stays at risk beyond it)
+    beyond = {x: np.array([int(month_day(kinetics[x, names[r]].maximum)) for r in regimen])
+              for x in RESPONSES}
+    current = state.score()
+    best, best_days, best_stop = current, _copy(state.days), _copy(state.stop)
+    stall = 0
+    for _ in range(steps):
+        if best[:3] == (0, 0, 0) or stall >= STALL_STEPS:
+            break
+        stall += 1
+        # most moves go where a rate misses: its response, and its regimen unless pooled
+        missing = state.misses()
+        if missing and rng.random() < FOCUS:
+            x, group, _, _ = missing[int(rng.integers(len(missing)))]
+            focus = (regimen == names.index(group)) if group != "All" else np.ones(len(regimen), bool)
+        else:
+            x = RESPONSES[int(rng.integers(2))]
+            focus = np.ones(len(regimen), bool)
+        d = state.days[x]
+        move = rng.random()
+        undo: tuple[dict[int, int], dict[int, int]]
+        if move < 0.2:
+            # the assessments of x stop early for an evaluable non-responder, or resume
+            stop = state.stop[x]
+            cand = np.flatnonzero(state.ev[x] & (d < 0) & focus
+                                  & (np.maximum(state.last, state.days[state.other(x)])
+                                     < beyond[x]))
+            if not len(cand):
+                continue
+            p = int(cand[rng.integers(len(cand))])
+            r = int(regimen[p])
+            if stop[p] >= 0:
+                undo = ({}, {p: int(stop[p])})
+                state.change(x, {}, {p: -1})
+            else:
+                if (stop[(regimen == r)] >= 0).sum() >= stop_cap[x, r]:
+                    continue
+                t, _ = state.time_of(x, p)
+                days_before = STOP_DAYS[STOP_DAYS < min(t, CAP)]
+                if not len(days_before):
+                    continue
+                undo = ({}, {p: -1})
+                state.change(x, {}, {p: int(days_before[rng.integers(len(days_before))])})
+        else:
+            responders = np.flatnonzero((d >= 0) & focus)
+            if not len(responders):
+                continue
+            i = int(responders[rng.integers(len(responders))])
+            if move < 0.6:
+                # retime i within its bounds and its limit; months after the first year change
+                # no rate, so only moves to or from the first year are tried
+                top = min(hi[x][i], limit_month[i])
+                low = lo[x][i]
+                if top <= low or low > 13:
+                    continue
+                month = float(rng.integers(int(low), int(min(top, 13.0)) + 1))
+                if month == 13 and top > 13:
+                    month = float(rng.integers(13, int(min(top, LATE_MONTHS)) + 1))
+                new_day = int(month_day(month))
+                if new_day == int(d[i]):
+                    continue
+                undo = ({i: int(d[i])}, {})
+                state.change(x, {i: new_day})
+            else:
+                # exchange the response of i with a non-responder of its class
+                y = state.other(x)
+                mates = np.flatnonzero((exchange_class[x] == exchange_class[x][i]) & (d < 0)
+                                       & (state.stop[x] < 0)
+                                       & ((state.last < beyond[x]) | (d[i] >= beyond[x]))
+                                       & ((state.days[y] >= 0) == (state.days[y][i] >= 0))
+                                       & (limit >= d[i]))
+                if not len(mates):
+                    continue
+                j = int(mates[rng.integers(len(mates))])
+                undo = ({i: int(d[i]), j: -1}, {})
+                state.change(x, {i: -1, j: int(d[i])})
+                lo[x][j], hi[x][j] = lo[x][i], hi[x][i]
+        score = state.score()
+        accept = score[:3] < current[:3] or (
+            score[:3] == current[:3]
+            and (score[3] <= current[3]
+                 or rng.random() < np.exp(-(score[3] - current[3]) / TEMPERATURE)))
+        if accept:
+            current = score
+            if score < best:
+                best, best_days, best_stop = score, _copy(state.days), _copy(state.stop)
+                stall = 0
+        else:
+            state.change(x, undo[0], undo[1])
+    state = _State(best_days, state.ev, regimen, names, state.last, kinetics)
+    state.change("crh", {}, {p: int(v) for p, v in enumerate(best_stop["crh"]) if v >= 0})
+    state.change("crv", {}, {p: int(v) for p, v in enumerate(best_stop["crv"]) if v >= 0})
+    return AimedDays(days=_copy(state.days), stop=_copy(state.stop),
+                     rates=state.all_group_rates(),
+                     misses=tuple((x, g, m) for x, g, m, _ in state.misses()))
+
+
+def _copy(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: v.copy() for k, v in arrays.items()}
