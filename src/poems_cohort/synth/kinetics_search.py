@@ -17,16 +17,16 @@ and range (``synth.visits``) and improves it by a local search on two moves:
   risk subgroup, progress and die alike), the non-responder taking the month: every response
   count of Table 2, CRH/CRV included, stays.
 
-A move is kept when the pooled medians still print and it prints at least as many regimen
-rates, then pooled rates, as before, with the distance of the rates not printing no larger (or,
-with a probability falling with the added distance, larger: the search leaves local minima);
-the best layout seen is returned. The score is computed from per-day counts of events and censorings
+Moves are annealed on an energy counting the pooled medians and the regimen and pooled rates
+that do not print and the distance of the latter; the best layout seen (fewest pooled medians,
+then regimen rates, then pooled rates not printing, then the smallest distance) is returned. The score is computed from per-day counts of events and censorings
 at or before 12 months, updated for the one or two patients a move touches, so the search needs
 only the survival step's dates, never a particular random stream.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,18 +36,23 @@ from poems_cohort.synth.km import DAYS_PER_MONTH, prints_as
 from poems_cohort.synth.targets import Kinetics
 
 RESPONSES: tuple[str, str] = ("crh", "crv")
-#: moves tried at most, and without a better score before stopping
+#: moves tried at most (the search ends sooner once every rate prints)
 SEARCH_STEPS = 60_000
-STALL_STEPS = 20_000
 #: months after the first year a retimed response may move to (they do not change the rates)
 LATE_MONTHS = 24
 #: at most this fraction of a regimen's patients evaluable for a response have their
 #: assessments of it stop early (lost to that follow-up while still seen for the others)
 STOP_FRACTION = 0.25
-#: a move that prints as many rates but leaves them farther from the published values is kept
-#: with probability exp(-added distance / TEMPERATURE) (percentage points), so the search leaves
-#: local minima
-TEMPERATURE = 0.1
+#: the search anneals: a move raising the energy (:func:`_energy`) by ``e`` is kept with
+#: probability exp(-e / T), T falling geometrically from the first to the second value over the
+#: moves, so the search leaves local minima early and settles late; the best layout is kept
+START_TEMPERATURE = 1.0
+END_TEMPERATURE = 0.01
+REGIMEN_MISS = 2.0
+POOLED_MISS = 1.0
+#: share of the steps making two moves before the score is taken (a stop and a retime, say,
+#: whose rates move together)
+DOUBLE = 0.3
 #: share of the moves aimed at a rate that misses (its response, and its regimen)
 FOCUS = 0.8
 
@@ -73,6 +78,35 @@ def cumulative_rates(events: np.ndarray, total: np.ndarray) -> tuple[float, floa
     factor[hit] = 1.0 - events[hit] / at_risk[hit]
     s = np.cumprod(factor)
     return 100.0 * (1.0 - s[H6]), 100.0 * (1.0 - s[H12])
+
+
+#: the days of the monthly assessments of the first year: every response of the first year falls
+#: on one of them, so the rates need only how many times fall in each month (:func:`time_bin`)
+MONTH_DAYS: tuple[int, ...] = tuple(int(d) for d in month_day(np.arange(1, 13)))
+BINS = 14  # before month 1, months 1 to 12, after the first year
+
+
+def time_bin(day: int) -> int:
+    """The bin of a time: 0 before the first monthly day, ``m`` from month ``m``'s day to the
+    next, 13 after 12 months. Responses fall on the monthly days, so a censoring in bin ``m``
+    comes at or after its responses (still at risk, as at a tie) and before the next month's."""
+    if day > H12:
+        return BINS - 1
+    return bisect_right(MONTH_DAYS, day)
+
+
+def binned_rates(events: Sequence[int], total: Sequence[int]) -> tuple[float, float]:
+    """:func:`cumulative_rates` from counts per :func:`time_bin` (responses only on monthly
+    days): a dozen scalar steps instead of an array per day, for the search's inner loop."""
+    at_risk = sum(total)
+    s = s6 = 1.0
+    for b in range(BINS - 1):
+        if events[b]:
+            s *= 1.0 - events[b] / at_risk
+        if b == 6:
+            s6 = s
+        at_risk -= total[b]
+    return 100.0 * (1.0 - s6), 100.0 * (1.0 - s)
 
 
 def _decimals(value: float) -> int:
@@ -109,12 +143,12 @@ class _State:
         self.names = list(names)
         self.last = last
         self.kinetics = kinetics
-        self.events = {(x, r): np.zeros(CAP + 1) for x in RESPONSES for r in range(len(names))}
-        self.total = {(x, r): np.zeros(CAP + 1) for x in RESPONSES for r in range(len(names))}
+        self.events = {(x, r): [0] * BINS for x in RESPONSES for r in range(len(names))}
+        self.total = {(x, r): [0] * BINS for x in RESPONSES for r in range(len(names))}
         for x in RESPONSES:
             for p in np.flatnonzero(evaluable[x]).tolist():
                 self._count(x, p, +1)
-        self.rates = {(x, r): cumulative_rates(self.events[x, r], self.total[x, r])
+        self.rates = {(x, r): binned_rates(self.events[x, r], self.total[x, r])
                       for x in RESPONSES for r in range(len(names))}
         self.median_misses = self._median_misses()
 
@@ -135,16 +169,17 @@ class _State:
 
     def _count(self, x: str, p: int, sign: int) -> None:
         t, e = self.time_of(x, p)
-        t = min(t, CAP)
+        t = time_bin(t)
         key = (x, int(self.regimen[p]))
         self.total[key][t] += sign
         if e:
             self.events[key][t] += sign
 
-    def change(self, x: str, updates: Mapping[int, int], stops: Mapping[int, int] | None = None
-               ) -> None:
+    def change(self, x: str, updates: Mapping[int, int], stops: Mapping[int, int] | None = None,
+               retimed: bool = True) -> None:
         """Set ``days[x][p] = d`` for each ``p: d`` (and ``stop[x][p]`` for ``stops``), keeping
-        the day counts and the rates current."""
+        the counts and the rates current (and the pooled medians, unless ``retimed`` is false:
+        the months only move between patients)."""
         stops = stops or {}
         patients = sorted({*updates, *stops})
         touched = [(y, p) for p in patients for y in RESPONSES if self.ev[y][p]]
@@ -157,14 +192,14 @@ class _State:
         for y, p in touched:
             self._count(y, p, +1)
         for y, r in {(y, int(self.regimen[p])) for y, p in touched}:
-            self.rates[y, r] = cumulative_rates(self.events[y, r], self.total[y, r])
-        if updates:
+            self.rates[y, r] = binned_rates(self.events[y, r], self.total[y, r])
+        if updates and retimed:
             self.median_misses = self._median_misses()
 
     def all_rates(self, x: str) -> tuple[float, float]:
         keys = [(x, r) for r in range(len(self.names))]
-        return cumulative_rates(sum(self.events[k] for k in keys),
-                                sum(self.total[k] for k in keys))
+        return binned_rates([sum(c) for c in zip(*(self.events[k] for k in keys), strict=True)],
+                            [sum(c) for c in zip(*(self.total[k] for k in keys), strict=True)])
 
     def _median_misses(self) -> int:
         out = 0
@@ -195,10 +230,11 @@ class _State:
                     out.append((x, group, month, abs(got - want)))
         return out
 
-    def score(self) -> tuple[int, int, int, float]:
+    def score(self, misses: list[tuple[str, str, int, float]] | None = None
+              ) -> tuple[int, int, int, float]:
         """Pooled medians not printing, then regimen rates, then pooled rates, then the
-        distance of the rates not printing: a regimen's own rates come first."""
-        misses = self.misses()
+        distance of the rates not printing (``misses``, when computed already)."""
+        misses = self.misses() if misses is None else misses
         pooled = sum(m[1] == "All" for m in misses)
         return (self.median_misses, len(misses) - pooled, pooled,
                 round(sum(m[3] for m in misses), 9))
@@ -239,24 +275,13 @@ def aim_response_days(rng: np.random.Generator, days: Mapping[str, np.ndarray],
     # longest (the carrier of the longest then stays at risk beyond it)
     beyond = {x: np.array([int(month_day(kinetics[x, names[r]].maximum)) for r in regimen])
               for x in RESPONSES}
-    current = state.score()
-    best, best_days, best_stop = current, _copy(state.days), _copy(state.stop)
-    stall = 0
-    for _ in range(steps):
-        if best[:3] == (0, 0, 0) or stall >= STALL_STEPS:
-            break
-        stall += 1
-        # most moves go where a rate misses: its response, and its regimen unless pooled
-        missing = state.misses()
-        if missing and rng.random() < FOCUS:
-            x, group, _, _ = missing[int(rng.integers(len(missing)))]
-            focus = (regimen == names.index(group)) if group != "All" else np.ones(len(regimen), bool)
-        else:
-            x = RESPONSES[int(rng.integers(2))]
-            focus = np.ones(len(regimen), bool)
+
+    def propose(x: str, focus: np.ndarray
+                ) -> tuple[dict[int, int], dict[int, int], bool] | None:
+        """Make one move of ``x`` among the ``focus`` patients: the changes undoing it."""
         d = state.days[x]
         move = rng.random()
-        undo: tuple[dict[int, int], dict[int, int]]
+        undo: tuple[dict[int, int], dict[int, int], bool]
         if move < 0.2:
             # the assessments of x stop early for an evaluable non-responder, or resume
             stop = state.stop[x]
@@ -264,25 +289,25 @@ def aim_response_days(rng: np.random.Generator, days: Mapping[str, np.ndarray],
                                   & (np.maximum(state.last, state.days[state.other(x)])
                                      < beyond[x]))
             if not len(cand):
-                continue
+                return None
             p = int(cand[rng.integers(len(cand))])
             r = int(regimen[p])
             if stop[p] >= 0:
-                undo = ({}, {p: int(stop[p])})
+                undo = ({}, {p: int(stop[p])}, False)
                 state.change(x, {}, {p: -1})
             else:
                 if (stop[(regimen == r)] >= 0).sum() >= stop_cap[x, r]:
-                    continue
+                    return None
                 t, _ = state.time_of(x, p)
                 days_before = STOP_DAYS[STOP_DAYS < min(t, CAP)]
                 if not len(days_before):
-                    continue
-                undo = ({}, {p: -1})
+                    return None
+                undo = ({}, {p: -1}, False)
                 state.change(x, {}, {p: int(days_before[rng.integers(len(days_before))])})
         else:
             responders = np.flatnonzero((d >= 0) & focus)
             if not len(responders):
-                continue
+                return None
             i = int(responders[rng.integers(len(responders))])
             if move < 0.6:
                 # retime i within its bounds and its limit; months after the first year change
@@ -290,14 +315,14 @@ def aim_response_days(rng: np.random.Generator, days: Mapping[str, np.ndarray],
                 top = min(hi[x][i], limit_month[i])
                 low = lo[x][i]
                 if top <= low or low > 13:
-                    continue
+                    return None
                 month = float(rng.integers(int(low), int(min(top, 13.0)) + 1))
                 if month == 13 and top > 13:
                     month = float(rng.integers(13, int(min(top, LATE_MONTHS)) + 1))
                 new_day = int(month_day(month))
                 if new_day == int(d[i]):
-                    continue
-                undo = ({i: int(d[i])}, {})
+                    return None
+                undo = ({i: int(d[i])}, {}, True)
                 state.change(x, {i: new_day})
             else:
                 # exchange the response of i with a non-responder of its class
@@ -308,29 +333,57 @@ def aim_response_days(rng: np.random.Generator, days: Mapping[str, np.ndarray],
                                        & ((state.days[y] >= 0) == (state.days[y][i] >= 0))
                                        & (limit >= d[i]))
                 if not len(mates):
-                    continue
+                    return None
                 j = int(mates[rng.integers(len(mates))])
-                undo = ({i: int(d[i]), j: -1}, {})
-                state.change(x, {i: -1, j: int(d[i])})
+                undo = ({i: int(d[i]), j: -1}, {}, False)
+                state.change(x, {i: -1, j: int(d[i])}, retimed=False)
                 lo[x][j], hi[x][j] = lo[x][i], hi[x][i]
-        score = state.score()
-        accept = score[:3] < current[:3] or (
-            score[:3] == current[:3]
-            and (score[3] <= current[3]
-                 or rng.random() < np.exp(-(score[3] - current[3]) / TEMPERATURE)))
-        if accept:
-            current = score
+        return undo
+
+    current = state.score()
+    best, best_days, best_stop = current, _copy(state.days), _copy(state.stop)
+    missing = state.misses()
+    for step in range(steps):
+        if best[:3] == (0, 0, 0):
+            break
+        temperature = START_TEMPERATURE * (END_TEMPERATURE / START_TEMPERATURE) ** (step / steps)
+        # most moves go where a rate misses: its response, and its regimen unless pooled
+        if missing and rng.random() < FOCUS:
+            x, group, _, _ = missing[int(rng.integers(len(missing)))]
+            focus = (regimen == names.index(group)) if group != "All" else np.ones(len(regimen), bool)
+        else:
+            x = RESPONSES[int(rng.integers(2))]
+            focus = np.ones(len(regimen), bool)
+        undos = []
+        for _ in range(2 if rng.random() < DOUBLE else 1):
+            made = propose(x, focus)
+            if made is not None:
+                undos.append(made)
+        if not undos:
+            continue
+        now_missing = state.misses()
+        score = state.score(now_missing)
+        rise = _energy(score) - _energy(current)
+        if rise <= 0 or rng.random() < np.exp(-rise / temperature):
+            current, missing = score, now_missing
             if score < best:
                 best, best_days, best_stop = score, _copy(state.days), _copy(state.stop)
-                stall = 0
         else:
-            state.change(x, undo[0], undo[1])
+            for updates, stops, retimed in reversed(undos):
+                state.change(x, updates, stops, retimed=retimed)
     state = _State(best_days, state.ev, regimen, names, state.last, kinetics)
     state.change("crh", {}, {p: int(v) for p, v in enumerate(best_stop["crh"]) if v >= 0})
     state.change("crv", {}, {p: int(v) for p, v in enumerate(best_stop["crv"]) if v >= 0})
     return AimedDays(days=_copy(state.days), stop=_copy(state.stop),
                      rates=state.all_group_rates(),
                      misses=tuple((x, g, m) for x, g, m, _ in state.misses()))
+
+
+def _energy(score: tuple[int, int, int, float]) -> float:
+    """The annealed quantity: a pooled median not printing outweighs everything, a regimen
+    rate not printing weighs ``REGIMEN_MISS`` points, a pooled rate ``POOLED_MISS``, plus the
+    distance of the rates not printing (percentage points)."""
+    return 1000.0 * score[0] + REGIMEN_MISS * score[1] + POOLED_MISS * score[2] + score[3]
 
 
 def _copy(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
