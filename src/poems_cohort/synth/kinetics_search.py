@@ -26,7 +26,7 @@ only the survival step's dates, never a particular random stream.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -145,11 +145,16 @@ class _State:
         self.kinetics = kinetics
         self.events = {(x, r): [0] * BINS for x in RESPONSES for r in range(len(names))}
         self.total = {(x, r): [0] * BINS for x in RESPONSES for r in range(len(names))}
+        self.all_events = {x: [0] * BINS for x in RESPONSES}
+        self.all_total = {x: [0] * BINS for x in RESPONSES}
         for x in RESPONSES:
             for p in np.flatnonzero(evaluable[x]).tolist():
                 self._count(x, p, +1)
         self.rates = {(x, r): binned_rates(self.events[x, r], self.total[x, r])
                       for x in RESPONSES for r in range(len(names))}
+        self.pooled = {x: self.all_rates(x) for x in RESPONSES}
+        # the response days in order, for the pooled medians
+        self.ordered = {x: sorted(self.days[x][self.days[x] >= 0].tolist()) for x in RESPONSES}
         self.median_misses = self._median_misses()
 
     @staticmethod
@@ -172,8 +177,10 @@ class _State:
         t = time_bin(t)
         key = (x, int(self.regimen[p]))
         self.total[key][t] += sign
+        self.all_total[x][t] += sign
         if e:
             self.events[key][t] += sign
+            self.all_events[x][t] += sign
 
     def change(self, x: str, updates: Mapping[int, int], stops: Mapping[int, int] | None = None,
                retimed: bool = True) -> None:
@@ -185,7 +192,13 @@ class _State:
         touched = [(y, p) for p in patients for y in RESPONSES if self.ev[y][p]]
         for y, p in touched:
             self._count(y, p, -1)
+        ordered = self.ordered[x]
         for p, d in updates.items():
+            old = int(self.days[x][p])
+            if old >= 0:
+                ordered.pop(bisect_left(ordered, old))
+            if d >= 0:
+                insort(ordered, d)
             self.days[x][p] = d
         for p, d in stops.items():
             self.stop[x][p] = d
@@ -193,22 +206,25 @@ class _State:
             self._count(y, p, +1)
         for y, r in {(y, int(self.regimen[p])) for y, p in touched}:
             self.rates[y, r] = binned_rates(self.events[y, r], self.total[y, r])
+        for y in {y for y, _ in touched}:
+            self.pooled[y] = self.all_rates(y)
         if updates and retimed:
             self.median_misses = self._median_misses()
 
     def all_rates(self, x: str) -> tuple[float, float]:
-        keys = [(x, r) for r in range(len(self.names))]
-        return binned_rates([sum(c) for c in zip(*(self.events[k] for k in keys), strict=True)],
-                            [sum(c) for c in zip(*(self.total[k] for k in keys), strict=True)])
+        return binned_rates(self.all_events[x], self.all_total[x])
 
     def _median_misses(self) -> int:
         out = 0
         for x in RESPONSES:
             k = self.kinetics[x, "All"]
-            d = self.days[x]
-            months = d[d >= 0] / DAYS_PER_MONTH
-            if months.size and not prints_as(float(np.median(months)), k.median,
-                                              _decimals(k.median)):
+            days = self.ordered[x]
+            m = len(days)
+            if not m:
+                continue
+            middle = days[m // 2] / DAYS_PER_MONTH if m % 2 else (
+                days[m // 2 - 1] / DAYS_PER_MONTH + days[m // 2] / DAYS_PER_MONTH) / 2
+            if not prints_as(middle, k.median, _decimals(k.median)):
                 out += 1
         return out
 
@@ -217,7 +233,7 @@ class _State:
         for x in RESPONSES:
             for r, name in enumerate(self.names):
                 out[x, name] = self.rates[x, r]
-            out[x, "All"] = self.all_rates(x)
+            out[x, "All"] = self.pooled[x]
         return out
 
     def misses(self) -> list[tuple[str, str, int, float]]:
