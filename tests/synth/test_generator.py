@@ -127,19 +127,47 @@ def test_time_to_response_medians_and_ranges(generated, analysis):
         assert (round(months.min()), round(months.max())) == (k.minimum, k.maximum)
 
 
-def test_cumulative_response_rates_within_one_responder(generated, analysis):
-    cohort, _ = generated
-    _, ds = analysis
-    for t in cohort.targets.regimens:
-        part = ds[(ds["regimen"] == t.regimen)]
-        for resp, k in (("crh", t.crh_kinetics), ("crv", t.crv_kinetics)):
+#: 6- and 12-month cumulative rates the search does not print on the bundled cohort (see
+#: docs/reproduction.md, "Kinetics"): (response, regimen or "All", month)
+KINETICS_NOT_PRINTED = frozenset({("crv", "MDex", 6), ("crh", "All", 6), ("crh", "All", 12),
+                                  ("crv", "All", 6)})
+
+
+def kinetics_rates(ds: pd.DataFrame, targets) -> dict[tuple[str, str, int], tuple[float, float]]:
+    """(response, group, month) -> (1 - KM in percent, published) from the analysis dataset."""
+    out = {}
+    groups = [(t.regimen, ds[ds["regimen"] == t.regimen], t) for t in targets.regimens]
+    groups.append(("All", ds, targets))
+    for name, part, t in groups:
+        for resp in ("crh", "crv"):
+            k = getattr(t, f"{resp}_kinetics")
             ev = part[part[f"{resp}_evaluable"] == 1]
-            hit = ev[resp] == 1
+            hit = (ev[resp] == 1).to_numpy()
             time = np.where(hit, ev[f"{resp}_months"], ev[f"{resp}_last_months"])
             for month, target in ((6, k.rate_6), (12, k.rate_12)):
-                got = 100 - km_percent(time, hit, month)
-                # within one responder of the published rate
-                assert abs(got - target) < 100 / len(ev), (t.regimen, resp, month, got, target)
+                out[resp, name, month] = (100 - km_percent(time, hit, month), target)
+    return out
+
+
+def test_cumulative_response_rates_print_as_published(generated, analysis):
+    cohort, _ = generated
+    _, ds = analysis
+    for key, (got, target) in kinetics_rates(ds, cohort.targets).items():
+        if key in KINETICS_NOT_PRINTED:
+            assert abs(got - target) < 6, (key, got, target)
+        else:
+            assert round(got, 1) == target, (key, got, target)
+
+
+def test_cumulative_response_rates_print_with_other_survival_dates(tmp_path):
+    """The search aims at the published rates whatever dates the survival step gives: another
+    survival (and visits) stream prints the same rates."""
+    cohort = generate_cohort(streams=(0, 0))
+    cohort.write(tmp_path)
+    ds = derive_analysis_dataset(load_cohort(tmp_path))
+    missed = {key for key, (got, target) in kinetics_rates(ds, cohort.targets).items()
+              if round(got, 1) != target}
+    assert missed <= KINETICS_NOT_PRINTED, missed
 
 
 def test_km_helper_matches_the_test_oracle():

@@ -94,6 +94,23 @@ def test_table2_p_values_the_policy_cannot_print(study, endpoint, regimen, colum
     assert f"{counts[0][0]}/{counts[0][1]} vs {counts[1][0]}/{counts[1][1]}" in conflict.note
 
 
+def test_crh_crv_ldex_p_the_policy_cannot_print_under_any_reading(study):
+    """Scope: the CRH/CRV rates of LDex and ASCT printed in all three columns, any evaluable
+    count from 0 to the whole risk subgroup (so every reading of CRH/CRV evaluability, whichever
+    CRH and CRV counts it starts from), the pooled 65.8 left out (itself impossible)."""
+    number = study["table2.crh_crv.all.LDex.p"]
+    found = search_pair(_rates(study, "crh_crv"), SIZES, "LDex", "all", number.printed,
+                        min_fraction=0.0)
+    assert found.proven
+    assert {t.counts for t in found.by_other_tests["fisher"]} == {((61, 92), (113, 150))}
+    assert found.nearest.counts == ((61, 92), (113, 150))
+    assert found.nearest.p["spss"] == pytest.approx(found.nearest.p["pearson"])
+    assert number.conflict_kind == "impossible"
+    assert study["text.crh_crv.LDex.p"].conflict_kind == "impossible"
+    conflict = next(c for c in study.conflicts if number.id in c.ids)
+    assert "61/92 vs 113/150" in conflict.note and "every reading" in conflict.note
+
+
 @pytest.mark.parametrize(("row", "percents", "candidates"), [
     ("osteosclerosis", ("68.4", "86.1", "81.6"), 12),
     ("urine_protein_gt_1g", ("5.1", "4.2", "7.8"), 6),

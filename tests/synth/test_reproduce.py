@@ -671,6 +671,10 @@ def test_bundled_cohort_misses_no_number_of_table1_or_table2_and_no_statement(tm
         assert "reading" in by_id.loc[nid, "note"], nid
     assert "both-or-responder" in by_id.loc["table2.crh_crv.low.MDex.rate", "note"]
     assert '"assessed"' in by_id.loc["table1.onls_gt_4.p", "note"]
+    # no reading prints the CRH/CRV LDex p: the proof is in the row (tests/synth/test_proofs.py)
+    for nid in ("table2.crh_crv.all.LDex.p", "text.crh_crv.LDex.p"):
+        assert by_id.loc[nid, "status"] == INCONSISTENT, nid
+        assert "61/92 vs 113/150" in by_id.loc[nid, "note"], nid
     missed = both[(both["status"] == MISSED) & ~both["id"].isin(BUNDLED_MISSED)]
     assert missed.empty, "\n" + missed[["id", "published", "reproduced_rounded", "note"]
                                        ].to_string()

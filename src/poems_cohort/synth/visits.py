@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from poems_cohort.synth.assign import choose_exact, crh_crv_layout
-from poems_cohort.synth.survival_times import DAYS_PER_MONTH, km_at, prints_as
+from poems_cohort.synth.kinetics_search import aim_response_days, month_day
+from poems_cohort.synth.km import DAYS_PER_MONTH
 from poems_cohort.synth.targets import Kinetics, RegimenTargets, Targets
 
 SCHEDULE_MONTHS: tuple[int, ...] = (1, 2, 3, 6, 9, 12, *range(18, 241, 6))
@@ -28,10 +29,10 @@ RESPONDER_RAMP_MONTHS = 12
 #: carries the published longest time to the response: they respond less often, so the last
 #: response leaves a few non-responders at risk and the curve ends level, not with a jump.
 BEYOND_LONGEST_WEIGHT = 0.2
-#: Draws of the months to response per regimen and response, nudging the 6- and 12-month
-#: counts, until both cumulative rates print as published (otherwise the draw with the most
-#: rates printed, then the nearest, is kept).
-KINETICS_TRIES = 200
+#: Cohorts up to this size get the search of the response months aimed at the published 6- and
+#: 12-month cumulative rates (``synth.kinetics_search``); larger ones, whose rates move by less
+#: than a tenth of a point per responder, keep the first layout.
+SEARCH_MAX_PATIENTS = 1000
 #: Times to response after the first year fall off with this mean (months) above their lower
 #: bound: most late responses come in the second and third year, the longest at the published
 #: maximum.
@@ -48,13 +49,8 @@ CRV_DEATH_WEIGHT = 0.5
 CRV_PROGNOSTIC_SUBGROUP = "medium-high"
 
 
-def month_day(months: np.ndarray | float) -> np.ndarray:
-    """The day of an assessment ``months`` after treatment start (never past that month)."""
-    return np.floor(np.asarray(months, dtype=float) * DAYS_PER_MONTH).astype(np.int64)
-
-
 def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFrame,
-                       follow: np.ndarray) -> dict[str, np.ndarray]:
+                       follow: np.ndarray, limit: np.ndarray) -> dict[str, np.ndarray]:
     """Boolean responder masks for CRH, CRV and RN (positions of ``f``)."""
     n = len(f)
     out = {k: np.zeros(n, bool) for k in ("crh", "crv", "rn")}
@@ -62,14 +58,17 @@ def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFr
     h_ev, v_ev, rn_ev = (f[c].to_numpy() for c in ("crh_ev", "crv_ev", "rn_ev"))
     w_follow = np.where(follow < 31, 0.0, np.minimum(follow / month_day(RESPONDER_RAMP_MONTHS),
                                                      1.0))
-    # the evaluable patient followed just long enough for the published longest time responds
-    # then; patients followed longer stay free not to respond (they keep the curve's plateau)
+    # the evaluable patient who can respond just late enough for the published longest time
+    # (followed that long, without progressing before) responds then; patients followed longer
+    # stay free not to respond (they keep the curve's plateau)
     w_h, w_v = w_follow.copy(), w_follow.copy()
     for w, ev, k in ((w_h, h_ev, t.crh_kinetics), (w_v, v_ev, t.crv_kinetics)):
         long_enough = np.flatnonzero(ev & (follow >= month_day(k.maximum)))
         if len(long_enough):
             w[long_enough] *= BEYOND_LONGEST_WEIGHT
-            w[long_enough[np.argmin(follow[long_enough])]] = np.inf
+            able = long_enough[limit[long_enough] >= month_day(k.maximum)]
+            carrier = able if len(able) else long_enough
+            w[carrier[np.argmin(follow[carrier])]] = np.inf
     # CRV responders (with or without CRH) progress less in the prognostic subgroup
     died = f["death_date"].notna().to_numpy()
     progressed = f["progression_date"].notna().to_numpy()
@@ -163,26 +162,31 @@ def _response_months(rng: np.random.Generator, count: int, k6: int, k12: int, k:
 
 
 def _assign_times(rng: np.random.Generator, months: np.ndarray, who: np.ndarray,
-                  follow: np.ndarray) -> np.ndarray:
-    """Give each month to a responder whose follow-up reaches it (longest times first)."""
-    days = np.full(len(follow), -1, np.int64)
+                  limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Give each month to a responder who can respond then (longest times first): the days
+    (-1 = none) and the position of each responder's month in ``months`` (-1 = none)."""
+    days = np.full(len(limit), -1, np.int64)
+    position = np.full(len(limit), -1, np.int64)
     idx = np.flatnonzero(who)
-    idx = idx[np.argsort(-follow[idx], kind="stable")]
+    idx = idx[np.argsort(-limit[idx], kind="stable")]
     pool: list[int] = []
     ptr = 0
     first = int(month_day(1))
-    for d in month_day(months[::-1]).tolist():
-        while ptr < len(idx) and follow[idx[ptr]] >= d:
+    count = len(months)
+    for back, d in enumerate(month_day(months[::-1]).tolist()):
+        while ptr < len(idx) and limit[idx[ptr]] >= d:
             pool.append(int(idx[ptr]))
             ptr += 1
-        if not pool:  # nobody followed that long: the longest remaining follow-up
+        if not pool:  # nobody can respond that late: the latest remaining limit
             pool.append(int(idx[ptr]))
             ptr += 1
-            d = int(month_day(np.floor(follow[pool[-1]] / DAYS_PER_MONTH)))
+            d = int(month_day(np.floor(limit[pool[-1]] / DAYS_PER_MONTH)))
         j = int(rng.integers(len(pool)))
         pool[j], pool[-1] = pool[-1], pool[j]
-        days[pool.pop()] = max(d, first)
-    return days
+        chosen = pool.pop()
+        days[chosen] = max(d, first)
+        position[chosen] = count - 1 - back
+    return days, position
 
 
 def _last_assessment(follow: np.ndarray) -> np.ndarray:
@@ -192,32 +196,67 @@ def _last_assessment(follow: np.ndarray) -> np.ndarray:
     return np.where(pos > 0, sched[np.maximum(pos - 1, 0)], 0)
 
 
+def _month_bounds(count: int, k: Kinetics) -> tuple[np.ndarray, np.ndarray]:
+    """Per position of the sorted months: the lowest and highest month a later search may move
+    it to without changing the median, minimum or maximum (equal bounds: it stays)."""
+    lo = np.full(count, float(k.minimum))
+    hi = np.full(count, float(k.maximum))
+    if count == 0:
+        return lo, hi
+    a, b = float(np.floor(k.median)), float(np.ceil(k.median))
+    mids = [count // 2] if count % 2 else [count // 2 - 1, count // 2]
+    hi[:mids[0]] = a
+    lo[mids[-1] + 1:] = b
+    fixed = [0, count - 1, *mids]
+    lo[fixed] = np.nan
+    hi[fixed] = np.nan
+    return lo, hi
+
+
 def _kinetics_days(rng: np.random.Generator, k: Kinetics, who: np.ndarray, evaluable: np.ndarray,
-                   follow: np.ndarray, tight: bool, pooled_median: float | None = None
-                   ) -> np.ndarray:
-    """Days to response per patient (-1 = none), tuning the 6/12-month counts on the KM rates."""
+                   limit: np.ndarray, pooled_median: float | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Days to response per patient (-1 = none), the 6/12-month counts from the published rates,
+    and the bounds of each responder's month (:func:`_month_bounds`; NaN where none)."""
     count, n_ev = int(who.sum()), int(evaluable.sum())
     k6 = round(k.rate_6 * n_ev / 100)
     k12 = round(k.rate_12 * n_ev / 100)
-    last = _last_assessment(follow)
-    best = None
-    for _ in range(KINETICS_TRIES if tight else 1):
-        months = _response_months(rng, count, k6, k12, k, pooled_median)
-        days = _assign_times(rng, months, who, follow)
-        t = np.where(days >= 0, days, last)[evaluable]
-        e = (days >= 0)[evaluable]
-        r6 = 100 * (1 - km_at(t, e, int(month_day(6))))
-        r12 = 100 * (1 - km_at(t, e, int(month_day(12))))
-        printed = int(prints_as(r6, k.rate_6)) + int(prints_as(r12, k.rate_12))
-        miss = (-printed, abs(r6 - k.rate_6) + abs(r12 - k.rate_12))
-        if best is None or miss < best[0]:
-            best = (miss, days)
-        if printed == 2:
-            break
-        k6 += int(np.sign(k.rate_6 - r6)) if not prints_as(r6, k.rate_6) else 0
-        k12 += int(np.sign(k.rate_12 - r12)) if not prints_as(r12, k.rate_12) else 0
-    assert best is not None
-    return best[1]
+    months = _response_months(rng, count, k6, k12, k, pooled_median)
+    days, position = _assign_times(rng, months, who, limit)
+    lo_pos, hi_pos = _month_bounds(len(months), k)
+    lo = np.full(len(limit), np.nan)
+    hi = np.full(len(limit), np.nan)
+    has = position >= 0
+    lo[has], hi[has] = lo_pos[position[has]], hi_pos[position[has]]
+    # a carrier of the median, minimum or maximum keeps its month
+    fixed = has & np.isnan(lo)
+    lo[fixed] = hi[fixed] = days[fixed] / DAYS_PER_MONTH
+    return days, lo, hi
+
+
+def _response_limit(frame: pd.DataFrame, follow: np.ndarray) -> np.ndarray:
+    """The last day each patient can respond on: the end of follow-up, and the day before a
+    progression (a response is not first seen after the disease has progressed)."""
+    prog = frame["progression_date"].to_numpy()
+    start = frame["treatment_start"].to_numpy()
+    prog_day = np.where(pd.isna(prog), np.iinfo(np.int64).max,
+                        (prog - start).astype("timedelta64[D]").astype(np.int64))
+    return np.minimum(follow, prog_day - 1)
+
+
+def _exchange_classes(frame: pd.DataFrame, regimen: np.ndarray) -> dict[str, np.ndarray]:
+    """Who may exchange a response in the search of ``synth.kinetics_search``: the same regimen,
+    risk subgroup and evaluability for CRH and CRV; for CRV in the subgroup where it goes with
+    a longer PFS, the same outcome too (dies, progresses alive, neither), so that the draw
+    against progression (``CRV_PROGRESSION_WEIGHT``) is kept."""
+    sub = (frame["subgroup"].to_numpy() == CRV_PROGNOSTIC_SUBGROUP).astype(np.int64)
+    h_ev = frame["crh_ev"].to_numpy().astype(np.int64)
+    v_ev = frame["crv_ev"].to_numpy().astype(np.int64)
+    died = frame["death_date"].notna().to_numpy()
+    progressed = frame["progression_date"].notna().to_numpy()
+    outcome = np.where(died, 1, np.where(progressed, 2, 3)) * sub
+    base = ((regimen * 2 + sub) * 2 + h_ev) * 2 + v_ev
+    return {"crh": base * 4, "crv": base * 4 + outcome}
 
 
 def response_visits(targets: Targets, frame: pd.DataFrame, rng: np.random.Generator
@@ -226,26 +265,47 @@ def response_visits(targets: Targets, frame: pd.DataFrame, rng: np.random.Genera
     measurements of the input format's visits table."""
     n = len(frame)
     follow = frame["followup_days"].to_numpy().astype(np.int64)
-    tight = n <= 5000
+    limit = _response_limit(frame, follow)
+    tight = n <= SEARCH_MAX_PATIENTS
     resp_days = {k: np.full(n, -1, np.int64) for k in ("crh", "crv", "rn")}
+    bounds = {k: (np.full(n, np.nan), np.full(n, np.nan)) for k in ("crh", "crv")}
     regimen = frame["regimen"].to_numpy()
-    for t in targets.regimens:
+    names = [t.regimen for t in targets.regimens]
+    code = np.full(n, -1, np.int64)
+    for r, t in enumerate(targets.regimens):
         rows = np.flatnonzero(regimen == t.regimen)
+        code[rows] = r
         f = frame.iloc[rows]
-        who = _choose_responders(rng, t, f, follow[rows])
+        who = _choose_responders(rng, t, f, follow[rows], limit[rows])
         for name, kin, pooled in (("crh", t.crh_kinetics, targets.crh_kinetics.median),
                                   ("crv", t.crv_kinetics, targets.crv_kinetics.median)):
             ev = f[f"{name}_ev"].to_numpy()
-            resp_days[name][rows] = _kinetics_days(rng, kin, who[name], ev, follow[rows], tight,
-                                                   pooled)
+            days, lo, hi = _kinetics_days(rng, kin, who[name], ev, limit[rows], pooled)
+            resp_days[name][rows] = days
+            bounds[name][0][rows], bounds[name][1][rows] = lo, hi
         rn_months = rng.choice([1, 2, 3, 3, 6, 6, 6, 9, 12], size=len(rows))
         rn_day = np.minimum(month_day(rn_months), _last_assessment(follow[rows]))
         resp_days["rn"][rows] = np.where(who["rn"] & (rn_day > 0), rn_day, -1)
-    return _measurements(frame, resp_days, follow, rng)
+    if tight:
+        kinetics = {(x, t.regimen): getattr(t, f"{x}_kinetics")
+                    for x in ("crh", "crv") for t in targets.regimens}
+        kinetics |= {("crh", "All"): targets.crh_kinetics, ("crv", "All"): targets.crv_kinetics}
+        aimed = aim_response_days(
+            rng, {x: resp_days[x] for x in ("crh", "crv")},
+            {x: frame[f"{x}_ev"].to_numpy().astype(bool) for x in ("crh", "crv")},
+            code, names, _last_assessment(follow), limit, bounds,
+            _exchange_classes(frame, code), kinetics)
+        resp_days["crh"], resp_days["crv"] = aimed.days["crh"], aimed.days["crv"]
+        stop = dict(aimed.stop)
+    else:
+        stop = {x: np.full(n, -1, np.int64) for x in ("crh", "crv")}
+    return _measurements(frame, resp_days, stop, follow, rng)
 
 
-def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.ndarray,
-                  rng: np.random.Generator) -> pd.DataFrame:
+def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], stop: dict[str, np.ndarray],
+                  follow: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """The visits table; ``stop[resp]``: the day after which a non-responder is no longer
+    assessed for ``resp`` (-1: never), whose visit on that day is complete."""
     n = len(frame)
     sched = month_day(np.array(SCHEDULE_MONTHS))
     # an RN-evaluable patient followed less than a month is seen once more, for the ONLS only, on
@@ -276,6 +336,12 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.n
     # last scheduled visit, as the kinetics layout assumes
     last = np.ones(m, bool)
     last[:-1] = row[1:] != row[:-1]
+    # the last assessment of a response that stops early is complete too; none is made after
+    stop_h, stop_v = stop["crh"][row], stop["crv"][row]
+    last_h = last | (day == stop_h)
+    last_v = last | (day == stop_v)
+    after_h = (stop_h >= 0) & (day > stop_h)
+    after_v = (stop_v >= 0) & (day > stop_v)
 
     def at(col: str) -> np.ndarray:
         return frame[col].to_numpy()[row]
@@ -293,7 +359,7 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.n
     kappa = np.where(base, kappa0, np.where(in_crh | ~h_ev, kappa_norm, kappa0))
     lam = np.where(base, lam0, np.where(in_crh | ~h_ev, lam_norm,
                                         np.round(np.maximum(lam0 * shrink, kappa0 * 4.5), 1)))
-    flc_missing = ~base & ~last & ~in_crh & (rng.random(m) < 0.1)
+    flc_missing = ~base & ~last_h & ~in_crh & (rng.random(m) < 0.1)
     kappa = np.where(flc_missing, np.nan, kappa)
     lam = np.where(flc_missing, np.nan, lam)
 
@@ -306,7 +372,7 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.n
     vegf = np.where(in_crv, np.round(rng.uniform(120, 590, m)),
                     np.round(np.maximum(vegf0 * frac, rng.uniform(620, 1400, m))))
     vegf = np.where(base, vegf0, np.where(v_ev, vegf, np.nan))
-    vegf = np.where(~base & ~last & ~in_crv & (rng.random(m) < 0.1), np.nan, vegf)
+    vegf = np.where(~base & ~last_v & ~in_crv & (rng.random(m) < 0.1), np.nan, vegf)
 
     # ONLS: at least one point better from the RN visit on
     onls0 = at("onls")
@@ -326,9 +392,19 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], follow: np.n
     lam = np.where(onls_only, np.nan, lam)
     vegf = np.where(onls_only, np.nan, vegf)
 
+    serum = np.where(after_h, None, serum)
+    urine = np.where(after_h, None, urine)
+    kappa = np.where(after_h, np.nan, kappa)
+    lam = np.where(after_h, np.nan, lam)
+    vegf = np.where(after_v, np.nan, vegf)
+
     visit_date = frame["treatment_start"].to_numpy()[row] + day.astype("timedelta64[D]")
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "row": row, "visit_date": pd.to_datetime(visit_date), "serum_ife": serum,
         "urine_ife": urine, "flc_kappa_mg_l": kappa, "flc_lambda_mg_l": lam,
         "vegf_pg_ml": vegf, "onls": onls,
     })
+    # a visit where nothing is measured any more is no visit
+    empty = (~base & pd.isna(serum) & pd.isna(urine) & np.isnan(kappa) & np.isnan(lam)
+             & np.isnan(vegf) & np.isnan(onls.astype(float)))
+    return out[~empty].reset_index(drop=True)
