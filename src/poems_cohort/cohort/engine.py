@@ -54,9 +54,8 @@ MEMORY_LIMIT = "1GB"
 """DuckDB's memory limit; beyond it joins, aggregates and sorts spill to the temporary folder."""
 
 _CHUNK = 64 * 2**20
-_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029"
-               "\u202f\u205f\u3000")
-"""Every character ``str.isspace`` accepts (what ``str.strip`` removes), as a regex class."""
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+"""Every character ``str.strip`` removes (none lies beyond U+3000)."""
 
 
 def engine_mode() -> str:
@@ -128,6 +127,10 @@ class EngineSource:
     header: tuple[str, ...]
     types: tuple[str, ...]
     rows: int
+    spill: SpillDir = field(repr=False)
+    #: the engine's database in ``spill``; for CSV it holds the file as table ``raw0`` (text
+    #: cells, in the file's order: rowid k is line k + 2), loaded once when the file is opened
+    database: Path = field(repr=False)
 
     def __repr__(self) -> str:
         return f"EngineSource({str(self.path)!r}, {self.kind}, rows={self.rows})"
@@ -209,41 +212,36 @@ def _open_csv(path: Path) -> EngineSource | None:
     header = line.decode("utf-8-sig").removesuffix("\r").split(",")
     if not _plain_names(header) or lines < 2:
         return None
-    source = EngineSource(path, "csv", tuple(header), ("VARCHAR",) * len(header), lines - 1)
-    spill = SpillDir()
+    source = EngineSource(path, "csv", tuple(header), ("VARCHAR",) * len(header), lines - 1,
+                          spill := SpillDir(), spill.path / "engine.duckdb")
+    con = connect(spill, str(source.database))
     try:
-        con = connect(spill)
-        try:
-            rows = con.execute(f"SELECT count(*) FROM {source.scan()}").fetchone()[0]
-        except Exception:  # DuckDB's errors: ragged lines, invalid UTF-8, ...
-            return None
-        finally:
-            con.close()
+        con.execute(f"CREATE TABLE raw0 AS SELECT * FROM {source.scan()}")
+        rows = con.execute("SELECT count(*) FROM raw0").fetchall()[0][0]
+    except Exception:  # DuckDB's errors: ragged lines, invalid UTF-8, ...
+        return None
     finally:
-        del spill
+        con.close()
     return source if rows == source.rows else None  # DuckDB skips blank lines: not plain
 
 
 def _open_parquet(path: Path) -> EngineSource | None:
     spill = SpillDir()
+    con = connect(spill)
     try:
-        con = connect(spill)
-        try:
-            described = con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})").fetchall()
-            rows = con.execute(
-                f"SELECT count(*) FROM read_parquet({_lit(str(path))})").fetchone()[0]
-        except Exception:  # unreadable: reported by the pandas path
-            return None
-        finally:
-            con.close()
+        described = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})").fetchall()
+        rows = con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(path))})").fetchall()[0][0]
+    except Exception:  # unreadable: reported by the pandas path
+        return None
     finally:
-        del spill
+        con.close()
     names = [str(d[0]) for d in described]
     types = [str(d[1]) for d in described]
     if not _plain_names(names) or any(t not in _PARQUET_TYPES for t in types) or rows == 0:
         return None
-    return EngineSource(path, "parquet", tuple(names), tuple(types), int(rows))
+    return EngineSource(path, "parquet", tuple(names), tuple(types), int(rows), spill,
+                        spill.path / "engine.duckdb")
 
 
 # --- the typed visits handle -------------------------------------------------------------------
@@ -317,7 +315,7 @@ class VisitTable:
                         f"TO {_lit(str(out))} (FORMAT parquet)")
             counts = con.execute(
                 "SELECT count(*), " + ", ".join(f"count({_q(c)})" for c in self.columns)
-                + f" FROM read_parquet({_lit(str(out))})").fetchone()
+                + f" FROM read_parquet({_lit(str(out))})").fetchall()[0]
         finally:
             con.close()
         with_values = frozenset(c for c, n in zip(self.columns, counts[1:], strict=True) if n)
@@ -407,11 +405,25 @@ def _fast(kind: str, cell: str, sql_type: str) -> tuple[str, str] | None:
     return None
 
 
-def _python_cells(con: Any, missing: str, cell: str, condition: str) -> list[object]:
-    """The distinct cells that need Python (not missing in SQL and not in a strict form)."""
-    rows = con.execute(f"SELECT DISTINCT {cell} FROM raw WHERE NOT {missing} "
-                       f"AND NOT coalesce({condition}, false)").fetchall()
-    return [r[0] for r in rows]
+_INLINE_CELLS = 256
+"""Up to this many distinct texts of a column needing Python are looked up in a ``CASE``
+expression; more go in a joined table."""
+
+
+def _case(cell: str, pairs: list[tuple[object, str]]) -> str:
+    """``CASE cell WHEN text THEN sql ... END`` (NULL for any other cell)."""
+    return f"CASE {cell} " + " ".join(f"WHEN {_lit(str(t))} THEN {v}" for t, v in pairs) + " END"
+
+
+def _sql_value(value: object, target: str) -> str:
+    """A converted value as an SQL literal of type ``target``."""
+    if value is None:
+        return f"CAST(NULL AS {target})"
+    if target == "DOUBLE":
+        return f"CAST({_lit(repr(float(value)))} AS DOUBLE)"  # type: ignore[arg-type]
+    if target == "DATE":
+        return f"DATE {_lit(pd.Timestamp(value).date().isoformat())}"  # type: ignore[arg-type]
+    return f"CAST({_lit(str(value))} AS {target})"
 
 
 def _is_nan_sql(cell: str, sql_type: str) -> str:
@@ -443,15 +455,12 @@ def validate_visits(source: EngineSource, file: str, selected: Mapping[str, int]
     header as written. ``read_cell`` is ``validation._read_cell`` and ``lookup_of`` gives a
     column's category spellings; problems are built exactly as the pandas path builds them.
     """
-    spill = SpillDir()
-    con = connect(spill, str(spill.path / "engine.duckdb"))
+    con = connect(source.spill, str(source.database))
     try:
-        return _validate(con, spill, source, file, selected, headers, patients, cutoff,
+        return _validate(con, source.spill, source, file, selected, headers, patients, cutoff,
                          read_cell, lookup_of, warn_above_vegf, early_days)
     finally:
         con.close()
-        (spill.path / "engine.duckdb").unlink(missing_ok=True)
-        (spill.path / "engine.duckdb.wal").unlink(missing_ok=True)
 
 
 def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
@@ -464,57 +473,74 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
     # rows whose every cell is blank are not rows (as readers._canonical_table drops them)
     blank = " AND ".join(
         f"(c{i} IS NULL OR "
-        + (f"regexp_full_match(c{i}, '[{_WHITESPACE}]*')" if source.types[i] == "VARCHAR"
+        + (f"trim(c{i}, {_lit(_WHITESPACE)}) = ''" if source.types[i] == "VARCHAR"
            else _is_nan_sql(f"c{i}", source.types[i])) + ")"
         for i in range(width))
-    if source.kind == "csv":  # a table keeps the file's order: rowid k is line k + 2
-        con.execute(f"CREATE TABLE raw0 AS SELECT * FROM {source.scan()}")
-        con.execute(f"CREATE TABLE raw AS SELECT rowid + 2 AS _row, * FROM raw0 "
+    if source.kind == "csv":  # the table keeps the file's order: rowid k is line k + 2
+        con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT rowid + 2 AS _row, * FROM raw0 "
                     f"WHERE NOT ({blank})")
-        con.execute("DROP TABLE raw0")
     else:
-        con.execute(f"CREATE TABLE raw AS SELECT * FROM {source.scan()} WHERE NOT ({blank})")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM {source.scan()} "
+                    f"WHERE NOT ({blank})")
     present = tuple(selected)
     columns = [VISIT_TABLE[name] for name in present]
     typed: list[str] = []
     joins: list[str] = []
     states: list[str] = []
-    for k, column in enumerate(columns):
+    plans = []
+    for column in columns:
         position = selected[column.name]
         cell, sql_type = f"raw.c{position}", source.types[position]
-        target = _SQL_TYPES[column.kind]
         fast = _fast(column.kind, cell, sql_type)
-        condition = fast[0] if fast else "false"
+        condition = f"coalesce({fast[0]}, false)" if fast else "false"
         missing = f"({cell} IS NULL OR {_is_nan_sql(cell, sql_type)})"
-        slow = _python_cells(con, missing, cell, condition)
-        if slow:
-            lookup = lookup_of(column)
-            rows = []
-            for raw_value in slow:
-                state, value = read_cell(column, raw_value, lookup)
-                code = state if isinstance(state, int) else 2
-                expected = state if isinstance(state, str) else None
-                rows.append((raw_value, code, value, expected))
-            table = _slow_table(rows, column.kind, sql_type)
-            con.register(f"slow{k}", table)
-            con.execute(f"CREATE TEMP TABLE m{k} AS SELECT * FROM slow{k}")
-            con.unregister(f"slow{k}")
-            joins.append(f"LEFT JOIN m{k} ON {cell} = m{k}.raw")
-            value = (f"CASE WHEN {missing} THEN NULL WHEN coalesce({condition}, false) "
-                     f"THEN CAST({fast[1] if fast else 'NULL'} AS {target}) "
-                     f"ELSE CAST(m{k}.value AS {target}) END")
-            state_sql = (f"CASE WHEN {missing} THEN 0 WHEN coalesce({condition}, false) THEN 1 "
-                         f"ELSE m{k}.state END")
-            typed.append(f"{value} AS {_q(column.name)}")
-            states.append(f"{state_sql} AS _s{k}, m{k}.expected AS _e{k}")
-        else:
-            value = (f"CASE WHEN {missing} THEN NULL ELSE CAST({fast[1] if fast else 'NULL'} "
-                     f"AS {target}) END")
-            typed.append(f"{value} AS {_q(column.name)}")
+        plans.append((column, cell, sql_type, fast, condition, missing))
+    # one pass over the table: per column, the distinct cells Python must read
+    lists = con.execute("SELECT " + ", ".join(
+        f"list(DISTINCT {cell}) FILTER (WHERE NOT {missing} AND NOT {condition})"
+        for _, cell, _, _, condition, missing in plans) + " FROM raw").fetchall()[0] if plans else ()
+    for k, (column, cell, sql_type, fast, condition, missing) in enumerate(plans):
+        target = _SQL_TYPES[column.kind]
+        fast_value = f"CAST({fast[1] if fast else 'NULL'} AS {target})"
+        slow = [v for v in (lists[k] or []) if v is not None]
+        if not slow:
+            typed.append(f"CASE WHEN {missing} THEN NULL ELSE {fast_value} END "
+                         f"AS {_q(column.name)}")
             states.append(f"CASE WHEN {missing} THEN 0 ELSE 1 END AS _s{k}, "
                           f"CAST(NULL AS VARCHAR) AS _e{k}")
+            continue
+        lookup = lookup_of(column)
+        rows = []
+        for raw_value in slow:
+            state, value = read_cell(column, raw_value, lookup)
+            code = state if isinstance(state, int) else 2
+            expected = state if isinstance(state, str) else None
+            rows.append((raw_value, code, value, expected))
+        if sql_type == "VARCHAR" and len(rows) <= _INLINE_CELLS:
+            # a few distinct texts (a category's spellings): looked up in the query itself
+            slow_value = _case(cell, [(r[0], _sql_value(r[2], target)) for r in rows])
+            slow_state = _case(cell, [(r[0], str(r[1])) for r in rows])
+            slow_expected = _case(cell, [(r[0], "NULL" if r[3] is None else _lit(r[3]))
+                                         for r in rows])
+        else:
+            table = _slow_table(rows, column.kind, sql_type)
+            con.register(f"slow{k}", table)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE m{k} AS SELECT * FROM slow{k}")
+            con.unregister(f"slow{k}")
+            joins.append(f"LEFT JOIN m{k} ON {cell} = m{k}.raw")
+            slow_value = f"CAST(m{k}.value AS {target})"
+            slow_state, slow_expected = f"m{k}.state", f"m{k}.expected"
+        typed.append(f"CASE WHEN {missing} THEN NULL WHEN {condition} THEN {fast_value} "
+                     f"ELSE {slow_value} END AS {_q(column.name)}")
+        states.append(f"CASE WHEN {missing} THEN 0 WHEN {condition} THEN 1 "
+                      f"ELSE {slow_state} END AS _s{k}, "
+                      f"CASE WHEN {missing} OR {condition} THEN NULL ELSE {slow_expected} END "
+                      f"AS _e{k}")
     select = ", ".join(["raw._row", *typed, *states])
-    con.execute(f"CREATE TABLE t AS SELECT {select} FROM raw {' '.join(joins)} ORDER BY raw._row")
+    # without joins the table keeps the file's order (a scan and a projection preserve it)
+    order = " ORDER BY raw._row" if joins else ""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE t AS SELECT {select} FROM raw "
+                f"{' '.join(joins)}{order}")
     problems: list[Problem] = []
 
     def raw_values(rows: list[int], name: str) -> dict[int, object]:
@@ -552,15 +578,15 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
                            warn_above_vegf, early_days))
     errors = any(p.severity == "error" for p in problems)
     counts = con.execute("SELECT count(*), " + ", ".join(
-        [f"count({_q(name)})" for name in present] or ["0"]) + " FROM t").fetchone()
+        [f"count({_q(name)})" for name in present] or ["0"]) + " FROM t").fetchall()[0]
     with_values = frozenset(n for n, c in zip(present, counts[1:], strict=False) if c)
     if errors:
         return EngineResult(None, problems, present, with_values)
-    out = spill.path / "visits.parquet"
+    out = spill.path / f"visits-{os.urandom(6).hex()}.parquet"
     every = ", ".join(
         _q(c.name) if c.name in present else f"CAST(NULL AS {_SQL_TYPES[c.kind]}) AS {_q(c.name)}"
         for c in VISIT_COLUMNS)
-    con.execute(f"COPY (SELECT {every} FROM t ORDER BY _row) TO {_lit(str(out))} "
+    con.execute(f"COPY (SELECT {every} FROM t) TO {_lit(str(out))} "
                 "(FORMAT parquet)")
     return EngineResult(VisitTable(int(counts[0]), with_values, parquet=out, spill=spill),
                         problems, present, with_values)
@@ -640,7 +666,7 @@ def _rules(con: Any, file: str, present: tuple[str, ...], headers: Mapping[str, 
             "_start": day("treatment_start").to_numpy(),
             "_death": day("death_date").to_numpy(),
             "_last": day("last_followup").to_numpy()}))
-        con.execute("CREATE TEMP TABLE p AS SELECT * FROM p_frame")
+        con.execute("CREATE OR REPLACE TEMP TABLE p AS SELECT * FROM p_frame")
         con.unregister("p_frame")
         unknown = [int(r[0]) for r in con.execute(
             "SELECT _row FROM t WHERE patient_id IS NOT NULL AND patient_id NOT IN "
@@ -649,7 +675,7 @@ def _rules(con: Any, file: str, present: tuple[str, ...], headers: Mapping[str, 
         problems.extend(problem(r, "patient_id", cells, "a patient_id of the patients table")
                         for r in unknown)
     else:
-        con.execute("CREATE TEMP TABLE p (patient_id VARCHAR, _start TIMESTAMP, "
+        con.execute("CREATE OR REPLACE TEMP TABLE p (patient_id VARCHAR, _start TIMESTAMP, "
                     "_death TIMESTAMP, _last TIMESTAMP)")
     if has_pid and has_date:
         found: list[tuple[int, int, str, object]] = []  # (row, rule, kind, detail)
