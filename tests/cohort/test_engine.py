@@ -235,3 +235,56 @@ def test_grouped_query_equals_pandas_derivation(cutoff, tmp_path, monkeypatch):
     got.index.name = expected.index.name = None
     pd.testing.assert_frame_equal(got, expected.astype("datetime64[ns]"), check_names=False)
     assert got.notna().any().any()
+
+
+PATIENTS = (EXAMPLE / "patients.csv").read_text()
+
+
+def _patients_with(tmp_path: Path, edit) -> Path:
+    """The example with its patients table edited cell by cell (``edit(rows)`` in place)."""
+    lines = PATIENTS.splitlines()
+    rows = [line.split(",") for line in lines]
+    edit(rows)
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    (folder / "patients.csv").write_text("\n".join(",".join(r) for r in rows) + "\n")
+    shutil.copy(EXAMPLE / "visits.csv", folder / "visits.csv")
+    return folder
+
+
+def _set(rows: list[list[str]], row: int, column: str, value: str) -> None:
+    rows[row][rows[0].index(column)] = value
+
+
+def _broken_patients(rows: list[list[str]]) -> None:
+    _set(rows, 1, "age", "sixty")
+    _set(rows, 2, "age", "١٢")
+    _set(rows, 3, "treatment_start", "2015-02-30")
+    _set(rows, 4, "regimen", "auto-SCT")  # a built-in alias
+    _set(rows, 5, "regimen", "=A1")
+    _set(rows, 6, "sex", "x")
+    _set(rows, 7, "patient_id", "P01")  # a duplicate
+    _set(rows, 8, "patient_id", "p01")  # the same identifier in another case
+    _set(rows, 9, "hepatomegaly", "maybe")
+    _set(rows, 10, "albumin_g_l", " 35.5 ")
+    rows.append([""] * len(rows[0]))  # a blank row is no row
+
+
+def test_patients_same_problems_through_both_paths(tmp_path, monkeypatch):
+    folder = _patients_with(tmp_path, _broken_patients)
+    monkeypatch.setenv(ENGINE_ENV, "always")
+    raw, _ = _read_raw(folder, None)
+    assert raw.patients is not None and raw.patients.engine is not None
+    _, engine = _load(folder, "always", monkeypatch)
+    _, pandas = _load(folder, "never", monkeypatch)
+    assert engine == pandas
+    assert len(engine) >= 8
+
+
+def test_patients_same_cohort_through_both_paths(tmp_path, monkeypatch):
+    folder = _patients_with(tmp_path, lambda rows: _set(rows, 4, "regimen", "auto-SCT"))
+    engine_cohort, engine = _load(folder, "always", monkeypatch)
+    pandas_cohort, pandas = _load(folder, "never", monkeypatch)
+    assert engine == pandas and engine_cohort is not None and pandas_cohort is not None
+    pd.testing.assert_frame_equal(engine_cohort.patients, pandas_cohort.patients)
+    assert engine_cohort.absent_columns == pandas_cohort.absent_columns

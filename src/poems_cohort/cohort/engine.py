@@ -132,8 +132,37 @@ class EngineSource:
     #: cells, in the file's order: rowid k is line k + 2), loaded once when the file is opened
     database: Path = field(repr=False)
 
+    _cells: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
     def __repr__(self) -> str:
         return f"EngineSource({str(self.path)!r}, {self.kind}, rows={self.rows})"
+
+    def nonblank_rows(self) -> int:
+        """The number of rows holding at least one value."""
+        con = connect(self.spill, str(self.database))
+        try:
+            _raw_view(con, self)
+            return int(con.execute("SELECT count(*) FROM raw").fetchall()[0][0])
+        finally:
+            con.close()
+
+    def cell(self, row: int, position: int) -> object:
+        """The cell as written at the user's row ``row`` of column ``position`` (the column is
+        fetched once, on first use: for the few columns a problem is reported in)."""
+        if position not in self._cells:
+            con = connect(self.spill, str(self.database))
+            try:
+                _raw_view(con, self)
+                got = con.sql(f"SELECT _row, c{position} FROM raw ORDER BY _row"
+                                  ).to_arrow_table()
+            finally:
+                con.close()
+            self._cells[position] = (got.column(0).to_numpy(),
+                                     got.column(1).to_pandas().to_numpy(dtype=object))
+        rows, values = self._cells[position]
+        at = int(np.searchsorted(rows, row))
+        value = values[at]
+        return "" if value is None and self.kind == "csv" else value  # DuckDB: empty is NULL
 
     def scan(self) -> str:
         """SQL of the file as a table of columns ``c0``, ``c1``, … (Parquet: and ``_row``, the
@@ -463,27 +492,36 @@ def validate_visits(source: EngineSource, file: str, selected: Mapping[str, int]
         con.close()
 
 
-def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
-              selected: Mapping[str, int], headers: Mapping[str, str],
-              patients: pd.DataFrame | None, cutoff: pd.Timestamp | None,
-              read_cell: Callable[[Column, object, Mapping[str, str]], tuple[object, object]],
-              lookup_of: Callable[[Column], Mapping[str, str]],
-              warn_above_vegf: float, early_days: int) -> EngineResult:
-    width = len(source.header)
-    # rows whose every cell is blank are not rows (as readers._canonical_table drops them)
+def _raw_view(con: Any, source: EngineSource) -> None:
+    """The view ``raw``: ``_row`` (the user's row number) and the cells ``c0``, ``c1``, … of
+    every row holding a value (rows whose every cell is blank are not rows, as
+    ``readers._canonical_table`` drops them)."""
     blank = " AND ".join(
         f"(c{i} IS NULL OR "
         + (f"trim(c{i}, {_lit(_WHITESPACE)}) = ''" if source.types[i] == "VARCHAR"
            else _is_nan_sql(f"c{i}", source.types[i])) + ")"
-        for i in range(width))
+        for i in range(len(source.header)))
     if source.kind == "csv":  # the table keeps the file's order: rowid k is line k + 2
         con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT rowid + 2 AS _row, * FROM raw0 "
                     f"WHERE NOT ({blank})")
     else:
         con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM {source.scan()} "
                     f"WHERE NOT ({blank})")
-    present = tuple(selected)
-    columns = [VISIT_TABLE[name] for name in present]
+
+
+RawValues = Callable[[list[int], str], dict[int, object]]
+
+
+def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[str, int],
+                 headers: Mapping[str, str], spec: Mapping[str, Column],
+                 read_cell: Callable[[Column, object, Mapping[str, str]], tuple[object, object]],
+                 lookup_of: Callable[[Column], Mapping[str, str]],
+                 ) -> tuple[list[Column], list[Problem], RawValues]:
+    """Convert every selected column into the table ``t`` (``_row``, the typed columns, per
+    column ``_s<k>`` its state and ``_e<k>`` what was expected); the conversion problems in
+    ``validation._convert``'s order; a function giving the cells as written at some rows."""
+    _raw_view(con, source)
+    columns = [spec[name] for name in selected]
     typed: list[str] = []
     joins: list[str] = []
     states: list[str] = []
@@ -566,6 +604,18 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
             else:
                 problems.append(Problem(file, int(row), header, None,
                                         f"a value ({column.expected()})"))
+    return columns, problems, raw_values
+
+
+def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
+              selected: Mapping[str, int], headers: Mapping[str, str],
+              patients: pd.DataFrame | None, cutoff: pd.Timestamp | None,
+              read_cell: Callable[[Column, object, Mapping[str, str]], tuple[object, object]],
+              lookup_of: Callable[[Column], Mapping[str, str]],
+              warn_above_vegf: float, early_days: int) -> EngineResult:
+    present = tuple(selected)
+    columns, problems, raw_values = _convert_sql(con, source, file, selected, headers,
+                                                 VISIT_TABLE, read_cell, lookup_of)
     # range, whole-number and category checks (validation._check_cells)
     for column in columns:
         for predicate in _checks(column):
@@ -590,6 +640,44 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
                 "(FORMAT parquet)")
     return EngineResult(VisitTable(int(counts[0]), with_values, parquet=out, spill=spill),
                         problems, present, with_values)
+
+
+def convert_table(source: EngineSource, file: str, selected: Mapping[str, int],
+                  headers: Mapping[str, str], spec: Mapping[str, Column],
+                  read_cell: Callable[[Column, object, Mapping[str, str]], tuple[object, object]],
+                  lookup_of: Callable[[Column], Mapping[str, str]],
+                  ) -> tuple[dict[str, pd.Series], pd.Index, list[Problem]]:
+    """A table converted by the engine, as ``validation._convert`` converts it: per column the
+    typed series (index: the user's row numbers), the index, and the conversion problems."""
+    import pyarrow as pa
+
+    con = connect(source.spill, str(source.database))
+    try:
+        columns, problems, _ = _convert_sql(con, source, file, selected, headers, spec,
+                                            read_cell, lookup_of)
+        names = ", ".join(["_row", *(_q(c.name) for c in columns)])
+        table = con.sql(f"SELECT {names} FROM t ORDER BY _row").to_arrow_table()
+    finally:
+        con.close()
+    index = pd.Index(table.column("_row").to_numpy(), dtype="int64")
+    out: dict[str, pd.Series] = {}
+    for column in columns:
+        array = table.column(column.name)
+        if column.kind == "number":
+            values = array.to_numpy(zero_copy_only=False)
+            out[column.name] = pd.Series(values, index=index, dtype="float64")
+        elif column.kind == "date":
+            stamps = array.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+            out[column.name] = pd.Series(stamps, index=index, dtype="datetime64[ns]")
+        elif column.kind == "boolean":
+            out[column.name] = pd.Series(pd.array(array.to_pylist(), dtype="boolean"),
+                                         index=index)
+        else:  # text: one Python string per distinct value (Arrow deduplicates them)
+            values = array.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
+            series = pd.Series(values, index=index, dtype=object)
+            out[column.name] = series.where(series.notna(), pd.NA)
+    del table
+    return out, index, problems
 
 
 def _slow_table(rows: list[tuple[object, int, object, str | None]], kind: str,

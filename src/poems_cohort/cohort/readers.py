@@ -72,6 +72,12 @@ class RawTable:
     def __len__(self) -> int:
         return self.engine.rows if self.engine is not None else len(self.frame)
 
+    def cell(self, row: int, column: str) -> object:
+        """The cell of canonical ``column`` at the user's row ``row``, as written."""
+        if self.engine is None:
+            return self.frame.at[row, column]
+        return self.engine.cell(row, self.engine.header.index(self.headers[column]))
+
     def __repr__(self) -> str:
         return f"RawTable({self.file!r}, rows={len(self)}, columns={len(self.frame.columns)})"
 
@@ -88,7 +94,7 @@ class RawCohort:
 
     def __repr__(self) -> str:
         visits = "none" if self.visits is None else len(self.visits)
-        patients = "unread" if self.patients is None else len(self.patients.frame)
+        patients = "unread" if self.patients is None else len(self.patients)
         return (f"RawCohort({str(self.source)!r}, patients={patients}, visits={visits}, "
                 f"problems={len(self.problems)})")
 
@@ -629,7 +635,7 @@ def _read_one(path: Path, table: str, sheet: Sheet | None, mapping: ColumnMappin
     if refused is not None:
         return None, [refused]
     kind = SUPPORTED[path.suffix.lower()]
-    if table == "visits" and kind in ("csv", "parquet") and wants_engine(path):
+    if sheet is None and kind in ("csv", "parquet") and wants_engine(path):
         source = open_source(path, kind)
         if source is not None:  # else read below, as any file
             if len(source.header) > MAX_COLUMNS:
@@ -639,6 +645,9 @@ def _read_one(path: Path, table: str, sheet: Sheet | None, mapping: ColumnMappin
             empty = pd.DataFrame({h: pd.Series([], dtype=object) for h in source.header},
                                  dtype=object)
             raw, problems = _canonical_table(empty, label, table, mapping)
+            if table == "patients" and source.nonblank_rows() == 0 and not any(
+                    p.severity == "error" for p in problems):
+                problems.append(Problem(label, None, None, None, "at least one patient row"))
             return replace(raw, engine=source), problems
     try:
         frame, broken, flags = _read_table(path, sheet)

@@ -33,7 +33,7 @@ from poems_cohort.cohort.columns import (
     Column,
 )
 from poems_cohort.cohort.columns import study_columns as study_columns_of
-from poems_cohort.cohort.engine import VisitTable, validate_visits
+from poems_cohort.cohort.engine import VisitTable, convert_table, validate_visits
 from poems_cohort.cohort.inputs import unprintable
 from poems_cohort.cohort.model import Cohort
 from poems_cohort.cohort.readers import (
@@ -388,7 +388,7 @@ def _check_cells(table: RawTable, frame: pd.DataFrame, spec: Mapping[str, Column
             if pd.isna(case.index):
                 continue
             row = int(case.index)
-            raw = table.frame.at[row, case.column]
+            raw = table.cell(row, case.column)
             problems.append(Problem(table.file, row, table.headers[case.column], raw,
                                     str(case.check)))
         return problems
@@ -419,7 +419,7 @@ def identity_keys(ids: pd.Series) -> pd.Series:
 def _problem(table: RawTable, row: int, column: str, expected: str,
              severity: str = "error") -> Problem:
     return Problem(table.file, int(row), table.headers.get(column, column),
-                   table.frame.at[row, column], expected, severity)
+                   table.cell(row, column), expected, severity)
 
 
 def _iso(value: pd.Timestamp) -> str:
@@ -641,9 +641,20 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
     patients = visits = None
     if raw.patients is not None:
         spec = {**PATIENT_TABLE, **{c.name: c for c in raw.patients.study_columns}}
-        converted, found = _convert(raw.patients, spec, aliases)
+        if raw.patients.engine is not None:
+            source = raw.patients.engine
+            converted, index, found = convert_table(
+                source, raw.patients.file,
+                {name: source.header.index(raw.patients.headers[name])
+                 for name in raw.patients.frame.columns},
+                raw.patients.headers, spec, _read_cell,
+                lambda column: _category_lookup(column, aliases) if column.kind == "category"
+                else {})
+        else:
+            converted, found = _convert(raw.patients, spec, aliases)
+            index = raw.patients.frame.index
         problems.extend(found)
-        patients = pd.DataFrame(converted, index=raw.patients.frame.index)
+        patients = pd.DataFrame(converted, index=index)
         problems.extend(_check_cells(raw.patients, patients, spec))
         problems.extend(_patient_rules(raw.patients, patients, limit))
     table: VisitTable | None = None
