@@ -296,6 +296,8 @@ class VisitTable:
     parquet: Path | None = None
     spill: SpillDir | None = field(default=None, repr=False)
     columns: tuple[str, ...] = tuple(c.name for c in VISIT_COLUMNS)
+    #: the columns the Parquet file holds (the others are all missing); empty: every column
+    stored: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         where = "in memory" if self.parquet is None else "engine"
@@ -323,8 +325,16 @@ class VisitTable:
             return self.frame
         import pyarrow.parquet as pq
 
-        table = pq.read_table(self.parquet)
+        table = pq.read_table(self.parquet, columns=list(self.stored or self.columns))
         return _canonical_frame(table.to_pandas(date_as_object=False))
+
+    def _select(self) -> str:
+        """SQL of the Parquet file with every column (absent ones all missing)."""
+        stored = self.stored or self.columns
+        every = ", ".join(_q(c.name) if c.name in stored
+                          else f"CAST(NULL AS {_SQL_TYPES[c.kind]}) AS {_q(c.name)}"
+                          for c in VISIT_COLUMNS)
+        return f"SELECT {every} FROM read_parquet({_lit(str(self.parquet))})"
 
     def subset(self, patient_ids: Iterable[str]) -> VisitTable:
         """The visits of ``patient_ids`` only (order kept)."""
@@ -339,7 +349,7 @@ class VisitTable:
         con = connect(self.spill)
         try:
             con.register("wanted", pd.DataFrame({"patient_id": sorted(wanted)}, dtype=object))
-            con.execute(f"COPY (SELECT v.* FROM read_parquet({_lit(str(self.parquet))}) v "
+            con.execute(f"COPY (SELECT v.* FROM ({self._select()}) v "
                         "SEMI JOIN wanted USING (patient_id)) "
                         f"TO {_lit(str(out))} (FORMAT parquet)")
             counts = con.execute(
@@ -354,8 +364,7 @@ class VisitTable:
     def sql(self, con: Any, name: str = "visits") -> str:
         """Make the visits readable as ``name`` on ``con``; returns ``name``."""
         if self.parquet is not None:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS "
-                        f"SELECT * FROM read_parquet({_lit(str(self.parquet))})")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {self._select()}")
         else:
             con.register(name, _arrow_of(self.frame))
         return name
@@ -516,7 +525,7 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
                  headers: Mapping[str, str], spec: Mapping[str, Column],
                  read_cell: Callable[[Column, object, Mapping[str, str]], tuple[object, object]],
                  lookup_of: Callable[[Column], Mapping[str, str]],
-                 ) -> tuple[list[Column], list[Problem], RawValues]:
+                 ) -> tuple[list[Column], list[Problem], RawValues, Path]:
     """Convert every selected column into the table ``t`` (``_row``, the typed columns, per
     column ``_s<k>`` its state and ``_e<k>`` what was expected); the conversion problems in
     ``validation._convert``'s order; a function giving the cells as written at some rows."""
@@ -575,10 +584,15 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
                       f"CASE WHEN {missing} OR {condition} THEN NULL ELSE {slow_expected} END "
                       f"AS _e{k}")
     select = ", ".join(["raw._row", *typed, *states])
-    # without joins the table keeps the file's order (a scan and a projection preserve it)
+    # written once, as Parquet in the temporary folder (the typed table the checks, the rules
+    # and the derivation read); without joins the file's order is kept (a scan and a
+    # projection preserve it), with them it is restored
     order = " ORDER BY raw._row" if joins else ""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE t AS SELECT {select} FROM raw "
-                f"{' '.join(joins)}{order}")
+    typed_path = source.spill.path / f"typed-{os.urandom(6).hex()}.parquet"
+    con.execute(f"COPY (SELECT {select} FROM raw {' '.join(joins)}{order}) "
+                f"TO {_lit(str(typed_path))} (FORMAT parquet)")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT * FROM "
+                f"read_parquet({_lit(str(typed_path))})")
     problems: list[Problem] = []
 
     def raw_values(rows: list[int], name: str) -> dict[int, object]:
@@ -604,7 +618,7 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
             else:
                 problems.append(Problem(file, int(row), header, None,
                                         f"a value ({column.expected()})"))
-    return columns, problems, raw_values
+    return columns, problems, raw_values, typed_path
 
 
 def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
@@ -614,8 +628,8 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
               lookup_of: Callable[[Column], Mapping[str, str]],
               warn_above_vegf: float, early_days: int) -> EngineResult:
     present = tuple(selected)
-    columns, problems, raw_values = _convert_sql(con, source, file, selected, headers,
-                                                 VISIT_TABLE, read_cell, lookup_of)
+    columns, problems, raw_values, typed_path = _convert_sql(
+        con, source, file, selected, headers, VISIT_TABLE, read_cell, lookup_of)
     # range, whole-number and category checks (validation._check_cells)
     for column in columns:
         for predicate in _checks(column):
@@ -632,13 +646,8 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
     with_values = frozenset(n for n, c in zip(present, counts[1:], strict=False) if c)
     if errors:
         return EngineResult(None, problems, present, with_values)
-    out = spill.path / f"visits-{os.urandom(6).hex()}.parquet"
-    every = ", ".join(
-        _q(c.name) if c.name in present else f"CAST(NULL AS {_SQL_TYPES[c.kind]}) AS {_q(c.name)}"
-        for c in VISIT_COLUMNS)
-    con.execute(f"COPY (SELECT {every} FROM t) TO {_lit(str(out))} "
-                "(FORMAT parquet)")
-    return EngineResult(VisitTable(int(counts[0]), with_values, parquet=out, spill=spill),
+    return EngineResult(VisitTable(int(counts[0]), with_values, parquet=typed_path,
+                                   spill=spill, stored=present),
                         problems, present, with_values)
 
 
@@ -653,12 +662,13 @@ def convert_table(source: EngineSource, file: str, selected: Mapping[str, int],
 
     con = connect(source.spill, str(source.database))
     try:
-        columns, problems, _ = _convert_sql(con, source, file, selected, headers, spec,
-                                            read_cell, lookup_of)
+        columns, problems, _, typed_path = _convert_sql(con, source, file, selected, headers,
+                                                        spec, read_cell, lookup_of)
         names = ", ".join(["_row", *(_q(c.name) for c in columns)])
         table = con.sql(f"SELECT {names} FROM t ORDER BY _row").to_arrow_table()
     finally:
         con.close()
+        typed_path.unlink(missing_ok=True)
     index = pd.Index(table.column("_row").to_numpy(), dtype="int64")
     out: dict[str, pd.Series] = {}
     for column in columns:
@@ -670,8 +680,9 @@ def convert_table(source: EngineSource, file: str, selected: Mapping[str, int],
             stamps = array.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
             out[column.name] = pd.Series(stamps, index=index, dtype="datetime64[ns]")
         elif column.kind == "boolean":
-            out[column.name] = pd.Series(pd.array(array.to_pylist(), dtype="boolean"),
-                                         index=index)
+            values = array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+            mask = array.is_null().to_numpy(zero_copy_only=False).astype(bool)
+            out[column.name] = pd.Series(pd.arrays.BooleanArray(values, mask), index=index)
         else:  # text: one Python string per distinct value (Arrow deduplicates them)
             values = array.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
             series = pd.Series(values, index=index, dtype=object)
@@ -768,11 +779,17 @@ def _rules(con: Any, file: str, present: tuple[str, ...], headers: Mapping[str, 
     if has_pid and has_date:
         found: list[tuple[int, int, str, object]] = []  # (row, rule, kind, detail)
         for row, first_row in con.execute(
-                "WITH d AS (SELECT patient_id, visit_date, min(_row) AS _first FROM t "
+                # candidates grouped by a 64-bit hash (cheap), then checked exactly
+                "WITH h AS (SELECT hash(patient_id, visit_date) AS _h FROM t "
                 "WHERE patient_id IS NOT NULL AND visit_date IS NOT NULL "
+                "GROUP BY _h HAVING count(*) > 1), "
+                "c AS (SELECT _row, patient_id, visit_date FROM t SEMI JOIN h "
+                "ON hash(t.patient_id, t.visit_date) = h._h "
+                "WHERE patient_id IS NOT NULL AND visit_date IS NOT NULL), "
+                "d AS (SELECT patient_id, visit_date, min(_row) AS _first FROM c "
                 "GROUP BY patient_id, visit_date HAVING count(*) > 1) "
-                "SELECT t._row, d._first FROM t JOIN d USING (patient_id, visit_date) "
-                "WHERE t._row <> d._first").fetchall():
+                "SELECT c._row, d._first FROM c JOIN d USING (patient_id, visit_date) "
+                "WHERE c._row <> d._first").fetchall():
             found.append((int(row), 0, "repeat", int(first_row)))
         cut = "" if cutoff is None else f", t.visit_date > DATE {_lit(_iso(cutoff))} AS _late"
         late_where = "" if cutoff is None else f" OR t.visit_date > DATE {_lit(_iso(cutoff))}"
