@@ -288,3 +288,20 @@ def test_patients_same_cohort_through_both_paths(tmp_path, monkeypatch):
     assert engine == pandas and engine_cohort is not None and pandas_cohort is not None
     pd.testing.assert_frame_equal(engine_cohort.patients, pandas_cohort.patients)
     assert engine_cohort.absent_columns == pandas_cohort.absent_columns
+
+
+def test_memory_limit_threads_and_spill_folder(monkeypatch):
+    from poems_cohort.cohort.engine import MEMORY_ENV, SpillDir, connect
+
+    spill = SpillDir()
+    monkeypatch.setenv(MEMORY_ENV, "300MB")
+    con = connect(spill)
+    try:
+        limit, threads, temp = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), "
+            "current_setting('temp_directory')").fetchall()[0]
+    finally:
+        con.close()
+    assert limit.startswith("286") or "300" in limit  # DuckDB shows MiB
+    assert int(threads) >= 1
+    assert Path(temp).parent == spill.path

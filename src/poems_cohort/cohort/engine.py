@@ -51,7 +51,10 @@ ENGINE_MIN_BYTES = 16 * 2**20
 through the engine when ``POEMS_COHORT_ENGINE`` is ``auto``."""
 
 MEMORY_LIMIT = "1GB"
-"""DuckDB's memory limit; beyond it joins, aggregates and sorts spill to the temporary folder."""
+"""DuckDB's memory limit; beyond it joins, aggregates and sorts spill to the temporary folder.
+The environment variable ``POEMS_COHORT_ENGINE_MEMORY`` (e.g. ``512MB``, ``4GB``) sets another."""
+
+MEMORY_ENV = "POEMS_COHORT_ENGINE_MEMORY"
 
 _CHUNK = 64 * 2**20
 _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
@@ -96,7 +99,7 @@ def connect(spill: SpillDir, database: str = ":memory:") -> Any:
 
     return duckdb.connect(database, config={
         "temp_directory": str(spill.path / "spill"),
-        "memory_limit": MEMORY_LIMIT,
+        "memory_limit": os.environ.get(MEMORY_ENV, "").strip() or MEMORY_LIMIT,
         "threads": max(1, os.cpu_count() or 1),
         "preserve_insertion_order": True,
     })
