@@ -50,7 +50,7 @@ ENGINE_MIN_BYTES = 16 * 2**20
 """Visit files from this size (16 MiB, about 2×10⁴ patients of the synthetic cohort) go
 through the engine when ``POEMS_COHORT_ENGINE`` is ``auto``."""
 
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 """DuckDB's memory limit; beyond it joins, aggregates and sorts spill to the temporary folder.
 The environment variable ``POEMS_COHORT_ENGINE_MEMORY`` (e.g. ``512MB``, ``4GB``) sets another."""
 
