@@ -133,6 +133,7 @@ def test_files_the_engine_cannot_read_plainly_fall_back(tmp_path, monkeypatch):
     for text in (_with('P01,2014-06-01,"negative",negative,12,30,420,2'),  # quoted
                  _with("", "P01,2014-06-01,negative,negative,12,30,420,2"),  # a blank line
                  _with("P01,2014-06-01,negative"),  # a short line
+                 _with("P01,2014-06-01,neg\rative,negative,12,30,420,2"),  # a bare CR
                  HEADER + "\n"):  # no rows
         folder = tmp_path / f"f{abs(hash(text))}"
         folder.mkdir()

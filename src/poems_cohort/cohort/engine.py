@@ -227,7 +227,7 @@ def _open_csv(path: Path) -> EngineSource | None:
             data = carry + chunk
             # a CR must start a CRLF; the chunk's last byte may be a CR whose LF comes next
             body, carry = (data[:-1], data[-1:]) if data.endswith(b"\r") else (data, b"")
-            if body.count(b"\r") != body.count(b"\r\n"):
+            if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
                 return None
             newlines += chunk.count(b"\n")
             if not first:
