@@ -463,7 +463,7 @@ def _sql_value(value: object, target: str) -> str:
     if target == "DOUBLE":
         return f"CAST({_lit(repr(float(value)))} AS DOUBLE)"  # type: ignore[arg-type]
     if target == "DATE":
-        return f"DATE {_lit(pd.Timestamp(value).date().isoformat())}"  # type: ignore[arg-type]
+        return f"DATE {_lit(pd.Timestamp(value).date().isoformat())}"
     return f"CAST({_lit(str(value))} AS {target})"
 
 
@@ -703,7 +703,7 @@ def _slow_table(rows: list[tuple[object, int, object, str | None]], kind: str,
     if kind == "number":
         value_array = pa.array([None if v is None else float(v) for v in values], pa.float64())  # type: ignore[arg-type]
     elif kind == "date":
-        value_array = pa.array([None if v is None else pd.Timestamp(v).date() for v in values],  # type: ignore[arg-type]
+        value_array = pa.array([None if v is None else pd.Timestamp(v).date() for v in values],
                                pa.date32())
     else:
         value_array = pa.array([None if v is None else str(v) for v in values], pa.string())
