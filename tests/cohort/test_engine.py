@@ -306,3 +306,16 @@ def test_memory_limit_threads_and_spill_folder(monkeypatch):
     assert limit.startswith("286") or "300" in limit  # DuckDB shows MiB
     assert int(threads) >= 1
     assert Path(temp).parent == spill.path
+
+
+def test_many_distinct_cells_for_python_are_joined_in_file_order(tmp_path, monkeypatch):
+    """More distinct non-strict cells than fit a CASE lookup (exponent-form numbers, padded
+    identifiers, a few bad ones): the joined lookup keeps the rows in the file's order."""
+    lines = []
+    for i in range(400):
+        pid = f" P0{1 + i % 9} " if i % 3 else f"P0{1 + i % 9}"
+        vegf = f"{i + 1}e0" if i % 50 else f"{i} pg"
+        lines.append(f"{pid},20{10 + i % 8}-0{1 + i % 9}-1{i % 10},negative,negative,"
+                     f"12,30,{vegf},{i % 5}")
+    problems = _both(_folder(tmp_path, _with(*lines)), monkeypatch)
+    assert any("'0 pg'" in p for p in problems)
