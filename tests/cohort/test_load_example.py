@@ -12,7 +12,7 @@ def test_the_example_cohort_loads_with_canonical_frames():
     assert isinstance(cohort, Cohort)
     assert cohort.regimen_counts() == {"ASCT": 4, "MDex": 3, "LDex": 3}
     assert list(cohort.patients.columns) == [c.name for c in COLUMNS]
-    assert list(cohort.visits.columns) == [c.name for c in VISIT_COLUMNS]
+    assert list(cohort.visits.to_frame().columns) == [c.name for c in VISIT_COLUMNS]
     assert len(cohort.visits) == 30
     assert cohort.warnings == ()
     dtypes = cohort.patients.dtypes

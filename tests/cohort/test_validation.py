@@ -183,8 +183,8 @@ def test_visit_rules(patients, visits, write):
 def test_visits_may_have_empty_measurements(patients, visits, write):
     visits.loc[0, ["serum_ife", "vegf_pg_ml", "onls"]] = ""
     cohort = load_cohort(write(patients, visits))
-    assert cohort.visits.loc[0, "serum_ife"] is pd.NA
-    assert pd.isna(cohort.visits.loc[0, "vegf_pg_ml"])
+    assert cohort.visits.to_frame().loc[0, "serum_ife"] is pd.NA
+    assert pd.isna(cohort.visits.to_frame().loc[0, "vegf_pg_ml"])
 
 
 def test_all_problems_of_both_tables_are_reported_in_one_pass(patients, visits, write):
@@ -265,7 +265,7 @@ def test_subset_keeps_patients_and_their_visits():
     cohort = load_cohort(EXAMPLE)
     part = cohort.subset(["P02", "P09"])
     assert part.patients["patient_id"].tolist() == ["P02", "P09"]
-    assert set(part.visits["patient_id"]) == {"P02", "P09"}
+    assert set(part.visits.to_frame()["patient_id"]) == {"P02", "P09"}
     assert len(part.visits) == 6
     assert part.patients.index.tolist() == [0, 1]
     assert len(cohort) == 10

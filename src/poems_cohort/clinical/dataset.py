@@ -16,6 +16,7 @@ from poems_cohort.clinical.responses import derive_responses
 from poems_cohort.clinical.risk import risk_score
 from poems_cohort.clinical.settings import EndpointSettings
 from poems_cohort.clinical.survival import derive_survival
+from poems_cohort.cohort.engine import VisitTable
 
 ANALYSIS_COLUMNS: tuple[str, ...] = (
     "patient_id", "regimen", "risk_points", "risk_group",
@@ -37,12 +38,12 @@ class CohortFrames(Protocol):
     def patients(self) -> pd.DataFrame: ...
 
     @property
-    def visits(self) -> pd.DataFrame | None: ...
+    def visits(self) -> pd.DataFrame | VisitTable | None: ...
 
 
 def analysis_frame(
     patients: pd.DataFrame,
-    visits: pd.DataFrame | None,
+    visits: pd.DataFrame | VisitTable | None,
     settings: EndpointSettings | None = None,
 ) -> pd.DataFrame:
     """The analysis dataset from the canonical frames (see ``derive_analysis_dataset``)."""

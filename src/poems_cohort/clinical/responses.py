@@ -18,6 +18,7 @@ from poems_cohort.clinical._frame import as_int01, dates, flags, months_between,
 from poems_cohort.clinical.settings import EndpointSettings
 from poems_cohort.clinical.survival import followup_months
 from poems_cohort.cohort.columns import RESPONSE_SOURCES
+from poems_cohort.cohort.engine import VisitTable, first_response_dates
 
 RESPONSES: tuple[str, ...] = ("crh", "crv", "rn")
 """The single responses; ``crh_crv`` is derived from ``crh`` and ``crv``."""
@@ -117,20 +118,51 @@ def _per_patient(ids: pd.Series, by_id: pd.Series) -> pd.Series:
     return pd.Series(values, index=ids.index, dtype="datetime64[ns]")
 
 
-def _from_visits(
-    patients: pd.DataFrame, visits: pd.DataFrame, settings: EndpointSettings
-) -> dict[str, tuple[pd.Series, pd.Series, pd.Series, pd.Series]]:
-    """Per response: (evaluable, reached, months, last_months), aligned on patients' index."""
-    evaluable = baseline_evaluable(patients, settings)
+def response_dates(patients: pd.DataFrame, visits: pd.DataFrame,
+                   settings: EndpointSettings) -> pd.DataFrame:
+    """Per patient with a usable assessment (indexed by patient id): the first visit date each
+    response criterion is met (``crh_first``, ...) and the last date it could be judged
+    (``crh_last``, ...), from ``assessment_responses`` (pandas)."""
     states = assessment_responses(patients, visits, settings)
+    columns = {}
+    for name in RESPONSES:
+        met = states.loc[states[name].fillna(False).astype(bool)]
+        judged = states.loc[states[name].notna()]
+        columns[f"{name}_first"] = met.groupby("patient_id")["visit_date"].min()
+        columns[f"{name}_last"] = judged.groupby("patient_id")["visit_date"].max()
+    index = pd.Index(states["patient_id"].unique())
+    return pd.DataFrame({k: v.reindex(index) for k, v in columns.items()}, index=index)
+
+
+def engine_response_dates(patients: pd.DataFrame, visits: VisitTable,
+                          settings: EndpointSettings) -> pd.DataFrame:
+    """``response_dates`` as one grouped query of the engine (``cohort.engine``): the visits
+    are never materialised in pandas."""
+    return first_response_dates(
+        visits, patients["patient_id"], dates(patients, "treatment_start"),
+        numbers(patients, "onls"), cutoff=settings.cutoff,
+        vegf_below=settings.vegf_normal_below, flc_normal=settings.flc_ratio_normal,
+        onls_drop=settings.onls_min_drop)
+
+
+def _from_visits(
+    patients: pd.DataFrame, visits: pd.DataFrame | VisitTable, settings: EndpointSettings
+) -> dict[str, tuple[pd.Series, pd.Series, pd.Series, pd.Series]]:
+    """Per response: (evaluable, reached, months, last_months), aligned on patients' index.
+
+    Visits held on disk by the engine are derived by its grouped query, others in pandas."""
+    evaluable = baseline_evaluable(patients, settings)
+    if isinstance(visits, VisitTable) and visits.on_disk:
+        found = engine_response_dates(patients, visits, settings)
+    else:
+        frame = visits.to_frame() if isinstance(visits, VisitTable) else visits
+        found = response_dates(patients, frame, settings)
     ids = patients["patient_id"]
     start = dates(patients, "treatment_start")
     out = {}
     for name in RESPONSES:
-        met = states.loc[states[name].fillna(False).astype(bool)]
-        judged = states.loc[states[name].notna()]
-        first = _per_patient(ids, met.groupby("patient_id")["visit_date"].min())
-        last = _per_patient(ids, judged.groupby("patient_id")["visit_date"].max())
+        first = _per_patient(ids, found[f"{name}_first"])
+        last = _per_patient(ids, found[f"{name}_last"])
         ev = evaluable[name].astype(bool)
         if name == "rn" and settings.rn_evaluable == "assessed":
             ev = ev & last.notna()  # ONLS recorded after treatment start
@@ -162,7 +194,8 @@ def _from_patient_columns(
     return out
 
 
-def absent_sources(patients: pd.DataFrame, visits: pd.DataFrame | None) -> dict[str, tuple[str, ...]]:
+def absent_sources(patients: pd.DataFrame, visits: pd.DataFrame | VisitTable | None,
+                   ) -> dict[str, tuple[str, ...]]:
     """Per response (``crh``, ``crv``, ``rn``) whose source is absent, the missing columns.
 
     With a visits table, a response's measurement columns (``RESPONSE_SOURCES``) must be present
@@ -173,15 +206,19 @@ def absent_sources(patients: pd.DataFrame, visits: pd.DataFrame | None) -> dict[
         return {r: (f"{r}_date",) for r in RESPONSES if f"{r}_date" not in patients.columns}
     out: dict[str, tuple[str, ...]] = {}
     for name in RESPONSES:
-        missing = tuple(c for c in RESPONSE_SOURCES[name]
-                        if c not in visits.columns or not visits[c].notna().any())
+        if isinstance(visits, VisitTable):
+            missing = tuple(c for c in RESPONSE_SOURCES[name] if not visits.has_values(c))
+        else:
+            missing = tuple(c for c in RESPONSE_SOURCES[name]
+                            if c not in visits.columns or not visits[c].notna().any())
         if missing:
             out[name] = missing
     return out
 
 
 def derive_responses(
-    patients: pd.DataFrame, visits: pd.DataFrame | None, settings: EndpointSettings
+    patients: pd.DataFrame, visits: pd.DataFrame | VisitTable | None,
+    settings: EndpointSettings
 ) -> pd.DataFrame:
     """CRH, CRV, RN and CRH/CRV per patient (same index as ``patients``).
 
@@ -190,7 +227,8 @@ def derive_responses(
     start to the first assessment meeting the criterion; NaN when not reached) and
     ``R_last_months`` (float64: the response time for responders, else the months to the last
     assessment on or before the cutoff at which the response could be judged; NaN when not
-    evaluable). Uses ``visits`` when it is not ``None``, else the patient-level columns. A
+    evaluable). Uses ``visits`` (a frame or a ``cohort.engine.VisitTable``) when it is not
+    ``None``, else the patient-level columns. A
     response whose source is absent (``absent_sources``) is not evaluable for any patient.
     """
     parts = (

@@ -13,6 +13,7 @@ from poems_cohort.cohort.eligibility import (
     apply_eligibility,
     diagnostic_criteria,
 )
+from poems_cohort.cohort.engine import VisitTable
 from poems_cohort.cohort.model import Cohort
 from poems_cohort.cohort.readers import (
     ColumnMapping,
@@ -35,6 +36,7 @@ __all__ = [
     "Eligibility",
     "PatientFlow",
     "RawCohort",
+    "VisitTable",
     "apply_eligibility",
     "diagnostic_criteria",
     "input_conflict",

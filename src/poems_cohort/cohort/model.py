@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from poems_cohort.cohort.columns import REGIMENS
+from poems_cohort.cohort.engine import VisitTable
 from poems_cohort.errors import Problem
 
 
@@ -17,15 +18,18 @@ class Cohort:
     """A validated cohort.
 
     ``patients`` has one row per patient and every column of the data dictionary in its order
-    (absent optional columns are all-missing); ``visits`` is ``None`` or one row per assessment.
-    Both carry a plain 0..n-1 index. The frames are shared, not copied: treat them as read-only
+    (absent optional columns are all-missing); ``visits`` is ``None`` or a ``VisitTable``, one
+    row per assessment: ``len(cohort.visits)`` counts them and ``cohort.visits.to_frame()`` gives
+    the pandas frame (a large CSV or Parquet table stays on disk in the engine's temporary folder
+    until asked for). Frames carry a plain 0..n-1 index. They are shared, not copied: treat them
+    as read-only
     and derive new frames instead of editing them in place. ``absent_columns`` names the
     patients-table columns that were not in the file (present in ``patients`` as all-missing):
     an absent ``crh_date`` means "not recorded", an empty one "not reached".
     """
 
     patients: pd.DataFrame
-    visits: pd.DataFrame | None
+    visits: VisitTable | None
     warnings: tuple[Problem, ...]
     source: Path
     absent_columns: frozenset[str] = frozenset()
@@ -53,8 +57,8 @@ class Cohort:
         wanted = set(patient_ids)
         patients = self.patients.loc[self.patients["patient_id"].isin(wanted)]
         patients = patients.reset_index(drop=True)
-        visits = None
-        if self.visits is not None:
-            visits = self.visits.loc[self.visits["patient_id"].isin(wanted)]
-            visits = visits.reset_index(drop=True)
+        if self.visits is None or len(patients) == len(self.patients):
+            visits = self.visits  # every patient kept: every visit too (no unknown patients)
+        else:
+            visits = self.visits.subset(wanted)
         return replace(self, patients=patients, visits=visits)

@@ -31,6 +31,7 @@ from poems_cohort.cohort.columns import (
     lookup,
     normalize_name,
 )
+from poems_cohort.cohort.engine import EngineSource, open_source, wants_engine
 from poems_cohort.cohort.inputs import label_problem, read_toml, regular_file_problem
 from poems_cohort.cohort.workbook import (
     MAX_COLUMNS,
@@ -64,9 +65,21 @@ class RawTable:
     headers: Mapping[str, str]
     broken_rows: frozenset[int] = frozenset()
     study_columns: tuple[Column, ...] = ()
+    #: a large CSV or Parquet visits file left to the engine (``cohort.engine``): ``frame`` then
+    #: has the canonical columns and no rows, and validation reads the file through the engine
+    engine: EngineSource | None = None
+
+    def __len__(self) -> int:
+        return self.engine.rows if self.engine is not None else len(self.frame)
+
+    def cell(self, row: int, column: str) -> object:
+        """The cell of canonical ``column`` at the user's row ``row``, as written."""
+        if self.engine is None:
+            return self.frame.at[row, column]
+        return self.engine.cell(row, self.engine.header.index(self.headers[column]))
 
     def __repr__(self) -> str:
-        return f"RawTable({self.file!r}, rows={len(self.frame)}, columns={len(self.frame.columns)})"
+        return f"RawTable({self.file!r}, rows={len(self)}, columns={len(self.frame.columns)})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,8 +93,8 @@ class RawCohort:
     problems: tuple[Problem, ...] = ()
 
     def __repr__(self) -> str:
-        visits = "none" if self.visits is None else len(self.visits.frame)
-        patients = "unread" if self.patients is None else len(self.patients.frame)
+        visits = "none" if self.visits is None else len(self.visits)
+        patients = "unread" if self.patients is None else len(self.patients)
         return (f"RawCohort({str(self.source)!r}, patients={patients}, visits={visits}, "
                 f"problems={len(self.problems)})")
 
@@ -621,6 +634,21 @@ def _read_one(path: Path, table: str, sheet: Sheet | None, mapping: ColumnMappin
     refused = regular_file_problem(path, label)
     if refused is not None:
         return None, [refused]
+    kind = SUPPORTED[path.suffix.lower()]
+    if sheet is None and kind in ("csv", "parquet") and wants_engine(path):
+        source = open_source(path, kind)
+        if source is not None:  # else read below, as any file
+            if len(source.header) > MAX_COLUMNS:
+                return None, [Problem(label, None, None, None, f"a table of at most "
+                                      f"{MAX_COLUMNS:,} columns (found {source.rows:,} rows, "
+                                      f"{len(source.header):,} columns)")]
+            empty = pd.DataFrame({h: pd.Series([], dtype=object) for h in source.header},
+                                 dtype=object)
+            raw, problems = _canonical_table(empty, label, table, mapping)
+            if table == "patients" and source.nonblank_rows() == 0 and not any(
+                    p.severity == "error" for p in problems):
+                problems.append(Problem(label, None, None, None, "at least one patient row"))
+            return replace(raw, engine=source), problems
     try:
         frame, broken, flags = _read_table(path, sheet)
     except _Unreadable as exc:

@@ -33,6 +33,7 @@ from poems_cohort.cohort.columns import (
     Column,
 )
 from poems_cohort.cohort.columns import study_columns as study_columns_of
+from poems_cohort.cohort.engine import VisitTable, convert_table, validate_visits
 from poems_cohort.cohort.inputs import unprintable
 from poems_cohort.cohort.model import Cohort
 from poems_cohort.cohort.readers import (
@@ -387,7 +388,7 @@ def _check_cells(table: RawTable, frame: pd.DataFrame, spec: Mapping[str, Column
             if pd.isna(case.index):
                 continue
             row = int(case.index)
-            raw = table.frame.at[row, case.column]
+            raw = table.cell(row, case.column)
             problems.append(Problem(table.file, row, table.headers[case.column], raw,
                                     str(case.check)))
         return problems
@@ -418,7 +419,7 @@ def identity_keys(ids: pd.Series) -> pd.Series:
 def _problem(table: RawTable, row: int, column: str, expected: str,
              severity: str = "error") -> Problem:
     return Problem(table.file, int(row), table.headers.get(column, column),
-                   table.frame.at[row, column], expected, severity)
+                   table.cell(row, column), expected, severity)
 
 
 def _iso(value: pd.Timestamp) -> str:
@@ -588,16 +589,18 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
     return problems
 
 
-def _response_source_rules(raw: RawCohort, visits: pd.DataFrame | None) -> list[Problem]:
-    """A cohort-level warning for each response whose measurements are absent altogether."""
+def _response_source_rules(raw: RawCohort, with_values: Mapping[str, bool]) -> list[Problem]:
+    """A cohort-level warning for each response whose measurements are absent altogether.
+
+    ``with_values`` maps each visit column present to whether it holds at least one value."""
     problems: list[Problem] = []
-    if raw.visits is not None and visits is not None:
+    if raw.visits is not None:
         for response, needed in RESPONSE_SOURCES.items():
             for name in needed:
-                if name in visits and visits[name].notna().any():
+                if with_values.get(name, False):
                     continue
                 header = raw.visits.headers.get(name, name)
-                what = "with values " if name in visits else ""
+                what = "with values " if name in with_values else ""
                 problems.append(Problem(
                     raw.visits.file, None, header, None,
                     f"a '{name}' column {what}in the visits table; without it "
@@ -638,19 +641,45 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
     patients = visits = None
     if raw.patients is not None:
         spec = {**PATIENT_TABLE, **{c.name: c for c in raw.patients.study_columns}}
-        converted, found = _convert(raw.patients, spec, aliases)
+        if raw.patients.engine is not None:
+            source = raw.patients.engine
+            converted, index, found = convert_table(
+                source, raw.patients.file,
+                {name: source.header.index(raw.patients.headers[name])
+                 for name in raw.patients.frame.columns},
+                raw.patients.headers, spec, _read_cell,
+                lambda column: _category_lookup(column, aliases) if column.kind == "category"
+                else {})
+        else:
+            converted, found = _convert(raw.patients, spec, aliases)
+            index = raw.patients.frame.index
         problems.extend(found)
-        patients = pd.DataFrame(converted, index=raw.patients.frame.index)
+        patients = pd.DataFrame(converted, index=index)
         problems.extend(_check_cells(raw.patients, patients, spec))
         problems.extend(_patient_rules(raw.patients, patients, limit))
-    if raw.visits is not None:
+    table: VisitTable | None = None
+    with_values: dict[str, bool] = {}  # visit columns present: whether they hold a value
+    if raw.visits is not None and raw.visits.engine is not None:
+        source = raw.visits.engine
+        frame = raw.visits.frame
+        result = validate_visits(
+            source, raw.visits.file,
+            {name: source.header.index(raw.visits.headers[name]) for name in frame.columns},
+            raw.visits.headers, patients, limit, _read_cell,
+            lambda column: _category_lookup(column, aliases) if column.kind == "category"
+            else {}, VEGF_WARN_ABOVE, VISIT_BEFORE_START_DAYS)
+        problems.extend(result.problems)
+        table = result.visits
+        with_values = {name: name in result.with_values for name in result.present}
+    elif raw.visits is not None:
         converted, found = _convert(raw.visits, VISIT_TABLE, aliases)
         problems.extend(found)
         visits = pd.DataFrame(converted, index=raw.visits.frame.index)
         problems.extend(_check_cells(raw.visits, visits, VISIT_TABLE))
         problems.extend(_visit_rules(raw.visits, visits, patients, limit))
+        with_values = {name: bool(visits[name].notna().any()) for name in visits.columns}
     if patients is not None:
-        problems.extend(_response_source_rules(raw, visits))
+        problems.extend(_response_source_rules(raw, with_values))
     broken = {(t.file, row) for t in (raw.patients, raw.visits) if t is not None
               for row in t.broken_rows}
     problems = [p for p in problems if (p.file, p.row) not in broken]
@@ -661,7 +690,8 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
     cohort = Cohort(
         patients=_canonical(patients, (*COLUMNS, *(raw.patients.study_columns
                                                    if raw.patients is not None else ()))),
-        visits=None if visits is None else _canonical(visits, VISIT_COLUMNS),
+        visits=(table if table is not None else None if visits is None
+                else VisitTable.from_frame(_canonical(visits, VISIT_COLUMNS))),
         warnings=tuple(ordered([p for p in everything if p.severity == "warning"])),
         source=raw.source,
         absent_columns=frozenset(c.name for c in COLUMNS if c.name not in headers),

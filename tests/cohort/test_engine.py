@@ -1,0 +1,321 @@
+"""The engine path (DuckDB) gives the pandas path's problems, visits and derived dataset.
+
+Every case writes the same visits file and reads it twice: ``POEMS_COHORT_ENGINE=never`` (the
+pandas path) and ``always`` (the engine), then compares the problems (byte for byte, in order),
+the validated visits and the analysis dataset.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from poems_cohort.clinical.dataset import derive_analysis_dataset
+from poems_cohort.clinical.responses import engine_response_dates, response_dates
+from poems_cohort.clinical.settings import EndpointSettings
+from poems_cohort.cohort import load_cohort, read_cohort
+from poems_cohort.cohort.engine import ENGINE_ENV, VisitTable
+from poems_cohort.cohort.readers import _read_raw
+from poems_cohort.errors import InputError
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "ten-patients"
+GOOD = (EXAMPLE / "visits.csv").read_text()
+HEADER = GOOD.splitlines()[0]
+
+
+def _load(folder: Path, mode: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(ENGINE_ENV, mode)
+    try:
+        cohort = load_cohort(folder)
+    except InputError as exc:
+        return None, [str(p) for p in exc.problems]
+    return cohort, [str(p) for p in cohort.warnings]
+
+
+def _folder(tmp_path: Path, visits: str | None = None, parquet: pa.Table | None = None) -> Path:
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    shutil.copy(EXAMPLE / "patients.csv", folder / "patients.csv")
+    if parquet is not None:
+        pq.write_table(parquet, folder / "visits.parquet")
+    else:
+        (folder / "visits.csv").write_bytes((visits or GOOD).encode())
+    return folder
+
+
+def _both(folder: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Both paths on ``folder``: equal problems, visits and datasets; the problems."""
+    monkeypatch.setenv(ENGINE_ENV, "always")
+    raw = read_cohort(folder)
+    assert raw.visits is not None and raw.visits.engine is not None  # the engine read it
+    pandas_cohort, pandas_problems = _load(folder, "never", monkeypatch)
+    engine_cohort, engine_problems = _load(folder, "always", monkeypatch)
+    assert engine_problems == pandas_problems
+    assert (engine_cohort is None) == (pandas_cohort is None)
+    if engine_cohort is not None and pandas_cohort is not None:
+        assert engine_cohort.visits is not None and engine_cohort.visits.on_disk
+        assert pandas_cohort.visits is not None and not pandas_cohort.visits.on_disk
+        pd.testing.assert_frame_equal(engine_cohort.visits.to_frame(),
+                                      pandas_cohort.visits.to_frame())
+        pd.testing.assert_frame_equal(derive_analysis_dataset(engine_cohort),
+                                      derive_analysis_dataset(pandas_cohort))
+    return engine_problems
+
+
+def _with(*lines: str, header: str = HEADER) -> str:
+    body = GOOD.splitlines()[1:]
+    return "\n".join([header, *body, *lines]) + "\n"
+
+
+def test_good_file_same_cohort(tmp_path, monkeypatch):
+    assert _both(_folder(tmp_path), monkeypatch) == []
+
+
+CASES = {
+    "bad numbers": _with("P01,2014-06-01,negative,negative,12.0,30,4 820,2",
+                         "P01,2014-07-01,negative,negative,12 mg,30,420,2",
+                         "P01,2014-08-01,negative,negative,12.0,30,inf,2",
+                         "P01,2014-09-01,negative,negative,1e1,4_0,420,2"),
+    "odd but valid numbers": _with("P01,2014-06-01,negative,negative, 12.50 ,+30,4.2e2,NA",
+                                   "P01,2014-07-01,negative,negative,.5,30.,NaN,n/a"),
+    "non-ASCII digits": _with("P01,2014-06-01,negative,negative,١٢,30,٤٢٠,2",
+                              "P01,2014-07-01,negative,negative,１２,30,420,2"),
+    "bad dates": _with("P01,2014-02-30,negative,negative,12.0,30,420,2",
+                       "P01,01/06/2014,negative,negative,12.0,30,420,2",
+                       "P01,1899-06-01,negative,negative,12.0,30,420,2",
+                       "P01,2014-06-02 00:00,negative,negative,12.0,30,420,2",
+                       "P01,２０１４-06-03,negative,negative,12.0,30,420,2"),
+    "formula-like and odd categories": _with("P01,2014-06-01,=SUM(A1),NEG,12.0,30,420,2",
+                                             "P01,2014-07-01,+,-,12.0,30,420,2",
+                                             "P01,2014-08-01,equivocal,Negative ,12.0,30,420,2"),
+    "unknown patients and odd identifiers": _with("P99,2014-06-01,negative,negative,12,30,420,2",
+                                                  " P01 ,2014-07-01,negative,negative,12,30,420,2",
+                                                  "na,2014-08-01,negative,negative,12,30,420,2",
+                                                  "p01,2014-09-01,negative,negative,12,30,420,2"),
+    "dates out of order": _with("P02,2019-06-01,negative,negative,12,30,420,1",
+                                "P01,2012-01-01,negative,negative,12,30,420,2",
+                                "P03,2018-12-01,negative,negative,12,30,420,2"),
+    "duplicates": _with("P01,2013-09-11,positive,positive,13.5,35,2410,2",
+                        "P01,2013-09-11,negative,negative,13.5,35,2410,2"),
+    "missing values and blank rows": _with(",2014-06-01,negative,negative,12,30,420,2",
+                                           "P01,,negative,negative,12,30,420,2",
+                                           ",,,,,,,", "   ,  ,,,,,, ",
+                                           "P01,2014-10-01,,,,,,"),
+    "ranges and whole numbers": _with("P01,2014-06-01,negative,negative,-1,30,420,2.5",
+                                      "P01,2014-07-01,negative,negative,12,30,60000,13"),
+    "some columns only": "patient_id,visit_date,vegf_pg_ml\nP01,2013-06-11,3615\n"
+                         "P01,2014-03-12,150\nP02,2015-03-03,\n",
+    "renamed and unknown columns": "ID,date,VEGF,notes\nP01,2013-06-11,3615,x\n"
+                                   "P01,2014-03-12,150,\n",
+    "CRLF and BOM": "\ufeff" + GOOD.replace("\n", "\r\n"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_same_problems_and_datasets(name, tmp_path, monkeypatch):
+    problems = _both(_folder(tmp_path, CASES[name]), monkeypatch)
+    if name not in ("CRLF and BOM", "odd but valid numbers"):
+        assert problems, name  # each broken file has something to say
+
+
+def test_visit_problems_are_the_users_cells(tmp_path, monkeypatch):
+    problems = _both(_folder(tmp_path, CASES["bad numbers"]), monkeypatch)
+    assert any("row 33" in p and "'12 mg'" in p for p in problems)
+
+
+def test_files_the_engine_cannot_read_plainly_fall_back(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENGINE_ENV, "always")
+    for text in (_with('P01,2014-06-01,"negative",negative,12,30,420,2'),  # quoted
+                 _with("", "P01,2014-06-01,negative,negative,12,30,420,2"),  # a blank line
+                 _with("P01,2014-06-01,negative"),  # a short line
+                 _with("P01,2014-06-01,neg\rative,negative,12,30,420,2"),  # a bare CR
+                 HEADER + "\n"):  # no rows
+        folder = tmp_path / f"f{abs(hash(text))}"
+        folder.mkdir()
+        shutil.copy(EXAMPLE / "patients.csv", folder / "patients.csv")
+        (folder / "visits.csv").write_text(text)
+        raw, _ = _read_raw(folder, None)
+        assert raw.visits is None or raw.visits.engine is None
+        _, engine = _load(folder, "always", monkeypatch)
+        _, pandas = _load(folder, "never", monkeypatch)
+        assert engine == pandas
+
+
+def _parquet(values: dict[str, list[object]]) -> pa.Table:
+    return pa.table(values)
+
+
+def test_parquet_typed_columns(tmp_path, monkeypatch):
+    import datetime as dt
+
+    table = pa.table({
+        "patient_id": ["P01", "P01", "P99", "P02", "P01"],
+        "visit_date": pa.array([dt.date(2013, 6, 11), dt.date(2014, 3, 12), dt.date(2014, 3, 12),
+                                dt.date(1890, 1, 1), None], pa.date32()),
+        "serum_ife": ["positive", "negative", "neg", None, "x"],
+        "urine_ife": [None, "negative", "negative", "positive", "negative"],
+        "vegf_pg_ml": [3615.0, float("nan"), float("inf"), 150.0, 1e6],
+        "onls": [3.0, 2.0, 1.5, 14.0, None],
+    })
+    problems = _both(_folder(tmp_path, parquet=table), monkeypatch)
+    assert problems
+
+
+def test_parquet_good(tmp_path, monkeypatch):
+    import datetime as dt
+
+    table = pa.table({
+        "patient_id": ["P01", "P01", "P02"],
+        "visit_date": pa.array([dt.date(2013, 6, 11), dt.date(2014, 3, 12),
+                                dt.date(2015, 3, 3)], pa.date32()),
+        "serum_ife": ["positive", "negative", "positive"],
+        "urine_ife": [None, "negative", "positive"],
+        "vegf_pg_ml": [3615.0, 150.0, None],
+        "onls": [3.0, 2.0, 1.0],
+    })
+    assert _both(_folder(tmp_path, parquet=table), monkeypatch) == []
+
+
+def test_subset_keeps_the_visits_of_the_patients(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENGINE_ENV, "always")
+    cohort = load_cohort(_folder(tmp_path))
+    part = cohort.subset(["P02", "P09"])
+    assert part.visits is not None and part.visits.on_disk
+    frame = part.visits.to_frame()
+    assert set(frame["patient_id"]) == {"P02", "P09"} and len(part.visits) == len(frame) == 6
+    monkeypatch.setenv(ENGINE_ENV, "never")
+    expected = load_cohort(tmp_path / "cohort").subset(["P02", "P09"]).visits
+    assert expected is not None
+    pd.testing.assert_frame_equal(frame, expected.to_frame())
+
+
+def test_the_temporary_folder_is_removed(tmp_path, monkeypatch):
+    import gc
+
+    monkeypatch.setenv(ENGINE_ENV, "always")
+    cohort = load_cohort(_folder(tmp_path))
+    assert cohort.visits is not None and cohort.visits.spill is not None
+    folder = cohort.visits.spill.path
+    assert folder.is_dir() and not folder.is_relative_to(tmp_path)
+    del cohort
+    gc.collect()
+    assert not folder.exists()
+    assert sorted(p.name for p in (tmp_path / "cohort").iterdir()) == ["patients.csv",
+                                                                      "visits.csv"]
+
+
+@pytest.mark.parametrize("cutoff", ["2018-08-31", "2015-06-01"])
+def test_grouped_query_equals_pandas_derivation(cutoff, tmp_path, monkeypatch):
+    """Edge cases of the criteria: zero chains, one chain, no chains, ONLS without baseline."""
+    monkeypatch.setenv(ENGINE_ENV, "never")
+    patients = load_cohort(EXAMPLE).patients.copy()
+    patients.loc[1, "onls"] = float("nan")
+    visits = pd.DataFrame({
+        "patient_id": ["P01"] * 6 + ["P02"] * 3 + ["P03", "P77"],
+        "visit_date": pd.to_datetime(["2013-06-11", "2013-09-11", "2014-03-12", "2015-01-01",
+                                      "2016-01-01", "2017-01-01", "2014-12-01", "2015-03-03",
+                                      "2019-01-01", "2015-01-20", "2016-01-01"]),
+        "serum_ife": ["negative", "negative", "negative", "negative", "positive", None,
+                      "negative", "negative", "negative", "negative", "negative"],
+        "urine_ife": ["negative", "negative", "negative", None, "negative", "negative",
+                      "negative", "negative", "negative", "negative", "negative"],
+        "flc_kappa_mg_l": [0.0, 5.0, 10.0, None, 1.0, 2.0, None, 10.0, 10.0, 10.0, 10.0],
+        "flc_lambda_mg_l": [0.0, 0.0, 20.0, None, 1.0, 2.0, 30.0, 40.0, 10.0, 10.0, 10.0],
+        "vegf_pg_ml": [100.0, None, 1000.0, 50.0, 5000.0, None, 10.0, None, 1.0, 1.0, 1.0],
+        "onls": [3.0, 2.0, None, 1.0, 0.0, 5.0, 0.0, 1.0, 0.0, 0.0, 0.0],
+    })
+    settings = EndpointSettings(cutoff=pd.Timestamp(cutoff))
+    expected = response_dates(patients, visits, settings).sort_index()
+    table = VisitTable.from_frame(visits)
+    got = engine_response_dates(patients, table, settings).sort_index()
+    got.index.name = expected.index.name = None
+    pd.testing.assert_frame_equal(got, expected.astype("datetime64[ns]"), check_names=False)
+    assert got.notna().any().any()
+
+
+PATIENTS = (EXAMPLE / "patients.csv").read_text()
+
+
+def _patients_with(tmp_path: Path, edit) -> Path:
+    """The example with its patients table edited cell by cell (``edit(rows)`` in place)."""
+    lines = PATIENTS.splitlines()
+    rows = [line.split(",") for line in lines]
+    edit(rows)
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    (folder / "patients.csv").write_text("\n".join(",".join(r) for r in rows) + "\n")
+    shutil.copy(EXAMPLE / "visits.csv", folder / "visits.csv")
+    return folder
+
+
+def _set(rows: list[list[str]], row: int, column: str, value: str) -> None:
+    rows[row][rows[0].index(column)] = value
+
+
+def _broken_patients(rows: list[list[str]]) -> None:
+    _set(rows, 1, "age", "sixty")
+    _set(rows, 2, "age", "١٢")
+    _set(rows, 3, "treatment_start", "2015-02-30")
+    _set(rows, 4, "regimen", "auto-SCT")  # a built-in alias
+    _set(rows, 5, "regimen", "=A1")
+    _set(rows, 6, "sex", "x")
+    _set(rows, 7, "patient_id", "P01")  # a duplicate
+    _set(rows, 8, "patient_id", "p01")  # the same identifier in another case
+    _set(rows, 9, "hepatomegaly", "maybe")
+    _set(rows, 10, "albumin_g_l", " 35.5 ")
+    rows.append([""] * len(rows[0]))  # a blank row is no row
+
+
+def test_patients_same_problems_through_both_paths(tmp_path, monkeypatch):
+    folder = _patients_with(tmp_path, _broken_patients)
+    monkeypatch.setenv(ENGINE_ENV, "always")
+    raw, _ = _read_raw(folder, None)
+    assert raw.patients is not None and raw.patients.engine is not None
+    _, engine = _load(folder, "always", monkeypatch)
+    _, pandas = _load(folder, "never", monkeypatch)
+    assert engine == pandas
+    assert len(engine) >= 8
+
+
+def test_patients_same_cohort_through_both_paths(tmp_path, monkeypatch):
+    folder = _patients_with(tmp_path, lambda rows: _set(rows, 4, "regimen", "auto-SCT"))
+    engine_cohort, engine = _load(folder, "always", monkeypatch)
+    pandas_cohort, pandas = _load(folder, "never", monkeypatch)
+    assert engine == pandas and engine_cohort is not None and pandas_cohort is not None
+    pd.testing.assert_frame_equal(engine_cohort.patients, pandas_cohort.patients)
+    assert engine_cohort.absent_columns == pandas_cohort.absent_columns
+
+
+def test_memory_limit_threads_and_spill_folder(monkeypatch):
+    from poems_cohort.cohort.engine import MEMORY_ENV, SpillDir, connect
+
+    spill = SpillDir()
+    monkeypatch.setenv(MEMORY_ENV, "300MB")
+    con = connect(spill)
+    try:
+        limit, threads, temp = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), "
+            "current_setting('temp_directory')").fetchall()[0]
+    finally:
+        con.close()
+    assert limit.startswith("286") or "300" in limit  # DuckDB shows MiB
+    assert int(threads) >= 1
+    assert Path(temp).parent == spill.path
+
+
+def test_many_distinct_cells_for_python_are_joined_in_file_order(tmp_path, monkeypatch):
+    """More distinct non-strict cells than fit a CASE lookup (exponent-form numbers, padded
+    identifiers, a few bad ones): the joined lookup keeps the rows in the file's order."""
+    lines = []
+    for i in range(400):
+        pid = f" P0{1 + i % 9} " if i % 3 else f"P0{1 + i % 9}"
+        vegf = f"{i + 1}e0" if i % 50 else f"{i} pg"
+        lines.append(f"{pid},20{10 + i % 8}-0{1 + i % 9}-1{i % 10},negative,negative,"
+                     f"12,30,{vegf},{i % 5}")
+    problems = _both(_folder(tmp_path, _with(*lines)), monkeypatch)
+    assert any("'0 pg'" in p for p in problems)
