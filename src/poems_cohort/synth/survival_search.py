@@ -20,9 +20,9 @@ another of the same regimen (same status otherwise, so the counts hold). Simulat
 (Metropolis acceptance, geometric cooling) on an objective that sums, over the printed numbers,
 how far ours lies outside the values that print as published, in units of the last printed
 digit (``1 + log(1 + units)``, 0 when it prints), plus a penalty for curves a clinician would
-find odd: a drop of more than ``CLIFF_POINTS`` within three months while at least
-``CLIFF_AT_RISK`` patients are at risk, or a subgroup whose events before 3 years all come after
-month 30. The search stops when the objective is 0 or after ``max_steps`` moves.
+find odd: a subgroup curve dropping more than ``CLIFF_POINTS`` within three months (anywhere)
+while at least ``CLIFF_AT_RISK`` patients are at risk, or whose events before 3 years all come
+after month 30. The search stops when the objective is 0 or after ``max_steps`` moves.
 
 The kernels below (Kaplan–Meier at 3 years, the k-sample log-rank test) are hand-written numpy
 for speed: the study's ``stats`` functions validate their input and build result records, which
@@ -270,7 +270,7 @@ class _Endpoint:
     def evaluate(self, t: np.ndarray, e: np.ndarray, realism: bool, early_too: bool = True,
                  tests: bool = True) -> tuple[dict[int, float], float | None]:
         """The value of every aim of the endpoint, and the realism penalty of its curves
-        (without ``early_too`` only the log-rank tests, and no penalty: ``None``)."""
+        (without ``early_too`` the 3-year rates are not computed: they cannot have moved)."""
         order = np.argsort(t, kind="stable")
         ts, es, cs = t[order], e[order], self.cell[order]
         step = np.empty(len(ts), np.int64)
@@ -332,20 +332,19 @@ class _Endpoint:
             out[i] = (math.exp(-chi2 / 2.0) if m == 3 else
                       math.erfc(math.sqrt(max(chi2, 0.0) / 2.0)) if m == 2 else
                       _chi2_sf(chi2, m - 1))
-        if not early_too:
-            return out, None
         odd = 0.0
         if realism and self.curve_cells:
-            r_e, d_e, t_e = risk[early][:, self.curve_cells], dk[early][:, self.curve_cells], \
-                tt[early]
-            if len(t_e):
-                fac = np.where(r_e > 0, 1.0 - d_e / np.where(r_e > 0, r_e, 1.0), 1.0)
+            r_a, d_a = risk[:, self.curve_cells], dk[:, self.curve_cells]
+            if len(tt):
+                # cliffs anywhere on the curve while enough patients are at risk
+                fac = np.where(r_a > 0, 1.0 - d_a / np.where(r_a > 0, r_a, 1.0), 1.0)
                 surv = np.cumprod(fac, axis=0)
-                first = np.searchsorted(t_e, t_e - WINDOW_DAYS, side="right")
+                first = np.searchsorted(tt, tt - WINDOW_DAYS, side="right")
                 before = np.where((first > 0)[:, None], surv[np.maximum(first - 1, 0)], 1.0)
                 drop = 100.0 * (before - surv)
-                drop = np.where((r_e >= CLIFF_AT_RISK) & (d_e > 0), drop, 0.0)
+                drop = np.where((r_a >= CLIFF_AT_RISK) & (d_a > 0), drop, 0.0)
                 odd += float(np.maximum(drop.max(axis=0) - CLIFF_POINTS, 0.0).sum()) / 2.0
+                d_e, t_e = d_a[early], tt[early]
                 any_event = (d_e > 0).any(axis=0)
                 soon = ((d_e > 0) & (t_e <= EARLY_EVENT_DAYS)[:, None]).any(axis=0)
                 odd += 2.0 * float((any_event & ~soon).sum())

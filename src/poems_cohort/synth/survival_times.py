@@ -5,7 +5,8 @@ quantile design whose median is the published median follow-up and whose total i
 published person-years. Which of those times end in death before 3 years is then chosen per
 regimen and risk subgroup by a seeded search until the Kaplan–Meier 3-year OS prints as
 published; progressions before 3 years are chosen the same way for PFS. Later deaths and
-progressions complete the published totals. All times are whole days; months are days / 30.4375
+progressions complete the published totals. :func:`aim_published` then moves that first layout
+onto every printed 3-year rate and log-rank p (``synth.survival_search``). All times are whole days; months are days / 30.4375
 as in the endpoint rules.
 """
 
