@@ -73,8 +73,12 @@ def test_response_counts_per_regimen_and_subgroup(generated, analysis):
 
 
 #: cells whose published 3-year rate cannot be printed by a Kaplan–Meier estimate of the cell
-#: (MDex low risk: 18 patients; 94.3% would need a risk set of 17.4 at one death)
-UNREACHABLE = {("OS", "MDex", "low"), ("PFS", "MDex", "low")}
+#: (MDex low risk: 18 patients; 94.3% would need a risk set of 17.4 at one death; the cohort
+#: takes 94.1, tests/synth/test_survival_search.py)
+UNREACHABLE = {("OS", "MDex", "low")}
+#: cells the survival search leaves within 0.2 points (MDex low-risk PFS, 87.7 for 87.8: it prints
+#: only together with OS 94.1, which the search did not reach on the bundled seed)
+NEAR = {("PFS", "MDex", "low")}
 
 
 def test_three_year_survival_per_cell(generated, analysis):
@@ -86,7 +90,7 @@ def test_three_year_survival_per_cell(generated, analysis):
             for ep, target in (("PFS", t.pfs_3y[sg]), ("OS", t.os_3y[sg])):
                 col = ep.lower()
                 got = km_percent(cell[f"{col}_months"], cell[f"{col}_event"] == 1, 36.0)
-                if (ep, t.regimen, sg) in UNREACHABLE:
+                if (ep, t.regimen, sg) in UNREACHABLE | NEAR:
                     assert abs(got - target) < 0.2
                 else:
                     assert abs(got - target) < 0.051, (ep, t.regimen, sg, got, target)

@@ -29,3 +29,36 @@ def prints_as(percent: float, printed: float, decimals: int = 1) -> bool:
     """
     half = 0.5 * 10.0**-decimals
     return printed - half + 0.002 <= percent < printed + half - 0.002
+
+
+def km_values(n: int, lo: float, hi: float, first: bool = False) -> list[float]:
+    """Every Kaplan–Meier survival in ``[lo, hi)`` that ``n`` patients can give, at any time.
+
+    A Kaplan–Meier estimate is a product of factors ``1 - d / m`` over its event times, with
+    ``m`` patients at risk and ``d`` of them having the event; between two event times any
+    number of patients may be censored, so the risk set of the next event time is any
+    ``m' <= m - d``. The search walks every such sequence whose product stays at or above
+    ``lo`` (the product only falls), which is exhaustive: the returned list holds every
+    reachable value of the interval (rounded to 10 digits), whatever the event and censoring
+    times. Used to prove that a printed rate cannot come from a subgroup of ``n`` patients.
+    With ``first`` the walk stops at the first value found (enough to show one exists).
+    """
+    found: set[float] = set()
+    seen: set[tuple[int, float]] = set()
+    stack = [(n, 1.0)]
+    while stack:
+        m_left, prod = stack.pop()
+        if lo <= prod < hi:
+            found.add(round(prod, 10))
+            if first:
+                break
+        for m in range(m_left, 0, -1):
+            for d in range(1, m + 1):
+                q = prod * (1.0 - d / m)
+                if q < lo:
+                    break
+                key = (m - d, round(q, 12))
+                if key not in seen:
+                    seen.add(key)
+                    stack.append(key)
+    return sorted(found)

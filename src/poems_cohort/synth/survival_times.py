@@ -5,7 +5,8 @@ quantile design whose median is the published median follow-up and whose total i
 published person-years. Which of those times end in death before 3 years is then chosen per
 regimen and risk subgroup by a seeded search until the Kaplan–Meier 3-year OS prints as
 published; progressions before 3 years are chosen the same way for PFS. Later deaths and
-progressions complete the published totals. All times are whole days; months are days / 30.4375
+progressions complete the published totals. :func:`aim_published` then moves that first layout
+onto every printed 3-year rate and log-rank p (``synth.survival_search``). All times are whole days; months are days / 30.4375
 as in the endpoint rules.
 """
 
@@ -20,9 +21,11 @@ import pandas as pd
 from poems_cohort import stats
 from poems_cohort.defaults import PAPER_CUTOFF
 from poems_cohort.synth.assign import choose_exact
-from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS, km_at, prints_as
+from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS, km_at, km_values, prints_as
 from poems_cohort.synth.pooled_above import Layout, applies, pooled_above_layout
 from poems_cohort.synth.published import load_published
+from poems_cohort.synth.survival_search import Aim, Frame, search
+from poems_cohort.synth.survival_search import Layout as Times
 from poems_cohort.synth.targets import RegimenTargets, Targets
 
 CUTOFF = pd.Timestamp(PAPER_CUTOFF)
@@ -393,7 +396,129 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
         if not tight or _logrank_sides_hold(baseline["regimen"].to_numpy(), sub_all, follow,
                                             died, prog):
             break
+    follow, died, prog, cause = aim_published(targets, baseline, rng, follow, died, prog, cause)
     return _to_dates(targets, baseline, rng, follow, died, prog, cause)
+
+
+#: Moves of the aimed search (:func:`aim_published`) for a cohort of the published size; larger
+#: cohorts get fewer (each move costs time in proportion to the cohort), and none above
+#: ``AIM_MAX_PATIENTS``.
+AIM_STEPS = 80000
+AIM_MAX_PATIENTS = 5000
+#: The moves are shared among this many independent runs of the search; the best is kept.
+AIM_RESTARTS = 1
+
+
+def published_aims(targets: Targets) -> tuple[Aim, ...]:
+    """What the aimed search aims at: every 3-year PFS and OS rate (per regimen all / low /
+    medium-high, and the cohort's), and for a cohort of the published size every log-rank p of
+    Table 2 (each regimen against ASCT) and the text's three-regimen OS p."""
+    names = [t.regimen for t in targets.regimens]
+    aims: list[Aim] = []
+    for code, t in enumerate(targets.regimens):
+        for ep, rates in (("pfs", t.pfs_3y), ("os", t.os_3y)):
+            for sg in ("all", "low", "medium-high"):
+                printed = float(rates[sg])
+                aims.append(Aim(f"{ep}3y.{t.regimen}.{sg}", "rate", ep, (code,), sg, printed,
+                                1, _reachable_instead(t.cell_size(sg) if sg != "all"
+                                                      else t.size, printed)))
+    aims.append(Aim("pfs3y.All", "rate", "pfs", (), "all", float(targets.pfs_3y), 1))
+    aims.append(Aim("os3y.All", "rate", "os", (), "all", float(targets.os_3y), 1))
+    published = load_published()
+    if targets.size != int(published["table1.header.n.All"].value or 0) or "ASCT" not in names:
+        return tuple(aims)
+    ref = names.index("ASCT")
+    for ep in ("pfs", "os"):
+        for column, sg in (("all", "all"), ("low", "low"), ("medium_high", "medium-high")):
+            for other in names:
+                key = f"table2.{ep}.{column}.{other}.p"
+                if other == "ASCT" or key not in published:
+                    continue
+                num = published[key]
+                aims.append(Aim(key, "p", ep, tuple(sorted((names.index(other), ref))), sg,
+                                float(num.value or 0.0), int(num.decimals or 3)))
+    num = published["text.os.p"]
+    aims.append(Aim("text.os.p", "p", "os", tuple(range(len(names))), "all",
+                    float(num.value or 0.0), int(num.decimals or 3)))
+    return tuple(aims)
+
+
+#: Subgroups up to this size are checked for printed rates that no layout can give
+#: (:func:`~poems_cohort.synth.km.km_values`).
+EXHAUSTIVE_MAX = 40
+
+
+def _reachable_instead(n: int, printed: float) -> tuple[float, float] | None:
+    """For a 3-year rate (percent, one decimal) that no layout of ``n`` patients can print, the
+    value aimed at instead: the nearest reachable value below it (as an interval of one value,
+    percent); ``None`` when the printed rate is reachable (or ``n`` too large to check).
+
+    Below rather than above: a rate above is reached with an event before any censoring, which
+    fixes the first factor of the subgroup's PFS as well (MDex low risk: OS 94.4 = 17/18 would
+    leave PFS 87.8 out of reach, OS 94.1 = 16/17 keeps it; docs/reproduction.md).
+    """
+    if n > EXHAUSTIVE_MAX:
+        return None
+    lo, hi = (printed - 0.05) / 100.0, (printed + 0.05) / 100.0
+    if km_values(n, lo, hi, first=True):
+        return None
+    below = km_values(n, max(0.0, lo - 0.05), lo)
+    value = 100.0 * (below[-1] if below else lo)
+    return (value, value)
+
+
+def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator,
+                  follow: np.ndarray, died: np.ndarray, prog: np.ndarray, cause: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The layout moved by :func:`~poems_cohort.synth.survival_search.search` towards every
+    published survival number (:func:`published_aims`), causes of death following the deaths.
+
+    The median follow-up (per regimen and overall) and the person-years are held where the first
+    layout prints them; the treatment-related deaths stay; the longest-followed patient evaluable
+    for CRH and for CRV of each regimen, and every evaluable patient followed beyond the
+    regimen's longest time to that response, keep their follow-up.
+    """
+    n = len(baseline)
+    if n > AIM_MAX_PATIENTS:
+        return follow, died, prog, cause
+    names = [t.regimen for t in targets.regimens]
+    regimen = np.array([names.index(r) for r in baseline["regimen"].to_numpy()], np.int64)
+    low = baseline["subgroup"].to_numpy() == "low"
+    pinned = np.zeros(n, bool)
+    for code, t in enumerate(targets.regimens):
+        mine = regimen == code
+        for k, kin in (("crh", t.crh_kinetics), ("crv", t.crv_kinetics)):
+            col = f"{k}_ev"
+            if col in baseline.columns:
+                ev = np.flatnonzero(mine & baseline[col].to_numpy(dtype=bool))
+                if len(ev):
+                    # followed beyond the longest time to response: they carry it, and the
+                    # others stay at risk after it (the response curves level off)
+                    pinned[ev[follow[ev] >= int(kin.maximum * DAYS_PER_MONTH)]] = True
+                    pinned[ev[np.argmax(follow[ev])]] = True
+    medians: dict[int, float] = {}
+    for code, t in enumerate(targets.regimens):
+        if abs(np.median(follow[regimen == code]) / DAYS_PER_MONTH - t.median_followup) < 0.49:
+            medians[code] = t.median_followup
+    if abs(np.median(follow) / DAYS_PER_MONTH - targets.median_followup) < 0.49:
+        medians[-1] = targets.median_followup
+    py = follow.sum() / DAYS_PER_MONTH / 12.0
+    frame = Frame(regimen=regimen, low=low, fixed=cause == "treatment-related", pinned=pinned,
+                  medians=medians,
+                  person_years=targets.person_years if abs(py - targets.person_years) < 0.49
+                  else None, ref=names.index("ASCT") if "ASCT" in names else 0)
+    steps = int(AIM_STEPS * min(1.0, 347.0 / n)) // AIM_RESTARTS
+    aims = published_aims(targets)
+    # independent runs from the first layout (the search stalls in local minima): the best
+    res = min((search(frame, Times(follow, died, prog), aims, rng, max_steps=steps)
+               for _ in range(AIM_RESTARTS)), key=lambda r: r.objective)
+    f, d, p = res.layout.follow, res.layout.died, res.layout.prog
+    new_cause = np.where(d, cause, "").astype(object)
+    fresh = np.flatnonzero(d & (new_cause == ""))
+    new_cause[fresh] = np.where(p[fresh] >= 0, "disease",
+                                rng.choice(["disease", "other", "unknown"], size=len(fresh),
+                                           p=[0.45, 0.35, 0.2]))
+    return f, d, p, new_cause
 
 
 def _logrank_p(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> float:
@@ -423,6 +548,62 @@ def _logrank_sides_hold(regimen: np.ndarray, sub: np.ndarray, follow: np.ndarray
                     return False
     p = _logrank_p(follow, died, regimen)
     return (p < 0.05) == (published["text.os.p"].value < 0.05)
+
+
+def _day_of_year_start(year: int) -> int:
+    return (pd.Timestamp(year=year, month=1, day=1) - FIRST_START).days
+
+
+#: At most this share of a regimen's patients start in one calendar year (a patient free to
+#: start anywhere in the era moves from a fuller year to the emptiest one it may start in).
+YEAR_SHARE_MAX = 0.15
+
+
+def _fill_empty_years(rng: np.random.Generator, regimen: np.ndarray, free: np.ndarray,
+                      start: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Give every calendar year of a regimen's era at least one patient and none more than
+    ``YEAR_SHARE_MAX`` of them (in place): a patient free to start anywhere in the era (dead,
+    or last seen before the cutoff) moves from the fullest year into the emptiest year that
+    lies within the starts allowed to it (calendar dates change no study number)."""
+    base = np.datetime64(FIRST_START.date(), "D")
+    last = (LAST_START - FIRST_START).days
+    for name, first in ERA_START.items():
+        mine = np.flatnonzero(regimen == name)
+        if not len(mine):
+            continue
+        span = list(range(first.year, LAST_START.year + 1))
+        bounds = {y: (max(_day_of_year_start(y), 0), min(_day_of_year_start(y + 1) - 1, last))
+                  for y in span}
+        cap = max(1, int(YEAR_SHARE_MAX * len(mine)))
+        for _ in range(4 * len(mine)):
+            years = (base + start[mine].astype("timedelta64[D]")).astype(
+                "datetime64[Y]").astype(np.int64) + 1970
+            counts = {y: int((years == y).sum()) for y in span}
+            empty = [y for y in span if counts[y] == 0]
+            full = max(span, key=lambda y: (counts[y], -y))
+            if not empty and counts[full] <= cap:
+                break
+            moved = False
+            for src in sorted(span, key=lambda y: (-counts[y], y)):
+                if counts[src] <= 1 or (not empty and counts[src] <= cap):
+                    break
+                movers = [int(i) for i, yy in zip(mine, years, strict=True)
+                          if yy == src and free[i]]
+                for i in movers:
+                    targets = [y for y in span if bounds[y][0] <= hi[i]
+                               and bounds[y][1] >= lo[i] and counts[y] + 1 < counts[src]]
+                    if not targets:
+                        continue
+                    dest = min(targets, key=lambda y: (counts[y], y))
+                    a = max(bounds[dest][0], int(lo[i]))
+                    b = min(bounds[dest][1], int(hi[i]))
+                    start[i] = a + int(rng.integers(0, b - a + 1))
+                    moved = True
+                    break
+                if moved:
+                    break
+            if not moved:
+                break
 
 
 def _to_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator,
@@ -456,6 +637,7 @@ def _to_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator
     drawn = lo + np.floor(rng.random(n) * (hi - lo + 1)).astype(np.int64)
     start = np.where(free, drawn, start)
     start = np.maximum(start, 0)
+    _fill_empty_years(rng, regimen, free, start, lo, hi)
     base = np.datetime64(FIRST_START.date(), "D")
     start_d = base + start.astype("timedelta64[D]")
     end_d = start_d + follow.astype("timedelta64[D]")

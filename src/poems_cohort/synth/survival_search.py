@@ -1,0 +1,636 @@
+"""A seeded local search that places event and censoring times on the published survival numbers.
+
+The first layout (``synth.survival_times``) gives each regimen its follow-up times, deaths and
+progressions. This search then moves them, patient by patient, until every published 3-year
+PFS and OS rate (per regimen: all, low and medium-high risk; and the whole cohort) and every
+log-rank p-value of Table 2 and the text (each regimen against ASCT in every column, and the
+three regimens for OS) print as published, while the numbers already fixed stay:
+
+- each regimen's deaths, progressions in living patients and treatment-related deaths (moves
+  keep the counts; the treatment-related deaths are never moved);
+- the median follow-up per regimen and overall, and the person-years (a move that would change
+  how they print is refused);
+- the longest follow-up of the patients evaluable for CRH and for CRV (they carry the published
+  longest time to a response), which is never moved;
+- at most three patients share a follow-up to the day.
+
+Moves: shift a follow-up time (death or censoring), shift a progression time, swap follow-up
+times between two patients of a regimen, pass a death or a progression from one patient to
+another of the same regimen (same status otherwise, so the counts hold). Simulated annealing
+(Metropolis acceptance, geometric cooling) on an objective that sums, over the printed numbers,
+how far ours lies outside the values that print as published, in units of the last printed
+digit (``1 + log(1 + units)``, 0 when it prints), plus a penalty for curves a clinician would
+find odd: a subgroup curve dropping more than ``CLIFF_POINTS`` within three months (anywhere)
+while at least ``CLIFF_AT_RISK`` patients are at risk, or whose events before 3 years all come
+after month 30. The search stops when the objective is 0 or after ``max_steps`` moves.
+
+The kernels below (Kaplan–Meier at 3 years, the k-sample log-rank test) are hand-written numpy
+for speed: the study's ``stats`` functions validate their input and build result records, which
+costs more than the whole test here, and the search evaluates tens of thousands of layouts. They
+compute the same statistics (``tests/synth/test_survival_search.py`` checks them against
+``stats.logrank_test`` and ``stats.kaplan_meier``); the final cohort is always judged by the
+study code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS
+
+#: A curve's drop within any three months, in percentage points, above which it counts as a
+#: cliff (only while at least ``CLIFF_AT_RISK`` patients of the curve are at risk).
+CLIFF_POINTS = 12.0
+CLIFF_AT_RISK = 12
+#: A curve whose 3-year rate lies below 100 must have an event before this day.
+EARLY_EVENT_DAYS = int(30 * DAYS_PER_MONTH)
+WINDOW_DAYS = int(round(3 * DAYS_PER_MONTH))
+
+
+# --------------------------------------------------------------------------------------------
+# Kernels
+
+
+def km_horizon(time: np.ndarray, event: np.ndarray, horizon: int = HORIZON_DAYS) -> float:
+    """Kaplan–Meier survival at ``horizon`` (events on or before it count)."""
+    early = event & (time <= horizon)
+    if not early.any():
+        return 1.0
+    t_ev = np.sort(time[early])
+    # at risk at an event time: patients whose time is not before it
+    srt = np.sort(time)
+    uniq, counts = np.unique(t_ev, return_counts=True)
+    at_risk = len(srt) - np.searchsorted(srt, uniq, side="left")
+    return float(np.prod(1.0 - counts / at_risk))
+
+
+def logrank_p(time: np.ndarray, event: np.ndarray, group: np.ndarray, k: int) -> float:
+    """The p-value of the k-sample log-rank test (R ``survdiff``, rho = 0) for groups coded
+    ``0 .. k-1`` (every code present); NaN when it cannot be computed."""
+    order = np.argsort(time, kind="stable")
+    t, e, g = time[order], event[order], group[order]
+    n = len(t)
+    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    d = np.add.reduceat(e.astype(np.int64), starts)
+    keep = d > 0
+    if not keep.any():
+        return math.nan
+    at_risk = (n - starts)[keep].astype(float)
+    d = d[keep].astype(float)
+    w = np.where(at_risk > 1, d * (at_risk - d) / np.maximum(at_risk - 1, 1), 0.0)
+    if k == 2:
+        g1 = g == 1
+        before = np.r_[0, np.cumsum(g1)]
+        risk1 = (before[-1] - before[starts])[keep]
+        d1 = np.add.reduceat((e & g1).astype(np.int64), starts)[keep]
+        share = risk1 / at_risk
+        o_e = float((d1 - d * share).sum())
+        var = float((w * share * (1.0 - share)).sum())
+        if var <= 0:
+            return math.nan
+        return math.erfc(math.sqrt(o_e * o_e / var / 2.0))
+    onehot = np.zeros((n, k))
+    onehot[np.arange(n), g] = 1.0
+    # patients of each group with a time at or after each distinct time
+    behind = np.vstack([np.zeros((1, k)), np.cumsum(onehot, axis=0)])
+    risk_k = (behind[-1] - behind[starts])[keep]
+    d_k = np.add.reduceat(onehot * e[:, None], starts, axis=0)[keep]
+    share = risk_k / at_risk[:, None]
+    o_e = (d_k - d[:, None] * share).sum(axis=0)
+    cov = np.diag((w[:, None] * share).sum(axis=0)) - (w[:, None] * share).T @ share
+    x, v = o_e[:-1], cov[:-1, :-1]
+    try:
+        chi = float(x @ np.linalg.solve(v, x))
+    except np.linalg.LinAlgError:
+        return math.nan
+    if k == 3:
+        return math.exp(-max(chi, 0.0) / 2.0)
+    from scipy.stats import chi2
+
+    return float(chi2.sf(chi, k - 1))
+
+
+def largest_drop(time: np.ndarray, event: np.ndarray, window: int = WINDOW_DAYS,
+                 horizon: int = HORIZON_DAYS, min_at_risk: int = CLIFF_AT_RISK) -> float:
+    """The largest fall of the Kaplan–Meier curve (points) within ``window`` days, up to
+    ``horizon``, counting only event times with at least ``min_at_risk`` patients at risk."""
+    early = event & (time <= horizon)
+    if not early.any():
+        return 0.0
+    srt = np.sort(time)
+    uniq, counts = np.unique(np.sort(time[early]), return_counts=True)
+    at_risk = len(srt) - np.searchsorted(srt, uniq, side="left")
+    surv = np.cumprod(1.0 - counts / at_risk)
+    ok = at_risk >= min_at_risk
+    if not ok.any():
+        return 0.0
+    # survival just before the window that ends at each event time
+    first = np.searchsorted(uniq, uniq - window, side="right")
+    start = np.where(first > 0, surv[np.maximum(first - 1, 0)], 1.0)
+    return float(100.0 * np.max((start - surv)[ok]))
+
+
+def first_event(time: np.ndarray, event: np.ndarray) -> int | None:
+    """Day of the first event, ``None`` when there is none."""
+    return int(time[event].min()) if event.any() else None
+
+
+# --------------------------------------------------------------------------------------------
+# Targets
+
+
+@dataclass(frozen=True)
+class Aim:
+    """One printed number the search aims at.
+
+    ``kind``: ``"rate"`` (3-year KM percent) or ``"p"`` (log-rank p). ``endpoint``: ``pfs`` or
+    ``os``. ``regimens``: the regimen codes in the comparison (one for a rate; ``()`` for the
+    whole cohort). ``subgroup``: ``all``, ``low`` or ``medium-high``. ``printed``: the value,
+    ``decimals`` its printed decimals. ``key``: the published id (for reports).
+    """
+
+    key: str
+    kind: str
+    endpoint: str
+    regimens: tuple[int, ...]
+    subgroup: str
+    printed: float
+    decimals: int
+    within: tuple[float, float] | None = None
+
+    def cost(self, value: float) -> float:
+        """0 when ``value`` prints as published (with a small margin for the rounding of
+        halves), else ``1 + log(1 + units)`` for ``units`` of the last digit outside.
+
+        ``within``: for a printed value no layout can give, the closed interval of the values
+        taken instead (the nearest reachable on either side), which then costs 0.
+        """
+        if math.isnan(value):
+            return 50.0
+        unit = 10.0 ** -self.decimals
+        if self.within is not None:
+            lo, hi = self.within
+            outside = max(lo - value, value - hi, 0.0) - 1e-6
+        else:
+            margin = 0.02 * unit
+            outside = abs(value - self.printed) - (0.5 * unit - margin)
+        if outside <= 0:
+            return 0.0
+        return 1.0 + math.log1p(outside / unit)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Per patient: ``follow`` (days to death or last follow-up), ``died``, ``prog`` (day of
+    progression, -1 where none)."""
+
+    follow: np.ndarray
+    died: np.ndarray
+    prog: np.ndarray
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The layout reached, its objective (0: every aim prints, no odd curve), the aims still
+    missed and the moves made."""
+
+    layout: Layout
+    objective: float
+    missed: tuple[str, ...]
+    steps: int
+
+
+def pfs_of(follow: np.ndarray, died: np.ndarray, prog: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """PFS time and event: the progression when there is one, else death or last follow-up."""
+    has = prog >= 0
+    return np.where(has, np.minimum(prog, follow), follow), has | died
+
+
+# --------------------------------------------------------------------------------------------
+# The search
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the search needs to know about the patients (fixed during the search).
+
+    ``regimen``: code per patient (0 .. R-1; ``ref`` is the code the pairwise tests compare
+    with). ``low``: low-risk mask. ``fixed``: patients never moved (treatment-related deaths).
+    ``pinned``: patients whose follow-up time is never changed (longest-followed evaluable).
+    ``medians``: per regimen code and ``-1`` for the cohort, the printed median follow-up
+    (months, integer precision). ``person_years``: printed total (``None``: not checked).
+    """
+
+    regimen: np.ndarray
+    low: np.ndarray
+    fixed: np.ndarray
+    pinned: np.ndarray
+    medians: dict[int, float]
+    person_years: float | None
+    ref: int
+
+
+def _median_prints(days: np.ndarray, printed: float) -> bool:
+    return abs(float(np.median(days)) / DAYS_PER_MONTH - printed) < 0.5 - 0.01
+
+
+class _Endpoint:
+    """Every aim of one endpoint computed in one pass over the sorted times.
+
+    The patients fall into cells (regimen x risk subgroup). One sort gives, per distinct event
+    time, the patients at risk and the events of each cell (a matrix); each population (a cell,
+    a regimen, the cohort) and each comparison is then a weighted sum of its columns, so all
+    3-year rates, log-rank tests and curve shapes of the endpoint cost a few array operations.
+    """
+
+    def __init__(self, cell: np.ndarray, n_cells: int, aims: list[tuple[int, Aim]],
+                 cells_of: Callable[[tuple[int, ...], str], np.ndarray],
+                 curve_cells: list[int]) -> None:
+        self.cell = cell
+        self.k = n_cells
+        self.rate_ids = [i for i, a in aims if a.kind == "rate"]
+        self.rate_w = np.array([cells_of(a.regimens, a.subgroup) for _, a in aims
+                                if a.kind == "rate"], float).reshape(-1, n_cells).T
+        two = [(i, a) for i, a in aims if a.kind == "p" and len(a.regimens) == 2]
+        self.two_ids = [i for i, _ in two]
+        self.two_a = np.array([cells_of((a.regimens[0],), a.subgroup) for _, a in two],
+                              float).reshape(-1, n_cells).T
+        self.two_b = np.array([cells_of((a.regimens[1],), a.subgroup) for _, a in two],
+                              float).reshape(-1, n_cells).T
+        many = [(i, a) for i, a in aims if a.kind == "p" and len(a.regimens) > 2]
+        self.many = [(i, np.array([cells_of((r,), a.subgroup) for r in a.regimens], float).T)
+                     for i, a in many]
+        self.curve_cells = curve_cells
+
+    def evaluate(self, t: np.ndarray, e: np.ndarray, realism: bool, early_too: bool = True,
+                 tests: bool = True) -> tuple[dict[int, float], float | None]:
+        """The value of every aim of the endpoint, and the realism penalty of its curves
+        (without ``early_too`` the 3-year rates are not computed: they cannot have moved)."""
+        order = np.argsort(t, kind="stable")
+        ts, es, cs = t[order], e[order], self.cell[order]
+        step = np.empty(len(ts), np.int64)
+        step[0] = 0
+        np.not_equal(ts[1:], ts[:-1], out=step[1:])
+        idx = np.cumsum(step)
+        size = int(idx[-1] + 1) * self.k
+        cnt = np.bincount(idx * self.k + cs, minlength=size).reshape(-1, self.k)
+        risk = cnt[::-1].cumsum(axis=0)[::-1]
+        dk = np.bincount(idx[es] * self.k + cs[es], minlength=size).reshape(-1, self.k)
+        has = dk.any(axis=1)
+        times = np.empty(size // self.k, np.int64)
+        times[idx] = ts
+        risk, dk, tt = risk[has].astype(float), dk[has].astype(float), times[has]
+        out: dict[int, float] = {}
+        early = tt <= HORIZON_DAYS
+        if self.rate_ids and early_too:
+            nr = risk[early] @ self.rate_w
+            dr = dk[early] @ self.rate_w
+            fac = np.where(nr > 0, 1.0 - dr / np.where(nr > 0, nr, 1.0), 1.0)
+            surv = 100.0 * np.prod(fac, axis=0)
+            out.update(zip(self.rate_ids, surv.tolist(), strict=True))
+        if self.two_ids and tests:
+            na, nb = risk @ self.two_a, risk @ self.two_b
+            da, db = dk @ self.two_a, dk @ self.two_b
+            nn, dd = na + nb, da + db
+            safe = np.where(nn > 0, nn, 1.0)
+            share = na / safe
+            o_e = (da - dd * share).sum(axis=0)
+            w = np.where(nn > 1, dd * (nn - dd) / np.where(nn > 1, nn - 1, 1.0), 0.0)
+            var = (w * share * (1.0 - share)).sum(axis=0)
+            chi = np.where(var > 0, o_e * o_e / np.where(var > 0, var, 1.0), np.nan)
+            for i, c in zip(self.two_ids, chi.tolist(), strict=True):
+                out[i] = math.erfc(math.sqrt(c / 2.0)) if c == c else math.nan
+        for i, weights in self.many if tests else ():
+            nk, dkk = risk @ weights, dk @ weights
+            nn, dd = nk.sum(axis=1), dkk.sum(axis=1)
+            keep = (dd > 0) & (nn > 0)
+            nk, dkk, nn, dd = nk[keep], dkk[keep], nn[keep], dd[keep]
+            share = nk / nn[:, None]
+            o_e = (dkk - dd[:, None] * share).sum(axis=0)
+            w = np.where(nn > 1, dd * (nn - dd) / np.where(nn > 1, nn - 1, 1.0), 0.0)
+            cov = np.diag((w[:, None] * share).sum(axis=0)) - (w[:, None] * share).T @ share
+            m = weights.shape[1]
+            x, v = o_e[:-1], cov[:-1, :-1]
+            if m == 3:  # the 2 x 2 system by hand (np.linalg costs more than the test)
+                det = v[0, 0] * v[1, 1] - v[0, 1] * v[1, 0]
+                if abs(det) < 1e-12:
+                    out[i] = math.nan
+                    continue
+                chi2 = float((x[0] * (v[1, 1] * x[0] - v[0, 1] * x[1])
+                              + x[1] * (v[0, 0] * x[1] - v[1, 0] * x[0])) / det)
+            else:
+                try:
+                    chi2 = float(x @ np.linalg.solve(v, x))
+                except np.linalg.LinAlgError:
+                    out[i] = math.nan
+                    continue
+            out[i] = (math.exp(-chi2 / 2.0) if m == 3 else
+                      math.erfc(math.sqrt(max(chi2, 0.0) / 2.0)) if m == 2 else
+                      _chi2_sf(chi2, m - 1))
+        odd = 0.0
+        if realism and self.curve_cells:
+            r_a, d_a = risk[:, self.curve_cells], dk[:, self.curve_cells]
+            if len(tt):
+                # cliffs anywhere on the curve while enough patients are at risk
+                fac = np.where(r_a > 0, 1.0 - d_a / np.where(r_a > 0, r_a, 1.0), 1.0)
+                surv = np.cumprod(fac, axis=0)
+                first = np.searchsorted(tt, tt - WINDOW_DAYS, side="right")
+                before = np.where((first > 0)[:, None], surv[np.maximum(first - 1, 0)], 1.0)
+                drop = 100.0 * (before - surv)
+                drop = np.where((r_a >= CLIFF_AT_RISK) & (d_a > 0), drop, 0.0)
+                odd += float(np.maximum(drop.max(axis=0) - CLIFF_POINTS, 0.0).sum()) / 2.0
+                d_e, t_e = d_a[early], tt[early]
+                any_event = (d_e > 0).any(axis=0)
+                soon = ((d_e > 0) & (t_e <= EARLY_EVENT_DAYS)[:, None]).any(axis=0)
+                odd += 2.0 * float((any_event & ~soon).sum())
+        return out, odd
+
+
+def _chi2_sf(x: float, df: int) -> float:
+    from scipy.stats import chi2
+
+    return float(chi2.sf(x, df))
+
+
+class _State:
+    """The layout being searched and its cached terms."""
+
+    def __init__(self, frame: Frame, layout: Layout, aims: tuple[Aim, ...],
+                 realism: bool) -> None:
+        self.frame = frame
+        self.f = layout.follow.astype(np.int64).copy()
+        self.d = layout.died.astype(bool).copy()
+        self.p = layout.prog.astype(np.int64).copy()
+        self.aims = aims
+        self.realism = realism
+        self.n_reg = int(frame.regimen.max()) + 1
+        self.members = {r: np.flatnonzero(frame.regimen == r) for r in range(self.n_reg)}
+        self.sub_mask = {"all": np.ones(len(self.f), bool), "low": frame.low,
+                         "medium-high": ~frame.low}
+        self.cells = {(r, sg): (frame.regimen == r) & self.sub_mask[sg]
+                      for r in range(self.n_reg) for sg in ("all", "low", "medium-high")}
+        cell = frame.regimen * 2 + (~frame.low).astype(np.int64)
+        k = 2 * self.n_reg
+
+        def cells_of(regs: tuple[int, ...], subgroup: str) -> np.ndarray:
+            w = np.zeros(k)
+            for r in regs or tuple(range(self.n_reg)):
+                if subgroup in ("all", "low"):
+                    w[2 * r] = 1.0
+                if subgroup in ("all", "medium-high"):
+                    w[2 * r + 1] = 1.0
+            return w
+
+        self.endpoints = {ep: _Endpoint(cell, k, [(i, a) for i, a in enumerate(aims)
+                                                  if a.endpoint == ep], cells_of,
+                                        list(range(k)))
+                          for ep in ("pfs", "os")}
+        self.active = np.ones(len(aims), bool)
+        self.tests = True
+        self.values = np.full(len(aims), np.nan)
+        self.costs = np.zeros(len(aims))
+        self.odd = {"pfs": 0.0, "os": 0.0}
+        for ep in ("pfs", "os"):
+            vals, odd = self._evaluate(ep, self.f, self.d, self.p)
+            for i, v in vals.items():
+                self.values[i], self.costs[i] = v, aims[i].cost(v)
+            self.odd[ep] = odd or 0.0
+        self.tie = np.unique(self.f, return_counts=True)
+        self.counts: dict[int, int] = dict(zip(self.tie[0].tolist(), self.tie[1].tolist(),
+                                               strict=True))
+
+    def _evaluate(self, ep: str, f: np.ndarray, d: np.ndarray, p: np.ndarray,
+                  changed: np.ndarray | None = None) -> tuple[dict[int, float], float | None]:
+        t, e = (f, d) if ep == "os" else pfs_of(f, d, p)
+        early_too = True
+        if changed is not None:
+            # a 3-year rate and the curves up to 3 years see only times up to 3 years (and
+            # whether a time lies beyond)
+            t_old = self.f if ep == "os" else pfs_of(self.f, self.d, self.p)[0]
+            early_too = bool(np.any(np.minimum(t_old[changed], t[changed]) <= HORIZON_DAYS))
+        return self.endpoints[ep].evaluate(t, e, self.realism, early_too, self.tests)
+
+    # ---- constraints
+
+    def follow_ok(self, f: np.ndarray, r: int) -> bool:
+        med = self.frame.medians
+        if r in med and not _median_prints(f[self.members[r]], med[r]):
+            return False
+        if -1 in med and not _median_prints(f, med[-1]):
+            return False
+        py = self.frame.person_years
+        return py is None or abs(f.sum() / DAYS_PER_MONTH / 12.0 - py) < 0.5 - 0.01
+
+    # ---- evaluation of a candidate
+
+    def propose(self, f: np.ndarray, d: np.ndarray, p: np.ndarray, changed: np.ndarray,
+                endpoints: tuple[str, ...], hold: bool
+                ) -> tuple[float, dict[int, tuple[float, float]], dict[str, float]] | None:
+        """The change of the objective if the layout became ``f, d, p`` (a move touching
+        ``endpoints``), with the new terms; ``None`` when ``hold`` and a rate that printed
+        would no longer print."""
+        new_terms: dict[int, tuple[float, float]] = {}
+        new_odd: dict[str, float] = {}
+        delta = 0.0
+        for ep in endpoints:
+            vals, odd = self._evaluate(ep, f, d, p, changed)
+            for i, v in vals.items():
+                if not self.active[i]:
+                    continue
+                c = self.aims[i].cost(v)
+                if hold and c > 0 and self.costs[i] == 0 and self.aims[i].kind == "rate":
+                    return None
+                new_terms[i] = (v, c)
+                delta += c - self.costs[i]
+            if odd is not None:
+                new_odd[ep] = odd
+                delta += odd - self.odd[ep]
+        return delta, new_terms, new_odd
+
+    def accept(self, f: np.ndarray, d: np.ndarray, p: np.ndarray,
+               new_terms: dict[int, tuple[float, float]], new_odd: dict[str, float]) -> None:
+        for old in np.flatnonzero(self.f != f):
+            self.counts[int(self.f[old])] -= 1
+            self.counts[int(f[old])] = self.counts.get(int(f[old]), 0) + 1
+        self.f, self.d, self.p = f, d, p
+        for i, (v, c) in new_terms.items():
+            self.values[i], self.costs[i] = v, c
+        self.odd.update(new_odd)
+
+    def total(self) -> float:
+        return float(self.costs[self.active].sum() + sum(self.odd.values()))
+
+
+def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int
+          ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                     tuple[str, ...]] | None:
+    """A random move: ``(regimen, follow, died, prog, changed patients, endpoints)``, or
+    ``None`` when the drawn move is not allowed. Half the moves serve a missed aim: a patient
+    of its comparison and subgroup."""
+    missed = np.flatnonzero((s.costs > 0) & s.active)
+    pool: np.ndarray | None = None
+    if len(missed) and rng.random() < 0.6:
+        a = s.aims[int(rng.choice(missed))]
+        r = int(rng.choice(a.regimens)) if a.regimens else int(rng.integers(0, s.n_reg))
+        pool = np.flatnonzero(s.cells[(r, a.subgroup)] & ~frame.fixed)
+        endpoint_bias = a.endpoint
+    else:
+        r = int(rng.integers(0, s.n_reg))
+        endpoint_bias = None
+    mem = s.members[r]
+    mem = mem[~frame.fixed[mem]]
+    if pool is None or len(pool) < 2:
+        pool = mem
+    if len(mem) < 2:
+        return None
+    kinds = (0, 1, 2, 3, 4) if endpoint_bias != "pfs" else (0, 1, 1, 2, 3, 4, 4)
+    kind = int(rng.choice(kinds))
+    f, d, p = s.f, s.d, s.p
+    endpoints: tuple[str, ...] = ("pfs", "os")
+    if kind == 0:  # shift a follow-up time (a death or a censoring)
+        i = int(rng.choice(pool))
+        if frame.pinned[i]:
+            return None
+        scale = float(rng.choice([5.0, 20.0, 60.0, 200.0, 600.0]))
+        new = int(f[i] + round(rng.normal(0.0, scale)))
+        lo = max(20, int(p[i]) + 8 if p[i] >= 0 else 20)
+        if new < lo or new > int(f[mem].max()) or new == f[i]:
+            return None
+        if s.counts.get(new, 0) >= max_share:
+            return None
+        f = f.copy()
+        f[i] = new
+        if not s.follow_ok(f, r):
+            return None
+        changed = np.array([i])
+    elif kind == 1:  # shift a progression
+        have = pool[p[pool] >= 0]
+        if not len(have):
+            return None
+        i = int(rng.choice(have))
+        if rng.random() < 0.3:
+            new = int(rng.integers(15, max(16, int(f[i]) - 7)))
+        else:
+            new = int(p[i] + round(rng.normal(0.0, float(rng.choice([5.0, 20.0, 60.0,
+                                                                      200.0])))))
+        if new < 15 or new > f[i] - 8 or new == p[i]:
+            return None
+        p = p.copy()
+        p[i] = new
+        endpoints = ("pfs",)
+        changed = np.array([i])
+    elif kind == 2:  # swap follow-up times of two patients (deaths and progressions stay)
+        i = int(rng.choice(pool))
+        j = int(rng.choice(mem))
+        if i == j or frame.pinned[i] or frame.pinned[j] or f[i] == f[j]:
+            return None
+        if (p[i] >= 0 and p[i] > f[j] - 8) or (p[j] >= 0 and p[j] > f[i] - 8):
+            return None
+        f = f.copy()
+        f[i], f[j] = f[j], f[i]
+        changed = np.array([i, j])
+    elif kind == 3:  # pass a death on (same progression status: the counts hold)
+        if rng.random() < 0.5:
+            dead = pool[d[pool]]
+            if not len(dead):
+                return None
+            i = int(rng.choice(dead))
+            alive = mem[~d[mem] & ((p[mem] >= 0) == (p[i] >= 0))]
+            if not len(alive):
+                return None
+            j = int(rng.choice(alive))
+        else:
+            alive = pool[~d[pool]]
+            if not len(alive):
+                return None
+            j = int(rng.choice(alive))
+            dead = mem[d[mem] & ((p[mem] >= 0) == (p[j] >= 0))]
+            if not len(dead):
+                return None
+            i = int(rng.choice(dead))
+        d = d.copy()
+        d[i], d[j] = False, True
+        changed = np.array([i, j])
+    else:  # pass a progression on (same vital status: the counts hold)
+        if rng.random() < 0.5:
+            have = pool[p[pool] >= 0]
+            if not len(have):
+                return None
+            i = int(rng.choice(have))
+            free = mem[(p[mem] < 0) & (d[mem] == d[i]) & (f[mem] > 30)]
+            if not len(free):
+                return None
+            j = int(rng.choice(free))
+        else:
+            free = pool[(p[pool] < 0) & (f[pool] > 30)]
+            if not len(free):
+                return None
+            j = int(rng.choice(free))
+            have = mem[(p[mem] >= 0) & (d[mem] == d[j])]
+            if not len(have):
+                return None
+            i = int(rng.choice(have))
+        p = p.copy()
+        p[j] = (int(rng.integers(15, int(f[j]) - 7)) if rng.random() < 0.5
+                else min(int(p[i]), int(f[j]) - 8))
+        p[i] = -1
+        if p[j] < 15:
+            return None
+        endpoints = ("pfs",)
+        changed = np.array([i, j])
+    return r, f, d, p, changed, endpoints
+
+
+def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.Generator,
+           max_steps: int = 40000, realism: bool = True, max_share: int = 3,
+           temperature: tuple[float, float] = (0.5, 0.02),
+           progress: Callable[[int, float], None] | None = None) -> SearchResult:
+    """Move event and censoring times until every aim prints (objective 0) or ``max_steps``.
+
+    Two phases: the 3-year rates (and the shape of the curves) first, with at most a quarter of
+    the moves; then every aim, a rate that prints being held (a move that would lose it is
+    refused). Deterministic for a given ``rng`` state (no clock is read). ``max_share``: the most
+    patients that may share a follow-up time to the day (a move adding to a larger crowd is
+    refused; an initial crowd is not broken up here).
+    """
+    s = _State(frame, layout, aims, realism)
+    rates = np.array([a.kind == "rate" for a in aims])
+    step = 0
+    phases = ((rates, max_steps // 4, True), (np.ones(len(aims), bool), max_steps, True))
+    for active, budget, hold in phases:
+        s.active = active
+        s.tests = bool((active & ~rates).any())
+        best = (s.total(), s.f.copy(), s.d.copy(), s.p.copy())
+        t0, t1 = temperature
+        start = step
+        while step < budget and best[0] > 0:
+            step += 1
+            temp = t0 * (t1 / t0) ** ((step - start) / max(1, budget - start))
+            move = _move(s, rng, frame, max_share)
+            if move is None:
+                continue
+            r, f, d, p, changed, endpoints = move
+            found = s.propose(f, d, p, changed, endpoints, hold)
+            if found is None:
+                continue
+            delta, terms, odd = found
+            if delta <= 0 or rng.random() < math.exp(-delta / temp):
+                s.accept(f, d, p, terms, odd)
+                tot = s.total()
+                if tot < best[0] - 1e-12:
+                    best = (tot, s.f.copy(), s.d.copy(), s.p.copy())
+            if progress is not None and step % 1000 == 0:
+                progress(step, best[0])
+        s = _State(frame, Layout(best[1], best[2], best[3]), aims, realism)
+    s.active = np.ones(len(aims), bool)
+    missed = tuple(a.key for a, c in zip(aims, s.costs, strict=True) if c > 0)
+    return SearchResult(Layout(s.f, s.d, s.p), s.total(), missed, step)
+
+
+__all__ = ["Aim", "Frame", "Layout", "SearchResult", "first_event", "km_horizon",
+           "largest_drop", "logrank_p", "pfs_of", "search"]

@@ -1,0 +1,270 @@
+"""The aimed survival search: its kernels against the study's statistics, its invariants, the
+proof of the one 3-year rate no layout can print, and curves that look real on the bundled
+cohort."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from poems_cohort import stats
+from poems_cohort.clinical import derive_analysis_dataset
+from poems_cohort.cohort import load_cohort
+from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS, km_at, km_values
+from poems_cohort.synth.published import load_published
+from poems_cohort.synth.survival_search import (
+    CLIFF_AT_RISK,
+    CLIFF_POINTS,
+    EARLY_EVENT_DAYS,
+    Aim,
+    Frame,
+    Layout,
+    _State,
+    km_horizon,
+    largest_drop,
+    logrank_p,
+    pfs_of,
+    search,
+)
+from poems_cohort.synth.survival_times import published_aims
+from poems_cohort.synth.targets import default_targets
+
+# --------------------------------------------------------------------------------------------
+# Kernels
+
+
+def _random_times(rng, n, k):
+    time = rng.integers(1, 400, size=n)  # few distinct days: many ties
+    event = rng.random(n) < 0.4
+    group = rng.integers(0, k, size=n)
+    group[:k] = np.arange(k)
+    return time, event, group
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_logrank_kernel_equals_the_study_test(k):
+    rng = np.random.default_rng(k)
+    for _ in range(25):
+        time, event, group = _random_times(rng, 60, k)
+        event[:k] = True
+        want = stats.logrank_test(time, event, group).p_value
+        assert logrank_p(time, event, group, k) == pytest.approx(want, rel=1e-9, abs=1e-14)
+
+
+def test_logrank_kernel_without_events_is_nan():
+    time = np.array([5, 6, 7, 8])
+    assert math.isnan(logrank_p(time, np.zeros(4, bool), np.array([0, 1, 0, 1]), 2))
+
+
+def test_km_kernel_equals_the_helper_and_the_study_estimate():
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        time, event, _ = _random_times(rng, 50, 1)
+        time = time * 5
+        assert 100 * km_horizon(time, event) == pytest.approx(100 * km_at(time, event))
+        fit = stats.kaplan_meier(time / DAYS_PER_MONTH, event)
+        at = fit.summary(times=[36.0]) if hasattr(fit, "summary") else None
+        if at is not None and "surv" in getattr(at, "columns", []):
+            assert km_horizon(time, event) == pytest.approx(float(at["surv"].iloc[0]))
+
+
+def test_endpoint_pass_equals_the_kernels_on_the_first_layout():
+    """The one-pass evaluation of every aim (rates, pairwise and three-group tests) gives what
+    the separate kernels give."""
+    rng = np.random.default_rng(3)
+    n = 120
+    regimen = np.repeat([0, 1, 2], 40)
+    low = rng.random(n) < 0.4
+    follow = rng.integers(30, 3000, size=n)
+    died = rng.random(n) < 0.25
+    prog = np.where(rng.random(n) < 0.3, (follow * rng.random(n)).astype(int) + 1, -1)
+    prog[prog >= follow] = -1
+    aims = tuple(
+        [Aim(f"r{r}{sg}{ep}", "rate", ep, (r,), sg, 80.0, 1) for r in range(3)
+         for sg in ("all", "low", "medium-high") for ep in ("pfs", "os")]
+        + [Aim(f"p{r}{sg}{ep}", "p", ep, (r, 1), sg, 0.5, 3) for r in (0, 2)
+           for sg in ("all", "low", "medium-high") for ep in ("pfs", "os")]
+        + [Aim("three", "p", "os", (0, 1, 2), "all", 0.5, 3),
+           Aim("cohort", "rate", "pfs", (), "all", 80.0, 1)])
+    frame = Frame(regimen, low, np.zeros(n, bool), np.zeros(n, bool), {}, None, 1)
+    state = _State(frame, Layout(follow, died, prog), aims, realism=True)
+    sub = {"all": np.ones(n, bool), "low": low, "medium-high": ~low}
+    for i, a in enumerate(aims):
+        t, e = (follow, died) if a.endpoint == "os" else pfs_of(follow, died, prog)
+        m = sub[a.subgroup] & (np.isin(regimen, a.regimens) if a.regimens else True)
+        if a.kind == "rate":
+            want = 100 * km_horizon(t[m], e[m])
+        else:
+            want = stats.logrank_test(t[m], e[m], regimen[m]).p_value
+        assert state.values[i] == pytest.approx(want, rel=1e-9), a.key
+
+
+def test_largest_drop_by_hand():
+    # 20 patients, two events on days 10 and 40 (within 3 months): 5 + 5.26 points
+    time = np.arange(1, 21) * 200
+    time[:2] = [10, 40]
+    event = np.zeros(20, bool)
+    event[:2] = True
+    assert largest_drop(time, event) == pytest.approx(100 * (1 - 18 / 20))
+    # the same events a year apart: one step each
+    time[1] = 400
+    assert largest_drop(time, event) == pytest.approx(100 * (1 / 19) * (19 / 20))
+
+
+def test_aim_cost_is_zero_exactly_where_the_value_prints():
+    a = Aim("x", "rate", "os", (0,), "all", 84.6, 1)
+    assert a.cost(84.6) == 0 and a.cost(84.64) == 0 and a.cost(84.56) == 0
+    assert a.cost(84.66) >= 1 and a.cost(84.5) >= 1
+    assert a.cost(85.6) > a.cost(84.8) > 0
+    p = Aim("p", "p", "os", (0, 1), "all", 0.088, 3)
+    assert p.cost(0.0881) == 0 and p.cost(0.0879) == 0 and p.cost(0.0886) > 0
+    assert math.isinf(p.cost(float("nan"))) is False and p.cost(float("nan")) > 10
+    instead = Aim("y", "rate", "os", (0,), "low", 94.3, 1, within=(94.1176, 94.4444))
+    assert instead.cost(94.1176) == 0 and instead.cost(94.4444) == 0
+    assert instead.cost(93.75) > 0
+
+
+# --------------------------------------------------------------------------------------------
+# The proof: MDex low-risk 3-year OS 94.3
+
+
+def test_km_values_by_hand():
+    # 3 patients: 2/3, 1/2, 1/3, 0 and 1 (no event) are the only values at or above 0
+    assert km_values(3, 0.0, 1.0 + 1e-9) == pytest.approx([0.0, 1 / 3, 0.5, 2 / 3, 1.0])
+    # 4 patients: 3/4, 2/3, 1/2 (several ways), 3/4 * 2/3 = 1/2, 3/8 = 3/4 * 1/2, ...
+    assert 0.375 in [round(v, 6) for v in km_values(4, 0.3, 0.4)]
+
+
+def test_mdex_low_risk_os_943_is_out_of_reach_of_18_patients():
+    """Table 2 prints 94.3 for the 3-year OS of low-risk MDex patients; Table 1 gives 18 of them.
+    Every Kaplan-Meier estimate of 18 patients between 93 and 96 is listed: 1 - 1/m for one death
+    with m = 15..18 at risk; none prints 94.3. The published record blames the value."""
+    published = load_published()
+    printed = published["table2.os.low.MDex.rate"].value
+    n_low = default_targets().regimen("MDex").risk["low"]
+    assert (printed, n_low) == (94.3, 18)
+    assert km_values(n_low, (printed - 0.05) / 100, (printed + 0.05) / 100) == []
+    near = km_values(n_low, 0.93, 0.96)
+    assert near == pytest.approx([1 - 1 / 15, 1 - 1 / 16, 1 - 1 / 17, 1 - 1 / 18])
+    conflict = [c for c in published.conflicts if c.ids == ("table2.os.low.MDex.rate",)]
+    assert conflict and conflict[0].kind == "impossible"
+    # the aim takes the nearest reachable value below instead (16/17)
+    aim = {a.key: a for a in published_aims(default_targets())}["os3y.MDex.low"]
+    assert aim.within == pytest.approx((100 * (1 - 1 / 17), 100 * (1 - 1 / 17)))
+    # every other published 3-year rate of a subgroup this small is reachable
+    for regimen in ("MDex", "LDex"):
+        t = default_targets().regimen(regimen)
+        for ep, rates in (("pfs", t.pfs_3y), ("os", t.os_3y)):
+            if (regimen, ep) == ("MDex", "os"):
+                continue
+            v = rates["low"]
+            assert km_values(t.risk["low"], (v - 0.05) / 100, (v + 0.05) / 100, first=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The search on a small problem
+
+
+def _small_problem(seed=0):
+    rng = np.random.default_rng(seed)
+    n = 90
+    regimen = np.repeat([0, 1], 45)
+    low = np.tile(np.arange(45) < 20, 2)
+    follow = rng.permutation(np.arange(100, 100 + 30 * n, 30))[:n]
+    died = np.zeros(n, bool)
+    died[rng.choice(n, 15, replace=False)] = True
+    prog = np.full(n, -1)
+    alive = np.flatnonzero(~died)
+    who = rng.choice(alive, 12, replace=False)
+    prog[who] = follow[who] // 2
+    fixed = np.zeros(n, bool)
+    fixed[np.flatnonzero(died)[0]] = True
+    pinned = np.zeros(n, bool)
+    pinned[np.argmax(follow)] = True
+    medians = {0: round(float(np.median(follow[regimen == 0])) / DAYS_PER_MONTH),
+               1: round(float(np.median(follow[regimen == 1])) / DAYS_PER_MONTH)}
+    frame = Frame(regimen, low, fixed, pinned, {k: v for k, v in medians.items()
+                                                if abs(np.median(follow[regimen == k])
+                                                       / DAYS_PER_MONTH - v) < 0.49},
+                  None, 1)
+    return frame, Layout(follow, died, prog)
+
+
+def test_search_reaches_reachable_aims_and_keeps_every_count():
+    frame, start = _small_problem()
+    aims = (Aim("os0", "rate", "os", (0,), "all", 80.0, 1),
+            Aim("pfs1", "rate", "pfs", (1,), "all", 75.0, 1),
+            Aim("p", "p", "os", (0, 1), "all", 0.300, 2))
+    res = search(frame, start, aims, np.random.default_rng(1), max_steps=20000)
+    assert res.missed == () and res.objective == 0, res
+    lay = res.layout
+    for r in (0, 1):
+        m = frame.regimen == r
+        assert lay.died[m].sum() == start.died[m].sum()
+        assert ((lay.prog >= 0) & ~lay.died)[m].sum() == ((start.prog >= 0) & ~start.died)[m].sum()
+        if r in frame.medians:
+            assert abs(np.median(lay.follow[m]) / DAYS_PER_MONTH - frame.medians[r]) < 0.5
+    assert (lay.prog < lay.follow).all()
+    assert ((lay.prog == -1) | (lay.prog >= 15)).all()
+    # fixed patients untouched, pinned follow-up unchanged
+    for arr_new, arr_old in ((lay.follow, start.follow), (lay.died, start.died),
+                             (lay.prog, start.prog)):
+        assert (arr_new[frame.fixed] == arr_old[frame.fixed]).all()
+    assert (lay.follow[frame.pinned] == start.follow[frame.pinned]).all()
+    assert np.unique(lay.follow, return_counts=True)[1].max() <= 3
+    t, e = lay.follow[frame.regimen == 0], lay.died[frame.regimen == 0]
+    assert 79.95 <= 100 * km_horizon(t, e) < 80.05
+    assert round(stats.logrank_test(lay.follow, lay.died, frame.regimen).p_value, 2) == 0.30
+
+
+def test_search_is_deterministic_and_stops_at_its_cap():
+    frame, start = _small_problem(1)
+    aims = (Aim("impossible", "rate", "os", (0,), "all", 0.0, 1),)  # nobody can die from 45
+    a = search(frame, start, aims, np.random.default_rng(5), max_steps=300)
+    b = search(frame, start, aims, np.random.default_rng(5), max_steps=300)
+    assert a.steps == 300 and a.missed == ("impossible",)
+    for x, y in ((a.layout.follow, b.layout.follow), (a.layout.died, b.layout.died),
+                 (a.layout.prog, b.layout.prog)):
+        assert (x == y).all()
+
+
+# --------------------------------------------------------------------------------------------
+# Curves that look real (issue: no cliff the paper's text contradicts)
+
+
+@pytest.fixture(scope="module")
+def bundled_dataset(bundled_generation):
+    _, out = bundled_generation
+    ds = derive_analysis_dataset(load_cohort(out))
+    ds["subgroup"] = np.where(ds["risk_group"] == "low", "low", "medium-high")
+    return ds
+
+
+def _curves(ds: pd.DataFrame):
+    for regimen in ("MDex", "ASCT", "LDex"):
+        for sg in ("low", "medium-high"):
+            cell = ds[(ds["regimen"] == regimen) & (ds["subgroup"] == sg)]
+            for ep in ("pfs", "os"):
+                days = np.round(cell[f"{ep}_months"].to_numpy(float) * DAYS_PER_MONTH)
+                yield (regimen, sg, ep), days.astype(np.int64), (cell[f"{ep}_event"] == 1
+                                                                 ).to_numpy()
+
+
+def test_no_cliff_in_any_subgroup_curve(bundled_dataset):
+    """Within any three months of a subgroup curve (all of it: 20 years) no curve falls by more
+    than ``CLIFF_POINTS`` while at least ``CLIFF_AT_RISK`` patients are at risk."""
+    for key, days, event in _curves(bundled_dataset):
+        drop = largest_drop(days, event, horizon=int(240 * DAYS_PER_MONTH),
+                            min_at_risk=CLIFF_AT_RISK)
+        assert drop <= CLIFF_POINTS + 1e-9, (key, drop)
+
+
+def test_events_before_month_30_wherever_the_3_year_rate_is_below_100(bundled_dataset):
+    """A subgroup curve below 100% at 3 years already falls before month 30."""
+    for key, days, event in _curves(bundled_dataset):
+        early = event & (days <= HORIZON_DAYS)
+        if early.any():
+            assert days[early].min() <= EARLY_EVENT_DAYS, key
