@@ -236,7 +236,7 @@ def plot(results: list[Measure], path: Path) -> None:
         ax.set_xlabel("patients")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
-        if len(sizes) > 1:  # a slope-1 guide: what linear growth looks like
+        if len(sizes) > 1 and ax is not ax_m:  # a slope-1 guide: what linear growth looks like
             lo, hi = sizes[0], sizes[-1]
             y0 = ax.get_ylim()[0] * 2
             ax.plot([lo, hi], [y0, y0 * hi / lo], color="0.6", lw=0.8, ls="-",
