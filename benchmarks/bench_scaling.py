@@ -196,6 +196,9 @@ def table(results: list[Measure]) -> str:
     for m in results:
         base = by.get((BASELINE, m.n, m.file_format))
         name = LABELS.get(m.step, m.step)
+        if m.file_format == "parquet":
+            name = name.replace("read_csv", "read_parquet").replace("pyarrow.csv",
+                                                                     "pyarrow.parquet")
         if m.error:
             lines.append(f"| {m.n:.0e} | {m.file_format} | {name} | failed: {m.error} "
                          "| | | | | |")
