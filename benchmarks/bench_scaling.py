@@ -196,6 +196,9 @@ def table(results: list[Measure]) -> str:
     for m in results:
         base = by.get((BASELINE, m.n, m.file_format))
         name = LABELS.get(m.step, m.step)
+        if m.file_format == "parquet":
+            name = name.replace("read_csv", "read_parquet").replace("pyarrow.csv",
+                                                                     "pyarrow.parquet")
         if m.error:
             lines.append(f"| {m.n:.0e} | {m.file_format} | {name} | failed: {m.error} "
                          "| | | | | |")
@@ -236,7 +239,7 @@ def plot(results: list[Measure], path: Path) -> None:
         ax.set_xlabel("patients")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
-        if len(sizes) > 1:  # a slope-1 guide: what linear growth looks like
+        if len(sizes) > 1 and ax is not ax_m:  # a slope-1 guide: what linear growth looks like
             lo, hi = sizes[0], sizes[-1]
             y0 = ax.get_ylim()[0] * 2
             ax.plot([lo, hi], [y0, y0 * hi / lo], color="0.6", lw=0.8, ls="-",

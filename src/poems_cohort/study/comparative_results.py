@@ -90,7 +90,8 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
     ``ps_*``, ``ps_<regimen>``, ``iptw_weight``, ``<r>_cr_months``, ``<r>_cr_status``)."""
     c = plan.comparative
     in_plan = ds["regimen"].isin(plan.regimens).fillna(False).to_numpy(dtype=bool)
-    rows = ds[in_plan]
+    # every patient is in the plan's regimens after eligibility: no copy of the dataset then
+    rows = ds if in_plan.all() else ds[in_plan]
     base = baseline.drop(columns=[x for x in ("regimen", "risk_group", "egfr")
                                   if x in baseline.columns])
     frame = rows[["patient_id", "regimen", "risk_group", "egfr"]].merge(
@@ -137,8 +138,8 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
         raise ValueError(f"analysis dataset columns would be written twice: {clash}")
     out = pd.concat([ds, extra], axis=1)
     result = Comparative(propensity=prop, balance=bal, survival=hrs,
-                         competing=compute_competing(ds[in_plan], plan),
-                         landmark=compute_landmark(ds[in_plan], plan),
+                         competing=compute_competing(rows, plan),
+                         landmark=compute_landmark(rows, plan),
                          effects=compute_effects(table2_rows, plan),
                          dataset_columns=tuple(extra.columns))
     return result, out
