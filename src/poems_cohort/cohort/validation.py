@@ -276,6 +276,7 @@ def _convert_column(column: Column, cells: pd.Series, lookup: Mapping[str, str],
         numbers[bad] = np.nan
         return (pd.Series(numbers, index=cells.index, dtype="float64"), missing, bad,
                 ["a finite number"] * len(bad))
+    uniques: np.ndarray | list[object]
     if text is not None:
         codes, uniques = text
     else:  # cell by cell, each text value converted once
@@ -523,8 +524,9 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
     pids = frame["patient_id"] if "patient_id" in frame else None
     dates = frame["visit_date"] if "visit_date" in frame else None
     at = np.full(n, -1, dtype=np.intp)  # each visit's patient: position of its first row
-    known = pids is not None and patients is not None and "patient_id" in patients
-    if known:
+    linked: pd.DataFrame | None = None  # the patients table, when visits can be linked to it
+    if pids is not None and patients is not None and "patient_id" in patients:
+        linked = patients
         ids = patients["patient_id"]
         present = ids.notna().to_numpy()
         firsts = ~ids.duplicated(keep="first").to_numpy() & present
@@ -539,10 +541,10 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
     if pids is not None and dates is not None:
         when = dates.to_numpy(dtype="datetime64[ns]")
         usable = pids.notna().to_numpy() & ~np.isnat(when)
-        if known:
-            start = _first_per_patient(patients, "treatment_start", at)
-            death = _first_per_patient(patients, "death_date", at)
-            last = _first_per_patient(patients, "last_followup", at)
+        if linked is not None:
+            start = _first_per_patient(linked, "treatment_start", at)
+            death = _first_per_patient(linked, "death_date", at)
+            last = _first_per_patient(linked, "last_followup", at)
         else:
             start = death = last = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         found_rows: list[tuple[int, int, Problem]] = []  # (position, rule, problem)
