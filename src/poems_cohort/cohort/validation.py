@@ -238,14 +238,13 @@ def _read_cell(column: Column, raw: object, lookup: Mapping[str, str]) -> tuple[
             return _OK, _to_boolean(raw)
         if column.kind == "date":
             return _OK, _to_date(raw)
+        # the one kind left: "category"
         text = _to_text(raw)
-        if column.kind == "category":
-            shown = unprintable(text)
-            if shown:  # a name shown in tables, figures and sheets (a regimen, a level)
-                raise _Bad("a name of printable characters (no control, zero-width or "
-                           f"line-separator characters; found {shown})")
-            return _OK, lookup.get(text.lower(), text)
-        return _OK, text
+        shown = unprintable(text)
+        if shown:  # a name shown in tables, figures and sheets (a regimen, a level)
+            raise _Bad("a name of printable characters (no control, zero-width or "
+                       f"line-separator characters; found {shown})")
+        return _OK, lookup.get(text.lower(), text)
     except _Bad as bad:
         return bad.expected, None
 
