@@ -1,8 +1,11 @@
+import typing
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from poems_cohort.clinical import WANG_RISK_SCORE, RiskFactor, RiskScoreDefinition, risk_score
+from poems_cohort.clinical.risk import RiskScoreChanges
 
 B = "boolean"
 
@@ -72,6 +75,12 @@ def test_absent_column_counts_as_missing():
     p = _patients(age=[30.0], ph=[False], pe=[False], egfr=[90.0]).drop(columns="egfr")
     got = risk_score(p)
     assert got["risk_group"].iloc[0] is pd.NA
+
+
+def test_replace_keywords_are_the_fields_with_their_types():
+    """``replace`` is typed by ``RiskScoreChanges``: every field, typed as the field."""
+    assert typing.get_type_hints(RiskScoreChanges) == typing.get_type_hints(RiskScoreDefinition)
+    assert RiskScoreChanges.__required_keys__ == frozenset()
 
 
 def test_definition_thresholds_are_replaceable():

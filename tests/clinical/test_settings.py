@@ -1,9 +1,11 @@
 import datetime as dt
+import typing
 
 import pandas as pd
 import pytest
 
 from poems_cohort.clinical import WANG_RISK_SCORE, EndpointSettings
+from poems_cohort.clinical.settings import EndpointChanges
 
 
 def test_defaults_follow_the_paper():
@@ -28,6 +30,17 @@ def test_replace_returns_a_changed_copy():
     assert t.vegf_normal_below == 1000.0 and s.vegf_normal_below == 600.0
     with pytest.raises(AttributeError):
         s.cutoff = pd.Timestamp("2020-01-01")
+
+
+def test_replace_keywords_are_the_settings_with_their_types():
+    """``replace`` is typed by ``EndpointChanges``: it must name every setting, typed as the field."""
+    assert typing.get_type_hints(EndpointChanges) == typing.get_type_hints(EndpointSettings)
+    assert EndpointChanges.__required_keys__ == frozenset()
+
+
+def test_replace_refuses_an_unknown_setting():
+    with pytest.raises(TypeError, match="vegf_normal"):
+        EndpointSettings().replace(**{"vegf_normal": 1000.0})
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,13 @@ class RiskFactor:
         return hit.astype("boolean").mask(values.isna())
 
 
+class RiskScoreChanges(TypedDict, total=False):
+    """The fields ``RiskScoreDefinition.replace`` may change, with their types."""
+
+    factors: tuple[RiskFactor, ...]
+    groups: tuple[tuple[str, int], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class RiskScoreDefinition:
     """Factors and groups of a points-based risk score.
@@ -82,7 +90,7 @@ class RiskScoreDefinition:
                 return name
         raise ValueError(f"risk total {points} is above every group")
 
-    def replace(self, **changes: object) -> RiskScoreDefinition:
+    def replace(self, **changes: Unpack[RiskScoreChanges]) -> RiskScoreDefinition:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 

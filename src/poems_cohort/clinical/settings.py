@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 import pandas as pd
 
@@ -34,6 +35,20 @@ def _as_timestamp(value: object) -> pd.Timestamp:
     if stamp.tz is not None:
         raise ValueError(f"cutoff: expected a calendar date without time zone, got {value!r}")
     return stamp.normalize()
+
+
+class EndpointChanges(TypedDict, total=False):
+    """The settings ``EndpointSettings.replace`` may change, with their types."""
+
+    cutoff: pd.Timestamp
+    days_per_month: float
+    vegf_normal_below: float
+    flc_ratio_normal: tuple[float, float]
+    onls_min_drop: float
+    egfr_race_factor: float
+    risk_score: RiskScoreDefinition
+    crh_crv_evaluable: str
+    rn_evaluable: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +107,6 @@ class EndpointSettings:
         if not isinstance(self.risk_score, RiskScoreDefinition):
             raise ValueError(f"risk_score: expected a RiskScoreDefinition, got {self.risk_score!r}")
 
-    def replace(self, **changes: object) -> EndpointSettings:
+    def replace(self, **changes: Unpack[EndpointChanges]) -> EndpointSettings:
         """A copy with some settings changed (the original is untouched)."""
         return dataclasses.replace(self, **changes)

@@ -92,10 +92,11 @@ def _lab(name: str, description: str, unit: str, *aliases: str, required: bool =
                   required=required, aliases=aliases)
 
 
-_IFE = dict(
-    allowed=("positive", "negative"),
-    synonyms=(("pos", "positive"), ("+", "positive"), ("neg", "negative"), ("-", "negative")),
-)
+def _ife(name: str, description: str, *aliases: str, required: bool = False) -> Column:
+    return Column(name, "category", description, required=required, aliases=aliases,
+                  allowed=("positive", "negative"),
+                  synonyms=(("pos", "positive"), ("+", "positive"), ("neg", "negative"),
+                            ("-", "negative")))
 
 COLUMNS: tuple[Column, ...] = (
     Column("patient_id", "id", "Patient identifier, unique in the patients table.",
@@ -142,10 +143,8 @@ COLUMNS: tuple[Column, ...] = (
     _lab("urine_protein_g_24h", "24-hour urine protein.", "g/24 h", "urine_protein",
          "proteinuria"),
     _lab("vegf_pg_ml", "Serum VEGF at baseline.", "pg/ml", "vegf", "serum_vegf"),
-    Column("serum_ife", "category", "Serum immunofixation at baseline.", required=True,
-           aliases=("sife",), **_IFE),
-    Column("urine_ife", "category", "Urine immunofixation at baseline.", required=True,
-           aliases=("uife",), **_IFE),
+    _ife("serum_ife", "Serum immunofixation at baseline.", "sife", required=True),
+    _ife("urine_ife", "Urine immunofixation at baseline.", "uife", required=True),
     _lab("flc_kappa_mg_l", "Serum free light chain kappa at baseline.", "mg/l", "flc_kappa",
          "kappa_flc"),
     _lab("flc_lambda_mg_l", "Serum free light chain lambda at baseline.", "mg/l", "flc_lambda",
@@ -188,8 +187,8 @@ VISIT_COLUMNS: tuple[Column, ...] = (
            required=True, nonempty=True, aliases=COLUMNS[0].aliases),
     Column("visit_date", "date", "Date of the assessment.", required=True, nonempty=True,
            aliases=("date", "assessment_date", "visit")),
-    Column("serum_ife", "category", "Serum immunofixation.", aliases=("sife",), **_IFE),
-    Column("urine_ife", "category", "Urine immunofixation.", aliases=("uife",), **_IFE),
+    _ife("serum_ife", "Serum immunofixation.", "sife"),
+    _ife("urine_ife", "Urine immunofixation.", "uife"),
     _lab("flc_kappa_mg_l", "Serum free light chain kappa.", "mg/l", "flc_kappa", "kappa_flc",
          required=False),
     _lab("flc_lambda_mg_l", "Serum free light chain lambda.", "mg/l", "flc_lambda",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import decimal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -304,6 +304,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
             reader = csv.reader(handle)
             records = list(reader)
             one_line_each = reader.line_num == len(records)
+        starts: Sequence[int]
         if one_line_each:
             starts = range(1, len(records) + 1)
         else:
@@ -344,7 +345,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
     return _frame(header, rows, index), broken
 
 
-def _frame(header: list[object], rows: list[list[object]], index: list[int]) -> pd.DataFrame:
+def _frame(header: Sequence[object], rows: Sequence[Sequence[object]],
+           index: Sequence[int]) -> pd.DataFrame:
     names = ["" if h is None else str(h) for h in header]
     frame = pd.DataFrame(rows, columns=range(len(names)), index=index, dtype=object)
     frame.columns = pd.Index(names, dtype=object)

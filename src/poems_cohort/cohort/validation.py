@@ -238,14 +238,13 @@ def _read_cell(column: Column, raw: object, lookup: Mapping[str, str]) -> tuple[
             return _OK, _to_boolean(raw)
         if column.kind == "date":
             return _OK, _to_date(raw)
+        # the one kind left: "category"
         text = _to_text(raw)
-        if column.kind == "category":
-            shown = unprintable(text)
-            if shown:  # a name shown in tables, figures and sheets (a regimen, a level)
-                raise _Bad("a name of printable characters (no control, zero-width or "
-                           f"line-separator characters; found {shown})")
-            return _OK, lookup.get(text.lower(), text)
-        return _OK, text
+        shown = unprintable(text)
+        if shown:  # a name shown in tables, figures and sheets (a regimen, a level)
+            raise _Bad("a name of printable characters (no control, zero-width or "
+                       f"line-separator characters; found {shown})")
+        return _OK, lookup.get(text.lower(), text)
     except _Bad as bad:
         return bad.expected, None
 
@@ -276,6 +275,7 @@ def _convert_column(column: Column, cells: pd.Series, lookup: Mapping[str, str],
         numbers[bad] = np.nan
         return (pd.Series(numbers, index=cells.index, dtype="float64"), missing, bad,
                 ["a finite number"] * len(bad))
+    uniques: np.ndarray | list[object]
     if text is not None:
         codes, uniques = text
     else:  # cell by cell, each text value converted once
@@ -523,8 +523,9 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
     pids = frame["patient_id"] if "patient_id" in frame else None
     dates = frame["visit_date"] if "visit_date" in frame else None
     at = np.full(n, -1, dtype=np.intp)  # each visit's patient: position of its first row
-    known = pids is not None and patients is not None and "patient_id" in patients
-    if known:
+    linked: pd.DataFrame | None = None  # the patients table, when visits can be linked to it
+    if pids is not None and patients is not None and "patient_id" in patients:
+        linked = patients
         ids = patients["patient_id"]
         present = ids.notna().to_numpy()
         firsts = ~ids.duplicated(keep="first").to_numpy() & present
@@ -539,10 +540,10 @@ def _visit_rules(table: RawTable, frame: pd.DataFrame, patients: pd.DataFrame | 
     if pids is not None and dates is not None:
         when = dates.to_numpy(dtype="datetime64[ns]")
         usable = pids.notna().to_numpy() & ~np.isnat(when)
-        if known:
-            start = _first_per_patient(patients, "treatment_start", at)
-            death = _first_per_patient(patients, "death_date", at)
-            last = _first_per_patient(patients, "last_followup", at)
+        if linked is not None:
+            start = _first_per_patient(linked, "treatment_start", at)
+            death = _first_per_patient(linked, "death_date", at)
+            last = _first_per_patient(linked, "last_followup", at)
         else:
             start = death = last = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         found_rows: list[tuple[int, int, Problem]] = []  # (position, rule, problem)

@@ -163,12 +163,12 @@ def sheets(path: Path) -> list[Sheet]:
             if _local(element.tag) != "sheet":
                 continue
             name = element.get("name")
-            rel = rels.get(element.get(_REL))
-            if name is None or rel is None or not rel.get("Target"):
+            part = rels.get(element.get(_REL))
+            if name is None or part is None or not part.get("Target"):
                 raise WorkbookError("a readable .xlsx workbook (a sheet without its part)")
-            kind = rel.get("Type", "").rsplit("/", 1)[-1].lower()
+            kind = part.get("Type", "").rsplit("/", 1)[-1].lower()
             kind = "macrosheet" if kind == "xlmacrosheet" else kind
-            out.append(Sheet(name, _target(main, rel.get("Target", "")), kind))
+            out.append(Sheet(name, _target(main, part.get("Target", "")), kind))
         return out
 
 
