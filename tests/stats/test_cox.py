@@ -228,3 +228,34 @@ def test_events_without_information_are_refused() -> None:
     d = _frame([1, 2, 3.0], [0, 0, 1], [0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="carry no information"):
         cox_ph(d, "time", "event", ["x"])
+
+
+def test_a_diverging_adjustment_covariate_is_named_and_left_out_of_the_ph_test() -> None:
+    # every event has male = 1: its coefficient runs to +infinity (monotone likelihood) while
+    # the group coefficient has a finite maximum
+    rng = np.random.default_rng(11)
+    n = 60
+    group = np.repeat(["A", "B"], n // 2)
+    time = rng.exponential(10.0, n).round(2) + 0.01
+    male = (rng.random(n) < 0.6).astype(float)
+    event = ((rng.random(n) < 0.5) & (male == 1)).astype(int)
+    d = pd.DataFrame({"time": time, "event": event, "male": male,
+                      "group": pd.Categorical(group, categories=["A", "B"])})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = cox_ph(d, "time", "event", ["group", "male"])
+        only_group = cox_ph(d, "time", "event", ["group"])
+    assert not fit.converged and fit.infinite == ("male",)
+    assert only_group.converged and only_group.infinite == ()
+    assert math.isfinite(fit.exp_coef[0]) and math.isfinite(fit.se[0])
+    full = fit.proportional_hazards_test("km")
+    kept = fit.proportional_hazards_test("km", drop_infinite=True)
+    assert full.terms == ("group", "male") and kept.terms == ("group",)
+    assert kept.global_test.df == 1 and full.global_test.df == 2
+    # the group's own test is the same score test whether or not male's column is tested
+    np.testing.assert_allclose(kept.statistic[0], full.statistic[0], rtol=1e-6)
+    # on a converged fit, leaving out nothing changes nothing
+    a = only_group.proportional_hazards_test("km")
+    b = only_group.proportional_hazards_test("km", drop_infinite=True)
+    np.testing.assert_array_equal(a.statistic, b.statistic)
+    assert a.global_test == b.global_test

@@ -119,6 +119,9 @@ class CoxResult:
     converged: bool
     warnings: tuple[str, ...]
     _data: _FitData = field(repr=False, compare=False)
+    #: the coefficients that may be infinite when the fit did not converge (monotone
+    #: likelihood), by the rule of the warning; empty when it converged
+    infinite: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Coefficients table: ``coef, exp_coef, se, robust_se, z, p_value, lower, upper``.
@@ -141,14 +144,20 @@ class CoxResult:
                 f"  Score {self.score_test!r}")
         return frame_repr(head, self.to_frame())
 
-    def proportional_hazards_test(self, transform: Literal["km", "identity"] = "km"
-                                  ) -> ProportionalHazardsTest:
+    def proportional_hazards_test(self, transform: Literal["km", "identity"] = "km", *,
+                                  drop_infinite: bool = False) -> ProportionalHazardsTest:
         """Grambsch–Therneau score test of proportional hazards, per term and global.
 
         Equal to R survival >= 3.0 ``cox.zph(fit, transform, terms = TRUE)``: a score test, at the
         fitted coefficients, for adding ``x * g(t)`` for every covariate, with ``g(t)`` the time
         (``"identity"``) or one minus the left-continuous pooled Kaplan–Meier (``"km"``), centred at
         its mean over the events. A factor term is tested with all its columns together.
+
+        ``drop_infinite``: leave out the coefficients of ``infinite`` (a fit stopped on a
+        monotone likelihood), as ``cox.zph`` leaves out a coefficient that R's ``coxph`` gave as
+        NA (what it does when such a coefficient has run far enough for the information to be
+        singular); the terms left with no column are not tested and the global test has the
+        degrees of freedom of the columns kept.
         """
         if transform not in ("km", "identity"):
             raise ValueError(f"transform: expected 'km' or 'identity', got {transform!r}")
@@ -175,15 +184,23 @@ class CoxResult:
         info[p:, :p] = info[:p, p:].T
         info[p:, p:] = np.einsum("g,gij->ij", g * g, i_g)
         u_full = np.concatenate((np.zeros(p), u2))
-        stat, df = [], []
-        for cols in self._data.term_columns:
-            kk = np.concatenate((np.arange(p), p + np.asarray(cols)))
+        dropped = set(self.infinite) if drop_infinite else set()
+        keep = np.array([j for j in range(p) if self.names[j] not in dropped], dtype=np.intp)
+        stat, df, tested = [], [], []
+        for term, cols in zip(self.terms, self._data.term_columns, strict=True):
+            kept = [c for c in cols if self.names[c] not in dropped]
+            if not kept:
+                continue
+            kk = np.concatenate((keep, p + np.asarray(kept)))
             uu = u_full[kk]
             stat.append(float(uu @ np.linalg.solve(info[np.ix_(kk, kk)], uu)))
-            df.append(len(cols))
-        glob = ChiSquareTest.of(float(u_full @ np.linalg.solve(info, u_full)), p)
+            df.append(len(kept))
+            tested.append(term)
+        kk = np.concatenate((keep, p + keep))
+        glob = ChiSquareTest.of(float(u_full[kk] @ np.linalg.solve(info[np.ix_(kk, kk)],
+                                                                   u_full[kk])), len(keep))
         st, dfa = np.array(stat), np.array(df)
-        return ProportionalHazardsTest(transform=transform, terms=self.terms, statistic=st,
+        return ProportionalHazardsTest(transform=transform, terms=tuple(tested), statistic=st,
                                        df=dfa, p_value=sps.chi2.sf(st, dfa), global_test=glob)
 
 
@@ -264,7 +281,7 @@ def _newton_step(terms: K.Terms) -> np.ndarray | None:
 
 
 def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
-              ) -> tuple[np.ndarray, K.Terms, int, bool, list[str]]:
+              ) -> tuple[np.ndarray, K.Terms, int, bool, tuple[str, ...], list[str]]:
     """Newton–Raphson as R's ``coxfit6``, then polished to the true maximum.
 
     Phase 1 repeats R's iterations step for step (Newton is invariant to R's centring and
@@ -275,7 +292,8 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
     R's rule: Newton steps until the step is below 1e-11 relative (R's answer can be 1e-6 off the
     maximum). When a coefficient is infinite (monotone likelihood) the answer is R's, so the
     log-likelihood and the tests match R although the coefficient has no finite value.
-    Returns (beta, terms at beta, iterations, converged, warnings).
+    Returns (beta, terms at beta, iterations, converged, warnings, the names of the
+    coefficients that may be infinite).
     """
     p = len(names)
     beta, best = np.zeros(p), t0
@@ -308,14 +326,14 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
     cur = best
     if done is None:
         which = _growing(beta, _newton_step(cur), names)
-        return beta, cur, it, False, [
+        return beta, cur, it, False, tuple(which), [
             f"Cox model: ran out of iterations ({max_iter}) and did not converge; the "
             f"coefficient(s) {', '.join(which)} may be infinite (monotone likelihood). Their "
             "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
             "likelihood-ratio and score tests are."]
     nxt = _newton_step(cur)
     if nxt is None:  # the information vanished on the way to infinity
-        return beta, cur, it, False, [
+        return beta, cur, it, False, names, [
             f"Cox model: the information matrix became singular after {it} iterations; the "
             f"coefficient(s) {', '.join(names)} may be infinite (monotone likelihood). Their "
             "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
@@ -324,7 +342,7 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
     if infinite.any():
         idx = np.flatnonzero(infinite)
         listed = ", ".join(f"{names[j]} (variable {j + 1})" for j in idx)
-        return beta, cur, it, False, [
+        return beta, cur, it, False, tuple(names[j] for j in idx), [
             f"Cox model: loglik converged before variable(s) {listed}; coefficient may be "
             "infinite (monotone likelihood). Its estimate, standard error and Wald test are not "
             "meaningful; the log-likelihood, likelihood-ratio and score tests are."]
@@ -333,7 +351,7 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
         if np.max(np.abs(nxt) / (1.0 + np.abs(beta))) < 1e-11:
             # the remaining step changes the coefficients by < 1e-11 and the log-likelihood and
             # information by less: applied without one more evaluation (which costs O(n p^2))
-            return beta + nxt, cur, it, True, []
+            return beta + nxt, cur, it, True, (), []
         it += 1
         trial = K.evaluate(pr, beta + nxt)
         h = 0
@@ -346,7 +364,7 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
         nxt = _newton_step(cur)
         if nxt is None:
             break
-    return beta, cur, it, True, []
+    return beta, cur, it, True, (), []
 
 
 def _growing(beta: np.ndarray, step: np.ndarray | None, names: tuple[str, ...]) -> list[str]:
@@ -440,7 +458,7 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         raise ValueError(f"covariates: the events carry no information on {list(names)} (the "
                          "information matrix is singular at beta = 0, e.g. every death is alone "
                          "in its risk set); the Cox model cannot be fitted")
-    beta, cur, it, converged, msgs = _maximise(pr, t0, names, max_iter)
+    beta, cur, it, converged, infinite, msgs = _maximise(pr, t0, names, max_iter)
     for msg in msgs:
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
 
@@ -478,4 +496,4 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         score_test=ChiSquareTest.of(float(t0.score @ np.linalg.solve(t0.info, t0.score)), p),
         robust_score_test=robust_score, n=n, n_events=int(status.sum()), ties=ties,
         strata=tuple(slev), iterations=it, converged=converged, warnings=tuple(msgs),
-        _data=_FitData(prepared=pr, term_columns=term_cols))
+        _data=_FitData(prepared=pr, term_columns=term_cols), infinite=tuple(infinite))

@@ -241,6 +241,9 @@ class _Model:
     n: int
     events: int
     note: str
+    #: the regimen hazard ratios can be reported (converged, or only an adjustment covariate
+    #: diverged)
+    usable: bool = False
 
 
 def _fit_model(d: pd.DataFrame, t: str, e: str, model: str, mv: list[str]) -> _Model:
@@ -276,9 +279,22 @@ def _fit_model(d: pd.DataFrame, t: str, e: str, model: str, mv: list[str]) -> _M
     except (ValueError, np.linalg.LinAlgError) as exc:
         return _Model(None, n, events, f"not estimable: {exc}")
     if not fit.converged:
+        regimen_terms = {x for x in fit.names if x.startswith("regimen")}
+        nuisance = [x for x in fit.infinite if x not in regimen_terms]
+        if fit.infinite and not regimen_terms & set(fit.infinite):
+            # only an adjustment covariate diverges (e.g. every event in one of its levels):
+            # the regimen coefficients are finite and are reported, as R's coxph does
+            return _Model(fit, n, events, _join_notes(
+                note, f"{', '.join(nuisance)}: coefficient may be infinite (monotone "
+                "likelihood); the regimen hazard ratios are estimated with it in the model"),
+                usable=True)
         return _Model(fit, n, events, "did not converge (an arm without events): "
                       "hazard ratio not estimable")
-    return _Model(fit, n, events, note)
+    return _Model(fit, n, events, note, usable=True)
+
+
+def _join_notes(*notes: str) -> str:
+    return "; ".join(x for x in notes if x)
 
 
 def _nan3() -> tuple[float, float, float]:
@@ -338,7 +354,7 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                             f"not estimable: no {plan.reference} patient in this subgroup"))
                 for r in others:
                     name = f"regimen{r}"
-                    if m.fit is not None and m.fit.converged and name in m.fit.names:
+                    if m.fit is not None and m.usable and name in m.fit.names:
                         j = m.fit.names.index(name)
                         hr, lo, hi, p = (float(m.fit.exp_coef[j]), float(m.fit.lower[j]),
                                          float(m.fit.upper[j]), float(m.fit.p_value[j]))
@@ -350,9 +366,10 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                     hr_rows.append({"endpoint": label, "subgroup": sg.name, "model": model,
                                     "term": r, "hr": hr, "ci_low": lo, "ci_high": hi,
                                     "p_value": p, "n": m.n, "events": m.events, "note": note})
-                if m.fit is not None and m.fit.converged:
+                if m.fit is not None and m.usable:
                     try:
-                        zph = m.fit.proportional_hazards_test("km").to_frame()
+                        zph = m.fit.proportional_hazards_test(
+                            "km", drop_infinite=True).to_frame()
                     except (ValueError, np.linalg.LinAlgError):
                         zph = None
                     if zph is not None:
