@@ -22,7 +22,9 @@ how far ours lies outside the values that print as published, in units of the la
 digit (``1 + log(1 + units)``, 0 when it prints), plus a penalty for curves a clinician would
 find odd: a subgroup curve dropping more than ``CLIFF_POINTS`` within three months (anywhere)
 while at least ``CLIFF_AT_RISK`` patients are at risk, or whose events before 3 years all come
-after month 30. The search stops when the objective is 0 or after ``max_steps`` moves.
+after month 30. The search stops when the objective is 0 or after ``max_steps`` moves. An
+optional polishing phase (``polish_steps``) then aims nearly every move at the numbers still
+missed while refusing any move that loses a printed number or makes a curve odder.
 
 The kernels below (Kaplan–Meier at 3 years, the k-sample log-rank test) are hand-written numpy
 for speed: the study's ``stats`` functions validate their input and build result records, which
