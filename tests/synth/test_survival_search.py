@@ -220,6 +220,35 @@ def test_search_reaches_reachable_aims_and_keeps_every_count():
     assert round(stats.logrank_test(lay.follow, lay.died, frame.regimen).p_value, 2) == 0.30
 
 
+def test_polishing_keeps_every_printed_aim_and_only_lowers_the_objective():
+    frame, start = _small_problem(2)
+    t0, e0 = start.follow[frame.regimen == 0], start.died[frame.regimen == 0]
+    pfs_t, pfs_e = pfs_of(start.follow, start.died, start.prog)
+    m1 = frame.regimen == 1
+    p0 = stats.logrank_test(start.follow, start.died, frame.regimen).p_value
+    # three aims that print on the first layout, two that do not
+    aims = (Aim("os0", "rate", "os", (0,), "all", round(100 * km_horizon(t0, e0), 1), 1),
+            Aim("pfs1", "rate", "pfs", (1,), "all",
+                round(100 * km_horizon(pfs_t[m1], pfs_e[m1]), 1), 1),
+            Aim("p", "p", "os", (0, 1), "all", round(p0, 2), 2),
+            Aim("pfs0", "rate", "pfs", (0,), "all", 60.0, 1),
+            Aim("p_pfs", "p", "pfs", (0, 1), "all", 0.01, 2))
+    before = search(frame, start, aims, np.random.default_rng(3), max_steps=0)
+    assert set(before.missed) == {"pfs0", "p_pfs"}
+    after = search(frame, start, aims, np.random.default_rng(3), max_steps=0,
+                   polish_steps=3000)
+    assert after.steps == 3000 or after.objective == 0
+    assert set(after.missed) <= {"pfs0", "p_pfs"}
+    assert after.objective < before.objective
+    lay = after.layout
+    for r in (0, 1):
+        m = frame.regimen == r
+        assert lay.died[m].sum() == start.died[m].sum()
+    t, e = pfs_of(lay.follow, lay.died, lay.prog)
+    assert round(100 * km_horizon(t[m1], e[m1]), 1) == aims[1].printed
+    assert round(stats.logrank_test(lay.follow, lay.died, frame.regimen).p_value, 2) == round(p0, 2)
+
+
 def test_search_is_deterministic_and_stops_at_its_cap():
     frame, start = _small_problem(1)
     aims = (Aim("impossible", "rate", "os", (0,), "all", 0.0, 1),)  # nobody can die from 45

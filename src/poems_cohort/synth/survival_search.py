@@ -22,7 +22,9 @@ how far ours lies outside the values that print as published, in units of the la
 digit (``1 + log(1 + units)``, 0 when it prints), plus a penalty for curves a clinician would
 find odd: a subgroup curve dropping more than ``CLIFF_POINTS`` within three months (anywhere)
 while at least ``CLIFF_AT_RISK`` patients are at risk, or whose events before 3 years all come
-after month 30. The search stops when the objective is 0 or after ``max_steps`` moves.
+after month 30. The search stops when the objective is 0 or after ``max_steps`` moves. An
+optional polishing phase (``polish_steps``) then aims nearly every move at the numbers still
+missed while refusing any move that loses a printed number or makes a curve odder.
 
 The kernels below (Kaplan–Meier at 3 years, the k-sample log-rank test) are hand-written numpy
 for speed: the study's ``stats`` functions validate their input and build result records, which
@@ -49,6 +51,10 @@ CLIFF_AT_RISK = 12
 #: A curve whose 3-year rate lies below 100 must have an event before this day.
 EARLY_EVENT_DAYS = int(30 * DAYS_PER_MONTH)
 WINDOW_DAYS = int(round(3 * DAYS_PER_MONTH))
+#: Start and end temperature of the polishing phase (:func:`search`, ``polish_steps``).
+POLISH_TEMPERATURE = (0.5, 0.02)
+#: Share of the polishing phase's moves drawn for a missed aim (0.6 in the other phases).
+POLISH_AIMED = 0.9
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,11 +435,12 @@ class _State:
     # ---- evaluation of a candidate
 
     def propose(self, f: np.ndarray, d: np.ndarray, p: np.ndarray, changed: np.ndarray,
-                endpoints: tuple[str, ...], hold: bool
+                endpoints: tuple[str, ...], hold: str
                 ) -> tuple[float, dict[int, tuple[float, float]], dict[str, float]] | None:
         """The change of the objective if the layout became ``f, d, p`` (a move touching
-        ``endpoints``), with the new terms; ``None`` when ``hold`` and a rate that printed
-        would no longer print."""
+        ``endpoints``), with the new terms; ``None`` when the move would lose what ``hold``
+        keeps: ``"rates"``, a rate that printed; ``"all"``, any aim that printed, or a curve
+        made odder than it is (``"none"``: nothing held)."""
         new_terms: dict[int, tuple[float, float]] = {}
         new_odd: dict[str, float] = {}
         delta = 0.0
@@ -443,11 +450,14 @@ class _State:
                 if not self.active[i]:
                     continue
                 c = self.aims[i].cost(v)
-                if hold and c > 0 and self.costs[i] == 0 and self.aims[i].kind == "rate":
+                if (c > 0 and self.costs[i] == 0
+                        and (hold == "all" or (hold == "rates" and self.aims[i].kind == "rate"))):
                     return None
                 new_terms[i] = (v, c)
                 delta += c - self.costs[i]
             if odd is not None:
+                if hold == "all" and odd > self.odd[ep] + 1e-12:
+                    return None
                 new_odd[ep] = odd
                 delta += odd - self.odd[ep]
         return delta, new_terms, new_odd
@@ -466,15 +476,15 @@ class _State:
         return float(self.costs[self.active].sum() + sum(self.odd.values()))
 
 
-def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int
-          ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                     tuple[str, ...]] | None:
+def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
+          aimed: float = 0.6) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                       tuple[str, ...]] | None:
     """A random move: ``(regimen, follow, died, prog, changed patients, endpoints)``, or
-    ``None`` when the drawn move is not allowed. Half the moves serve a missed aim: a patient
-    of its comparison and subgroup."""
+    ``None`` when the drawn move is not allowed. A share ``aimed`` of the moves serve a missed
+    aim: a patient of its comparison and subgroup."""
     missed = np.flatnonzero((s.costs > 0) & s.active)
     pool: np.ndarray | None = None
-    if len(missed) and rng.random() < 0.6:
+    if len(missed) and rng.random() < aimed:
         a = s.aims[int(rng.choice(missed))]
         r = int(rng.choice(a.regimens)) if a.regimens else int(rng.integers(0, s.n_reg))
         pool = np.flatnonzero(s.cells[(r, a.subgroup)] & ~frame.fixed)
@@ -589,29 +599,36 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int
 def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.Generator,
            max_steps: int = 40000, realism: bool = True, max_share: int = 3,
            temperature: tuple[float, float] = (0.5, 0.02),
-           progress: Callable[[int, float], None] | None = None) -> SearchResult:
+           progress: Callable[[int, float], None] | None = None,
+           polish_steps: int = 0) -> SearchResult:
     """Move event and censoring times until every aim prints (objective 0) or ``max_steps``.
 
     Two phases: the 3-year rates (and the shape of the curves) first, with at most a quarter of
     the moves; then every aim, a rate that prints being held (a move that would lose it is
-    refused). Deterministic for a given ``rng`` state (no clock is read). ``max_share``: the most
-    patients that may share a follow-up time to the day (a move adding to a larger crowd is
-    refused; an initial crowd is not broken up here).
+    refused). With ``polish_steps``, a third phase of that many moves, nearly all drawn for
+    the aims still missed, holds every aim that prints (rates and p-values alike) and the shape
+    of the curves (a move making a curve odder is refused), so it can only add printed numbers
+    to what the second phase reached. Deterministic for a given ``rng`` state (no clock is
+    read). ``max_share``: the most patients that may share a follow-up time to the day (a move
+    adding to a larger crowd is refused; an initial crowd is not broken up here).
     """
     s = _State(frame, layout, aims, realism)
     rates = np.array([a.kind == "rate" for a in aims])
+    every = np.ones(len(aims), bool)
     step = 0
-    phases = ((rates, max_steps // 4, True), (np.ones(len(aims), bool), max_steps, True))
-    for active, budget, hold in phases:
+    phases = [(rates, max_steps // 4, "rates", 0.6, temperature),
+              (every, max_steps, "rates", 0.6, temperature)]
+    if polish_steps > 0:
+        phases.append((every, max_steps + polish_steps, "all", POLISH_AIMED, POLISH_TEMPERATURE))
+    for active, budget, hold, aimed, (t0, t1) in phases:
         s.active = active
         s.tests = bool((active & ~rates).any())
         best = (s.total(), s.f.copy(), s.d.copy(), s.p.copy())
-        t0, t1 = temperature
         start = step
         while step < budget and best[0] > 0:
             step += 1
             temp = t0 * (t1 / t0) ** ((step - start) / max(1, budget - start))
-            move = _move(s, rng, frame, max_share)
+            move = _move(s, rng, frame, max_share, aimed)
             if move is None:
                 continue
             r, f, d, p, changed, endpoints = move

@@ -407,6 +407,9 @@ AIM_STEPS = 80000
 AIM_MAX_PATIENTS = 5000
 #: The moves are shared among this many independent runs of the search; the best is kept.
 AIM_RESTARTS = 1
+#: Moves of the search's polishing phase (every printed number held, the missed ones aimed at)
+#: for a cohort of the published size, scaled like ``AIM_STEPS``.
+AIM_POLISH_STEPS = 40000
 
 
 def published_aims(targets: Targets) -> tuple[Aim, ...]:
@@ -508,9 +511,11 @@ def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gener
                   person_years=targets.person_years if abs(py - targets.person_years) < 0.49
                   else None, ref=names.index("ASCT") if "ASCT" in names else 0)
     steps = int(AIM_STEPS * min(1.0, 347.0 / n)) // AIM_RESTARTS
+    polish = int(AIM_POLISH_STEPS * min(1.0, 347.0 / n)) // AIM_RESTARTS
     aims = published_aims(targets)
     # independent runs from the first layout (the search stalls in local minima): the best
-    res = min((search(frame, Times(follow, died, prog), aims, rng, max_steps=steps)
+    res = min((search(frame, Times(follow, died, prog), aims, rng, max_steps=steps,
+                      polish_steps=polish)
                for _ in range(AIM_RESTARTS)), key=lambda r: r.objective)
     f, d, p = res.layout.follow, res.layout.died, res.layout.prog
     new_cause = np.where(d, cause, "").astype(object)
