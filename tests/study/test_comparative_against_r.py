@@ -84,20 +84,6 @@ def test_hazard_ratios_equal_coxph() -> None:
     assert checked == 4 * 2 * 4 * 2 * 4
 
 
-def test_a_diverging_adjustment_covariate_leaves_the_regimen_hazard_ratios_reported() -> None:
-    # low-risk OS: every death is a man, so mv_male's coefficient is infinite; R's coxph still
-    # gives the regimen hazard ratios (compared above) and cox.zph leaves mv_male out
-    hr = study().comparative.survival.hazard_ratios
-    rows = hr[(hr["endpoint"] == "OS") & (hr["subgroup"] == "low")
-              & (hr["model"] == "multivariable")]
-    assert len(rows) == 2 and rows["hr"].notna().all()
-    assert rows["note"].str.contains("mv_male: coefficient may be infinite").all()
-    ph = study().comparative.survival.ph_tests
-    terms = ph[(ph["endpoint"] == "OS") & (ph["subgroup"] == "low")
-               & (ph["model"] == "multivariable")]["term"]
-    assert list(terms) == ["regimen", "GLOBAL"]
-
-
 def test_iptw_hr_is_coxph_weighted_robust_on_the_export() -> None:
     row = study().comparative.hazard_ratio("PFS", "iptw", "LDex")
     assert close(float(row["hr"]), r_value("hr", "hr", endpoint="PFS", model="iptw", term="LDex"))

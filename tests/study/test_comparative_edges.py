@@ -143,3 +143,36 @@ def test_a_type_error_in_the_section_is_reported_with_every_other_problem(tmp_pa
     for part in ("comparative.tau_months: a number", "comparative.stabilized: true or false",
                  "comparative.covariates"):
         assert part in text, part
+
+
+def test_a_diverging_adjustment_covariate_leaves_the_regimen_hazard_ratios_reported() -> None:
+    """Every death is a man: the multivariable model's mv_male coefficient is infinite, the
+    regimen coefficients are not; R's coxph reports them (as the bundled cohort's low-risk OS
+    model did, compared with R in test_comparative_against_r), and so does the study."""
+    import warnings
+
+    from poems_cohort import stats
+    from poems_cohort.study.comparative import MULTIVARIABLE, _fit_model
+
+    rng = np.random.default_rng(5)
+    n = 90
+    male = (rng.random(n) < 0.6).astype(float)
+    d = pd.DataFrame({
+        "regimen": pd.Categorical(np.tile(["ASCT", "MDex", "LDex"], n // 3),
+                                  categories=["ASCT", "MDex", "LDex"]),
+        "t": rng.exponential(30.0, n).round(1) + 0.1,
+        "e": ((rng.random(n) < 0.4) & (male == 1)).astype(int),
+        "risk_group": "low", "mv_male": male, "mv_age": (rng.random(n) < 0.5).astype(float)})
+    m = _fit_model(d, "t", "e", MULTIVARIABLE, ["mv_male", "mv_age"])
+    assert m.usable and m.fit is not None and m.fit.infinite == ("mv_male",)
+    assert "mv_male: coefficient may be infinite" in m.note
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        same = stats.cox_ph(d, "t", "e", ["regimen", "mv_male", "mv_age"], ties="efron")
+    np.testing.assert_array_equal(m.fit.exp_coef, same.exp_coef)
+    zph = m.fit.proportional_hazards_test("km", drop_infinite=True).to_frame()
+    assert list(zph.index) == ["regimen", "mv_age", "GLOBAL"]
+    # a regimen's own coefficient diverging (an arm without events) gives no hazard ratio
+    d2 = d.assign(e=np.where(d["regimen"] == "LDex", 0, (rng.random(n) < 0.4).astype(int)))
+    m2 = _fit_model(d2, "t", "e", MULTIVARIABLE, ["mv_age"])
+    assert not m2.usable and "an arm without events" in m2.note
