@@ -267,7 +267,11 @@ def compute(data: str | Path | None = None, *, plan: PlanLike = None,
     cohort = step("read and validate the cohort", lambda: read(source, effective,
                                                                mapping=mapping))
     derived = derive_cohort(cohort, effective, step=step)
-    results = step("compute the study", lambda: study_of(derived))
+    # only the included patients and the dataset go on: the screened cohort (every patient's
+    # row, the visits) is let go before the study, which at registry size needs the room
+    lean = replace(derived, cohort=derived.eligibility.included)
+    del cohort, derived
+    results = step("compute the study", lambda: study_of(lean))
     return ComputedStudy(results, is_synthetic_cohort(source), tuple(step.timings),
                          study_inputs(data, plan=plan, mapping=mapping))
 
