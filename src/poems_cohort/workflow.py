@@ -267,7 +267,14 @@ def compute(data: str | Path | None = None, *, plan: PlanLike = None,
     cohort = step("read and validate the cohort", lambda: read(source, effective,
                                                                mapping=mapping))
     derived = derive_cohort(cohort, effective, step=step)
-    results = step("compute the study", lambda: study_of(derived))
+    # only what the study reads goes on (the included patients, the dataset, the flow): the
+    # screened cohort, the visits (the engine's table) and the per-patient eligibility
+    # decisions are let go before the study, which at registry size needs the room
+    patients, ds = derived.eligibility.included.patients, derived.dataset
+    flow = derived.eligibility.flow.to_frame()
+    del cohort, derived
+    results = step("compute the study", lambda: compute_study(baseline_frame(patients, ds), ds,
+                                                              flow, effective))
     return ComputedStudy(results, is_synthetic_cohort(source), tuple(step.timings),
                          study_inputs(data, plan=plan, mapping=mapping))
 

@@ -13,13 +13,14 @@ import contextlib
 import csv
 import ctypes
 import errno
+import hashlib
 import io
 import os
 import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,7 @@ from poems_cohort.manifest import (
     manifest_for,
     read_manifest,
     remove_listed,
-    sha256_bytes,
     unchanged,
-    write_file_atomically,
     write_manifest,
 )
 from poems_cohort.report.appendix import Appendix
@@ -101,24 +100,32 @@ CSV_CHUNK_ROWS = 100_000
 
 def csv_bytes(frame: pd.DataFrame, *, synthetic: bool = False) -> bytes:
     """``frame`` as a safe CSV file, without the index: the bytes :func:`safe_csv` gives for
-    ``frame.to_csv(index=False)``.
+    ``frame.to_csv(index=False)``; :func:`csv_pieces` joined."""
+    buf = io.BytesIO()
+    for piece in csv_pieces(frame, synthetic=synthetic):
+        buf.write(piece)
+    return buf.getvalue()
+
+
+def csv_pieces(frame: pd.DataFrame, *, synthetic: bool = False) -> Iterator[bytes]:
+    """The bytes of :func:`csv_bytes` in consecutive pieces, each made when asked for: a
+    million-row dataset is written to its file without its whole text in memory.
 
     Neutralised column by column (:func:`_neutral_frame`: each distinct text once, numbers
     untouched) and written by ``to_csv`` in pieces of :data:`CSV_CHUNK_ROWS` rows; a column of
     another kind (mixed objects, timedeltas, a float column holding -inf) takes the cell-by-cell
-    path of :func:`safe_csv`. Both give the same bytes (``tests/outputs/test_csv_safety.py``)."""
+    path of :func:`safe_csv` (one piece). Both give the same bytes
+    (``tests/outputs/test_csv_safety.py``)."""
     neutral = _neutral_frame(frame, synthetic)
     if neutral is None:
-        return safe_csv(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"),
-                        synthetic=synthetic)
+        yield safe_csv(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+                       synthetic=synthetic)
+        return
     if synthetic:
         neutral = neutral.assign(**{SYNTHETIC_COLUMN: "TRUE"})
-    pieces = []
     for start in range(0, max(len(neutral), 1), CSV_CHUNK_ROWS):
         part = neutral.iloc[start:start + CSV_CHUNK_ROWS]
-        pieces.append(part.to_csv(index=False, header=start == 0,
-                                  lineterminator="\n").encode("utf-8"))
-    return b"".join(pieces)
+        yield part.to_csv(index=False, header=start == 0, lineterminator="\n").encode("utf-8")
 
 
 def _neutral_frame(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame | None:
@@ -599,20 +606,48 @@ def check_output_file(out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
 def write_dataset_file(frame: pd.DataFrame, out: Path, *, synthetic: bool = False) -> None:
     """Write ``frame`` to ``out`` (``.csv``: a safe CSV, :func:`csv_bytes`; else Parquet), with a
     column ``synthetic`` when it is; atomically (a temporary file beside ``out`` renamed over
-    it), then record it in the folder's manifest so that a later ``derive`` may replace it. A
-    write error is an ``InputError``."""
+    it), then record it in the folder's manifest so that a later ``derive`` may replace it. The
+    CSV text is written piece by piece (:func:`csv_pieces`) and Parquet straight to the file,
+    so the file's bytes are never all in memory. A write error is an ``InputError``."""
     out = Path(out)
-    if out.suffix.lower() == ".csv":
-        data = csv_bytes(frame, synthetic=synthetic)
-    else:
-        buf = io.BytesIO()
-        (frame.assign(synthetic=True) if synthetic else frame).to_parquet(buf, index=False)
-        data = buf.getvalue()
     try:
-        write_file_atomically(out, data)
+        if out.suffix.lower() == ".csv":
+            digest = _write_pieces_atomically(out, csv_pieces(frame, synthetic=synthetic))
+        else:
+            table = frame.assign(synthetic=True) if synthetic else frame
+            digest = _write_pieces_atomically(out, (), parquet=table)
         manifest = read_manifest(out.parent) or Manifest()
-        write_manifest(out.parent, manifest.with_files(
-            {out.name: Entry(sha256_bytes(data), ANALYSIS_DATASET)}))
+        write_manifest(out.parent, manifest.with_files({out.name: Entry(digest,
+                                                                        ANALYSIS_DATASET)}))
     except OSError as exc:
         raise InputError([Problem("--out", None, None, str(out),
                                   f"a file the tool can write ({exc.strerror or exc})")]) from None
+
+
+def _write_pieces_atomically(path: Path, pieces: Iterable[bytes], *,
+                             parquet: pd.DataFrame | None = None) -> str:
+    """Write ``pieces`` one after the other (or ``parquet`` as a Parquet file) to a temporary
+    file beside ``path``, then rename it over ``path`` (as ``manifest.write_file_atomically``
+    does with bytes held whole); the SHA-256 of what was written."""
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(handle, "w+b") as fh:
+            if parquet is not None:
+                parquet.to_parquet(fh, index=False)
+                fh.flush()
+                fh.seek(0)
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            else:
+                for piece in pieces:
+                    digest.update(piece)
+                    fh.write(piece)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, default_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest.hexdigest()

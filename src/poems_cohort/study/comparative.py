@@ -119,6 +119,39 @@ RULES: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 assert set(RULES) == set(COVARIATES)
 
 
+class _Columns:
+    """Records every name looked up in it and holds none (see :func:`rule_columns`)."""
+
+    def __init__(self) -> None:
+        self.asked: set[str] = set()
+
+    def __contains__(self, name: object) -> bool:
+        self.asked.add(str(name))
+        return False
+
+
+class _Probe:
+    """A frame of no rows and no columns that records which columns a rule looks for."""
+
+    def __init__(self) -> None:
+        self.columns = _Columns()
+        self.index = pd.RangeIndex(0)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        self.columns.asked.add(name)
+        return pd.Series(pd.NA, index=self.index, dtype=object)
+
+
+def rule_columns() -> frozenset[str]:
+    """The baseline columns any rule of :data:`RULES` reads: every rule asks whether its column
+    is there before reading it, so a probe frame without columns collects them. The comparative
+    analyses merge only these columns into the analysis rows instead of the whole baseline."""
+    probe = _Probe()
+    for rule in RULES.values():
+        rule(probe)
+    return frozenset(probe.columns.asked)
+
+
 def covariate_values(baseline: pd.DataFrame, names: tuple[str, ...] | list[str]) -> pd.DataFrame:
     """The catalogue covariates ``names`` per patient of ``baseline`` (numeric, NaN missing)."""
     return pd.DataFrame({n: RULES[n](baseline).to_numpy() for n in names}, index=baseline.index)

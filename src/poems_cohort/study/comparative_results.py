@@ -18,6 +18,7 @@ from poems_cohort.study.comparative import (
     compute_hazard_ratios,
     covariate_values,
     fit_propensity,
+    rule_columns,
 )
 from poems_cohort.study.competing import (
     RESPONSES,
@@ -92,8 +93,11 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
     in_plan = ds["regimen"].isin(plan.regimens).fillna(False).to_numpy(dtype=bool)
     # every patient is in the plan's regimens after eligibility: no copy of the dataset then
     rows = ds if in_plan.all() else ds[in_plan]
-    base = baseline.drop(columns=[x for x in ("regimen", "risk_group", "egfr")
-                                  if x in baseline.columns])
+    # the baseline columns the covariate rules read, not all of them (no copy of the baseline)
+    read = rule_columns()
+    base = baseline[["patient_id", *(x for x in baseline.columns if x in read
+                                     and x not in ("patient_id", "regimen", "risk_group",
+                                                   "egfr"))]]
     frame = rows[["patient_id", "regimen", "risk_group", "egfr"]].merge(
         base, on="patient_id", how="left", validate="one_to_one")
     frame.index = rows.index

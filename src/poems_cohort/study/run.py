@@ -32,7 +32,22 @@ def baseline_frame(patients: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
     """The included patients' baseline data with the derived risk group and eGFR."""
     extra = ds[["patient_id", "risk_group", "egfr"]]
     base = patients.drop(columns=[c for c in ("risk_group", "egfr") if c in patients.columns])
+    if same_order(base["patient_id"], extra["patient_id"]):
+        # the dataset is derived in the patients' order: the two columns are set beside the
+        # baseline's (no copy of its columns, as the merge below would make; same frame)
+        return base.reset_index(drop=True).assign(
+            risk_group=extra["risk_group"].reset_index(drop=True),
+            egfr=extra["egfr"].reset_index(drop=True))
     return base.merge(extra, on="patient_id", how="left", validate="one_to_one")
+
+
+def same_order(a: pd.Series, b: pd.Series) -> bool:
+    """Whether ``a`` and ``b`` hold the same identifiers, none missing or repeated, in the same
+    order (then a one-to-one merge on them is a column-wise concatenation)."""
+    if len(a) != len(b) or a.isna().any() or b.isna().any():
+        return False
+    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    return bool((left == right).all()) and not a.duplicated().any()
 
 
 def with_subgroup_columns(ds: pd.DataFrame, baseline: pd.DataFrame, plan: AnalysisPlan

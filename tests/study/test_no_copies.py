@@ -1,0 +1,73 @@
+"""The study's frames at registry size: the baseline frame set beside the patients' columns
+instead of merged, and the comparative analyses reading only the columns their covariate rules
+read; both give the frames the merges gave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from poems_cohort.study.comparative import RULES, covariate_values, rule_columns
+from poems_cohort.study.run import baseline_frame, same_order
+from poems_cohort.workflow import derive
+
+
+def _patients() -> pd.DataFrame:
+    return pd.DataFrame({
+        "patient_id": ["P1", "P2", "P3", "P4"],
+        "regimen": ["ASCT", "MDex", "LDex", "ASCT"],
+        "age": [51.0, 60.0, np.nan, 45.0],
+        "sex": ["M", "F", None, "M"],
+        "egfr": [1.0, 2.0, 3.0, 4.0],  # replaced by the derived eGFR
+    }, index=[10, 11, 12, 13])
+
+
+def _ds(order: list[int]) -> pd.DataFrame:
+    ids = np.array(["P1", "P2", "P3", "P4"], dtype=object)[order]
+    return pd.DataFrame({
+        "patient_id": ids,
+        "risk_group": pd.Series(["low", None, "high", "medium"], dtype=object).iloc[order]
+        .to_numpy(),
+        "egfr": np.array([90.0, np.nan, 45.0, 70.0])[order],
+    })
+
+
+def _merged(patients: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
+    base = patients.drop(columns=["egfr"])
+    return base.merge(ds[["patient_id", "risk_group", "egfr"]], on="patient_id", how="left",
+                      validate="one_to_one")
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 2, 3]])
+def test_baseline_frame_equals_the_merge_in_any_order(order):
+    patients, ds = _patients(), _ds(order)
+    got = baseline_frame(patients, ds)
+    pd.testing.assert_frame_equal(got, _merged(patients, ds))
+    assert list(got.columns) == ["patient_id", "regimen", "age", "sex", "risk_group", "egfr"]
+    assert got.loc[got["patient_id"] == "P3", "egfr"].item() == 45.0
+
+
+def test_same_order():
+    a = pd.Series(["P1", "P2", "P3"], dtype=object)
+    assert same_order(a, pd.Series(["P1", "P2", "P3"]))
+    assert not same_order(a, pd.Series(["P2", "P1", "P3"]))
+    assert not same_order(a, pd.Series(["P1", "P2"]))
+    assert not same_order(pd.Series(["P1", None]), pd.Series(["P1", None]))
+    assert not same_order(pd.Series(["P1", "P1"]), pd.Series(["P1", "P1"]))
+
+
+def test_rule_columns_are_all_the_rules_read():
+    columns = rule_columns()
+    assert {"age", "sex", "vegf_pg_ml", "heavy_chain", "egfr", "castleman"} <= columns
+    derived = derive(None)
+    baseline = baseline_frame(derived.eligibility.included.patients, derived.dataset)
+    assert columns <= set(baseline.columns)
+    names = list(RULES)
+    # the rule columns alone give every covariate as the whole baseline does
+    pd.testing.assert_frame_equal(covariate_values(baseline[sorted(columns)], names),
+                                  covariate_values(baseline, names))
+    # and leaving any one of them out changes some covariate
+    for c in sorted(columns):
+        assert not covariate_values(baseline.drop(columns=c), names).equals(
+            covariate_values(baseline, names)), c
