@@ -205,8 +205,9 @@ def test_scaled_cohort_keeps_proportions(small_generation):
     cohort, out = small_generation
     p = cohort.patients
     assert len(p) == SMALL_SIZE
-    # 79 : 165 : 103 of 1500, largest remainder (341.5, 713.3, 445.2)
-    assert p["regimen"].value_counts().to_dict() == {"ASCT": 713, "LDex": 445, "MDex": 342}
+    # 79 : 165 : 103 of 5001, largest remainder (1138.54, 2377.97, 1484.45)
+    assert SMALL_SIZE == 5001
+    assert p["regimen"].value_counts().to_dict() == {"ASCT": 2378, "LDex": 1484, "MDex": 1139}
     assert p["patient_id"].str.fullmatch(r"SYN-\d{4}").all() and p["patient_id"].is_unique
     assert abs((p["age"] > 50).mean() - 0.403) < 0.01
     loaded = load_cohort(out)

@@ -18,12 +18,13 @@ from poems_cohort.synth.generator import (
     generate_cohort,
     stage_cohort,
 )
+from poems_cohort.synth.survival_times import AIM_MAX_PATIENTS
 
-#: two blocks of 1,500 patients: blocks that small still take the generator's quick survival
-#: layouts (see tests/synth/conftest.py)
+#: two blocks just above the size from which the generator skips its searches aimed at the
+#: printed numbers (see tests/synth/conftest.py): each builds in under a second
 SEED = 5
-SIZE = 3000
-BLOCK = 1500
+BLOCK = AIM_MAX_PATIENTS + 1
+SIZE = 2 * BLOCK
 
 
 def test_block_sizes():
@@ -64,7 +65,7 @@ def test_blocks_are_deterministic_and_make_the_whole_cohort(blocks, whole):
 def test_identifiers_run_on_through_the_blocks(blocks):
     ids = pd.concat([b.patients["patient_id"] for b in blocks], ignore_index=True)
     assert ids.is_unique
-    assert list(ids) == [f"SYN-{k:04d}" for k in range(1, SIZE + 1)]
+    assert list(ids) == [f"SYN-{k:05d}" for k in range(1, SIZE + 1)]  # one width: 5 digits
     # within a block, in order of treatment start
     for b in blocks:
         assert b.patients["treatment_start"].is_monotonic_increasing
