@@ -19,10 +19,12 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
+from typing import BinaryIO
 
 MANIFEST_NAME = ".poems-cohort-manifest.json"
 WRITER = "poems-cohort"
@@ -128,14 +130,17 @@ def default_mode(folder: bool = False) -> int:
     return (0o777 if folder else 0o666) & ~mask
 
 
-def write_file_atomically(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``: a
-    crash leaves the old file or the new one, and at worst a ``.<name>.*.tmp`` beside it."""
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file to write that takes the name ``path`` only when the ``with`` block ends
+    normally: it is a temporary file beside ``path``, synced, given the default mode and renamed
+    over ``path``; on any error it is removed. A crash leaves the old file or the new one, and
+    at worst a ``.<name>.*.tmp`` beside it."""
     path = Path(path)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(handle, "w+b") as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, default_mode())
@@ -143,6 +148,12 @@ def write_file_atomically(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_file_atomically(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_file`)."""
+    with atomic_file(path) as fh:
+        fh.write(data)
 
 
 def foreign_manifest(folder: str | Path) -> bool:

@@ -40,6 +40,7 @@ from poems_cohort.manifest import (
     SYNTHETIC_COHORT,
     Entry,
     Manifest,
+    atomic_file,
     default_mode,
     foreign_manifest,
     manifest_for,
@@ -627,27 +628,18 @@ def write_dataset_file(frame: pd.DataFrame, out: Path, *, synthetic: bool = Fals
 def _write_pieces_atomically(path: Path, pieces: Iterable[bytes], *,
                              parquet: pd.DataFrame | None = None) -> str:
     """Write ``pieces`` one after the other (or ``parquet`` as a Parquet file) to a temporary
-    file beside ``path``, then rename it over ``path`` (as ``manifest.write_file_atomically``
-    does with bytes held whole); the SHA-256 of what was written."""
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    file beside ``path``, then rename it over ``path`` (``manifest.atomic_file``); the SHA-256 of what was
+    written."""
     digest = hashlib.sha256()
-    try:
-        with os.fdopen(handle, "w+b") as fh:
-            if parquet is not None:
-                parquet.to_parquet(fh, index=False)
-                fh.flush()
-                fh.seek(0)
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            else:
-                for piece in pieces:
-                    digest.update(piece)
-                    fh.write(piece)
+    with atomic_file(path) as fh:
+        if parquet is not None:
+            parquet.to_parquet(fh, index=False)
             fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, default_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            fh.seek(0)
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        else:
+            for piece in pieces:
+                digest.update(piece)
+                fh.write(piece)
     return digest.hexdigest()
