@@ -313,21 +313,17 @@ def _fit_model(d: pd.DataFrame, t: str, e: str, model: str, mv: list[str]) -> _M
         return _Model(None, n, events, f"not estimable: {exc}")
     if not fit.converged:
         regimen_terms = {x for x in fit.names if x.startswith("regimen")}
-        nuisance = [x for x in fit.infinite if x not in regimen_terms]
         if fit.infinite and not regimen_terms & set(fit.infinite):
             # only an adjustment covariate diverges (e.g. every event in one of its levels):
             # the regimen coefficients are finite and are reported, as R's coxph does
-            return _Model(fit, n, events, _join_notes(
-                note, f"{', '.join(nuisance)}: coefficient may be infinite (monotone "
-                "likelihood); the regimen hazard ratios are estimated with it in the model"),
-                usable=True)
+            diverged = (f"{', '.join(fit.infinite)}: coefficient may be infinite (monotone "
+                        "likelihood); the regimen hazard ratios are estimated with it in the "
+                        "model")
+            return _Model(fit, n, events, f"{note}; {diverged}" if note else diverged,
+                          usable=True)
         return _Model(fit, n, events, "did not converge (an arm without events): "
                       "hazard ratio not estimable")
     return _Model(fit, n, events, note, usable=True)
-
-
-def _join_notes(*notes: str) -> str:
-    return "; ".join(x for x in notes if x)
 
 
 def _nan3() -> tuple[float, float, float]:
