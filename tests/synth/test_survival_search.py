@@ -309,10 +309,10 @@ def test_exchange_keeps_every_pooled_number_and_moves_the_subgroups(seed):
                if a.subgroup != "all")
     for r in (0, 1):
         m = frame.regimen == r
-        for new, old in ((s.f, start.follow), (s.d, start.died), (s.p, start.prog)):
-            assert sorted(zip(s.f[m], s.d[m], s.p[m])) == sorted(
-                zip(start.follow[m], start.died[m], start.prog[m]))
-            assert (new[frame.fixed] == old[frame.fixed]).all()
+        assert sorted(zip(s.f[m], s.d[m], s.p[m], strict=True)) == sorted(
+            zip(start.follow[m], start.died[m], start.prog[m], strict=True))
+    for new, old in ((s.f, start.follow), (s.d, start.died), (s.p, start.prog)):
+        assert (new[frame.fixed] == old[frame.fixed]).all()
     assert (s.f[frame.pinned] == start.follow[frame.pinned]).all()
 
 

@@ -16,7 +16,11 @@ three regimens for OS) print as published, while the numbers already fixed stay:
 
 Moves: shift a follow-up time (death or censoring), shift a progression time, swap follow-up
 times between two patients of a regimen, pass a death or a progression from one patient to
-another of the same regimen (same status otherwise, so the counts hold). Simulated annealing
+another of the same regimen (same status otherwise, so the counts hold); and, where asked
+(``kinds``), exchange the whole records of a low- and a medium-high-risk patient of a regimen
+(every number of the regimen as a whole and of the cohort stays, only the subgroups move), and
+slide a time strictly between its nearest neighbours in its regimen and risk subgroup (no other
+time of the subgroup is passed, so its curves keep their order of events and censorings). Simulated annealing
 (Metropolis acceptance, geometric cooling) on an objective that sums, over the printed numbers,
 how far ours lies outside the values that print as published, in units of the last printed
 digit (``1 + log(1 + units)``, 0 when it prints), plus a penalty for curves a clinician would
@@ -753,5 +757,6 @@ def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.G
     return run_phases(frame, layout, aims, rng, phases, realism, max_share, progress)
 
 
-__all__ = ["EXCHANGE", "MOVES", "Aim", "Frame", "Layout", "Phase", "SearchResult", "first_event", "km_horizon",
-           "largest_drop", "logrank_p", "pfs_of", "run_phases", "search"]
+__all__ = ["EXCHANGE", "MOVES", "SLIDE", "Aim", "Frame", "Layout", "Phase", "SearchResult",
+           "first_event", "km_horizon", "largest_drop", "logrank_p", "pfs_of", "run_phases",
+           "search"]
