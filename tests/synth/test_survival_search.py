@@ -19,14 +19,20 @@ from poems_cohort.synth.survival_search import (
     CLIFF_AT_RISK,
     CLIFF_POINTS,
     EARLY_EVENT_DAYS,
+    EXCHANGE,
+    MOVES,
+    SLIDE,
     Aim,
     Frame,
     Layout,
+    Phase,
+    _move,
     _State,
     km_horizon,
     largest_drop,
     logrank_p,
     pfs_of,
+    run_phases,
     search,
 )
 from poems_cohort.synth.survival_times import published_aims
@@ -258,6 +264,106 @@ def test_search_is_deterministic_and_stops_at_its_cap():
     for x, y in ((a.layout.follow, b.layout.follow), (a.layout.died, b.layout.died),
                  (a.layout.prog, b.layout.prog)):
         assert (x == y).all()
+
+
+def _every_aim(frame):
+    regs = tuple(range(int(frame.regimen.max()) + 1))
+    return tuple(
+        [Aim(f"{ep}.{r}.{sg}", "rate", ep, (r,), sg, 80.0, 1) for r in regs
+         for sg in ("all", "low", "medium-high") for ep in ("pfs", "os")]
+        + [Aim(f"p.{ep}.{sg}", "p", ep, (0, 1), sg, 0.5, 3)
+           for sg in ("all", "low", "medium-high") for ep in ("pfs", "os")]
+        + [Aim("cohort", "rate", "os", (), "all", 80.0, 1)])
+
+
+def _moved(kind, seed, n=400):
+    """``n`` accepted moves of one ``kind`` on the small problem: the states before and after."""
+    frame, start = _small_problem(seed)
+    aims = _every_aim(frame)
+    s = _State(frame, start, aims, realism=False)
+    rng = np.random.default_rng(seed)
+    made = 0
+    for _ in range(20 * n):
+        move = _move(s, rng, frame, 3, 0.0, (kind,))
+        if move is None:
+            continue
+        _, f, d, p, changed, endpoints = move
+        found = s.propose(f, d, p, changed, endpoints, "none")
+        assert found is not None
+        s.accept(f, d, p, found[1], found[2])
+        made += 1
+        if made == n:
+            break
+    assert made == n
+    return frame, start, aims, s
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exchange_keeps_every_pooled_number_and_moves_the_subgroups(seed):
+    frame, start, aims, s = _moved(EXCHANGE, seed)
+    before = _State(frame, start, aims, realism=False)
+    for i, a in enumerate(aims):
+        if a.subgroup == "all":  # a regimen's records as a whole, the cohort's
+            assert s.values[i] == pytest.approx(before.values[i], rel=1e-12), a.key
+    assert any(s.values[i] != before.values[i] for i, a in enumerate(aims)
+               if a.subgroup != "all")
+    for r in (0, 1):
+        m = frame.regimen == r
+        assert sorted(zip(s.f[m], s.d[m], s.p[m], strict=True)) == sorted(
+            zip(start.follow[m], start.died[m], start.prog[m], strict=True))
+    for new, old in ((s.f, start.follow), (s.d, start.died), (s.p, start.prog)):
+        assert (new[frame.fixed] == old[frame.fixed]).all()
+    assert (s.f[frame.pinned] == start.follow[frame.pinned]).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_slide_passes_no_other_time_of_the_subgroup(seed):
+    """A slide moves one time strictly between its nearest neighbours in its regimen and risk
+    subgroup: no other time of the subgroup (follow-up, PFS) lies between the old time and the
+    new one; the counts, the medians held, the pinned follow-up and the ties stay."""
+    frame, start = _small_problem(seed)
+    aims = _every_aim(frame)
+    s = _State(frame, start, aims, realism=False)
+    rng = np.random.default_rng(seed)
+    made = 0
+    for _ in range(8000):
+        move = _move(s, rng, frame, 3, 0.0, (SLIDE,))
+        if move is None:
+            continue
+        _, f, d, p, changed, endpoints = move
+        (i,) = changed
+        cell = np.flatnonzero((frame.regimen == frame.regimen[i]) & (frame.low == frame.low[i]))
+        cell = cell[cell != i]
+        before, after = (s.f, pfs_of(s.f, s.d, s.p)[0]), (f, pfs_of(f, d, p)[0])
+        for old, new in zip(before, after, strict=True):
+            lo, hi = sorted((int(old[i]), int(new[i])))
+            assert not ((old[cell] > lo) & (old[cell] < hi)).any()
+        assert (d == s.d).all()
+        found = s.propose(f, d, p, changed, endpoints, "none")
+        assert found is not None
+        s.accept(f, d, p, found[1], found[2])
+        made += 1
+    assert made > 1000 and (s.f != start.follow).any() and (s.p != start.prog).any()
+    for r in (0, 1):
+        m = frame.regimen == r
+        assert ((s.p >= 0) & ~s.d)[m].sum() == ((start.prog >= 0) & ~start.died)[m].sum()
+        if r in frame.medians:
+            assert abs(np.median(s.f[m]) / DAYS_PER_MONTH - frame.medians[r]) < 0.5
+    assert (s.p < s.f).all() and ((s.p == -1) | (s.p >= 15)).all()
+    assert (s.f[frame.pinned] == start.follow[frame.pinned]).all()
+    assert np.unique(s.f, return_counts=True)[1].max() <= 3
+
+
+def test_run_phases_holding_every_aim_never_loses_one():
+    frame, start = _small_problem(4)
+    aims = _every_aim(frame)
+    before = _State(frame, start, aims, realism=True)
+    printed = {a.key for a, c in zip(aims, before.costs, strict=True) if c == 0}
+    every = np.ones(len(aims), bool)
+    res = run_phases(frame, start, aims, np.random.default_rng(0),
+                     [Phase(every, 1500, "all", 0.9, (0.5, 0.02), MOVES + (EXCHANGE, SLIDE))])
+    assert printed.isdisjoint(res.missed)
+    assert res.objective <= before.total() + 1e-12
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,11 @@ three regimens for OS) print as published, while the numbers already fixed stay:
 
 Moves: shift a follow-up time (death or censoring), shift a progression time, swap follow-up
 times between two patients of a regimen, pass a death or a progression from one patient to
-another of the same regimen (same status otherwise, so the counts hold). Simulated annealing
+another of the same regimen (same status otherwise, so the counts hold); and, where asked
+(``kinds``), exchange the whole records of a low- and a medium-high-risk patient of a regimen
+(every number of the regimen as a whole and of the cohort stays, only the subgroups move), and
+slide a time strictly between its nearest neighbours in its regimen and risk subgroup (no other
+time of the subgroup is passed, so its curves keep their order of events and censorings). Simulated annealing
 (Metropolis acceptance, geometric cooling) on an objective that sums, over the printed numbers,
 how far ours lies outside the values that print as published, in units of the last printed
 digit (``1 + log(1 + units)``, 0 when it prints), plus a penalty for curves a clinician would
@@ -451,7 +455,8 @@ class _State:
                     continue
                 c = self.aims[i].cost(v)
                 if (c > 0 and self.costs[i] == 0
-                        and (hold == "all" or (hold == "rates" and self.aims[i].kind == "rate"))):
+                        and (hold in ("all", "active")
+                             or (hold == "rates" and self.aims[i].kind == "rate"))):
                     return None
                 new_terms[i] = (v, c)
                 delta += c - self.costs[i]
@@ -476,13 +481,29 @@ class _State:
         return float(self.costs[self.active].sum() + sum(self.odd.values()))
 
 
+#: The moves of :func:`_move` by number: shift a follow-up time, shift a progression, swap
+#: follow-up times, pass a death on, pass a progression on (all within a regimen), and
+#: exchange the whole records of a low- and a medium-high-risk patient of a regimen.
+MOVES = (0, 1, 2, 3, 4)
+EXCHANGE = 5
+#: Slide a time (a progression, or a follow-up) anywhere strictly between the nearest other
+#: times of its regimen and risk subgroup: no other time of the subgroup is passed, so the
+#: subgroup's curves keep their order of events and censorings (a time tied with another may
+#: leave the tie, and an event may cross 3 years when no other time lies between).
+SLIDE = 6
+
+
 def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
-          aimed: float = 0.6) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                       tuple[str, ...]] | None:
+          aimed: float = 0.6, kinds: tuple[int, ...] = MOVES,
+          aimable: np.ndarray | None = None
+          ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                     tuple[str, ...]] | None:
     """A random move: ``(regimen, follow, died, prog, changed patients, endpoints)``, or
     ``None`` when the drawn move is not allowed. A share ``aimed`` of the moves serve a missed
-    aim: a patient of its comparison and subgroup."""
-    missed = np.flatnonzero((s.costs > 0) & s.active)
+    aim (among ``aimable``, default every active aim): a patient of its comparison and
+    subgroup. ``kinds``: the moves drawn from (:data:`MOVES`, :data:`EXCHANGE`)."""
+    missed = np.flatnonzero((s.costs > 0) & s.active
+                            & (True if aimable is None else aimable))
     pool: np.ndarray | None = None
     if len(missed) and rng.random() < aimed:
         a = s.aims[int(rng.choice(missed))]
@@ -498,7 +519,8 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
         pool = mem
     if len(mem) < 2:
         return None
-    kinds = (0, 1, 2, 3, 4) if endpoint_bias != "pfs" else (0, 1, 1, 2, 3, 4, 4)
+    if kinds == MOVES and endpoint_bias == "pfs":
+        kinds = (0, 1, 1, 2, 3, 4, 4)
     kind = int(rng.choice(kinds))
     f, d, p = s.f, s.d, s.p
     endpoints: tuple[str, ...] = ("pfs", "os")
@@ -566,6 +588,58 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
         d = d.copy()
         d[i], d[j] = False, True
         changed = np.array([i, j])
+    elif kind == EXCHANGE:
+        # exchange the records (follow-up, death, progression) of a low- and a medium-high-risk
+        # patient of the regimen: the regimen's records as a whole stay the same, so does every
+        # number of the regimen and of the cohort (rates, pooled tests, follow-up, ties)
+        i = int(rng.choice(pool))
+        other = mem[(frame.low[mem] != frame.low[i]) & ~frame.pinned[mem]]
+        if frame.pinned[i] or not len(other):
+            return None
+        j = int(rng.choice(other))
+        if f[i] == f[j] and d[i] == d[j] and p[i] == p[j]:
+            return None
+        f, d, p = f.copy(), d.copy(), p.copy()
+        f[i], f[j] = f[j], f[i]
+        d[i], d[j] = d[j], d[i]
+        p[i], p[j] = p[j], p[i]
+        changed = np.array([i, j])
+    elif kind == SLIDE:
+        # anywhere strictly between the nearest other times of the patient's regimen and risk
+        # subgroup, below and above (of the follow-up and, without a progression, of PFS)
+        i = int(rng.choice(pool))
+        cell = np.flatnonzero((frame.regimen == r) & (frame.low == frame.low[i]))
+        cell = cell[cell != i]
+        t_pfs, _ = pfs_of(f, d, p)
+        progression = p[i] >= 0 and rng.random() < 0.7
+        if progression:
+            others = t_pfs[cell]
+            lo = int(others[others < p[i]].max(initial=14)) + 1
+            hi = min(int(others[others > p[i]].min(initial=10**6)) - 1, int(f[i]) - 8)
+            if hi <= lo:
+                return None
+            p = p.copy()
+            p[i] = int(rng.integers(lo, hi + 1))
+            endpoints = ("pfs",)
+        else:
+            if frame.pinned[i]:
+                return None
+            lo, hi = (20 if p[i] < 0 else int(p[i]) + 8), int(f[mem].max())
+            orders = ((f, f[i]),) + (((t_pfs, t_pfs[i]),) if p[i] < 0 else ())
+            for times, t_i in orders:
+                others = times[cell]
+                lo = max(lo, int(others[others < t_i].max(initial=0)) + 1)
+                hi = min(hi, int(others[others > t_i].min(initial=10**6)) - 1)
+            if hi <= lo:
+                return None
+            new = int(rng.integers(lo, hi + 1))
+            if new == f[i] or s.counts.get(new, 0) >= max_share:
+                return None
+            f = f.copy()
+            f[i] = new
+            if not s.follow_ok(f, r):
+                return None
+        changed = np.array([i])
     else:  # pass a progression on (same vital status: the counts hold)
         if rng.random() < 0.5:
             have = pool[p[pool] >= 0]
@@ -596,43 +670,48 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
     return r, f, d, p, changed, endpoints
 
 
-def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.Generator,
-           max_steps: int = 40000, realism: bool = True, max_share: int = 3,
-           temperature: tuple[float, float] = (0.5, 0.02),
-           progress: Callable[[int, float], None] | None = None,
-           polish_steps: int = 0) -> SearchResult:
-    """Move event and censoring times until every aim prints (objective 0) or ``max_steps``.
+@dataclass(frozen=True)
+class Phase:
+    """One phase of :func:`run_phases`: ``steps`` moves drawn from ``kinds`` (see
+    :func:`_move`) with the aims of ``active`` (a mask over the aims) in the objective, a
+    share ``aimed`` of them for a missed aim of ``aimable`` (default: the active ones), at a
+    temperature falling geometrically over ``temperature``; ``hold`` as in
+    :meth:`_State.propose` (``"active"``: any active aim that prints). With ``cap`` the
+    phase ends instead when the search as a whole has made ``cap`` moves."""
 
-    Two phases: the 3-year rates (and the shape of the curves) first, with at most a quarter of
-    the moves; then every aim, a rate that prints being held (a move that would lose it is
-    refused). With ``polish_steps``, a third phase of that many moves, nearly all drawn for
-    the aims still missed, holds every aim that prints (rates and p-values alike) and the shape
-    of the curves (a move making a curve odder is refused), so it can only add printed numbers
-    to what the second phase reached. Deterministic for a given ``rng`` state (no clock is
-    read). ``max_share``: the most patients that may share a follow-up time to the day (a move
-    adding to a larger crowd is refused; an initial crowd is not broken up here).
-    """
+    active: np.ndarray
+    steps: int
+    hold: str
+    aimed: float = 0.6
+    temperature: tuple[float, float] = (0.5, 0.02)
+    kinds: tuple[int, ...] = MOVES
+    aimable: np.ndarray | None = None
+    cap: int | None = None
+
+
+def run_phases(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.Generator,
+               phases: list[Phase], realism: bool = True, max_share: int = 3,
+               progress: Callable[[int, float], None] | None = None) -> SearchResult:
+    """Run ``phases`` in turn, each from the best layout of the one before (lowest objective
+    over its active aims); a phase stops early when its objective reaches 0."""
     s = _State(frame, layout, aims, realism)
-    rates = np.array([a.kind == "rate" for a in aims])
-    every = np.ones(len(aims), bool)
     step = 0
-    phases = [(rates, max_steps // 4, "rates", 0.6, temperature),
-              (every, max_steps, "rates", 0.6, temperature)]
-    if polish_steps > 0:
-        phases.append((every, max_steps + polish_steps, "all", POLISH_AIMED, POLISH_TEMPERATURE))
-    for active, budget, hold, aimed, (t0, t1) in phases:
-        s.active = active
-        s.tests = bool((active & ~rates).any())
+    rates = np.array([a.kind == "rate" for a in aims])
+    for ph in phases:
+        s.active = ph.active
+        s.tests = bool((ph.active & ~rates).any())
         best = (s.total(), s.f.copy(), s.d.copy(), s.p.copy())
         start = step
+        budget = step + ph.steps if ph.cap is None else ph.cap
+        t0, t1 = ph.temperature
         while step < budget and best[0] > 0:
             step += 1
             temp = t0 * (t1 / t0) ** ((step - start) / max(1, budget - start))
-            move = _move(s, rng, frame, max_share, aimed)
+            move = _move(s, rng, frame, max_share, ph.aimed, ph.kinds, ph.aimable)
             if move is None:
                 continue
-            r, f, d, p, changed, endpoints = move
-            found = s.propose(f, d, p, changed, endpoints, hold)
+            _, f, d, p, changed, endpoints = move
+            found = s.propose(f, d, p, changed, endpoints, ph.hold)
             if found is None:
                 continue
             delta, terms, odd = found
@@ -649,5 +728,35 @@ def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.G
     return SearchResult(Layout(s.f, s.d, s.p), s.total(), missed, step)
 
 
-__all__ = ["Aim", "Frame", "Layout", "SearchResult", "first_event", "km_horizon",
-           "largest_drop", "logrank_p", "pfs_of", "search"]
+def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.Generator,
+           max_steps: int = 40000, realism: bool = True, max_share: int = 3,
+           temperature: tuple[float, float] = (0.5, 0.02),
+           progress: Callable[[int, float], None] | None = None,
+           polish_steps: int = 0,
+           kinds: tuple[int, ...] = MOVES) -> SearchResult:
+    """Move event and censoring times until every aim prints (objective 0) or ``max_steps``.
+
+    Two phases: the 3-year rates (and the shape of the curves) first, with at most a quarter of
+    the moves; then every aim, a rate that prints being held (a move that would lose it is
+    refused). With ``polish_steps``, a third phase of that many moves, nearly all drawn for
+    the aims still missed, holds every aim that prints (rates and p-values alike) and the shape
+    of the curves (a move making a curve odder is refused), so it can only add printed numbers
+    to what the second phase reached. Deterministic for a given ``rng`` state (no clock is
+    read). ``max_share``: the most patients that may share a follow-up time to the day (a move
+    adding to a larger crowd is refused; an initial crowd is not broken up here).
+
+    ``kinds``: the moves drawn from (:func:`_move`; e.g. ``MOVES + (EXCHANGE, SLIDE)``).
+    """
+    rates = np.array([a.kind == "rate" for a in aims])
+    every = np.ones(len(aims), bool)
+    phases = [Phase(rates, 0, "rates", 0.6, temperature, kinds, cap=max_steps // 4),
+              Phase(every, 0, "rates", 0.6, temperature, kinds, cap=max_steps)]
+    if polish_steps > 0:
+        phases.append(Phase(every, 0, "all", POLISH_AIMED, POLISH_TEMPERATURE, kinds,
+                            cap=max_steps + polish_steps))
+    return run_phases(frame, layout, aims, rng, phases, realism, max_share, progress)
+
+
+__all__ = ["EXCHANGE", "MOVES", "SLIDE", "Aim", "Frame", "Layout", "Phase", "SearchResult",
+           "first_event", "km_horizon", "largest_drop", "logrank_p", "pfs_of", "run_phases",
+           "search"]

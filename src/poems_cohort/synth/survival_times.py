@@ -24,7 +24,7 @@ from poems_cohort.synth.assign import choose_exact
 from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS, km_at, km_values, prints_as
 from poems_cohort.synth.pooled_above import Layout, applies, pooled_above_layout
 from poems_cohort.synth.published import load_published
-from poems_cohort.synth.survival_search import Aim, Frame, search
+from poems_cohort.synth.survival_search import EXCHANGE, MOVES, SLIDE, Aim, Frame, search
 from poems_cohort.synth.survival_search import Layout as Times
 from poems_cohort.synth.targets import RegimenTargets, Targets
 
@@ -407,6 +407,12 @@ AIM_STEPS = 80000
 AIM_MAX_PATIENTS = 5000
 #: The moves are shared among this many independent runs of the search; the best is kept.
 AIM_RESTARTS = 1
+#: The moves the aimed search draws from (``synth.survival_search``): the five that change a
+#: regimen's records, twice as often an exchange of records between a low- and a
+#: medium-high-risk patient of a regimen (every pooled number stays; only the subgroups move),
+#: and a slide of a time between its neighbours in its subgroup (the subgroup's curves keep
+#: their order).
+AIM_MOVES = MOVES + (EXCHANGE, EXCHANGE, SLIDE)
 #: Moves of the search's polishing phase (every printed number held, the missed ones aimed at)
 #: for a cohort of the published size, scaled like ``AIM_STEPS``.
 AIM_POLISH_STEPS = 40000
@@ -515,7 +521,7 @@ def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gener
     aims = published_aims(targets)
     # independent runs from the first layout (the search stalls in local minima): the best
     res = min((search(frame, Times(follow, died, prog), aims, rng, max_steps=steps,
-                      polish_steps=polish)
+                      polish_steps=polish, kinds=AIM_MOVES)
                for _ in range(AIM_RESTARTS)), key=lambda r: r.objective)
     f, d, p = res.layout.follow, res.layout.died, res.layout.prog
     new_cause = np.where(d, cause, "").astype(object)
