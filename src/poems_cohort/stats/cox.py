@@ -248,7 +248,9 @@ def _full_rank(pr: K.Prepared) -> bool:
     n x p matrix. Otherwise the SVD decides.
     """
     p = pr.xt.shape[0]
-    ev = np.linalg.eigvalsh(K._unpack(pr.xxt.sum(axis=1), pr.iu, p))
+    buf = np.empty(pr.xt.shape[1])
+    cross = np.array([K.cross_product(pr, j, buf).sum() for j in range(len(pr.iu[0]))])
+    ev = np.linalg.eigvalsh(K._unpack(cross, pr.iu, p))
     if ev[-1] > 0 and ev[0] > 1e-8 * ev[-1]:
         return True
     return bool(np.linalg.matrix_rank(pr.x) == p)
@@ -449,9 +451,10 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     if status.sum() == 0:
         raise ValueError(f"event {event!r}: no events, the Cox model cannot be fitted")
     pr = K.prepare(x, time, status, w, scode, efron=(ties == "efron"))
+    del x  # the kernel holds its own sorted copy
     if not _full_rank(pr):
         raise ValueError(f"covariates: the design columns {list(names)} are collinear or constant")
-    p = x.shape[1]
+    p = len(names)
     t0 = K.evaluate(pr, np.zeros(p))
     if _newton_step(t0) is None:
         # R runs out of iterations at beta = 0 with a log-likelihood of 0 and no variance

@@ -414,6 +414,8 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                                         "test": "robust score (weighted log-rank)",
                                         "statistic": rs.statistic, "df": rs.df,
                                         "p_value": rs.p_value})
+                # a fit holds its sorted copy of the data: let it go before the next one
+                del m
             present = [r for r in plan.regimens if (d["regimen"] == r).any()]
             if plan.reference in present and len(d):
                 rm = stats.rmst_comparison(d[t].to_numpy(float), d[e].to_numpy(int),
@@ -457,6 +459,7 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                 it = stats.cox_interaction_test(whole, t, e, "regimen", "risk_group")
             inter_rows.append({"endpoint": label, "model": UNADJUSTED, "modifier": "risk group",
                                "statistic": it.statistic, "df": it.df, "p_value": it.p_value})
+            del it  # its two fits hold their sorted copies of the data
         except (ValueError, np.linalg.LinAlgError):
             inter_rows.append({"endpoint": label, "model": UNADJUSTED, "modifier": "risk group",
                                "statistic": math.nan, "df": math.nan, "p_value": math.nan})
