@@ -214,16 +214,17 @@ def fit_propensity(frame: pd.DataFrame, plan: AnalysisPlan) -> Propensity:
     levels = (plan.reference, *[r for r in plan.regimens if r != plan.reference])
     present = [r for r in levels if (frame["regimen"] == r).any()]
     dropped = list(design.dropped)
+    del values, design  # x holds the design columns
     regimen = frame["regimen"].to_numpy(dtype=object)
     for col in list(x.columns):
         v = x[col].to_numpy(float)
         if not np.isin(v, (0.0, 1.0)).all():
             continue
         for value in (1.0, 0.0):
-            arms = set(regimen[v == value])
+            arms = pd.unique(regimen[v == value])
             if len(arms) == 1 and len(present) > 1:
                 dropped.append((col, f"all patients with {col} = {value:g} received "
-                                f"{next(iter(arms))} (separation)"))
+                                f"{arms[0]} (separation)"))
                 x = x.drop(columns=col)
                 break
     notes: list[str] = []
