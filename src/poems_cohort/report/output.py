@@ -43,9 +43,9 @@ from poems_cohort.manifest import (
     atomic_file,
     default_mode,
     foreign_manifest,
-    manifest_for,
     read_manifest,
     remove_listed,
+    sha256_bytes,
     unchanged,
     write_manifest,
 )
@@ -157,11 +157,61 @@ def _neutral_frame(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame | None:
     return frame.assign(**changed) if changed else frame
 
 
+class SpooledFile:
+    """A rendered file too large to hold in memory: its bytes in an anonymous temporary file
+    (removed when closed or collected), with their SHA-256 and size, computed while spooling.
+
+    The analysis dataset of a registry (0.4 GB of CSV at 10^6 patients) is rendered this way,
+    piece by piece, and copied into the report folder block by block."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, pieces: Iterable[bytes]) -> None:
+        self._handle = tempfile.TemporaryFile()
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            for piece in pieces:
+                self._handle.write(piece)
+                digest.update(piece)
+                size += len(piece)
+        except BaseException:
+            self._handle.close()
+            raise
+        self.sha256 = digest.hexdigest()
+        self.size = size
+
+    def blocks(self) -> Iterator[bytes]:
+        """The bytes, in blocks of :attr:`BLOCK`."""
+        self._handle.seek(0)
+        return iter(lambda: self._handle.read(self.BLOCK), b"")
+
+    def read(self) -> bytes:
+        """All the bytes (for small files and tests)."""
+        return b"".join(self.blocks())
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SpooledFile):
+            return self.sha256 == other.sha256 and self.size == other.size
+        if isinstance(other, bytes | bytearray | memoryview):
+            return self.size == len(other) and self.read() == bytes(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SpooledFile({self.size} bytes, sha256 {self.sha256[:12]}…)"
+
+
 @dataclass(frozen=True, slots=True)
 class Outputs:
-    """The files of a run: relative path → bytes."""
+    """The files of a run: relative path → bytes (or a :class:`SpooledFile` for the
+    patient-level dataset)."""
 
-    files: dict[str, bytes]
+    files: dict[str, bytes | SpooledFile]
 
     def names(self) -> list[str]:
         """The relative paths, sorted."""
@@ -216,7 +266,10 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     files = {"results.json": results_json(results, text, synthetic=synthetic),
              "report.html": report_html(results, tables, figures, text, synthetic=synthetic,
                                         appendices=appendices),
-             "analysis_dataset.csv": csv_bytes(results.analysis_dataset, synthetic=synthetic)}
+             # one row per patient: rendered piece by piece into a temporary file, never all
+             # in memory (the other files are aggregates)
+             "analysis_dataset.csv": SpooledFile(csv_pieces(results.analysis_dataset,
+                                                            synthetic=synthetic))}
     sheets = [s for a in appendices for s in a.sheets]
     _check_unique("sheet", [t.name[:31] for t in [*tables, *sheets]])
     files.update(table_files(tables, synthetic=synthetic, extra_sheets=sheets))
@@ -516,7 +569,9 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
     (:func:`check_output_folder`) or writing fails (a full disk…); then ``out`` is as before."""
     out = _absolute(out)
     check_output_folder(out, inputs=inputs)
-    manifest = manifest_for(outputs.files, REPORT)
+    manifest = Manifest({rel: Entry(data.sha256 if isinstance(data, SpooledFile)
+                                    else sha256_bytes(data), REPORT)
+                         for rel, data in outputs.files.items()})
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGING}", dir=out.parent))
@@ -539,7 +594,12 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
         for rel, data in outputs.files.items():
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            if isinstance(data, SpooledFile):
+                with open(path, "wb") as fh:
+                    for block in data.blocks():
+                        fh.write(block)
+            else:
+                path.write_bytes(data)
         _checkpoint("files written")
         problems = foreign_entries(out)  # the user may have changed OUT while we computed
         if problems:
