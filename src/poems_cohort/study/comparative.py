@@ -210,7 +210,7 @@ def fit_propensity(frame: pd.DataFrame, plan: AnalysisPlan) -> Propensity:
     continuous = [n for n in names if COVARIATES[n][0] == "continuous"]
     categorical = [n for n in names if COVARIATES[n][0] == "binary"]
     design = stats.covariate_design(values, continuous=continuous, categorical=categorical)
-    x = design.to_frame()
+    x = design.frame  # not to_frame(), a copy: copy-on-write keeps the design's own intact
     levels = (plan.reference, *[r for r in plan.regimens if r != plan.reference])
     present = [r for r in levels if (frame["regimen"] == r).any()]
     dropped = list(design.dropped)
