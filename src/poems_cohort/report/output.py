@@ -125,8 +125,30 @@ def csv_pieces(frame: pd.DataFrame, *, synthetic: bool = False) -> Iterator[byte
     if synthetic:
         neutral = neutral.assign(**{SYNTHETIC_COLUMN: "TRUE"})
     for start in range(0, max(len(neutral), 1), CSV_CHUNK_ROWS):
-        part = neutral.iloc[start:start + CSV_CHUNK_ROWS]
+        part = _float_text(neutral.iloc[start:start + CSV_CHUNK_ROWS])
         yield part.to_csv(index=False, header=start == 0, lineterminator="\n").encode("utf-8")
+
+
+def _float_text(part: pd.DataFrame) -> pd.DataFrame:
+    """``part`` with each float64 column of few distinct values (indicators, grouped
+    measurements: at most a quarter of its rows) replaced by its CSV text, formatted once per
+    distinct value. The text is what ``to_csv`` writes (numpy's shortest repr, ``""`` for NaN;
+    values told apart by their bits, so ``-0.0`` stays ``-0.0``): the same bytes in about a
+    fifth less time at registry size, where formatting every float dominates the rendering."""
+    changed: dict[str, np.ndarray] = {}
+    for name in part.columns:
+        col = part[name]
+        if col.dtype != np.float64:
+            continue
+        values = np.ascontiguousarray(col.to_numpy())
+        codes, uniques = pd.factorize(values.view(np.int64))
+        if 4 * len(uniques) > len(values):
+            continue
+        floats = np.asarray(uniques).view(np.float64)
+        text = floats.astype(str).astype(object)
+        text[np.isnan(floats)] = ""
+        changed[name] = text[codes]
+    return part.assign(**changed) if changed else part
 
 
 def _neutral_frame(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame | None:
