@@ -71,3 +71,20 @@ def test_rule_columns_are_all_the_rules_read():
     for c in sorted(columns):
         assert not covariate_values(baseline.drop(columns=c), names).equals(
             covariate_values(baseline, names)), c
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 2, 3]])
+def test_the_comparative_frame_equals_the_merge_in_any_order(order):
+    from poems_cohort.study.comparative_results import comparative_frame
+
+    patients = _patients()
+    rows = _ds(order).assign(regimen=lambda d: d["patient_id"].map(
+        dict(zip(patients["patient_id"], patients["regimen"], strict=True))))
+    rows.index = [20, 21, 22, 23]
+    base = patients[["patient_id", "age", "sex"]]
+    got = comparative_frame(rows, base)
+    merged = rows[["patient_id", "regimen", "risk_group", "egfr"]].merge(
+        base, on="patient_id", how="left", validate="one_to_one").set_axis(rows.index)
+    pd.testing.assert_frame_equal(got, merged)
+    assert got.loc[got["patient_id"] == "P3", "age"].isna().item()
+    assert list(got.index) == [20, 21, 22, 23]

@@ -13,7 +13,7 @@ from poems_cohort.study.plan import AnalysisPlan, Subgroup
 from poems_cohort.study.policy import TestOutcome
 
 __all__ = ["ALL", "as_float", "columns_of", "flag", "groups_of", "in_subgroup", "kaplan_meier",
-           "median_of", "one", "outcome_of", "percent", "regimen_codes", "survival_at"]
+           "median_of", "one", "outcome_of", "percent", "regimen_codes", "same_order", "survival_at"]
 
 
 def one(frame: pd.DataFrame, what: str, **where: object) -> pd.Series:
@@ -54,6 +54,15 @@ def columns_of(ds: pd.DataFrame, plan: AnalysisPlan, *columns: str) -> pd.DataFr
     wanted = dict.fromkeys(["regimen", *(sg.column for sg in plan.subgroups
                                          if sg.values is not None), *columns])
     return ds[[c for c in wanted if c in ds.columns]]
+
+
+def same_order(a: pd.Series, b: pd.Series) -> bool:
+    """Whether ``a`` and ``b`` hold the same identifiers, none missing or repeated, in the same
+    order (then a one-to-one merge on them is a column-wise concatenation)."""
+    if len(a) != len(b) or a.isna().any() or b.isna().any():
+        return False
+    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    return bool((left == right).all()) and not a.duplicated().any()
 
 
 def flag(series: pd.Series) -> pd.Series:

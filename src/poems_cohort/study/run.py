@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
+from poems_cohort.study._common import same_order
 from poems_cohort.study.comparative_results import compute_comparative
 from poems_cohort.study.kinetics import compute_kinetics
 from poems_cohort.study.plan import AnalysisPlan
@@ -39,15 +40,6 @@ def baseline_frame(patients: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
             risk_group=extra["risk_group"].reset_index(drop=True),
             egfr=extra["egfr"].reset_index(drop=True))
     return base.merge(extra, on="patient_id", how="left", validate="one_to_one")
-
-
-def same_order(a: pd.Series, b: pd.Series) -> bool:
-    """Whether ``a`` and ``b`` hold the same identifiers, none missing or repeated, in the same
-    order (then a one-to-one merge on them is a column-wise concatenation)."""
-    if len(a) != len(b) or a.isna().any() or b.isna().any():
-        return False
-    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
-    return bool((left == right).all()) and not a.duplicated().any()
 
 
 def with_subgroup_columns(ds: pd.DataFrame, baseline: pd.DataFrame, plan: AnalysisPlan
