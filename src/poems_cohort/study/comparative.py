@@ -447,7 +447,10 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                                                                        else 0, tab["n_risk"]],
                     "value": np.r_[1.0, tab["surv"]], "lower": np.r_[1.0, tab["lower"]],
                     "upper": np.r_[1.0, tab["upper"]]}))
-        whole = data[data["risk_group"].notna()]
+            del d  # the subgroup's rows, before the next subgroup's (or the interaction test)
+        # the interaction test reads four columns: only those are subset
+        whole = data[["regimen", "risk_group", t, e]]
+        whole = whole[whole["risk_group"].notna()]
         whole = whole.assign(regimen=_regimen_factor(whole, plan),
                              risk_group=pd.Categorical(whole["risk_group"],
                                                        categories=[g for g in ("low", "medium",
@@ -464,6 +467,7 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
         except (ValueError, np.linalg.LinAlgError):
             inter_rows.append({"endpoint": label, "model": UNADJUSTED, "modifier": "risk group",
                                "statistic": math.nan, "df": math.nan, "p_value": math.nan})
+        del whole
     curves = (pd.concat(curve_parts, ignore_index=True) if curve_parts
               else pd.DataFrame(columns=WEIGHTED_CURVE_COLUMNS))
     return HazardRatios(
