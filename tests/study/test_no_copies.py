@@ -88,3 +88,25 @@ def test_the_comparative_frame_equals_the_merge_in_any_order(order):
     pd.testing.assert_frame_equal(got, merged)
     assert got.loc[got["patient_id"] == "P3", "age"].isna().item()
     assert list(got.index) == [20, 21, 22, 23]
+
+
+def test_the_study_reads_only_the_patient_columns_it_keeps():
+    import json
+
+    from poems_cohort.study import compute_study
+    from poems_cohort.study.run import study_columns, study_patients
+
+    derived = derive(None)
+    patients, ds = derived.eligibility.included.patients, derived.dataset
+    kept = study_patients(patients, derived.plan)
+    assert set(kept.columns) == set(patients.columns) & study_columns(derived.plan)
+    assert {"patient_id", "regimen", "age", "vegf_pg_ml"} <= set(kept.columns)
+    assert not {"death_date", "serum_ife", "crh_date"} & set(kept.columns)
+    assert study_patients(kept, derived.plan) is kept  # nothing left to drop: no copy
+    flow = derived.eligibility.flow.to_frame()
+
+    def study(frame: pd.DataFrame) -> str:
+        res = compute_study(baseline_frame(frame, ds), ds, flow, derived.plan)
+        return json.dumps(res.to_dict(), sort_keys=True, default=str)
+
+    assert study(kept) == study(patients)

@@ -42,6 +42,26 @@ def baseline_frame(patients: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
     return base.merge(extra, on="patient_id", how="left", validate="one_to_one")
 
 
+def study_columns(plan: AnalysisPlan) -> frozenset[str]:
+    """The patients' columns the study reads: the identifier and regimen, the plan's Table 1
+    rows and subgroups, and the columns the comparative covariate rules read (the risk group
+    and eGFR come from the analysis dataset)."""
+    from poems_cohort.study.comparative import rule_columns
+
+    return frozenset({"patient_id", "regimen", *(spec.column for spec in plan.table1),
+                      *(sg.column for sg in plan.subgroups if sg.values is not None),
+                      *rule_columns()})
+
+
+def study_patients(patients: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """``patients`` with only the columns the study reads (:func:`study_columns`), copied, so
+    that the others (dates, laboratory values the study does not use) are freed with the
+    reader's frame; the frame itself when it has no other column."""
+    wanted = study_columns(plan)
+    keep = [c for c in patients.columns if c in wanted]
+    return patients if len(keep) == len(patients.columns) else patients[keep].copy()
+
+
 def with_subgroup_columns(ds: pd.DataFrame, baseline: pd.DataFrame, plan: AnalysisPlan
                           ) -> pd.DataFrame:
     """The analysis dataset with the baseline columns that define the plan's subgroups (a
