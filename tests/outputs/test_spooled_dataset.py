@@ -74,3 +74,22 @@ def test_a_run_spools_its_dataset(tmp_path) -> None:
     written = (tmp_path / "out" / "analysis_dataset.csv").read_bytes()
     assert spooled == written
     assert written == csv_bytes(summary.results.analysis_dataset, synthetic=True)
+
+
+def test_no_room_for_the_spooled_file_is_an_input_error(monkeypatch) -> None:
+    import errno
+
+    from poems_cohort.errors import InputError
+
+    class Full:
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(output.tempfile, "TemporaryFile", Full)
+    with pytest.raises(InputError) as caught:
+        SpooledFile(csv_pieces(frame(5)))
+    text = str(caught.value)
+    assert "No space left on device" in text and "TMPDIR" in text

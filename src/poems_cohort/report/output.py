@@ -189,16 +189,21 @@ class SpooledFile:
     BLOCK = 1 << 20
 
     def __init__(self, pieces: Iterable[bytes]) -> None:
-        self._handle = tempfile.TemporaryFile()
         digest = hashlib.sha256()
         size = 0
+        try:
+            self._handle = tempfile.TemporaryFile()
+        except OSError as exc:
+            raise _no_room(exc) from None
         try:
             for piece in pieces:
                 self._handle.write(piece)
                 digest.update(piece)
                 size += len(piece)
-        except BaseException:
+        except BaseException as exc:
             self._handle.close()
+            if isinstance(exc, OSError):
+                raise _no_room(exc) from None
             raise
         self.sha256 = digest.hexdigest()
         self.size = size
@@ -226,6 +231,14 @@ class SpooledFile:
 
     def __repr__(self) -> str:
         return f"SpooledFile({self.size} bytes, sha256 {self.sha256[:12]}…)"
+
+
+def _no_room(exc: OSError) -> InputError:
+    where = tempfile.gettempdir()
+    return InputError([Problem(where, None, None, None,
+                               f"a temporary folder with room for the analysis dataset's CSV "
+                               f"(writing it in {where} failed: {exc.strerror or exc}; TMPDIR "
+                               "chooses another)")])
 
 
 @dataclass(frozen=True, slots=True)
