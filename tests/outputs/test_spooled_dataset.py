@@ -65,15 +65,23 @@ def test_a_report_with_a_spooled_file_is_written_as_with_bytes(tmp_path, monkeyp
     assert listed.files["analysis_dataset.csv"].sha256 == sha256_bytes(whole)
 
 
-def test_a_run_spools_its_dataset(tmp_path) -> None:
+def test_a_run_spools_a_dataset_of_more_than_spool_rows(tmp_path, monkeypatch) -> None:
     from poems_cohort.workflow import run
 
+    monkeypatch.setattr(output, "SPOOL_ROWS", 100)  # the bundled cohort: 347 patients
     summary = run(None, tmp_path / "out")
     spooled = summary.outputs.files["analysis_dataset.csv"]
     assert isinstance(spooled, SpooledFile)
     written = (tmp_path / "out" / "analysis_dataset.csv").read_bytes()
     assert spooled == written
     assert written == csv_bytes(summary.results.analysis_dataset, synthetic=True)
+
+
+def test_a_small_dataset_stays_bytes() -> None:
+    data = frame(30)
+    assert output.dataset_csv(data) == csv_bytes(data)
+    assert isinstance(output.dataset_csv(data), bytes)
+    assert isinstance(output.dataset_csv(frame(output.SPOOL_ROWS + 1)), SpooledFile)
 
 
 def test_no_room_for_the_spooled_file_is_an_input_error(monkeypatch) -> None:

@@ -241,10 +241,24 @@ def _no_room(exc: OSError) -> InputError:
                                "chooses another)")])
 
 
+#: Above this many rows the analysis dataset's CSV is spooled to a temporary file
+#: (:class:`SpooledFile`) instead of held as bytes.
+SPOOL_ROWS = CSV_CHUNK_ROWS
+
+
+def dataset_csv(frame: pd.DataFrame, *, synthetic: bool = False) -> bytes | SpooledFile:
+    """The patient-level dataset as a safe CSV file: bytes for a cohort of at most
+    :data:`SPOOL_ROWS` patients, else a :class:`SpooledFile` rendered piece by piece (the same
+    bytes, never all in memory: 0.4 GB at 10^6 patients)."""
+    if len(frame) <= SPOOL_ROWS:
+        return csv_bytes(frame, synthetic=synthetic)
+    return SpooledFile(csv_pieces(frame, synthetic=synthetic))
+
+
 @dataclass(frozen=True, slots=True)
 class Outputs:
-    """The files of a run: relative path → bytes (or a :class:`SpooledFile` for the
-    patient-level dataset)."""
+    """The files of a run: relative path → bytes, or a :class:`SpooledFile` for the
+    patient-level dataset of more than :data:`SPOOL_ROWS` patients."""
 
     files: dict[str, bytes | SpooledFile]
 
@@ -301,10 +315,7 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     files = {"results.json": results_json(results, text, synthetic=synthetic),
              "report.html": report_html(results, tables, figures, text, synthetic=synthetic,
                                         appendices=appendices),
-             # one row per patient: rendered piece by piece into a temporary file, never all
-             # in memory (the other files are aggregates)
-             "analysis_dataset.csv": SpooledFile(csv_pieces(results.analysis_dataset,
-                                                            synthetic=synthetic))}
+             "analysis_dataset.csv": dataset_csv(results.analysis_dataset, synthetic=synthetic)}
     sheets = [s for a in appendices for s in a.sheets]
     _check_unique("sheet", [t.name[:31] for t in [*tables, *sheets]])
     files.update(table_files(tables, synthetic=synthetic, extra_sheets=sheets))
