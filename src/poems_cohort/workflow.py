@@ -30,7 +30,7 @@ from poems_cohort.cohort import Cohort, Eligibility, apply_eligibility, load_coh
 from poems_cohort.data import bundled_cohort_path, is_synthetic_cohort
 from poems_cohort.errors import InputError, Problem
 from poems_cohort.study import AnalysisPlan, StudyResults, compute_study, load_plan
-from poems_cohort.study.run import baseline_frame
+from poems_cohort.study.run import baseline_frame, study_patients
 
 if TYPE_CHECKING:
     from poems_cohort.report.appendix import Appendix
@@ -270,7 +270,8 @@ def compute(data: str | Path | None = None, *, plan: PlanLike = None,
     # only what the study reads goes on (the included patients, the dataset, the flow): the
     # screened cohort, the visits (the engine's table) and the per-patient eligibility
     # decisions are let go before the study, which at registry size needs the room
-    patients, ds = derived.eligibility.included.patients, derived.dataset
+    patients = study_patients(derived.eligibility.included.patients, effective)
+    ds = derived.dataset
     flow = derived.eligibility.flow.to_frame()
     del cohort, derived
     results = step("compute the study", lambda: compute_study(baseline_frame(patients, ds), ds,

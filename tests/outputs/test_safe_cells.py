@@ -7,6 +7,7 @@ import csv
 import io
 import zipfile
 
+import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -121,6 +122,36 @@ def test_the_column_wise_csv_is_the_cell_by_cell_csv(monkeypatch, synthetic, chu
              "clean": MIXED[["count", "ok", "day"]],
              "no rows": MIXED.iloc[:0]}[case]
     assert csv_bytes(frame, synthetic=synthetic) == _cell_by_cell(frame, synthetic)
+
+
+REPEATED = pd.DataFrame({
+    # few distinct values: written from the text of each distinct value (_float_text)
+    "flag": np.tile([0.0, 1.0, np.nan, 1.0], 10),
+    "signed_zero": np.tile([0.0, -0.0, 0.0, 0.0], 10),
+    "odd": np.tile([0.1 + 0.2, 1e-300, 1.5e16, float("inf")], 10),
+    "nan_payloads": np.tile(np.array([0x7FF8000000000001, 0x7FF8000000000000, 0xFFF8000000000000,
+                                      0x3FF0000000000000], dtype=np.uint64).view(np.float64), 10),
+    "many": np.linspace(-1, 1, 40),  # distinct: left to to_csv
+    "text": ["=a", "b"] * 20,
+})
+
+
+@pytest.mark.parametrize("chunk", [3, 100_000])
+@pytest.mark.parametrize("columns", [None, ["flag"], ["signed_zero", "many"]])
+def test_repeated_floats_are_written_as_to_csv_writes_them(monkeypatch, chunk, columns):
+    monkeypatch.setattr(output, "CSV_CHUNK_ROWS", chunk)
+    frame = REPEATED if columns is None else REPEATED[columns]
+    assert csv_bytes(frame) == _cell_by_cell(frame, False)
+    text = csv_bytes(REPEATED).decode()
+    assert "-0.0" in text and "0.30000000000000004" in text and "inf" in text
+
+
+def test_float_text_formats_only_columns_of_few_values():
+    part = output._float_text(REPEATED)
+    assert part["flag"].tolist()[:4] == ["0.0", "1.0", "", "1.0"]
+    assert part["signed_zero"].tolist()[:2] == ["0.0", "-0.0"]
+    assert part["many"].dtype == np.float64  # 40 distinct values in 40 rows
+    assert REPEATED["flag"].dtype == np.float64  # the caller's frame is left as it was
 
 
 def test_the_column_wise_csv_copies_nothing_it_need_not_change():

@@ -71,3 +71,42 @@ def test_rule_columns_are_all_the_rules_read():
     for c in sorted(columns):
         assert not covariate_values(baseline.drop(columns=c), names).equals(
             covariate_values(baseline, names)), c
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 2, 3]])
+def test_the_comparative_frame_equals_the_merge_in_any_order(order):
+    from poems_cohort.study.comparative_results import comparative_frame
+
+    patients = _patients()
+    rows = _ds(order).assign(regimen=lambda d: d["patient_id"].map(
+        dict(zip(patients["patient_id"], patients["regimen"], strict=True))))
+    rows.index = [20, 21, 22, 23]
+    base = patients[["patient_id", "age", "sex"]]
+    got = comparative_frame(rows, base)
+    merged = rows[["patient_id", "regimen", "risk_group", "egfr"]].merge(
+        base, on="patient_id", how="left", validate="one_to_one").set_axis(rows.index)
+    pd.testing.assert_frame_equal(got, merged)
+    assert got.loc[got["patient_id"] == "P3", "age"].isna().item()
+    assert list(got.index) == [20, 21, 22, 23]
+
+
+def test_the_study_reads_only_the_patient_columns_it_keeps():
+    import json
+
+    from poems_cohort.study import compute_study
+    from poems_cohort.study.run import study_columns, study_patients
+
+    derived = derive(None)
+    patients, ds = derived.eligibility.included.patients, derived.dataset
+    kept = study_patients(patients, derived.plan)
+    assert set(kept.columns) == set(patients.columns) & study_columns(derived.plan)
+    assert {"patient_id", "regimen", "age", "vegf_pg_ml"} <= set(kept.columns)
+    assert not {"death_date", "serum_ife", "crh_date"} & set(kept.columns)
+    assert study_patients(kept, derived.plan) is kept  # nothing left to drop: no copy
+    flow = derived.eligibility.flow.to_frame()
+
+    def study(frame: pd.DataFrame) -> str:
+        res = compute_study(baseline_frame(frame, ds), ds, flow, derived.plan)
+        return json.dumps(res.to_dict(), sort_keys=True, default=str)
+
+    assert study(kept) == study(patients)

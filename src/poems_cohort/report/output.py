@@ -43,9 +43,9 @@ from poems_cohort.manifest import (
     atomic_file,
     default_mode,
     foreign_manifest,
-    manifest_for,
     read_manifest,
     remove_listed,
+    sha256_bytes,
     unchanged,
     write_manifest,
 )
@@ -125,8 +125,30 @@ def csv_pieces(frame: pd.DataFrame, *, synthetic: bool = False) -> Iterator[byte
     if synthetic:
         neutral = neutral.assign(**{SYNTHETIC_COLUMN: "TRUE"})
     for start in range(0, max(len(neutral), 1), CSV_CHUNK_ROWS):
-        part = neutral.iloc[start:start + CSV_CHUNK_ROWS]
+        part = _float_text(neutral.iloc[start:start + CSV_CHUNK_ROWS])
         yield part.to_csv(index=False, header=start == 0, lineterminator="\n").encode("utf-8")
+
+
+def _float_text(part: pd.DataFrame) -> pd.DataFrame:
+    """``part`` with each float64 column of few distinct values (indicators, grouped
+    measurements: at most a quarter of its rows) replaced by its CSV text, formatted once per
+    distinct value. The text is what ``to_csv`` writes (numpy's shortest repr, ``""`` for NaN;
+    values told apart by their bits, so ``-0.0`` stays ``-0.0``): the same bytes in about a
+    fifth less time at registry size, where formatting every float dominates the rendering."""
+    changed: dict[str, np.ndarray] = {}
+    for name in part.columns:
+        col = part[name]
+        if col.dtype != np.float64:
+            continue
+        values = np.ascontiguousarray(col.to_numpy())
+        codes, uniques = pd.factorize(values.view(np.int64))
+        if 4 * len(uniques) > len(values):
+            continue
+        floats = np.asarray(uniques).view(np.float64)
+        text = floats.astype(str).astype(object)
+        text[np.isnan(floats)] = ""
+        changed[name] = text[codes]
+    return part.assign(**changed) if changed else part
 
 
 def _neutral_frame(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame | None:
@@ -157,11 +179,88 @@ def _neutral_frame(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame | None:
     return frame.assign(**changed) if changed else frame
 
 
+class SpooledFile:
+    """A rendered file too large to hold in memory: its bytes in an anonymous temporary file
+    (removed when closed or collected), with their SHA-256 and size, computed while spooling.
+
+    The analysis dataset of a registry (0.4 GB of CSV at 10^6 patients) is rendered this way,
+    piece by piece, and copied into the report folder block by block."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, pieces: Iterable[bytes]) -> None:
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            self._handle = tempfile.TemporaryFile()
+        except OSError as exc:
+            raise _no_room(exc) from None
+        try:
+            for piece in pieces:
+                self._handle.write(piece)
+                digest.update(piece)
+                size += len(piece)
+        except BaseException as exc:
+            self._handle.close()
+            if isinstance(exc, OSError):
+                raise _no_room(exc) from None
+            raise
+        self.sha256 = digest.hexdigest()
+        self.size = size
+
+    def blocks(self) -> Iterator[bytes]:
+        """The bytes, in blocks of :attr:`BLOCK`."""
+        self._handle.seek(0)
+        return iter(lambda: self._handle.read(self.BLOCK), b"")
+
+    def read(self) -> bytes:
+        """All the bytes (for small files and tests)."""
+        return b"".join(self.blocks())
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SpooledFile):
+            return self.sha256 == other.sha256 and self.size == other.size
+        if isinstance(other, bytes | bytearray | memoryview):
+            return self.size == len(other) and self.read() == bytes(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SpooledFile({self.size} bytes, sha256 {self.sha256[:12]}…)"
+
+
+def _no_room(exc: OSError) -> InputError:
+    where = tempfile.gettempdir()
+    return InputError([Problem(where, None, None, None,
+                               f"a temporary folder with room for the analysis dataset's CSV "
+                               f"(writing it in {where} failed: {exc.strerror or exc}; TMPDIR "
+                               "chooses another)")])
+
+
+#: Above this many rows the analysis dataset's CSV is spooled to a temporary file
+#: (:class:`SpooledFile`) instead of held as bytes.
+SPOOL_ROWS = CSV_CHUNK_ROWS
+
+
+def dataset_csv(frame: pd.DataFrame, *, synthetic: bool = False) -> bytes | SpooledFile:
+    """The patient-level dataset as a safe CSV file: bytes for a cohort of at most
+    :data:`SPOOL_ROWS` patients, else a :class:`SpooledFile` rendered piece by piece (the same
+    bytes, never all in memory: 0.4 GB at 10^6 patients)."""
+    if len(frame) <= SPOOL_ROWS:
+        return csv_bytes(frame, synthetic=synthetic)
+    return SpooledFile(csv_pieces(frame, synthetic=synthetic))
+
+
 @dataclass(frozen=True, slots=True)
 class Outputs:
-    """The files of a run: relative path → bytes."""
+    """The files of a run: relative path → bytes, or a :class:`SpooledFile` for the
+    patient-level dataset of more than :data:`SPOOL_ROWS` patients."""
 
-    files: dict[str, bytes]
+    files: dict[str, bytes | SpooledFile]
 
     def names(self) -> list[str]:
         """The relative paths, sorted."""
@@ -216,7 +315,7 @@ def build_outputs(results: StudyResults, *, tables: list[DisplayTable] | None = 
     files = {"results.json": results_json(results, text, synthetic=synthetic),
              "report.html": report_html(results, tables, figures, text, synthetic=synthetic,
                                         appendices=appendices),
-             "analysis_dataset.csv": csv_bytes(results.analysis_dataset, synthetic=synthetic)}
+             "analysis_dataset.csv": dataset_csv(results.analysis_dataset, synthetic=synthetic)}
     sheets = [s for a in appendices for s in a.sheets]
     _check_unique("sheet", [t.name[:31] for t in [*tables, *sheets]])
     files.update(table_files(tables, synthetic=synthetic, extra_sheets=sheets))
@@ -516,7 +615,9 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
     (:func:`check_output_folder`) or writing fails (a full disk…); then ``out`` is as before."""
     out = _absolute(out)
     check_output_folder(out, inputs=inputs)
-    manifest = manifest_for(outputs.files, REPORT)
+    manifest = Manifest({rel: Entry(data.sha256 if isinstance(data, SpooledFile)
+                                    else sha256_bytes(data), REPORT)
+                         for rel, data in outputs.files.items()})
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGING}", dir=out.parent))
@@ -539,7 +640,12 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
         for rel, data in outputs.files.items():
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            if isinstance(data, SpooledFile):
+                with open(path, "wb") as fh:
+                    for block in data.blocks():
+                        fh.write(block)
+            else:
+                path.write_bytes(data)
         _checkpoint("files written")
         problems = foreign_entries(out)  # the user may have changed OUT while we computed
         if problems:

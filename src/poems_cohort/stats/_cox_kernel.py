@@ -52,7 +52,6 @@ class Prepared:
     dead_starts: np.ndarray  # (G',) start of each group's deaths among all deaths (sorted)
     k_frac: np.ndarray       # (K,) k/m of each Efron term, one per death (empty for Breslow)
     xt: np.ndarray           # (p, n) centred covariates transposed, contiguous
-    xxt: np.ndarray          # (q, n) products x_i x_j of the upper triangle
     c_start: np.ndarray      # (C,) first row of each cell
     gc_start: np.ndarray     # (G,) first cell of each group
     dead_cells: np.ndarray   # (G',) the death cell of each group in dead_groups
@@ -118,10 +117,13 @@ def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarr
     gs_first = np.flatnonzero(s_new)
     gs_stop = np.append(gs_first[1:], ng)
 
-    # gather the covariates once, as contiguous rows (p, n); centre them within each stratum
-    # (each risk set lies in one stratum, so the partial likelihood does not change; strata at
-    # different covariate levels then keep x beta small and the information free of cancellation)
-    xt = np.ascontiguousarray(np.take(x, order, axis=0).T)
+    # gather the covariates once, as contiguous rows (p, n), one column at a time (no n x p
+    # temporary); centre them within each stratum (each risk set lies in one stratum, so the
+    # partial likelihood does not change; strata at different covariate levels then keep x beta
+    # small and the information free of cancellation)
+    xt = np.empty((p, n))
+    for j in range(p):
+        np.take(x[:, j], order, out=xt[j])
     g_size = np.diff(np.append(g_start, n))
     if len(gs_first) == 1:
         xt -= xt.mean(axis=1, keepdims=True)
@@ -154,7 +156,7 @@ def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarr
         g_time=g_time, gs_bounds=tuple((int(a), int(b)) for a, b in zip(gs_first, gs_stop, strict=True)),
         g_deaths=g_deaths, g_dwt=g_dwt, wx_dead=np.einsum("jn,n->j", xt, wd), efron=efron, unit_weight=unit_weight,
         iu=iu, dead_groups=dead_groups, dead_counts=nd, dead_starts=dead_starts, k_frac=k_frac,
-        xt=xt, xxt=xt[iu[0]] * xt[iu[1]], c_start=c_start, gc_start=gc_start,
+        xt=xt, c_start=c_start, gc_start=gc_start,
         dead_cells=dead_cells, g_size=g_size, gs_first=gs_first)
 
 
@@ -284,6 +286,14 @@ def _unpack(u: np.ndarray, iu: tuple[np.ndarray, np.ndarray], p: int) -> np.ndar
     return out
 
 
+def cross_product(pr: Prepared, j: int, out: np.ndarray) -> np.ndarray:
+    """Row ``j`` of the products ``x_a x_b`` of the upper triangle (``iu``), into ``out``.
+
+    Formed when needed rather than held: the q = p (p + 1) / 2 rows would be q x n float64 (0.3 GB
+    for p = 8 at 10^6 rows), the largest array of a fit; the values are the same."""
+    return np.multiply(pr.xt[pr.iu[0][j]], pr.xt[pr.iu[1][j]], out=out)
+
+
 def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Terms:
     """Log partial likelihood, score and information at ``beta``."""
     n, p = pr.x.shape
@@ -307,7 +317,8 @@ def evaluate(pr: Prepared, beta: np.ndarray, *, want_groups: bool = False) -> Te
     for j in range(p):
         cells[1 + j] = np.add.reduceat(np.multiply(pr.xt[j], wr, out=buf), pr.c_start)
     for j in range(q):
-        cells[1 + p + j] = np.add.reduceat(np.multiply(pr.xxt[j], wr, out=buf), pr.c_start)
+        xx = cross_product(pr, j, buf)
+        cells[1 + p + j] = np.add.reduceat(np.multiply(xx, wr, out=buf), pr.c_start)
     per_group = np.add.reduceat(cells, pr.gc_start, axis=1)
     # risk sets: running sums over the groups (descending time), restarted at each stratum
     risk_sets = _cumulate(per_group, scale, pr.gs_bounds)

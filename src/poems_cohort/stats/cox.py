@@ -13,8 +13,9 @@ lifelines) and free of overflow however far x beta spans.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -204,9 +205,19 @@ class CoxResult:
                                        df=dfa, p_value=sps.chi2.sf(st, dfa), global_test=glob)
 
 
+def _fill_level(codes: np.ndarray, level: int, out: np.ndarray) -> None:
+    np.equal(codes, level, out=out, casting="unsafe")  # 1.0 / 0.0
+
+
+def _fill_values(values: np.ndarray, out: np.ndarray) -> None:
+    np.copyto(out, values)
+
+
 def _design(data: pd.DataFrame, covariates: Sequence[str]
             ) -> tuple[np.ndarray, tuple[str, ...], tuple[tuple[int, ...], ...]]:
-    cols: list[np.ndarray] = []
+    # each design column is described first and written straight into the n x p matrix (no list
+    # of n-long columns beside it: at registry size the design is the largest array of a fit)
+    fill: list[Callable[[np.ndarray], None]] = []
     names: list[str] = []
     term_cols: list[tuple[int, ...]] = []
     for var in covariates:
@@ -227,16 +238,20 @@ def _design(data: pd.DataFrame, covariates: Sequence[str]
                                  f"got {list(levels)}")
             start = len(names)
             for j, lev in enumerate(levels[1:], start=1):
-                cols.append((codes == j).astype(float))
+                fill.append(partial(_fill_level, codes, j))
                 names.append(f"{var}{lev}")
             term_cols.append(tuple(range(start, len(names))))
         else:
             values = s.to_numpy(dtype=float, na_value=np.nan) if s.dtype == bool or \
                 pd.api.types.is_extension_array_dtype(s.dtype) else s
-            cols.append(as_float_array(f"covariate {var!r}", values))
+            column = as_float_array(f"covariate {var!r}", values)
+            fill.append(partial(_fill_values, column))
             term_cols.append((len(names),))
             names.append(var)
-    x = np.column_stack(cols) if cols else np.empty((len(data), 0))
+    # column-major: each column is contiguous, written and later gathered in one pass
+    x = np.empty((len(data), len(fill)), order="F")
+    for k, f in enumerate(fill):
+        f(x[:, k])
     return x, tuple(names), tuple(term_cols)
 
 
@@ -248,7 +263,9 @@ def _full_rank(pr: K.Prepared) -> bool:
     n x p matrix. Otherwise the SVD decides.
     """
     p = pr.xt.shape[0]
-    ev = np.linalg.eigvalsh(K._unpack(pr.xxt.sum(axis=1), pr.iu, p))
+    buf = np.empty(pr.xt.shape[1])
+    cross = np.array([K.cross_product(pr, j, buf).sum() for j in range(len(pr.iu[0]))])
+    ev = np.linalg.eigvalsh(K._unpack(cross, pr.iu, p))
     if ev[-1] > 0 and ev[0] > 1e-8 * ev[-1]:
         return True
     return bool(np.linalg.matrix_rank(pr.x) == p)
@@ -449,9 +466,10 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     if status.sum() == 0:
         raise ValueError(f"event {event!r}: no events, the Cox model cannot be fitted")
     pr = K.prepare(x, time, status, w, scode, efron=(ties == "efron"))
+    del x  # the kernel holds its own sorted copy
     if not _full_rank(pr):
         raise ValueError(f"covariates: the design columns {list(names)} are collinear or constant")
-    p = x.shape[1]
+    p = len(names)
     t0 = K.evaluate(pr, np.zeros(p))
     if _newton_step(t0) is None:
         # R runs out of iterations at beta = 0 with a log-likelihood of 0 and no variance

@@ -47,13 +47,26 @@ class InteractionTest:
                 f"events={self.full.n_events}){dropped}")
 
 
-def _dummies(name: str, s: pd.Series) -> tuple[dict[str, np.ndarray], tuple[Any, ...]]:
+def _dummies(name: str, s: pd.Series
+             ) -> tuple[dict[str, np.ndarray], tuple[Any, ...], np.ndarray]:
     codes, levels = as_groups(name, s)
     counts = np.bincount(codes, minlength=len(levels))
     if len(levels) < 2 or (counts == 0).any():
         raise ValueError(f"{name}: needs at least 2 levels with observations, got "
                          f"{dict(zip(levels, counts.tolist(), strict=True))}")
-    return {f"{name}{lv}": (codes == j).astype(float) for j, lv in enumerate(levels) if j}, levels
+    return ({f"{name}{lv}": (codes == j).astype(float) for j, lv in enumerate(levels) if j},
+            levels, codes)
+
+
+def _rank(rows: np.ndarray, weight: np.ndarray, n: int) -> int:
+    """The rank of the n-row matrix whose distinct rows are ``rows``, each ``weight`` times.
+
+    Scaling each distinct row by the square root of its count keeps the cross-product, hence the
+    singular values, of the n-row matrix; the tolerance is ``np.linalg.matrix_rank``'s for the
+    n-row matrix. The same decision without an SVD of n rows (an n x k copy per product term).
+    """
+    s = np.linalg.svd(rows * np.sqrt(weight)[:, None], compute_uv=False)
+    return int(np.sum(s > s.max(initial=0.0) * max(n, rows.shape[1]) * np.finfo(float).eps))
 
 
 def cox_interaction_test(data: pd.DataFrame, duration: str, event: str, treatment: str,
@@ -80,8 +93,8 @@ def cox_interaction_test(data: pd.DataFrame, duration: str, event: str, treatmen
     if treatment == modifier:
         raise ValueError("modifier: must differ from treatment")
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    tcols, _ = _dummies(treatment, data[treatment])
-    mcols, _ = _dummies(modifier, data[modifier])
+    tcols, tlev, tcode = _dummies(treatment, data[treatment])
+    mcols, mlev, mcode = _dummies(modifier, data[modifier])
     frame = pd.DataFrame(index=range(len(data)))
     keep = [duration, event, *covariates]
     if strata is not None:
@@ -96,16 +109,23 @@ def cox_interaction_test(data: pd.DataFrame, duration: str, event: str, treatmen
         raise ValueError(f"columns {clash} in data clash with the dummy names; rename them")
     for c, v in main.items():
         frame[c] = v
-    base = np.column_stack([np.ones(len(frame)), *main.values()])
-    rank = np.linalg.matrix_rank(base)
+    # every design column is a function of the (treatment, modifier) pair: the ranks are those
+    # of the distinct pairs, each counted as often as it occurs
+    n = len(frame)
+    pair, count = np.unique(tcode.astype(np.int64) * len(mlev) + mcode, return_counts=True)
+    pt, pm = pair // len(mlev), pair % len(mlev)
+    t_rows = {c: (pt == j).astype(float) for j, c in enumerate(tcols, start=1)}
+    m_rows = {c: (pm == j).astype(float) for j, c in enumerate(mcols, start=1)}
+    base = np.column_stack([np.ones(len(pair)), *t_rows.values(), *m_rows.values()])
+    rank = _rank(base, count, n)
     inter, dropped = [], []
-    for tc, tv in tcols.items():
-        for mc, mv in mcols.items():
+    for tc, tv in t_rows.items():
+        for mc, mv in m_rows.items():
             name, v = f"{tc}:{mc}", tv * mv
             trial = np.column_stack([base, v])
-            if v.any() and np.linalg.matrix_rank(trial) > rank:
+            if v.any() and _rank(trial, count, n) > rank:
                 base, rank = trial, rank + 1
-                frame[name] = v
+                frame[name] = tcols[tc] * mcols[mc]
                 inter.append(name)
             else:
                 dropped.append(name)

@@ -168,11 +168,15 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
         if len(levels) == 1 and not miss.any():
             dropped.append((c, "a single value"))
             continue
-        vals = s.to_numpy(dtype=object)
+        # the observed values compared with each level at once (numbers as numbers, anything
+        # else as Python objects: the same == as value by value)
+        plain = isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiub"
+        obs_vals = s.to_numpy()[~miss] if plain else s.to_numpy(dtype=object)[~miss]
         start = 0 if all_levels else 1
         for lv, lab in zip(levels[start:], labels[start:], strict=True):
-            add(f"{c}_{lab}", np.array([(not m) and v == lv for v, m in zip(vals, miss, strict=True)],
-                                       dtype=float), c, "level")
+            hit = np.zeros(len(s))
+            hit[~miss] = np.asarray(obs_vals == lv, dtype=bool)
+            add(f"{c}_{lab}", hit, c, "level")
         if miss.any():
             add(f"{c}_{MISSING_LEVEL}", miss.astype(float), c, "missing")
     frame = pd.DataFrame(cols, index=data.index)
@@ -269,7 +273,14 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
                                             or x[c].dtype == bool)]
         if bad:
             raise ValueError(f"x: column(s) {bad} are not numeric; use covariate_design first")
-        xm = x.to_numpy(dtype=float, na_value=np.nan)
+        # the design with its intercept column, filled column by column (no n x p copy besides);
+        # column-major as np.column_stack makes it: BLAS sums the products z' W z in an order
+        # that depends on the layout, and the fit's last bits with it
+        z = np.empty((len(x), 1 + x.shape[1]), order="F")
+        z[:, 0] = 1.0
+        for j in range(x.shape[1]):
+            z[:, 1 + j] = x.iloc[:, j].to_numpy(dtype=float, na_value=np.nan)
+        xm = z[:, 1:]
     else:
         xm = np.asarray(x, dtype=float)
         if xm.ndim == 1:
@@ -277,6 +288,7 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
         if xm.ndim != 2:
             raise ValueError(f"x: expected a 2-D array, got shape {xm.shape}")
         names = [f"x{j + 1}" for j in range(xm.shape[1])]
+        z = np.column_stack((np.ones(xm.shape[0]), xm))
     if np.isnan(xm).any():
         i, j = (int(v[0]) for v in np.nonzero(np.isnan(xm)))
         raise ValueError(f"x: missing value in column {names[j]!r} at row position {i}; apply "
@@ -297,7 +309,6 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
                          f"{[lev[i] for i in np.flatnonzero(counts == 0)]}")
     if not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter: expected a positive integer, got {max_iter!r}")
-    z = np.column_stack((np.ones(n), xm))
     p = z.shape[1]
     # full rank when the cross-product's smallest eigenvalue is clearly positive (cheap, p x p);
     # otherwise the SVD of the n x p design decides

@@ -12,8 +12,8 @@ from poems_cohort.study.names import ALL
 from poems_cohort.study.plan import AnalysisPlan, Subgroup
 from poems_cohort.study.policy import TestOutcome
 
-__all__ = ["ALL", "as_float", "flag", "groups_of", "in_subgroup", "kaplan_meier", "median_of",
-           "one", "outcome_of", "percent", "regimen_codes", "survival_at"]
+__all__ = ["ALL", "as_float", "columns_of", "flag", "groups_of", "in_subgroup", "kaplan_meier",
+           "median_of", "one", "outcome_of", "percent", "regimen_codes", "same_order", "survival_at"]
 
 
 def one(frame: pd.DataFrame, what: str, **where: object) -> pd.Series:
@@ -45,6 +45,24 @@ def in_subgroup(ds: pd.DataFrame, subgroup: Subgroup) -> pd.DataFrame:
     codes, uniques = pd.factorize(ds[subgroup.column].astype(object), use_na_sentinel=True)
     keep = np.array([str(v) in wanted for v in uniques] + [False], dtype=bool)
     return ds[keep[codes]]  # code -1 (missing) takes the last entry: False
+
+
+def columns_of(ds: pd.DataFrame, plan: AnalysisPlan, *columns: str) -> pd.DataFrame:
+    """``ds`` narrowed to ``columns``, ``regimen`` and the columns of the plan's subgroups (those
+    present; no copy): each subset of rows an analysis takes then copies these columns only,
+    not the whole dataset's."""
+    wanted = dict.fromkeys(["regimen", *(sg.column for sg in plan.subgroups
+                                         if sg.values is not None), *columns])
+    return ds[[c for c in wanted if c in ds.columns]]
+
+
+def same_order(a: pd.Series, b: pd.Series) -> bool:
+    """Whether ``a`` and ``b`` hold the same identifiers, none missing or repeated, in the same
+    order (then a one-to-one merge on them is a column-wise concatenation)."""
+    if len(a) != len(b) or a.isna().any() or b.isna().any():
+        return False
+    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    return bool((left == right).all()) and not a.duplicated().any()
 
 
 def flag(series: pd.Series) -> pd.Series:

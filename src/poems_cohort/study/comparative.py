@@ -210,20 +210,21 @@ def fit_propensity(frame: pd.DataFrame, plan: AnalysisPlan) -> Propensity:
     continuous = [n for n in names if COVARIATES[n][0] == "continuous"]
     categorical = [n for n in names if COVARIATES[n][0] == "binary"]
     design = stats.covariate_design(values, continuous=continuous, categorical=categorical)
-    x = design.to_frame()
+    x = design.frame  # not to_frame(), a copy: copy-on-write keeps the design's own intact
     levels = (plan.reference, *[r for r in plan.regimens if r != plan.reference])
     present = [r for r in levels if (frame["regimen"] == r).any()]
     dropped = list(design.dropped)
+    del values, design  # x holds the design columns
     regimen = frame["regimen"].to_numpy(dtype=object)
     for col in list(x.columns):
         v = x[col].to_numpy(float)
         if not np.isin(v, (0.0, 1.0)).all():
             continue
         for value in (1.0, 0.0):
-            arms = set(regimen[v == value])
+            arms = pd.unique(regimen[v == value])
             if len(arms) == 1 and len(present) > 1:
                 dropped.append((col, f"all patients with {col} = {value:g} received "
-                                f"{next(iter(arms))} (separation)"))
+                                f"{arms[0]} (separation)"))
                 x = x.drop(columns=col)
                 break
     notes: list[str] = []
@@ -414,6 +415,8 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                                         "test": "robust score (weighted log-rank)",
                                         "statistic": rs.statistic, "df": rs.df,
                                         "p_value": rs.p_value})
+                # a fit holds its sorted copy of the data: let it go before the next one
+                del m
             present = [r for r in plan.regimens if (d["regimen"] == r).any()]
             if plan.reference in present and len(d):
                 rm = stats.rmst_comparison(d[t].to_numpy(float), d[e].to_numpy(int),
@@ -444,7 +447,10 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                                                                        else 0, tab["n_risk"]],
                     "value": np.r_[1.0, tab["surv"]], "lower": np.r_[1.0, tab["lower"]],
                     "upper": np.r_[1.0, tab["upper"]]}))
-        whole = data[data["risk_group"].notna()]
+            del d  # the subgroup's rows, before the next subgroup's (or the interaction test)
+        # the interaction test reads four columns: only those are subset
+        whole = data[["regimen", "risk_group", t, e]]
+        whole = whole[whole["risk_group"].notna()]
         whole = whole.assign(regimen=_regimen_factor(whole, plan),
                              risk_group=pd.Categorical(whole["risk_group"],
                                                        categories=[g for g in ("low", "medium",
@@ -457,9 +463,11 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                 it = stats.cox_interaction_test(whole, t, e, "regimen", "risk_group")
             inter_rows.append({"endpoint": label, "model": UNADJUSTED, "modifier": "risk group",
                                "statistic": it.statistic, "df": it.df, "p_value": it.p_value})
+            del it  # its two fits hold their sorted copies of the data
         except (ValueError, np.linalg.LinAlgError):
             inter_rows.append({"endpoint": label, "model": UNADJUSTED, "modifier": "risk group",
                                "statistic": math.nan, "df": math.nan, "p_value": math.nan})
+        del whole
     curves = (pd.concat(curve_parts, ignore_index=True) if curve_parts
               else pd.DataFrame(columns=WEIGHTED_CURVE_COLUMNS))
     return HazardRatios(

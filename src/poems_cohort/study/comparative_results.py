@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from poems_cohort.study._common import same_order
 from poems_cohort.study.comparative import (
     BALANCE_COLUMNS,
     HazardRatios,
@@ -85,6 +86,21 @@ class Comparative:
         }
 
 
+def comparative_frame(rows: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """The analysis rows' identifier, regimen, risk group and eGFR, then the baseline columns
+    ``base`` (``patient_id`` and the columns the covariate rules read), one row per analysis row
+    with its index: the left one-to-one merge on ``patient_id``. When both hold the same
+    patients in the same order (always, after eligibility) the columns are set side by side
+    instead (copy-on-write: none is copied)."""
+    left = rows[["patient_id", "regimen", "risk_group", "egfr"]]
+    if same_order(left["patient_id"], base["patient_id"]):
+        right = base.drop(columns="patient_id").set_axis(left.index)
+        return pd.concat([left, right], axis=1)
+    frame = left.merge(base, on="patient_id", how="left", validate="one_to_one")
+    frame.index = rows.index
+    return frame
+
+
 def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: pd.DataFrame,
                         plan: AnalysisPlan) -> tuple[Comparative, pd.DataFrame]:
     """The comparative analyses and the analysis dataset with their columns appended (``mv_*``,
@@ -98,9 +114,7 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
     base = baseline[["patient_id", *(x for x in baseline.columns if x in read
                                      and x not in ("patient_id", "regimen", "risk_group",
                                                    "egfr"))]]
-    frame = rows[["patient_id", "regimen", "risk_group", "egfr"]].merge(
-        base, on="patient_id", how="left", validate="one_to_one")
-    frame.index = rows.index
+    frame = comparative_frame(rows, base)
     mv_names = [f"mv_{n}" for n in c.covariates]
     mv = covariate_values(frame, c.covariates).set_axis(mv_names, axis=1)
     prop: Propensity | None
@@ -116,6 +130,11 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
     data = pd.concat([rows, mv], axis=1).assign(iptw_weight=weights)
     if prop is None:
         data = data.assign(iptw_weight=1.0)
+    # the balance table is all that still reads the merged baseline columns: computed now, so
+    # that the models below are fitted without them in memory
+    bal = (balance(prop, frame, plan) if prop is not None
+           else pd.DataFrame(columns=BALANCE_COLUMNS))
+    del frame
     hrs = compute_hazard_ratios(data, plan, mv_names)
     if prop is None:
         hr = hrs.hazard_ratios
@@ -125,8 +144,6 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
         hrs = HazardRatios(hr, hrs.ph_tests[hrs.ph_tests["model"] != "iptw"], hrs.rmst,
                            hrs.weighted_tests.iloc[0:0], hrs.weighted_curves.iloc[0:0],
                            hrs.interaction)
-    bal = (balance(prop, frame, plan) if prop is not None
-           else pd.DataFrame(columns=BALANCE_COLUMNS))
     # the analysis dataset: existing columns, then the comparative ones
     extra = mv.reindex(ds.index)
     if prop is not None:

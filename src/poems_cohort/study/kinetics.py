@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from poems_cohort.study._common import ALL, flag, groups_of, kaplan_meier, percent, survival_at
+from poems_cohort.study._common import (
+    ALL,
+    columns_of,
+    flag,
+    groups_of,
+    kaplan_meier,
+    percent,
+    survival_at,
+)
 from poems_cohort.study.names import BY_REGIMEN, EVERYONE
 from poems_cohort.study.plan import AnalysisPlan
 from poems_cohort.study.survival import (
@@ -63,6 +71,7 @@ def response_time_frame(part: pd.DataFrame, resp: str, evaluable: str, when: str
 def compute_kinetics(ds: pd.DataFrame, plan: AnalysisPlan) -> Kinetics:
     """Medians, cumulative rates and curves of time to CRH and to CRV, overall and by regimen."""
     medians, cumulative, curves, at_risk = [], [], [], []
+    ds = columns_of(ds, plan, *(c for k in KINETICS for c in k[1:]))
     for label, resp, evaluable, when, last in KINETICS:
         whole = response_time_frame(ds, resp, evaluable, when, last)
         ticks = at_risk_times(float(whole["time"].max()) if len(whole) else 0.0,

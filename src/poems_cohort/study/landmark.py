@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from poems_cohort import stats
-from poems_cohort.study._common import flag, in_subgroup
+from poems_cohort.study._common import columns_of, flag, in_subgroup
 from poems_cohort.study.names import CRV_GROUPS, SURVIVAL_ENDPOINTS
 from poems_cohort.study.plan import AnalysisPlan
 
@@ -55,6 +55,8 @@ def compute_landmark(ds: pd.DataFrame, plan: AnalysisPlan) -> Landmark:
     curves: list[pd.DataFrame] = []
     names = ["all"] + ([plan.supplementary_subgroup] if plan.supplementary_subgroup != "all"
                        else [])
+    ds = columns_of(ds, plan, "crv_evaluable", "crv", "crv_months", "pfs_months", "os_months",
+                    *(e for _, _, e in SURVIVAL_ENDPOINTS))
     for sg_name in names:
         sg = plan.subgroup(sg_name)
         part = in_subgroup(ds, sg)

@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
+from poems_cohort.study._common import same_order
 from poems_cohort.study.comparative_results import compute_comparative
 from poems_cohort.study.kinetics import compute_kinetics
 from poems_cohort.study.plan import AnalysisPlan
@@ -41,13 +42,24 @@ def baseline_frame(patients: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
     return base.merge(extra, on="patient_id", how="left", validate="one_to_one")
 
 
-def same_order(a: pd.Series, b: pd.Series) -> bool:
-    """Whether ``a`` and ``b`` hold the same identifiers, none missing or repeated, in the same
-    order (then a one-to-one merge on them is a column-wise concatenation)."""
-    if len(a) != len(b) or a.isna().any() or b.isna().any():
-        return False
-    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
-    return bool((left == right).all()) and not a.duplicated().any()
+def study_columns(plan: AnalysisPlan) -> frozenset[str]:
+    """The patients' columns the study reads: the identifier and regimen, the plan's Table 1
+    rows and subgroups, and the columns the comparative covariate rules read (the risk group
+    and eGFR come from the analysis dataset)."""
+    from poems_cohort.study.comparative import rule_columns
+
+    return frozenset({"patient_id", "regimen", *(spec.column for spec in plan.table1),
+                      *(sg.column for sg in plan.subgroups if sg.values is not None),
+                      *rule_columns()})
+
+
+def study_patients(patients: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """``patients`` with only the columns the study reads (:func:`study_columns`), copied, so
+    that the others (dates, laboratory values the study does not use) are freed with the
+    reader's frame; the frame itself when it has no other column."""
+    wanted = study_columns(plan)
+    keep = [c for c in patients.columns if c in wanted]
+    return patients if len(keep) == len(patients.columns) else patients[keep].copy()
 
 
 def with_subgroup_columns(ds: pd.DataFrame, baseline: pd.DataFrame, plan: AnalysisPlan

@@ -17,6 +17,7 @@ from poems_cohort import stats
 from poems_cohort.study._common import (
     ALL,
     as_float,
+    columns_of,
     flag,
     groups_of,
     in_subgroup,
@@ -160,6 +161,9 @@ def compute_survival(ds: pd.DataFrame, plan: AnalysisPlan) -> Survival:
     curves: list[dict[str, object]] = []
     at_risk: list[dict[str, object]] = []
     landmark = plan.survival_landmark_months
+    ds = columns_of(ds, plan, *(c for _, t, e in ENDPOINTS for c in (t, e)), "crv_evaluable",
+                    "crv", "death", "progression", "secondary_malignancy",
+                    "treatment_related_death", "followup_months", "os_months", "os_event")
     for endpoint, time, event in ENDPOINTS:
         for sg in plan.subgroups:
             sub = in_subgroup(ds, sg)
