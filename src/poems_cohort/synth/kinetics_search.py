@@ -483,7 +483,7 @@ def aim_response_days(rng: np.random.Generator, days: Mapping[str, np.ndarray],
             # the new layout may move the pooled rates: walk them back, else undo it
             for y in sorted({m[0] for m in printed - _printed(state) if m[1] == "All"}):
                 _walk_pooled(state, rng, propose, all_moves, regimen, len(names), y,
-                             pooled_steps)
+                             printed, pooled_steps)
             if not printed | {(x, group, 6), (x, group, 12)} <= _printed(state):
                 _reset(state, *kept)
     return AimedDays(days=_copy(state.days), stop=_copy(state.stop),
@@ -519,27 +519,31 @@ def _reset(state: _State, days: Mapping[str, np.ndarray], stop: Mapping[str, np.
 def _walk_pooled(state: _State, rng: np.random.Generator,
                  propose: Callable[[str, np.ndarray], tuple[Undo, Undo] | None],
                  all_moves: Callable[[str, np.ndarray], list[tuple[Undo, Undo]]],
-                 regimen: np.ndarray, n_regimens: int, x_aim: str, steps: int) -> None:
+                 regimen: np.ndarray, n_regimens: int, x_aim: str,
+                 printed: set[tuple[str, str, int]], steps: int) -> None:
     """Move the layout towards the pooled rates of ``x_aim`` (6 and 12 months) with every
-    other rate printing now still printing, and the pooled medians.
+    other rate printing now still printing, and the medians, until those of them in
+    ``printed`` (the rates printing before a new regimen layout) print again.
 
     With the regimen rates fixed, the pooled rates still move with the timing of the
     regimens' responses and censorings against one another (each regimen weighs by its
     patients at risk at each month). A step makes one move in one regimen (:func:`propose`)
     and, when a rate printing no longer does, the best of every distinct second move in that
-    regimen (:func:`all_moves`); it is annealed on the pooled rates that miss, then their
-    distance, and the best layout seen is kept.
+    regimen (:func:`all_moves`); it is annealed on how many of the rates to bring back miss,
+    then on the distance of the two, and the best layout seen is kept.
     """
     pair = {(x_aim, "All", 6), (x_aim, "All", 12)}
     allowed = {m[:3] for m in state.misses()} | pair
+    needed = pair & printed
 
     def score() -> tuple[int, float] | None:
-        # None when a pooled median or a rate printing at the start no longer prints
+        # None when a median or a rate printing at the start no longer prints; else the
+        # needed rates missing, then the distance of the pair
         misses = state.misses()
         now = {m[:3] for m in misses}
         if state.median_misses or not now <= allowed:
             return None
-        return len(now & pair), sum(m[3] for m in misses if m[:3] in pair)
+        return len(now & needed), sum(m[3] for m in misses if m[:3] in pair)
 
     def undo(x: str, undos: list[Undo]) -> None:
         for updates, stops, retimed in reversed(undos):
