@@ -17,6 +17,7 @@ from poems_cohort.data import (
     write_synthetic_manifest,
 )
 from poems_cohort.report.figures import SYNTHETIC_STAMP
+from poems_cohort.synth.survival_times import AIM_MAX_PATIENTS
 from poems_cohort.workflow import run as run_pipeline
 from tests.report.conftest import copy_tree
 
@@ -30,10 +31,14 @@ def test_the_bundled_cohort_carries_the_marker_of_its_seed():
 
 
 def test_synthesize_writes_the_marker(tmp_path):
+    # a seed and a size other than the defaults, both written in the marker; above
+    # AIM_MAX_PATIENTS the generator skips its searches, so the cohort takes seconds, not a minute
+    size = AIM_MAX_PATIENTS + 1
     out = tmp_path / "syn"
-    result = CliRunner().invoke(app, ["synthesize", "--seed", "5", "--out", str(out)])
+    result = CliRunner().invoke(app, ["synthesize", "--seed", "5", "--patients", str(size),
+                                      "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert (out / SYNTHETIC_MARKER).read_text(encoding="utf-8") == synthetic_marker_text(5, 347)
+    assert (out / SYNTHETIC_MARKER).read_text(encoding="utf-8") == synthetic_marker_text(5, size)
     assert is_synthetic_cohort(out)
 
 

@@ -21,14 +21,11 @@ from poems_cohort.workflow import derive
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def parquet_cohort(tmp_path_factory):
-    """The bundled cohort's seed (2019, 347 patients) written as Parquet by the command."""
-    out = tmp_path_factory.mktemp("pq") / "cohort"
-    result = runner.invoke(app, ["synthesize", "--out", str(out), "--format", "parquet"])
-    assert result.exit_code == 0, result.output
-    assert "patients.parquet" in result.output and "visits.parquet" in result.output
-    return out
+@pytest.fixture
+def parquet_cohort(synthesized_parquet):
+    """The bundled cohort's seed (2019, 347 patients) written as Parquet by the command (run
+    once per test run: tests/conftest.py)."""
+    return synthesized_parquet
 
 
 def _csv(name: str) -> pd.DataFrame:
@@ -171,8 +168,9 @@ def test_io_round_trip_of_a_tiny_frame():
     assert table.column("patient_id").to_pylist() == ["A", "B"]
 
 
-def test_force_replaces_the_unchanged_parquet_files_of_an_earlier_synthesize(parquet_cohort,
-                                                                              tmp_path):
+def test_force_replaces_the_unchanged_parquet_files_of_an_earlier_synthesize(
+        parquet_cohort, tmp_path, bundled_generate):
+    # the command's generation of the default seed is the session's (tests/conftest.py)
     copy = tmp_path / "again"
     copy.mkdir()
     for entry in parquet_cohort.iterdir():

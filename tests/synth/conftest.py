@@ -1,15 +1,14 @@
 """Generated cohorts shared by the generator's tests: each is built once per test run.
 
-Generating the bundled cohort takes several seconds of CPU (the survival layouts are searched),
-so the tests that read it, and the byte-for-byte comparison with the bundled files, share one
-generation; the determinism and proportion tests share one scaled cohort.
+The bundled cohort's generation (``bundled_generation``) is shared by the whole suite
+(tests/conftest.py); the determinism and proportion tests share one scaled cohort.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from poems_cohort.synth.generator import DEFAULT_SEED, SyntheticCohort, generate_cohort
+from poems_cohort.synth.generator import SyntheticCohort, generate_cohort
 from poems_cohort.synth.survival_times import AIM_MAX_PATIENTS
 
 #: the scaled cohort of the determinism and proportion tests: just above the size from which the
@@ -18,15 +17,6 @@ from poems_cohort.synth.survival_times import AIM_MAX_PATIENTS
 #: identity), so it builds in under a second instead of about 20 s
 SMALL_SEED = 11
 SMALL_SIZE = AIM_MAX_PATIENTS + 1
-
-
-@pytest.fixture(scope="session")
-def bundled_generation(tmp_path_factory) -> tuple[SyntheticCohort, object]:
-    """The cohort of the default seed and the folder it was written to."""
-    cohort = generate_cohort(DEFAULT_SEED)
-    out = tmp_path_factory.mktemp("bundled-seed")
-    cohort.write(out)
-    return cohort, out
 
 
 @pytest.fixture(scope="session")

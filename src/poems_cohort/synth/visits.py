@@ -247,8 +247,11 @@ def _response_limit(frame: pd.DataFrame, follow: np.ndarray) -> np.ndarray:
 def _exchange_classes(frame: pd.DataFrame, regimen: np.ndarray) -> dict[str, np.ndarray]:
     """Who may exchange a response in the search of ``synth.kinetics_search``: the same regimen,
     risk subgroup and evaluability for CRH and CRV; for CRV in the subgroup where it goes with
-    a longer PFS, the same outcome too (dies, progresses alive, neither), so that the draw
-    against progression (``CRV_PROGRESSION_WEIGHT``) is kept."""
+    a longer PFS, the same outcome too, and only a patient who neither dies nor progresses:
+    the CRV responders who die or progress there stay those drawn against progression
+    (``CRV_PROGRESSION_WEIGHT``, ``CRV_DEATH_WEIGHT``), so the search keeps the paper's
+    finding that CRV goes with PFS but not with OS (an exchange between two patients who die
+    at different times moves the OS comparison by CRV)."""
     sub = (frame["subgroup"].to_numpy() == CRV_PROGNOSTIC_SUBGROUP).astype(np.int64)
     h_ev = frame["crh_ev"].to_numpy().astype(np.int64)
     v_ev = frame["crv_ev"].to_numpy().astype(np.int64)
@@ -256,7 +259,11 @@ def _exchange_classes(frame: pd.DataFrame, regimen: np.ndarray) -> dict[str, np.
     progressed = frame["progression_date"].notna().to_numpy()
     outcome = np.where(died, 1, np.where(progressed, 2, 3)) * sub
     base = ((regimen * 2 + sub) * 2 + h_ev) * 2 + v_ev
-    return {"crh": base * 4, "crv": base * 4 + outcome}
+    crv = base * 4 + outcome
+    # each patient of the subgroup who dies or progresses is a class of its own (negative)
+    alone = (sub == 1) & (died | progressed)
+    crv[alone] = -1 - np.flatnonzero(alone)
+    return {"crh": base * 4, "crv": crv}
 
 
 def response_visits(targets: Targets, frame: pd.DataFrame, rng: np.random.Generator
