@@ -23,6 +23,8 @@ from poems_cohort.defaults import PAPER_CUTOFF
 from poems_cohort.synth.assign import choose_exact
 from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS, km_at, km_values, prints_as
 from poems_cohort.synth.pooled_above import Layout, applies, pooled_above_layout
+from poems_cohort.synth.pooled_layout import applies as pools_below
+from poems_cohort.synth.pooled_layout import pooled_layout
 from poems_cohort.synth.published import load_published
 from poems_cohort.synth.survival_search import EXCHANGE, MOVES, SLIDE, Aim, Frame, search
 from poems_cohort.synth.survival_search import Layout as Times
@@ -340,6 +342,30 @@ def _pooled_above_regimen(rng: np.random.Generator, t: RegimenTargets, sub: np.n
     return _scored(t, sub, days, died, prog, cause, evaluable)
 
 
+def _rate_aims(t: RegimenTargets) -> dict[tuple[str, str], Aim]:
+    """The six 3-year rates of a regimen as the aimed search takes them (a printed rate no
+    layout of the subgroup can give aims at the nearest reachable value instead)."""
+    out: dict[tuple[str, str], Aim] = {}
+    for ep, rates in (("pfs", t.pfs_3y), ("os", t.os_3y)):
+        for sg in ("all", "low", "medium-high"):
+            printed = float(rates[sg])
+            out[(ep, sg)] = Aim(f"{ep}3y.{t.regimen}.{sg}", "rate", ep, (), sg, printed, 1,
+                                _reachable_instead(t.cell_size(sg) if sg != "all" else t.size,
+                                                   printed))
+    return out
+
+
+def _constructed_layout(t: RegimenTargets) -> Layout | None:
+    """The constructed layout of a regimen whose pooled 3-year PFS the subgroup-by-subgroup
+    draw does not reach: above both subgroups (``pooled_above``) or below their size-weighted
+    mix (``pooled_layout``); ``None`` for the others, or when no layout prints."""
+    if applies(t):
+        return pooled_above_layout(t, _design_days(t))
+    if pools_below(t):
+        return pooled_layout(t, _design_days(t), _rate_aims(t))
+    return None
+
+
 def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator
                    ) -> pd.DataFrame:
     """Dates and outcomes per patient (same index as ``baseline``).
@@ -369,8 +395,7 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
         sub = baseline["subgroup"].to_numpy()[rows]
         evaluable = {k: baseline[f"{k}_ev"].to_numpy(dtype=bool)[rows]
                      for k in ("crh", "crv") if f"{k}_ev" in baseline.columns}
-        layout = (pooled_above_layout(t, _design_days(t))
-                  if tight and t.size <= POOLED_ABOVE_MAX and applies(t) else None)
+        layout = _constructed_layout(t) if tight and t.size <= POOLED_ABOVE_MAX else None
         if layout is not None:
             tried = [_pooled_above_regimen(rng, t, sub, layout, evaluable) for _ in range(KEEP)]
         else:
