@@ -76,3 +76,16 @@ def test_no_layout_without_a_seed_or_with_treatment_related_deaths():
     assert pooled_layout(mdex, _design_days(mdex), _rate_aims(mdex)) is None
     asct = targets.regimen("ASCT")
     assert pooled_layout(asct, _design_days(asct), _rate_aims(asct)) is None
+
+
+def test_the_generator_lays_out_below_the_mix_only_when_asked(ldex, monkeypatch):
+    from poems_cohort.synth import survival_times
+
+    t, _, layout = ldex
+    assert survival_times._constructed_layout(t) is None  # off: drawn subgroup by subgroup
+    monkeypatch.setattr(survival_times, "CONSTRUCT_BELOW", True)
+    built = survival_times._constructed_layout(t)
+    assert built is not None and layout is not None
+    # the same layout for every call (a fixed seed of its own, no draw from the cohort's stream)
+    assert np.array_equal(built.low, layout.low) and np.array_equal(built.prog, layout.prog)
+    assert survival_times._constructed_layout(default_targets().regimen("MDex")) is None
