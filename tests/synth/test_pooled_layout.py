@@ -89,3 +89,13 @@ def test_the_generator_lays_out_below_the_mix_only_when_asked(ldex, monkeypatch)
     # the same layout for every call (a fixed seed of its own, no draw from the cohort's stream)
     assert np.array_equal(built.low, layout.low) and np.array_equal(built.prog, layout.prog)
     assert survival_times._constructed_layout(default_targets().regimen("MDex")) is None
+
+
+def test_mdex_low_risk_pfs_leaves_one_product_of_risk_sets():
+    """docs/reproduction.md: 87.8 from 18 patients is 16/17 · 14/15 and nothing else, so the
+    low-risk events of MDex come before the third low-risk censoring."""
+    from poems_cohort.synth.km import km_values
+
+    assert km_values(18, 0.8775, 0.8785) == [round(16 / 17 * 14 / 15, 10)]
+    # two events at the first time (risk set 18) or after one censoring (17) do not print it
+    assert not 0.8775 <= 16 / 18 < 0.8785 and not 0.8775 <= 15 / 17 < 0.8785
