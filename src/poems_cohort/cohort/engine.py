@@ -527,11 +527,12 @@ RawValues = Callable[[list[int], str], dict[int, object]]
 def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[str, int],
                  headers: Mapping[str, str], spec: Mapping[str, Column],
                  read_cell: Callable[[Column, object, Mapping[str, str]], tuple[object, object]],
-                 lookup_of: Callable[[Column], Mapping[str, str]],
+                 lookup_of: Callable[[Column], Mapping[str, str]], materialise: bool = True,
                  ) -> tuple[list[Column], list[Problem], RawValues, Path]:
-    """Convert every selected column into the table ``t`` (``_row``, the typed columns, per
-    column ``_s<k>`` its state and ``_e<k>`` what was expected); the conversion problems in
-    ``validation._convert``'s order; a function giving the cells as written at some rows."""
+    """Convert every selected column into ``t`` (``_row`` and the typed columns: written as
+    Parquet when ``materialise``, else a view read once by the caller); the conversion
+    problems in ``validation._convert``'s order; a function giving the cells as written at
+    some rows."""
     _raw_view(con, source)
     columns = [spec[name] for name in selected]
     typed: list[str] = []
@@ -586,16 +587,22 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
                       f"ELSE {slow_state} END AS _s{k}, "
                       f"CASE WHEN {missing} OR {condition} THEN NULL ELSE {slow_expected} END "
                       f"AS _e{k}")
-    select = ", ".join(["raw._row", *typed, *states])
+    source_sql = f"FROM raw {' '.join(joins)}"
     # written once, as Parquet in the temporary folder (the typed table the checks, the rules
     # and the derivation read); without joins the file's order is kept (a scan and a
-    # projection preserve it), with them it is restored
+    # projection preserve it), with them it is restored. The cell states are not written:
+    # they are computed again below for the failing rows only (writing 2 state columns per
+    # column doubled the cost of the copy)
     order = " ORDER BY raw._row" if joins else ""
     typed_path = source.spill.path / f"typed-{os.urandom(6).hex()}.parquet"
-    con.execute(f"COPY (SELECT {select} FROM raw {' '.join(joins)}{order}) "
-                f"TO {_lit(str(typed_path))} (FORMAT parquet)")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT * FROM "
-                f"read_parquet({_lit(str(typed_path))})")
+    if materialise:
+        con.execute(f"COPY (SELECT {', '.join(['raw._row', *typed])} {source_sql}{order}) "
+                    f"TO {_lit(str(typed_path))} (FORMAT parquet)")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT * FROM "
+                    f"read_parquet({_lit(str(typed_path))})")
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT "
+                    f"{', '.join(['raw._row', *typed])} {source_sql}")
     problems: list[Problem] = []
 
     def raw_values(rows: list[int], name: str) -> dict[int, object]:
@@ -608,12 +615,17 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
         con.unregister("want")
         return {int(r): v for r, v in got}
 
-    # conversion problems, column by column, rows in order (validation._convert)
+    # conversion problems, column by column, rows in order (validation._convert): the states
+    # of the rows where some column fails, fetched in one query
+    failing = " OR ".join(f"_s{k} = 2" + (f" OR _s{k} = 0" if column.nonempty else "")
+                          for k, column in enumerate(columns))
+    found_all = con.execute(
+        f"SELECT * FROM (SELECT {', '.join(['raw._row', *states])} {source_sql}) "
+        f"WHERE {failing} ORDER BY _row").fetchall() if columns else []
     for k, column in enumerate(columns):
         header = headers[column.name]
-        nonempty = f" OR _s{k} = 0" if column.nonempty else ""
-        found = con.execute(f"SELECT _row, _s{k}, _e{k} FROM t WHERE _s{k} = 2{nonempty} "
-                            "ORDER BY _row").fetchall()
+        found = [(r[0], r[1 + 2 * k], r[2 + 2 * k]) for r in found_all
+                 if r[1 + 2 * k] == 2 or (column.nonempty and r[1 + 2 * k] == 0)]
         cells = raw_values([r for r, s, _ in found if s == 2], column.name)
         for row, state, expected in found:
             if state == 2:
@@ -666,7 +678,8 @@ def convert_table(source: EngineSource, file: str, selected: Mapping[str, int],
     con = connect(source.spill, str(source.database))
     try:
         columns, problems, _, typed_path = _convert_sql(con, source, file, selected, headers,
-                                                        spec, read_cell, lookup_of)
+                                                        spec, read_cell, lookup_of,
+                                                        materialise=False)
         names = ", ".join(["_row", *(_q(c.name) for c in columns)])
         table = con.sql(f"SELECT {names} FROM t ORDER BY _row").to_arrow_table()
     finally:
