@@ -688,21 +688,29 @@ def convert_table(source: EngineSource, file: str, selected: Mapping[str, int],
     index = pd.Index(table.column("_row").to_numpy(), dtype="int64")
     out: dict[str, pd.Series] = {}
     for column in columns:
+        # each column leaves the Arrow table once converted: the table and the frame are not
+        # held whole at the same time
         array = table.column(column.name)
+        table = table.drop_columns([column.name])
         if column.kind == "number":
             values = array.to_numpy(zero_copy_only=False)
-            out[column.name] = pd.Series(values, index=index, dtype="float64")
+            out[column.name] = pd.Series(values, index=index, dtype="float64", copy=False)
         elif column.kind == "date":
             stamps = array.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
-            out[column.name] = pd.Series(stamps, index=index, dtype="datetime64[ns]")
+            out[column.name] = pd.Series(stamps, index=index, dtype="datetime64[ns]",
+                                         copy=False)
         elif column.kind == "boolean":
             values = array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
             mask = array.is_null().to_numpy(zero_copy_only=False).astype(bool)
-            out[column.name] = pd.Series(pd.arrays.BooleanArray(values, mask), index=index)
+            out[column.name] = pd.Series(pd.arrays.BooleanArray(values, mask), index=index,
+                                         copy=False)
         else:  # text: one Python string per distinct value (Arrow deduplicates them)
             values = array.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
-            series = pd.Series(values, index=index, dtype=object)
-            out[column.name] = series.where(series.notna(), pd.NA)
+            if not values.flags.writeable:
+                values = values.copy()
+            values[array.is_null().to_numpy(zero_copy_only=False)] = pd.NA
+            out[column.name] = pd.Series(values, index=index, dtype=object, copy=False)
+        del array
     del table
     return out, index, problems
 

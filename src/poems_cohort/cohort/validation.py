@@ -625,7 +625,7 @@ def _canonical(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame
             out[column.name] = frame[column.name].reset_index(drop=True)
         else:
             out[column.name] = _typed(column, [None] * len(frame), pd.RangeIndex(len(frame)))
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)), copy=False)
 
 
 def _as_cutoff(cutoff: dt.date | str | None) -> pd.Timestamp | None:
@@ -655,7 +655,10 @@ def _validate(raw: RawCohort, regimen_aliases: Mapping[str, str] | None,
             converted, found = _convert(raw.patients, spec, aliases)
             index = raw.patients.frame.index
         problems.extend(found)
-        patients = pd.DataFrame(converted, index=index)
+        # the converted columns as they are (not copied into 2-D blocks: at registry size a
+        # second copy of the table)
+        patients = pd.DataFrame(converted, index=index, copy=False)
+        del converted
         problems.extend(_check_cells(raw.patients, patients, spec))
         problems.extend(_patient_rules(raw.patients, patients, limit))
     table: VisitTable | None = None
