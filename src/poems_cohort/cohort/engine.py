@@ -16,9 +16,13 @@ pandas:
 * range checks and the visit rules (unknown patients, duplicates, dates against the patient's
   treatment start, death, last follow-up and the cutoff) are SQL predicates and joins; only the
   failing rows are fetched and turned into the same ``Problem`` objects as the pandas path;
-* the typed table is written as Parquet in the temporary folder: ``VisitTable`` is a small
-  handle to it (``len``, ``to_frame()``), and the response derivation runs on it as one grouped
-  query (``first_response_dates``).
+* the typed table of a CSV file (or of a Parquet file with many distinct cells needing Python)
+  is written once as Parquet in the temporary folder; a Parquet file whose cells are all
+  converted in SQL is not copied: its typed table is a query of the user's file. Either way
+  ``VisitTable`` is a small handle to it (``len``, ``to_frame()``), and the response
+  derivation runs on it as one grouped query (``first_response_dates``);
+* cell states (missing, read, unreadable) are computed for the failing rows only, never
+  stored beside the typed values.
 
 The temporary folder is created with ``tempfile.mkdtemp`` (the system's temporary directory,
 never the user's folders) and removed when the last handle using it is garbage-collected or the
@@ -297,13 +301,16 @@ class VisitTable:
     with_values: frozenset[str]
     frame: pd.DataFrame | None = None
     parquet: Path | None = None
+    #: instead of ``parquet``: a self-contained query of the typed visits (a Parquet input
+    #: whose every cell the engine converts in SQL is read from the user's file, not copied)
+    query: str | None = None
     spill: SpillDir | None = field(default=None, repr=False)
     columns: tuple[str, ...] = tuple(c.name for c in VISIT_COLUMNS)
     #: the columns the Parquet file holds (the others are all missing); empty: every column
     stored: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        where = "in memory" if self.parquet is None else "engine"
+        where = "in memory" if self.frame is not None else "engine"
         return f"VisitTable(rows={self.rows}, {where})"
 
     def __len__(self) -> int:
@@ -317,7 +324,7 @@ class VisitTable:
 
     @property
     def on_disk(self) -> bool:
-        return self.parquet is not None
+        return self.parquet is not None or self.query is not None
 
     def has_values(self, name: str) -> bool:
         return name in self.with_values
@@ -326,9 +333,17 @@ class VisitTable:
         """The visits as a pandas frame (the whole table in memory: for small tables)."""
         if self.frame is not None:
             return self.frame
-        import pyarrow.parquet as pq
+        if self.query is not None:
+            assert self.spill is not None
+            con = connect(self.spill)
+            try:
+                table = con.sql(self.query).to_arrow_table()
+            finally:
+                con.close()
+        else:
+            import pyarrow.parquet as pq
 
-        table = pq.read_table(self.parquet, columns=list(self.stored or self.columns))
+            table = pq.read_table(self.parquet, columns=list(self.stored or self.columns))
         return _canonical_frame(table.to_pandas(date_as_object=False))
 
     def _select(self) -> str:
@@ -337,7 +352,9 @@ class VisitTable:
         every = ", ".join(_q(c.name) if c.name in stored
                           else f"CAST(NULL AS {_SQL_TYPES[c.kind]}) AS {_q(c.name)}"
                           for c in VISIT_COLUMNS)
-        return f"SELECT {every} FROM read_parquet({_lit(str(self.parquet))})"
+        source = (f"({self.query})" if self.query is not None
+                  else f"read_parquet({_lit(str(self.parquet))})")
+        return f"SELECT {every} FROM {source}"
 
     def subset(self, patient_ids: Iterable[str]) -> VisitTable:
         """The visits of ``patient_ids`` only (order kept)."""
@@ -347,7 +364,7 @@ class VisitTable:
             return VisitTable(len(kept), frozenset(c for c in kept.columns
                                                    if kept[c].notna().any()),
                               frame=kept, columns=self.columns)
-        assert self.spill is not None and self.parquet is not None
+        assert self.spill is not None and self.on_disk
         out = self.spill.path / f"visits-{os.urandom(6).hex()}.parquet"
         con = connect(self.spill)
         try:
@@ -366,7 +383,7 @@ class VisitTable:
 
     def sql(self, con: Any, name: str = "visits") -> str:
         """Make the visits readable as ``name`` on ``con``; returns ``name``."""
-        if self.parquet is not None:
+        if self.on_disk:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {self._select()}")
         else:
             con.register(name, _arrow_of(self.frame))
@@ -508,17 +525,19 @@ def _raw_view(con: Any, source: EngineSource) -> None:
     """The view ``raw``: ``_row`` (the user's row number) and the cells ``c0``, ``c1``, … of
     every row holding a value (rows whose every cell is blank are not rows, as
     ``readers._canonical_table`` drops them)."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS {_raw_sql(source)}")
+
+
+def _raw_sql(source: EngineSource) -> str:
+    """The query of the view ``raw`` (``_raw_view``); for Parquet it names only the file."""
     blank = " AND ".join(
         f"(c{i} IS NULL OR "
         + (f"trim(c{i}, {_lit(_WHITESPACE)}) = ''" if source.types[i] == "VARCHAR"
            else _is_nan_sql(f"c{i}", source.types[i])) + ")"
         for i in range(len(source.header)))
     if source.kind == "csv":  # the table keeps the file's order: rowid k is line k + 2
-        con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT rowid + 2 AS _row, * FROM raw0 "
-                    f"WHERE NOT ({blank})")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM {source.scan()} "
-                    f"WHERE NOT ({blank})")
+        return f"SELECT rowid + 2 AS _row, * FROM raw0 WHERE NOT ({blank})"
+    return f"SELECT * FROM {source.scan()} WHERE NOT ({blank})"
 
 
 RawValues = Callable[[list[int], str], dict[int, object]]
@@ -528,11 +547,14 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
                  headers: Mapping[str, str], spec: Mapping[str, Column],
                  read_cell: Callable[[Column, object, Mapping[str, str]], tuple[object, object]],
                  lookup_of: Callable[[Column], Mapping[str, str]], materialise: bool = True,
-                 ) -> tuple[list[Column], list[Problem], RawValues, Path]:
-    """Convert every selected column into ``t`` (``_row`` and the typed columns: written as
-    Parquet when ``materialise``, else a view read once by the caller); the conversion
-    problems in ``validation._convert``'s order; a function giving the cells as written at
-    some rows."""
+                 ) -> tuple[list[Column], list[Problem], RawValues, Path | str]:
+    """Convert every selected column into ``t`` (``_row`` and the typed columns); the
+    conversion problems in ``validation._convert``'s order; a function giving the cells as
+    written at some rows; and where the typed table is: the Parquet file written (with
+    ``materialise``, unless the source is a Parquet file converted in SQL alone, which is
+    then read again rather than copied), or a self-contained query of it.
+
+    Without ``materialise`` ``t`` is a view, for a caller reading it once."""
     _raw_view(con, source)
     columns = [spec[name] for name in selected]
     typed: list[str] = []
@@ -594,8 +616,13 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
     # they are computed again below for the failing rows only (writing 2 state columns per
     # column doubled the cost of the copy)
     order = " ORDER BY raw._row" if joins else ""
-    typed_path = source.spill.path / f"typed-{os.urandom(6).hex()}.parquet"
-    if materialise:
+    typed_path: Path | str = source.spill.path / f"typed-{os.urandom(6).hex()}.parquet"
+    if materialise and not joins and source.kind == "parquet":
+        # nothing to copy: the user's own file, converted in SQL by every query reading it
+        typed_path = (f"SELECT {', '.join(['raw._row', *typed])} "
+                      f"FROM ({_raw_sql(source)}) raw")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW t AS {typed_path}")
+    elif materialise:
         con.execute(f"COPY (SELECT {', '.join(['raw._row', *typed])} {source_sql}{order}) "
                     f"TO {_lit(str(typed_path))} (FORMAT parquet)")
         con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT * FROM "
@@ -661,7 +688,9 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
     with_values = frozenset(n for n, c in zip(present, counts[1:], strict=False) if c)
     if errors:
         return EngineResult(None, problems, present, with_values)
-    return EngineResult(VisitTable(int(counts[0]), with_values, parquet=typed_path,
+    return EngineResult(VisitTable(int(counts[0]), with_values,
+                                   parquet=typed_path if isinstance(typed_path, Path) else None,
+                                   query=typed_path if isinstance(typed_path, str) else None,
                                    spill=spill, stored=present),
                         problems, present, with_values)
 
@@ -684,7 +713,8 @@ def convert_table(source: EngineSource, file: str, selected: Mapping[str, int],
         table = con.sql(f"SELECT {names} FROM t ORDER BY _row").to_arrow_table()
     finally:
         con.close()
-        typed_path.unlink(missing_ok=True)
+        if isinstance(typed_path, Path):
+            typed_path.unlink(missing_ok=True)
     index = pd.Index(table.column("_row").to_numpy(), dtype="int64")
     out: dict[str, pd.Series] = {}
     for column in columns:
