@@ -554,7 +554,8 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
     ``materialise``, unless the source is a Parquet file converted in SQL alone, which is
     then read again rather than copied), or a self-contained query of it.
 
-    Without ``materialise`` ``t`` is a view, for a caller reading it once."""
+    Without ``materialise`` ``t`` is a view in the file's order, for a caller reading it
+    once."""
     _raw_view(con, source)
     columns = [spec[name] for name in selected]
     typed: list[str] = []
@@ -627,9 +628,9 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
                     f"TO {_lit(str(typed_path))} (FORMAT parquet)")
         con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT * FROM "
                     f"read_parquet({_lit(str(typed_path))})")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT "
-                    f"{', '.join(['raw._row', *typed])} {source_sql}")
+    else:  # read once by the caller, in the file's order
+        typed_path = f"SELECT {', '.join(['raw._row', *typed])} {source_sql}{order}"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW t AS {typed_path}")
     problems: list[Problem] = []
 
     def raw_values(rows: list[int], name: str) -> dict[int, object]:
@@ -710,7 +711,7 @@ def convert_table(source: EngineSource, file: str, selected: Mapping[str, int],
                                                         spec, read_cell, lookup_of,
                                                         materialise=False)
         names = ", ".join(["_row", *(_q(c.name) for c in columns)])
-        table = con.sql(f"SELECT {names} FROM t ORDER BY _row").to_arrow_table()
+        table = con.sql(f"SELECT {names} FROM t").to_arrow_table()
     finally:
         con.close()
         if isinstance(typed_path, Path):
