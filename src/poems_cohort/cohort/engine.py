@@ -550,12 +550,10 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
                  ) -> tuple[list[Column], list[Problem], RawValues, Path | str]:
     """Convert every selected column into ``t`` (``_row`` and the typed columns); the
     conversion problems in ``validation._convert``'s order; a function giving the cells as
-    written at some rows; and where the typed table is: the Parquet file written (with
-    ``materialise``, unless the source is a Parquet file converted in SQL alone, which is
-    then read again rather than copied), or a self-contained query of it.
-
-    Without ``materialise`` ``t`` is a view in the file's order, for a caller reading it
-    once."""
+    written at some rows; and where the typed table is, in the file's order: a self-contained
+    query of it when every cell was converted in SQL and the source is a Parquet file (or,
+    without ``materialise``, the engine's table of a CSV file: for a caller reading each
+    column once), else the Parquet file written in the temporary folder."""
     _raw_view(con, source)
     columns = [spec[name] for name in selected]
     typed: list[str] = []
@@ -616,21 +614,19 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
     # projection preserve it), with them it is restored. The cell states are not written:
     # they are computed again below for the failing rows only (writing 2 state columns per
     # column doubled the cost of the copy)
-    order = " ORDER BY raw._row" if joins else ""
     typed_path: Path | str = source.spill.path / f"typed-{os.urandom(6).hex()}.parquet"
-    if materialise and not joins and source.kind == "parquet":
-        # nothing to copy: the user's own file, converted in SQL by every query reading it
+    if not joins and (source.kind == "parquet" or not materialise):
+        # nothing to copy: the user's file (or the engine's table of the CSV file) converted
+        # in SQL by every query reading it, in the file's order
         typed_path = (f"SELECT {', '.join(['raw._row', *typed])} "
                       f"FROM ({_raw_sql(source)}) raw")
         con.execute(f"CREATE OR REPLACE TEMP VIEW t AS {typed_path}")
-    elif materialise:
-        con.execute(f"COPY (SELECT {', '.join(['raw._row', *typed])} {source_sql}{order}) "
+    else:
+        con.execute(f"COPY (SELECT {', '.join(['raw._row', *typed])} {source_sql}"
+                    f"{' ORDER BY raw._row' if joins else ''}) "
                     f"TO {_lit(str(typed_path))} (FORMAT parquet)")
         con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT * FROM "
                     f"read_parquet({_lit(str(typed_path))})")
-    else:  # read once by the caller, in the file's order
-        typed_path = f"SELECT {', '.join(['raw._row', *typed])} {source_sql}{order}"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW t AS {typed_path}")
     problems: list[Problem] = []
 
     def raw_values(rows: list[int], name: str) -> dict[int, object]:
@@ -710,40 +706,55 @@ def convert_table(source: EngineSource, file: str, selected: Mapping[str, int],
         columns, problems, _, typed_path = _convert_sql(con, source, file, selected, headers,
                                                         spec, read_cell, lookup_of,
                                                         materialise=False)
-        names = ", ".join(["_row", *(_q(c.name) for c in columns)])
-        table = con.sql(f"SELECT {names} FROM t").to_arrow_table()
+        index = pd.Index(con.sql("SELECT _row FROM t").to_arrow_table().column(0).to_numpy(),
+                         dtype="int64")
+        out: dict[str, pd.Series] = {}
+        # a few columns at a time, each leaving the Arrow table once converted: the table and
+        # the frame are never held whole at the same time (at 10⁷ patients the Arrow table
+        # alone is about 2 GB)
+        for at in range(0, len(columns), _GROUP):
+            group = columns[at:at + _GROUP]
+            table = con.sql("SELECT " + ", ".join(_q(c.name) for c in group)
+                            + " FROM t").to_arrow_table()
+            for column in group:
+                table = _pop_column(table, column, index, out, pa)
+            del table
     finally:
         con.close()
         if isinstance(typed_path, Path):
             typed_path.unlink(missing_ok=True)
-    index = pd.Index(table.column("_row").to_numpy(), dtype="int64")
-    out: dict[str, pd.Series] = {}
-    for column in columns:
-        # each column leaves the Arrow table once converted: the table and the frame are not
-        # held whole at the same time
-        array = table.column(column.name)
-        table = table.drop_columns([column.name])
-        if column.kind == "number":
-            values = array.to_numpy(zero_copy_only=False)
-            out[column.name] = pd.Series(values, index=index, dtype="float64", copy=False)
-        elif column.kind == "date":
-            stamps = array.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
-            out[column.name] = pd.Series(stamps, index=index, dtype="datetime64[ns]",
-                                         copy=False)
-        elif column.kind == "boolean":
-            values = array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
-            mask = array.is_null().to_numpy(zero_copy_only=False).astype(bool)
-            out[column.name] = pd.Series(pd.arrays.BooleanArray(values, mask), index=index,
-                                         copy=False)
-        else:  # text: one Python string per distinct value (Arrow deduplicates them)
-            values = array.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
-            if not values.flags.writeable:
-                values = values.copy()
-            values[array.is_null().to_numpy(zero_copy_only=False)] = pd.NA
-            out[column.name] = pd.Series(values, index=index, dtype=object, copy=False)
-        del array
-    del table
     return out, index, problems
+
+
+_GROUP = 8
+"""Columns fetched from the engine per query when converting a table to pandas."""
+
+
+def _pop_column(table: Any, column: Column, index: pd.Index, out: dict[str, pd.Series],
+                pa: Any) -> Any:
+    """Convert ``column`` of the Arrow ``table`` into ``out``; the table without it."""
+    array = table.column(column.name)
+    table = table.drop_columns([column.name])
+    if column.kind == "number":
+        values = array.to_numpy(zero_copy_only=False)
+        out[column.name] = pd.Series(values, index=index, dtype="float64", copy=False)
+    elif column.kind == "date":
+        stamps = array.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+        out[column.name] = pd.Series(stamps, index=index, dtype="datetime64[ns]",
+                                     copy=False)
+    elif column.kind == "boolean":
+        values = array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+        mask = array.is_null().to_numpy(zero_copy_only=False).astype(bool)
+        out[column.name] = pd.Series(pd.arrays.BooleanArray(values, mask), index=index,
+                                     copy=False)
+    else:  # text: one Python string per distinct value (Arrow deduplicates them)
+        values = array.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
+        if not values.flags.writeable:
+            values = values.copy()
+        values[array.is_null().to_numpy(zero_copy_only=False)] = pd.NA
+        out[column.name] = pd.Series(values, index=index, dtype=object, copy=False)
+    del array
+    return table
 
 
 def _slow_table(rows: list[tuple[object, int, object, str | None]], kind: str,
@@ -808,7 +819,10 @@ def _rules(con: Any, file: str, present: tuple[str, ...], headers: Mapping[str, 
     if known:
         assert patients is not None
         ids = patients["patient_id"]
-        first = patients.loc[ids.notna().to_numpy() & ~ids.duplicated(keep="first").to_numpy()]
+        # the four columns read, before the rows are picked (not a copy of the whole table)
+        first = patients[[c for c in ("patient_id", "treatment_start", "death_date",
+                                      "last_followup") if c in patients]]
+        first = first.loc[ids.notna().to_numpy() & ~ids.duplicated(keep="first").to_numpy()]
 
         def day(name: str) -> pd.Series:
             if name not in first:

@@ -618,14 +618,35 @@ def _response_source_rules(raw: RawCohort, with_values: Mapping[str, bool]) -> l
     return problems
 
 
+def _all_missing(column: Column, index: pd.RangeIndex) -> pd.Series:
+    """A column of ``column``'s kind with every value missing (``_typed`` of Nones)."""
+    n = len(index)
+    if column.kind == "number":
+        return pd.Series(np.full(n, np.nan), index=index, dtype="float64", copy=False)
+    if column.kind == "boolean":
+        return pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool)),
+                         index=index, copy=False)
+    if column.kind == "date":
+        return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"), index=index,
+                         copy=False)
+    return pd.Series(np.full(n, pd.NA, dtype=object), index=index, dtype=object, copy=False)
+
+
 def _canonical(frame: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """The table with every column of ``columns``, in that order (absent ones all missing:
+    one column per kind, shared by the absent columns of that kind; pandas copies a shared
+    column on write), indexed 0..n-1; the present columns are not copied."""
     out = {}
+    index = pd.RangeIndex(len(frame))
+    empty: dict[str, pd.Series] = {}
     for column in columns:
         if column.name in frame:
             out[column.name] = frame[column.name].reset_index(drop=True)
         else:
-            out[column.name] = _typed(column, [None] * len(frame), pd.RangeIndex(len(frame)))
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)), copy=False)
+            if column.kind not in empty:
+                empty[column.kind] = _all_missing(column, index)
+            out[column.name] = empty[column.kind].copy(deep=False)
+    return pd.DataFrame(out, index=index, copy=False)
 
 
 def _as_cutoff(cutoff: dt.date | str | None) -> pd.Timestamp | None:
