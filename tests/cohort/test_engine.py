@@ -311,6 +311,27 @@ def test_patients_same_problems_through_both_paths(tmp_path, monkeypatch):
     assert len(engine) >= 8
 
 
+def _out_of_range_patients(rows: list[list[str]]) -> None:
+    _set(rows, 1, "onls", "2.5")  # not a whole number, and in the same row:
+    _set(rows, 1, "age", "250")  # out of range
+    _set(rows, 2, "onls", "30")
+    _set(rows, 2, "egfr", "-3")
+    _set(rows, 3, "heavy_chain", "IgX")
+    _set(rows, 3, "light_chain", "Lambda")  # a spelling of an allowed value
+    _set(rows, 4, "vegf_pg_ml", "0")
+
+
+def test_patients_range_checks_through_both_paths(tmp_path, monkeypatch):
+    """The range, whole-number and category checks (NumPy on the engine's table, the schema
+    on the pandas path): the same problems in the same order."""
+    folder = _patients_with(tmp_path, _out_of_range_patients)
+    _, engine = _load(folder, "always", monkeypatch)
+    _, pandas = _load(folder, "never", monkeypatch)
+    assert engine == pandas
+    errors = [p for p in engine if "row 2," in p or "row 3," in p or "row 4," in p]
+    assert len(errors) >= 5, engine
+
+
 def test_patients_same_cohort_through_both_paths(tmp_path, monkeypatch):
     folder = _patients_with(tmp_path, lambda rows: _set(rows, 4, "regimen", "auto-SCT"))
     engine_cohort, engine = _load(folder, "always", monkeypatch)
