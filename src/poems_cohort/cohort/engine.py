@@ -974,6 +974,9 @@ def first_response_dates(visits: VisitTable, patient_id: pd.Series, start: pd.Se
     con = connect(spill)
     try:
         name = visits.sql(con, "visits")
+        # one row per patient, aligned by identifier afterwards: no order to keep (keeping it
+        # made the grouped query of 10⁷ patients run out of the engine's memory limit)
+        con.execute("SET preserve_insertion_order = false")
         con.register("p", pa.table({
             "patient_id": pa.array(patient_id.astype(object).where(patient_id.notna(), None)
                                    .tolist(), pa.string()),
