@@ -102,3 +102,39 @@ def test_definition_refuses_groups_that_do_not_cover_the_maximum():
 def test_wang_definition_is_frozen():
     with pytest.raises(AttributeError):
         WANG_RISK_SCORE.groups = ()
+
+
+def test_every_combination_of_missing_factors_matches_a_per_patient_reading():
+    """Groups and reasons are computed once per distinct combination and spread back: each
+    patient gets what reading its own factors one by one gives."""
+    import itertools
+
+    rows = []
+    for age, ph, pe, egfr in itertools.product([40.0, 60.0, None], [True, False, None],
+                                               [True, False, None], [20.0, 90.0, None]):
+        rows.append({"age": age, "pulmonary_hypertension": ph, "pleural_effusion": pe,
+                     "egfr": egfr})
+    patients = pd.DataFrame(rows * 2).astype({"age": "float64", "egfr": "float64",
+                                              "pulmonary_hypertension": "boolean",
+                                              "pleural_effusion": "boolean"})
+    got = risk_score(patients)
+    for i, row in enumerate(rows * 2):
+        known = extra = 0
+        labels = []
+        for factor in WANG_RISK_SCORE.factors:
+            value = row[factor.column]
+            if value is None:
+                extra += factor.points
+                labels.append(factor.label)
+            elif (value > factor.above if factor.above is not None
+                  else value < factor.below if factor.below is not None else value):
+                known += factor.points
+        low, high = WANG_RISK_SCORE.group_of(known), WANG_RISK_SCORE.group_of(known + extra)
+        assert got["risk_group"].iat[i] is (low if low == high else pd.NA)
+        reason = got["risk_reason"].iat[i]
+        if not labels:
+            assert reason is pd.NA and got["risk_points"].iat[i] == known
+        else:
+            assert reason.startswith(f"missing: {', '.join(labels)}; ")
+            assert np.isnan(got["risk_points"].iat[i])
+            assert (f"({known} known point(s))" in reason) == (low == high)

@@ -181,6 +181,35 @@ def test_parquet_good(tmp_path, monkeypatch):
     assert _both(_folder(tmp_path, parquet=table), monkeypatch) == []
 
 
+def test_a_parquet_file_converted_in_sql_is_read_in_place(tmp_path, monkeypatch):
+    """No typed copy of a plain Parquet visits file: the handle is a query of the user's file
+    (a CSV file's typed visits are written once, as Parquet in the temporary folder)."""
+    import datetime as dt
+
+    table = pa.table({
+        "patient_id": ["P01", "P01", "P02"],
+        "visit_date": pa.array([dt.date(2013, 6, 11), dt.date(2014, 3, 12),
+                                dt.date(2015, 3, 3)], pa.date32()),
+        "serum_ife": ["positive", "Negative", "positive"],
+        "vegf_pg_ml": [3615.0, 150.0, None],
+    })
+    folder = _folder(tmp_path, parquet=table)
+    monkeypatch.setenv(ENGINE_ENV, "always")
+    visits = load_cohort(folder).visits
+    assert visits is not None and visits.spill is not None
+    assert visits.query is not None and visits.parquet is None and len(visits) == 3
+    assert not list(visits.spill.path.glob("typed-*.parquet"))
+    frame = visits.to_frame()
+    assert frame["serum_ife"].tolist() == ["positive", "negative", "positive"]
+    assert frame["vegf_pg_ml"].isna().tolist() == [False, False, True]
+    part = visits.subset(["P02"])
+    assert part.on_disk and part.to_frame()["patient_id"].tolist() == ["P02"]
+    (tmp_path / "csv").mkdir()
+    csv_visits = load_cohort(_folder(tmp_path / "csv")).visits
+    assert csv_visits is not None and csv_visits.parquet is not None
+    assert csv_visits.query is None and csv_visits.parquet.is_file()
+
+
 def test_subset_keeps_the_visits_of_the_patients(tmp_path, monkeypatch):
     monkeypatch.setenv(ENGINE_ENV, "always")
     cohort = load_cohort(_folder(tmp_path))
@@ -280,6 +309,27 @@ def test_patients_same_problems_through_both_paths(tmp_path, monkeypatch):
     _, pandas = _load(folder, "never", monkeypatch)
     assert engine == pandas
     assert len(engine) >= 8
+
+
+def _out_of_range_patients(rows: list[list[str]]) -> None:
+    _set(rows, 1, "onls", "2.5")  # not a whole number, and in the same row:
+    _set(rows, 1, "age", "250")  # out of range
+    _set(rows, 2, "onls", "30")
+    _set(rows, 2, "egfr", "-3")
+    _set(rows, 3, "heavy_chain", "IgX")
+    _set(rows, 3, "light_chain", "Lambda")  # a spelling of an allowed value
+    _set(rows, 4, "vegf_pg_ml", "0")
+
+
+def test_patients_range_checks_through_both_paths(tmp_path, monkeypatch):
+    """The range, whole-number and category checks (NumPy on the engine's table, the schema
+    on the pandas path): the same problems in the same order."""
+    folder = _patients_with(tmp_path, _out_of_range_patients)
+    _, engine = _load(folder, "always", monkeypatch)
+    _, pandas = _load(folder, "never", monkeypatch)
+    assert engine == pandas
+    errors = [p for p in engine if "row 2," in p or "row 3," in p or "row 4," in p]
+    assert len(errors) >= 5, engine
 
 
 def test_patients_same_cohort_through_both_paths(tmp_path, monkeypatch):

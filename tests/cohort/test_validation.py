@@ -271,6 +271,18 @@ def test_subset_keeps_patients_and_their_visits():
     assert len(cohort) == 10
 
 
+def test_subset_of_everyone_shares_the_columns_but_not_the_frame():
+    cohort = load_cohort(EXAMPLE)
+    every = cohort.subset(cohort.patients["patient_id"])
+    assert every.patients is not cohort.patients
+    pd.testing.assert_frame_equal(every.patients, cohort.patients)
+    assert every.visits is cohort.visits
+    every.patients.loc[0, "age"] = 99.0  # a write copies the column: the cohort is unchanged
+    every.patients["extra"] = 1
+    assert cohort.patients.loc[0, "age"] != 99.0 and "extra" not in cohort.patients
+    assert cohort.subset(["P02"]).patients.index.tolist() == [0]
+
+
 @pytest.mark.parametrize("value, missing", [
     (None, True), ("", True), ("  ", True), ("NA", True), ("n/a", True), (float("nan"), True),
     (pd.NaT, True), (pd.NA, True), ("none", False), (0, False), ("no", False),

@@ -119,31 +119,38 @@ def risk_score(
     """
     known = np.zeros(len(patients), dtype=np.int64)
     unknown = np.zeros(len(patients), dtype=np.int64)
-    missing_labels: list[list[str]] = [[] for _ in range(len(patients))]
-    for factor in definition.factors:
+    missing = np.zeros(len(patients), dtype=np.int64)  # bit j: factor j is missing
+    for j, factor in enumerate(definition.factors):
         present = factor.present(patients)
         is_missing = present.isna().to_numpy()
         known += np.where(present.fillna(False).to_numpy(dtype=bool), factor.points, 0)
         unknown += np.where(is_missing, factor.points, 0)
-        for i in np.flatnonzero(is_missing):
-            missing_labels[i].append(factor.label)
+        missing |= np.where(is_missing, 1 << j, 0)
 
     points = np.where(unknown == 0, known.astype("float64"), np.nan)
-    groups: list[object] = []
-    reasons: list[object] = []
-    for low, extra, labels in zip(known, unknown, missing_labels, strict=True):
-        lowest, highest = definition.group_of(int(low)), definition.group_of(int(low + extra))
+    # group and reason once per distinct (known points, unknown points, missing factors): a
+    # handful of combinations, spread back to the patients (not a Python list per patient)
+    span = definition.max_points + 1
+    key = (known * span + unknown) << len(definition.factors) | missing
+    distinct, at = np.unique(key, return_inverse=True)
+    groups = np.empty(len(distinct), dtype=object)
+    reasons = np.empty(len(distinct), dtype=object)
+    for k, code in enumerate(distinct.tolist()):
+        mask = code & ((1 << len(definition.factors)) - 1)
+        low, extra = divmod(code >> len(definition.factors), span)
+        labels = [f.label for j, f in enumerate(definition.factors) if mask >> j & 1]
+        lowest, highest = definition.group_of(low), definition.group_of(low + extra)
         if not labels:
-            groups.append(lowest)
-            reasons.append(pd.NA)
+            groups[k], reasons[k] = lowest, pd.NA
         elif lowest == highest:
-            groups.append(lowest)
-            reasons.append(f"missing: {', '.join(labels)}; group {lowest} whatever their values "
-                           f"({low} known point(s))")
+            groups[k] = lowest
+            reasons[k] = (f"missing: {', '.join(labels)}; group {lowest} whatever their values "
+                          f"({low} known point(s))")
         else:
-            groups.append(pd.NA)
-            reasons.append(f"missing: {', '.join(labels)}; total could be {low} to {low + extra}, "
-                           f"group {lowest} to {highest}")
+            groups[k] = pd.NA
+            reasons[k] = (f"missing: {', '.join(labels)}; total could be {low} to "
+                          f"{low + extra}, group {lowest} to {highest}")
+    groups, reasons = groups[at.reshape(-1)], reasons[at.reshape(-1)]
     return pd.DataFrame(
         {
             "risk_points": pd.Series(points, index=patients.index, dtype="float64"),

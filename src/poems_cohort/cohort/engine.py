@@ -16,9 +16,13 @@ pandas:
 * range checks and the visit rules (unknown patients, duplicates, dates against the patient's
   treatment start, death, last follow-up and the cutoff) are SQL predicates and joins; only the
   failing rows are fetched and turned into the same ``Problem`` objects as the pandas path;
-* the typed table is written as Parquet in the temporary folder: ``VisitTable`` is a small
-  handle to it (``len``, ``to_frame()``), and the response derivation runs on it as one grouped
-  query (``first_response_dates``).
+* the typed table of a CSV file (or of a Parquet file with many distinct cells needing Python)
+  is written once as Parquet in the temporary folder; a Parquet file whose cells are all
+  converted in SQL is not copied: its typed table is a query of the user's file. Either way
+  ``VisitTable`` is a small handle to it (``len``, ``to_frame()``), and the response
+  derivation runs on it as one grouped query (``first_response_dates``);
+* cell states (missing, read, unreadable) are computed for the failing rows only, never
+  stored beside the typed values.
 
 The temporary folder is created with ``tempfile.mkdtemp`` (the system's temporary directory,
 never the user's folders) and removed when the last handle using it is garbage-collected or the
@@ -297,13 +301,16 @@ class VisitTable:
     with_values: frozenset[str]
     frame: pd.DataFrame | None = None
     parquet: Path | None = None
+    #: instead of ``parquet``: a self-contained query of the typed visits (a Parquet input
+    #: whose every cell the engine converts in SQL is read from the user's file, not copied)
+    query: str | None = None
     spill: SpillDir | None = field(default=None, repr=False)
     columns: tuple[str, ...] = tuple(c.name for c in VISIT_COLUMNS)
     #: the columns the Parquet file holds (the others are all missing); empty: every column
     stored: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        where = "in memory" if self.parquet is None else "engine"
+        where = "in memory" if self.frame is not None else "engine"
         return f"VisitTable(rows={self.rows}, {where})"
 
     def __len__(self) -> int:
@@ -317,7 +324,7 @@ class VisitTable:
 
     @property
     def on_disk(self) -> bool:
-        return self.parquet is not None
+        return self.parquet is not None or self.query is not None
 
     def has_values(self, name: str) -> bool:
         return name in self.with_values
@@ -326,9 +333,17 @@ class VisitTable:
         """The visits as a pandas frame (the whole table in memory: for small tables)."""
         if self.frame is not None:
             return self.frame
-        import pyarrow.parquet as pq
+        if self.query is not None:
+            assert self.spill is not None
+            con = connect(self.spill)
+            try:
+                table = con.sql(self.query).to_arrow_table()
+            finally:
+                con.close()
+        else:
+            import pyarrow.parquet as pq
 
-        table = pq.read_table(self.parquet, columns=list(self.stored or self.columns))
+            table = pq.read_table(self.parquet, columns=list(self.stored or self.columns))
         return _canonical_frame(table.to_pandas(date_as_object=False))
 
     def _select(self) -> str:
@@ -337,7 +352,9 @@ class VisitTable:
         every = ", ".join(_q(c.name) if c.name in stored
                           else f"CAST(NULL AS {_SQL_TYPES[c.kind]}) AS {_q(c.name)}"
                           for c in VISIT_COLUMNS)
-        return f"SELECT {every} FROM read_parquet({_lit(str(self.parquet))})"
+        source = (f"({self.query})" if self.query is not None
+                  else f"read_parquet({_lit(str(self.parquet))})")
+        return f"SELECT {every} FROM {source}"
 
     def subset(self, patient_ids: Iterable[str]) -> VisitTable:
         """The visits of ``patient_ids`` only (order kept)."""
@@ -347,7 +364,7 @@ class VisitTable:
             return VisitTable(len(kept), frozenset(c for c in kept.columns
                                                    if kept[c].notna().any()),
                               frame=kept, columns=self.columns)
-        assert self.spill is not None and self.parquet is not None
+        assert self.spill is not None and self.on_disk
         out = self.spill.path / f"visits-{os.urandom(6).hex()}.parquet"
         con = connect(self.spill)
         try:
@@ -366,7 +383,7 @@ class VisitTable:
 
     def sql(self, con: Any, name: str = "visits") -> str:
         """Make the visits readable as ``name`` on ``con``; returns ``name``."""
-        if self.parquet is not None:
+        if self.on_disk:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {self._select()}")
         else:
             con.register(name, _arrow_of(self.frame))
@@ -508,17 +525,19 @@ def _raw_view(con: Any, source: EngineSource) -> None:
     """The view ``raw``: ``_row`` (the user's row number) and the cells ``c0``, ``c1``, … of
     every row holding a value (rows whose every cell is blank are not rows, as
     ``readers._canonical_table`` drops them)."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS {_raw_sql(source)}")
+
+
+def _raw_sql(source: EngineSource) -> str:
+    """The query of the view ``raw`` (``_raw_view``); for Parquet it names only the file."""
     blank = " AND ".join(
         f"(c{i} IS NULL OR "
         + (f"trim(c{i}, {_lit(_WHITESPACE)}) = ''" if source.types[i] == "VARCHAR"
            else _is_nan_sql(f"c{i}", source.types[i])) + ")"
         for i in range(len(source.header)))
     if source.kind == "csv":  # the table keeps the file's order: rowid k is line k + 2
-        con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT rowid + 2 AS _row, * FROM raw0 "
-                    f"WHERE NOT ({blank})")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM {source.scan()} "
-                    f"WHERE NOT ({blank})")
+        return f"SELECT rowid + 2 AS _row, * FROM raw0 WHERE NOT ({blank})"
+    return f"SELECT * FROM {source.scan()} WHERE NOT ({blank})"
 
 
 RawValues = Callable[[list[int], str], dict[int, object]]
@@ -527,11 +546,14 @@ RawValues = Callable[[list[int], str], dict[int, object]]
 def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[str, int],
                  headers: Mapping[str, str], spec: Mapping[str, Column],
                  read_cell: Callable[[Column, object, Mapping[str, str]], tuple[object, object]],
-                 lookup_of: Callable[[Column], Mapping[str, str]],
-                 ) -> tuple[list[Column], list[Problem], RawValues, Path]:
-    """Convert every selected column into the table ``t`` (``_row``, the typed columns, per
-    column ``_s<k>`` its state and ``_e<k>`` what was expected); the conversion problems in
-    ``validation._convert``'s order; a function giving the cells as written at some rows."""
+                 lookup_of: Callable[[Column], Mapping[str, str]], materialise: bool = True,
+                 ) -> tuple[list[Column], list[Problem], RawValues, Path | str]:
+    """Convert every selected column into ``t`` (``_row`` and the typed columns); the
+    conversion problems in ``validation._convert``'s order; a function giving the cells as
+    written at some rows; and where the typed table is, in the file's order: a self-contained
+    query of it when every cell was converted in SQL and the source is a Parquet file (or,
+    without ``materialise``, the engine's table of a CSV file: for a caller reading each
+    column once), else the Parquet file written in the temporary folder."""
     _raw_view(con, source)
     columns = [spec[name] for name in selected]
     typed: list[str] = []
@@ -586,16 +608,25 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
                       f"ELSE {slow_state} END AS _s{k}, "
                       f"CASE WHEN {missing} OR {condition} THEN NULL ELSE {slow_expected} END "
                       f"AS _e{k}")
-    select = ", ".join(["raw._row", *typed, *states])
+    source_sql = f"FROM raw {' '.join(joins)}"
     # written once, as Parquet in the temporary folder (the typed table the checks, the rules
     # and the derivation read); without joins the file's order is kept (a scan and a
-    # projection preserve it), with them it is restored
-    order = " ORDER BY raw._row" if joins else ""
-    typed_path = source.spill.path / f"typed-{os.urandom(6).hex()}.parquet"
-    con.execute(f"COPY (SELECT {select} FROM raw {' '.join(joins)}{order}) "
-                f"TO {_lit(str(typed_path))} (FORMAT parquet)")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT * FROM "
-                f"read_parquet({_lit(str(typed_path))})")
+    # projection preserve it), with them it is restored. The cell states are not written:
+    # they are computed again below for the failing rows only (writing 2 state columns per
+    # column doubled the cost of the copy)
+    typed_path: Path | str = source.spill.path / f"typed-{os.urandom(6).hex()}.parquet"
+    if not joins and (source.kind == "parquet" or not materialise):
+        # nothing to copy: the user's file (or the engine's table of the CSV file) converted
+        # in SQL by every query reading it, in the file's order
+        typed_path = (f"SELECT {', '.join(['raw._row', *typed])} "
+                      f"FROM ({_raw_sql(source)}) raw")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW t AS {typed_path}")
+    else:
+        con.execute(f"COPY (SELECT {', '.join(['raw._row', *typed])} {source_sql}"
+                    f"{' ORDER BY raw._row' if joins else ''}) "
+                    f"TO {_lit(str(typed_path))} (FORMAT parquet)")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW t AS SELECT * FROM "
+                    f"read_parquet({_lit(str(typed_path))})")
     problems: list[Problem] = []
 
     def raw_values(rows: list[int], name: str) -> dict[int, object]:
@@ -608,12 +639,17 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
         con.unregister("want")
         return {int(r): v for r, v in got}
 
-    # conversion problems, column by column, rows in order (validation._convert)
+    # conversion problems, column by column, rows in order (validation._convert): the states
+    # of the rows where some column fails, fetched in one query
+    failing = " OR ".join(f"_s{k} = 2" + (f" OR _s{k} = 0" if column.nonempty else "")
+                          for k, column in enumerate(columns))
+    found_all = con.execute(
+        f"SELECT * FROM (SELECT {', '.join(['raw._row', *states])} {source_sql}) "
+        f"WHERE {failing} ORDER BY _row").fetchall() if columns else []
     for k, column in enumerate(columns):
         header = headers[column.name]
-        nonempty = f" OR _s{k} = 0" if column.nonempty else ""
-        found = con.execute(f"SELECT _row, _s{k}, _e{k} FROM t WHERE _s{k} = 2{nonempty} "
-                            "ORDER BY _row").fetchall()
+        found = [(r[0], r[1 + 2 * k], r[2 + 2 * k]) for r in found_all
+                 if r[1 + 2 * k] == 2 or (column.nonempty and r[1 + 2 * k] == 0)]
         cells = raw_values([r for r, s, _ in found if s == 2], column.name)
         for row, state, expected in found:
             if state == 2:
@@ -649,7 +685,9 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
     with_values = frozenset(n for n, c in zip(present, counts[1:], strict=False) if c)
     if errors:
         return EngineResult(None, problems, present, with_values)
-    return EngineResult(VisitTable(int(counts[0]), with_values, parquet=typed_path,
+    return EngineResult(VisitTable(int(counts[0]), with_values,
+                                   parquet=typed_path if isinstance(typed_path, Path) else None,
+                                   query=typed_path if isinstance(typed_path, str) else None,
                                    spill=spill, stored=present),
                         problems, present, with_values)
 
@@ -666,32 +704,72 @@ def convert_table(source: EngineSource, file: str, selected: Mapping[str, int],
     con = connect(source.spill, str(source.database))
     try:
         columns, problems, _, typed_path = _convert_sql(con, source, file, selected, headers,
-                                                        spec, read_cell, lookup_of)
-        names = ", ".join(["_row", *(_q(c.name) for c in columns)])
-        table = con.sql(f"SELECT {names} FROM t ORDER BY _row").to_arrow_table()
+                                                        spec, read_cell, lookup_of,
+                                                        materialise=False)
+        index = pd.Index(con.sql("SELECT _row FROM t").to_arrow_table().column(0).to_numpy(),
+                         dtype="int64")
+        out: dict[str, pd.Series] = {}
+        # a few columns at a time, each leaving the Arrow table once converted: the table and
+        # the frame are never held whole at the same time (at 10⁷ patients the Arrow table
+        # alone is about 2 GB)
+        for at in range(0, len(columns), _GROUP):
+            group = columns[at:at + _GROUP]
+            table = con.sql("SELECT " + ", ".join(_q(c.name) for c in group)
+                            + " FROM t").to_arrow_table()
+            for column in group:
+                table = _pop_column(table, column, index, out, pa)
+            del table
     finally:
         con.close()
-        typed_path.unlink(missing_ok=True)
-    index = pd.Index(table.column("_row").to_numpy(), dtype="int64")
-    out: dict[str, pd.Series] = {}
-    for column in columns:
-        array = table.column(column.name)
-        if column.kind == "number":
-            values = array.to_numpy(zero_copy_only=False)
-            out[column.name] = pd.Series(values, index=index, dtype="float64")
-        elif column.kind == "date":
-            stamps = array.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
-            out[column.name] = pd.Series(stamps, index=index, dtype="datetime64[ns]")
-        elif column.kind == "boolean":
-            values = array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
-            mask = array.is_null().to_numpy(zero_copy_only=False).astype(bool)
-            out[column.name] = pd.Series(pd.arrays.BooleanArray(values, mask), index=index)
-        else:  # text: one Python string per distinct value (Arrow deduplicates them)
-            values = array.to_pandas(deduplicate_objects=True).to_numpy(dtype=object)
-            series = pd.Series(values, index=index, dtype=object)
-            out[column.name] = series.where(series.notna(), pd.NA)
-    del table
+        if isinstance(typed_path, Path):
+            typed_path.unlink(missing_ok=True)
     return out, index, problems
+
+
+def _shared_strings(array: Any) -> np.ndarray:
+    """An Arrow text column as an object array holding one Python string per distinct value
+    (each cell refers to it: 8 bytes a cell) and ``pd.NA`` for nulls.
+
+    Converting cell by cell (``to_pandas().to_numpy(dtype=object)``) makes a string object per
+    cell, about 50 bytes each: 0.5 GB per text column at 10⁷ patients."""
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    encoded = array.dictionary_encode()
+    uniques = np.empty(len(encoded.dictionary) + 1, dtype=object)
+    uniques[:-1] = encoded.dictionary.to_pylist()
+    uniques[-1] = pd.NA
+    codes = encoded.indices.fill_null(len(encoded.dictionary))
+    return uniques[codes.to_numpy(zero_copy_only=False)]
+
+
+_GROUP = 8
+"""Columns fetched from the engine per query when converting a table to pandas."""
+
+
+def _pop_column(table: Any, column: Column, index: pd.Index, out: dict[str, pd.Series],
+                pa: Any) -> Any:
+    """Convert ``column`` of the Arrow ``table`` into ``out``; the table without it."""
+    array = table.column(column.name)
+    table = table.drop_columns([column.name])
+    if column.kind == "number":
+        values = array.to_numpy(zero_copy_only=False)
+        out[column.name] = pd.Series(values, index=index, dtype="float64", copy=False)
+    elif column.kind == "date":
+        stamps = array.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+        out[column.name] = pd.Series(stamps, index=index, dtype="datetime64[ns]",
+                                     copy=False)
+    elif column.kind == "boolean":
+        values = array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+        mask = array.is_null().to_numpy(zero_copy_only=False).astype(bool)
+        out[column.name] = pd.Series(pd.arrays.BooleanArray(values, mask), index=index,
+                                     copy=False)
+    else:
+        out[column.name] = pd.Series(_shared_strings(array), index=index, dtype=object,
+                                     copy=False)
+    del array
+    return table
 
 
 def _slow_table(rows: list[tuple[object, int, object, str | None]], kind: str,
@@ -756,7 +834,10 @@ def _rules(con: Any, file: str, present: tuple[str, ...], headers: Mapping[str, 
     if known:
         assert patients is not None
         ids = patients["patient_id"]
-        first = patients.loc[ids.notna().to_numpy() & ~ids.duplicated(keep="first").to_numpy()]
+        # the four columns read, before the rows are picked (not a copy of the whole table)
+        first = patients[[c for c in ("patient_id", "treatment_start", "death_date",
+                                      "last_followup") if c in patients]]
+        first = first.loc[ids.notna().to_numpy() & ~ids.duplicated(keep="first").to_numpy()]
 
         def day(name: str) -> pd.Series:
             if name not in first:
@@ -893,6 +974,9 @@ def first_response_dates(visits: VisitTable, patient_id: pd.Series, start: pd.Se
     con = connect(spill)
     try:
         name = visits.sql(con, "visits")
+        # one row per patient, aligned by identifier afterwards: no order to keep (keeping it
+        # made the grouped query of 10⁷ patients run out of the engine's memory limit)
+        con.execute("SET preserve_insertion_order = false")
         con.register("p", pa.table({
             "patient_id": pa.array(patient_id.astype(object).where(patient_id.notna(), None)
                                    .tolist(), pa.string()),

@@ -55,8 +55,13 @@ class Cohort:
     def subset(self, patient_ids: Iterable[str]) -> Cohort:
         """A new cohort restricted to ``patient_ids`` (patients and their visits, order kept)."""
         wanted = set(patient_ids)
-        patients = self.patients.loc[self.patients["patient_id"].isin(wanted)]
-        patients = patients.reset_index(drop=True)
+        kept = self.patients["patient_id"].isin(wanted).to_numpy(dtype=bool)
+        if kept.all() and isinstance(self.patients.index, pd.RangeIndex) and (
+                self.patients.index.start == 0 and self.patients.index.step == 1):
+            # everyone kept: a new frame sharing the columns (pandas copies one on write)
+            patients = self.patients.copy(deep=False)
+        else:
+            patients = self.patients.loc[kept].reset_index(drop=True)
         if self.visits is None or len(patients) == len(self.patients):
             visits = self.visits  # every patient kept: every visit too (no unknown patients)
         else:
