@@ -238,10 +238,16 @@ def test_the_temporary_folder_is_removed(tmp_path, monkeypatch):
                                                                       "visits.csv"]
 
 
+@pytest.mark.parametrize("block", [None, 1, 2])
 @pytest.mark.parametrize("cutoff", ["2018-08-31", "2015-06-01"])
-def test_grouped_query_equals_pandas_derivation(cutoff, tmp_path, monkeypatch):
-    """Edge cases of the criteria: zero chains, one chain, no chains, ONLS without baseline."""
+def test_grouped_query_equals_pandas_derivation(cutoff, block, tmp_path, monkeypatch):
+    """Edge cases of the criteria: zero chains, one chain, no chains, ONLS without baseline;
+    the same in passes over blocks of one or two patients (as a registry is derived)."""
+    from poems_cohort.cohort import engine
+
     monkeypatch.setenv(ENGINE_ENV, "never")
+    if block is not None:
+        monkeypatch.setattr(engine, "RESPONSE_BLOCK_PATIENTS", block)
     patients = load_cohort(EXAMPLE).patients.copy()
     patients.loc[1, "onls"] = float("nan")
     visits = pd.DataFrame({

@@ -962,32 +962,53 @@ the visits strictly after treatment start and on or before the cutoff. The rules
 normal) or, with a zero kappa too, undefined, as in floating point."""
 
 
+#: Patients per pass of the grouped response query. The query joins the visits to the patients
+#: and groups by patient; with 10⁷ patients its join and grouping tables did not fit the engine's
+#: memory limit (an out-of-memory error even at 2 GB), so larger cohorts are derived in passes over
+#: blocks of patients, each one a cohort of the size known to run within the default limit; every
+#: pass reads the visits again, and a patient's rows all fall in one pass, so the result is the
+#: same.
+RESPONSE_BLOCK_PATIENTS = 1_000_000
+
+
 def first_response_dates(visits: VisitTable, patient_id: pd.Series, start: pd.Series,
                          baseline_onls: pd.Series, *, cutoff: pd.Timestamp,
                          vegf_below: float, flc_normal: tuple[float, float],
-                         onls_drop: float) -> pd.DataFrame:
+                         onls_drop: float, block: int | None = None) -> pd.DataFrame:
     """``RESPONSE_DATES_SQL`` on ``visits``: one row per patient with a usable visit, indexed
-    by patient id; columns ``crh_first``, ``crh_last``, ... (``datetime64[ns]``, NaT: none)."""
+    by patient id; columns ``crh_first``, ``crh_last``, ... (``datetime64[ns]``, NaT: none).
+    Run in passes of at most ``block`` patients (default ``RESPONSE_BLOCK_PATIENTS``)."""
     import pyarrow as pa
 
+    step = max(int(block if block is not None else RESPONSE_BLOCK_PATIENTS), 1)
     spill = visits.spill if visits.spill is not None else SpillDir()
+    ids = patient_id.astype(object).where(patient_id.notna(), None).to_numpy()
+    starts = start.to_numpy(dtype="datetime64[ns]")
+    onls0 = baseline_onls.to_numpy(dtype="float64")
+    params = {"flc_low": float(flc_normal[0]), "flc_high": float(flc_normal[1]),
+              "vegf_below": float(vegf_below), "onls_drop": float(onls_drop),
+              "cutoff": pd.Timestamp(cutoff).to_pydatetime()}
     con = connect(spill)
     try:
         name = visits.sql(con, "visits")
         # one row per patient, aligned by identifier afterwards: no order to keep (keeping it
         # made the grouped query of 10⁷ patients run out of the engine's memory limit)
         con.execute("SET preserve_insertion_order = false")
-        con.register("p", pa.table({
-            "patient_id": pa.array(patient_id.astype(object).where(patient_id.notna(), None)
-                                   .tolist(), pa.string()),
-            "start": pa.array(start.to_numpy(dtype="datetime64[ns]"), from_pandas=True),
-            "onls0": pa.array(baseline_onls.to_numpy(dtype="float64"), from_pandas=True)}))
-        frame = con.execute(RESPONSE_DATES_SQL.format(patients="p", visits=name), {
-            "flc_low": float(flc_normal[0]), "flc_high": float(flc_normal[1]),
-            "vegf_below": float(vegf_below), "onls_drop": float(onls_drop),
-            "cutoff": pd.Timestamp(cutoff).to_pydatetime()}).df()
+        pieces = []
+        for lo in range(0, max(len(ids), 1), step):
+            hi = lo + step
+            con.register("p", pa.table({
+                "patient_id": pa.array(ids[lo:hi].tolist(), pa.string()),
+                "start": pa.array(starts[lo:hi], from_pandas=True),
+                "onls0": pa.array(onls0[lo:hi], from_pandas=True)}))
+            pieces.append(con.execute(RESPONSE_DATES_SQL.format(patients="p", visits=name),
+                                      params).df())
+            con.unregister("p")
     finally:
         con.close()
+    # a block without usable visits gives an empty piece, whose columns pandas types otherwise
+    pieces = [piece for piece in pieces if len(piece)] or pieces[:1]
+    frame = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
     frame = frame.set_index("patient_id")
     return frame.astype("datetime64[ns]")
 
