@@ -436,6 +436,17 @@ class _State:
         py = self.frame.person_years
         return py is None or abs(f.sum() / DAYS_PER_MONTH / 12.0 - py) < 0.5 - 0.01
 
+    def with_follow(self, f: np.ndarray, i: int, new: int, r: int,
+                    max_share: int) -> np.ndarray | None:
+        """``f`` with patient ``i`` followed until day ``new`` (a copy), or ``None`` when that
+        day already holds ``max_share`` patients or a printed median or the person-years of
+        regimen ``r`` would no longer print."""
+        if self.counts.get(new, 0) >= max_share:
+            return None
+        f = f.copy()
+        f[i] = new
+        return f if self.follow_ok(f, r) else None
+
     # ---- evaluation of a candidate
 
     def propose(self, f: np.ndarray, d: np.ndarray, p: np.ndarray, changed: np.ndarray,
@@ -533,12 +544,10 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
         lo = max(20, int(p[i]) + 8 if p[i] >= 0 else 20)
         if new < lo or new > int(f[mem].max()) or new == f[i]:
             return None
-        if s.counts.get(new, 0) >= max_share:
+        moved = s.with_follow(f, i, new, r, max_share)
+        if moved is None:
             return None
-        f = f.copy()
-        f[i] = new
-        if not s.follow_ok(f, r):
-            return None
+        f = moved
         changed = np.array([i])
     elif kind == 1:  # shift a progression
         have = pool[p[pool] >= 0]
@@ -633,12 +642,12 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
             if hi <= lo:
                 return None
             new = int(rng.integers(lo, hi + 1))
-            if new == f[i] or s.counts.get(new, 0) >= max_share:
+            if new == f[i]:
                 return None
-            f = f.copy()
-            f[i] = new
-            if not s.follow_ok(f, r):
+            moved = s.with_follow(f, i, new, r, max_share)
+            if moved is None:
                 return None
+            f = moved
         changed = np.array([i])
     else:  # pass a progression on (same vital status: the counts hold)
         if rng.random() < 0.5:
