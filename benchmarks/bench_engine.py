@@ -28,6 +28,9 @@ import sys
 import time
 from pathlib import Path
 
+from poems_cohort.clinical.settings import EndpointSettings
+from poems_cohort.cohort.engine import RESPONSE_DATES_SQL
+
 SETUP_DUCKDB = (
     "import duckdb, sys, tempfile\n"
     "spill = tempfile.mkdtemp(prefix='bench-engine-')\n"
@@ -61,37 +64,24 @@ READ_POLARS = (
     "else pl.scan_parquet(path + '/visits.parquet'))\n"
     "print(lf.collect().height)\n"
 )
-DERIVE_SQL = """
-WITH p AS (
-  SELECT patient_id, CAST(treatment_start AS DATE) AS start, CAST(onls AS DOUBLE) AS onls0
-  FROM {patients}),
-v AS (
-  SELECT v.patient_id, v.visit_date,
-    CASE WHEN v.serum_ife = 'positive' OR v.urine_ife = 'positive' THEN false
-         WHEN v.serum_ife = 'negative' AND v.urine_ife = 'negative' THEN
-           CASE WHEN v.flc_kappa_mg_l IS NULL AND v.flc_lambda_mg_l IS NULL THEN true
-                WHEN v.flc_kappa_mg_l IS NULL OR v.flc_lambda_mg_l IS NULL THEN NULL
-                WHEN v.flc_lambda_mg_l = 0 THEN
-                  CASE WHEN v.flc_kappa_mg_l = 0 THEN NULL ELSE false END
-                ELSE v.flc_kappa_mg_l / v.flc_lambda_mg_l BETWEEN 0.26 AND 1.65 END
-    END AS crh,
-    v.vegf_pg_ml < 200 AS crv,
-    v.onls <= p.onls0 - 1 AS rn
-  FROM {visits} v JOIN p USING (patient_id)
-  WHERE v.visit_date > p.start AND v.visit_date <= DATE '2018-08-31')
-SELECT patient_id,
-  min(visit_date) FILTER (WHERE crh) AS crh_first, max(visit_date) FILTER (WHERE crh IS NOT NULL) AS crh_last,
-  min(visit_date) FILTER (WHERE crv) AS crv_first, max(visit_date) FILTER (WHERE crv IS NOT NULL) AS crv_last,
-  min(visit_date) FILTER (WHERE rn) AS rn_first, max(visit_date) FILTER (WHERE rn IS NOT NULL) AS rn_last
-FROM v GROUP BY patient_id
-"""
+_SETTINGS = EndpointSettings()
+#: the parameters of the engine's grouped response query (``RESPONSE_DATES_SQL``, the query the
+#: tool runs) under the default settings, which the Polars version below writes in
+DERIVE_PARAMS = {"flc_low": float(_SETTINGS.flc_ratio_normal[0]),
+                 "flc_high": float(_SETTINGS.flc_ratio_normal[1]),
+                 "vegf_below": float(_SETTINGS.vegf_normal_below),
+                 "onls_drop": float(_SETTINGS.onls_min_drop),
+                 "cutoff": _SETTINGS.cutoff.to_pydatetime()}
 DERIVE_DUCKDB = SETUP_DUCKDB + (
     "src = (f\"read_csv('{path}/visits.csv', columns={types}, header=true)\" "
     "if kind == 'csv' else f\"read_parquet('{path}/visits.parquet')\")\n"
     "pat = (f\"read_csv('{path}/patients.csv', all_varchar=true)\" if kind == 'csv' "
     "else f\"read_parquet('{path}/patients.parquet')\")\n"
-    f"sql = {DERIVE_SQL!r}.format(visits=src, patients=pat)\n"
-    "print(len(con.execute(sql).df()))\n"
+    "pat = ('(SELECT patient_id, CAST(treatment_start AS DATE) AS start, '\n"
+    "       'CAST(onls AS DOUBLE) AS onls0 FROM ' + pat + ')')\n"
+    f"sql = {RESPONSE_DATES_SQL!r}.format(visits=src, patients=pat)\n"
+    "import datetime\n"
+    f"print(len(con.execute(sql, {DERIVE_PARAMS!r}).df()))\n"
 )
 DERIVE_POLARS = READ_POLARS.replace("print(lf.collect().height)\n", "") + (
     "pat = (pl.scan_csv(path + '/patients.csv', infer_schema=False) if kind == 'csv' "
