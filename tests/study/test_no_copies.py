@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from poems_cohort.study._common import same_order
 from poems_cohort.study.comparative import RULES, covariate_values, rule_columns
-from poems_cohort.study.run import baseline_frame, same_order
+from poems_cohort.study.run import baseline_frame
 from poems_cohort.workflow import derive
 
 

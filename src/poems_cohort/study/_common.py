@@ -13,7 +13,7 @@ from poems_cohort.study.plan import AnalysisPlan, Subgroup
 from poems_cohort.study.policy import TestOutcome
 
 __all__ = ["ALL", "as_float", "columns_of", "flag", "groups_of", "in_subgroup", "kaplan_meier",
-           "median_of", "one", "outcome_of", "percent", "regimen_codes", "same_order", "survival_at"]
+           "median_of", "one", "outcome_of", "percent", "join_on_patient", "regimen_codes", "same_order", "survival_at"]
 
 
 def one(frame: pd.DataFrame, what: str, **where: object) -> pd.Series:
@@ -63,6 +63,18 @@ def same_order(a: pd.Series, b: pd.Series) -> bool:
         return False
     left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
     return bool((left == right).all()) and not a.duplicated().any()
+
+
+def join_on_patient(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """``left`` with the columns of ``right`` (both with ``patient_id``) for each of its rows,
+    keeping ``left``'s index: the left one-to-one merge on ``patient_id``. When both hold the
+    same patients in the same order (always, after eligibility) the columns are set side by
+    side instead (copy-on-write: none is copied)."""
+    if same_order(left["patient_id"], right["patient_id"]):
+        return pd.concat([left, right.drop(columns="patient_id").set_axis(left.index)], axis=1)
+    frame = left.merge(right, on="patient_id", how="left", validate="one_to_one")
+    frame.index = left.index
+    return frame
 
 
 def flag(series: pd.Series) -> pd.Series:

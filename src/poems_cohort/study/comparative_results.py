@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from poems_cohort.study._common import same_order
+from poems_cohort.study._common import join_on_patient
 from poems_cohort.study.comparative import (
     BALANCE_COLUMNS,
     HazardRatios,
@@ -89,16 +89,8 @@ class Comparative:
 def comparative_frame(rows: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
     """The analysis rows' identifier, regimen, risk group and eGFR, then the baseline columns
     ``base`` (``patient_id`` and the columns the covariate rules read), one row per analysis row
-    with its index: the left one-to-one merge on ``patient_id``. When both hold the same
-    patients in the same order (always, after eligibility) the columns are set side by side
-    instead (copy-on-write: none is copied)."""
-    left = rows[["patient_id", "regimen", "risk_group", "egfr"]]
-    if same_order(left["patient_id"], base["patient_id"]):
-        right = base.drop(columns="patient_id").set_axis(left.index)
-        return pd.concat([left, right], axis=1)
-    frame = left.merge(base, on="patient_id", how="left", validate="one_to_one")
-    frame.index = rows.index
-    return frame
+    with its index (``join_on_patient``)."""
+    return join_on_patient(rows[["patient_id", "regimen", "risk_group", "egfr"]], base)
 
 
 def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: pd.DataFrame,

@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
-from poems_cohort.study._common import same_order
+from poems_cohort.study._common import join_on_patient
 from poems_cohort.study.comparative_results import compute_comparative
 from poems_cohort.study.kinetics import compute_kinetics
 from poems_cohort.study.plan import AnalysisPlan
@@ -31,15 +31,8 @@ def software_versions() -> dict[str, str]:
 
 def baseline_frame(patients: pd.DataFrame, ds: pd.DataFrame) -> pd.DataFrame:
     """The included patients' baseline data with the derived risk group and eGFR."""
-    extra = ds[["patient_id", "risk_group", "egfr"]]
     base = patients.drop(columns=[c for c in ("risk_group", "egfr") if c in patients.columns])
-    if same_order(base["patient_id"], extra["patient_id"]):
-        # the dataset is derived in the patients' order: the two columns are set beside the
-        # baseline's (no copy of its columns, as the merge below would make; same frame)
-        return base.reset_index(drop=True).assign(
-            risk_group=extra["risk_group"].reset_index(drop=True),
-            egfr=extra["egfr"].reset_index(drop=True))
-    return base.merge(extra, on="patient_id", how="left", validate="one_to_one")
+    return join_on_patient(base.reset_index(drop=True), ds[["patient_id", "risk_group", "egfr"]])
 
 
 def study_columns(plan: AnalysisPlan) -> frozenset[str]:
