@@ -337,3 +337,23 @@ def test_cmprsk_estimates_equal_aalen_johansen() -> None:
     for (grp, cause), rows in ours.groupby(["group", "cause"]):
         ref = aj[(aj.group == grp) & (aj.cause == cause)]
         np.testing.assert_allclose(rows["estimate"], ref["estimate"], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_interaction_rank_from_distinct_rows_equals_the_rank_of_all_rows(seed):
+    """The interaction test decides each product term's estimability from the distinct
+    (treatment, modifier) rows weighted by their counts: the same rank as
+    ``np.linalg.matrix_rank`` of the whole n-row design, full rank or not (empty cells)."""
+    from poems_cohort.stats.cox_tests import _rank
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 400))
+    t = rng.integers(0, 3, n)
+    m = rng.integers(0, 3, n)
+    m[t == 2] = 0                      # an empty cell or more: rank-deficient products
+    design = np.column_stack([np.ones(n), t == 1, t == 2, m == 1, m == 2,
+                              (t == 1) & (m == 1), (t == 2) & (m == 1),
+                              (t == 1) & (m == 2), (t == 2) & (m == 2)]).astype(float)
+    rows, count = np.unique(design, axis=0, return_counts=True)
+    for k in range(1, design.shape[1] + 1):
+        assert _rank(rows[:, :k], count, n) == np.linalg.matrix_rank(design[:, :k])
