@@ -231,3 +231,84 @@ def test_crv_exchange_classes_keep_who_dies_or_progresses_among_medium_high_risk
     # CRH ignores the outcome: one class per subgroup here
     assert len(set(classes["crh"][:6].tolist())) == 1
     assert classes["crh"][0] != classes["crh"][6]
+
+
+def _interleaved(shifted: bool):
+    """Two regimens of 40 CRV-evaluable patients whose rates print while the pooled ones do not.
+
+    A: a response at month 1, six non-responders followed one month, nine responses at month
+    2, twelve late responses (median 14, longest 30). B: a response at month 1, five at month
+    2, four non-responders followed two months, five responses at month 3, twelve late. The
+    published rates are those of this layout; ``shifted`` moves A's nine responses to month 3:
+    A's own curve is the same (no censoring of A between), but they now come after B's
+    censorings at month 2, so the pooled rates move by 0.7 point."""
+    n = 80
+    day = month_day
+    regimen = np.repeat([0, 1], 40)
+    crv = np.full(n, -1, np.int64)
+    late = [14.0] * 6 + [16.0, 18.0, 20.0, 22.0, 24.0, 30.0]
+    a_months = [1.0] + [3.0 if shifted else 2.0] * 9 + late
+    b_months = [1.0] + [2.0] * 5 + [3.0] * 5 + late
+    crv[:22] = day(np.array(a_months))
+    crv[40:63] = day(np.array(b_months))
+    last = np.full(n, int(day(48)), np.int64)
+    last[22:28] = day(1)                     # A's non-responders followed one month
+    last[63:67] = day(2)                     # four of B followed two months
+    follow = last + 5
+    return n, regimen, crv, follow, last
+
+
+def _rates(crv: np.ndarray, stop: np.ndarray, last: np.ndarray, rows: np.ndarray
+           ) -> tuple[float, float]:
+    t = np.where(crv >= 0, crv, np.where(stop >= 0, stop, last))[rows]
+    event = (crv >= 0)[rows]
+    return 100 * (1 - km_at(t, event, H6)), 100 * (1 - km_at(t, event, H12))
+
+
+def test_construct_pooled_interleaves_the_regimens_to_print_a_pooled_rate():
+    """Every regimen rate prints and the pooled one does not: only the order of the two
+    regimens' responses and censorings moves it. The search over the three regimens' counts
+    (``_construct_pooled``, reached with no annealing step) finds an order printing it, keeping
+    each regimen's responders, median, minimum, maximum and rates, the pooled median and the
+    cap on early stops; without it the pooled rate stays missed."""
+    n, regimen, crv, follow, last = _interleaved(shifted=False)
+    stop = np.full(n, -1, np.int64)
+    everyone = np.arange(n)
+    printed = {g: tuple(round(v, 1) for v in _rates(crv, stop, last, rows))
+               for g, rows in (("A", everyone[:40]), ("B", everyone[40:]), ("All", everyone))}
+    start = _interleaved(shifted=True)[2]
+    pooled_start = _rates(start, stop, last, everyone)
+    assert not prints_as(pooled_start[0], printed["All"][0])
+    for g, rows in (("A", everyone[:40]), ("B", everyone[40:])):
+        assert all(prints_as(v, p) for v, p in zip(_rates(start, stop, last, rows),
+                                                   printed[g], strict=True))
+    kin = {g: Kinetics(median=14.0, minimum=1.0, maximum=30.0, rate_6=r6, rate_12=r12)
+           for g, (r6, r12) in printed.items()}
+    none = Kinetics(median=1.0, minimum=1.0, maximum=1.0, rate_6=0.0, rate_12=0.0)
+    lo = np.where(start >= 0, 1.0, np.nan)
+    hi = np.where(start >= 0, 30.0, np.nan)
+    problem = dict(days={"crh": np.full(n, -1, np.int64), "crv": start},
+                   evaluable={"crh": np.zeros(n, bool), "crv": np.ones(n, bool)},
+                   regimen=regimen, names=["A", "B"], last=last, limit=follow,
+                   bounds={"crh": (np.full(n, np.nan), np.full(n, np.nan)), "crv": (lo, hi)},
+                   exchange_class={x: np.zeros(n, np.int64) for x in ("crh", "crv")},
+                   kinetics={**{("crv", g): k for g, k in kin.items()},
+                             **{("crh", g): none for g in ("A", "B", "All")}})
+    without = aim_response_days(np.random.default_rng(3), **problem, steps=0, pooled_steps=0,
+                                count_steps=0)
+    assert ("crv", "All", 6) in without.misses
+    aimed = aim_response_days(np.random.default_rng(3), **problem, steps=0, pooled_steps=0)
+    assert aimed.misses == (), aimed.rates
+    d, s = aimed.days["crv"], aimed.stop["crv"]
+    for r in (0, 1):
+        rows = regimen == r
+        months = d[rows & (d >= 0)] / DAYS_PER_MONTH
+        assert len(months) == (start[rows] >= 0).sum()                # responders kept
+        assert np.median(months) == pytest.approx(14, abs=0.05)
+        assert months.min() == pytest.approx(1, abs=0.05)
+        assert months.max() == pytest.approx(30, abs=0.05)
+        assert (s[rows] >= 0).sum() <= int(STOP_FRACTION * 40)        # within the cap
+    assert (d[d >= 0] <= follow[d >= 0]).all() and (s[d >= 0] < 0).all()
+    for g, rows in (("A", everyone[:40]), ("B", everyone[40:]), ("All", everyone)):
+        got = _rates(d, s, last, rows)
+        assert all(prints_as(v, p) for v, p in zip(got, printed[g], strict=True)), (g, got)

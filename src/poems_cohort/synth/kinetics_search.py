@@ -32,6 +32,14 @@ over the first year). :func:`_construct` enumerates the counts per month of that
 responses and stops, puts a printing one on the patients, and, when it moves a pooled rate that
 printed, :func:`_walk_pooled` walks the other regimens' layouts back to it with every other
 printed number held; if that fails the regimen's layout is put back.
+
+A pooled rate still missed with every regimen rate printing depends on how the regimens'
+responses and censorings interleave: :func:`_construct_pooled` searches the counts per month of
+the three regimens at once (each regimen's rates, the pooled median and the pooled rates that
+print held), on a random stream of its own, so that the cohort is unchanged when it finds none.
+Censorings only fall on scheduled assessment days, after that day's responses, so the counts
+per month hold every order of responses and censorings across regimens: moving a response
+within its month changes no rate.
 """
 
 from __future__ import annotations
@@ -75,6 +83,24 @@ CONSTRUCT_TRIES = 200
 POOLED_STEPS = 2000
 WALK_START = 0.2
 WALK_END = 0.005
+#: steps of the count-level search of :func:`_construct_pooled` (annealed from
+#: ``POOLED_START`` to ``POOLED_END``), and how many of the count layouts it finds are put on the
+#: patients at most
+POOLED_COUNT_STEPS = 30_000
+POOLED_LAYOUTS = 30
+POOLED_START = 2.0
+POOLED_END = 0.002
+#: a pooled rate further than this (percentage points) from the published one is not searched
+#: for: the counts of the regimens move it by a few tenths at most (the pooled CRH rate at 6
+#: months, 4.8 points away, is proved out of reach)
+POOLED_REACH = 1.0
+#: tries of :func:`_construct_pooled` (each a new annealing from the layout given) before a
+#: pooled rate is left missed
+POOLED_TRIES = 3
+#: the non-responders followed longest beyond a regimen's longest time to the response that
+#: stay assessed to the end of follow-up in :func:`_construct_pooled` (they keep the curve
+#: level after the last response; the others followed beyond the first year may stop early)
+KEEP_BEYOND = 3
 
 
 #: the changes of one move (``days`` updates, ``stop`` updates, whether months were retimed)
@@ -303,8 +329,8 @@ def aim_response_days(rng: np.random.Generator, days: Mapping[str, np.ndarray],
                       bounds: Mapping[str, tuple[np.ndarray, np.ndarray]],
                       exchange_class: Mapping[str, np.ndarray],
                       kinetics: Mapping[tuple[str, str], Kinetics],
-                      steps: int = SEARCH_STEPS, pooled_steps: int = POOLED_STEPS
-                      ) -> AimedDays:
+                      steps: int = SEARCH_STEPS, pooled_steps: int = POOLED_STEPS,
+                      count_steps: int = POOLED_COUNT_STEPS) -> AimedDays:
     """Improve the response days ``days[resp]`` (-1: none; ``resp`` in ``crh``, ``crv``) of a
     cohort towards the published 6- and 12-month rates.
 
@@ -486,6 +512,15 @@ def aim_response_days(rng: np.random.Generator, days: Mapping[str, np.ndarray],
                              printed, pooled_steps)
             if not printed | {(x, group, 6), (x, group, 12)} <= _printed(state):
                 _reset(state, *kept)
+        # a pooled rate still missed with every regimen rate printing: lay out the three
+        # regimens at once
+        # (on a stream of its own, so that a layout not found leaves the cohort as it was)
+        if count_steps and not any(m[1] != "All" for m in state.misses()):
+            pooled_rng = rng.spawn(1)[0]
+            for x, _, month, gap in sorted(m for m in state.misses() if m[1] == "All"):
+                if gap <= POOLED_REACH:
+                    _construct_pooled(state, x, month, limit_month, beyond[x], stop_cap,
+                                      pooled_rng, count_steps)
     return AimedDays(days=_copy(state.days), stop=_copy(state.stop),
                      rates=state.all_group_rates(),
                      misses=tuple((x, g, m) for x, g, m, _ in state.misses()))
@@ -774,3 +809,306 @@ def _energy(score: tuple[int, int, int, float]) -> float:
 
 def _copy(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: v.copy() for k, v in arrays.items()}
+
+
+
+
+@dataclass(slots=True)
+class _Arm:
+    """One regimen in :func:`_construct_pooled`: the counts of its responses and censorings per
+    :func:`time_bin` that no move changes, its responders that may move (patients, the bins
+    each may take, the bin each has) and its stops per day of ``STOP_DAYS`` among the ``free``
+    non-responders (at most ``cap``)."""
+
+    regimen: int
+    fixed_events: list[int]
+    fixed_censored: list[int]
+    movable: list[int]
+    options: list[list[int]]
+    bins: list[int]
+    free: list[int]
+    stops: list[int]
+    cap: int
+    low: dict[int, float]
+    high: dict[int, float]
+    nonresponders: list[int]
+    #: the day of each responder after the first year that does not move, and the day each
+    #: movable responder takes there
+    late_days: list[int]
+    late_day: dict[int, int]
+
+    def days_after_first_year(self) -> list[int]:
+        return self.late_days + [self.late_day[i] for i, b in zip(self.movable, self.bins,
+                                                                  strict=True) if b == BINS - 1]
+
+    def counts(self) -> tuple[list[int], list[int]]:
+        """Responses and responses plus censorings per bin."""
+        events = list(self.fixed_events)
+        for b in self.bins:
+            events[b] += 1
+        total = [e + c for e, c in zip(events, self.fixed_censored, strict=True)]
+        total[BINS - 1] += len(self.free) - sum(self.stops)
+        for b, c in zip(STOP_BINS, self.stops, strict=True):
+            total[b] += c
+        return events, total
+
+
+STOP_BINS: tuple[int, ...] = tuple(time_bin(int(d)) for d in STOP_DAYS)
+
+
+def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndarray,
+         cap: int) -> _Arm:
+    """The count model of regimen ``r`` for response ``x`` (as in :func:`_construct`: the
+    carriers of the minimum, the median and the maximum keep their months, the other
+    responders move on their side of the median within their limit); the non-responders
+    followed beyond the first year may stop early, but for the ``KEEP_BEYOND`` followed
+    longest beyond the longest response, the others are censored at their last assessment."""
+    k = state.kinetics[x, state.names[r]]
+    d = state.days[x]
+    in_r = state.regimen == r
+    resp = np.flatnonzero(in_r & state.ev[x] & (d >= 0))
+    resp = resp[np.argsort(d[resp], kind="stable")]
+    count = len(resp)
+    mids = {count // 2} if count % 2 else {count // 2 - 1, count // 2}
+    fixed_events = [0] * BINS
+    movable: list[int] = []
+    options: list[list[int]] = []
+    bins: list[int] = []
+    low: dict[int, float] = {}
+    high: dict[int, float] = {}
+    late_days: list[int] = []
+    late_day: dict[int, int] = {}
+    for n, i in enumerate(resp.tolist()):
+        now = time_bin(int(d[i]))
+        side = ((float(k.minimum), float(np.floor(k.median))) if n < min(mids, default=0)
+                else (float(np.ceil(k.median)), float(k.maximum)))
+        top = min(side[1], float(limit_month[i]))
+        opts = list(range(max(int(np.ceil(side[0])), 1), int(min(top, 12.0)) + 1))
+        if top >= 13 and max(13.0, np.ceil(side[0])) <= top:
+            opts.append(BINS - 1)
+        if n in mids or n in (0, count - 1) or now not in opts or len(opts) < 2:
+            fixed_events[now] += 1
+            if now == BINS - 1:
+                late_days.append(int(d[i]))
+            continue
+        late_day[i] = int(d[i]) if now == BINS - 1 else int(month_day(max(13.0,
+                                                                          np.ceil(side[0]))))
+        movable.append(i)
+        options.append(opts)
+        bins.append(now)
+        low[i], high[i] = side[0], top
+    nonresp = np.flatnonzero(in_r & state.ev[x] & (d < 0))
+    fixed_censored = [0] * BINS
+    free: list[int] = []
+    natural = {j: max(int(state.last[j]), int(state.days[state.other(x)][j]))
+               for j in nonresp.tolist()}
+    # the non-responders followed longest beyond the longest response stay assessed: they keep
+    # the curve level at its end
+    level = set(sorted((j for j, t in natural.items() if t >= beyond[j]),
+                       key=lambda j: -natural[j])[:KEEP_BEYOND])
+    for j, t in natural.items():
+        if t > H12 and j not in level:
+            free.append(j)
+        else:
+            # censored at its last assessment (an early stop it has is lifted)
+            fixed_censored[time_bin(t)] += 1
+    stops = [0] * len(STOP_DAYS)
+    for j in free:
+        if state.stop[x][j] >= 0:
+            stops[STOP_BINS.index(time_bin(int(state.stop[x][j])))] += 1
+    return _Arm(r, fixed_events, fixed_censored, movable, options, bins, free, stops,
+                min(cap, len(free)), low, high, nonresp.tolist(), late_days, late_day)
+
+
+def _gap(got: float, want: float) -> float:
+    """0 when ``got`` prints as ``want``, else the distance to it (percentage points)."""
+    return 0.0 if prints_as(got, want) else abs(got - want)
+
+
+def _construct_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
+                      beyond: np.ndarray, stop_cap: Mapping[tuple[str, int], int],
+                      rng: np.random.Generator, steps: int = POOLED_COUNT_STEPS,
+                      tries: int = POOLED_TRIES) -> bool:
+    """:func:`_anneal_pooled` up to ``tries`` times, annealed, the last one cold (a descent
+    from the layout given, where a step raising the energy is undone: it finds what a few
+    moves that each help reach): whether the pooled rate of ``x`` at ``month`` prints (else
+    nothing changed)."""
+    return any(_anneal_pooled(state, x, month, limit_month, beyond, stop_cap, rng, steps,
+                              POOLED_END if t == tries - 1 else POOLED_START)
+               for t in range(tries))
+
+
+def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
+                   beyond: np.ndarray, stop_cap: Mapping[tuple[str, int], int],
+                   rng: np.random.Generator, steps: int, start: float) -> bool:
+    """Lay out the responses ``x`` and the early stops of all regimens at once so that the
+    pooled rate at ``month`` prints, every regimen rate of ``x`` and every rate and median
+    printing now still printing: whether done (else nothing changed).
+
+    The pooled rate weighs each regimen by its patients at risk at each month: with each
+    regimen's rates held, it falls when a regimen's responses come after its own early
+    censorings and before those of the others. Only the order of responses and censorings
+    counts, so the layout is searched on counts per month (:class:`_Arm`, one per regimen): a
+    step makes one or two moves in one regimen (a responder to another month it may take, a
+    stop added, lifted or moved to another scheduled day), annealed from ``start`` to
+    ``POOLED_END`` on an energy counting each regimen rate of ``x`` not printing
+    (``REGIMEN_MISS`` plus its distance), the pooled rates to print (``POOLED_MISS`` plus the
+    distance) and the pooled median (``REGIMEN_MISS``). Each count layout of energy 0 is put
+    on the patients (:func:`_put_arms`) and kept if the whole state agrees, at most
+    ``POOLED_LAYOUTS`` of them.
+    """
+    names = state.names
+    arms = [_arm(state, x, r, limit_month, beyond, stop_cap[x, r]) for r in range(len(names))]
+    before = _printed(state)
+    wants = [state.kinetics[x, names[a.regimen]] for a in arms]
+    pooled_k = state.kinetics[x, "All"]
+    need = [(m, w) for m, w in ((6, pooled_k.rate_6), (12, pooled_k.rate_12))
+            if (x, "All", m) in before or m == month]
+    counted = [a.counts() for a in arms]
+    events = [sum(c[0][b] for c in counted) for b in range(BINS)]
+    total = [sum(c[1][b] for c in counted) for b in range(BINS)]
+
+    def arm_energy(n: int) -> float:
+        r6, r12 = binned_rates(*counted[n])
+        return sum(REGIMEN_MISS + g for g in (_gap(r6, wants[n].rate_6),
+                                               _gap(r12, wants[n].rate_12)) if g)
+
+    responders = sum(events)
+    middle = sorted({(responders - 1) // 2, responders // 2})
+
+    def median_prints() -> bool:
+        """Whether the pooled median time to ``x`` prints, from the bins of the middle
+        responders (a response of the first year is on its month's day, a later one on its
+        own)."""
+        found: list[int] = []
+        seen = 0
+        for b in range(BINS):
+            seen += events[b]
+            while len(found) < len(middle) and middle[len(found)] < seen:
+                found.append(b)
+        days = [MONTH_DAYS[b - 1] for b in found if b < BINS - 1]
+        if len(days) < len(found):
+            late = sorted(d for a in arms for d in a.days_after_first_year())
+            early = responders - len(late)
+            days += [late[m - early] for m, b in zip(middle, found, strict=True)
+                     if b == BINS - 1]
+        value = float(np.mean(days)) / DAYS_PER_MONTH
+        return prints_as(value, pooled_k.median, _decimals(pooled_k.median))
+
+    def pooled_energy() -> float:
+        rates = dict(zip((6, 12), binned_rates(events, total), strict=True))
+        return (sum(POOLED_MISS + g for m, w in need for g in [_gap(rates[m], w)] if g)
+                + (0.0 if median_prints() else REGIMEN_MISS))
+
+    def shift(n: int, b: int, c: int, event: bool, sign: int) -> None:
+        """Add (``sign`` 1) or remove (-1) a response (``event``) or a censoring in bin ``b``
+        of regimen ``n``, ``c`` times."""
+        counted[n][1][b] += sign * c
+        total[b] += sign * c
+        if event:
+            counted[n][0][b] += sign * c
+            events[b] += sign * c
+
+    def make(n: int, move: tuple[str, int, int]) -> tuple[str, int, int]:
+        """Make ``move`` in regimen ``n``: ("bin", responder, bin) or ("stop", from, to) (a
+        position of ``STOP_DAYS``, -1: none, a stop added or lifted); the move undoing it."""
+        a = arms[n]
+        kind, u, v = move
+        if kind == "bin":
+            old = a.bins[u]
+            a.bins[u] = v
+            shift(n, old, 1, True, -1)
+            shift(n, v, 1, True, 1)
+            return ("bin", u, old)
+        if u >= 0:
+            a.stops[u] -= 1
+        if v >= 0:
+            a.stops[v] += 1
+        shift(n, STOP_BINS[u] if u >= 0 else BINS - 1, 1, False, -1)
+        shift(n, STOP_BINS[v] if v >= 0 else BINS - 1, 1, False, 1)
+        return ("stop", v, u)
+
+    # the random numbers of the steps, drawn at once (a step uses one row): the regimen, one
+    # or two moves of three numbers each, the acceptance
+    draws = rng.random((steps, 9))
+    n_stop = len(STOP_DAYS) + 1
+
+    def propose(n: int, r0: float, r1: float, r2: float) -> tuple[str, int, int] | None:
+        a = arms[n]
+        if a.movable and r0 < 0.5:
+            j = int(r1 * len(a.movable))
+            b = a.options[j][int(r2 * len(a.options[j]))]
+            return None if b == a.bins[j] else ("bin", j, b)
+        u, v = int(r1 * n_stop) - 1, int(r2 * n_stop) - 1
+        if u == v or (u >= 0 and a.stops[u] == 0) or (u < 0 and sum(a.stops) >= a.cap):
+            return None
+        return ("stop", u, v)
+
+    own = [arm_energy(n) for n in range(len(arms))]
+    current = sum(own) + pooled_energy()
+    tried: set[tuple] = set()
+    layouts = 0
+    cooling = (POOLED_END / start) ** (1.0 / steps)
+    temperature = start
+    for step in range(steps):
+        if current == 0.0:
+            key = tuple((tuple(a.bins), tuple(a.stops)) for a in arms)
+            if key not in tried:
+                tried.add(key)
+                if _put_arms(state, x, arms, before, month, rng):
+                    return True
+                layouts += 1
+                if layouts >= POOLED_LAYOUTS:
+                    return False
+        temperature *= cooling
+        row = draws[step]
+        n = int(row[0] * len(arms))
+        undo = []
+        for k in range(2 if row[1] < DOUBLE else 1):
+            move = propose(n, *row[2 + 3 * k:5 + 3 * k])
+            if move is not None:
+                undo.append(make(n, move))
+        if not undo:
+            continue
+        kept = own[n]
+        own[n] = arm_energy(n)
+        got = sum(own) + pooled_energy()
+        if got <= current or row[8] < np.exp(-(got - current) / temperature):
+            current = got
+        else:
+            for back in reversed(undo):
+                make(n, back)
+            own[n] = kept
+    return False
+
+
+def _put_arms(state: _State, x: str, arms: Sequence[_Arm], before: set[tuple[str, str, int]],
+              month: int, rng: np.random.Generator) -> bool:
+    """Put the count layouts of ``arms`` on the patients; keep them if the pooled rate of ``x``
+    at ``month`` prints, with the medians and every rate of ``before``; else undo them."""
+    d = state.days[x]
+    updates: dict[int, int] = {}
+    stop_updates: dict[int, int] = {}
+    for a in arms:
+        for i, b in zip(a.movable, a.bins, strict=True):
+            if b == BINS - 1:
+                if time_bin(int(d[i])) == BINS - 1:
+                    continue
+                updates[i] = int(month_day(max(13.0, float(np.ceil(a.low[i])))))
+            elif time_bin(int(d[i])) != b:
+                updates[i] = int(month_day(b))
+        order = rng.permutation(len(a.free))
+        new_stop = {j: -1 for j in a.nonresponders}
+        pos = 0
+        for s_day, c in zip(STOP_DAYS.tolist(), a.stops, strict=True):
+            for _ in range(c):
+                new_stop[a.free[int(order[pos])]] = int(s_day)
+                pos += 1
+        stop_updates |= {j: v for j, v in new_stop.items() if int(state.stop[x][j]) != v}
+    undo_days = {i: int(d[i]) for i in updates}
+    undo_stop = {j: int(state.stop[x][j]) for j in stop_updates}
+    state.change(x, updates, stop_updates)
+    if state.median_misses == 0 and before | {(x, "All", month)} <= _printed(state):
+        return True
+    state.change(x, undo_days, undo_stop)
+    return False
