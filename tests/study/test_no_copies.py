@@ -111,3 +111,37 @@ def test_the_study_reads_only_the_patient_columns_it_keeps():
         return json.dumps(res.to_dict(), sort_keys=True, default=str)
 
     assert study(kept) == study(patients)
+
+
+def test_the_propensity_design_built_again_is_the_fitted_one():
+    """The study lets the propensity design go during the Cox models and builds it again for
+    the analysis dataset: every value, column and row label as fitted, bit for bit (any subset
+    of its columns, as the separation check may leave)."""
+    from poems_cohort.study.comparative import fit_propensity, propensity_design, rule_columns
+    from poems_cohort.study.comparative_results import comparative_frame, compute_comparative
+
+    derived = derive(None)
+    ds = derived.dataset.set_axis(range(100, 100 + len(derived.dataset)))
+    baseline = baseline_frame(derived.eligibility.included.patients, derived.dataset)
+    base = baseline[["patient_id", *sorted(rule_columns() & set(baseline.columns)
+                                           - {"patient_id", "regimen", "risk_group", "egfr"})]]
+    frame = comparative_frame(ds, base)
+    prop = fit_propensity(frame, derived.plan)
+    columns = list(prop.design.columns)
+    assert len(columns) > 2 and len(prop.design) == len(ds)
+    for kept in (columns, columns[1:], columns[::2]):
+        again = propensity_design(frame, prop, kept)
+        pd.testing.assert_frame_equal(again, prop.design[kept], check_exact=True)
+        assert (again.to_numpy().view(np.uint64)
+                == prop.design[kept].to_numpy().view(np.uint64)).all()
+    # and the study's result holds the whole design again, the dataset its ps_ columns
+    from poems_cohort.study.survival import compute_survival
+    from poems_cohort.study.table2 import compute_table2
+
+    table2 = compute_table2(ds, derived.plan, compute_survival(ds, derived.plan).by_regimen)
+    comp, dataset = compute_comparative(baseline.set_axis(ds.index), ds, table2.rows,
+                                        derived.plan)
+    assert comp.propensity is not None
+    pd.testing.assert_frame_equal(comp.propensity.design, prop.design, check_exact=True)
+    pd.testing.assert_frame_equal(dataset[[f"ps_{c}" for c in columns]],
+                                  prop.design.add_prefix("ps_"), check_exact=True)

@@ -79,13 +79,17 @@ def compute_study(baseline: pd.DataFrame, ds: pd.DataFrame, flow: pd.DataFrame,
     analysed = with_subgroup_columns(ds, baseline, plan)
     survival = compute_survival(analysed, plan)
     table2 = compute_table2(analysed, plan, survival.by_regimen)
+    table1 = compute_table1(baseline, plan)
+    kinetics = compute_kinetics(analysed, plan)
+    # the comparative analyses last: they hold the most (the propensity design, the models'
+    # sorted copies), and the analysis dataset they return is the largest result
     comparative, dataset = compute_comparative(baseline, analysed, table2.rows, plan)
     return StudyResults(
         plan=plan,
         flow=flow,
-        table1=compute_table1(baseline, plan),
+        table1=table1,
         table2=table2,
-        kinetics=compute_kinetics(analysed, plan),
+        kinetics=kinetics,
         survival=survival,
         versions=software_versions(),
         analysis_dataset=dataset,
