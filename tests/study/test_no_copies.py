@@ -145,3 +145,31 @@ def test_the_propensity_design_built_again_is_the_fitted_one():
     pd.testing.assert_frame_equal(comp.propensity.design, prop.design, check_exact=True)
     pd.testing.assert_frame_equal(dataset[[f"ps_{c}" for c in columns]],
                                   prop.design.add_prefix("ps_"), check_exact=True)
+
+
+def _wide_patients(consolidated: bool) -> pd.DataFrame:
+    """The example's patients, each column in its own array (as the engine's reader builds the
+    frame) or consolidated (columns of one type side by side in one 2-D array)."""
+    patients = derive(None).eligibility.included.patients
+    if consolidated:
+        return patients.copy()  # a copy consolidates the blocks
+    return pd.DataFrame({c: patients[c].copy() for c in patients.columns}, copy=False)
+
+
+@pytest.mark.parametrize("consolidated", [False, True])
+def test_study_patients_shares_own_columns_and_copies_consolidated_ones(consolidated):
+    from poems_cohort.study.plan import AnalysisPlan
+    from poems_cohort.study.run import _in_shared_block, study_patients
+
+    patients = _wide_patients(consolidated)
+    numeric = [c for c in patients.columns if patients[c].dtype == np.float64]
+    assert len(numeric) > 2
+    assert all(_in_shared_block(patients[c]) for c in numeric) == consolidated
+    kept = study_patients(patients, AnalysisPlan())
+    assert 0 < len(kept.columns) < len(patients.columns)
+    pd.testing.assert_frame_equal(kept, patients[list(kept.columns)])
+    shares = [np.shares_memory(kept[c].to_numpy(), patients[c].to_numpy())
+              for c in kept.columns if kept[c].dtype == np.float64]
+    # own arrays are taken as they are (no copy); a consolidated block is copied, so that the
+    # columns left out are not kept alive through it
+    assert shares and all(shares) == (not consolidated) and any(shares) == (not consolidated)
