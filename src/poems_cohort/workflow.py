@@ -252,6 +252,25 @@ def run_study(cohort: Cohort, plan: AnalysisPlan | None = None) -> StudyResults:
     return study_of(derive_cohort(cohort, plan))
 
 
+def release_memory() -> None:
+    """Give the memory freed so far back to the system: Arrow's allocator (mimalloc) keeps the
+    blocks of the reader's and the response query's tables for reuse (about 0.15 GB at 10⁶
+    patients after deriving), and glibc its heap pages; the study, which needs the room, would
+    otherwise be counted on top of them."""
+    import sys
+
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            pass
+
+
 def compute(data: str | Path | None = None, *, plan: PlanLike = None,
             mapping: str | Path | None = None, cutoff: dt.date | None = None,
             progress: Progress | None = None) -> ComputedStudy:
@@ -274,6 +293,7 @@ def compute(data: str | Path | None = None, *, plan: PlanLike = None,
     ds = derived.dataset
     flow = derived.eligibility.flow.to_frame()
     del cohort, derived
+    release_memory()
     results = step("compute the study", lambda: compute_study(baseline_frame(patients, ds), ds,
                                                               flow, effective))
     return ComputedStudy(results, is_synthetic_cohort(source), tuple(step.timings),

@@ -265,12 +265,16 @@ def test_grouped_query_equals_pandas_derivation(cutoff, block, tmp_path, monkeyp
         "onls": [3.0, 2.0, None, 1.0, 0.0, 5.0, 0.0, 1.0, 0.0, 0.0, 0.0],
     })
     settings = EndpointSettings(cutoff=pd.Timestamp(cutoff))
-    expected = response_dates(patients, visits, settings).sort_index()
+    expected = response_dates(patients, visits, settings)
     table = VisitTable.from_frame(visits)
-    got = engine_response_dates(patients, table, settings).sort_index()
-    got.index.name = expected.index.name = None
-    pd.testing.assert_frame_equal(got, expected.astype("datetime64[ns]"), check_names=False)
-    assert got.notna().any().any()
+    got = engine_response_dates(patients, table, settings)
+    # the engine's result is aligned on the patients (their index and order, NaT for a patient
+    # without a usable visit), the pandas one indexed by the identifiers that have one
+    assert got.index.equals(patients.index)
+    aligned = expected.astype("datetime64[ns]").reindex(patients["patient_id"].to_numpy())
+    pd.testing.assert_frame_equal(got.set_axis(patients.index), aligned.set_axis(patients.index),
+                                  check_names=False)
+    assert got.notna().any().any() and got.isna().all(axis=1).any()
 
 
 PATIENTS = (EXAMPLE / "patients.csv").read_text()

@@ -111,3 +111,65 @@ def test_the_study_reads_only_the_patient_columns_it_keeps():
         return json.dumps(res.to_dict(), sort_keys=True, default=str)
 
     assert study(kept) == study(patients)
+
+
+def test_the_propensity_design_built_again_is_the_fitted_one():
+    """The study lets the propensity design go during the Cox models and builds it again for
+    the analysis dataset: every value, column and row label as fitted, bit for bit (any subset
+    of its columns, as the separation check may leave)."""
+    from poems_cohort.study.comparative import fit_propensity, propensity_design, rule_columns
+    from poems_cohort.study.comparative_results import comparative_frame, compute_comparative
+
+    derived = derive(None)
+    ds = derived.dataset.set_axis(range(100, 100 + len(derived.dataset)))
+    baseline = baseline_frame(derived.eligibility.included.patients, derived.dataset)
+    base = baseline[["patient_id", *sorted(rule_columns() & set(baseline.columns)
+                                           - {"patient_id", "regimen", "risk_group", "egfr"})]]
+    frame = comparative_frame(ds, base)
+    prop = fit_propensity(frame, derived.plan)
+    columns = list(prop.design.columns)
+    assert len(columns) > 2 and len(prop.design) == len(ds)
+    for kept in (columns, columns[1:], columns[::2]):
+        again = propensity_design(frame, prop, kept)
+        pd.testing.assert_frame_equal(again, prop.design[kept], check_exact=True)
+        assert (again.to_numpy().view(np.uint64)
+                == prop.design[kept].to_numpy().view(np.uint64)).all()
+    # and the study's result holds the whole design again, the dataset its ps_ columns
+    from poems_cohort.study.survival import compute_survival
+    from poems_cohort.study.table2 import compute_table2
+
+    table2 = compute_table2(ds, derived.plan, compute_survival(ds, derived.plan).by_regimen)
+    comp, dataset = compute_comparative(baseline.set_axis(ds.index), ds, table2.rows,
+                                        derived.plan)
+    assert comp.propensity is not None
+    pd.testing.assert_frame_equal(comp.propensity.design, prop.design, check_exact=True)
+    pd.testing.assert_frame_equal(dataset[[f"ps_{c}" for c in columns]],
+                                  prop.design.add_prefix("ps_"), check_exact=True)
+
+
+def _wide_patients(consolidated: bool) -> pd.DataFrame:
+    """The example's patients, each column in its own array (as the engine's reader builds the
+    frame) or consolidated (columns of one type side by side in one 2-D array)."""
+    patients = derive(None).eligibility.included.patients
+    if consolidated:
+        return patients.copy()  # a copy consolidates the blocks
+    return pd.DataFrame({c: patients[c].copy() for c in patients.columns}, copy=False)
+
+
+@pytest.mark.parametrize("consolidated", [False, True])
+def test_study_patients_shares_own_columns_and_copies_consolidated_ones(consolidated):
+    from poems_cohort.study.plan import AnalysisPlan
+    from poems_cohort.study.run import _in_shared_block, study_patients
+
+    patients = _wide_patients(consolidated)
+    numeric = [c for c in patients.columns if patients[c].dtype == np.float64]
+    assert len(numeric) > 2
+    assert all(_in_shared_block(patients[c]) for c in numeric) == consolidated
+    kept = study_patients(patients, AnalysisPlan())
+    assert 0 < len(kept.columns) < len(patients.columns)
+    pd.testing.assert_frame_equal(kept, patients[list(kept.columns)])
+    shares = [np.shares_memory(kept[c].to_numpy(), patients[c].to_numpy())
+              for c in kept.columns if kept[c].dtype == np.float64]
+    # own arrays are taken as they are (no copy); a consolidated block is copied, so that the
+    # columns left out are not kept alive through it
+    assert shares and all(shares) == (not consolidated) and any(shares) == (not consolidated)

@@ -136,8 +136,9 @@ def response_dates(patients: pd.DataFrame, visits: pd.DataFrame,
 
 def engine_response_dates(patients: pd.DataFrame, visits: VisitTable,
                           settings: EndpointSettings) -> pd.DataFrame:
-    """``response_dates`` as one grouped query of the engine (``cohort.engine``): the visits
-    are never materialised in pandas."""
+    """``response_dates`` as one grouped query of the engine (``cohort.engine``), aligned on
+    ``patients`` (its index, one row per patient, NaT where no visit): the visits are never
+    materialised in pandas, and the result is placed by patient position."""
     return first_response_dates(
         visits, patients["patient_id"], dates(patients, "treatment_start"),
         numbers(patients, "onls"), cutoff=settings.cutoff,
@@ -152,17 +153,24 @@ def _from_visits(
 
     Visits held on disk by the engine are derived by its grouped query, others in pandas."""
     evaluable = baseline_evaluable(patients, settings)
-    if isinstance(visits, VisitTable) and visits.on_disk:
+    ids = patients["patient_id"]
+    aligned = isinstance(visits, VisitTable) and visits.on_disk
+    if aligned:
         found = engine_response_dates(patients, visits, settings)
     else:
         frame = visits.to_frame() if isinstance(visits, VisitTable) else visits
         found = response_dates(patients, frame, settings)
-    ids = patients["patient_id"]
+
+    def per_patient(column: str) -> pd.Series:
+        if aligned:
+            return found[column]
+        return _per_patient(ids, found[column])
+
     start = dates(patients, "treatment_start")
     out = {}
     for name in RESPONSES:
-        first = _per_patient(ids, found[f"{name}_first"])
-        last = _per_patient(ids, found[f"{name}_last"])
+        first = per_patient(f"{name}_first")
+        last = per_patient(f"{name}_last")
         ev = evaluable[name].astype(bool)
         if name == "rn" and settings.rn_evaluable == "assessed":
             ev = ev & last.notna()  # ONLS recorded after treatment start

@@ -4,7 +4,7 @@ columns they add to the analysis dataset."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from poems_cohort.study.comparative import (
     compute_hazard_ratios,
     covariate_values,
     fit_propensity,
+    propensity_design,
     rule_columns,
 )
 from poems_cohort.study.competing import (
@@ -122,12 +123,18 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
     data = pd.concat([rows, mv], axis=1).assign(iptw_weight=weights)
     if prop is None:
         data = data.assign(iptw_weight=1.0)
-    # the balance table is all that still reads the merged baseline columns: computed now, so
-    # that the models below are fitted without them in memory
+    # the balance table is all that still reads the merged baseline columns: computed now
     bal = (balance(prop, frame, plan) if prop is not None
            else pd.DataFrame(columns=BALANCE_COLUMNS))
-    del frame
+    # the design (one column per covariate level and patient) is read again only for the
+    # analysis dataset's ps_* columns: it is let go while the models below are fitted and built
+    # again from the same frame at the end (the same computation, so the same numbers)
+    design_columns = list(prop.design.columns) if prop is not None else []
+    if prop is not None:
+        # a copy of no rows: a slice would be a view keeping the whole design's memory
+        prop = replace(prop, design=prop.design.iloc[:0].copy())
     hrs = compute_hazard_ratios(data, plan, mv_names)
+    del data
     if prop is None:
         hr = hrs.hazard_ratios
         iptw = hr["model"] == "iptw"
@@ -136,14 +143,18 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
         hrs = HazardRatios(hr, hrs.ph_tests[hrs.ph_tests["model"] != "iptw"], hrs.rmst,
                            hrs.weighted_tests.iloc[0:0], hrs.weighted_curves.iloc[0:0],
                            hrs.interaction)
+    competing = compute_competing(rows, plan)
+    landmark = compute_landmark(rows, plan)
     # the analysis dataset: existing columns, then the comparative ones
     extra = mv.reindex(ds.index)
     if prop is not None:
+        prop = replace(prop, design=propensity_design(frame, prop, design_columns))
         extra = pd.concat([extra, prop.design.add_prefix("ps_").reindex(ds.index),
                            prop.probabilities.add_prefix("ps_").reindex(ds.index),
                            weights.rename("iptw_weight").reindex(ds.index)], axis=1)
     else:
         extra = extra.assign(iptw_weight=np.nan)
+    del frame
     for _label, prefix in RESPONSES:
         extra = pd.concat([extra, competing_outcome(ds, prefix)], axis=1)
     clash = [col for col in extra.columns if col in ds.columns]
@@ -151,8 +162,7 @@ def compute_comparative(baseline: pd.DataFrame, ds: pd.DataFrame, table2_rows: p
         raise ValueError(f"analysis dataset columns would be written twice: {clash}")
     out = pd.concat([ds, extra], axis=1)
     result = Comparative(propensity=prop, balance=bal, survival=hrs,
-                         competing=compute_competing(rows, plan),
-                         landmark=compute_landmark(rows, plan),
+                         competing=competing, landmark=landmark,
                          effects=compute_effects(table2_rows, plan),
                          dataset_columns=tuple(extra.columns))
     return result, out
