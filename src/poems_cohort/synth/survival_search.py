@@ -788,8 +788,8 @@ def repair(frame: Frame, result: SearchResult, aims: tuple[Aim, ...], rng: np.ra
     rates held), then polishes with every printed number held for ``hold_steps``. Each attempt
     draws from its own child of ``rng`` (``rng`` itself is not advanced, so what the caller draws
     after is the same with or without a repair). The attempt with the fewest missed aims, then
-    the lowest objective, replaces ``result`` only when it misses fewer aims, or as many with a
-    lower objective; else ``result`` is returned as it is."""
+    the lowest objective, replaces ``result`` only when it misses fewer aims; else ``result``
+    is returned as it is (the same object)."""
     if not result.missed:
         return result
     every = np.ones(len(aims), bool)
@@ -801,9 +801,11 @@ def repair(frame: Frame, result: SearchResult, aims: tuple[Aim, ...], rng: np.ra
                                 soft=True),
                           Phase(every, hold_steps, "all", POLISH_AIMED, hold_t, REPAIR_MOVES)],
                          realism, max_share)
-        if (len(res.missed), res.objective) < (len(best.missed), best.objective - 1e-9):
-            best = SearchResult(res.layout, res.objective, res.missed, best.steps + res.steps)
-    return best
+        if (len(res.missed), res.objective) < (len(best.missed), best.objective):
+            best = SearchResult(res.layout, res.objective, res.missed, result.steps + res.steps)
+    # a layout that prints no more numbers is not worth the change: everything drawn on the
+    # dates after (the response visits) stays as it was
+    return best if len(best.missed) < len(result.missed) else result
 
 
 def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.Generator,
