@@ -454,6 +454,11 @@ def test_repair_never_misses_more_and_leaves_the_callers_stream_alone():
     assert (a.layout.follow == b.layout.follow).all() and a.missed == b.missed
     assert (len(a.missed), a.objective) <= (len(first.missed), first.objective)
     assert a is first or len(a.missed) < len(first.missed)
+
+    def shape(layout):
+        return sum(_State(frame, layout, aims, realism=True).odd.values())
+
+    assert shape(a.layout) <= shape(first.layout) + 1e-12
     for r in (0, 1):
         m = frame.regimen == r
         assert a.layout.died[m].sum() == start.died[m].sum()

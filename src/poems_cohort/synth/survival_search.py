@@ -788,12 +788,18 @@ def repair(frame: Frame, result: SearchResult, aims: tuple[Aim, ...], rng: np.ra
     rates held), then polishes with every printed number held for ``hold_steps``. Each attempt
     draws from its own child of ``rng`` (``rng`` itself is not advanced, so what the caller draws
     after is the same with or without a repair). The attempt with the fewest missed aims, then
-    the lowest objective, replaces ``result`` only when it misses fewer aims; else ``result``
-    is returned as it is (the same object)."""
+    the lowest objective, replaces ``result`` only when it misses fewer aims and makes no
+    curve odder (``realism``: cliffs, late first events); else ``result`` is returned as it is
+    (the same object)."""
     if not result.missed:
         return result
     every = np.ones(len(aims), bool)
     best = result
+
+    def shape(layout: Layout) -> float:
+        return sum(_State(frame, layout, aims, realism).odd.values())
+
+    odd = shape(result.layout)
     soft_t, hold_t = REPAIR_TEMPERATURES
     for child in rng.spawn(attempts):
         res = run_phases(frame, result.layout, aims, child,
@@ -801,7 +807,10 @@ def repair(frame: Frame, result: SearchResult, aims: tuple[Aim, ...], rng: np.ra
                                 soft=True),
                           Phase(every, hold_steps, "all", POLISH_AIMED, hold_t, REPAIR_MOVES)],
                          realism, max_share)
-        if (len(res.missed), res.objective) < (len(best.missed), best.objective):
+        # the soft phase may make a curve odder (it is in the objective, not held): such an
+        # attempt is not kept
+        if ((len(res.missed), res.objective) < (len(best.missed), best.objective)
+                and shape(res.layout) <= odd + 1e-12):
             best = SearchResult(res.layout, res.objective, res.missed, result.steps + res.steps)
     # a layout that prints no more numbers is not worth the change: everything drawn on the
     # dates after (the response visits) stays as it was

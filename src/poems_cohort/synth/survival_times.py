@@ -462,8 +462,8 @@ AIM_POLISH_STEPS = 40000
 #: p-values may be given up on a soft objective, the rates held) and of its second (every printed
 #: number held), scaled like ``AIM_STEPS``. An attempt is kept only when it misses fewer aims.
 REPAIR_ATTEMPTS = 2
-REPAIR_SOFT_STEPS = 8000
-REPAIR_HOLD_STEPS = 4000
+REPAIR_SOFT_STEPS = 12000
+REPAIR_HOLD_STEPS = 6000
 
 
 def published_aims(targets: Targets) -> tuple[Aim, ...]:
