@@ -5,6 +5,7 @@ cohort."""
 from __future__ import annotations
 
 import math
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -13,9 +14,16 @@ import pytest
 from poems_cohort import stats
 from poems_cohort.clinical import derive_analysis_dataset
 from poems_cohort.cohort import load_cohort
-from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS, km_at, km_values
+from poems_cohort.synth.km import (
+    DAYS_PER_MONTH,
+    HORIZON_DAYS,
+    km_at,
+    km_values,
+    pooled_range,
+)
 from poems_cohort.synth.published import load_published
 from poems_cohort.synth.survival_search import (
+    ACROSS,
     CLIFF_AT_RISK,
     CLIFF_POINTS,
     EARLY_EVENT_DAYS,
@@ -32,6 +40,7 @@ from poems_cohort.synth.survival_search import (
     largest_drop,
     logrank_p,
     pfs_of,
+    repair,
     run_phases,
     search,
 )
@@ -133,8 +142,44 @@ def test_aim_cost_is_zero_exactly_where_the_value_prints():
     assert instead.cost(93.75) > 0
 
 
+def test_soft_cost_has_no_step_at_the_edge_of_what_prints():
+    a = Aim("x", "rate", "os", (0,), "all", 84.6, 1)
+    for v in (84.6, 84.64, 84.56):
+        assert a.cost(v, soft=True) == 0
+    for v in (84.66, 84.5, 85.6, 80.0):
+        assert a.cost(v, soft=True) == pytest.approx(a.cost(v) - 1.0)
+    assert 0 < a.cost(84.6485, soft=True) < 0.01 < a.cost(84.7, soft=True)
+    p = Aim("p", "p", "os", (0, 1), "all", 0.088, 3)
+    assert p.cost(0.0881, soft=True) == 0 and 0 < p.cost(0.0886, soft=True) < p.cost(0.0886)
+
+
 # --------------------------------------------------------------------------------------------
 # The proof: MDex low-risk 3-year OS 94.3
+
+
+@pytest.mark.parametrize("first,second,size", [
+    ((False, True, False, True), (True, True, False, True, False), 12),
+    ((True, False, False), (False, True, True, False, True, True), 9),
+    ((), (True, False, True), 5),
+])
+def test_pooled_range_equals_every_interleaving_by_hand(first, second, size):
+    """Every order of the two subgroups' times that keeps each one's own order, laid out as
+    days and estimated by the plain product-limit helper: the extremes are the walk's."""
+    n = len(first) + len(second)
+    values = []
+    for slots in combinations(range(n), len(first)):
+        event = np.zeros(size, bool)
+        rest = iter(second)
+        mine = iter(first)
+        for k in range(n):
+            event[k] = next(mine) if k in slots else next(rest)
+        days = np.r_[np.arange(1, n + 1), np.full(size - n, 900)]
+        values.append(km_at(days, event, horizon=500))
+    lo, hi = pooled_range(first, second, size)
+    assert lo == pytest.approx(min(values), rel=1e-12)
+    assert hi == pytest.approx(max(values), rel=1e-12)
+    with pytest.raises(ValueError):
+        pooled_range(first, second, n - 1)
 
 
 def test_km_values_by_hand():
@@ -352,6 +397,74 @@ def test_slide_passes_no_other_time_of_the_subgroup(seed):
     assert (s.p < s.f).all() and ((s.p == -1) | (s.p >= 15)).all()
     assert (s.f[frame.pinned] == start.follow[frame.pinned]).all()
     assert np.unique(s.f, return_counts=True)[1].max() <= 3
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_across_keeps_every_subgroup_number_and_moves_the_pooled_ones(seed):
+    """A slide across regimens passes no other time of its risk subgroup in any regimen
+    compared with its own: unless the time leaves a tie or crosses 3 years, every number of
+    either risk subgroup (rates, tests) stays to the last digit, while pooled ones move."""
+    frame, start = _small_problem(seed)
+    aims = _every_aim(frame)
+    s = _State(frame, start, aims, realism=False)
+    first = s.values.copy()
+    rng = np.random.default_rng(seed)
+    made = kept = 0
+    for _ in range(8000):
+        move = _move(s, rng, frame, 3, 0.0, (ACROSS,))
+        if move is None:
+            continue
+        _, f, d, p, changed, endpoints = move
+        (i,) = changed
+        # two regimens, one the reference: the whole risk subgroup is compared
+        group = np.flatnonzero(frame.low == frame.low[i])
+        group = group[group != i]
+        before, after = (s.f, pfs_of(s.f, s.d, s.p)[0]), (f, pfs_of(f, d, p)[0])
+        plain = True
+        for old, new in zip(before, after, strict=True):
+            lo, hi = sorted((int(old[i]), int(new[i])))
+            assert not ((old[group] > lo) & (old[group] < hi)).any()
+            plain &= not (old[group] == old[i]).any()
+            plain &= (old[i] <= HORIZON_DAYS) == (new[i] <= HORIZON_DAYS)
+        found = s.propose(f, d, p, changed, endpoints, "none")
+        assert found is not None
+        if plain:
+            for k, (v, _) in found[1].items():
+                if aims[k].subgroup != "all":
+                    assert v == pytest.approx(s.values[k], rel=1e-12, abs=1e-15), aims[k].key
+            kept += 1
+        s.accept(f, d, p, found[1], found[2])
+        made += 1
+    assert made > 1000 and kept > made // 2
+    assert any(abs(s.values[i] - first[i]) > 1e-9 for i, a in enumerate(aims)
+               if a.subgroup == "all")
+    assert (s.d == start.died).all() and (s.f[frame.pinned] == start.follow[frame.pinned]).all()
+    assert np.unique(s.f, return_counts=True)[1].max() <= 3
+
+
+def test_repair_never_misses_more_and_leaves_the_callers_stream_alone():
+    frame, start = _small_problem(5)
+    aims = _every_aim(frame)
+    first = search(frame, start, aims, np.random.default_rng(2), max_steps=400)
+    rng = np.random.default_rng(9)
+    state = rng.bit_generator.state
+    a = repair(frame, first, aims, rng, 2, 600, 300)
+    assert rng.bit_generator.state == state
+    b = repair(frame, first, aims, np.random.default_rng(9), 2, 600, 300)
+    assert (a.layout.follow == b.layout.follow).all() and a.missed == b.missed
+    assert (len(a.missed), a.objective) <= (len(first.missed), first.objective)
+    assert a is first or len(a.missed) < len(first.missed)
+
+    def shape(layout):
+        return sum(_State(frame, layout, aims, realism=True).odd.values())
+
+    assert shape(a.layout) <= shape(first.layout) + 1e-12
+    for r in (0, 1):
+        m = frame.regimen == r
+        assert a.layout.died[m].sum() == start.died[m].sum()
+    # nothing left to repair from a layout already missing nothing: returned as it is
+    none_missed = type(first)(first.layout, 0.0, (), first.steps)
+    assert repair(frame, none_missed, aims, rng, 1, 50, 50) is none_missed
 
 
 def test_run_phases_holding_every_aim_never_loses_one():

@@ -6,6 +6,8 @@ rules, and an event on or before day ``HORIZON_DAYS`` counts in a 3-year rate.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 DAYS_PER_MONTH = 30.4375
@@ -62,3 +64,41 @@ def km_values(n: int, lo: float, hi: float, first: bool = False) -> list[float]:
                     seen.add(key)
                     stack.append(key)
     return sorted(found)
+
+
+def pooled_range(first: tuple[bool, ...], second: tuple[bool, ...], size: int
+                 ) -> tuple[float, float]:
+    """The lowest and highest Kaplan–Meier survival of two subgroups pooled, over every order
+    of their times that keeps each subgroup's own order.
+
+    ``first`` and ``second`` are the two subgroups' times up to the horizon in their order, an
+    event ``True`` and a censoring ``False`` (times after the horizon are left out: they are at
+    risk throughout); ``size`` is the patients of both. Each subgroup's own curve is fixed by
+    its order, the pooled one by how the two orders interleave: the patients at risk at the
+    pooled curve's k-th time are ``size - k``, whatever subgroup it comes from, so a walk over
+    the grid of (times of the first, times of the second) passed gives the extremes exactly
+    (distinct times; a tie of an event with a censoring counts the event first, as an order
+    that passes the censoring later). Used to show which pooled rates no layout keeping both
+    subgroups' orders can print (docs/reproduction.md, "Results on the bundled cohort").
+    """
+    if len(first) + len(second) > size:
+        raise ValueError("more times than patients")
+    n1, n2 = len(first), len(second)
+    lo = np.full((n1 + 1, n2 + 1), np.inf)
+    hi = np.full((n1 + 1, n2 + 1), -np.inf)
+    lo[0, 0] = hi[0, 0] = 0.0
+    for i in range(n1 + 1):
+        for j in range(n2 + 1):
+            if i == j == 0:
+                continue
+            at_risk = size - (i + j - 1)
+            for pi, pj, event in ((i - 1, j, first[i - 1] if i else None),
+                                  (i, j - 1, second[j - 1] if j else None)):
+                if event is None:
+                    continue
+                # the last patient at risk having the event takes the curve to 0
+                step = (0.0 if not event else -math.inf if at_risk == 1
+                        else math.log1p(-1.0 / at_risk))
+                lo[i, j] = min(lo[i, j], lo[pi, pj] + step)
+                hi[i, j] = max(hi[i, j], hi[pi, pj] + step)
+    return math.exp(lo[n1, n2]), math.exp(hi[n1, n2])

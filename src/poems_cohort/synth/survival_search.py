@@ -30,6 +30,14 @@ after month 30. The search stops when the objective is 0 or after ``max_steps`` 
 optional polishing phase (``polish_steps``) then aims nearly every move at the numbers still
 missed while refusing any move that loses a printed number or makes a curve odder.
 
+A slide may also be taken across regimens (``ACROSS``): between the nearest times of the
+patient's risk subgroup in every regimen compared with its own, so every number of a risk
+subgroup stays and only the numbers pooling the subgroups move (the counterpart of the
+exchange). :func:`repair` then makes independent attempts from the layout reached, each a
+phase on a soft objective (no step where a number starts to print, so a printed p-value may be
+given up on the way; the rates held) and a phase holding every printed number; an attempt
+replaces the layout only when it misses fewer numbers.
+
 The kernels below (Kaplan–Meier at 3 years, the k-sample log-rank test) are hand-written numpy
 for speed: the study's ``stats`` functions validate their input and build result records, which
 costs more than the whole test here, and the search evaluates tens of thousands of layouts. They
@@ -172,9 +180,10 @@ class Aim:
     decimals: int
     within: tuple[float, float] | None = None
 
-    def cost(self, value: float) -> float:
+    def cost(self, value: float, soft: bool = False) -> float:
         """0 when ``value`` prints as published (with a small margin for the rounding of
-        halves), else ``1 + log(1 + units)`` for ``units`` of the last digit outside.
+        halves), else ``1 + log(1 + units)`` for ``units`` of the last digit outside
+        (``soft``: ``log(1 + units)``, with no step at the edge of what prints).
 
         ``within``: for a printed value no layout can give, the closed interval of the values
         taken instead (the nearest reachable on either side), which then costs 0.
@@ -190,7 +199,7 @@ class Aim:
             outside = abs(value - self.printed) - (0.5 * unit - margin)
         if outside <= 0:
             return 0.0
-        return 1.0 + math.log1p(outside / unit)
+        return (0.0 if soft else 1.0) + math.log1p(outside / unit)
 
 
 @dataclass(frozen=True)
@@ -371,7 +380,7 @@ class _State:
     """The layout being searched and its cached terms."""
 
     def __init__(self, frame: Frame, layout: Layout, aims: tuple[Aim, ...],
-                 realism: bool) -> None:
+                 realism: bool, soft: bool = False) -> None:
         self.frame = frame
         self.f = layout.follow.astype(np.int64).copy()
         self.d = layout.died.astype(bool).copy()
@@ -402,13 +411,14 @@ class _State:
                           for ep in ("pfs", "os")}
         self.active = np.ones(len(aims), bool)
         self.tests = True
+        self.soft = soft
         self.values = np.full(len(aims), np.nan)
         self.costs = np.zeros(len(aims))
         self.odd = {"pfs": 0.0, "os": 0.0}
         for ep in ("pfs", "os"):
             vals, odd = self._evaluate(ep, self.f, self.d, self.p)
             for i, v in vals.items():
-                self.values[i], self.costs[i] = v, aims[i].cost(v)
+                self.values[i], self.costs[i] = v, aims[i].cost(v, self.soft)
             self.odd[ep] = odd or 0.0
         self.tie = np.unique(self.f, return_counts=True)
         self.counts: dict[int, int] = dict(zip(self.tie[0].tolist(), self.tie[1].tolist(),
@@ -464,7 +474,7 @@ class _State:
             for i, v in vals.items():
                 if not self.active[i]:
                     continue
-                c = self.aims[i].cost(v)
+                c = self.aims[i].cost(v, self.soft)
                 if (c > 0 and self.costs[i] == 0
                         and (hold in ("all", "active")
                              or (hold == "rates" and self.aims[i].kind == "rate"))):
@@ -502,6 +512,25 @@ EXCHANGE = 5
 #: subgroup's curves keep their order of events and censorings (a time tied with another may
 #: leave the tie, and an event may cross 3 years when no other time lies between).
 SLIDE = 6
+#: Slide a time (a progression, or a follow-up) anywhere strictly between the nearest other
+#: times of its risk subgroup in every regimen: no other time of the subgroup is passed in any
+#: regimen compared with its own (the reference's, or for the reference every regimen's), so
+#: every number of a risk subgroup stays (its curves and its tests against the reference keep
+#: their order of events and censorings), while the numbers pooling the two
+#: subgroups (a regimen's rates and its tests over all patients, the cohort's rates, the
+#: three-regimen test) move. The counterpart of :data:`EXCHANGE`, which keeps those.
+ACROSS = 7
+
+
+def _neighbours(frame: Frame, r: int, across: bool) -> np.ndarray:
+    """The patients whose order with a patient of regimen ``r`` a slide keeps: its regimen's;
+    ``across``, also those of every regimen compared with it in a subgroup (the reference's;
+    for the reference, every regimen)."""
+    if not across:
+        return frame.regimen == r
+    if r == frame.ref:
+        return np.ones(len(frame.regimen), bool)
+    return (frame.regimen == r) | (frame.regimen == frame.ref)
 
 
 def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
@@ -613,11 +642,13 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
         d[i], d[j] = d[j], d[i]
         p[i], p[j] = p[j], p[i]
         changed = np.array([i, j])
-    elif kind == SLIDE:
-        # anywhere strictly between the nearest other times of the patient's regimen and risk
-        # subgroup, below and above (of the follow-up and, without a progression, of PFS)
+    elif kind in (SLIDE, ACROSS):
+        # anywhere strictly between the nearest other times of the patient's regimen (SLIDE)
+        # or of every regimen (ACROSS) in its risk subgroup, below and above (of the follow-up
+        # and, without a progression, of PFS)
         i = int(rng.choice(pool))
-        cell = np.flatnonzero((frame.regimen == r) & (frame.low == frame.low[i]))
+        cell = np.flatnonzero(_neighbours(frame, r, kind == ACROSS)
+                              & (frame.low == frame.low[i]))
         cell = cell[cell != i]
         t_pfs, _ = pfs_of(f, d, p)
         progression = p[i] >= 0 and rng.random() < 0.7
@@ -696,6 +727,7 @@ class Phase:
     kinds: tuple[int, ...] = MOVES
     aimable: np.ndarray | None = None
     cap: int | None = None
+    soft: bool = False
 
 
 def run_phases(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.Generator,
@@ -707,6 +739,8 @@ def run_phases(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.rand
     step = 0
     rates = np.array([a.kind == "rate" for a in aims])
     for ph in phases:
+        if ph.soft != s.soft:
+            s = _State(frame, Layout(s.f, s.d, s.p), aims, realism, ph.soft)
         s.active = ph.active
         s.tests = bool((ph.active & ~rates).any())
         best = (s.total(), s.f.copy(), s.d.copy(), s.p.copy())
@@ -735,6 +769,52 @@ def run_phases(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.rand
     s.active = np.ones(len(aims), bool)
     missed = tuple(a.key for a, c in zip(aims, s.costs, strict=True) if c > 0)
     return SearchResult(Layout(s.f, s.d, s.p), s.total(), missed, step)
+
+
+#: Moves of a repair attempt (:func:`repair`): those of the aimed search and the slide across
+#: regimens.
+REPAIR_MOVES = MOVES + (EXCHANGE, EXCHANGE, SLIDE, ACROSS)
+#: Temperatures of a repair attempt's two phases: the first on the soft objective (no step at
+#: the edge of what prints, so a printed p-value may be given up on the way), the second on the
+#: objective, every printed number held.
+REPAIR_TEMPERATURES = ((0.03, 0.002), (0.5, 0.02))
+
+
+def repair(frame: Frame, result: SearchResult, aims: tuple[Aim, ...], rng: np.random.Generator,
+           attempts: int, soft_steps: int, hold_steps: int, realism: bool = True,
+           max_share: int = 3) -> SearchResult:
+    """Independent attempts to print more of ``aims`` from the layout ``result`` reached: each
+    lets the printed p-values go on the soft objective for ``soft_steps`` moves (the 3-year
+    rates held), then polishes with every printed number held for ``hold_steps``. Each attempt
+    draws from its own child of ``rng`` (``rng`` itself is not advanced, so what the caller draws
+    after is the same with or without a repair). The attempt with the fewest missed aims, then
+    the lowest objective, replaces ``result`` only when it misses fewer aims and makes no
+    curve odder (``realism``: cliffs, late first events); else ``result`` is returned as it is
+    (the same object)."""
+    if not result.missed:
+        return result
+    every = np.ones(len(aims), bool)
+    best = result
+
+    def shape(layout: Layout) -> float:
+        return sum(_State(frame, layout, aims, realism).odd.values())
+
+    odd = shape(result.layout)
+    soft_t, hold_t = REPAIR_TEMPERATURES
+    for child in rng.spawn(attempts):
+        res = run_phases(frame, result.layout, aims, child,
+                         [Phase(every, soft_steps, "rates", 0.8, soft_t, REPAIR_MOVES,
+                                soft=True),
+                          Phase(every, hold_steps, "all", POLISH_AIMED, hold_t, REPAIR_MOVES)],
+                         realism, max_share)
+        # the soft phase may make a curve odder (it is in the objective, not held): such an
+        # attempt is not kept
+        if ((len(res.missed), res.objective) < (len(best.missed), best.objective)
+                and shape(res.layout) <= odd + 1e-12):
+            best = SearchResult(res.layout, res.objective, res.missed, result.steps + res.steps)
+    # a layout that prints no more numbers is not worth the change: everything drawn on the
+    # dates after (the response visits) stays as it was
+    return best if len(best.missed) < len(result.missed) else result
 
 
 def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.Generator,
@@ -766,6 +846,6 @@ def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.G
     return run_phases(frame, layout, aims, rng, phases, realism, max_share, progress)
 
 
-__all__ = ["EXCHANGE", "MOVES", "SLIDE", "Aim", "Frame", "Layout", "Phase", "SearchResult",
-           "first_event", "km_horizon", "largest_drop", "logrank_p", "pfs_of", "run_phases",
-           "search"]
+__all__ = ["ACROSS", "EXCHANGE", "MOVES", "SLIDE", "Aim", "Frame", "Layout", "Phase", "SearchResult",
+           "first_event", "km_horizon", "largest_drop", "logrank_p", "pfs_of", "repair",
+           "run_phases", "search"]

@@ -26,7 +26,15 @@ from poems_cohort.synth.pooled_above import Layout, applies, pooled_above_layout
 from poems_cohort.synth.pooled_layout import applies as pools_below
 from poems_cohort.synth.pooled_layout import pooled_layout
 from poems_cohort.synth.published import load_published
-from poems_cohort.synth.survival_search import EXCHANGE, MOVES, SLIDE, Aim, Frame, search
+from poems_cohort.synth.survival_search import (
+    EXCHANGE,
+    MOVES,
+    SLIDE,
+    Aim,
+    Frame,
+    repair,
+    search,
+)
 from poems_cohort.synth.survival_search import Layout as Times
 from poems_cohort.synth.targets import RegimenTargets, Targets
 
@@ -449,6 +457,13 @@ AIM_MOVES = MOVES + (EXCHANGE, EXCHANGE, SLIDE)
 #: Moves of the search's polishing phase (every printed number held, the missed ones aimed at)
 #: for a cohort of the published size, scaled like ``AIM_STEPS``.
 AIM_POLISH_STEPS = 40000
+#: Repair attempts after the search (``survival_search.repair``, each from the layout the search
+#: reached, on its own child stream): the moves of each attempt's first phase (the printed
+#: p-values may be given up on a soft objective, the rates held) and of its second (every printed
+#: number held), scaled like ``AIM_STEPS``. An attempt is kept only when it misses fewer aims.
+REPAIR_ATTEMPTS = 2
+REPAIR_SOFT_STEPS = 12000
+REPAIR_HOLD_STEPS = 6000
 
 
 def published_aims(targets: Targets) -> tuple[Aim, ...]:
@@ -556,6 +571,10 @@ def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gener
     res = min((search(frame, Times(follow, died, prog), aims, rng, max_steps=steps,
                       polish_steps=polish, kinds=AIM_MOVES)
                for _ in range(AIM_RESTARTS)), key=lambda r: r.objective)
+    if res.missed:
+        scale = min(1.0, 347.0 / n)
+        res = repair(frame, res, aims, rng, REPAIR_ATTEMPTS, int(REPAIR_SOFT_STEPS * scale),
+                     int(REPAIR_HOLD_STEPS * scale))
     f, d, p = res.layout.follow, res.layout.died, res.layout.prog
     new_cause = np.where(d, cause, "").astype(object)
     fresh = np.flatnonzero(d & (new_cause == ""))
