@@ -375,3 +375,107 @@ def test_many_distinct_cells_for_python_are_joined_in_file_order(tmp_path, monke
                      f"12,30,{vegf},{i % 5}")
     problems = _both(_folder(tmp_path, _with(*lines)), monkeypatch)
     assert any("'0 pg'" in p for p in problems)
+
+
+def _ordered(*inserted: tuple[int, str]) -> str:
+    """The good visits file with ``(k, line)`` inserted after its k-th data row (0: first)."""
+    body = GOOD.splitlines()[1:]
+    for k, line in sorted(inserted, key=lambda item: -item[0]):
+        body.insert(k, line)
+    return "\n".join([HEADER, *body]) + "\n"
+
+
+#: files listing visits patient by patient, dates increasing (the ordered pass of the
+#: duplicate check), or nearly so (the grouped query decides)
+ORDERED = {
+    "in order, no repeat": (_ordered(), []),
+    "in order, unknown patients and date rules": (_ordered(
+        (0, "P00,2014-01-01,negative,negative,12,30,420,2"),  # unknown, before P01's rows
+        (0, "P00,2019-01-01,negative,negative,12,30,420,2"),  # unknown and after the cutoff
+        (6, "P02,2019-01-01,negative,negative,12,30,420,1"),  # after last follow-up, cutoff
+        (6, "P03,2014-01-01,positive,,,,6825,5"),  # a year before treatment start
+        (9, "P04,,negative,negative,12,30,420,0"),  # no date, inside the patient's run
+        (15, "P05,2016-10-01,negative,negative,12,30,420,5"),  # after death
+        (30, "P99,,negative,negative,12,30,420,1")),  # unknown, no date
+        ["'P00'", "'P99'", "'2019-01-01'", "'2014-01-01'", "death_date (2016-09-03)",
+         "last_followup (2018-07-30)", "treatment_start (2015-01-20)"]),
+    "a repeat inside a patient's run": (_ordered(
+        (2, "P01,2013-09-11,negative,negative,13.5,35,2410,2")), ["also on row 3"]),
+    "a repeat across a missing date": (_ordered(
+        (2, "P01,,negative,negative,13.5,35,2410,2"),
+        (3, "P01,2013-09-11,negative,negative,13.5,35,2410,2")), ["also on row 3"]),
+    "dates decreasing inside a run, no repeat": (_ordered(
+        (3, "P01,2013-07-01,negative,negative,12,30,420,2")), []),
+    "a patient in two runs, no repeat": (_ordered(
+        (30, "P01,2014-06-01,negative,negative,12,30,420,2")), []),
+    "a repeat across two runs": (_ordered(
+        (30, "P01,2013-06-11,negative,negative,12,30,420,2")), ["also on row 2"]),
+}
+
+
+@pytest.mark.parametrize("name", list(ORDERED))
+def test_visit_rules_on_ordered_and_unordered_files(name, tmp_path, monkeypatch):
+    text, expected = ORDERED[name]
+    problems = _both(_folder(tmp_path, text), monkeypatch)
+    for fragment in expected:
+        assert any(fragment in p for p in problems), (fragment, problems)
+    if not expected:
+        assert not [p for p in problems if "visit_date" in p or "patient_id" in p], problems
+
+
+def _no_repeats_of(pairs: list[tuple[str | None, int | None]], batch: int,
+                   monkeypatch: pytest.MonkeyPatch) -> bool:
+    import datetime as dt
+
+    import duckdb
+
+    from poems_cohort.cohort import engine
+
+    monkeypatch.setattr(engine, "_BATCH", batch)
+    con = duckdb.connect()
+    try:
+        con.register("t0", pa.table({
+            "patient_id": pa.array([p for p, _ in pairs], pa.string()),
+            "visit_date": pa.array([None if d is None else dt.date(2000, 1, 1)
+                                    + dt.timedelta(days=d) for _, d in pairs], pa.date32())}))
+        con.execute("CREATE TABLE t AS SELECT * FROM t0")  # in the given order
+        dated = len({p for p, d in pairs if p is not None and d is not None})
+        return engine._no_repeats(con, dated)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 1 << 20])
+def test_the_ordered_pass_proves_no_repeat_only_when_there_is_none(batch, monkeypatch):
+    """``_no_repeats``: true for visits listed patient by patient with increasing dates
+    (whatever the batch boundaries), false whenever a pair repeats, and false (not proven)
+    for other orders; on random tables it is never true with a repeat."""
+    import random
+
+    ordered = [("A", 1), ("A", 2), ("A", 9), ("B", 1), ("C", 0), ("C", 5)]
+    assert _no_repeats_of(ordered, batch, monkeypatch)
+    assert _no_repeats_of([], batch, monkeypatch)
+    assert _no_repeats_of([("A", 1), (None, 1), ("A", None), ("A", 2), ("B", 1)], batch,
+                          monkeypatch)
+    assert _no_repeats_of([("B", 1), ("A", 1)], batch, monkeypatch)  # runs in any id order
+    assert not _no_repeats_of([("A", 1), ("A", 1), ("B", 1)], batch, monkeypatch)
+    assert not _no_repeats_of([("A", 1), ("A", 2), ("B", 3), ("B", 3)], batch, monkeypatch)
+    assert not _no_repeats_of([("A", 1), (None, 1), ("A", None), ("A", 1)], batch,
+                              monkeypatch)
+    assert not _no_repeats_of([("A", 2), ("A", 1)], batch, monkeypatch)  # not proven
+    assert not _no_repeats_of([("A", 1), ("B", 1), ("A", 2)], batch, monkeypatch)
+    assert not _no_repeats_of([("A", 1), ("B", 1), ("A", 1)], batch, monkeypatch)
+    rng = random.Random(batch)
+    for _ in range(60):
+        pairs: list[tuple[str | None, int | None]] = [
+            (rng.choice(["A", "B", "C", None]), rng.choice([0, 1, 2, 3, None]))
+            for _ in range(rng.randrange(0, 9))]
+        if rng.random() < 0.5:  # mostly ordered: patient by patient, dates increasing
+            pairs.sort(key=lambda p: (p[0] or "", p[1] if p[1] is not None else -1))
+        usable = [p for p in pairs if p[0] is not None and p[1] is not None]
+        repeated = len(set(usable)) < len(usable)
+        proven = _no_repeats_of(pairs, batch, monkeypatch)
+        assert not (proven and repeated), pairs
+        ids = [p for p, _ in usable]
+        if not repeated and ids == sorted(ids) and usable == sorted(usable):
+            assert proven, pairs
