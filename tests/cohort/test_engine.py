@@ -479,3 +479,24 @@ def test_the_ordered_pass_proves_no_repeat_only_when_there_is_none(batch, monkey
         ids = [p for p, _ in usable]
         if not repeated and ids == sorted(ids) and usable == sorted(usable):
             assert proven, pairs
+
+
+@pytest.mark.parametrize("chunk", [6, 8, 9, 64 * 2**20])
+def test_plain_csv_check_across_chunk_boundaries(chunk, tmp_path, monkeypatch):
+    """``_open_csv`` reads the file in chunks (the header within the first): a CRLF split
+    between two chunks (chunk 9) is still a line end, a bare CR (inside a line, at a chunk's
+    end with chunk 8, or ending the file) still sends the file to pandas."""
+    from poems_cohort.cohort import engine
+
+    monkeypatch.setattr(engine, "_CHUNK", chunk)
+    plain = {"LF": "a,b\n1,2\n3,4\n", "CRLF": "a,b\r\n1,2\r\n3,4\r\n",
+             "CRLF, no last line end": "a,b\r\n1,2\r\n3,4"}
+    not_plain = {"bare CR": "a,b\r\n1,\r2\r\n3,4\r\n", "CR ending the file": "a,b\n1,2\n3,4\r",
+                 "CR CR LF": "a,b\r\r\n1,2\n", "quote": 'a,b\n"1",2\n'}
+    for name, text in {**plain, **not_plain}.items():
+        path = tmp_path / f"{abs(hash(name))}.csv"
+        path.write_bytes(text.encode())
+        source = engine._open_csv(path)
+        assert (source is not None) == (name in plain), name
+        if source is not None:
+            assert source.rows == 2 and source.header == ("a", "b"), name

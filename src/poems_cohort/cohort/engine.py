@@ -221,23 +221,23 @@ def _open_csv(path: Path) -> EngineSource | None:
     first = b""
     last = b""
     with path.open("rb") as handle:
-        carry = b""
+        cr = False  # the previous chunk ended with a CR: this one must start with its LF
         while True:
             chunk = handle.read(_CHUNK)
             if not chunk:
                 break
-            if b'"' in chunk or b"\0" in chunk:
+            if b'"' in chunk or b"\0" in chunk or (cr and not chunk.startswith(b"\n")):
                 return None
-            data = carry + chunk
-            # a CR must start a CRLF; the chunk's last byte may be a CR whose LF comes next
-            body, carry = (data[:-1], data[-1:]) if data.endswith(b"\r") else (data, b"")
-            if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+            # every CR starts a CRLF (counted in the chunk, without copying it: the chunk's
+            # last byte may be a CR whose LF starts the next one)
+            cr = chunk.endswith(b"\r")
+            if b"\r" in chunk and chunk.count(b"\r") - cr != chunk.count(b"\r\n"):
                 return None
             newlines += chunk.count(b"\n")
             if not first:
                 first = chunk[:1 << 20]
             last = chunk
-        if carry:
+        if cr:
             return None
     if not first:
         return None
