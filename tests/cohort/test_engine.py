@@ -500,3 +500,27 @@ def test_plain_csv_check_across_chunk_boundaries(chunk, tmp_path, monkeypatch):
         assert (source is not None) == (name in plain), name
         if source is not None:
             assert source.rows == 2 and source.header == ("a", "b"), name
+
+
+def test_auto_mode_thresholds_by_format(tmp_path, monkeypatch):
+    """``auto``: CSV from 16 MiB, Parquet (8–10 times smaller for the same rows) from 2 MiB."""
+    from poems_cohort.cohort.engine import ENGINE_MIN_BYTES, wants_engine
+
+    monkeypatch.setenv(ENGINE_ENV, "auto")
+
+    def sized(name: str, size: int) -> Path:
+        path = tmp_path / name
+        with path.open("wb") as handle:
+            handle.truncate(size)
+        return path
+
+    assert ENGINE_MIN_BYTES == 16 * 2**20
+    assert wants_engine(sized("a.parquet", 2 * 2**20))
+    assert not wants_engine(sized("b.parquet", 2 * 2**20 - 1))
+    assert wants_engine(sized("c.PQ", 2 * 2**20))
+    assert not wants_engine(sized("d.csv", 2 * 2**20))
+    assert not wants_engine(sized("e.csv", 16 * 2**20 - 1))
+    assert wants_engine(sized("f.csv", 16 * 2**20))
+    assert not wants_engine(tmp_path / "missing.parquet")
+    monkeypatch.setenv(ENGINE_ENV, "never")
+    assert not wants_engine(sized("g.parquet", 2**30))
