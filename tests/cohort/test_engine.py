@@ -113,6 +113,14 @@ CASES = {
     "renamed and unknown columns": "ID,date,VEGF,notes\nP01,2013-06-11,3615,x\n"
                                    "P01,2014-03-12,150,\n",
     "CRLF and BOM": "\ufeff" + GOOD.replace("\n", "\r\n"),
+    # whether a column holds a value: cells converted in SQL, cells read by Python that give a
+    # value (padded numbers, a category's spelling) and cells that give none (missing words)
+    "columns with and without values": "patient_id,visit_date,serum_ife,urine_ife,vegf_pg_ml,"
+                                       "onls\nP01,2013-06-11,n/a,,NA, 3 \n"
+                                       "P01,2014-03-12,,Negative ,nan,2.0\n"
+                                       "P02,2015-03-03,NA,,,\n",
+    "only missing words": "patient_id,visit_date,serum_ife,vegf_pg_ml,onls\n"
+                          "P01,2013-06-11,n/a,NA,\nP02,2015-03-03,NA,N/A,\n",
 }
 
 
