@@ -552,16 +552,13 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
                  headers: Mapping[str, str], spec: Mapping[str, Column],
                  read_cell: Callable[[Column, object, Mapping[str, str]], tuple[object, object]],
                  lookup_of: Callable[[Column], Mapping[str, str]], materialise: bool = True,
-                 counted: dict[str, int] | None = None,
                  ) -> tuple[list[Column], list[Problem], RawValues, Path | str]:
     """Convert every selected column into ``t`` (``_row`` and the typed columns); the
     conversion problems in ``validation._convert``'s order; a function giving the cells as
     written at some rows; and where the typed table is, in the file's order: a self-contained
     query of it when every cell was converted in SQL and the source is a Parquet file (or,
     without ``materialise``, the engine's table of a CSV file: for a caller reading each
-    column once), else the Parquet file written in the temporary folder. ``counted``, when
-    given, receives the number of rows (key ``*``) and, per column, 1 if it holds a value
-    (the typed table's counts, from the same pass: no other scan of the table)."""
+    column once), else the Parquet file written in the temporary folder."""
     _raw_view(con, source)
     columns = [spec[name] for name in selected]
     typed: list[str] = []
@@ -575,20 +572,14 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
         condition = f"coalesce({fast[0]}, false)" if fast else "false"
         missing = f"({cell} IS NULL OR {_is_nan_sql(cell, sql_type)})"
         plans.append((column, cell, sql_type, fast, condition, missing))
-    # one pass over the table: the rows and, per column, the cells converted in SQL (each gives
-    # a value) and the distinct cells Python must read
-    got: Any = con.execute("SELECT count(*), " + ", ".join(
-        f"count(*) FILTER (WHERE NOT {missing} AND {condition}), "
+    # one pass over the table: per column, the distinct cells Python must read
+    lists = con.execute("SELECT " + ", ".join(
         f"list(DISTINCT {cell}) FILTER (WHERE NOT {missing} AND NOT {condition})"
         for _, cell, _, _, condition, missing in plans) + " FROM raw").fetchall()[0] if plans else ()
-    if counted is not None and plans:
-        counted["*"] = int(got[0])
     for k, (column, cell, sql_type, fast, condition, missing) in enumerate(plans):
         target = _SQL_TYPES[column.kind]
         fast_value = f"CAST({fast[1] if fast else 'NULL'} AS {target})"
-        slow = [v for v in (got[2 + 2 * k] or []) if v is not None]
-        if counted is not None:
-            counted[column.name] = int(got[1 + 2 * k] > 0)
+        slow = [v for v in (lists[k] or []) if v is not None]
         if not slow:
             typed.append(f"CASE WHEN {missing} THEN NULL ELSE {fast_value} END "
                          f"AS {_q(column.name)}")
@@ -602,8 +593,6 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
             code = state if isinstance(state, int) else 2
             expected = state if isinstance(state, str) else None
             rows.append((raw_value, code, value, expected))
-        if counted is not None and any(r[2] is not None for r in rows):
-            counted[column.name] = 1
         if sql_type == "VARCHAR" and len(rows) <= _INLINE_CELLS:
             # a few distinct texts (a category's spellings): looked up in the query itself
             slow_value = _case(cell, [(r[0], _sql_value(r[2], target)) for r in rows])
@@ -683,10 +672,8 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
               lookup_of: Callable[[Column], Mapping[str, str]],
               warn_above_vegf: float, early_days: int) -> EngineResult:
     present = tuple(selected)
-    counted: dict[str, int] = {}
     columns, problems, raw_values, typed_path = _convert_sql(
-        con, source, file, selected, headers, VISIT_TABLE, read_cell, lookup_of,
-        counted=counted)
+        con, source, file, selected, headers, VISIT_TABLE, read_cell, lookup_of)
     # range, whole-number and category checks (validation._check_cells)
     for column in columns:
         for predicate in _checks(column):
@@ -698,12 +685,12 @@ def _validate(con: Any, spill: SpillDir, source: EngineSource, file: str,
     problems.extend(_rules(con, file, present, headers, patients, cutoff, raw_values,
                            warn_above_vegf, early_days))
     errors = any(p.severity == "error" for p in problems)
-    if "*" not in counted:  # no column selected
-        counted["*"] = int(con.execute("SELECT count(*) FROM t").fetchall()[0][0])
-    with_values = frozenset(n for n in present if counted.get(n))
+    counts = con.execute("SELECT count(*), " + ", ".join(
+        [f"count({_q(name)})" for name in present] or ["0"]) + " FROM t").fetchall()[0]
+    with_values = frozenset(n for n, c in zip(present, counts[1:], strict=False) if c)
     if errors:
         return EngineResult(None, problems, present, with_values)
-    return EngineResult(VisitTable(counted["*"], with_values,
+    return EngineResult(VisitTable(int(counts[0]), with_values,
                                    parquet=typed_path if isinstance(typed_path, Path) else None,
                                    query=typed_path if isinstance(typed_path, str) else None,
                                    spill=spill, stored=present),
