@@ -14,8 +14,10 @@ pandas:
   same Python function the pandas path uses (``validation._read_cell``), so problems and values
   are identical;
 * range checks and the visit rules (unknown patients, duplicates, dates against the patient's
-  treatment start, death, last follow-up and the cutoff) are SQL predicates and joins; only the
-  failing rows are fetched and turned into the same ``Problem`` objects as the pandas path;
+  treatment start, death, last follow-up and the cutoff) are SQL predicates, one grouped pass
+  per patient joined to the patients, and an ordered pass that rules out repeated dates
+  (``_rules``); only the failing rows are fetched and turned into the same ``Problem`` objects
+  as the pandas path;
 * the typed table of a CSV file (or of a Parquet file with many distinct cells needing Python)
   is written once as Parquet in the temporary folder; a Parquet file whose cells are all
   converted in SQL is not copied: its typed table is a query of the user's file. Either way
