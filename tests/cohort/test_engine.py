@@ -532,3 +532,15 @@ def test_auto_mode_thresholds_by_format(tmp_path, monkeypatch):
     assert not wants_engine(tmp_path / "missing.parquet")
     monkeypatch.setenv(ENGINE_ENV, "never")
     assert not wants_engine(sized("g.parquet", 2**30))
+
+
+def test_an_ordered_pass_stopped_early_leaves_the_grouped_query_its_connection(tmp_path,
+                                                                              monkeypatch):
+    """Batches of one row: the pass stops at the repeat, mid-stream, and the grouped query
+    that then runs on the same connection finds it."""
+    from poems_cohort.cohort import engine
+
+    monkeypatch.setattr(engine, "_BATCH", 1)
+    text, expected = ORDERED["a repeat inside a patient's run"]
+    problems = _both(_folder(tmp_path, text), monkeypatch)
+    assert any(expected[0] in p for p in problems), problems

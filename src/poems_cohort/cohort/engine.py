@@ -875,24 +875,27 @@ def _no_repeats(con: Any, dated_patients: int) -> bool:
 
     reader = con.sql("SELECT patient_id, visit_date FROM t WHERE patient_id IS NOT NULL "
                      "AND visit_date IS NOT NULL").to_arrow_reader(_BATCH)
-    runs = 0
-    tail: tuple[Any, Any] | None = None  # the previous batch's last row
-    for batch in reader:
-        if batch.num_rows == 0:
-            continue
-        ids, days = batch.column(0), batch.column(1)
-        if tail is None:
-            runs += 1  # the first row starts a run
-        else:
-            ids = pa.concat_arrays([tail[0], ids])
-            days = pa.concat_arrays([tail[1], days])
-        tail = ids[-1:], days[-1:]
-        same = pc.equal(ids[1:], ids[:-1])
-        runs += len(same) - pc.sum(same).as_py() if len(same) else 0
-        if runs > dated_patients or pc.any(
-                pc.and_(same, pc.less_equal(days[1:], days[:-1]))).as_py():
-            return False
-    return runs <= dated_patients
+    try:
+        runs = 0
+        tail: tuple[Any, Any] | None = None  # the previous batch's last row
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            ids, days = batch.column(0), batch.column(1)
+            if tail is None:
+                runs += 1  # the first row starts a run
+            else:
+                ids = pa.concat_arrays([tail[0], ids])
+                days = pa.concat_arrays([tail[1], days])
+            tail = ids[-1:], days[-1:]
+            same = pc.equal(ids[1:], ids[:-1])
+            runs += len(same) - pc.sum(same).as_py() if len(same) else 0
+            if runs > dated_patients or pc.any(
+                    pc.and_(same, pc.less_equal(days[1:], days[:-1]))).as_py():
+                return False
+        return runs <= dated_patients
+    finally:
+        reader.close()  # a pass stopped early leaves no query open on the connection
 
 
 def _rules(con: Any, file: str, present: tuple[str, ...], headers: Mapping[str, str],
