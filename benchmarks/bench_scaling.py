@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/bench_scaling.py [--sizes 1e3 1e4 1e5 1e6] [--steps STEP ...]
                                           [--format csv|parquet] [--work DIR]
+       python benchmarks/bench_scaling.py --cohort DIR --sizes N [--steps STEP ...]
        python benchmarks/bench_scaling.py --replot
 
 For each size N, ``poems-cohort synthesize --patients N`` writes a synthetic cohort, then the
@@ -11,13 +12,19 @@ the peak resident memory of that process (``os.wait4`` rusage of the child). Ste
 - ``synthesize``: the generator, in blocks of at most 100,000 patients above that size;
 - ``duckdb`` and ``pyarrow`` (the named baselines, timed in the same run): ``duckdb.read_csv``
   (``read_parquet``) and ``pyarrow.csv`` (``pyarrow.parquet``) of the same two files, every
-  column parsed (DuckDB counts every column; pyarrow streams record batches), so memory stays
+  column parsed (DuckDB counts every CSV column and hashes every Parquet value, whose counts
+  Parquet's metadata would give unread; pyarrow streams record batches), so memory stays
   bounded: the floor any reader of the cohort pays;
 - ``validate``, ``derive`` (``--out`` a CSV) and ``run`` (``--out`` a folder): the commands;
 - ``study``: ``compute_study`` and the report (rendered and written) on a patient-level cohort
   of N patients held as frames, as the study receives it from the reader
   (``bench_run.py --frames``): the analysis dataset of a derived 1e5-patient cohort, its first N
   rows below 1e5, repeated with new identifiers above (prepared once per work folder, untimed).
+
+``--cohort DIR`` measures an existing cohort folder (e.g. one of 10⁷ patients, two hours to
+synthesize) as the single size ``--sizes N``, without ``synthesize``; its format is that of its
+files. To add one row later (say ``run`` at 10⁷ Parquet), measure that step alone:
+``--cohort DIR --sizes 1e7 --steps run``; the other rows of ``scaling.json`` are kept.
 
 Ratios are step / ``duckdb``. The measurements are merged into ``scaling.json`` (one row per
 step, size and format; a new measurement replaces the old), so sizes can be measured in separate
@@ -52,7 +59,9 @@ con = duckdb.connect()
 total = 0
 for p in paths:
     rel = con.read_csv(p) if fmt == "csv" else con.read_parquet(p)
-    counts = ", ".join(f'count("{c}")' for c in rel.columns)
+    # Parquet keeps each column's counts in its metadata: hash every value to read them all
+    each = 'count("{}")' if fmt == "csv" else 'bit_xor(hash("{}"))'
+    counts = ", ".join(each.format(c) for c in rel.columns)
     total += rel.aggregate(f"count(*), {counts}").fetchall()[0][0]
 print(total)
 """
@@ -136,9 +145,23 @@ def frames_for(n: int, work: Path) -> Path:
     return target
 
 
+def cohort_format(folder: Path) -> str:
+    """The format of a cohort folder's tables (``csv`` or ``parquet``)."""
+    for file_format in ("parquet", "csv"):
+        if (folder / f"patients.{file_format}").exists() and \
+                (folder / f"visits.{file_format}").exists():
+            return file_format
+    raise SystemExit(f"{folder}: no patients and visits tables (.csv or .parquet)")
+
+
 def bench_size(n: int, work: Path, steps: list[str], file_format: str,
-               keep: bool = False) -> list[Measure]:
+               keep: bool = False, cohort: Path | None = None) -> list[Measure]:
+    """Measure ``steps`` at ``n`` patients on ``work/cohort-n`` (or on ``cohort``, an existing
+    folder that is never rewritten: ``synthesize`` is then not run)."""
     data, out, dataset = work / f"cohort-{n}", work / f"run-{n}", work / f"dataset-{n}.csv"
+    if cohort is not None:
+        data = cohort
+        steps = [s for s in steps if s != "synthesize"]
     files = [str(data / f"patients.{file_format}"), str(data / f"visits.{file_format}")]
     rows: list[Measure] = []
     for step in steps:
@@ -211,46 +234,66 @@ def table(results: list[Measure]) -> str:
 
 
 def plot(results: list[Measure], path: Path) -> None:
+    """Three log-log panels (wall time, CPU time, peak RSS against patients): one colour and
+    line style per step, filled circles for CSV cohorts, open squares for Parquet ones."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    fig, (ax_t, ax_c, ax_m) = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, (ax_t, ax_c, ax_m) = plt.subplots(1, 3, figsize=(16, 5.2))
     styles = {"duckdb": ("k", ":"), "pyarrow": ("tab:brown", ":"),
               "synthesize": ("tab:gray", "-."), "validate": ("tab:blue", "-"),
               "derive": ("tab:orange", "--"), "run": ("tab:green", "-"),
               "study": ("tab:purple", "--")}
-    ok = [m for m in results if not m.error and m.file_format == "csv"]
+    markers = {"csv": {"marker": "o"},
+               "parquet": {"marker": "s", "markerfacecolor": "white", "markersize": 6}}
+    ok = [m for m in results if not m.error]
+    shown = []
     for step in STEPS:
-        ms = sorted((m for m in ok if m.step == step), key=lambda m: m.n)
-        if not ms:
-            continue
-        colour, ls = styles[step]
-        label = LABELS.get(step, step)
-        for ax, values in ((ax_t, [m.wall for m in ms]), (ax_c, [m.cpu for m in ms]),
-                           (ax_m, [m.rss_mb for m in ms])):
-            ax.plot([m.n for m in ms], values, ls, color=colour, marker="o", label=label)
+        for file_format in ("csv", "parquet"):
+            ms = sorted((m for m in ok if m.step == step and m.file_format == file_format),
+                        key=lambda m: m.n)
+            if not ms:
+                continue
+            if step not in shown:
+                shown.append(step)
+            colour, ls = styles[step]
+            for ax, values in ((ax_t, [m.wall for m in ms]), (ax_c, [m.cpu for m in ms]),
+                               (ax_m, [m.rss_mb for m in ms])):
+                ax.plot([m.n for m in ms], values, ls, color=colour, lw=1.4,
+                        **markers[file_format])
     sizes = sorted({m.n for m in ok})
-    for ax, ylabel in ((ax_t, "wall time (s)"), (ax_c, "CPU time (s)"),
-                       (ax_m, "peak RSS (MB)")):
+    for ax, ylabel in ((ax_t, "wall time (s)"), (ax_c, "CPU time, user + system (s)"),
+                       (ax_m, "peak RSS (MiB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("patients")
+        ax.set_xlabel("patients (visit rows ≈ 13 × patients)")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
         if len(sizes) > 1 and ax is not ax_m:  # a slope-1 guide: what linear growth looks like
             lo, hi = sizes[0], sizes[-1]
             y0 = ax.get_ylim()[0] * 2
-            ax.plot([lo, hi], [y0, y0 * hi / lo], color="0.6", lw=0.8, ls="-",
-                    label="linear (slope 1)")
-    ax_m.axhline(8192, color="tab:red", lw=0.8, ls="--", label="8 GB")
-    ax_t.legend(fontsize=7)
-    ax_m.legend(fontsize=7)
+            ax.plot([lo, hi], [y0, y0 * hi / lo], color="0.6", lw=0.8, ls="-")
+    ax_m.axhline(8192, color="tab:red", lw=0.8, ls="--")
+    # room above the 8 GB line, so the largest points and the line stay clear of the frame
+    ax_m.set_ylim(top=2 * max([8192.0, *(m.rss_mb for m in ok)]))
+    handles = [Line2D([], [], color=styles[s][0], ls=styles[s][1], lw=1.4,
+                      label=LABELS.get(s, s).replace("read_csv", "read_csv/read_parquet")
+                      .replace("pyarrow.csv", "pyarrow.csv/parquet")) for s in shown]
+    handles += [Line2D([], [], color="0.3", ls="none", label={"csv": "CSV cohort", "parquet": "Parquet cohort"}[f], **markers[f])
+                for f in ("csv", "parquet") if any(m.file_format == f for m in ok)]
+    handles.append(Line2D([], [], color="0.6", lw=0.8, label="linear growth (slope 1)"))
+    handles.append(Line2D([], [], color="tab:red", lw=0.8, ls="--", label="8 GB goal"))
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=9,
+               frameon=False)
     ax_t.set_title("wall time per command (fresh process)")
-    ax_c.set_title("CPU time (user + system)")
+    ax_c.set_title("CPU time per command")
     ax_m.set_title("peak memory per command")
-    fig.tight_layout()
+    fig.suptitle("poems-cohort commands as the cohort grows (2-core machine, shared)",
+                 fontsize=11)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -265,6 +308,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for the cohorts, kept (default: a temporary folder); a "
                         "cohort already there is reused when synthesize is not among --steps")
+    parser.add_argument("--cohort", type=Path, default=None,
+                        help="an existing cohort folder to measure as the one size --sizes N "
+                        "(never rewritten; synthesize is skipped; the format is its files')")
     parser.add_argument("--keep", action="store_true",
                         help="keep the last step's outputs in --work (e.g. run-N/ to look at)")
     parser.add_argument("--plot", type=Path, default=HERE / "scaling.png")
@@ -279,12 +325,17 @@ def main() -> None:
         plot(results, args.plot)
         return
     steps = [s for s in STEPS if s in args.steps]
+    if args.cohort is not None:
+        if len(args.sizes) != 1:
+            parser.error("--cohort measures one size: give its --sizes N")
+        args.file_format = cohort_format(args.cohort)
     work = args.work or Path(tempfile.mkdtemp(prefix="poems-scaling-"))
     work.mkdir(parents=True, exist_ok=True)
     results: list[Measure] = []
     try:
         for n in (int(s) for s in args.sizes):
-            results.extend(bench_size(n, work, steps, args.file_format, args.keep))
+            results.extend(bench_size(n, work, steps, args.file_format, args.keep,
+                                      args.cohort))
             args.json.write_text(json.dumps([asdict(m) for m in merge(load(args.json),
                                                                       results)], indent=1)
                                  + "\n")

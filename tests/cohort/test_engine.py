@@ -113,6 +113,14 @@ CASES = {
     "renamed and unknown columns": "ID,date,VEGF,notes\nP01,2013-06-11,3615,x\n"
                                    "P01,2014-03-12,150,\n",
     "CRLF and BOM": "\ufeff" + GOOD.replace("\n", "\r\n"),
+    # whether a column holds a value: cells converted in SQL, cells read by Python that give a
+    # value (padded numbers, a category's spelling) and cells that give none (missing words)
+    "columns with and without values": "patient_id,visit_date,serum_ife,urine_ife,vegf_pg_ml,"
+                                       "onls\nP01,2013-06-11,n/a,,NA, 3 \n"
+                                       "P01,2014-03-12,,Negative ,nan,2.0\n"
+                                       "P02,2015-03-03,NA,,,\n",
+    "only missing words": "patient_id,visit_date,serum_ife,vegf_pg_ml,onls\n"
+                          "P01,2013-06-11,n/a,NA,\nP02,2015-03-03,NA,N/A,\n",
 }
 
 
@@ -379,3 +387,164 @@ def test_many_distinct_cells_for_python_are_joined_in_file_order(tmp_path, monke
                      f"12,30,{vegf},{i % 5}")
     problems = _both(_folder(tmp_path, _with(*lines)), monkeypatch)
     assert any("'0 pg'" in p for p in problems)
+
+
+def _ordered(*inserted: tuple[int, str]) -> str:
+    """The good visits file with ``(k, line)`` inserted after its k-th data row (0: first)."""
+    body = GOOD.splitlines()[1:]
+    for k, line in sorted(inserted, key=lambda item: -item[0]):
+        body.insert(k, line)
+    return "\n".join([HEADER, *body]) + "\n"
+
+
+#: files listing visits patient by patient, dates increasing (the ordered pass of the
+#: duplicate check), or nearly so (the grouped query decides)
+ORDERED = {
+    "in order, no repeat": (_ordered(), []),
+    "in order, unknown patients and date rules": (_ordered(
+        (0, "P00,2014-01-01,negative,negative,12,30,420,2"),  # unknown, before P01's rows
+        (0, "P00,2019-01-01,negative,negative,12,30,420,2"),  # unknown and after the cutoff
+        (6, "P02,2019-01-01,negative,negative,12,30,420,1"),  # after last follow-up, cutoff
+        (6, "P03,2014-01-01,positive,,,,6825,5"),  # a year before treatment start
+        (9, "P04,,negative,negative,12,30,420,0"),  # no date, inside the patient's run
+        (15, "P05,2016-10-01,negative,negative,12,30,420,5"),  # after death
+        (30, "P99,,negative,negative,12,30,420,1")),  # unknown, no date
+        ["'P00'", "'P99'", "'2019-01-01'", "'2014-01-01'", "death_date (2016-09-03)",
+         "last_followup (2018-07-30)", "treatment_start (2015-01-20)"]),
+    "a repeat inside a patient's run": (_ordered(
+        (2, "P01,2013-09-11,negative,negative,13.5,35,2410,2")), ["also on row 3"]),
+    "a repeat across a missing date": (_ordered(
+        (2, "P01,,negative,negative,13.5,35,2410,2"),
+        (3, "P01,2013-09-11,negative,negative,13.5,35,2410,2")), ["also on row 3"]),
+    "dates decreasing inside a run, no repeat": (_ordered(
+        (3, "P01,2013-07-01,negative,negative,12,30,420,2")), []),
+    "a patient in two runs, no repeat": (_ordered(
+        (30, "P01,2014-06-01,negative,negative,12,30,420,2")), []),
+    "a repeat across two runs": (_ordered(
+        (30, "P01,2013-06-11,negative,negative,12,30,420,2")), ["also on row 2"]),
+}
+
+
+@pytest.mark.parametrize("name", list(ORDERED))
+def test_visit_rules_on_ordered_and_unordered_files(name, tmp_path, monkeypatch):
+    text, expected = ORDERED[name]
+    problems = _both(_folder(tmp_path, text), monkeypatch)
+    for fragment in expected:
+        assert any(fragment in p for p in problems), (fragment, problems)
+    if not expected:
+        assert not [p for p in problems if "visit_date" in p or "patient_id" in p], problems
+
+
+def _no_repeats_of(pairs: list[tuple[str | None, int | None]], batch: int,
+                   monkeypatch: pytest.MonkeyPatch) -> bool:
+    import datetime as dt
+
+    import duckdb
+
+    from poems_cohort.cohort import engine
+
+    monkeypatch.setattr(engine, "_BATCH", batch)
+    con = duckdb.connect()
+    try:
+        con.register("t0", pa.table({
+            "patient_id": pa.array([p for p, _ in pairs], pa.string()),
+            "visit_date": pa.array([None if d is None else dt.date(2000, 1, 1)
+                                    + dt.timedelta(days=d) for _, d in pairs], pa.date32())}))
+        con.execute("CREATE TABLE t AS SELECT * FROM t0")  # in the given order
+        dated = len({p for p, d in pairs if p is not None and d is not None})
+        return engine._no_repeats(con, dated)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 1 << 20])
+def test_the_ordered_pass_proves_no_repeat_only_when_there_is_none(batch, monkeypatch):
+    """``_no_repeats``: true for visits listed patient by patient with increasing dates
+    (whatever the batch boundaries), false whenever a pair repeats, and false (not proven)
+    for other orders; on random tables it is never true with a repeat."""
+    import random
+
+    ordered = [("A", 1), ("A", 2), ("A", 9), ("B", 1), ("C", 0), ("C", 5)]
+    assert _no_repeats_of(ordered, batch, monkeypatch)
+    assert _no_repeats_of([], batch, monkeypatch)
+    assert _no_repeats_of([("A", 1), (None, 1), ("A", None), ("A", 2), ("B", 1)], batch,
+                          monkeypatch)
+    assert _no_repeats_of([("B", 1), ("A", 1)], batch, monkeypatch)  # runs in any id order
+    assert not _no_repeats_of([("A", 1), ("A", 1), ("B", 1)], batch, monkeypatch)
+    assert not _no_repeats_of([("A", 1), ("A", 2), ("B", 3), ("B", 3)], batch, monkeypatch)
+    assert not _no_repeats_of([("A", 1), (None, 1), ("A", None), ("A", 1)], batch,
+                              monkeypatch)
+    assert not _no_repeats_of([("A", 2), ("A", 1)], batch, monkeypatch)  # not proven
+    assert not _no_repeats_of([("A", 1), ("B", 1), ("A", 2)], batch, monkeypatch)
+    assert not _no_repeats_of([("A", 1), ("B", 1), ("A", 1)], batch, monkeypatch)
+    rng = random.Random(batch)
+    for _ in range(60):
+        pairs: list[tuple[str | None, int | None]] = [
+            (rng.choice(["A", "B", "C", None]), rng.choice([0, 1, 2, 3, None]))
+            for _ in range(rng.randrange(0, 9))]
+        if rng.random() < 0.5:  # mostly ordered: patient by patient, dates increasing
+            pairs.sort(key=lambda p: (p[0] or "", p[1] if p[1] is not None else -1))
+        usable = [p for p in pairs if p[0] is not None and p[1] is not None]
+        repeated = len(set(usable)) < len(usable)
+        proven = _no_repeats_of(pairs, batch, monkeypatch)
+        assert not (proven and repeated), pairs
+        ids = [p for p, _ in usable]
+        if not repeated and ids == sorted(ids) and usable == sorted(usable):
+            assert proven, pairs
+
+
+@pytest.mark.parametrize("chunk", [6, 8, 9, 64 * 2**20])
+def test_plain_csv_check_across_chunk_boundaries(chunk, tmp_path, monkeypatch):
+    """``_open_csv`` reads the file in chunks (the header within the first): a CRLF split
+    between two chunks (chunk 9) is still a line end, a bare CR (inside a line, at a chunk's
+    end with chunk 8, or ending the file) still sends the file to pandas."""
+    from poems_cohort.cohort import engine
+
+    monkeypatch.setattr(engine, "_CHUNK", chunk)
+    plain = {"LF": "a,b\n1,2\n3,4\n", "CRLF": "a,b\r\n1,2\r\n3,4\r\n",
+             "CRLF, no last line end": "a,b\r\n1,2\r\n3,4"}
+    not_plain = {"bare CR": "a,b\r\n1,\r2\r\n3,4\r\n", "CR ending the file": "a,b\n1,2\n3,4\r",
+                 "CR CR LF": "a,b\r\r\n1,2\n", "quote": 'a,b\n"1",2\n'}
+    for name, text in {**plain, **not_plain}.items():
+        path = tmp_path / f"{abs(hash(name))}.csv"
+        path.write_bytes(text.encode())
+        source = engine._open_csv(path)
+        assert (source is not None) == (name in plain), name
+        if source is not None:
+            assert source.rows == 2 and source.header == ("a", "b"), name
+
+
+def test_auto_mode_thresholds_by_format(tmp_path, monkeypatch):
+    """``auto``: CSV from 16 MiB, Parquet (8–10 times smaller for the same rows) from 2 MiB."""
+    from poems_cohort.cohort.engine import ENGINE_MIN_BYTES, wants_engine
+
+    monkeypatch.setenv(ENGINE_ENV, "auto")
+
+    def sized(name: str, size: int) -> Path:
+        path = tmp_path / name
+        with path.open("wb") as handle:
+            handle.truncate(size)
+        return path
+
+    assert ENGINE_MIN_BYTES == 16 * 2**20
+    assert wants_engine(sized("a.parquet", 2 * 2**20))
+    assert not wants_engine(sized("b.parquet", 2 * 2**20 - 1))
+    assert wants_engine(sized("c.PQ", 2 * 2**20))
+    assert not wants_engine(sized("d.csv", 2 * 2**20))
+    assert not wants_engine(sized("e.csv", 16 * 2**20 - 1))
+    assert wants_engine(sized("f.csv", 16 * 2**20))
+    assert not wants_engine(tmp_path / "missing.parquet")
+    monkeypatch.setenv(ENGINE_ENV, "never")
+    assert not wants_engine(sized("g.parquet", 2**30))
+
+
+def test_an_ordered_pass_stopped_early_leaves_the_grouped_query_its_connection(tmp_path,
+                                                                              monkeypatch):
+    """Batches of one row: the pass stops at the repeat, mid-stream, and the grouped query
+    that then runs on the same connection finds it."""
+    from poems_cohort.cohort import engine
+
+    monkeypatch.setattr(engine, "_BATCH", 1)
+    text, expected = ORDERED["a repeat inside a patient's run"]
+    problems = _both(_folder(tmp_path, text), monkeypatch)
+    assert any(expected[0] in p for p in problems), problems
