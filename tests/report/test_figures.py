@@ -111,7 +111,14 @@ def test_numbers_at_risk_are_the_studys(figures, results):
         if gid.startswith("at-risk:"):
             group, x = gid.split(":", 1)[1], t.get_position()[0]
             want = ar[(ar["group"] == group) & np.isclose(ar["time"], x)]["n_risk"]
-            assert t.get_text() == str(int(want.iloc[0])), (group, x)
+            if len(want):
+                assert t.get_text() == str(int(want.iloc[0])), (group, x)
+            else:  # past the study's table (the axis ends on a labelled tick): nobody left
+                seen = results.survival.curves
+                seen = seen[(seen["endpoint"] == "PFS") & (seen["by"] == "regimen")
+                            & (seen["subgroup"] == "all") & (seen["group"] == group)]
+                assert x > ar.loc[ar["group"] == group, "time"].max(), (group, x)
+                assert x > seen["time"].max() and t.get_text() == "0", (group, x)
 
 
 def _curve_span(line_x: np.ndarray, line_y: np.ndarray, x0: float, x1: float) -> tuple:
@@ -179,8 +186,17 @@ def test_plotted_range_follows_the_documented_rule():
 
 
 def test_tails_with_few_patients_at_risk_are_cut(figures, results):
+    """The shared time axis ends at the first labelled tick at or after the last time any
+    panel keeps (``shown_until``: enough patients left, or the last event), which on the
+    bundled cohort is before the longest follow-up; drawn whole, it covers the follow-up."""
     ax, _ = panels(figures["figure2"])["a"]
-    follow_up = results.survival.curves["time"].max()
-    assert ax.get_xlim()[1] < follow_up
+    curves = results.survival.curves
+    curves = curves[curves["by"] == "regimen"]
+    follow_up = curves["time"].max()
+    kept = max(shown_until(part, PlotSettings())
+               for _, part in curves.groupby(["endpoint", "subgroup"]))
+    assert kept < follow_up
+    ticks = ax.get_xticks()
+    assert kept <= ax.get_xlim()[1] < kept + (ticks[1] - ticks[0])
     whole = draw_figure2(results, PlotSettings(min_at_risk_fraction=0.0))
     assert panels(whole)["a"][0].get_xlim()[1] >= follow_up
