@@ -99,3 +99,37 @@ def test_collinear_design_is_refused_over_blocks(monkeypatch):
     x = pd.DataFrame({"a": a, "b": 2 * a})
     with pytest.raises(ValueError, match="collinear"):
         multinomial_logit(x, rng.choice(["A", "B"], 30))
+
+
+@pytest.mark.parametrize("n", [2, 347, 20000])
+def test_balance_column_by_column_gives_the_sums_of_the_whole_arm(n):
+    # the column-at-a-time means and variances are those of x[sel].mean(axis=0) and
+    # .var(axis=0, ddof=1), bit for bit
+    from poems_cohort.stats import balance_table
+
+    rng = np.random.default_rng(n)
+    x = pd.DataFrame({"a": rng.normal(50, 9, n), "b": (rng.random(n) < 0.3).astype(float),
+                      "c": rng.gamma(2.0, 3.0, n)})
+    arm = np.array(["A", "B"] * (n // 2) + ["A"] * (n % 2), dtype=object)
+    w = rng.random(n) + 0.5
+    tab = balance_table(x, arm, w).to_frame()
+    xv = x.to_numpy()
+    sel_a, sel_b = arm == "A", arm == "B"
+    m_a, m_b = xv[sel_a].mean(axis=0), xv[sel_b].mean(axis=0)
+    v_a, v_b = xv[sel_a].var(axis=0, ddof=1), xv[sel_b].var(axis=0, ddof=1)
+    v_a[1], v_b[1] = m_a[1] * (1 - m_a[1]), m_b[1] * (1 - m_b[1])
+    sd = np.sqrt((v_b + v_a) / 2)
+    got = tab.set_index("covariate")
+    assert np.array_equal(got["mean_group"].to_numpy(), m_b)
+    assert np.array_equal(got["mean_reference"].to_numpy(), m_a)
+    assert np.array_equal(got["sd_pooled"].to_numpy(), sd, equal_nan=True)
+    wm_b = (w[sel_b] @ xv[sel_b]) / w[sel_b].sum()
+    assert np.array_equal(got["weighted_mean_group"].to_numpy(), wm_b)
+
+
+def test_balance_names_the_first_missing_cell_in_row_order():
+    from poems_cohort.stats import balance_table
+
+    x = pd.DataFrame({"a": [0.0, 1.0, np.nan, 1.0], "b": [1.0, np.nan, 0.0, 1.0]})
+    with pytest.raises(ValueError, match=r"missing value in column 'b' at row position 1"):
+        balance_table(x, ["A", "B", "A", "B"], np.ones(4))
