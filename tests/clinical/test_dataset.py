@@ -172,3 +172,27 @@ def test_absent_response_columns_of_a_loaded_cohort_are_not_evaluable(tmp_path):
     frame = derive_analysis_dataset(load_cohort(tmp_path / "patients.csv"))
     assert frame["crh_evaluable"].sum() > 0
     assert (frame["crh"].dropna() == 0).all() and frame["crv_evaluable"].sum() == 0
+
+
+def test_analysis_frame_is_the_concatenated_columns_without_copying_them():
+    from poems_cohort.clinical.dataset import analysis_frame
+    from poems_cohort.clinical.egfr import resolve_egfr
+    from poems_cohort.clinical.responses import derive_responses
+    from poems_cohort.clinical.risk import risk_score
+    from poems_cohort.clinical.survival import derive_survival
+
+    c = _cohort()
+    p = c.patients.set_axis([7, 3, 11])
+    s = EndpointSettings()
+    got = analysis_frame(p, c.visits, s)
+    egfr = resolve_egfr(p, race_factor=s.egfr_race_factor)
+    responses = derive_responses(p, c.visits, s)
+    ref = pd.concat([pd.DataFrame({"patient_id": p["patient_id"].astype("object"),
+                                   "regimen": p["regimen"].astype("object")}),
+                     risk_score(p.assign(egfr=egfr), s.risk_score), responses,
+                     derive_survival(p, s), egfr.to_frame()], axis=1)
+    want = ref.loc[:, list(ANALYSIS_COLUMNS)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+    assert isinstance(got.index, pd.RangeIndex)
+    # each column is its own block (the pieces' arrays, not a copy of them)
+    assert got._mgr.nblocks == len(ANALYSIS_COLUMNS)

@@ -144,3 +144,24 @@ def test_a_treatment_start_after_the_cutoff_is_refused_not_given_a_negative_time
     with pytest.raises(ValueError, match="P1"):
         followup_months(frame, S)
     assert (derive_survival(frame.iloc[[1]], S)["os_months"] >= 0).all()
+
+
+def test_followup_end_is_the_later_of_last_contact_and_progression_either_missing():
+    rows = [({"last_followup": "2012-01-01", "progression_date": "2011-01-01"}, "2012-01-01"),
+            ({"last_followup": "2011-01-01", "progression_date": "2012-01-01"}, "2012-01-01"),
+            ({"last_followup": "2012-01-01", "progression_date": pd.NA}, "2012-01-01"),
+            ({"last_followup": pd.NA, "progression_date": "2012-01-01"}, "2012-01-01"),
+            ({"last_followup": pd.NA, "progression_date": pd.NA}, None),
+            ({"last_followup": "2011-05-05", "progression_date": "2011-05-05"}, "2011-05-05")]
+    frame = patients(*[r for r, _ in rows])
+    got = followup_end(frame, S)
+    assert str(got.dtype) == "datetime64[ns]"
+    assert list(got.index) == list(frame.index)
+    for (_, want), value in zip(rows, got, strict=True):
+        assert (pd.isna(value) if want is None else value == pd.Timestamp(want))
+    # the row-wise maximum it replaces
+    ref = pd.concat([pd.to_datetime(frame["last_followup"]).astype("datetime64[ns]"),
+                     pd.to_datetime(frame["progression_date"]).astype("datetime64[ns]")],
+                    axis=1).max(axis=1)
+    pd.testing.assert_series_equal(got, ref.where(ref.isna() | (ref <= S.cutoff), S.cutoff)
+                                   .astype("datetime64[ns]"), check_names=False)

@@ -24,9 +24,11 @@ TREATMENT_RELATED_CAUSE = "treatment-related"
 def followup_end(patients: pd.DataFrame, settings: EndpointSettings) -> pd.Series:
     """The date follow-up ends per patient: death, else last contact; capped at the cutoff."""
     death = dates(patients, "death_date")
-    contact = pd.concat(
-        [dates(patients, "last_followup"), dates(patients, "progression_date")], axis=1
-    ).max(axis=1)
+    # the later of the two dates, NaT only when both are missing (a row-wise maximum of a
+    # two-column frame would copy both columns into a transposed 2-D block)
+    last = dates(patients, "last_followup")
+    progression = dates(patients, "progression_date")
+    contact = last.where((last >= progression) | progression.isna(), progression)
     end = death.where(death.notna(), contact)
     return end.where(end.isna() | (end <= settings.cutoff), settings.cutoff).astype(
         "datetime64[ns]"

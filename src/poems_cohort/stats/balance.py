@@ -80,8 +80,11 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
     if bad:
         raise ValueError(f"covariates: column(s) {bad} are not numeric; use covariate_design first")
     x = covariates.to_numpy(dtype=float, na_value=np.nan)
-    if np.isnan(x).any():
-        i, j = (int(v[0]) for v in np.nonzero(np.isnan(x)))
+    # column by column (a view each for a frame of one float block): no n x p temporaries
+    cols = [x[:, c] for c in range(x.shape[1])]
+    first = [(int(np.argmax(np.isnan(v))), c) for c, v in enumerate(cols) if np.isnan(v).any()]
+    if first:
+        i, j = min(first)  # the first in row order, as np.nonzero of the whole array gives it
         raise ValueError(f"covariates: missing value in column {covariates.columns[j]!r} at row "
                          f"position {i}")
     codes, lev = as_groups("treatment", treatment, levels=levels)
@@ -98,7 +101,7 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
     ref = lev.index(reference)
     names = [str(c) for c in covariates.columns]
     if binary is None:
-        is_bin = np.all((x == 0) | (x == 1), axis=0)
+        is_bin = np.array([bool(np.all((v == 0) | (v == 1))) for v in cols], dtype=bool)
     else:
         unknown = [b for b in binary if b not in names]
         if unknown:
@@ -115,13 +118,28 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
         nj = int(sel.sum())
         if nj == 0:
             raise ValueError(f"treatment: no observations in arm {lv!r}")
-        xs, ws = x[sel], w[sel]
+        ws = w[sel]
         if ws.sum() <= 0:
             raise ValueError(f"weights: all weights are 0 in arm {lv!r}")
-        mean = xs.mean(axis=0)
-        var = np.where(is_bin, mean * (1 - mean),
-                       xs.var(axis=0, ddof=1) if nj > 1 else np.nan)
-        stats[j] = (mean, (ws @ xs) / ws.sum(), var)
+        # the mean and variance of each column over the arm's rows, one column at a time: the
+        # sums of x[sel].mean(axis=0) and .var(axis=0) (row after row, as numpy reduces a
+        # row-major array over its rows), without the arm's n_j x p copy and its n_j x p
+        # deviations
+        mean = np.empty(len(cols))
+        sample_var = np.full(len(cols), np.nan)
+        for c, v in enumerate(cols):
+            xc = v[sel]
+            mean[c] = np.add.accumulate(xc)[-1] / nj
+            if nj > 1:
+                dev = xc - mean[c]
+                np.multiply(dev, dev, out=dev)
+                sample_var[c] = np.add.accumulate(dev)[-1] / (nj - 1)
+        var = np.where(is_bin, mean * (1 - mean), sample_var)
+        # the weighted means as one product with the arm's rows (BLAS's order of the sums)
+        xs = x[sel]
+        wmean = (ws @ xs) / ws.sum()
+        del xs
+        stats[j] = (mean, wmean, var)
     rows = []
     m_r, wm_r, v_r = stats[ref]
     for j, lv in enumerate(lev):

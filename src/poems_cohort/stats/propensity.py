@@ -118,19 +118,18 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
     missing_cols = [c for c in names if c not in data.columns]
     if missing_cols:
         raise ValueError(f"covariates: no column(s) {missing_cols} in data")
-    cols: dict[str, np.ndarray] = {}
-    source: list[str] = []
-    kind: list[str] = []
+    # two passes: the first decides the columns (names, sources, kinds), the second fills them
+    # into one preallocated block that becomes the frame's own, so the design is held once
+    # (a frame made from a dict of columns would copy them all into its block)
+    spec: list[tuple[str, str, str, Any]] = []  # (name, covariate, kind, how to fill)
     medians: dict[str, float] = {}
     dropped: list[tuple[str, str]] = []
 
-    def add(name: str, values: np.ndarray, src: str, k: str) -> None:
+    def add(name: str, src: str, k: str, how: Any) -> None:
         full = prefix + name
-        if full in cols:
+        if any(full == f for f, _, _, _ in spec):
             raise ValueError(f"covariates: two design columns would be named {full!r}")
-        cols[full] = values
-        source.append(src)
-        kind.append(k)
+        spec.append((full, src, k, how))
 
     for c in continuous:
         x = _as_numeric_with_nan(f"covariate {c!r}", data[c])
@@ -139,14 +138,13 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
             dropped.append((c, "all values missing"))
             continue
         med = float(np.median(x[~miss]))
-        filled = np.where(miss, med, x)
-        if not miss.any() and np.all(filled == filled[0]):
+        if not miss.any() and np.all(x == x[0]):
             dropped.append((c, "a single value"))
             continue
         medians[c] = med
-        add(c, filled, c, "value")
+        add(c, c, "value", ("value", med))
         if miss.any():
-            add(f"{c}_missing", miss.astype(float), c, "missing")
+            add(f"{c}_missing", c, "missing", ("missing",))
     for c in categorical:
         s = data[c]
         miss = s.isna().to_numpy(dtype=bool)
@@ -168,19 +166,44 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
         if len(levels) == 1 and not miss.any():
             dropped.append((c, "a single value"))
             continue
-        # the observed values compared with each level at once (numbers as numbers, anything
-        # else as Python objects: the same == as value by value)
-        plain = isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiub"
-        obs_vals = s.to_numpy()[~miss] if plain else s.to_numpy(dtype=object)[~miss]
         start = 0 if all_levels else 1
         for lv, lab in zip(levels[start:], labels[start:], strict=True):
-            hit = np.zeros(len(s))
-            hit[~miss] = np.asarray(obs_vals == lv, dtype=bool)
-            add(f"{c}_{lab}", hit, c, "level")
+            add(f"{c}_{lab}", c, "level", ("level", lv))
         if miss.any():
-            add(f"{c}_{MISSING_LEVEL}", miss.astype(float), c, "missing")
-    frame = pd.DataFrame(cols, index=data.index)
-    return CovariateDesign(frame=frame, columns=tuple(cols), source=tuple(source), kind=tuple(kind),
+            add(f"{c}_{MISSING_LEVEL}", c, "missing", ("missing",))
+    n = len(data)
+    block = np.empty((len(spec), n))  # row j: design column j (the frame's own block)
+    done: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # covariate: values, missing
+    for j, (_, src, _, how) in enumerate(spec):
+        if src not in done:
+            done.clear()  # one covariate at a time: each one's columns are consecutive
+            s = data[src]
+            if how[0] == "value" or (how[0] == "missing" and src in medians):
+                x = _as_numeric_with_nan(f"covariate {src!r}", s)
+                done[src] = (x, np.isnan(x))
+            else:
+                miss = s.isna().to_numpy(dtype=bool)
+                # the observed values compared with each level at once (numbers as numbers,
+                # anything else as Python objects: the same == as value by value)
+                plain = isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiub"
+                obs = s.to_numpy()[~miss] if plain else s.to_numpy(dtype=object)[~miss]
+                done[src] = (obs, miss)
+        vals, miss = done[src]
+        row = block[j]
+        if how[0] == "value":
+            row[:] = np.where(miss, how[1], vals)
+        elif how[0] == "missing":
+            row[:] = miss
+        else:
+            row[:] = 0.0
+            row[~miss] = np.asarray(vals == how[1], dtype=bool)
+    done.clear()
+    names_out = [f for f, _, _, _ in spec]
+    frame = (pd.DataFrame(block.T, columns=names_out, index=data.index, copy=False) if spec
+             else pd.DataFrame({}, index=data.index))
+    return CovariateDesign(frame=frame, columns=tuple(names_out),
+                           source=tuple(src for _, src, _, _ in spec),
+                           kind=tuple(k for _, _, k, _ in spec),
                            medians=medians, dropped=tuple(dropped), prefix=prefix)
 
 
@@ -250,6 +273,11 @@ def _softmax_probs(z: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.exp(logp), logp
 
 
+#: rows of the design made and used at a time by ``multinomial_logit`` (a block of 2**16 rows
+#: and 22 terms is 11.5 MB)
+_FIT_ROWS = 1 << 16
+
+
 def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = None,
                       max_iter: int = 100) -> MultinomialLogit:
     """Multinomial logistic regression of ``treatment`` (k >= 2 levels) on the columns of ``x``.
@@ -273,14 +301,9 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
                                             or x[c].dtype == bool)]
         if bad:
             raise ValueError(f"x: column(s) {bad} are not numeric; use covariate_design first")
-        # the design with its intercept column, filled column by column (no n x p copy besides);
-        # column-major as np.column_stack makes it: BLAS sums the products z' W z in an order
-        # that depends on the layout, and the fit's last bits with it
-        z = np.empty((len(x), 1 + x.shape[1]), order="F")
-        z[:, 0] = 1.0
-        for j in range(x.shape[1]):
-            z[:, 1 + j] = x.iloc[:, j].to_numpy(dtype=float, na_value=np.nan)
-        xm = z[:, 1:]
+        # the columns as they are (views of a float frame's block, no n x p copy)
+        xcols = [x.iloc[:, j].to_numpy(dtype=float, na_value=np.nan) for j in range(x.shape[1])]
+        order = "F"
     else:
         xm = np.asarray(x, dtype=float)
         if xm.ndim == 1:
@@ -288,18 +311,22 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
         if xm.ndim != 2:
             raise ValueError(f"x: expected a 2-D array, got shape {xm.shape}")
         names = [f"x{j + 1}" for j in range(xm.shape[1])]
-        z = np.column_stack((np.ones(xm.shape[0]), xm))
-    if np.isnan(xm).any():
-        i, j = (int(v[0]) for v in np.nonzero(np.isnan(xm)))
-        raise ValueError(f"x: missing value in column {names[j]!r} at row position {i}; apply "
-                         "the missing-data rule (covariate_design) first")
-    if np.isinf(xm).any():
-        i, j = (int(v[0]) for v in np.nonzero(np.isinf(xm)))
-        raise ValueError(f"x: infinite value in column {names[j]!r} at row position {i}")
+        xcols = [xm[:, j] for j in range(xm.shape[1])]
+        order = "C"
+    nrow = len(xcols[0]) if xcols else (len(x) if isinstance(x, pd.DataFrame) else xm.shape[0])
+    for what, test in (("missing value", np.isnan), ("infinite value", np.isinf)):
+        # the first such cell in row order, as np.nonzero of the whole design gives it
+        first = [(int(np.argmax(t)), j) for j, t in enumerate(test(c) for c in xcols) if t.any()]
+        if first:
+            i, j = min(first)
+            raise ValueError(
+                f"x: {what} in column {names[j]!r} at row position {i}"
+                + ("; apply the missing-data rule (covariate_design) first"
+                   if what == "missing value" else ""))
     codes, lev = as_groups("treatment", treatment, levels=levels)
     n = len(codes)
-    if xm.shape[0] != n:
-        raise ValueError(f"inputs differ in length: x has {xm.shape[0]} rows, treatment {n}")
+    if nrow != n:
+        raise ValueError(f"inputs differ in length: x has {nrow} rows, treatment {n}")
     k = len(lev)
     if k < 2:
         raise ValueError(f"treatment: at least 2 arms are needed, got {list(lev)}")
@@ -309,31 +336,66 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
                          f"{[lev[i] for i in np.flatnonzero(counts == 0)]}")
     if not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter: expected a positive integer, got {max_iter!r}")
-    p = z.shape[1]
+    p = 1 + len(xcols)
+    # The design with its intercept (z) is made and used one block of rows at a time
+    # (_FIT_ROWS): a cohort-sized n x p copy, and the n x p product z * w for each block of the
+    # Hessian, would be the fit's largest arrays. Up to _FIT_ROWS patients there is one block
+    # and every sum is the one of the whole design; above, the cross-products are sums of the
+    # blocks' cross-products (the same terms added in another order: the last bits may differ).
+    bounds = [(r, min(r + _FIT_ROWS, n)) for r in range(0, n, _FIT_ROWS)] or [(0, 0)]
+
+    def design(r0: int, r1: int) -> np.ndarray:
+        # column-major as the whole design was (np.column_stack for arrays): BLAS sums the
+        # products z' W z in an order that depends on the layout, and the fit's last bits with it
+        z = np.empty((r1 - r0, p), order=order)  # type: ignore[call-overload]
+        z[:, 0] = 1.0
+        for j, col in enumerate(xcols):
+            z[:, 1 + j] = col[r0:r1]
+        return z
+
+    def rows_sum(f: Any) -> np.ndarray:
+        """The sum over the blocks of rows of ``f(z, r0, r1)`` (the first block as it is)."""
+        total: np.ndarray | None = None
+        for r0, r1 in bounds:
+            part = f(design(r0, r1), r0, r1)
+            total = part if total is None else total + part
+        assert total is not None
+        return total
+
     # full rank when the cross-product's smallest eigenvalue is clearly positive (cheap, p x p);
     # otherwise the SVD of the n x p design decides
-    ev = np.linalg.eigvalsh(z.T @ z)
-    if not (ev[0] > 1e-10 * ev[-1]) and np.linalg.matrix_rank(z) < p:
+    ev = np.linalg.eigvalsh(rows_sum(lambda z, r0, r1: z.T @ z))
+    if not (ev[0] > 1e-10 * ev[-1]) and np.linalg.matrix_rank(design(0, n)) < p:
         raise ValueError(f"x: the columns {names} are collinear, constant or collinear with the "
                          "intercept; remove the redundant ones")
     terms = ("(Intercept)", *names)
-    y = np.zeros((n, k))
-    y[np.arange(n), codes] = 1.0
 
     def loglik(b: np.ndarray) -> tuple[float, np.ndarray]:
-        probs, lp = _softmax_probs(z, b)
-        return float(lp[np.arange(n), codes].sum()), probs
+        probs = np.empty((n, k))
+        lp_received = np.empty(n)
+        for r0, r1 in bounds:
+            pr, lp = _softmax_probs(design(r0, r1), b)
+            probs[r0:r1] = pr
+            lp_received[r0:r1] = lp[np.arange(r1 - r0), codes[r0:r1]]
+        return float(lp_received.sum()), probs
 
     def score_info(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        g = ((y[:, 1:] - probs[:, 1:]).T @ z).ravel()  # arm-major: (k-1) blocks of p
-        h = np.empty((k - 1, p, k - 1, p))
-        for a in range(k - 1):
-            for b in range(a, k - 1):
-                wab = probs[:, a + 1] * ((a == b) - probs[:, b + 1])
-                blk = z.T @ (z * wab[:, None])
-                h[a, :, b, :] = blk
-                h[b, :, a, :] = blk.T
-        return g, h.reshape((k - 1) * p, (k - 1) * p)
+        def block(z: np.ndarray, r0: int, r1: int) -> np.ndarray:
+            pr = probs[r0:r1]
+            y = np.zeros((r1 - r0, k))
+            y[np.arange(r1 - r0), codes[r0:r1]] = 1.0
+            g = ((y[:, 1:] - pr[:, 1:]).T @ z).ravel()  # arm-major: (k-1) blocks of p
+            h = np.empty((k - 1, p, k - 1, p))
+            for a in range(k - 1):
+                for b in range(a, k - 1):
+                    wab = pr[:, a + 1] * ((a == b) - pr[:, b + 1])
+                    blk = z.T @ (z * wab[:, None])
+                    h[a, :, b, :] = blk
+                    h[b, :, a, :] = blk.T
+            return np.concatenate((g, h.ravel()))
+        gh = rows_sum(block)
+        m = (k - 1) * p
+        return gh[:m], gh[m:].reshape(m, m)
 
     beta = np.zeros((k - 1, p))
     cur, probs = loglik(beta)
@@ -363,6 +425,7 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
             new, new_probs = loglik(new_beta)
             halvings += 1
         beta, cur, probs = new_beta, new, new_probs
+        del new_probs
     _, h = score_info(probs)
     msgs: list[str] = []
     with np.errstate(invalid="ignore"):
