@@ -163,11 +163,9 @@ def test_mdex_crv_six_month_rate_needs_fifteen_early_censorings_within_the_cap()
     assert int(n / 4) < fewest <= int(STOP_FRACTION * n)
 
 
-def test_construct_prints_a_regimen_whose_rates_need_many_early_stops():
-    """The rates of the layout above (7.2 and 16.1 with 52 evaluable, 20 responders, median 17)
-    print only with 15 or more stops spread over the first year: the annealed moves alone do
-    not find them (no move here), the enumeration of counts (``_construct``) does, keeping the
-    responders, their median, minimum and maximum, and the cap."""
+def _many_stops_problem() -> tuple[dict, np.ndarray, np.ndarray]:
+    """One regimen of 52 evaluable, 20 CRV responders (median 17 months) whose printed rates
+    7.2 and 16.1 need 15 or more early stops: the problem, its response days and last visits."""
     n = 52
     day = month_day
     crv = np.full(n, -1, np.int64)
@@ -188,6 +186,16 @@ def test_construct_prints_a_regimen_whose_rates_need_many_early_stops():
                    exchange_class={x: np.zeros(n, np.int64) for x in ("crh", "crv")},
                    kinetics={("crv", "A"): kin, ("crv", "All"): kin, ("crh", "A"): none,
                              ("crh", "All"): none})
+    return problem, crv, last
+
+
+def test_construct_prints_a_regimen_whose_rates_need_many_early_stops():
+    """The rates of the layout above (7.2 and 16.1 with 52 evaluable, 20 responders, median 17)
+    print only with 15 or more stops spread over the first year: the annealed moves alone do
+    not find them (no move here), the enumeration of counts (``_construct``) does, keeping the
+    responders, their median, minimum and maximum, and the cap."""
+    problem, crv, last = _many_stops_problem()
+    n = len(crv)
     # the first layout (no stop) misses both
     t0 = np.where(crv >= 0, crv, last)
     assert not prints_as(100 * (1 - km_at(t0, crv >= 0, H6)), 7.2)
@@ -197,12 +205,34 @@ def test_construct_prints_a_regimen_whose_rates_need_many_early_stops():
     assert aimed.misses == (), aimed.rates
     assert (d >= 0).sum() == 20                                      # responders kept
     assert np.median(d[d >= 0] / DAYS_PER_MONTH) == pytest.approx(17, abs=0.05)
-    assert d[d >= 0].min() == day(1) and d[d >= 0].max() == day(60)
+    assert d[d >= 0].min() == month_day(1) and d[d >= 0].max() == month_day(60)
     assert 15 <= (stop >= 0).sum() <= int(STOP_FRACTION * n)         # within the cap
     assert (stop[d >= 0] < 0).all()
     t = np.where(d >= 0, d, np.where(stop >= 0, stop, last))
     assert prints_as(100 * (1 - km_at(t, d >= 0, H6)), 7.2)
     assert prints_as(100 * (1 - km_at(t, d >= 0, H12)), 16.1)
+
+
+def test_construct_gives_up_past_its_budget(monkeypatch):
+    """The enumeration of counts is bounded: with a budget below the layouts it must try, the
+    regimen of the test above keeps missing (the search ends, nothing half-made is kept)."""
+    from poems_cohort.synth import kinetics_search
+
+    calls = []
+    real = kinetics_search._construct
+
+    def counted(*args, **kwargs):
+        calls.append(real(*args, **kwargs))
+        return calls[-1]
+
+    monkeypatch.setattr(kinetics_search, "_construct", counted)
+    monkeypatch.setattr(kinetics_search, "CONSTRUCT_BUDGET", 5)
+    problem, crv, _ = _many_stops_problem()
+    aimed = aim_response_days(np.random.default_rng(4), **problem, steps=0, pooled_steps=0)
+    assert calls and not any(calls)
+    assert aimed.misses, aimed.rates
+    d = aimed.days["crv"]
+    assert (d >= 0).sum() == 20 and (aimed.stop["crv"] < 0).all()
 
 
 def test_crv_exchange_classes_keep_who_dies_or_progresses_among_medium_high_risk_responders():

@@ -78,6 +78,9 @@ DOUBLE = 0.3
 #: share of the moves aimed at a rate that misses (its response, and its regimen)
 FOCUS = 0.8
 CONSTRUCT_TRIES = 200
+#: most layouts of counts :func:`_construct` evaluates before it gives up (the bundled
+#: cohort and seeds 1-2 need about 2,500; some survival dates made it enumerate for minutes)
+CONSTRUCT_BUDGET = 200_000
 #: steps of the walk that brings back pooled rates a new regimen layout moved
 #: (:func:`_walk_pooled`), annealed from the first to the second temperature
 POOLED_STEPS = 2000
@@ -622,6 +625,10 @@ def _walk_pooled(state: _State, rng: np.random.Generator,
     _reset(state, best[1], best[2])
 
 
+class _OverBudget(Exception):
+    """More layouts than ``CONSTRUCT_BUDGET`` evaluated by :func:`_construct`."""
+
+
 def _construct(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndarray,
                cap: int, rng: np.random.Generator) -> bool:
     """Lay out anew the months of the responses ``x`` in regimen ``r`` and the early stops of
@@ -683,7 +690,13 @@ def _construct(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: n
     before = {m[:3] for m in state.misses()}
     targets = {(x, state.names[r], 6), (x, state.names[r], 12)}
 
+    evaluated = 0
+
     def rates(events: list[int], stops: list[int]) -> tuple[float, float]:
+        nonlocal evaluated
+        evaluated += 1
+        if evaluated > CONSTRUCT_BUDGET:
+            raise _OverBudget
         total = [events[b] + fixed_censor[b] for b in range(BINS)]
         for b, c in zip(stop_bins, stops, strict=True):
             total[b] += c
@@ -719,45 +732,51 @@ def _construct(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: n
 
     n_move = len(movable)
     first = [s for s in itertools.product(range(room + 1), repeat=3) if sum(s) <= min(room, len(free))]
-    found = 0
-    for early in itertools.product(range(n_move + 1), repeat=4):
-        if sum(early) > n_move:
-            continue
-        events = list(fixed_events)
-        for g, c in enumerate(early):
-            events[groups[g][-1]] += c
-        later = list(events)
-        later[BINS - 1] += n_move - sum(early)
-        for s123 in first:
-            r6, _ = rates(later, [*s123, 0, 0])
-            if not prints_as(r6, k.rate_6):
+    def search() -> bool:
+        found = 0
+        for early in itertools.product(range(n_move + 1), repeat=4):
+            if sum(early) > n_move:
                 continue
-            left = n_move - sum(early)
-            for e7, e10 in itertools.product(range(left + 1), repeat=2):
-                if e7 + e10 > left:
+            events = list(fixed_events)
+            for g, c in enumerate(early):
+                events[groups[g][-1]] += c
+            later = list(events)
+            later[BINS - 1] += n_move - sum(early)
+            for s123 in first:
+                r6, _ = rates(later, [*s123, 0, 0])
+                if not prints_as(r6, k.rate_6):
                     continue
-                ev = list(events)
-                ev[9] += e7
-                ev[12] += e10
-                ev[BINS - 1] += left - e7 - e10
-                for s6, s9 in itertools.product(range(room + 1 - sum(s123)), repeat=2):
-                    stops = [*s123, s6, s9]
-                    if sum(stops) > min(room, len(free)):
+                left = n_move - sum(early)
+                for e7, e10 in itertools.product(range(left + 1), repeat=2):
+                    if e7 + e10 > left:
                         continue
-                    r6, r12 = rates(ev, stops)
-                    if not (prints_as(r6, k.rate_6) and prints_as(r12, k.rate_12)):
-                        continue
-                    counts = (*early, e7, e10, left - e7 - e10)
-                    bins = assign(counts)
-                    if bins is None:
-                        continue
-                    found += 1
-                    if _make(state, x, np.array([i for _, i in movable], np.int64), bins,
-                             nonresp, free, stops, before, targets, lo, hi, limit_month, rng):
-                        return True
-                    if found >= CONSTRUCT_TRIES:
-                        return False
-    return False
+                    ev = list(events)
+                    ev[9] += e7
+                    ev[12] += e10
+                    ev[BINS - 1] += left - e7 - e10
+                    for s6, s9 in itertools.product(range(room + 1 - sum(s123)), repeat=2):
+                        stops = [*s123, s6, s9]
+                        if sum(stops) > min(room, len(free)):
+                            continue
+                        r6, r12 = rates(ev, stops)
+                        if not (prints_as(r6, k.rate_6) and prints_as(r12, k.rate_12)):
+                            continue
+                        counts = (*early, e7, e10, left - e7 - e10)
+                        bins = assign(counts)
+                        if bins is None:
+                            continue
+                        found += 1
+                        if _make(state, x, np.array([i for _, i in movable], np.int64), bins,
+                                 nonresp, free, stops, before, targets, lo, hi, limit_month, rng):
+                            return True
+                        if found >= CONSTRUCT_TRIES:
+                            return False
+        return False
+
+    try:
+        return search()
+    except _OverBudget:  # a bound on the enumeration: give up as when nothing prints
+        return False
 
 
 def _make(state: _State, x: str, resp: np.ndarray, bins: list[int], nonresp: np.ndarray,
