@@ -153,24 +153,18 @@ def _from_visits(
 
     Visits held on disk by the engine are derived by its grouped query, others in pandas."""
     evaluable = baseline_evaluable(patients, settings)
-    ids = patients["patient_id"]
-    aligned = isinstance(visits, VisitTable) and visits.on_disk
-    if aligned:
+    if isinstance(visits, VisitTable) and visits.on_disk:
         found = engine_response_dates(patients, visits, settings)
-    else:
+    else:  # indexed by patient id: aligned on the patients as the engine's result is
         frame = visits.to_frame() if isinstance(visits, VisitTable) else visits
-        found = response_dates(patients, frame, settings)
-
-    def per_patient(column: str) -> pd.Series:
-        if aligned:
-            return found[column]
-        return _per_patient(ids, found[column])
-
+        by_id = response_dates(patients, frame, settings)
+        found = pd.DataFrame({c: _per_patient(patients["patient_id"], by_id[c])
+                              for c in by_id.columns}, index=patients.index)
     start = dates(patients, "treatment_start")
     out = {}
     for name in RESPONSES:
-        first = per_patient(f"{name}_first")
-        last = per_patient(f"{name}_last")
+        first = found[f"{name}_first"]
+        last = found[f"{name}_last"]
         ev = evaluable[name].astype(bool)
         if name == "rn" and settings.rn_evaluable == "assessed":
             ev = ev & last.notna()  # ONLS recorded after treatment start
