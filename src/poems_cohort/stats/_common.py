@@ -247,3 +247,11 @@ def as_binary_status(name: str, values: Any) -> np.ndarray:
             raise ValueError(f"{name}: value {int(arr[i])} at position {i}; expected 0 or 1")
         return arr.astype(np.int64, copy=False)
     return as_status(name, values)
+
+
+def first_cell(columns: Sequence[np.ndarray], test: Any) -> tuple[int, int] | None:
+    """(row, column) of the first cell where ``test`` (e.g. ``np.isnan``) holds, in row order
+    as ``np.nonzero`` of the whole 2-D array gives it, found one column at a time (no n x p
+    temporary); ``None`` when no cell does."""
+    hits = [(int(np.argmax(t)), j) for j, t in enumerate(test(col) for col in columns) if t.any()]
+    return min(hits) if hits else None

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from poems_cohort.stats._common import as_groups, as_weights, frame_repr
+from poems_cohort.stats._common import as_groups, as_weights, first_cell, frame_repr
 
 __all__ = ["BalanceTable", "balance_table"]
 
@@ -82,9 +82,9 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
     x = covariates.to_numpy(dtype=float, na_value=np.nan)
     # column by column (a view each for a frame of one float block): no n x p temporaries
     cols = [x[:, c] for c in range(x.shape[1])]
-    first = [(int(np.argmax(np.isnan(v))), c) for c, v in enumerate(cols) if np.isnan(v).any()]
-    if first:
-        i, j = min(first)  # the first in row order, as np.nonzero of the whole array gives it
+    first = first_cell(cols, np.isnan)
+    if first is not None:
+        i, j = first
         raise ValueError(f"covariates: missing value in column {covariates.columns[j]!r} at row "
                          f"position {i}")
     codes, lev = as_groups("treatment", treatment, levels=levels)

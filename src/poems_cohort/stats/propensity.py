@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from poems_cohort.stats._common import as_float_array, as_groups, frame_repr
+from poems_cohort.stats._common import as_float_array, as_groups, first_cell, frame_repr
 
 __all__ = ["CovariateDesign", "IptwWeights", "MultinomialLogit", "covariate_design",
            "iptw_weights", "multinomial_logit"]
@@ -315,10 +315,9 @@ def multinomial_logit(x: Any, treatment: Any, *, levels: Sequence[Any] | None = 
         order = "C"
     nrow = len(xcols[0]) if xcols else (len(x) if isinstance(x, pd.DataFrame) else xm.shape[0])
     for what, test in (("missing value", np.isnan), ("infinite value", np.isinf)):
-        # the first such cell in row order, as np.nonzero of the whole design gives it
-        first = [(int(np.argmax(t)), j) for j, t in enumerate(test(c) for c in xcols) if t.any()]
-        if first:
-            i, j = min(first)
+        first = first_cell(xcols, test)
+        if first is not None:
+            i, j = first
             raise ValueError(
                 f"x: {what} in column {names[j]!r} at row position {i}"
                 + ("; apply the missing-data rule (covariate_design) first"
