@@ -17,8 +17,10 @@ from poems_cohort.cohort import load_cohort
 from poems_cohort.synth.km import (
     DAYS_PER_MONTH,
     HORIZON_DAYS,
+    interleaved_range,
     km_at,
     km_values,
+    order_up_to,
     pooled_range,
 )
 from poems_cohort.synth.published import load_published
@@ -180,6 +182,49 @@ def test_pooled_range_equals_every_interleaving_by_hand(first, second, size):
     assert hi == pytest.approx(max(values), rel=1e-12)
     with pytest.raises(ValueError):
         pooled_range(first, second, n - 1)
+
+
+def _every_interleaving(orders):
+    """Every order of the groups' times keeping each group's own order (as group labels)."""
+    if not any(orders):
+        yield ()
+        return
+    for g, order in enumerate(orders):
+        if order:
+            rest = [o[1:] if k == g else o for k, o in enumerate(orders)]
+            for tail in _every_interleaving(rest):
+                yield (g,) + tail
+
+
+@pytest.mark.parametrize("orders,size", [
+    (((True, False), (False, True, True), (True, False, False, True)), 14),
+    (((), (True,), (False, True)), 3),
+    (((True, True, False), (False, True), (True,), (False, False, True)), 12),
+])
+def test_interleaved_range_equals_every_interleaving_by_hand(orders, size):
+    """Three or four groups: every interleaving laid out as days and estimated by the plain
+    product-limit helper gives the walk's extremes; two groups give :func:`pooled_range`."""
+    n = sum(len(o) for o in orders)
+    values = []
+    for labels in _every_interleaving([list(o) for o in orders]):
+        nxt = [iter(o) for o in orders]
+        event = np.zeros(size, bool)
+        event[:n] = [next(nxt[g]) for g in labels]
+        days = np.r_[np.arange(1, n + 1), np.full(size - n, 900)]
+        values.append(km_at(days, event, horizon=500))
+    lo, hi = interleaved_range(orders, size)
+    assert lo == pytest.approx(min(values), rel=1e-12, abs=1e-300)
+    assert hi == pytest.approx(max(values), rel=1e-12)
+    assert interleaved_range(orders[:2], size) == pytest.approx(
+        pooled_range(orders[0], orders[1], size), rel=1e-12)
+    with pytest.raises(ValueError):
+        interleaved_range(orders, n - 1)
+
+
+def test_order_up_to_puts_events_first_at_ties_and_drops_later_times():
+    days = np.array([5, 3, 5, HORIZON_DAYS, HORIZON_DAYS + 1, 1])
+    event = np.array([False, True, True, False, True, False])
+    assert order_up_to(days, event) == (False, True, True, False, False)
 
 
 def test_km_values_by_hand():
