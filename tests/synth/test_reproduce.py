@@ -465,6 +465,22 @@ def test_a_disagreeing_repeat_neither_of_whose_values_we_reproduce_is_missed():
     assert "90.8" in rep["text.os3y.All"].note                 # the conflict is still told
 
 
+def test_the_abstracts_overall_os_is_ruled_out_once_the_texts_prints():
+    """Overall 3-year OS is printed 90.8 (abstract) and 90.4 (text): a cohort printing 90.4
+    makes the text's exact and the abstract's the paper's inconsistency (the disagreeing
+    repeat), and one printing 90.8 the other way round."""
+    for ours, exact, ruled_out in ((90.4, "text.os3y.All", "abstract.os3y.All"),
+                                   (90.8, "abstract.os3y.All", "text.os3y.All")):
+        by = with_frame(BY_REGIMEN, {"endpoint": "OS", "subgroup": "all", "regimen": "All"},
+                        rate=ours)
+        surv = Survival(by_regimen=by, tests=SURVIVAL_TESTS, events=EVENTS, followup=FOLLOWUP,
+                        curves=pd.DataFrame(), at_risk=pd.DataFrame())
+        rep = reproduce_study(make_results(survival=surv))
+        assert rep[exact].status == EXACT
+        assert rep[ruled_out].status == INCONSISTENT
+        assert f"we reproduce {exact}" in rep[ruled_out].note
+
+
 def test_an_impossible_value_reproduced_as_printed_is_exact():
     """A conflict does not hide an exact match: the LDex Castleman cell printing 2.7 is exact."""
     rows = TABLE1.copy()
