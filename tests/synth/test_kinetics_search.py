@@ -381,6 +381,14 @@ def test_pooled_crv_six_month_rate_needs_the_pooled_curve_three_patients_below_i
     # the gap the layout must open, in patients and in points of the pooled rate
     assert regimens_lo - pooled_hi > 2.9
     assert 100 * regimens_lo / 276 - targets.crv_kinetics.rate_6 > 1.05
+    # the pooled CRH rate at 12 months asks the same of its layout, 2.2 patients
+    crh = {t.regimen: sum(c.of for (x, _), c in t.responses.items() if x == "crh")
+           for t in targets.regimens}
+    crh_lo = sum(_count_window(t.crh_kinetics.rate_12, crh[t.regimen])[0]
+                 for t in targets.regimens)
+    crh_hi = _count_window(targets.crh_kinetics.rate_12, sum(crh.values()))[1]
+    assert crh == {"MDex": 69, "ASCT": 155, "LDex": 99}
+    assert crh_lo - crh_hi == pytest.approx(2.213, abs=0.001)
     # MDex: 3 responses by 6 months print 7.2% of 52 only with censorings before them, at
     # least 11 (a before the first response, b before the second, c before the third), 14 when
     # the first response comes first (the published shortest time, 1 month, is the first visit)
