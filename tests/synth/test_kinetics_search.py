@@ -18,7 +18,7 @@ from poems_cohort.synth.kinetics_search import (
     time_bin,
 )
 from poems_cohort.synth.km import DAYS_PER_MONTH, km_at, prints_as
-from poems_cohort.synth.targets import Kinetics
+from poems_cohort.synth.targets import Kinetics, default_targets
 
 
 def _counts(days: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -342,3 +342,83 @@ def test_construct_pooled_interleaves_the_regimens_to_print_a_pooled_rate():
     for g, rows in (("A", everyone[:40]), ("B", everyone[40:]), ("All", everyone)):
         got = _rates(d, s, last, rows)
         assert all(prints_as(v, p) for v, p in zip(got, printed[g], strict=True)), (g, got)
+
+
+def _count_window(rate: float, n: int) -> tuple[float, float]:
+    """The values of n × (1 − KM) at which 1 − KM prints as ``rate`` percent of ``n``."""
+    lo, hi = rate - 0.05 + 0.002, rate + 0.05 - 0.002
+    return lo * n / 100, hi * n / 100
+
+
+def test_pooled_crv_six_month_rate_needs_the_pooled_curve_three_patients_below_its_regimens():
+    """Scope: the published 6-month CRV rates (21.4 pooled; 7.2, 23.8, 29.7 per regimen) and
+    the solved CRV-evaluable counts (52, 136, 88; the unique solution), any layout of
+    responses and censorings. Not a proof that 21.4 is out of reach: what it asks of a layout.
+
+    1 − KM at a landmark is at least the responses by then over the evaluable (equal without
+    censoring before them), so each printed rate bounds the responses by 6 months: 59 of 276
+    pooled, 3 + 32 + 26 = 61 for the regimens. n × (1 − KM) is the responses plus an excess
+    that only censoring creates; the regimens' rates hold at least 62.1 "patients" and the
+    pooled at most 59.2, so the pooled curve must lie 2.9 patients (1.05 points) below the
+    size-weighted mean of its regimens' curves. Without censoring before 6 months the two are
+    equal; below needs each regimen's early censorings to come before its own responses and
+    after the others' (its own future responses a larger share of its patients at risk than of
+    all), as the hand case at the end shows."""
+    targets = default_targets()
+    sizes = {t.regimen: sum(c.of for (x, _), c in t.responses.items() if x == "crv")
+             for t in targets.regimens}
+    assert sizes == {"MDex": 52, "ASCT": 136, "LDex": 88}
+    rates = {t.regimen: t.crv_kinetics.rate_6 for t in targets.regimens}
+    pooled_lo, pooled_hi = _count_window(targets.crv_kinetics.rate_6, sum(sizes.values()))
+    # the most responses by 6 months whose plain proportion does not exceed the printed rate
+    most = {r: max(k for k in range(n + 1) if 100 * k / n < rates[r] + 0.05 - 0.002)
+            for r, n in sizes.items()}
+    assert most == {"MDex": 3, "ASCT": 32, "LDex": 26}
+    assert max(k for k in range(277) if k < pooled_hi) == 59
+    regimens_lo = sum(_count_window(rates[r], n)[0] for r, n in sizes.items())
+    assert regimens_lo == pytest.approx(62.116, abs=0.001)
+    assert pooled_hi == pytest.approx(59.196, abs=0.001)
+    # the gap the layout must open, in patients and in points of the pooled rate
+    assert regimens_lo - pooled_hi > 2.9
+    assert 100 * regimens_lo / 276 - targets.crv_kinetics.rate_6 > 1.05
+    # the pooled CRH rate at 12 months asks the same of its layout, 2.2 patients
+    crh = {t.regimen: sum(c.of for (x, _), c in t.responses.items() if x == "crh")
+           for t in targets.regimens}
+    crh_lo = sum(_count_window(t.crh_kinetics.rate_12, crh[t.regimen])[0]
+                 for t in targets.regimens)
+    crh_hi = _count_window(targets.crh_kinetics.rate_12, sum(crh.values()))[1]
+    assert crh == {"MDex": 69, "ASCT": 155, "LDex": 99}
+    assert crh_lo - crh_hi == pytest.approx(2.213, abs=0.001)
+    # MDex: 3 responses by 6 months print 7.2% of 52 only with censorings before them, at
+    # least 11 (a before the first response, b before the second, c before the third), 14 when
+    # the first response comes first (the published shortest time, 1 month, is the first visit)
+    def mdex(a: int, b: int, c: int) -> float:
+        n, s = 52 - a, 1.0
+        for gap in (b, c, None):
+            s *= (n - 1) / n
+            n -= 1 + (gap or 0)
+        return 100 * (1 - s)
+    fewest = [min(a + b + c for a in range(first) for b in range(20) for c in range(20 - b)
+                  if prints_as(mdex(a, b, c), rates["MDex"])) for first in (20, 1)]
+    assert fewest == [11, 14]
+    # the size-weighted mean of the regimens' printed rates, against the pooled
+    mean = sum(rates[r] * n for r, n in sizes.items()) / sum(sizes.values())
+    assert mean == pytest.approx(22.55, abs=0.005)
+    # a regimen's censoring raises its own rate by its future responses over its patients at
+    # risk and the pooled rate by all regimens' future responses over all at risk: a hand case
+    # of two regimens where censoring one just before its own late responses puts the pooled
+    # rate below the mean, and censoring it early, before the other's responses, above
+    def pooled_against_mean(censor_month: int) -> float:
+        # regimen A: 50 patients, 10 censored at censor_month, 5 responses at month 5;
+        # regimen B: 50 patients, 10 responses at month 2
+        t_a = np.array([month_day(censor_month)] * 10 + [month_day(5)] * 5 + [730] * 35)
+        e_a = np.array([False] * 10 + [True] * 5 + [False] * 35)
+        t_b = np.array([month_day(2)] * 10 + [730] * 40)
+        e_b = np.array([True] * 10 + [False] * 40)
+        f_a, f_b = (1 - km_at(t, e, H6) for t, e in ((t_a, e_a), (t_b, e_b)))
+        f = 1 - km_at(np.concatenate([t_a, t_b]), np.concatenate([e_a, e_b]), H6)
+        return 100 * (f - (f_a + f_b) / 2)
+    # A: 5 responses of the 40 still at risk, 12.5 either way, B: 20; pooled 1 - 90/100 * 75/80 = 15.625 when A's
+    # censorings follow B's responses, 1 - 80/90 * 75/80 = 16.67 when they precede them
+    assert pooled_against_mean(4) == pytest.approx(15.625 - 16.25)
+    assert pooled_against_mean(1) == pytest.approx(100 * 15 / 90 - 16.25)
