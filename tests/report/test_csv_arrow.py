@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from poems_cohort.report import output
-from poems_cohort.report.csv_arrow import column_text, csv_text
+from poems_cohort.report.csv_arrow import column_text, csv_text, float_strings
 from poems_cohort.report.output import csv_bytes, safe_csv
 
 N = 12
@@ -122,3 +122,15 @@ def test_any_float_column_is_written_as_to_csv_writes_it(values, repeat):
     frame = pd.DataFrame({"id": [str(i) for i in range(len(floats))], "x": floats})
     text = csv_text(frame, header=True)
     assert text is not None and text == _to_csv(frame)
+
+
+def test_float_text_is_repr_inside_and_around_the_range_arrow_writes():
+    rng = np.random.default_rng(3)
+    scale = 10.0 ** rng.integers(-7, 18, 200_000)
+    values = np.r_[rng.random(200_000) * scale * rng.choice([-1, 1], 200_000),
+                   np.round(rng.random(50_000) * 1e6, 3), 1e-4, 9.999999999e8, 1e9,
+                   999999999.5, 1e9 + 0.5, 0.5, -0.0, 0.0, 2.0**53, 1e16, 1e-5, 5e-324,
+                   float("inf"), -float("inf"), float("nan"),
+                   rng.integers(0, 2**63, 50_000, dtype=np.int64).view(np.float64)]
+    assert float_strings(values).to_pylist() == list(map(repr, values.tolist()))
+    assert values.astype(str).tolist() == list(map(repr, values.tolist()))  # what to_csv uses
