@@ -18,7 +18,7 @@ each cell is what ``to_csv`` writes:
 Anything else (dates, timedeltas, categories, objects of mixed kinds, a text that Python's
 ``csv`` writer would quote, a carriage return, a frame of one column or of no rows) gives
 ``None``, and the caller writes that piece with ``to_csv``: the bytes are the same either way
-(``tests/outputs/test_safe_cells.py`` compares them on awkward frames).
+(``tests/report/test_csv_arrow.py`` compares them on awkward frames).
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ import pyarrow.csv as pacsv
 #: A column of at most this share of distinct values is formatted once per distinct value.
 FEW_DISTINCT = 0.25
 
-
-#: A text holding one of these is quoted by Python's ``csv`` writer (a carriage return from
-#: Python 3.13 on) or refused unquoted by Arrow's: its piece is written by ``to_csv``.
+#: A text holding one of these is quoted by Python's ``csv`` writer, or (a carriage return,
+#: which that writer leaves bare up to Python 3.11 at least) refused unquoted by Arrow's: its
+#: piece is written by ``to_csv``.
 UNWRITABLE = re.compile(r'[,"\r\n]')
 
 
@@ -150,8 +150,11 @@ def csv_text(part: pd.DataFrame, *, header: bool) -> bytes | None:
         sink.write(header_text(names))
     table = pa.table(columns, names=[f"c{i}" for i in range(len(names))])
     try:
-        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False,
-                                                        quoting_style="none"))
+        options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    except TypeError:  # a pyarrow without quoting styles: to_csv writes it
+        return None
+    try:
+        pacsv.write_csv(table, sink, options)
     except pa.ArrowInvalid:  # a cell Arrow would have to quote
         return None
     return sink.getvalue()
