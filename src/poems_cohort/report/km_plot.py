@@ -247,14 +247,27 @@ def at_risk_at(at_risk: pd.DataFrame, curves: pd.DataFrame, group: str, time: fl
     """The number at risk of ``group`` at ``time`` as the study gave it (abbreviated past
     9,999); ``0`` past the group's last observed time when the study's table stops earlier;
     blank if neither says."""
-    part = at_risk[at_risk["group"] == group]
-    v = part.loc[np.isclose(part["time"].to_numpy(float), time), "n_risk"]
-    if len(v):
-        return abbreviate_count(int(v.iloc[0]))
-    seen = curves.loc[curves["group"] == group, "time"]
-    if len(seen) == 0 or time > float(seen.max()):
-        return "0"
-    return ""
+    return at_risk_row(at_risk, curves, group, [time])[0]
+
+
+def at_risk_row(at_risk: pd.DataFrame, curves: pd.DataFrame, group: str,
+                times: Sequence[float]) -> list[str]:
+    """:func:`at_risk_at` of ``group`` at each of ``times``, the group's rows selected once."""
+    part = at_risk[(at_risk["group"] == group).to_numpy(bool)]
+    at = part["time"].to_numpy(float)
+    n_risk = part["n_risk"]
+    seen = curves.loc[(curves["group"] == group).to_numpy(bool), "time"]
+    last = float(seen.max()) if len(seen) else None
+    cells = []
+    for time in times:
+        v = n_risk[np.isclose(at, time)]
+        if len(v):
+            cells.append(abbreviate_count(int(v.iloc[0])))
+        elif last is None or time > last:
+            cells.append("0")
+        else:
+            cells.append("")
+    return cells
 
 
 def label_width_in(text: str, fontsize: float = 7.0) -> float:
@@ -296,7 +309,7 @@ def draw_risk_table(tab: Axes, at_risk: pd.DataFrame, curves: pd.DataFrame,
     def inches(x: float) -> float:
         return x / width_in
 
-    cells = {g: [at_risk_at(at_risk, curves, g, x) for x in axis.labelled] for g in groups}
+    cells = {g: at_risk_row(at_risk, curves, g, axis.labelled) for g in groups}
     # a row name ends before the first number, centred on the axis origin, begins
     first = max((label_width_in(c[0]) for c in cells.values() if c), default=0.0)
     room = NAME_AT_IN - first / 2 - 0.06
