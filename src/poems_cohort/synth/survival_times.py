@@ -382,6 +382,32 @@ def _constructed_layout(t: RegimenTargets) -> Layout | None:
     return None
 
 
+#: The random stream of the survival step's first layout (the per-regimen layouts and their
+#: combination, before :func:`aim_published`): 0 draws it from the step's own stream, ``k > 0``
+#: from the step's ``k``-th child stream (:func:`start_stream`), the rest of the step (the aimed
+#: search, the dates) still from its own. docs/reproduction.md ("Results on the bundled
+#: cohort") tabulates the reproduction over the first starts.
+SURVIVAL_START = 0
+
+
+def start_stream(rng: np.random.Generator, start: int) -> np.random.Generator:
+    """``rng`` itself for ``start`` 0, else a generator on the ``start``-th child of the seed
+    sequence ``rng`` was made from (``rng``'s own state is left alone)."""
+    if start == 0:
+        return rng
+    if start < 0:
+        raise ValueError(f"start must be 0 or positive, got {start}")
+    seq = rng.bit_generator.seed_seq
+    if not isinstance(seq, np.random.SeedSequence):
+        raise ValueError("start > 0 needs a generator made from a seed sequence")
+    return np.random.default_rng(np.random.SeedSequence(
+        seq.entropy, spawn_key=(*seq.spawn_key, _START_KEY, start)))
+
+
+#: Keeps the first-layout child streams apart from any other child of the step's sequence.
+_START_KEY = 0x5157
+
+
 def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Generator
                    ) -> pd.DataFrame:
     """Dates and outcomes per patient (same index as ``baseline``).
@@ -404,6 +430,7 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
     prog = np.full(n, -1, np.int64)  # days to progression, -1 = none
     cause = np.full(n, "", dtype=object)
     tight = n <= 5000
+    first = start_stream(rng, SURVIVAL_START)
     kept: dict[str, list[_Regimen]] = {}
     rows_of: dict[str, np.ndarray] = {}
     for t in targets.regimens:
@@ -413,11 +440,12 @@ def survival_dates(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gene
                      for k in ("crh", "crv") if f"{k}_ev" in baseline.columns}
         layout = _constructed_layout(t) if tight and t.size <= POOLED_ABOVE_MAX else None
         if layout is not None:
-            tried = [_pooled_above_regimen(rng, t, sub, layout, evaluable) for _ in range(KEEP)]
+            tried = [_pooled_above_regimen(first, t, sub, layout, evaluable)
+                     for _ in range(KEEP)]
         else:
             tries = TRIES_PER_VARIANT if tight else 1
             variants = VARIANTS if tight else VARIANTS[:1]
-            tried = [_one_regimen(rng, t, sub, variant, tight, evaluable)
+            tried = [_one_regimen(first, t, sub, variant, tight, evaluable)
                      for variant in variants for _ in range(tries)]
         kept[t.regimen] = sorted(tried, key=lambda r: (r.misses, r.gap))[:KEEP]
         rows_of[t.regimen] = rows
