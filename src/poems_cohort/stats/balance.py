@@ -20,6 +20,11 @@ COLUMNS = ("covariate", "group", "reference", "binary", "mean_group", "mean_refe
            "smd_weighted")
 
 
+#: rows of an arm per product for the weighted means (as ``multinomial_logit``'s blocks): an arm
+#: of up to this many rows is one product, as before the blocks
+ROW_BLOCK = 1 << 16
+
+
 @dataclass(frozen=True, repr=False, eq=False)
 class BalanceTable:
     """Standardised mean differences of each covariate, each arm against ``reference``.
@@ -135,10 +140,16 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
                 np.multiply(dev, dev, out=dev)
                 sample_var[c] = np.add.accumulate(dev)[-1] / (nj - 1)
         var = np.where(is_bin, mean * (1 - mean), sample_var)
-        # the weighted means as one product with the arm's rows (BLAS's order of the sums)
-        xs = x[sel]
-        wmean = (ws @ xs) / ws.sum()
-        del xs
+        # the weighted means as products with the arm's rows, ROW_BLOCK rows at a time (one
+        # block up to 65,536 rows: the one product of before, BLAS's order of the sums; above,
+        # the blocks' sums added in order), without the arm's n_j x p copy
+        rows_j = np.flatnonzero(sel)
+        wsum = np.zeros(len(cols))
+        for b in range(0, nj, ROW_BLOCK):
+            part = ws[b:b + ROW_BLOCK] @ x[rows_j[b:b + ROW_BLOCK]]
+            wsum = part if b == 0 else wsum + part
+        wmean = wsum / ws.sum()
+        del rows_j
         stats[j] = (mean, wmean, var)
     rows = []
     m_r, wm_r, v_r = stats[ref]

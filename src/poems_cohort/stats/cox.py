@@ -119,7 +119,10 @@ class CoxResult:
     iterations: int
     converged: bool
     warnings: tuple[str, ...]
-    _data: _FitData = field(repr=False, compare=False)
+    #: the prepared data the diagnostics read; None in a fit returned without it (the fits of
+    #: :func:`~poems_cohort.stats.cox_interaction_test`, which would otherwise hold a sorted
+    #: copy of the data each)
+    _data: _FitData | None = field(repr=False, compare=False)
     #: the coefficients that may be infinite when the fit did not converge (monotone
     #: likelihood), by the rule of the warning; empty when it converged
     infinite: tuple[str, ...] = ()
@@ -162,6 +165,10 @@ class CoxResult:
         """
         if transform not in ("km", "identity"):
             raise ValueError(f"transform: expected 'km' or 'identity', got {transform!r}")
+        if self._data is None:
+            raise ValueError("this fit was returned without its data (as the fits of an "
+                             "interaction test are); fit the model with cox_ph to test "
+                             "proportional hazards")
         pr = self._data.prepared
         p = len(self.coef)
         terms = K.evaluate(pr, self.coef, want_groups=True)
