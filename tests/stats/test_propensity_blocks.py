@@ -170,3 +170,21 @@ def test_balance_weighted_means_over_row_blocks(monkeypatch, block):
         else:
             assert len(parts) > 1
             np.testing.assert_allclose(have, whole, rtol=1e-13)
+
+
+def test_balance_of_a_frame_with_a_block_per_column_is_that_of_one_block():
+    # the columns are read one by one (no n x p copy of a frame of many blocks): the same
+    # table, bit for bit, as from the consolidated frame
+    from poems_cohort.stats import balance_table
+
+    rng = np.random.default_rng(3)
+    n = 500
+    block = np.vstack([rng.normal(50, 9, n), (rng.random(n) < 0.3).astype(float),
+                       rng.gamma(2.0, 3.0, n)])
+    one = pd.DataFrame(block.T, columns=["a", "b", "c"], copy=False)
+    many = pd.DataFrame({c: block[j].copy() for j, c in enumerate(one.columns)}, copy=False)
+    assert one._mgr.nblocks == 1 and many._mgr.nblocks == 3
+    arm = rng.choice(np.array(["A", "B", "C"], dtype=object), n)
+    w = rng.random(n) + 0.5
+    pd.testing.assert_frame_equal(balance_table(many, arm, w).to_frame(),
+                                  balance_table(one, arm, w).to_frame(), check_exact=True)

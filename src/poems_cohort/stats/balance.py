@@ -53,6 +53,18 @@ class BalanceTable:
         return frame_repr(head, self.table)
 
 
+def _weighted_sums(cols: list[np.ndarray], rows: np.ndarray, w: np.ndarray, total: np.ndarray,
+                   start: int) -> np.ndarray:
+    """``total`` plus ``w @ X[rows]``, X the columns ``cols`` side by side (the first block,
+    ``start == 0``, is the product alone). The block's rows are gathered into a row-major
+    matrix, the layout of ``X[rows]``, so BLAS sums them as it did on that copy."""
+    xs = np.empty((len(rows), len(cols)))
+    for c, v in enumerate(cols):
+        np.take(v, rows, out=xs[:, c])
+    part = w @ xs
+    return part if start == 0 else total + part
+
+
 def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
                   reference: Any = None, levels: Sequence[Any] | None = None,
                   binary: Sequence[str] | None = None) -> BalanceTable:
@@ -84,9 +96,11 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
                                                  or covariates[c].dtype == bool)]
     if bad:
         raise ValueError(f"covariates: column(s) {bad} are not numeric; use covariate_design first")
-    x = covariates.to_numpy(dtype=float, na_value=np.nan)
-    # column by column (a view each for a frame of one float block): no n x p temporaries
-    cols = [x[:, c] for c in range(x.shape[1])]
+    # column by column (a view each of a float column, whether the frame holds one block or a
+    # block per column): no n x p copy of the frame, no n x p temporaries
+    cols = [covariates.iloc[:, c].to_numpy(dtype=float, na_value=np.nan)
+            for c in range(covariates.shape[1])]
+    n_rows = len(covariates)
     first = first_cell(cols, np.isnan)
     if first is not None:
         i, j = first
@@ -94,8 +108,8 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
                          f"position {i}")
     codes, lev = as_groups("treatment", treatment, levels=levels)
     w = as_weights("weights", weights)
-    if not (len(codes) == len(w) == len(x)):
-        raise ValueError(f"inputs differ in length: covariates={len(x)}, treatment={len(codes)}, "
+    if not (len(codes) == len(w) == n_rows):
+        raise ValueError(f"inputs differ in length: covariates={n_rows}, treatment={len(codes)}, "
                          f"weights={len(w)}")
     if len(lev) < 2:
         raise ValueError(f"treatment: at least 2 arms are needed, got {list(lev)}")
@@ -146,8 +160,7 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
         rows_j = np.flatnonzero(sel)
         wsum = np.zeros(len(cols))
         for b in range(0, nj, ROW_BLOCK):
-            part = ws[b:b + ROW_BLOCK] @ x[rows_j[b:b + ROW_BLOCK]]
-            wsum = part if b == 0 else wsum + part
+            wsum = _weighted_sums(cols, rows_j[b:b + ROW_BLOCK], ws[b:b + ROW_BLOCK], wsum, b)
         wmean = wsum / ws.sum()
         del rows_j
         stats[j] = (mean, wmean, var)
