@@ -221,9 +221,12 @@ def _fill_values(values: np.ndarray, out: np.ndarray) -> None:
 
 
 def _design(data: pd.DataFrame, covariates: Sequence[str]
-            ) -> tuple[np.ndarray, tuple[str, ...], tuple[tuple[int, ...], ...]]:
-    # each design column is described first and written straight into the n x p matrix (no list
-    # of n-long columns beside it: at registry size the design is the largest array of a fit)
+            ) -> tuple[list[Callable[[np.ndarray], None]], tuple[str, ...],
+                       tuple[tuple[int, ...], ...]]:
+    # each design column is described (a function writing it into a given n-long array), not
+    # made: the kernel writes them one at a time into its sorted copy, so the n x p design in
+    # the data's order is never held beside it (at registry size the design is the largest
+    # array of a fit)
     fill: list[Callable[[np.ndarray], None]] = []
     names: list[str] = []
     term_cols: list[tuple[int, ...]] = []
@@ -255,11 +258,15 @@ def _design(data: pd.DataFrame, covariates: Sequence[str]
             fill.append(partial(_fill_values, column))
             term_cols.append((len(names),))
             names.append(var)
-    # column-major: each column is contiguous, written and later gathered in one pass
-    x = np.empty((len(data), len(fill)), order="F")
+    return fill, tuple(names), tuple(term_cols)
+
+
+def _design_matrix(fill: Sequence[Callable[[np.ndarray], None]], n: int) -> np.ndarray:
+    """The n x p design (column-major: each column contiguous, written in one pass)."""
+    x = np.empty((n, len(fill)), order="F")
     for k, f in enumerate(fill):
         f(x[:, k])
-    return x, tuple(names), tuple(term_cols)
+    return x
 
 
 def _full_rank(pr: K.Prepared) -> bool:
@@ -441,7 +448,7 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         raise ValueError(f"covariates: repeated names in {list(covariates)}")
     time = as_times(f"duration {duration!r}", data[duration])
     status = as_status(f"event {event!r}", data[event])
-    x, names, term_cols = _design(data, covariates)
+    columns, names, term_cols = _design(data, covariates)
     if isinstance(weights, str):
         if weights not in data.columns:
             raise ValueError(f"weights: no column {weights!r} in data")
@@ -466,14 +473,17 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         # weights <= 0). Keeping it would be wrong under Efron ties: the Efron terms of a tied
         # death time count the deaths, and a weight-0 death would still add a term.
         keep = w > 0
-        time, status, x, w, scode = time[keep], status[keep], x[keep], w[keep], scode[keep]
+        x = _design_matrix(columns, n)[keep]
+        columns = [partial(_fill_values, x[:, k]) for k in range(x.shape[1])]
+        time, status, w, scode = time[keep], status[keep], w[keep], scode[keep]
         n = int(keep.sum())
         if n == 0:
             raise ValueError("weights: every weight is 0; no observation is left")
     if status.sum() == 0:
         raise ValueError(f"event {event!r}: no events, the Cox model cannot be fitted")
-    pr = K.prepare(x, time, status, w, scode, efron=(ties == "efron"))
-    del x  # the kernel holds its own sorted copy
+    # the kernel writes each design column into its own sorted copy, one column at a time
+    pr = K.prepare(columns, time, status, w, scode, efron=(ties == "efron"))
+    del columns
     if not _full_rank(pr):
         raise ValueError(f"covariates: the design columns {list(names)} are collinear or constant")
     p = len(names)
