@@ -251,6 +251,12 @@ def _design(data: pd.DataFrame, covariates: Sequence[str]
                 fill.append(partial(_fill_level, codes, j))
                 names.append(f"{var}{lev}")
             term_cols.append(tuple(range(start, len(names))))
+        elif isinstance(s.dtype, np.dtype) and s.dtype == bool:
+            # written as 1.0 / 0.0 when the kernel asks for the column: no float copy held
+            # beside the booleans (8 bytes a row per column)
+            fill.append(partial(_fill_values, s.to_numpy()))
+            term_cols.append((len(names),))
+            names.append(var)
         else:
             values = s.to_numpy(dtype=float, na_value=np.nan) if s.dtype == bool or \
                 pd.api.types.is_extension_array_dtype(s.dtype) else s
