@@ -294,6 +294,38 @@ def test_interaction_with_an_arm_absent_from_a_subgroup() -> None:
     assert "not estimable" in repr(res) and res.to_frame().loc[0, "df"] == 1
 
 
+def test_interaction_fits_are_returned_without_their_data() -> None:
+    # the two fits keep their coefficients and tests, not their sorted copies of the data; the
+    # values are those of cox_ph on the float dummies (the test builds them as booleans)
+    rng = np.random.default_rng(5)
+    n = 400
+    d = pd.DataFrame({"arm": rng.choice(["A", "B", "C"], n), "sub": rng.choice(["lo", "hi"], n),
+                      "t": rng.exponential(10, n).round(1) + 0.1, "e": rng.integers(0, 2, n),
+                      "age": rng.normal(60, 8, n)})
+    res = cox_interaction_test(d, "t", "e", "arm", "sub", covariates=["age"])
+    dummies = d.assign(armB=(d.arm == "B") * 1.0, armC=(d.arm == "C") * 1.0,
+                       sublo=(d["sub"] == "lo") * 1.0,
+                       p1=((d.arm == "B") & (d["sub"] == "lo")) * 1.0,
+                       p2=((d.arm == "C") & (d["sub"] == "lo")) * 1.0)
+    reduced = cox_ph(dummies, "t", "e", ["armB", "armC", "sublo", "age"])
+    full = cox_ph(dummies, "t", "e", ["armB", "armC", "sublo", "age", "p1", "p2"])
+    assert res.interaction_terms == ("armB:sublo", "armC:sublo") and res.df == 2
+    assert res.reduced.names == ("armB", "armC", "sublo", "age")
+    assert res.full.names == ("armB", "armC", "sublo", "age", "armB:sublo", "armC:sublo")
+    assert res.loglik_reduced == reduced.loglik and res.loglik_full == full.loglik
+    np.testing.assert_array_equal(res.reduced.coef, reduced.coef)
+    np.testing.assert_array_equal(res.full.coef, full.coef)
+    np.testing.assert_array_equal(res.full.var, full.var)
+    for fit in (res.reduced, res.full):
+        assert fit._data is None
+        held = [v for v in vars(fit).values() if isinstance(v, np.ndarray)]
+        assert held and max(v.size for v in held) <= len(fit.coef) ** 2
+        assert "Cox model" in repr(fit) and len(fit.to_frame()) == len(fit.coef)
+        with pytest.raises(ValueError, match="without its data"):
+            fit.proportional_hazards_test()
+    assert "chisq=" in repr(res) and res.to_frame().loc[0, "n"] == n
+
+
 def test_interaction_errors() -> None:
     d = pd.DataFrame({"arm": ["A", "B"] * 5, "sub": ["x"] * 10, "t": np.arange(1.0, 11),
                       "e": [1] * 10})

@@ -259,3 +259,35 @@ def test_a_diverging_adjustment_covariate_is_named_and_left_out_of_the_ph_test()
     b = only_group.proportional_hazards_test("km", drop_infinite=True)
     np.testing.assert_array_equal(a.statistic, b.statistic)
     assert a.global_test == b.global_test
+
+
+def test_the_kernel_writes_the_design_column_by_column_as_from_the_matrix() -> None:
+    # cox_ph hands the kernel one function per design column (the n x p design in the data's
+    # order is never made): the sorted copy is the one made from the matrix, bit for bit
+    from poems_cohort.stats import _cox_kernel as K
+    from poems_cohort.stats.cox import _design, _design_matrix
+
+    rng = np.random.default_rng(4)
+    n = 300
+    d = pd.DataFrame({"t": rng.exponential(5, n).round(1), "e": rng.integers(0, 2, n),
+                      "age": rng.normal(60, 9, n), "arm": rng.choice(["A", "B", "C"], n),
+                      "flag": rng.random(n) < 0.4})
+    columns, names, _ = _design(d, ["age", "arm", "flag"])
+    assert names == ("age", "armB", "armC", "flag")
+    x = _design_matrix(columns, n)
+    args = (d["t"].to_numpy(float), d["e"].to_numpy(float), np.ones(n), np.zeros(n, np.int64))
+    a, b = K.prepare(x, *args, efron=True), K.prepare(columns, *args, efron=True)
+    assert np.array_equal(a.xt, b.xt) and np.array_equal(a.order, b.order)
+    assert np.array_equal(a.wx_dead, b.wx_dead)
+    # rows of weight 0 are left out as before: the fit is that of the other rows
+    w = np.where(rng.random(n) < 0.2, 0.0, 1.0)
+    fit = cox_ph(d.assign(w=w), "t", "e", ["age", "arm", "flag"], weights="w")
+    sub = cox_ph(d[w > 0], "t", "e", ["age", "arm", "flag"])
+    np.testing.assert_array_equal(fit.coef, sub.coef)
+    assert fit.loglik == sub.loglik and fit.n == sub.n == int((w > 0).sum())
+    # a boolean covariate is written as 1.0 / 0.0 when the kernel asks (no float copy held)
+    as_bool = cox_ph(d, "t", "e", ["age", "arm", "flag"])
+    as_float = cox_ph(d.assign(flag=d["flag"] * 1.0), "t", "e", ["age", "arm", "flag"])
+    np.testing.assert_array_equal(as_bool.coef, as_float.coef)
+    np.testing.assert_array_equal(as_bool.var, as_float.var)
+    assert as_bool.loglik == as_float.loglik

@@ -135,3 +135,56 @@ def test_balance_names_the_first_missing_cell_in_row_order():
     x = pd.DataFrame({"a": [0.0, 1.0, np.nan, 1.0], "b": [1.0, np.nan, 0.0, 1.0]})
     with pytest.raises(ValueError, match=r"missing value in column 'b' at row position 1"):
         balance_table(x, ["A", "B", "A", "B"], np.ones(4))
+
+
+@pytest.mark.parametrize("block", [7, 100, 1 << 16])
+def test_balance_weighted_means_over_row_blocks(monkeypatch, block):
+    # the weighted means are products with ROW_BLOCK of the arm's rows at a time, added in
+    # order: one block is the one product of the whole arm, bit for bit; more blocks agree with
+    # it to rounding
+    from poems_cohort.stats import balance as bal_mod
+    from poems_cohort.stats import balance_table
+
+    monkeypatch.setattr(bal_mod, "ROW_BLOCK", block)
+    rng = np.random.default_rng(block)
+    n = 1001
+    x = pd.DataFrame({"a": rng.normal(50, 9, n), "b": (rng.random(n) < 0.3).astype(float),
+                      "c": rng.gamma(2.0, 3.0, n)})
+    arm = rng.choice(np.array(["A", "B", "C"], dtype=object), n)
+    w = rng.random(n) + 0.5
+    got = balance_table(x, arm, w).to_frame()
+    xv = x.to_numpy()
+    for level in ("A", "B"):
+        sel = arm == level
+        rows, ws = np.flatnonzero(sel), w[sel]
+        parts = [ws[b:b + block] @ xv[rows[b:b + block]] for b in range(0, len(rows), block)]
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        col = "weighted_mean_reference" if level == "A" else "weighted_mean_group"
+        have = got[got["group"] == "B"][col].to_numpy()
+        assert np.array_equal(have, total / ws.sum())
+        whole = (ws @ xv[sel]) / ws.sum()
+        if block >= len(rows):
+            assert np.array_equal(have, whole)
+        else:
+            assert len(parts) > 1
+            np.testing.assert_allclose(have, whole, rtol=1e-13)
+
+
+def test_balance_of_a_frame_with_a_block_per_column_is_that_of_one_block():
+    # the columns are read one by one (no n x p copy of a frame of many blocks): the same
+    # table, bit for bit, as from the consolidated frame
+    from poems_cohort.stats import balance_table
+
+    rng = np.random.default_rng(3)
+    n = 500
+    block = np.vstack([rng.normal(50, 9, n), (rng.random(n) < 0.3).astype(float),
+                       rng.gamma(2.0, 3.0, n)])
+    one = pd.DataFrame(block.T, columns=["a", "b", "c"], copy=False)
+    many = pd.DataFrame({c: block[j].copy() for j, c in enumerate(one.columns)}, copy=False)
+    assert one._mgr.nblocks == 1 and many._mgr.nblocks == 3
+    arm = rng.choice(np.array(["A", "B", "C"], dtype=object), n)
+    w = rng.random(n) + 0.5
+    pd.testing.assert_frame_equal(balance_table(many, arm, w).to_frame(),
+                                  balance_table(one, arm, w).to_frame(), check_exact=True)

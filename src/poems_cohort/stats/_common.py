@@ -139,9 +139,11 @@ def as_groups(name: str, values: Any, *, levels: Sequence[Any] | None = None
     pandas Categorical, else the sorted distinct values (R's factor order). Missing values are an
     error: drop them before calling.
     """
-    s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object)
-                                                               if not isinstance(values, pd.Categorical)
-                                                               else values)
+    # an array stays an object Series: pandas would otherwise infer its text as a ``str``
+    # column, and coding that against the levels costs 80 bytes a row (18 as objects)
+    s = values if isinstance(values, pd.Series) else (
+        pd.Series(values) if isinstance(values, pd.Categorical)
+        else pd.Series(np.asarray(values, dtype=object), dtype=object))
     if s.isna().any():
         i = int(np.flatnonzero(s.isna().to_numpy())[0])
         raise ValueError(f"{name}: missing value at position {i}")

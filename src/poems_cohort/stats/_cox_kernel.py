@@ -18,6 +18,7 @@ over the tied deaths), each entering with the mean death weight ``W/m``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,9 +74,13 @@ def _argsort_codes(key: np.ndarray, top: int) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
-def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarray,
-            stratum: np.ndarray, *, efron: bool) -> Prepared:
-    n, p = x.shape
+def prepare(x: np.ndarray | Sequence[Callable[[np.ndarray], None]], time: np.ndarray,
+            event: np.ndarray, weight: np.ndarray, stratum: np.ndarray, *,
+            efron: bool) -> Prepared:
+    """The sorted, centred data of a fit. ``x`` is the n x p design, or p functions each
+    writing one design column into a given n-long array (the design is then never held
+    whole in the data's order: one column at a time is written, then gathered)."""
+    n, p = (len(time), len(x)) if not isinstance(x, np.ndarray) else x.shape
     # time codes 0..U-1 in descending time (+0.0 makes -0.0 equal to 0.0)
     tcode, utime = pd.factorize(np.asarray(time, dtype=np.float64) + 0.0, sort=True)
     u = len(utime)
@@ -122,8 +127,15 @@ def prepare(x: np.ndarray, time: np.ndarray, event: np.ndarray, weight: np.ndarr
     # partial likelihood does not change; strata at different covariate levels then keep x beta
     # small and the information free of cancellation)
     xt = np.empty((p, n))
-    for j in range(p):
-        np.take(x[:, j], order, out=xt[j])
+    if isinstance(x, np.ndarray):
+        for j in range(p):
+            np.take(x[:, j], order, out=xt[j])
+    else:
+        column = np.empty(n)
+        for j, fill in enumerate(x):
+            fill(column)
+            np.take(column, order, out=xt[j])
+        del column
     g_size = np.diff(np.append(g_start, n))
     if len(gs_first) == 1:
         xt -= xt.mean(axis=1, keepdims=True)

@@ -20,6 +20,11 @@ COLUMNS = ("covariate", "group", "reference", "binary", "mean_group", "mean_refe
            "smd_weighted")
 
 
+#: rows of an arm per product for the weighted means (as ``multinomial_logit``'s blocks): an arm
+#: of up to this many rows is one product, as before the blocks
+ROW_BLOCK = 1 << 16
+
+
 @dataclass(frozen=True, repr=False, eq=False)
 class BalanceTable:
     """Standardised mean differences of each covariate, each arm against ``reference``.
@@ -46,6 +51,18 @@ class BalanceTable:
                 f"{list(self.levels)} against {self.reference!r}; max |SMD| "
                 f"{self.max_abs_smd(False):.4g} unweighted, {self.max_abs_smd(True):.4g} weighted")
         return frame_repr(head, self.table)
+
+
+def _weighted_sums(cols: list[np.ndarray], rows: np.ndarray, w: np.ndarray, total: np.ndarray,
+                   start: int) -> np.ndarray:
+    """``total`` plus ``w @ X[rows]``, X the columns ``cols`` side by side (the first block,
+    ``start == 0``, is the product alone). The block's rows are gathered into a row-major
+    matrix, the layout of ``X[rows]``, so BLAS sums them as it did on that copy."""
+    xs = np.empty((len(rows), len(cols)))
+    for c, v in enumerate(cols):
+        np.take(v, rows, out=xs[:, c])
+    part = w @ xs
+    return part if start == 0 else total + part
 
 
 def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
@@ -79,9 +96,11 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
                                                  or covariates[c].dtype == bool)]
     if bad:
         raise ValueError(f"covariates: column(s) {bad} are not numeric; use covariate_design first")
-    x = covariates.to_numpy(dtype=float, na_value=np.nan)
-    # column by column (a view each for a frame of one float block): no n x p temporaries
-    cols = [x[:, c] for c in range(x.shape[1])]
+    # column by column (a view each of a float column, whether the frame holds one block or a
+    # block per column): no n x p copy of the frame, no n x p temporaries
+    cols = [covariates.iloc[:, c].to_numpy(dtype=float, na_value=np.nan)
+            for c in range(covariates.shape[1])]
+    n_rows = len(covariates)
     first = first_cell(cols, np.isnan)
     if first is not None:
         i, j = first
@@ -89,8 +108,8 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
                          f"position {i}")
     codes, lev = as_groups("treatment", treatment, levels=levels)
     w = as_weights("weights", weights)
-    if not (len(codes) == len(w) == len(x)):
-        raise ValueError(f"inputs differ in length: covariates={len(x)}, treatment={len(codes)}, "
+    if not (len(codes) == len(w) == n_rows):
+        raise ValueError(f"inputs differ in length: covariates={n_rows}, treatment={len(codes)}, "
                          f"weights={len(w)}")
     if len(lev) < 2:
         raise ValueError(f"treatment: at least 2 arms are needed, got {list(lev)}")
@@ -135,10 +154,15 @@ def balance_table(covariates: pd.DataFrame, treatment: Any, weights: Any, *,
                 np.multiply(dev, dev, out=dev)
                 sample_var[c] = np.add.accumulate(dev)[-1] / (nj - 1)
         var = np.where(is_bin, mean * (1 - mean), sample_var)
-        # the weighted means as one product with the arm's rows (BLAS's order of the sums)
-        xs = x[sel]
-        wmean = (ws @ xs) / ws.sum()
-        del xs
+        # the weighted means as products with the arm's rows, ROW_BLOCK rows at a time (one
+        # block up to 65,536 rows: the one product of before, BLAS's order of the sums; above,
+        # the blocks' sums added in order), without the arm's n_j x p copy
+        rows_j = np.flatnonzero(sel)
+        wsum = np.zeros(len(cols))
+        for b in range(0, nj, ROW_BLOCK):
+            wsum = _weighted_sums(cols, rows_j[b:b + ROW_BLOCK], ws[b:b + ROW_BLOCK], wsum, b)
+        wmean = wsum / ws.sum()
+        del rows_j
         stats[j] = (mean, wmean, var)
     rows = []
     m_r, wm_r, v_r = stats[ref]

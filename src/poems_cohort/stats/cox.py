@@ -119,7 +119,10 @@ class CoxResult:
     iterations: int
     converged: bool
     warnings: tuple[str, ...]
-    _data: _FitData = field(repr=False, compare=False)
+    #: the prepared data the diagnostics read; None in a fit returned without it (the fits of
+    #: :func:`~poems_cohort.stats.cox_interaction_test`, which would otherwise hold a sorted
+    #: copy of the data each)
+    _data: _FitData | None = field(repr=False, compare=False)
     #: the coefficients that may be infinite when the fit did not converge (monotone
     #: likelihood), by the rule of the warning; empty when it converged
     infinite: tuple[str, ...] = ()
@@ -162,6 +165,10 @@ class CoxResult:
         """
         if transform not in ("km", "identity"):
             raise ValueError(f"transform: expected 'km' or 'identity', got {transform!r}")
+        if self._data is None:
+            raise ValueError("this fit was returned without its data (as the fits of an "
+                             "interaction test are); fit the model with cox_ph to test "
+                             "proportional hazards")
         pr = self._data.prepared
         p = len(self.coef)
         terms = K.evaluate(pr, self.coef, want_groups=True)
@@ -214,9 +221,12 @@ def _fill_values(values: np.ndarray, out: np.ndarray) -> None:
 
 
 def _design(data: pd.DataFrame, covariates: Sequence[str]
-            ) -> tuple[np.ndarray, tuple[str, ...], tuple[tuple[int, ...], ...]]:
-    # each design column is described first and written straight into the n x p matrix (no list
-    # of n-long columns beside it: at registry size the design is the largest array of a fit)
+            ) -> tuple[list[Callable[[np.ndarray], None]], tuple[str, ...],
+                       tuple[tuple[int, ...], ...]]:
+    # each design column is described (a function writing it into a given n-long array), not
+    # made: the kernel writes them one at a time into its sorted copy, so the n x p design in
+    # the data's order is never held beside it (at registry size the design is the largest
+    # array of a fit)
     fill: list[Callable[[np.ndarray], None]] = []
     names: list[str] = []
     term_cols: list[tuple[int, ...]] = []
@@ -241,6 +251,12 @@ def _design(data: pd.DataFrame, covariates: Sequence[str]
                 fill.append(partial(_fill_level, codes, j))
                 names.append(f"{var}{lev}")
             term_cols.append(tuple(range(start, len(names))))
+        elif isinstance(s.dtype, np.dtype) and s.dtype == bool:
+            # written as 1.0 / 0.0 when the kernel asks for the column: no float copy held
+            # beside the booleans (8 bytes a row per column)
+            fill.append(partial(_fill_values, s.to_numpy()))
+            term_cols.append((len(names),))
+            names.append(var)
         else:
             values = s.to_numpy(dtype=float, na_value=np.nan) if s.dtype == bool or \
                 pd.api.types.is_extension_array_dtype(s.dtype) else s
@@ -248,11 +264,15 @@ def _design(data: pd.DataFrame, covariates: Sequence[str]
             fill.append(partial(_fill_values, column))
             term_cols.append((len(names),))
             names.append(var)
-    # column-major: each column is contiguous, written and later gathered in one pass
-    x = np.empty((len(data), len(fill)), order="F")
+    return fill, tuple(names), tuple(term_cols)
+
+
+def _design_matrix(fill: Sequence[Callable[[np.ndarray], None]], n: int) -> np.ndarray:
+    """The n x p design (column-major: each column contiguous, written in one pass)."""
+    x = np.empty((n, len(fill)), order="F")
     for k, f in enumerate(fill):
         f(x[:, k])
-    return x, tuple(names), tuple(term_cols)
+    return x
 
 
 def _full_rank(pr: K.Prepared) -> bool:
@@ -434,7 +454,7 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         raise ValueError(f"covariates: repeated names in {list(covariates)}")
     time = as_times(f"duration {duration!r}", data[duration])
     status = as_status(f"event {event!r}", data[event])
-    x, names, term_cols = _design(data, covariates)
+    columns, names, term_cols = _design(data, covariates)
     if isinstance(weights, str):
         if weights not in data.columns:
             raise ValueError(f"weights: no column {weights!r} in data")
@@ -459,14 +479,17 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         # weights <= 0). Keeping it would be wrong under Efron ties: the Efron terms of a tied
         # death time count the deaths, and a weight-0 death would still add a term.
         keep = w > 0
-        time, status, x, w, scode = time[keep], status[keep], x[keep], w[keep], scode[keep]
+        x = _design_matrix(columns, n)[keep]
+        columns = [partial(_fill_values, x[:, k]) for k in range(x.shape[1])]
+        time, status, w, scode = time[keep], status[keep], w[keep], scode[keep]
         n = int(keep.sum())
         if n == 0:
             raise ValueError("weights: every weight is 0; no observation is left")
     if status.sum() == 0:
         raise ValueError(f"event {event!r}: no events, the Cox model cannot be fitted")
-    pr = K.prepare(x, time, status, w, scode, efron=(ties == "efron"))
-    del x  # the kernel holds its own sorted copy
+    # the kernel writes each design column into its own sorted copy, one column at a time
+    pr = K.prepare(columns, time, status, w, scode, efron=(ties == "efron"))
+    del columns
     if not _full_rank(pr):
         raise ValueError(f"covariates: the design columns {list(names)} are collinear or constant")
     p = len(names)

@@ -5,7 +5,7 @@ interaction (treatment x modifier), as R ``anova(coxph(~ a + b), coxph(~ a * b))
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -20,7 +20,11 @@ __all__ = ["InteractionTest", "cox_interaction_test"]
 
 @dataclass(frozen=True, repr=False, eq=False)
 class InteractionTest:
-    """LR test of the ``interaction_terms`` added to the ``reduced`` model (giving ``full``)."""
+    """LR test of the ``interaction_terms`` added to the ``reduced`` model (giving ``full``).
+
+    ``reduced`` and ``full`` are the two fits without their prepared copies of the data (their
+    coefficients, tests and log-likelihoods; not ``proportional_hazards_test``).
+    """
 
     statistic: float
     df: int
@@ -49,13 +53,20 @@ class InteractionTest:
 
 def _dummies(name: str, s: pd.Series
              ) -> tuple[dict[str, np.ndarray], tuple[Any, ...], np.ndarray]:
+    """Treatment-coded dummies of a factor, as booleans (1 byte per row; ``cox_ph`` reads a
+    boolean column as the floats 1.0 and 0.0), the levels, and the codes."""
     codes, levels = as_groups(name, s)
     counts = np.bincount(codes, minlength=len(levels))
     if len(levels) < 2 or (counts == 0).any():
         raise ValueError(f"{name}: needs at least 2 levels with observations, got "
                          f"{dict(zip(levels, counts.tolist(), strict=True))}")
-    return ({f"{name}{lv}": (codes == j).astype(float) for j, lv in enumerate(levels) if j},
-            levels, codes)
+    return ({f"{name}{lv}": codes == j for j, lv in enumerate(levels) if j}, levels, codes)
+
+
+def _without_data(fit: CoxResult) -> CoxResult:
+    """The fit without its prepared (sorted) copy of the data: its coefficients, tests and
+    log-likelihoods, not its diagnostics (``proportional_hazards_test`` then says so)."""
+    return replace(fit, _data=None)
 
 
 def _rank(rows: np.ndarray, weight: np.ndarray, n: int) -> int:
@@ -95,24 +106,26 @@ def cox_interaction_test(data: pd.DataFrame, duration: str, event: str, treatmen
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     tcols, tlev, tcode = _dummies(treatment, data[treatment])
     mcols, mlev, mcode = _dummies(modifier, data[modifier])
-    frame = pd.DataFrame(index=range(len(data)))
     keep = [duration, event, *covariates]
     if strata is not None:
         keep += [strata] if isinstance(strata, str) else list(strata)
+    columns: dict[str, Any] = {}
     for c in dict.fromkeys(keep):
         if c not in data.columns:
             raise ValueError(f"no column {c!r} in data")
-        frame[c] = data[c].to_numpy()
+        columns[c] = data[c].to_numpy()
     main = {**tcols, **mcols}
-    clash = [c for c in main if c in frame.columns]
+    clash = [c for c in main if c in columns]
     if clash:
         raise ValueError(f"columns {clash} in data clash with the dummy names; rename them")
-    for c, v in main.items():
-        frame[c] = v
+    columns.update(main)
     # every design column is a function of the (treatment, modifier) pair: the ranks are those
-    # of the distinct pairs, each counted as often as it occurs
-    n = len(frame)
-    pair, count = np.unique(tcode.astype(np.int64) * len(mlev) + mcode, return_counts=True)
+    # of the distinct pairs, each counted as often as it occurs (counted, not sorted)
+    n = len(data)
+    counts = np.bincount(tcode * len(mlev) + mcode, minlength=len(tlev) * len(mlev))
+    del tcode, mcode
+    pair = np.flatnonzero(counts)
+    count = counts[pair]
     pt, pm = pair // len(mlev), pair % len(mlev)
     t_rows = {c: (pt == j).astype(float) for j, c in enumerate(tcols, start=1)}
     m_rows = {c: (pm == j).astype(float) for j, c in enumerate(mcols, start=1)}
@@ -125,16 +138,23 @@ def cox_interaction_test(data: pd.DataFrame, duration: str, event: str, treatmen
             trial = np.column_stack([base, v])
             if v.any() and _rank(trial, count, n) > rank:
                 base, rank = trial, rank + 1
-                frame[name] = tcols[tc] * mcols[mc]
+                columns[name] = tcols[tc] & mcols[mc]
                 inter.append(name)
             else:
                 dropped.append(name)
     if not inter:
         raise ValueError(f"no estimable interaction between {treatment!r} and {modifier!r}: every "
                          "product term is empty or collinear")
+    # the dummies and products are booleans (1 byte per row each, not a float column), taken
+    # by the frame as they are; each fit makes its own float design from them
+    frame = pd.DataFrame(columns, copy=False)
     reduced_terms = [*main, *covariates]
-    reduced = cox_ph(frame, duration, event, reduced_terms, ties=ties, strata=strata)
-    full = cox_ph(frame, duration, event, [*reduced_terms, *inter], ties=ties, strata=strata)
+    del columns, main, tcols, mcols
+    # the reduced fit's sorted copy of the data is let go before the full model is fitted
+    reduced = _without_data(cox_ph(frame, duration, event, reduced_terms, ties=ties,
+                                   strata=strata))
+    full = _without_data(cox_ph(frame, duration, event, [*reduced_terms, *inter], ties=ties,
+                                strata=strata))
     stat = 2.0 * (full.loglik - reduced.loglik)
     df = len(inter)
     return InteractionTest(statistic=float(stat), df=df, p_value=float(sps.chi2.sf(stat, df)),

@@ -219,7 +219,11 @@ def propensity_design(frame: pd.DataFrame, prop: Propensity,
     The study lets the design go while the Cox models are fitted (at 10⁷ patients it is
     about 2 GB) and builds it again for the analysis dataset's ``ps_*`` columns."""
     x, _ = _covariate_design(frame, prop.covariates)
-    return x[list(columns)].set_axis(frame.index)
+    # every column kept (no separation): the design as built, not a selection's copy of its
+    # block (two designs at once, 170 bytes a patient each)
+    if list(x.columns) != list(columns):
+        x = x[list(columns)]
+    return x.set_axis(frame.index)
 
 
 def fit_propensity(frame: pd.DataFrame, plan: AnalysisPlan) -> Propensity:
