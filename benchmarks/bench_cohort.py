@@ -15,27 +15,16 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from poems_cohort.cohort import load_cohort
 from poems_cohort.synth.generator import generate_cohort
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 SEED = 1
 
-
-def best_of(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
-    best = np.inf
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def baseline(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

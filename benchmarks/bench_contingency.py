@@ -10,22 +10,13 @@ table of n = 2,000 (8 s, ``fisher.test(x, workspace = 2e8)``) is quoted, not mea
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 from scipy import special as spc
 from scipy import stats as sps
 
 from poems_cohort.stats import _fisher, fisher_exact
-
-
-def best_of(f: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = f()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 
 def brute_force_p(table: np.ndarray) -> float:
@@ -84,14 +75,14 @@ def main() -> None:
     # 2 x 3, n = 10,000: target 0.1 s; brute force enumerates all ~11 million tables
     t = np.array([[1500, 1800, 1700], [1600, 1650, 1750]])
     ours, res = best_of(lambda: fisher_exact(t))
-    base, bp = best_of(lambda: brute_force_p(t), repeat=1)
+    base, bp = best_of(lambda: brute_force_p(t), 1)
     assert abs(res.p_value / bp - 1) < 1e-9, (res.p_value, bp)
     report("2x3 n=10000 exact", ours, 0.1, "brute force", base)
 
     # 3 x 3, small enough to enumerate: the ratio to brute force
     t = np.array([[22, 17, 11], [15, 20, 16], [12, 14, 23]])
     ours, res = best_of(lambda: fisher_exact(t))
-    base, bp = best_of(lambda: brute_force_p(t), repeat=1)
+    base, bp = best_of(lambda: brute_force_p(t), 1)
     assert abs(res.p_value / bp - 1) < 1e-9, (res.p_value, bp)
     report(f"3x3 n={t.sum()} exact", ours, None, "brute force", base)
 
@@ -100,7 +91,7 @@ def main() -> None:
     for t in (np.array([[200, 230, 240], [210, 250, 190], [220, 215, 245]]),
               np.array([[240, 200, 230], [210, 250, 190], [180, 215, 285]]),
               np.array([[250, 195, 225], [205, 255, 190], [175, 210, 295]])):
-        ours, res = best_of(lambda t=t: fisher_exact(t), repeat=2)
+        ours, res = best_of(lambda t=t: fisher_exact(t), 2)
         report(f"3x3 n={t.sum()} exact (p={res.p_value:.2g})", ours, 1.0, "R fisher.test (quoted)",
                8.0)
 
@@ -113,7 +104,7 @@ def main() -> None:
     except ValueError as exc:
         report(f"3x3 n={t.sum()} exact: refused after", time.perf_counter() - t0, None)
         print(f"    {exc}")
-    mc, res = best_of(lambda: fisher_exact(t, monte_carlo=10_000, seed=1), repeat=1)
+    mc, res = best_of(lambda: fisher_exact(t, monte_carlo=10_000, seed=1), 1)
     report(f"3x3 n={t.sum()} Monte Carlo B=10000 (p={res.p_value:.3g})", mc, None)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,19 +26,12 @@ from tests.report.study_variants import with_arms, with_patients  # noqa: E402
 
 from poems_cohort.report.figures import figure2  # noqa: E402
 from poems_cohort.workflow import run as run_pipeline  # noqa: E402
+from timing import best_of  # noqa: E402  (benchmarks/timing.py, beside this script)
 
 SVG_LIMIT = 1_000_000
 ARM_NAMES = ["Bortezomib-dex", "Lenalidomide", "Daratumumab", "Radiotherapy", "ASCT",
              "MDex", "LDex", "Other"]
 
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def main() -> int:

@@ -43,15 +43,7 @@ from poems_cohort.report.narrative import narrative
 from poems_cohort.report.tables import all_tables
 from poems_cohort.report.xlsx_out import xlsx_bytes
 from poems_cohort.workflow import compute
-
-
-def cpu(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.process_time()
-        out = fn()
-        best = min(best, time.process_time() - t)
-    return best, out
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 
 def digest(pieces: Any) -> str:
@@ -83,7 +75,7 @@ def main() -> int:
     rows: list[tuple[str, float]] = []
 
     def part(name: str, fn: Callable[[], Any], repeat: int = args.repeat) -> Any:
-        secs, out = cpu(fn, repeat)
+        secs, out = best_of(fn, repeat, time.process_time)
         rows.append((name, secs))
         print(f"  {name:<38} {secs:8.2f}", flush=True)
         return out
@@ -107,10 +99,11 @@ def main() -> int:
     real = output.csv_text
     output.csv_text = lambda part, *, header: None  # type: ignore[assignment]
     try:
-        before, old = cpu(lambda: digest(output.csv_pieces(ds, synthetic=syn)), 1)
+        before, old = best_of(lambda: digest(output.csv_pieces(ds, synthetic=syn)), 1,
+                              time.process_time)
     finally:
         output.csv_text = real
-    arrow_s, _ = cpu(lambda: pacsv.write_csv(pa.Table.from_pandas(ds, preserve_index=False),
+    arrow_s, _ = best_of(lambda: pacsv.write_csv(pa.Table.from_pandas(ds, preserve_index=False),
                                              io.BytesIO()), args.repeat)
     dataset = dict(rows)["analysis_dataset.csv"]
     print("baselines (same run)")

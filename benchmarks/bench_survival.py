@@ -13,12 +13,11 @@ every distinct time, log-rank statistic) or the run fails.
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import numpy as np
 
 from poems_cohort.stats import kaplan_meier_by_group, logrank_test
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 MEDIANS = (30.0, 40.0, 55.0)
 CENSORED_SHARE = 0.4
@@ -56,15 +55,6 @@ def theirs(time_: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[lis
     return curves, float(test.test_statistic)
 
 
-def best_of(fn: Callable, args: tuple, repeats: int) -> tuple[float, object]:
-    best = np.inf
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn(*args)
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
 
 def check_agreement(our: tuple[list, float], their: tuple[list, float], n: int) -> float:
     """Largest relative difference; raises if the libraries disagree."""
@@ -92,8 +82,8 @@ def main() -> None:
         n = int(size)
         data = simulate(n)
         repeats = args.repeats if n < 10_000_000 else max(1, min(args.repeats, 2))
-        t_ours, r_ours = best_of(ours, data, repeats)
-        t_theirs, r_theirs = best_of(theirs, data, repeats)
+        t_ours, r_ours = best_of(lambda d=data: ours(*d), repeats)
+        t_theirs, r_theirs = best_of(lambda d=data: theirs(*d), repeats)
         diff = check_agreement(r_ours, r_theirs, n)
         print(f"{n:>10} {t_ours:>9.3f} {t_theirs:>12.3f} {t_theirs / t_ours:>6.1f}x {diff:>13.2e}",
               flush=True)
