@@ -200,3 +200,16 @@ def test_tails_with_few_patients_at_risk_are_cut(figures, results):
     assert kept <= ax.get_xlim()[1] < kept + (ticks[1] - ticks[0])
     whole = draw_figure2(results, PlotSettings(min_at_risk_fraction=0.0))
     assert panels(whole)["a"][0].get_xlim()[1] >= follow_up
+
+
+def test_number_at_risk_ignores_rows_of_a_missing_group():
+    """A row whose group is missing (a nullable text column) belongs to no group: the group's
+    number at risk is read from its own rows, as the row-by-row selection did."""
+    from poems_cohort.report.km_plot import at_risk_at, at_risk_row
+
+    at_risk = pd.DataFrame({"group": pd.array(["A", None, "A"], dtype="string"),
+                            "time": [0.0, 12.0, 12.0], "n_risk": [10, 5, 7]})
+    curves = pd.DataFrame({"group": pd.array(["A", None], dtype="string"),
+                           "time": [0.0, 30.0]})
+    assert at_risk_at(at_risk, curves, "A", 12.0) == "7"
+    assert at_risk_row(at_risk, curves, "A", [0.0, 12.0]) == ["10", "7"]

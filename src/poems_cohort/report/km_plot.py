@@ -253,10 +253,10 @@ def at_risk_at(at_risk: pd.DataFrame, curves: pd.DataFrame, group: str, time: fl
 def at_risk_row(at_risk: pd.DataFrame, curves: pd.DataFrame, group: str,
                 times: Sequence[float]) -> list[str]:
     """:func:`at_risk_at` of ``group`` at each of ``times``, the group's rows selected once."""
-    part = at_risk[(at_risk["group"] == group).to_numpy(bool)]
+    part = at_risk[(at_risk["group"] == group).to_numpy(bool, na_value=False)]
     at = part["time"].to_numpy(float)
     n_risk = part["n_risk"]
-    seen = curves.loc[(curves["group"] == group).to_numpy(bool), "time"]
+    seen = curves.loc[(curves["group"] == group).to_numpy(bool, na_value=False), "time"]
     last = float(seen.max()) if len(seen) else None
     cells = []
     for time in times:
