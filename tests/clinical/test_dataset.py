@@ -201,3 +201,18 @@ def test_analysis_frame_is_the_concatenated_columns_without_copying_them():
     assert isinstance(got.index, pd.RangeIndex)
     # each column is its own block (the pieces' arrays, not a copy of them)
     assert got._mgr.nblocks == len(ANALYSIS_COLUMNS)
+
+
+def test_only_zero_one_integer_columns_become_eight_bit_flags():
+    """``Int8`` holds -128..127: a nullable integer column with any other value keeps
+    ``Int64`` (pandas' cast would wrap 200 into -56 silently); 0/1 flags, all-missing ones
+    included, are narrowed."""
+    from poems_cohort.clinical.dataset import _is_flag
+
+    assert _is_flag(pd.Series([0, 1, None], dtype="Int64"))
+    assert _is_flag(pd.Series([None, None], dtype="Int64"))
+    assert _is_flag(pd.Series([], dtype="Int64"))
+    assert not _is_flag(pd.Series([0, 1, 200], dtype="Int64"))
+    assert not _is_flag(pd.Series([0, -1], dtype="Int64"))
+    assert not _is_flag(pd.Series([0, 2], dtype="Int64"))
+    assert not _is_flag(pd.Series([0.0, 1.0]))

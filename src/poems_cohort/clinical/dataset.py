@@ -87,8 +87,13 @@ FLAG_DTYPE = "Int8"
 
 
 def _is_flag(s: pd.Series) -> bool:
-    """A nullable integer 0/1 column (``clinical._frame.flag_int``'s ``Int64``)."""
-    return isinstance(s.dtype, pd.Int64Dtype)
+    """A nullable integer column holding only 0, 1 or missing (``clinical._frame.flag_int``'s
+    ``Int64``). Any other integer column keeps its type: pandas would wrap a value outside
+    -128..127 into ``Int8`` without a word (200 becomes -56)."""
+    if not isinstance(s.dtype, pd.Int64Dtype):
+        return False
+    low, high = s.min(), s.max()
+    return bool(pd.isna(low) or (low >= 0 and high <= 1))
 
 
 def derive_analysis_dataset(
