@@ -188,3 +188,59 @@ def test_balance_of_a_frame_with_a_block_per_column_is_that_of_one_block():
     w = rng.random(n) + 0.5
     pd.testing.assert_frame_equal(balance_table(many, arm, w).to_frame(),
                                   balance_table(one, arm, w).to_frame(), check_exact=True)
+
+
+@pytest.mark.parametrize("all_levels", [False, True])
+def test_design_from_computed_columns_is_the_frame_s_design_bit_for_bit(all_levels):
+    # covariate_design_from reads each covariate when it needs it (no frame of them all):
+    # the same columns, values, medians and dropped covariates as from the frame
+    data, _ = _data()
+    data["one"] = 2.0
+    data.index = pd.RangeIndex(100, 100 + len(data))
+    calls: list[str] = []
+
+    def getter(name: str):
+        def get() -> pd.Series:
+            calls.append(name)
+            return data[name].copy()
+        return get
+
+    kw = {"continuous": ["age", "one"], "categorical": ["sex", "stage"], "prefix": "ps_",
+          "all_levels": all_levels}
+    whole = covariate_design(data, **kw)
+    lazy = prop_mod.covariate_design_from({c: getter(c) for c in data.columns}, data.index, **kw)
+    pd.testing.assert_frame_equal(lazy.frame, whole.frame, check_exact=True)
+    assert (lazy.columns, lazy.source, lazy.kind, lazy.medians, lazy.dropped) == (
+        whole.columns, whole.source, whole.kind, whole.medians, whole.dropped)
+    assert lazy.frame._mgr.nblocks == 1
+    assert set(calls) == {"age", "one", "sex", "stage"}  # only the covariates asked for
+
+
+def test_design_from_computed_columns_refuses_bad_columns():
+    data, _ = _data(n=10)
+    cols = {"age": lambda: data["age"], "short": lambda: data["age"].iloc[:5],
+            "arr": lambda: data["age"].to_numpy()}
+    with pytest.raises(ValueError, match=r"no column\(s\) \['nope'\]"):
+        prop_mod.covariate_design_from(cols, data.index, continuous=["nope"])
+    with pytest.raises(ValueError, match="named more than once"):
+        prop_mod.covariate_design_from(cols, data.index, continuous=["age"],
+                                       categorical=["age"])
+    with pytest.raises(ValueError, match=r"covariate 'short': expected a Series of 10 values"):
+        prop_mod.covariate_design_from(cols, data.index, continuous=["short"])
+    with pytest.raises(ValueError, match=r"covariate 'arr': expected a Series of 10 values, got "
+                                         "ndarray"):
+        prop_mod.covariate_design_from(cols, data.index, categorical=["arr"])
+
+
+def test_design_from_computed_columns_keeps_the_columns_asked_for():
+    data, _ = _data()
+    kw = {"continuous": ["age"], "categorical": ["sex", "stage"]}
+    whole = covariate_design(data, **kw)
+    cols = {c: (lambda c=c: data[c]) for c in data.columns}
+    for keep in (["age", "stage_3"], ["stage_3", "age_missing", "sex_M"], list(whole.columns)):
+        got = prop_mod.covariate_design_from(cols, data.index, keep=keep, **kw)
+        pd.testing.assert_frame_equal(got.frame, whole.frame[keep], check_exact=True)
+        assert got.columns == tuple(keep) and got.medians == whole.medians
+    for bad in (["age", "nope"], ["age", "age"]):
+        with pytest.raises(ValueError, match="not distinct columns of the design"):
+            prop_mod.covariate_design_from(cols, data.index, keep=bad, **kw)

@@ -173,3 +173,64 @@ def test_study_patients_shares_own_columns_and_copies_consolidated_ones(consolid
     # own arrays are taken as they are (no copy); a consolidated block is copied, so that the
     # columns left out are not kept alive through it
     assert shares and all(shares) == (not consolidated) and any(shares) == (not consolidated)
+
+
+def test_propensity_design_from_the_rules_is_that_of_the_covariate_values():
+    # the design is built from each covariate as it is read (no frame of the covariate values):
+    # the design of covariate_values' frame, bit for bit
+    from poems_cohort import stats
+    from poems_cohort.study.comparative import COVARIATES, _covariate_design
+
+    derived = derive(None)
+    baseline = baseline_frame(derived.eligibility.included.patients, derived.dataset)
+    names = tuple(RULES)
+    got, dropped = _covariate_design(baseline, names)
+    want = stats.covariate_design(
+        covariate_values(baseline, names),
+        continuous=[n for n in names if COVARIATES[n][0] == "continuous"],
+        categorical=[n for n in names if COVARIATES[n][0] == "binary"])
+    pd.testing.assert_frame_equal(got, want.frame, check_exact=True)
+    assert dropped == list(want.dropped)
+    assert got.shape[1] > 10
+
+
+@pytest.mark.parametrize("dtype", [object, pd.StringDtype("pyarrow", na_value=np.nan),
+                                   pd.StringDtype("python")])
+def test_same_order_of_text_identifiers(dtype):
+    def s(values):
+        return pd.Series(values, dtype=dtype)
+
+    assert same_order(s(["P1", "P2", "P3"]), s(["P1", "P2", "P3"]))
+    assert same_order(s(["P1", "P2"]), pd.Series(["P1", "P2"], dtype=object))
+    assert not same_order(s(["P1", "P2", "P3"]), s(["P2", "P1", "P3"]))
+    assert not same_order(s(["P1", "P2"]), s(["P1", "P2", "P3"]))
+    assert not same_order(s(["P1", None]), s(["P1", None]))
+    assert not same_order(s(["P1", "P1"]), s(["P1", "P1"]))
+    # the same rows as the merge's, the identifiers as text or as objects alike
+    patients = _patients().assign(patient_id=lambda d: d["patient_id"].astype(dtype))
+    ds = _ds([0, 1, 2, 3]).assign(patient_id=lambda d: d["patient_id"].astype(dtype))
+    pd.testing.assert_frame_equal(baseline_frame(patients, ds), _merged(patients, ds))
+
+
+def test_the_design_without_separated_columns_is_the_whole_design_s_other_columns():
+    # fit_propensity builds the design again without the columns separation drops (no copy of
+    # the rest beside it): the whole design's other columns, bit for bit, in one block
+    from poems_cohort.study.comparative import _covariate_design, fit_propensity, rule_columns
+    from poems_cohort.study.comparative_results import comparative_frame
+
+    derived = derive(None)
+    ds = derived.dataset
+    baseline = baseline_frame(derived.eligibility.included.patients, ds)
+    base = baseline[["patient_id", *sorted(rule_columns() & set(baseline.columns)
+                                           - {"patient_id", "regimen", "risk_group", "egfr"})]]
+    frame = comparative_frame(ds, base)
+    asct = np.flatnonzero((frame["regimen"] == "ASCT").to_numpy())[:3]
+    hep = frame["hepatomegaly"].astype("boolean").fillna(False)
+    hep.iloc[asct] = pd.NA  # missing only among ASCT patients: separation
+    frame = frame.assign(hepatomegaly=hep)
+    prop = fit_propensity(frame, derived.plan)
+    separated = [c for c, why in prop.dropped if "separation" in why]
+    assert "hepatomegaly_missing" in separated
+    whole, _ = _covariate_design(frame, prop.covariates)
+    pd.testing.assert_frame_equal(prop.design, whole.drop(columns=separated), check_exact=True)
+    assert prop.design._mgr.nblocks == 1

@@ -45,6 +45,7 @@ from poems_cohort.stats.propensity import CovariateDesign as CovariateDesign
 from poems_cohort.stats.propensity import IptwWeights as IptwWeights
 from poems_cohort.stats.propensity import MultinomialLogit as MultinomialLogit
 from poems_cohort.stats.propensity import covariate_design as covariate_design
+from poems_cohort.stats.propensity import covariate_design_from as covariate_design_from
 from poems_cohort.stats.propensity import iptw_weights as iptw_weights
 from poems_cohort.stats.propensity import multinomial_logit as multinomial_logit
 from poems_cohort.stats.rmst import RmstComparison as RmstComparison

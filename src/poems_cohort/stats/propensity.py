@@ -11,7 +11,7 @@ into ATE weights 1/P(received arm), optionally stabilised and truncated at perce
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +118,43 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
     missing_cols = [c for c in names if c not in data.columns]
     if missing_cols:
         raise ValueError(f"covariates: no column(s) {missing_cols} in data")
+    return _design(data.__getitem__, data.index, continuous, categorical, prefix, all_levels,
+                   None)
+
+
+def covariate_design_from(columns: Mapping[str, Callable[[], pd.Series]], index: pd.Index, *,
+                          continuous: Sequence[str] = (), categorical: Sequence[str] = (),
+                          prefix: str = "", all_levels: bool = False,
+                          keep: Sequence[str] | None = None) -> CovariateDesign:
+    """:func:`covariate_design` on covariates computed when they are read: ``columns[name]()``
+    gives covariate ``name`` as a Series of ``len(index)`` values (it is called more than once,
+    and must give the same values each time). Only one covariate's values are held at a time,
+    never a frame of them all beside the design (at 10⁷ patients, 8 bytes a patient each).
+
+    ``keep``: only these design columns, in this order (each one of the design's, the same
+    values), built as they are: not the whole design and then a selection's copy of it."""
+    if isinstance(continuous, str) or isinstance(categorical, str):
+        raise ValueError("continuous, categorical: expected lists of column names, not a string")
+    names = [*continuous, *categorical]
+    if len(set(names)) != len(names):
+        raise ValueError(f"covariates: a column is named more than once in {names}")
+    missing_cols = [c for c in names if c not in columns]
+    if missing_cols:
+        raise ValueError(f"covariates: no column(s) {missing_cols} in columns")
+
+    def column(name: str) -> pd.Series:
+        s = columns[name]()
+        if not isinstance(s, pd.Series) or len(s) != len(index):
+            raise ValueError(f"covariate {name!r}: expected a Series of {len(index)} values, got "
+                             f"{type(s).__name__} of {len(s)}")
+        return s
+
+    return _design(column, index, continuous, categorical, prefix, all_levels, keep)
+
+
+def _design(column: Callable[[str], pd.Series], index: pd.Index, continuous: Sequence[str],
+            categorical: Sequence[str], prefix: str, all_levels: bool,
+            keep: Sequence[str] | None) -> CovariateDesign:
     # two passes: the first decides the columns (names, sources, kinds), the second fills them
     # into one preallocated block that becomes the frame's own, so the design is held once
     # (a frame made from a dict of columns would copy them all into its block)
@@ -132,7 +169,7 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
         spec.append((full, src, k, how))
 
     for c in continuous:
-        x = _as_numeric_with_nan(f"covariate {c!r}", data[c])
+        x = _as_numeric_with_nan(f"covariate {c!r}", column(c))
         miss = np.isnan(x)
         if miss.all():
             dropped.append((c, "all values missing"))
@@ -146,7 +183,7 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
         if miss.any():
             add(f"{c}_missing", c, "missing", ("missing",))
     for c in categorical:
-        s = data[c]
+        s = column(c)
         miss = s.isna().to_numpy(dtype=bool)
         observed = s[~miss]
         if isinstance(s.dtype, pd.CategoricalDtype):
@@ -171,13 +208,20 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
             add(f"{c}_{lab}", c, "level", ("level", lv))
         if miss.any():
             add(f"{c}_{MISSING_LEVEL}", c, "missing", ("missing",))
-    n = len(data)
+    if keep is not None:
+        by_name = {f: entry for entry in spec for f in (entry[0],)}
+        unknown = [k for k in keep if k not in by_name]
+        if unknown or len(set(keep)) != len(keep):
+            raise ValueError(f"keep: {list(keep)} are not distinct columns of the design "
+                             f"{list(by_name)}")
+        spec = [by_name[k] for k in keep]
+    n = len(index)
     block = np.empty((len(spec), n))  # row j: design column j (the frame's own block)
     done: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # covariate: values, missing
     for j, (_, src, _, how) in enumerate(spec):
         if src not in done:
             done.clear()  # one covariate at a time: each one's columns are consecutive
-            s = data[src]
+            s = column(src)
             if how[0] == "value" or (how[0] == "missing" and src in medians):
                 x = _as_numeric_with_nan(f"covariate {src!r}", s)
                 done[src] = (x, np.isnan(x))
@@ -199,8 +243,8 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
             row[~miss] = np.asarray(vals == how[1], dtype=bool)
     done.clear()
     names_out = [f for f, _, _, _ in spec]
-    frame = (pd.DataFrame(block.T, columns=names_out, index=data.index, copy=False) if spec
-             else pd.DataFrame({}, index=data.index))
+    frame = (pd.DataFrame(block.T, columns=names_out, index=index, copy=False) if spec
+             else pd.DataFrame({}, index=index))
     return CovariateDesign(frame=frame, columns=tuple(names_out),
                            source=tuple(src for _, src, _, _ in spec),
                            kind=tuple(k for _, _, k, _ in spec),

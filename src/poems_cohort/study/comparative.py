@@ -9,6 +9,7 @@ The patient-level columns it uses are exported in the analysis dataset (``mv_*``
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -157,6 +158,11 @@ def covariate_values(baseline: pd.DataFrame, names: tuple[str, ...] | list[str])
     return pd.DataFrame({n: RULES[n](baseline).to_numpy() for n in names}, index=baseline.index)
 
 
+def _covariate_column(baseline: pd.DataFrame, name: str) -> pd.Series:
+    """Covariate ``name`` of ``baseline`` as :func:`covariate_values` gives its column."""
+    return pd.Series(RULES[name](baseline).to_numpy(), index=baseline.index, name=name)
+
+
 def propensity_covariate_names(baseline: pd.DataFrame, plan: AnalysisPlan) -> tuple[str, ...]:
     """The propensity model's covariates: the plan's, or the default rule (the named defaults,
     then each Table 1 candidate with less than ``propensity_max_missing`` missing)."""
@@ -200,14 +206,18 @@ class Propensity:
                 "notes": list(self.notes)}
 
 
-def _covariate_design(frame: pd.DataFrame, names: tuple[str, ...]
+def _covariate_design(frame: pd.DataFrame, names: tuple[str, ...],
+                      keep: Sequence[str] | None = None
                       ) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """The design columns of the covariates ``names`` of ``frame`` (before the separation
-    check) and the covariates the missing-data rule dropped."""
-    values = covariate_values(frame, names)
+    check; ``keep``: only these) and the covariates the missing-data rule dropped."""
     continuous = [n for n in names if COVARIATES[n][0] == "continuous"]
     categorical = [n for n in names if COVARIATES[n][0] == "binary"]
-    design = stats.covariate_design(values, continuous=continuous, categorical=categorical)
+    # each covariate computed when the design reads it, as covariate_values would give it (the
+    # same rule, the same values): never a frame of them all beside the design
+    columns = {n: functools.partial(_covariate_column, frame, n) for n in names}
+    design = stats.covariate_design_from(columns, frame.index, continuous=continuous,
+                                         categorical=categorical, keep=keep)
     # design.frame, not to_frame() (a copy): copy-on-write keeps the design's own intact
     return design.frame, list(design.dropped)
 
@@ -218,11 +228,9 @@ def propensity_design(frame: pd.DataFrame, prop: Propensity,
     frame it was fitted from: the same computation on the same values, so the same numbers.
     The study lets the design go while the Cox models are fitted (at 10⁷ patients it is
     about 2 GB) and builds it again for the analysis dataset's ``ps_*`` columns."""
-    x, _ = _covariate_design(frame, prop.covariates)
-    # every column kept (no separation): the design as built, not a selection's copy of its
-    # block (two designs at once, 170 bytes a patient each)
-    if list(x.columns) != list(columns):
-        x = x[list(columns)]
+    # only the columns kept (without those separation dropped), built as they are: not the
+    # whole design and a selection's copy of it (two designs at once, 170 bytes a patient each)
+    x, _ = _covariate_design(frame, prop.covariates, keep=list(columns))
     return x.set_axis(frame.index)
 
 
@@ -236,6 +244,7 @@ def fit_propensity(frame: pd.DataFrame, plan: AnalysisPlan) -> Propensity:
     levels = (plan.reference, *[r for r in plan.regimens if r != plan.reference])
     present = [r for r in levels if (frame["regimen"] == r).any()]
     regimen = frame["regimen"].to_numpy(dtype=object)
+    separated: list[str] = []
     for col in list(x.columns):
         v = x[col].to_numpy(float)
         if not np.isin(v, (0.0, 1.0)).all():
@@ -245,8 +254,14 @@ def fit_propensity(frame: pd.DataFrame, plan: AnalysisPlan) -> Propensity:
             if len(arms) == 1 and len(present) > 1:
                 dropped.append((col, f"all patients with {col} = {value:g} received "
                                 f"{arms[0]} (separation)"))
-                x = x.drop(columns=col)
+                separated.append(col)
                 break
+    if separated:
+        # the design without those columns built again (the same values), after this one is
+        # let go: dropping them would copy the rest beside it (two designs at once)
+        keep = [col for col in x.columns if col not in separated]
+        del x, v
+        x, _ = _covariate_design(frame, names, keep=keep)
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
