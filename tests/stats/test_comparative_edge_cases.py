@@ -25,6 +25,7 @@ from poems_cohort.stats import (
     risk_difference,
     rmst_comparison,
 )
+from poems_cohort.stats.cox import FitWithoutDataError
 
 # ------------------------------------------------------------------------------ missing-data rule
 
@@ -321,7 +322,7 @@ def test_interaction_fits_are_returned_without_their_data() -> None:
         held = [v for v in vars(fit).values() if isinstance(v, np.ndarray)]
         assert held and max(v.size for v in held) <= len(fit.coef) ** 2
         assert "Cox model" in repr(fit) and len(fit.to_frame()) == len(fit.coef)
-        with pytest.raises(ValueError, match="without its data"):
+        with pytest.raises(FitWithoutDataError, match="without its data"):
             fit.proportional_hazards_test()
     assert "chisq=" in repr(res) and res.to_frame().loc[0, "n"] == n
 

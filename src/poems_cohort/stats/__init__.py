@@ -28,6 +28,7 @@ from poems_cohort.stats.contingency import proportion_ci as proportion_ci
 from poems_cohort.stats.contingency import smallest_expected as smallest_expected
 from poems_cohort.stats.cox import ChiSquareTest as ChiSquareTest
 from poems_cohort.stats.cox import CoxResult as CoxResult
+from poems_cohort.stats.cox import FitWithoutDataError as FitWithoutDataError
 from poems_cohort.stats.cox import ProportionalHazardsTest as ProportionalHazardsTest
 from poems_cohort.stats.cox import cox_ph as cox_ph
 from poems_cohort.stats.cox_tests import InteractionTest as InteractionTest

@@ -38,6 +38,12 @@ __all__ = ["ChiSquareTest", "CoxResult", "ProportionalHazardsTest", "cox_ph"]
 _Z975 = float(sps.norm.ppf(0.975))
 
 
+class FitWithoutDataError(RuntimeError):
+    """A test that needs the fitted data was asked of a fit returned without it (the two fits
+    of an interaction test). Not a ``ValueError``: callers that treat a ``ValueError`` of a
+    test as "not computable for these data" must not mistake it for one."""
+
+
 @dataclass(frozen=True)
 class ChiSquareTest:
     """A chi-square test: ``statistic`` on ``df`` degrees of freedom, upper-tail ``p_value``."""
@@ -166,7 +172,7 @@ class CoxResult:
         if transform not in ("km", "identity"):
             raise ValueError(f"transform: expected 'km' or 'identity', got {transform!r}")
         if self._data is None:
-            raise ValueError("this fit was returned without its data (as the fits of an "
+            raise FitWithoutDataError("this fit was returned without its data (as the fits of an "
                              "interaction test are); fit the model with cox_ph to test "
                              "proportional hazards")
         pr = self._data.prepared

@@ -498,7 +498,7 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                 it = stats.cox_interaction_test(whole, t, e, "regimen", "risk_group")
             inter_rows.append({"endpoint": label, "model": UNADJUSTED, "modifier": "risk group",
                                "statistic": it.statistic, "df": it.df, "p_value": it.p_value})
-            del it  # its two fits hold their sorted copies of the data
+            del it
         except (ValueError, np.linalg.LinAlgError):
             inter_rows.append({"endpoint": label, "model": UNADJUSTED, "modifier": "risk group",
                                "statistic": math.nan, "df": math.nan, "p_value": math.nan})
