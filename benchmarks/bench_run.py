@@ -115,13 +115,10 @@ def study_from_frames(frames: Path, out: Path | None) -> None:
     from poems_cohort.report.pipeline import render, write
     from poems_cohort.study import compute_study
     from poems_cohort.study.run import baseline_frame, study_patients
-    from poems_cohort.workflow import identifiers_as_text
 
     t0 = time.perf_counter()
     patients, ds, flow, plan = pickle.loads(frames.read_bytes())
-    # as workflow.compute hands them to the study
-    patients = identifiers_as_text(study_patients(patients, plan))
-    ds = identifiers_as_text(ds)
+    patients = study_patients(patients, plan)  # as workflow.compute hands them to the study
     seconds = {"load frames": time.perf_counter() - t0}
     t0 = time.perf_counter()
     results = compute_study(baseline_frame(patients, ds), ds, flow, plan)

@@ -212,32 +212,3 @@ def test_a_regimen_with_invisible_or_control_characters_is_refused_at_its_row(tm
     [problem] = [p for p in info.value.problems if p.severity == "error"]
     assert problem.column == "regimen" and problem.row == 2
     assert "printable" in problem.expected
-
-
-def test_identifiers_are_held_as_arrow_text_with_the_same_values():
-    ids = ["P-1", "P-2", "ñ-3", "P-4"]
-    index = [7, 8, 9, 10]
-    frame = pd.DataFrame({"patient_id": pd.Series(ids, dtype=object, index=index),
-                          "x": [1.0, 2.0, 3.0, 4.0]}, index=index)
-    assert frame["patient_id"].dtype == object
-    got = workflow.identifiers_as_text(frame)
-    assert got["patient_id"].dtype == workflow.ID_DTYPE
-    assert got["patient_id"].tolist() == ids and list(got.index) == [7, 8, 9, 10]
-    assert all(type(v) is str for v in got["patient_id"])
-    pd.testing.assert_series_equal(got["x"], frame["x"])
-    assert frame["patient_id"].dtype == object  # the caller's frame is left as it was
-    assert workflow.identifiers_as_text(got) is got
-    # identifiers that are not all text are kept as they are (their text would differ)
-    numbers = pd.DataFrame({"patient_id": pd.Series([1, 2], dtype=object)})
-    assert workflow.identifiers_as_text(numbers) is numbers
-    no_ids = pd.DataFrame({"x": [1]})
-    assert workflow.identifiers_as_text(no_ids) is no_ids
-
-
-def test_compute_hands_the_study_arrow_identifiers_and_writes_the_same_dataset():
-    computed = workflow.compute(EXAMPLE)
-    ds = computed.results.analysis_dataset
-    assert ds["patient_id"].dtype == workflow.ID_DTYPE
-    plain = workflow.study_of(workflow.derive(EXAMPLE)).analysis_dataset
-    assert plain["patient_id"].dtype == object
-    pd.testing.assert_frame_equal(ds.astype({"patient_id": object}), plain)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from poems_cohort.clinical import derive_analysis_dataset
@@ -253,25 +252,6 @@ def run_study(cohort: Cohort, plan: AnalysisPlan | None = None) -> StudyResults:
     return study_of(derive_cohort(cohort, plan))
 
 
-ID_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
-"""The identifiers' type through the study: pandas' text type kept in one Arrow array (the
-characters and an offset, about 15 bytes a patient) rather than one Python string per patient and
-frame (about 60 bytes each, with 8-byte pointers: 0.6 GB at 10⁷ patients). Missing is NaN, as
-in an object column, and each value reads back as the same ``str``."""
-
-
-def identifiers_as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its ``patient_id`` column as :data:`ID_DTYPE` (the other columns as they
-    are, not copied); ``frame`` itself when it has none, already has that type, or holds
-    anything but text (then written as it was)."""
-    if "patient_id" not in frame.columns:
-        return frame
-    ids = frame["patient_id"]
-    if ids.dtype == ID_DTYPE or pd.api.types.infer_dtype(ids, skipna=True) != "string":
-        return frame
-    return frame.assign(patient_id=ids.astype(ID_DTYPE))
-
-
 def release_memory() -> None:
     """Give the memory freed so far back to the system: Arrow's allocator (mimalloc) keeps the
     blocks of the reader's and the response query's tables for reuse (about 0.15 GB at 10⁶
@@ -313,7 +293,6 @@ def compute(data: str | Path | None = None, *, plan: PlanLike = None,
     ds = derived.dataset
     flow = derived.eligibility.flow.to_frame()
     del cohort, derived
-    patients, ds = identifiers_as_text(patients), identifiers_as_text(ds)
     release_memory()
     results = step("compute the study", lambda: compute_study(baseline_frame(patients, ds), ds,
                                                               flow, effective))
