@@ -276,7 +276,8 @@ def plot(results: list[Measure], path: Path) -> None:
             lo, hi = sizes[0], sizes[-1]
             y0 = ax.get_ylim()[0] * 2
             ax.plot([lo, hi], [y0, y0 * hi / lo], color="0.6", lw=0.8, ls="-")
-    ax_m.axhline(8192, color="tab:red", lw=0.8, ls="--")
+    ax_m.axhline(8192, color="tab:red", lw=0.8, ls="--")  # 8 GiB
+    ax_m.axhline(8e9 / 2**20, color="tab:red", lw=0.8, ls=":")  # 8 x 10^9 bytes
     # room above the 8 GB line, so the largest points and the line stay clear of the frame
     ax_m.set_ylim(top=2 * max([8192.0, *(m.rss_mb for m in ok)]))
     handles = [Line2D([], [], color=styles[s][0], ls=styles[s][1], lw=1.4,
@@ -285,7 +286,8 @@ def plot(results: list[Measure], path: Path) -> None:
     handles += [Line2D([], [], color="0.3", ls="none", label={"csv": "CSV cohort", "parquet": "Parquet cohort"}[f], **markers[f])
                 for f in ("csv", "parquet") if any(m.file_format == f for m in ok)]
     handles.append(Line2D([], [], color="0.6", lw=0.8, label="linear growth (slope 1)"))
-    handles.append(Line2D([], [], color="tab:red", lw=0.8, ls="--", label="8 GB goal"))
+    handles.append(Line2D([], [], color="tab:red", lw=0.8, ls="--", label="8 GB goal as 8 GiB"))
+    handles.append(Line2D([], [], color="tab:red", lw=0.8, ls=":", label="8 GB goal as 8·10⁹ B"))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=9,
                frameon=False)
     ax_t.set_title("wall time per command (fresh process)")
