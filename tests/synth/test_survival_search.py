@@ -406,6 +406,17 @@ def test_exchange_keeps_every_pooled_number_and_moves_the_subgroups(seed):
     assert (s.f[frame.pinned] == start.follow[frame.pinned]).all()
 
 
+def _times_moved(s, f, d, p):
+    """(before, after) of a move's follow-up days, then of its PFS days."""
+    return zip((s.f, pfs_of(s.f, s.d, s.p)[0]), (f, pfs_of(f, d, p)[0]), strict=True)
+
+
+def _passes(old, new, i, others) -> bool:
+    """Whether a time of ``others`` lies strictly between patient ``i``'s old and new time."""
+    lo, hi = sorted((int(old[i]), int(new[i])))
+    return bool(((old[others] > lo) & (old[others] < hi)).any())
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_slide_passes_no_other_time_of_the_subgroup(seed):
     """A slide moves one time strictly between its nearest neighbours in its regimen and risk
@@ -424,10 +435,8 @@ def test_slide_passes_no_other_time_of_the_subgroup(seed):
         (i,) = changed
         cell = np.flatnonzero((frame.regimen == frame.regimen[i]) & (frame.low == frame.low[i]))
         cell = cell[cell != i]
-        before, after = (s.f, pfs_of(s.f, s.d, s.p)[0]), (f, pfs_of(f, d, p)[0])
-        for old, new in zip(before, after, strict=True):
-            lo, hi = sorted((int(old[i]), int(new[i])))
-            assert not ((old[cell] > lo) & (old[cell] < hi)).any()
+        for old, new in _times_moved(s, f, d, p):
+            assert not _passes(old, new, i, cell)
         assert (d == s.d).all()
         found = s.propose(f, d, p, changed, endpoints, "none")
         assert found is not None
@@ -464,11 +473,9 @@ def test_across_keeps_every_subgroup_number_and_moves_the_pooled_ones(seed):
         # two regimens, one the reference: the whole risk subgroup is compared
         group = np.flatnonzero(frame.low == frame.low[i])
         group = group[group != i]
-        before, after = (s.f, pfs_of(s.f, s.d, s.p)[0]), (f, pfs_of(f, d, p)[0])
         plain = True
-        for old, new in zip(before, after, strict=True):
-            lo, hi = sorted((int(old[i]), int(new[i])))
-            assert not ((old[group] > lo) & (old[group] < hi)).any()
+        for old, new in _times_moved(s, f, d, p):
+            assert not _passes(old, new, i, group)
             plain &= not (old[group] == old[i]).any()
             plain &= (old[i] <= HORIZON_DAYS) == (new[i] <= HORIZON_DAYS)
         found = s.propose(f, d, p, changed, endpoints, "none")
