@@ -62,7 +62,7 @@ def same_order(a: pd.Series, b: pd.Series) -> bool:
     if len(a) != len(b) or a.isna().any() or b.isna().any():
         return False
     if isinstance(a.dtype, pd.StringDtype) and isinstance(b.dtype, pd.StringDtype):
-        # text columns (Arrow's, as the study holds the identifiers) compared as they are:
+        # text columns (pandas' text type, e.g. frames read by pandas 3) compared as they are:
         # no Python string made per value (at 10⁷ patients, 0.6 GB each for a moment)
         same = bool(np.asarray(a.array == b.array, dtype=bool).all()) and a.is_unique
         # Arrow's hash table of the identifiers (about 100 bytes a patient) is freed into
