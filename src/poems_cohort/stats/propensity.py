@@ -110,14 +110,7 @@ def covariate_design(data: pd.DataFrame, *, continuous: Sequence[str] = (),
     """
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
-    if isinstance(continuous, str) or isinstance(categorical, str):
-        raise ValueError("continuous, categorical: expected lists of column names, not a string")
-    names = [*continuous, *categorical]
-    if len(set(names)) != len(names):
-        raise ValueError(f"covariates: a column is named more than once in {names}")
-    missing_cols = [c for c in names if c not in data.columns]
-    if missing_cols:
-        raise ValueError(f"covariates: no column(s) {missing_cols} in data")
+    _check_covariates(continuous, categorical, data.columns, "data")
     return _design(data.__getitem__, data.index, continuous, categorical, prefix, all_levels,
                    None)
 
@@ -133,14 +126,7 @@ def covariate_design_from(columns: Mapping[str, Callable[[], pd.Series]], index:
 
     ``keep``: only these design columns, in this order (each one of the design's, the same
     values), built as they are: not the whole design and then a selection's copy of it."""
-    if isinstance(continuous, str) or isinstance(categorical, str):
-        raise ValueError("continuous, categorical: expected lists of column names, not a string")
-    names = [*continuous, *categorical]
-    if len(set(names)) != len(names):
-        raise ValueError(f"covariates: a column is named more than once in {names}")
-    missing_cols = [c for c in names if c not in columns]
-    if missing_cols:
-        raise ValueError(f"covariates: no column(s) {missing_cols} in columns")
+    _check_covariates(continuous, categorical, columns, "columns")
 
     def column(name: str) -> pd.Series:
         s = columns[name]()
@@ -150,6 +136,19 @@ def covariate_design_from(columns: Mapping[str, Callable[[], pd.Series]], index:
         return s
 
     return _design(column, index, continuous, categorical, prefix, all_levels, keep)
+
+
+def _check_covariates(continuous: Sequence[str], categorical: Sequence[str],
+                      available: Any, where: str) -> None:
+    """The covariates named as lists, each once, each among ``available`` (named ``where``)."""
+    if isinstance(continuous, str) or isinstance(categorical, str):
+        raise ValueError("continuous, categorical: expected lists of column names, not a string")
+    names = [*continuous, *categorical]
+    if len(set(names)) != len(names):
+        raise ValueError(f"covariates: a column is named more than once in {names}")
+    missing_cols = [c for c in names if c not in available]
+    if missing_cols:
+        raise ValueError(f"covariates: no column(s) {missing_cols} in {where}")
 
 
 def _design(column: Callable[[str], pd.Series], index: pd.Index, continuous: Sequence[str],
@@ -209,7 +208,7 @@ def _design(column: Callable[[str], pd.Series], index: pd.Index, continuous: Seq
         if miss.any():
             add(f"{c}_{MISSING_LEVEL}", c, "missing", ("missing",))
     if keep is not None:
-        by_name = {f: entry for entry in spec for f in (entry[0],)}
+        by_name = {entry[0]: entry for entry in spec}
         unknown = [k for k in keep if k not in by_name]
         if unknown or len(set(keep)) != len(keep):
             raise ValueError(f"keep: {list(keep)} are not distinct columns of the design "
