@@ -76,13 +76,21 @@ def float_strings(values: np.ndarray) -> pa.Array:
     return text
 
 
+def distinct_float_text(values: np.ndarray) -> pa.Array | None:
+    """The CSV text of a float64 column (blank for NaN) made once per distinct value (told
+    apart by their bits: ``-0.0`` stays ``-0.0``), or ``None`` when more than
+    :data:`FEW_DISTINCT` of its values are distinct."""
+    codes, uniques = pd.factorize(np.ascontiguousarray(values).view(np.int64))
+    if len(uniques) > FEW_DISTINCT * len(values):
+        return None
+    floats = np.asarray(uniques).view(np.float64)
+    text = _blank_where(float_strings(floats), np.isnan(floats))
+    return text.take(pa.array(codes, pa.int64()))
+
+
 def _float_column(values: np.ndarray) -> pa.Array:
-    codes, uniques = pd.factorize(values.view(np.int64))  # by bits: -0.0 stays -0.0
-    if len(uniques) <= FEW_DISTINCT * len(values):
-        floats = np.asarray(uniques).view(np.float64)
-        text = _blank_where(float_strings(floats), np.isnan(floats))
-        return text.take(pa.array(codes, pa.int64()))
-    return _blank_where(float_strings(values), np.isnan(values))
+    text = distinct_float_text(values)
+    return text if text is not None else _blank_where(float_strings(values), np.isnan(values))
 
 
 def _text_column(col: pd.Series) -> pa.Array | None:

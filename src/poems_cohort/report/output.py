@@ -54,7 +54,7 @@ from poems_cohort.manifest import (
 from poems_cohort.report.appendix import Appendix
 from poems_cohort.report.comparative import comparative_tables
 from poems_cohort.report.comparative_figures import comparative_figures, label_paper_figures
-from poems_cohort.report.csv_arrow import csv_text
+from poems_cohort.report.csv_arrow import csv_text, distinct_float_text
 from poems_cohort.report.docx_out import docx_bytes
 from poems_cohort.report.figures import RenderedFigure, all_figures
 from poems_cohort.report.html import report_html
@@ -149,14 +149,9 @@ def _float_text(part: pd.DataFrame) -> pd.DataFrame:
         col = part[name]
         if col.dtype != np.float64:
             continue
-        values = np.ascontiguousarray(col.to_numpy())
-        codes, uniques = pd.factorize(values.view(np.int64))
-        if 4 * len(uniques) > len(values):
-            continue
-        floats = np.asarray(uniques).view(np.float64)
-        text = floats.astype(str).astype(object)
-        text[np.isnan(floats)] = ""
-        changed[name] = text[codes]
+        text = distinct_float_text(col.to_numpy())
+        if text is not None:
+            changed[name] = text.to_numpy(zero_copy_only=False)
     return part.assign(**changed) if changed else part
 
 
