@@ -370,7 +370,7 @@ def _newton_step(terms: K.Terms, scale: np.ndarray) -> np.ndarray | None:
 
 
 def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
-              ) -> tuple[np.ndarray, K.Terms, int, bool, tuple[str, ...], list[str]]:
+              ) -> tuple[np.ndarray, K.Terms, int, bool, tuple[str, ...], list[str], bool]:
     """Newton–Raphson as R's ``coxfit6``, then polished to the true maximum.
 
     Phase 1 repeats R's iterations step for step (Newton is invariant to R's centring and
@@ -381,8 +381,8 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
     R's rule: Newton steps until the step is below 1e-11 relative (R's answer can be 1e-6 off the
     maximum). When a coefficient is infinite (monotone likelihood) the answer is R's, so the
     log-likelihood and the tests match R although the coefficient has no finite value.
-    Returns (beta, terms at beta, iterations, converged, warnings, the names of the
-    coefficients that may be infinite).
+    Returns (beta, terms at beta, iterations, converged, the names of the coefficients that may
+    be infinite, warnings, whether it ran out of iterations).
     """
     p = len(names)
     beta, best = np.zeros(p), t0
@@ -419,14 +419,14 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
             f"Cox model: ran out of iterations ({max_iter}) and did not converge; the "
             f"coefficient(s) {', '.join(which)} may be infinite (monotone likelihood). Their "
             "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
-            "likelihood-ratio and score tests are."]
+            "likelihood-ratio and score tests are."], True
     nxt = _newton_step(cur, pr.scale)
     if nxt is None:  # the information vanished on the way to infinity
         return beta, cur, it, False, names, [
             f"Cox model: the information matrix became singular after {it} iterations; the "
             f"coefficient(s) {', '.join(names)} may be infinite (monotone likelihood). Their "
             "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
-            "likelihood-ratio and score tests are."]
+            "likelihood-ratio and score tests are."], False
     infinite = (np.abs(nxt) > _EPS) & (np.abs(nxt) > _TOLER_INF * np.abs(beta))
     if infinite.any():
         idx = np.flatnonzero(infinite)
@@ -434,13 +434,13 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
         return beta, cur, it, False, tuple(names[j] for j in idx), [
             f"Cox model: loglik converged before variable(s) {listed}; coefficient may be "
             "infinite (monotone likelihood). Its estimate, standard error and Wald test are not "
-            "meaningful; the log-likelihood, likelihood-ratio and score tests are."]
+            "meaningful; the log-likelihood, likelihood-ratio and score tests are."], False
     # phase 2: polish to the maximum (quadratic convergence, a few steps)
     for _ in range(max(max_iter, 10)):
         if np.max(np.abs(nxt) / (1.0 + np.abs(beta))) < 1e-11:
             # the remaining step changes the coefficients by < 1e-11 and the log-likelihood and
             # information by less: applied without one more evaluation (which costs O(n p^2))
-            return beta + nxt, cur, it, True, (), []
+            return beta + nxt, cur, it, True, (), [], False
         it += 1
         trial = K.evaluate(pr, beta + nxt)
         h = 0
@@ -453,7 +453,7 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
         nxt = _newton_step(cur, pr.scale)
         if nxt is None:
             break
-    return beta, cur, it, True, (), []
+    return beta, cur, it, True, (), [], False
 
 
 def _growing(beta: np.ndarray, step: np.ndarray | None, names: tuple[str, ...]) -> list[str]:
@@ -552,8 +552,11 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         raise ValueError(f"covariates: the events carry no information on {list(names)} (the "
                          "information matrix is singular at beta = 0, e.g. every death is alone "
                          "in its risk set); the Cox model cannot be fitted")
-    beta, cur, it, converged, infinite, msgs = _maximise(pr, t0, names, max_iter)
-    kept = ~_singular(cur.info, pr.scale) if np.isfinite(cur.info).all() else np.ones(p, bool)
+    beta, cur, it, converged, infinite, msgs, ran_out = _maximise(pr, t0, names, max_iter)
+    # R marks a column NA from its last factorisation when the log-likelihood converged; when it
+    # runs out of iterations it marks none (its flag is then 1000), whatever the information
+    kept = (~_singular(cur.info, pr.scale)
+            if np.isfinite(cur.info).all() and not ran_out else np.ones(p, bool))
     singular = tuple(names[j] for j in np.flatnonzero(~kept))
     if singular:
         listed = ", ".join(f"{names[j]} (variable {j + 1})" for j in np.flatnonzero(~kept))
