@@ -176,3 +176,32 @@ def test_a_diverging_adjustment_covariate_leaves_the_regimen_hazard_ratios_repor
     d2 = d.assign(e=np.where(d["regimen"] == "LDex", 0, (rng.random(n) < 0.4).astype(int)))
     m2 = _fit_model(d2, "t", "e", MULTIVARIABLE, ["mv_age"])
     assert not m2.usable and "an arm without events" in m2.note
+
+
+def test_a_regimen_never_at_risk_at_an_event_gives_no_hazard_ratio() -> None:
+    """Every ASCT patient (the reference) censored before the first event: R's coxph gives one
+    regimen coefficient as NA and the other compares MDex with LDex, not with ASCT as its label
+    would say. The study reports neither; an adjustment covariate without information is left
+    out with a note, the regimen hazard ratios kept."""
+    from poems_cohort.study.comparative import MULTIVARIABLE, UNADJUSTED, _fit_model
+
+    rng = np.random.default_rng(11)
+    n = 60
+    regimen = np.repeat(["ASCT", "MDex", "LDex"], n // 3)
+    t = rng.exponential(30.0, n).round(1) + 2.0
+    e = (rng.random(n) < 0.6).astype(int)
+    t[regimen == "ASCT"], e[regimen == "ASCT"] = 1.0, 0
+    d = pd.DataFrame({"regimen": pd.Categorical(regimen, categories=["ASCT", "MDex", "LDex"]),
+                      "t": t, "e": e, "risk_group": "low",
+                      "mv_age": (rng.random(n) < 0.5).astype(float)})
+    m = _fit_model(d, "t", "e", UNADJUSTED, [])
+    assert not m.usable and m.fit is None
+    assert "no information on regimenLDex" in m.note and "at risk at any event" in m.note
+    # mv_early is 1 only for patients censored before the first event: no information on it
+    d2 = d.assign(regimen=pd.Categorical(rng.choice(["ASCT", "MDex", "LDex"], n),
+                                         categories=["ASCT", "MDex", "LDex"]),
+                  mv_early=(d["t"] == 1.0).astype(float))
+    m2 = _fit_model(d2, "t", "e", MULTIVARIABLE, ["mv_age", "mv_early"])
+    assert m2.usable and m2.fit is not None and m2.fit.singular == ("mv_early",)
+    assert "no information in this subgroup, left out: mv_early" in m2.note
+    assert np.isfinite(m2.fit.exp_coef[:2]).all()

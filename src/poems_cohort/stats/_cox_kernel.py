@@ -53,6 +53,7 @@ class Prepared:
     dead_starts: np.ndarray  # (G',) start of each group's deaths among all deaths (sorted)
     k_frac: np.ndarray       # (K,) k/m of each Efron term, one per death (empty for Breslow)
     xt: np.ndarray           # (p, n) centred covariates transposed, contiguous
+    scale: np.ndarray        # (p,) R's coxfit6 scale of each covariate (see ``_r_scale``)
     c_start: np.ndarray      # (C,) first row of each cell
     gc_start: np.ndarray     # (G,) first cell of each group
     dead_cells: np.ndarray   # (G',) the death cell of each group in dead_groups
@@ -137,6 +138,7 @@ def prepare(x: np.ndarray | Sequence[Callable[[np.ndarray], None]], time: np.nda
             np.take(column, order, out=xt[j])
         del column
     g_size = np.diff(np.append(g_start, n))
+    scale = _r_scale(xt, np.take(weight, order))
     if len(gs_first) == 1:
         xt -= xt.mean(axis=1, keepdims=True)
     else:
@@ -168,8 +170,33 @@ def prepare(x: np.ndarray | Sequence[Callable[[np.ndarray], None]], time: np.nda
         g_time=g_time, gs_bounds=tuple((int(a), int(b)) for a, b in zip(gs_first, gs_stop, strict=True)),
         g_deaths=g_deaths, g_dwt=g_dwt, wx_dead=np.einsum("jn,n->j", xt, wd), efron=efron, unit_weight=unit_weight,
         iu=iu, dead_groups=dead_groups, dead_counts=nd, dead_starts=dead_starts, k_frac=k_frac,
-        xt=xt, c_start=c_start, gc_start=gc_start,
+        xt=xt, scale=scale, c_start=c_start, gc_start=gc_start,
         dead_cells=dead_cells, g_size=g_size, gs_first=gs_first)
+
+
+#: Rows per block of :func:`_r_scale` (no temporary of the data's length).
+_BLOCK = 1 << 16
+
+
+def _r_scale(xt: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The scale R's ``coxfit6`` gives each covariate (row of ``xt``) before it factors the
+    information matrix, which decides what counts as singular: 1 for a column whose values are
+    all -1, 0 or 1 (``coxph`` neither centres nor scales those), else ``sum(w) / sum(w |x -
+    m|)`` with ``m`` the weighted mean (1 for a constant column). The fit itself does not
+    depend on it."""
+    p, n = xt.shape
+    tw = float(w.sum())
+    out = np.ones(p)
+    for j in range(p):
+        row = xt[j]
+        if row.min(initial=0.0) >= -1.0 and row.max(initial=0.0) <= 1.0 and all(
+                np.all(np.isin(row[a:a + _BLOCK], (-1.0, 0.0, 1.0))) for a in range(0, n, _BLOCK)):
+            continue
+        m = float(w @ row) / tw
+        dev = sum(float(w[a:a + _BLOCK] @ np.abs(row[a:a + _BLOCK] - m))
+                  for a in range(0, n, _BLOCK))
+        out[j] = tw / dev if dev > 0 else 1.0
+    return out
 
 
 #: Within one chunk of tie groups the largest risk score of a risk set is at least exp(-WINDOW)

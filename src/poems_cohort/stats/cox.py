@@ -132,6 +132,10 @@ class CoxResult:
     #: the coefficients that may be infinite when the fit did not converge (monotone
     #: likelihood), by the rule of the warning; empty when it converged
     infinite: tuple[str, ...] = ()
+    #: the coefficients R's ``coxph`` gives as NA (the information matrix singular in their
+    #: column: the events carry no information on them beyond the other covariates): NaN here,
+    #: left out of the tests' degrees of freedom and of :meth:`proportional_hazards_test`
+    singular: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Coefficients table: ``coef, exp_coef, se, robust_se, z, p_value, lower, upper``.
@@ -177,7 +181,9 @@ class CoxResult:
                              "proportional hazards")
         pr = self._data.prepared
         p = len(self.coef)
-        terms = K.evaluate(pr, self.coef, want_groups=True)
+        # a singular column's coefficient is NA: it stayed at 0 in the fit (R's cox.zph leaves
+        # such a column out)
+        terms = K.evaluate(pr, np.where(np.isnan(self.coef), 0.0, self.coef), want_groups=True)
         gsel, u_g, i_g = K.group_terms(pr, terms)
         t_all, ev = pr.time, pr.event > 0
         if transform == "identity":
@@ -198,7 +204,7 @@ class CoxResult:
         info[p:, :p] = info[:p, p:].T
         info[p:, p:] = np.einsum("g,gij->ij", g * g, i_g)
         u_full = np.concatenate((np.zeros(p), u2))
-        dropped = set(self.infinite) if drop_infinite else set()
+        dropped = set(self.singular) | (set(self.infinite) if drop_infinite else set())
         keep = np.array([j for j in range(p) if self.names[j] not in dropped], dtype=np.intp)
         stat, df, tested = [], [], []
         for term, cols in zip(self.terms, self._data.term_columns, strict=True):
@@ -311,20 +317,60 @@ def _quadratic(u: np.ndarray, a: np.ndarray) -> float:
         return float("nan")
 
 
-def _newton_step(terms: K.Terms) -> np.ndarray | None:
-    """The Newton step ``I^-1 U``, or None when the information is singular or not finite."""
+#: R ``coxph.control()$toler.chol``: a pivot of the (scaled) information matrix below this
+#: fraction of its largest diagonal element marks its column singular.
+_TOLER_CHOL = float(np.finfo(float).eps ** 0.75)
+
+
+def _singular(info: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The columns R's ``coxph`` deems singular: R factors the information of its scaled
+    covariates (``_cox_kernel._r_scale``) with survival's ``cholesky2``, in column order, and a
+    column whose pivot falls below ``_TOLER_CHOL`` times the largest diagonal element (or is not
+    finite) takes no part in the Newton step (its coefficient stays where it is: 0 from the
+    start) and is reported as NA. A column whose risk sets carry no information on it (every
+    patient of a factor level censored before the first death, say) is such a column, though
+    rounding leaves its pivot a tiny number rather than 0 (so a plain solve would divide by it).
+    """
+    a = info * np.outer(scale, scale)
+    p = len(a)
+    big = float(np.max(np.diag(a), initial=0.0))
+    eps = _TOLER_CHOL * big if big > 0 else _TOLER_CHOL
+    sing = np.zeros(p, dtype=bool)
+    for i in range(p):
+        pivot = a[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            sing[i] = True
+            continue
+        col = a[i + 1:, i] / pivot
+        a[i + 1:, i + 1:] -= np.outer(col, a[i, i + 1:])
+    return sing
+
+
+def _solve_kept(info: np.ndarray, u: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """``I^- u``: solved on the columns kept, 0 for the singular ones (R's ``chsolve2``)."""
+    if kept.all():
+        return np.linalg.solve(info, u)
+    out = np.zeros(len(u))
+    if kept.any():
+        out[kept] = np.linalg.solve(info[np.ix_(kept, kept)], u[kept])
+    return out
+
+
+def _newton_step(terms: K.Terms, scale: np.ndarray) -> np.ndarray | None:
+    """The Newton step ``I^- U`` (0 for the columns deemed singular, as R), or None when the
+    information is not finite or singular beyond what R's tolerance catches."""
     if not (np.isfinite(terms.loglik) and np.isfinite(terms.score).all()
             and np.isfinite(terms.info).all()):
         return None
     try:
-        step = np.linalg.solve(terms.info, terms.score)
+        step = _solve_kept(terms.info, terms.score, ~_singular(terms.info, scale))
     except np.linalg.LinAlgError:
         return None
     return step if np.isfinite(step).all() else None
 
 
 def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
-              ) -> tuple[np.ndarray, K.Terms, int, bool, tuple[str, ...], list[str]]:
+              ) -> tuple[np.ndarray, K.Terms, int, bool, tuple[str, ...], list[str], bool]:
     """Newton–Raphson as R's ``coxfit6``, then polished to the true maximum.
 
     Phase 1 repeats R's iterations step for step (Newton is invariant to R's centring and
@@ -335,12 +381,12 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
     R's rule: Newton steps until the step is below 1e-11 relative (R's answer can be 1e-6 off the
     maximum). When a coefficient is infinite (monotone likelihood) the answer is R's, so the
     log-likelihood and the tests match R although the coefficient has no finite value.
-    Returns (beta, terms at beta, iterations, converged, warnings, the names of the
-    coefficients that may be infinite).
+    Returns (beta, terms at beta, iterations, converged, the names of the coefficients that may
+    be infinite, warnings, whether it ran out of iterations).
     """
     p = len(names)
     beta, best = np.zeros(p), t0
-    step = _newton_step(t0)
+    step = _newton_step(t0, pr.scale)
     assert step is not None  # cox_ph has checked it
     new_beta = beta + step
     halving = 0
@@ -360,7 +406,7 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
             new_beta = (new_beta + halving * beta) / (halving + 1.0)
             continue
         halving = 0
-        nxt = _newton_step(new)
+        nxt = _newton_step(new, pr.scale)
         beta, best = new_beta, new
         if nxt is None:
             done = "singular"
@@ -368,19 +414,19 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
         new_beta = beta + nxt
     cur = best
     if done is None:
-        which = _growing(beta, _newton_step(cur), names)
+        which = _growing(beta, _newton_step(cur, pr.scale), names)
         return beta, cur, it, False, tuple(which), [
             f"Cox model: ran out of iterations ({max_iter}) and did not converge; the "
             f"coefficient(s) {', '.join(which)} may be infinite (monotone likelihood). Their "
             "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
-            "likelihood-ratio and score tests are."]
-    nxt = _newton_step(cur)
+            "likelihood-ratio and score tests are."], True
+    nxt = _newton_step(cur, pr.scale)
     if nxt is None:  # the information vanished on the way to infinity
         return beta, cur, it, False, names, [
             f"Cox model: the information matrix became singular after {it} iterations; the "
             f"coefficient(s) {', '.join(names)} may be infinite (monotone likelihood). Their "
             "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
-            "likelihood-ratio and score tests are."]
+            "likelihood-ratio and score tests are."], False
     infinite = (np.abs(nxt) > _EPS) & (np.abs(nxt) > _TOLER_INF * np.abs(beta))
     if infinite.any():
         idx = np.flatnonzero(infinite)
@@ -388,13 +434,13 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
         return beta, cur, it, False, tuple(names[j] for j in idx), [
             f"Cox model: loglik converged before variable(s) {listed}; coefficient may be "
             "infinite (monotone likelihood). Its estimate, standard error and Wald test are not "
-            "meaningful; the log-likelihood, likelihood-ratio and score tests are."]
+            "meaningful; the log-likelihood, likelihood-ratio and score tests are."], False
     # phase 2: polish to the maximum (quadratic convergence, a few steps)
     for _ in range(max(max_iter, 10)):
         if np.max(np.abs(nxt) / (1.0 + np.abs(beta))) < 1e-11:
             # the remaining step changes the coefficients by < 1e-11 and the log-likelihood and
             # information by less: applied without one more evaluation (which costs O(n p^2))
-            return beta + nxt, cur, it, True, (), []
+            return beta + nxt, cur, it, True, (), [], False
         it += 1
         trial = K.evaluate(pr, beta + nxt)
         h = 0
@@ -404,10 +450,10 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
             trial = K.evaluate(pr, beta + nxt)
             h += 1
         beta, cur = beta + nxt, trial
-        nxt = _newton_step(cur)
+        nxt = _newton_step(cur, pr.scale)
         if nxt is None:
             break
-    return beta, cur, it, True, (), []
+    return beta, cur, it, True, (), [], False
 
 
 def _growing(beta: np.ndarray, step: np.ndarray | None, names: tuple[str, ...]) -> list[str]:
@@ -500,19 +546,39 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         raise ValueError(f"covariates: the design columns {list(names)} are collinear or constant")
     p = len(names)
     t0 = K.evaluate(pr, np.zeros(p))
-    if _newton_step(t0) is None:
+    kept0 = ~_singular(t0.info, pr.scale) if np.isfinite(t0.info).all() else np.ones(p, bool)
+    if not kept0.any() or _newton_step(t0, pr.scale) is None:
         # R runs out of iterations at beta = 0 with a log-likelihood of 0 and no variance
         raise ValueError(f"covariates: the events carry no information on {list(names)} (the "
                          "information matrix is singular at beta = 0, e.g. every death is alone "
                          "in its risk set); the Cox model cannot be fitted")
-    beta, cur, it, converged, infinite, msgs = _maximise(pr, t0, names, max_iter)
+    beta, cur, it, converged, infinite, msgs, ran_out = _maximise(pr, t0, names, max_iter)
+    # R marks a column NA from its last factorisation when the log-likelihood converged; when it
+    # runs out of iterations it marks none (its flag is then 1000), whatever the information
+    kept = (~_singular(cur.info, pr.scale)
+            if np.isfinite(cur.info).all() and not ran_out else np.ones(p, bool))
+    singular = tuple(names[j] for j in np.flatnonzero(~kept))
+    if singular:
+        listed = ", ".join(f"{names[j]} (variable {j + 1})" for j in np.flatnonzero(~kept))
+        msgs = [*msgs, f"Cox model: X matrix deemed to be singular; variable(s) {listed}: the "
+                "events carry no information on it beyond the other covariates (e.g. no patient "
+                "of a factor level at risk at any event). Its coefficient is NA (not estimable), "
+                f"as in R's coxph, and the tests have {int(kept.sum())} degrees of freedom."]
+        beta = np.where(kept, beta, np.nan)
+        infinite = tuple(x for x in infinite if x not in singular)
     for msg in msgs:
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
+    df = int(kept.sum())
+    sub = np.ix_(kept, kept)
 
+    naive_var = np.full((p, p), np.nan)
     try:
-        naive_var = np.linalg.inv(cur.info)
+        if singular:
+            naive_var[sub] = np.linalg.inv(cur.info[sub])
+        else:
+            naive_var = np.linalg.inv(cur.info)
     except np.linalg.LinAlgError:  # only at a monotone fit gone far enough: no variance
-        naive_var = np.full((p, p), np.nan)
+        pass
     naive_var = (naive_var + naive_var.T) / 2
     se = np.sqrt(np.diag(naive_var))
     robust_se = None
@@ -521,13 +587,22 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     if robust:
         # sandwich V (sum of d_i d_i^T) V with d_i = w_i times the score residuals (dfbeta = d V),
         # formed from the p x p middle matrix rather than the n x p dfbeta
+        # (the columns deemed singular taken out only when there are any: a selection copies,
+        # and the products of a copy may round differently)
         wres = w[:, None] * K.score_residuals(pr, cur)
-        var = naive_var @ (wres.T @ wres) @ naive_var
+        if singular:
+            wres = wres[:, kept]
+            var = np.full((p, p), np.nan)
+            var[sub] = naive_var[sub] @ (wres.T @ wres) @ naive_var[sub]
+        else:
+            var = naive_var @ (wres.T @ wres) @ naive_var
         var = (var + var.T) / 2
         robust_se = np.sqrt(np.diag(var))
         r0 = w[:, None] * K.score_residuals(pr, t0)
+        if not kept0.all():
+            r0 = r0[:, kept0]
         u0 = r0.sum(axis=0)
-        robust_score = ChiSquareTest.of(_quadratic(u0, r0.T @ r0), p)
+        robust_score = ChiSquareTest.of(_quadratic(u0, r0.T @ r0), df)
     used_se = robust_se if robust_se is not None else se
     with np.errstate(divide="ignore", invalid="ignore"):  # a zero sandwich SE: z is +-inf/NaN, as R
         z = beta / used_se
@@ -538,9 +613,11 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         names=names, terms=tuple(covariates), coef=beta, se=se, robust_se=robust_se,
         exp_coef=exp_coef, lower=lower, upper=upper, z=z, p_value=2 * sps.norm.sf(np.abs(z)),
         var=var, naive_var=naive_var, loglik_null=t0.loglik, loglik=cur.loglik,
-        wald_test=ChiSquareTest.of(_quadratic(beta, var), p),
-        likelihood_ratio_test=ChiSquareTest.of(2 * (cur.loglik - t0.loglik), p),
-        score_test=ChiSquareTest.of(float(t0.score @ np.linalg.solve(t0.info, t0.score)), p),
+        wald_test=ChiSquareTest.of(_quadratic(beta[kept], var[sub]) if singular
+                                   else _quadratic(beta, var), df),
+        likelihood_ratio_test=ChiSquareTest.of(2 * (cur.loglik - t0.loglik), df),
+        score_test=ChiSquareTest.of(float(t0.score @ _solve_kept(t0.info, t0.score, kept0)), df),
         robust_score_test=robust_score, n=n, n_events=int(status.sum()), ties=ties,
         strata=tuple(slev), iterations=it, converged=converged, warnings=tuple(msgs),
-        _data=_FitData(prepared=pr, term_columns=term_cols), infinite=tuple(infinite))
+        _data=_FitData(prepared=pr, term_columns=term_cols), infinite=tuple(infinite),
+        singular=singular)

@@ -91,9 +91,11 @@ def cox_interaction_test(data: pd.DataFrame, duration: str, event: str, treatmen
     and ``covariates``; the full model adds every product of their dummies, named
     ``<treatment><level>:<modifier><level>``. Equal to R ``anova(coxph(Surv(t, e) ~ treatment +
     modifier + ...), coxph(Surv(t, e) ~ treatment * modifier + ...))``: statistic ``2 (loglik_full
-    − loglik_reduced)`` on as many df as estimable product terms. A product that is zero for every
-    row or collinear with the others (an arm absent from a subgroup) is not estimable — R gives
-    it an NA coefficient — and is left out (``dropped_terms``). ``strata`` and ``ties`` go to
+    − loglik_reduced)`` on as many df as the full model has estimable coefficients more than the
+    reduced one. A product that is zero for every row or collinear with the others (an arm absent
+    from a subgroup), or that the events carry no information on (no patient of its cell at risk
+    at any event: R gives it an NA coefficient, :attr:`CoxResult.singular`) is not estimable and
+    is left out (``dropped_terms``). ``strata`` and ``ties`` go to
     :func:`cox_ph`; missing values are an error.
     """
     if not isinstance(data, pd.DataFrame):
@@ -155,8 +157,17 @@ def cox_interaction_test(data: pd.DataFrame, duration: str, event: str, treatmen
                                    strata=strata))
     full = _without_data(cox_ph(frame, duration, event, [*reduced_terms, *inter], ties=ties,
                                 strata=strata))
+    # a product the events carry no information on (no patient of its cell at risk at any event,
+    # say) is NA in the full model, as in R: it is dropped and counted in no degree of freedom
+    unused = [c for c in inter if c in full.singular]
+    if unused:
+        inter = [c for c in inter if c not in unused]
+        dropped = [*dropped, *unused]
+    if not inter:
+        raise ValueError(f"no estimable interaction between {treatment!r} and {modifier!r}: the "
+                         f"events carry no information on the product terms {unused}")
     stat = 2.0 * (full.loglik - reduced.loglik)
-    df = len(inter)
+    df = (len(full.names) - len(full.singular)) - (len(reduced.names) - len(reduced.singular))
     return InteractionTest(statistic=float(stat), df=df, p_value=float(sps.chi2.sf(stat, df)),
                            loglik_reduced=float(reduced.loglik), loglik_full=float(full.loglik),
                            interaction_terms=tuple(inter), dropped_terms=tuple(dropped),
