@@ -213,3 +213,20 @@ def test_number_at_risk_ignores_rows_of_a_missing_group():
                            "time": [0.0, 30.0]})
     assert at_risk_at(at_risk, curves, "A", 12.0) == "7"
     assert at_risk_row(at_risk, curves, "A", [0.0, 12.0]) == ["10", "7"]
+
+
+def test_number_at_risk_table_refuses_a_subfigure():
+    """The table's inch layout reads the figure's width: an axes on a subfigure (whose
+    position is relative to the subfigure, not the figure) is refused rather than drawn at
+    the wrong scale."""
+    from poems_cohort.report.km_plot import TimeAxis, draw_risk_table
+
+    sub = Figure(figsize=(WIDTH_IN, 2)).subfigures(1, 2)[0]
+    tab = sub.add_axes((0.1, 0.1, 0.8, 0.8))
+    empty = pd.DataFrame({"group": [], "time": [], "n_risk": []})
+    with pytest.raises(TypeError, match="must be drawn on a Figure"):
+        draw_risk_table(tab, empty, empty, ["A"], styles(["A"]), TimeAxis(12.0, (0.0, 12.0), ()))
+    # on a figure, the same call draws the row
+    tab = Figure(figsize=(WIDTH_IN, 2)).add_axes((0.1, 0.1, 0.8, 0.8))
+    draw_risk_table(tab, empty, empty, ["A"], styles(["A"]), TimeAxis(12.0, (0.0, 12.0), ()))
+    assert "A" in [t.get_text() for t in tab.texts]

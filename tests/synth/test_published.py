@@ -76,6 +76,13 @@ def test_dates_have_no_interval(study):
         study["methods.last_followup"].interval()
 
 
+def test_numeric_value_of_a_number_and_none_for_a_date(study):
+    assert study["table2.crv.medium_high.MDex.p"].numeric == 0.001
+    assert study["text.os.p"].numeric == study["text.os.p"].value
+    with pytest.raises(ValueError, match="methods.last_followup: .* is a date, not a number"):
+        _ = study["methods.last_followup"].numeric
+
+
 def test_every_disagreeing_repeat_is_marked(study):
     """Numbers stating the same fact with different values must all carry a conflict."""
     groups: dict[tuple, list[PublishedNumber]] = defaultdict(list)

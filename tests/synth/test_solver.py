@@ -164,3 +164,19 @@ def test_bundled_file_is_regenerated_identically(solved, tmp_path):
     out = tmp_path / "solved.json"
     main([str(out)])
     assert json.loads(out.read_text()) == solved
+
+
+def test_printed_denominators_of_a_row_are_all_or_none():
+    """A Table 1 row prints a denominator for every regimen or for none (Castleman: biopsied
+    patients); one printed for some regimens only is refused, not searched with a gap."""
+    from dataclasses import replace
+
+    from poems_cohort.synth.published import load_published
+    from poems_cohort.synth.solve import REGIMENS, _printed_denominators
+
+    study = load_published()
+    cells = [study[f"table1.castleman.{r}.percent"] for r in REGIMENS]
+    assert _printed_denominators("castleman", cells) == [12, 29, 11]
+    cells[2] = replace(cells[2], denominator=None)
+    with pytest.raises(ValueError, match=r"table1.castleman: .*some regimens only: \[12, 29, None\]"):
+        _printed_denominators("castleman", cells)

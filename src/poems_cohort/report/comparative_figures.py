@@ -195,8 +195,8 @@ def draw_curve_panels(panels: Sequence[Panel], groups: Sequence[str], *, ylabel:
     leg = fig.legend(handles, list(groups), loc="upper center", ncol=len(groups),
                      frameon=False, fontsize=FONT, bbox_to_anchor=(0.5, 1.0),
                      title=legend_title or None)
-    for t in leg.get_texts():
-        t.set_parse_math(False)
+    for label in leg.get_texts():
+        label.set_parse_math(False)
     _all_literal(fig)
     return fig
 

@@ -18,17 +18,18 @@ import functools
 import io
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import ParamSpec
+from typing import TYPE_CHECKING, ParamSpec
 
 import numpy as np
 import pandas as pd
 from matplotlib import rc_context
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.legend_handler import HandlerTuple
+from matplotlib.legend_handler import HandlerBase, HandlerTuple
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -54,13 +55,16 @@ from poems_cohort.study import StudyResults
 from poems_cohort.study.names import BY_CRV, BY_REGIMEN, CRV_GROUPS, EVERYONE, OS, PFS, By
 from poems_cohort.study.policy import NOT_TESTABLE
 
+if TYPE_CHECKING:  # matplotlib.typing exists from matplotlib 3.8; only the checker reads it
+    from matplotlib.typing import RcKeyType
+
 __all__ = ["PlotSettings", "RenderedFigure", "all_figures", "draw_figure1", "draw_figure2",
            "draw_supplementary_figure", "figure1", "figure2", "flow_figure", "styles",
            "supplementary_figure"]
 
 P = ParamSpec("P")
 
-RC = {
+RC: dict[RcKeyType, object] = {
     "svg.hashsalt": "poems-cohort",
     "svg.fonttype": "path",
     "font.family": "DejaVu Sans",
@@ -218,13 +222,19 @@ def legend_height(labels: Sequence[str], handle_em: float = LEGEND_HANDLE_EM) ->
     return LEGEND_IN + (rows - 1) * LEGEND_ROW_IN
 
 
-def _legend(page: _Page, handles: list[object], labels: list[str],
-            handle_em: float = LEGEND_HANDLE_EM, **kw: object) -> None:
+def _legend(page: _Page, handles: Sequence[Artist | tuple[Artist, ...]], labels: list[str],
+            handle_em: float = LEGEND_HANDLE_EM,
+            handler_map: Mapping[type, HandlerBase] | None = None) -> None:
+    """The figure's legend above the panels; a tuple handle draws its artists over each other
+    (``handler_map`` says how)."""
     height = legend_height(labels, handle_em)
-    page.fig.legend(handles, [literal(x) for x in labels], loc="center",
+    # matplotlib's stub types the handles as artists only, though a tuple of artists is a
+    # documented handle (drawn by HandlerTuple)
+    page.fig.legend(handles, [literal(x) for x in labels],  # type: ignore[call-overload]
+                    loc="center",
                     ncols=legend_columns(labels, handle_em), frameon=False,
                     bbox_to_anchor=(0.5, 1 - height / 2 / page.height),
-                    handlelength=handle_em, columnspacing=LEGEND_GAP_EM, **kw)
+                    handlelength=handle_em, columnspacing=LEGEND_GAP_EM, handler_map=handler_map)
     page.y += height
 
 
@@ -232,7 +242,7 @@ def _marked(groups: Sequence[str]) -> bool:
     return len(groups) > MARKED_ABOVE
 
 
-def _line_handles(groups: Sequence[str], sty: dict[str, Style]) -> list[object]:
+def _line_handles(groups: Sequence[str], sty: dict[str, Style]) -> list[Line2D]:
     marked = _marked(groups)
     return [Line2D([], [], color=sty[g].colour, linestyle=sty[g].linestyle, linewidth=1.3,
                    marker=sty[g].marker if marked else None, markersize=3.5,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.path import Path
 from matplotlib.text import Text
@@ -304,7 +305,10 @@ def draw_risk_table(tab: Axes, at_risk: pd.DataFrame, curves: pd.DataFrame,
     for side in ("top", "right", "bottom", "left"):
         tab.spines[side].set_visible(False)
     trans = tab.get_yaxis_transform()  # x in axes fraction, y in data
-    width_in = tab.get_position().width * tab.figure.get_figwidth()
+    fig = tab.figure
+    if not isinstance(fig, Figure):  # the figures here are all top-level, never subfigures
+        raise TypeError(f"the number-at-risk table must be drawn on a Figure, not {fig!r}")
+    width_in = tab.get_position().width * fig.get_figwidth()
 
     def inches(x: float) -> float:
         return x / width_in

@@ -10,18 +10,26 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # matplotlib.typing exists from matplotlib 3.8; only the checker reads it
+    from matplotlib.typing import LineStyleType
 
 # Okabe & Ito (2008), in the order arms receive them: yellow last, it is the faintest on white
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
              "#F0E442")
 # eight dash patterns that stay apart at 1.3 pt: solid, dashed, dash-dot, dotted, long dash,
 # dash-dot-dot, sparse dots, long-short dash
-LINESTYLES: tuple[object, ...] = ("-", "--", "-.", ":", (0, (8, 2)), (0, (5, 1.5, 1, 1.5, 1, 1.5)),
-                                  (0, (1, 3)), (0, (9, 2, 2, 2)))
+LINESTYLES: tuple[LineStyleType, ...] = ("-", "--", "-.", ":", (0, (8, 2)),
+                                         (0, (5, 1.5, 1, 1.5, 1, 1.5)), (0, (1, 3)),
+                                         (0, (9, 2, 2, 2)))
 HATCHES = ("", "////", "....", "xxxx", "\\\\\\\\", "++++", "||||", "----")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 FIXED_COLOURS = {"ASCT": 0, "MDex": 1, "LDex": 2}
-GROUP_STYLE_OVERRIDES = {"CRV": ("#000000", "-", "", "o"), "No CRV": ("#D55E00", "--", "////", "s")}
+GROUP_STYLE_OVERRIDES: dict[str, tuple[str, LineStyleType, str, str]] = {
+    "CRV": ("#000000", "-", "", "o"),
+    "No CRV": ("#D55E00", "--", "////", "s"),
+}
 #: a figure with more groups than this also marks each curve with its group's marker
 MARKED_ABOVE = 4
 
@@ -31,7 +39,7 @@ class Style:
     """How one group is drawn."""
 
     colour: str
-    linestyle: object
+    linestyle: LineStyleType
     hatch: str
     marker: str
 

@@ -24,7 +24,7 @@ as near as they can, then the cells stay nearest the solver's counts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
@@ -74,7 +74,7 @@ class Layout:
     overlap: int
 
 
-def _layouts(h: Cell, v: Cell, size: int):  # noqa: ANN202 - a generator of (Cell, Layout)
+def _layouts(h: Cell, v: Cell, size: int) -> Iterator[tuple[Cell, Layout]]:
     """Every CRH/CRV cell reachable under ``"both-or-responder"``, with a layout giving it."""
     for both_ev in range(min(h.N, v.N), max(0, h.N + v.N - size) - 1, -1):
         a, b = h.N - both_ev, v.N - both_ev

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import product
+from typing import TypedDict
 
 import numpy as np
 
@@ -46,7 +47,17 @@ def applies(t: RegimenTargets) -> bool:
 #: (medium-high risk) and the block's distance from the last time before 3 years, early
 #: progressions (medium-high risk) and their window in months, late progressions (low risk) and
 #: theirs. Low-risk deaths before 3 years: one, at whichever rank prints the low-risk OS.
-_PARAMETERS = {
+class _Parameters(TypedDict):
+    mh_censored: range
+    mh_deaths: tuple[int, ...]
+    death_offset: range
+    mh_progressions: range
+    mh_window: tuple[tuple[float, float], ...]  # (start, end) in months
+    low_progressions: range
+    low_window: tuple[tuple[float, float], ...]
+
+
+_PARAMETERS: _Parameters = {
     "mh_censored": range(0, 8),
     "mh_deaths": (4, 5, 6),
     "death_offset": range(0, 40),

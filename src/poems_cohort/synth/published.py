@@ -106,6 +106,13 @@ class PublishedNumber:
         half = 0.5 * 10.0 ** (-self.decimals)
         return (max(0.0, self.value - half), self.value + half)
 
+    @property
+    def numeric(self) -> float:
+        """``value`` of a number that is not a date (ValueError for a date, which has none)."""
+        if self.value is None:
+            raise ValueError(f"{self.id}: {self.printed!r} is a date, not a number")
+        return self.value
+
     def admits(self, x: float) -> bool:
         """Whether a true value ``x`` would be printed as this number (half rounds up)."""
         lo, hi = self.interval()

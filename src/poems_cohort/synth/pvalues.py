@@ -81,7 +81,7 @@ def p_value(test: str, n: Sequence[int], N: Sequence[int]) -> float:
     if test == "yates":
         return pearson_p(n, N, correction=True)
     if test == "fisher":
-        return fisher_p(n, N)  # type: ignore[arg-type]
+        return fisher_p(n, N)
     if test == "spss":
         _margins(n, N)
         kept = [(a, b) for a, b in zip(n, N, strict=True) if b > 0]
@@ -89,6 +89,6 @@ def p_value(test: str, n: Sequence[int], N: Sequence[int]) -> float:
             return 1.0  # one group left: no association to test
         n, N = tuple(a for a, _ in kept), tuple(b for _, b in kept)
         if fisher_applies("spss", (len(n), 2), min_expected(n, N)):
-            return fisher_p(n, N)  # type: ignore[arg-type]
+            return fisher_p(n, N)
         return pearson_p(n, N)
     raise ValueError(f"unknown test {test!r}; expected one of {TESTS}")

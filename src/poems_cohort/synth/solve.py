@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-from poems_cohort.synth.published import PublishedStudy, load_published
+from poems_cohort.synth.published import PublishedNumber, PublishedStudy, load_published
 from poems_cohort.synth.pvalues import p_value
 from poems_cohort.synth.solver import (
     COLUMNS,
     EndpointSolution,
+    Relaxation,
     RowSolution,
     choose_endpoint,
     choose_row,
@@ -111,8 +113,10 @@ def solve_table1(study: PublishedStudy) -> dict[str, Any]:
         cells = [study[f"table1.{row}.{r}.percent"] for r in REGIMENS]
         pooled = study[f"table1.{row}.All.percent"]
         p = study[f"table1.{row}.p"]
+        smax: list[int]
+        smin: list[int]
         if cells[0].denominator is not None:  # fixed denominators (Castleman: biopsied patients)
-            smax = [c.denominator for c in cells]
+            smax = _printed_denominators(row, cells)
             smin = smax
             note = "denominators printed (patients with a tissue biopsy)"
         elif row in RISK_ROWS:
@@ -165,13 +169,24 @@ def solve_table1(study: PublishedStudy) -> dict[str, Any]:
     return out
 
 
-def _at_full_sizes(printed: list[str], sizes: list[int]) -> RowSolution:
+def _printed_denominators(row: str, cells: Sequence[PublishedNumber]) -> list[int]:
+    """The denominators printed for every regimen of a Table 1 row (a row prints them for all
+    regimens or for none)."""
+    sizes = [c.denominator for c in cells]
+    known = [N for N in sizes if N is not None]
+    if len(known) != len(sizes):
+        raise ValueError(f"table1.{row}: denominators printed for some regimens only: {sizes}")
+    return known
+
+
+def _at_full_sizes(printed: Sequence[str], sizes: Sequence[int]) -> RowSolution:
     """Each regimen's count at its full size whose percent is nearest the printed one."""
     n = tuple(nearest_percents(p, N, k=1)[0][0] for p, N in zip(printed, sizes, strict=True))
     return RowSolution(n, tuple(sizes), None, 0)
 
 
-def _preferred_relaxation(relax: list, p_blamed: bool = False) -> Any:
+def _preferred_relaxation(relax: Sequence[Relaxation[RowSolution]], p_blamed: bool = False
+                          ) -> Relaxation[RowSolution]:
     """The value to give up in a row no counts reproduce. When the published record blames the
     row's p-value (a proof that the test cannot print it), the p: every percent stays as
     printed. Otherwise a percent that cannot be printed beats a p that cannot be reproduced:
@@ -180,7 +195,22 @@ def _preferred_relaxation(relax: list, p_blamed: bool = False) -> Any:
     return min(relax, key=lambda x: (order.get(x.dropped, 0), x.solution.missing))
 
 
-def _endpoint_inputs(study: PublishedStudy, endpoint: str) -> tuple[dict, dict]:
+# a Table 2 endpoint's printed values: [regimen][column] -> printed rate or p
+_PrintedByRegimen = dict[str, dict[str, str]]
+
+
+class _EndpointOptions(TypedDict):
+    """The search settings ``solve_response_endpoint`` and ``diagnose_endpoint`` share."""
+
+    reference: str
+    overall: str
+    p_groups: str | None
+    p_groups_test: str
+    min_fraction: float
+
+
+def _endpoint_inputs(study: PublishedStudy, endpoint: str
+                     ) -> tuple[_PrintedByRegimen, _PrintedByRegimen]:
     rates = {r: {c: study[f"table2.{endpoint}.{c}.{r}.rate"].printed for c in COLUMNS}
              for r in ("ASCT", "MDex", "LDex")}
     ps = {r: {c: study[f"table2.{endpoint}.{c}.{r}.p"].printed for c in COLUMNS}
@@ -192,7 +222,7 @@ def _cells_json(sol: EndpointSolution) -> dict[str, Any]:
     return {r: {c: {"n": x.n, "N": x.N} for c, x in cells.items()} for r, cells in sol.cells.items()}
 
 
-def _p_json(sol: EndpointSolution, ps: dict) -> dict[str, Any]:
+def _p_json(sol: EndpointSolution, ps: _PrintedByRegimen) -> dict[str, Any]:
     out = {}
     for (r, c), values in sol.p.items():
         out[f"{r}.{c}"] = {"printed": ps[r][c], "reproduced_by": list(sol.tests[(r, c)]),
@@ -208,8 +238,9 @@ def solve_table2(study: PublishedStudy, risk: dict[str, Any]) -> dict[str, Any]:
         rates, ps = _endpoint_inputs(study, endpoint)
         overall = study[OVERALL_IDS[endpoint]].printed
         p_groups = study[GROUP_P_IDS[endpoint]].printed if endpoint in GROUP_P_IDS else None
-        kwargs = dict(reference="ASCT", overall=overall, p_groups=p_groups,
-                      p_groups_test="pearson", min_fraction=MIN_EVALUABLE_FRACTION)
+        kwargs: _EndpointOptions = {
+            "reference": "ASCT", "overall": overall, "p_groups": p_groups,
+            "p_groups_test": "pearson", "min_fraction": MIN_EVALUABLE_FRACTION}
         sols = solve_response_endpoint(rates, ps, sizes, **kwargs)
         entry: dict[str, Any] = {
             "printed": {"rates": rates, "p": ps, "overall": overall, "p_groups": p_groups},

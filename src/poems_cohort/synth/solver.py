@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
+from typing import Generic, TypeVar
 
 from poems_cohort.synth.pvalues import p_value
 
@@ -196,27 +197,31 @@ def choose_row(solutions: Sequence[RowSolution], p_value_printed: str | None = N
     return min(solutions, key=key)
 
 
+#: the kind of solution a relaxation keeps: a Table 1 row's or a Table 2 endpoint's
+_Solution = TypeVar("_Solution", bound="RowSolution | EndpointSolution")
+
+
 @dataclass(frozen=True)
-class Relaxation:
+class Relaxation(Generic[_Solution]):
     """What dropping one printed constraint makes possible, and the value it would take."""
 
     dropped: str
     printed: str | None
     achieved: str
-    solution: RowSolution | EndpointSolution
+    solution: _Solution
 
 
 def diagnose_row(percents: Sequence[str | None], sizes_max: Sequence[int],
                  all_percent: str | None, p_value_printed: str | None, test: str = "pearson",
                  sizes_min: Sequence[int] | None = None, labels: Sequence[str] | None = None
-                 ) -> list[Relaxation]:
+                 ) -> list[Relaxation[RowSolution]]:
     """For a row with no solution: drop each printed value in turn and report the feasible ones.
 
     The solution kept for a dropped value is the one chosen by :func:`choose_row`; ``achieved``
     is what that value would then print as.
     """
     labels = list(labels) if labels is not None else [f"group{i}" for i in range(len(percents))]
-    out: list[Relaxation] = []
+    out: list[Relaxation[RowSolution]] = []
     for i, pct in enumerate(percents):
         if pct is None:
             continue
@@ -295,6 +300,9 @@ class EndpointSolution:
 
 
 PAIR_TESTS = ("pearson", "yates", "fisher", "spss")
+# per (regimen, column): each test's unrounded p, and the tests whose p prints as published
+_PairP = dict[tuple[str, str], dict[str, float]]
+_PairTests = dict[tuple[str, str], tuple[str, ...]]
 
 
 def _cell_options(rate: Printed | None, size: int, min_fraction: float) -> list[Cell]:
@@ -364,11 +372,12 @@ def solve_response_endpoint(
 
     solutions: list[EndpointSolution] = []
     for ref in options[reference]:
-        compatible: dict[str, list[tuple[dict[str, Cell], dict, dict]]] = {}
+        compatible: dict[str, list[tuple[dict[str, Cell], _PairP, _PairTests]]] = {}
         for r in others:
             keep = []
             for opt in options[r]:
-                ps, ok = {}, {}
+                ps: _PairP = {}
+                ok: _PairTests = {}
                 for c in COLUMNS:
                     target = targets.get((r, c))
                     if target is None:
@@ -392,12 +401,12 @@ def solve_response_endpoint(
                              [cells[r]["all"].N for r in regimens])
                 if not groups_target.admits_p(pg):
                     continue
-            ps: dict = {}
-            ok: dict = {}
-            for c in combo:
-                ps.update(c[1])
-                ok.update(c[2])
-            solutions.append(EndpointSolution(cells, ps, ok, pg))
+            all_p: _PairP = {}
+            all_tests: _PairTests = {}
+            for _, p_of, tests_of in combo:
+                all_p.update(p_of)
+                all_tests.update(tests_of)
+            solutions.append(EndpointSolution(cells, all_p, all_tests, pg))
             if len(solutions) >= limit:
                 return solutions
     return solutions
@@ -443,14 +452,14 @@ def diagnose_endpoint(rates: Mapping[str, Mapping[str, str | None]],
                       sizes: Mapping[str, Mapping[str, int]], *, reference: str = "ASCT",
                       overall: str | None = None, p_groups: str | None = None,
                       p_groups_test: str = "pearson", min_fraction: float = 0.5,
-                      subgroup_rates: bool = False) -> list[Relaxation]:
+                      subgroup_rates: bool = False) -> list[Relaxation[EndpointSolution]]:
     """For an endpoint with no solution: the printed values whose removal alone makes it feasible,
     each with the value it takes in the chosen solution (the nearest achievable).
 
     Dropping a subgroup rate lets that cell take any count, a much larger search; it is tried
     only with ``subgroup_rates=True``.
     """
-    out = []
+    out: list[Relaxation[EndpointSolution]] = []
     for name in endpoint_constraints(rates, p_values, overall, p_groups):
         if name.startswith("rate:") and not name.endswith(":all") and not subgroup_rates:
             continue

@@ -47,6 +47,9 @@ CRV_PROGRESSION_WEIGHT = 0.1
 CRV_DEATH_WEIGHT = 0.5
 #: the risk subgroup where CRV goes with a longer PFS
 CRV_PROGNOSTIC_SUBGROUP = "medium-high"
+#: an IFE result not recorded, as the array ``np.where`` makes of ``None`` (numpy's stub
+#: takes no bare ``None`` there)
+_NOT_RECORDED = np.array(None, dtype=object)
 
 
 def _choose_responders(rng: np.random.Generator, t: RegimenTargets, f: pd.DataFrame,
@@ -393,14 +396,14 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], stop: dict[s
     onls = np.where(base | at("rn_ev").astype(bool), onls, np.nan)
     # the extra visit of a short follow-up holds the ONLS only
     onls_only = (day == check[row]) & ~base
-    serum = np.where(onls_only, None, serum)
-    urine = np.where(onls_only, None, urine)
+    serum = np.where(onls_only, _NOT_RECORDED, serum)
+    urine = np.where(onls_only, _NOT_RECORDED, urine)
     kappa = np.where(onls_only, np.nan, kappa)
     lam = np.where(onls_only, np.nan, lam)
     vegf = np.where(onls_only, np.nan, vegf)
 
-    serum = np.where(after_h, None, serum)
-    urine = np.where(after_h, None, urine)
+    serum = np.where(after_h, _NOT_RECORDED, serum)
+    urine = np.where(after_h, _NOT_RECORDED, urine)
     kappa = np.where(after_h, np.nan, kappa)
     lam = np.where(after_h, np.nan, lam)
     vegf = np.where(after_v, np.nan, vegf)
