@@ -48,3 +48,13 @@ def test_records_are_plain_values_row_by_row(columns):
 
 def test_records_of_an_empty_frame():
     assert records(FRAME.iloc[:0]) == []
+
+
+def test_infinite_values_are_written_as_inf_strings_and_nan_as_null():
+    """JSON has no infinity: an odds ratio of a table with a zero cell (R's fisher.test gives
+    Inf) must not become null, which results.json reserves for missing."""
+    got = records(FRAME[["x", "zeros"]])
+    assert [r["x"] for r in got] == [0.0, -0.0, None, "-Inf"]
+    assert [r["zeros"] for r in got] == [0.0, -0.0, None, "Inf"]
+    assert plain(float("inf")) == "Inf" and plain(np.float64("-inf")) == "-Inf"
+    assert plain(float("nan")) is None

@@ -92,7 +92,8 @@ class StudyResults:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain-Python records: numpy scalars unwrapped, NaN/NA as None.
+    """Rows as plain-Python records: numpy scalars unwrapped, NaN/NA as None, an infinite value
+    as ``"Inf"``/``"-Inf"``.
 
     Converted column by column (:func:`plain_column`), then zipped into rows: the same records
     as :func:`plain` applied to every value of ``frame.to_dict("records")``."""
@@ -113,7 +114,7 @@ def plain_column(values: pd.Series) -> list[Any]:
         x = values.to_numpy()
         out: list[Any] = x.tolist()
         for i in np.flatnonzero(~np.isfinite(x)).tolist():
-            out[i] = None
+            out[i] = _not_finite(out[i])
         return out
     if pd.api.types.infer_dtype(values, skipna=True) in FACTORIZED:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -128,6 +129,13 @@ def plain_column(values: pd.Series) -> list[Any]:
 FACTORIZED = ("string", "empty", "integer", "boolean", "datetime64", "datetime", "date")
 
 
+def _not_finite(f: float) -> str | None:
+    """JSON has no infinity: an infinite value (an odds ratio or upper limit of a table with a
+    zero cell, as R's ``fisher.test`` gives) is the string ``"Inf"`` or ``"-Inf"``, which R's
+    jsonlite reads back as a number; NaN is ``null`` (missing)."""
+    return None if math.isnan(f) else ("Inf" if f > 0 else "-Inf")
+
+
 def plain(v: Any) -> Any:
     """A JSON-ready Python value."""
     if v is None or v is pd.NA or v is pd.NaT:
@@ -138,7 +146,7 @@ def plain(v: Any) -> Any:
         return int(v)
     if isinstance(v, float | np.floating):
         f = float(v)
-        return None if math.isnan(f) or math.isinf(f) else f
+        return f if math.isfinite(f) else _not_finite(f)
     if isinstance(v, pd.Timestamp):
         return v.date().isoformat()
     return v
