@@ -63,7 +63,7 @@ def results_dict(results: StudyResults, narrative: str, *, synthetic: bool = Fal
 
 def results_json(results: StudyResults, narrative: str, *, synthetic: bool = False) -> bytes:
     """``results.json`` bytes: UTF-8, one line, sorted keys, full-precision floats, null for
-    missing, written in one ``json.dumps`` call."""
+    missing, ``"Inf"``/``"-Inf"`` for an infinite value, written in one ``json.dumps`` call."""
     text = json.dumps(results_dict(results, narrative, synthetic=synthetic),
                       separators=(",", ":"), sort_keys=True, ensure_ascii=False,
                       allow_nan=False)
