@@ -68,8 +68,40 @@ def test_new_columns_follow_the_existing_ones_in_the_contract_order() -> None:
     kinds = ["mv" if c.startswith("mv_") else "prob" if c in ("ps_ASCT", "ps_MDex", "ps_LDex")
              else "ps" if c.startswith("ps_") else c for c in new]
     order = [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k]
+    kinds = ["t1" if k.startswith("t1_") else k for k in kinds]
+    order = [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k]
     assert order == ["mv", "ps", "prob", "iptw_weight", "crh_cr_months", "crh_cr_status",
-                     "crv_cr_months", "crv_cr_status"]
+                     "crv_cr_months", "crv_cr_status", "t1"]
+
+
+def test_table1_recomputed_from_the_export_equals_the_study() -> None:
+    """The t1_* columns hold what each Table 1 row counts: R counts the patients with the
+    characteristic, with a known value and unknown, per regimen and overall, and takes the
+    continuous rows' medians, from the export alone; every row of Table 1 (and the numbers the
+    text quotes beside it) agrees, the unknowns included."""
+    t1 = study().table1
+    ref = reference()
+    ref = ref[ref["section"] == "table1"]
+    assert len(ref)
+    counted = pd.concat([t1.rows[["key", "regimen", "n", "N", "unknown"]],
+                         t1.descriptive[["key", "regimen", "n", "N"]]], ignore_index=True)
+    seen = 0
+    for _, row in counted.iterrows():
+        term = f"{row['key']}:{row['regimen']}"
+        if row["key"].startswith("risk_"):
+            continue  # the risk group is its own column (risk_group), checked by Table 2
+        for stat in ("n", "N", "unknown"):
+            if stat == "unknown" and pd.isna(row.get("unknown")):
+                continue
+            assert r_value("table1", stat, term=term) == row[stat], (term, stat)
+            seen += 1
+    for _, row in t1.continuous.iterrows():
+        assert close(float(row["median"]),
+                     r_value("table1", "median", term=f"{row['key']}:{row['regimen']}")), row
+        seen += 1
+    assert seen > 200
+    unknown = t1.rows[(t1.rows["regimen"] == "All") & (t1.rows["unknown"] > 0)]
+    assert {"hepatomegaly", "papilledema", "castleman"} <= set(unknown["key"])
 
 
 def test_hazard_ratios_equal_coxph() -> None:

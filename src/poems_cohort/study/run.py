@@ -15,7 +15,7 @@ from poems_cohort.study.kinetics import compute_kinetics
 from poems_cohort.study.plan import AnalysisPlan
 from poems_cohort.study.results import StudyResults
 from poems_cohort.study.survival import compute_survival
-from poems_cohort.study.table1 import compute_table1
+from poems_cohort.study.table1 import compute_table1, table1_columns
 from poems_cohort.study.table2 import compute_table2
 
 
@@ -108,6 +108,8 @@ def compute_study(baseline: pd.DataFrame, ds: pd.DataFrame, flow: pd.DataFrame,
     # the comparative analyses last: they hold the most (the propensity design, the models'
     # sorted copies), and the analysis dataset they return is the largest result
     comparative, dataset = compute_comparative(baseline, analysed, table2.rows, plan)
+    # what each Table 1 row counts, so that Table 1 too can be recomputed from the export
+    dataset = join_on_patient(dataset, table1_columns(baseline, plan, have=dataset.columns))
     return StudyResults(
         plan=plan,
         flow=flow,

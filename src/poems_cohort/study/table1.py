@@ -18,6 +18,7 @@ and the approximate Mann–Whitney p-value is made here.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,6 +95,29 @@ def indicator(frame: pd.DataFrame, spec: Table1Row) -> pd.Series:
     col = frame[spec.column]
     return pd.Series(col.astype(object) == spec.level, index=frame.index,
                      dtype="boolean").mask(col.isna())
+
+
+def table1_columns(baseline: pd.DataFrame, plan: AnalysisPlan,
+                   have: Collection[str] = ()) -> pd.DataFrame:
+    """Per patient (``baseline``'s rows, its ``patient_id`` first), the value each Table 1 row
+    of ``plan`` counts, as ``t1_<key>``: 1 / 0 / missing (``Int8``) for a binary, above or
+    below row, the number for a continuous row, the value for a categorical row (left out when
+    its column is among ``have``, the analysis dataset's own columns: the risk group). So Table
+    1, its unknowns included, can be recomputed from the analysis dataset alone. A column absent
+    from ``baseline`` is all missing, as in :func:`compute_table1`."""
+    missing = [spec.column for spec in plan.table1 if spec.column not in baseline.columns]
+    frame = baseline.assign(**dict.fromkeys(missing, pd.NA)) if missing else baseline
+    out: dict[str, pd.Series] = {"patient_id": frame["patient_id"]}
+    for spec in plan.table1:
+        name = f"t1_{spec.key}"
+        if spec.kind == "continuous":
+            out[name] = _numbers(frame, spec.column)
+        elif spec.kind == "categorical":
+            if spec.column not in have:
+                out[name] = frame[spec.column].astype("category")
+        else:
+            out[name] = indicator(frame, spec).astype("Int8")
+    return pd.DataFrame(out, index=frame.index)
 
 
 def levels_of(frame: pd.DataFrame, spec: Table1Row) -> tuple[str, ...]:

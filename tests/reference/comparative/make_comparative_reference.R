@@ -169,5 +169,19 @@ for (rs in names(responses)) for (sg in names(subgroups)) {
   adj <- p.adjust(ps, "holm")
   for (k in seq_along(keep)) add("effects", rs, sg, "", keep[k], "p_holm", adj[k])
 }
+# Table 1 from the t1_* columns (what each row counts): per regimen and overall, the patients
+# with the characteristic (n), with a known value (N) and unknown; a continuous row's median
+t1 <- grep("^t1_", names(d), value = TRUE)
+for (col in t1) for (g in c("All", regimens)) {
+  v <- if (g == "All") d[[col]] else d[[col]][d$regimen == g]
+  key <- sub("^t1_", "", col)
+  if (all(is.na(v) | v %in% c(0, 1)) && !(key %in% c("age", "onls"))) {
+    add("table1", "", "all", "", paste0(key, ":", g), "n", sum(v == 1, na.rm = TRUE))
+    add("table1", "", "all", "", paste0(key, ":", g), "N", sum(!is.na(v)))
+    add("table1", "", "all", "", paste0(key, ":", g), "unknown", sum(is.na(v)))
+  } else {
+    add("table1", "", "all", "", paste0(key, ":", g), "median", median(v, na.rm = TRUE))
+  }
+}
 res <- do.call(rbind, out)
 write.csv(format(res, digits = 17), "comparative_reference.csv", row.names = FALSE)
