@@ -34,6 +34,11 @@ HANDLED = pd.DataFrame({
     "arrow": pd.Series(["a", None, "b"] * 4, dtype="string[pyarrow]"),
     "python_string": pd.Series(["a", None, "b"] * 4, dtype="string[python]"),
     "blank": [None] * N,
+    # categoricals (the t1_* yes/no columns: the integers 0 and 1, missing as code -1)
+    "zero_one": pd.Categorical.from_codes(np.array([0, 1, -1] * 4, dtype=np.int8),
+                                          categories=pd.Index([0, 1], dtype=np.int8)),
+    "levels": pd.Categorical(["low", None, "high"] * 4, categories=["low", "high"]),
+    "float_levels": pd.Categorical([0.5, np.nan, 1e-05] * 4),
 })
 
 
@@ -58,7 +63,7 @@ def test_each_handled_column_on_its_own_beside_an_identifier():
 @pytest.mark.parametrize("column", [
     pd.to_datetime(["2001-02-03", None] * (N // 2)),           # dates: to_csv's format
     pd.to_timedelta([1, 2] * (N // 2), unit="D"),
-    pd.Categorical(["a", "b"] * (N // 2)),
+    pd.Categorical(["a,b", "c"] * (N // 2)),                   # a category csv would quote
     ["a", 1] * (N // 2),                                        # objects of mixed kinds
     ["a,b", "c"] * (N // 2),                                    # csv would quote these …
     ['say "x"', "c"] * (N // 2),
@@ -134,3 +139,13 @@ def test_float_text_is_repr_inside_and_around_the_range_arrow_writes():
                    rng.integers(0, 2**63, 50_000, dtype=np.int64).view(np.float64)]
     assert float_strings(values).to_pylist() == list(map(repr, values.tolist()))
     assert values.astype(str).tolist() == list(map(repr, values.tolist()))  # what to_csv uses
+
+
+def test_categorical_text_is_neutralised_like_any_text():
+    """A category a spreadsheet would evaluate is written with its apostrophe, as the
+    cell-by-cell path writes it, also when the neutralised text is another category."""
+    for cats in (["=1+1", "ok"], ["=1", "'=1"]):
+        frame = pd.DataFrame({"x": [1, 2, 3], "c": pd.Categorical([cats[0], cats[1], None],
+                                                                  categories=cats)})
+        assert csv_bytes(frame) == safe_csv(_to_csv(frame))
+        assert b"'=1" in csv_bytes(frame)

@@ -126,6 +126,16 @@ def column_text(col: pd.Series) -> pa.Array | None:
         return None
     if isinstance(dtype, pd.StringDtype):
         return _text_column(col)
+    if isinstance(dtype, pd.CategoricalDtype):
+        # each category's text once, then spread by the codes (-1, missing: blank)
+        levels = column_text(pd.Series(dtype.categories))
+        if levels is None:
+            return None
+        codes = col.cat.codes.to_numpy()
+        missing = codes < 0
+        text = levels.take(pa.array(np.where(missing, 0, codes) if len(levels) else codes,
+                                    pa.int64()))
+        return _blank_where(text, missing)
     if isinstance(dtype, pd.BooleanDtype):
         missing = col.isna().to_numpy()
         values = col.to_numpy(dtype=bool, na_value=False)

@@ -170,6 +170,25 @@ def _neutral_frame(frame: pd.DataFrame, synthetic: bool) -> pd.DataFrame | None:
         kind = col.dtype.kind
         if kind in "iub" or (kind == "M" and not isinstance(col.dtype, pd.DatetimeTZDtype)):
             continue
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            # the categories are what is written: numbers as they are, text neutralised once
+            cats = col.dtype.categories
+            if cats.dtype.kind in "iu":
+                continue
+            if cats.dtype.kind == "f":
+                if np.isneginf(cats.to_numpy(dtype=np.float64)).any():
+                    return None
+                continue
+            if pd.api.types.infer_dtype(cats, skipna=True) not in ("string", "empty"):
+                return None
+            bad = {t: "'" + t for t in _formula_like(np.asarray(cats, dtype=object))
+                   if neutralise(t) != t}
+            if bad:
+                renamed = [bad.get(t, t) for t in cats.tolist()]
+                if len(set(renamed)) < len(renamed):
+                    return None  # a neutralised text equal to another category
+                changed[name] = col.cat.rename_categories(renamed)
+            continue
         if kind == "f":
             if np.isneginf(col.to_numpy(dtype=np.float64, na_value=np.nan)).any():
                 return None  # written "-inf", which a spreadsheet would evaluate

@@ -100,8 +100,8 @@ def indicator(frame: pd.DataFrame, spec: Table1Row) -> pd.Series:
 def table1_columns(baseline: pd.DataFrame, plan: AnalysisPlan,
                    have: Collection[str] = ()) -> pd.DataFrame:
     """Per patient (``baseline``'s rows, its ``patient_id`` first), the value each Table 1 row
-    of ``plan`` counts, as ``t1_<key>``: 1 / 0 / missing (``Int8``) for a binary, above or
-    below row, the number for a continuous row, the value for a categorical row (left out when
+    of ``plan`` counts, as ``t1_<key>``: 1 / 0 / missing for a binary, above or below row (a
+    categorical of the integers 0 and 1: one byte a patient), the number for a continuous row, the value for a categorical row (left out when
     its column is among ``have``, the analysis dataset's own columns: the risk group). So Table
     1, its unknowns included, can be recomputed from the analysis dataset alone. A column absent
     from ``baseline`` is all missing, as in :func:`compute_table1`."""
@@ -114,10 +114,19 @@ def table1_columns(baseline: pd.DataFrame, plan: AnalysisPlan,
             out[name] = _numbers(frame, spec.column)
         elif spec.kind == "categorical":
             if spec.column not in have:
-                out[name] = frame[spec.column].astype("category")
+                out[name] = frame[spec.column]
         else:
-            out[name] = indicator(frame, spec).astype("Int8")
+            # 1 / 0 / missing in one byte a patient: the codes of the categories 0 and 1
+            # (-1 missing), written 1, 0 and blank as an Int8 column would be
+            hit = indicator(frame, spec)
+            codes = hit.to_numpy(dtype=np.int8, na_value=-1)
+            out[name] = pd.Series(pd.Categorical.from_codes(codes, categories=_ZERO_ONE),
+                                  index=frame.index)
     return pd.DataFrame(out, index=frame.index)
+
+
+#: the categories of a ``t1_*`` yes/no column
+_ZERO_ONE = pd.Index([0, 1], dtype=np.int8)
 
 
 def levels_of(frame: pd.DataFrame, spec: Table1Row) -> tuple[str, ...]:
