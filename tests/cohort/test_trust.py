@@ -76,6 +76,54 @@ def test_a_formula_with_its_saved_result_is_read_as_that_result_with_a_warning(p
     assert "1 cell(s) of this column hold formulas" in warning.expected
 
 
+def test_a_percent_formatted_number_is_refused_not_read_100_times_too_small(patients,
+                                                                           tmp_path):
+    """Excel shows 0.083 formatted as a percentage as 8.3% and stores 0.083: read as stored,
+    BMPC 8.3% would count as 0.083%. One problem per column names its rows; a literal "%" in
+    quotes (no scaling), a text cell of a percent style and an ignored column are not flagged."""
+    column = patients.columns.get_loc("bmpc_pct") + 1
+    patients["ward"] = "7B"
+    ward = len(patients.columns)
+
+    def edit(sheet):
+        for row in (2, 3, 4, 7):
+            cell = sheet.cell(row=row, column=column)
+            cell.value = float(cell.value) / 100
+            cell.number_format = "0.0%" if row != 4 else "0%"
+        sheet.cell(row=5, column=column).number_format = '0.0"%"'  # a literal sign: no scaling
+        sheet.cell(row=6, column=ward).number_format = "0%"  # a column the study does not read
+        sheet.cell(row=6, column=ward).value = 0.5
+
+    path = save_workbook(tmp_path / "c.xlsx", patients, edit)
+    [problem] = errors_of(lambda: load_cohort(path))
+    assert (problem.row, problem.column) == (2, "bmpc_pct")
+    assert "4 cell(s) of this column (rows 2-4, 7) are formatted as percentages" in \
+        problem.expected
+    assert "(shown as " in problem.value
+    scan = workbook.scan_sheet(path, workbook.sheets(path)[0])
+    assert {(c.row, c.column) for c in scan.percent} == {(2, column), (3, column),
+                                                          (4, column), (7, column), (6, ward)}
+
+
+def test_a_long_numeric_identifier_and_a_true_false_regimen_are_refused(patients, tmp_path):
+    """A 19-digit identifier stored as a number is a double (1.234567890123457e+18): written
+    back it would be 1234567890123457024, digits nobody typed. A TRUE cell in the regimen
+    column would become an arm called "True". Both are errors; a 15-digit number is read."""
+    pid = patients.columns.get_loc("patient_id") + 1
+    reg = patients.columns.get_loc("regimen") + 1
+
+    def edit(sheet):
+        sheet.cell(row=2, column=pid, value=1234567890123456789)
+        sheet.cell(row=3, column=pid, value=123456789012345)
+        sheet.cell(row=4, column=reg, value=True)
+
+    path = save_workbook(tmp_path / "c.xlsx", patients, edit)
+    found = {(p.row, p.column): p for p in errors_of(lambda: load_cohort(path))}
+    assert set(found) == {(2, "patient_id"), (4, "regimen")}
+    assert "at most 15 digits" in found[2, "patient_id"].expected
+    assert "not a TRUE/FALSE" in found[4, "regimen"].expected
+
+
 def test_a_formula_without_result_in_an_ignored_column_is_not_a_problem(patients, tmp_path):
     patients["ward"] = "7B"
     column = len(patients.columns)
@@ -449,3 +497,15 @@ def test_a_workbook_declaring_a_huge_size_is_refused(patients, tmp_path, monkeyp
     monkeypatch.setattr(workbook, "MAX_SHEET_XML_BYTES", 1000)
     [problem] = errors_of(lambda: load_cohort(path))
     assert problem.expected.startswith("a workbook of at most 1,000 bytes uncompressed")
+
+
+def test_a_mapping_file_that_maps_one_source_column_twice_is_refused_at_its_line(tmp_path):
+    """Before, the later line silently won and the errors pointed at the data file."""
+    path = tmp_path / "map.csv"
+    path.write_text("source,canonical\nDoD,death_date\nTx,regimen\nDoD,progression_date\n"
+                    "Tx,regimen\n", encoding="utf-8")
+    mapping, problems = read_mapping(path)
+    [problem] = problems
+    assert (problem.row, problem.column) == (4, "DoD")
+    assert "mapped to 'death_date' on line 2" in problem.expected
+    assert mapping.columns["DoD"] == "death_date"  # a repeated identical line is harmless

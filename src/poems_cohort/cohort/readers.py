@@ -144,6 +144,7 @@ def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
         elif path.suffix.lower() == ".csv":
             with path.open(newline="", encoding="utf-8-sig") as handle:
                 rows = list(csv.reader(handle))
+            seen: dict[str, int] = {}
             for number, row in enumerate(rows, start=1):
                 if not any(cell.strip() for cell in row):
                     continue
@@ -153,7 +154,16 @@ def read_mapping(path: str | Path) -> tuple[ColumnMapping, list[Problem]]:
                     problems.append(Problem(label, number, None, ",".join(row),
                                             "two fields: source,canonical"))
                     continue
-                columns[row[0].strip()] = row[1].strip()
+                source, canonical = row[0].strip(), row[1].strip()
+                if source in columns and columns[source] != canonical:
+                    # the later line would silently win: one source column, two meanings
+                    problems.append(Problem(label, number, source, ",".join(row),
+                                            f"one line per source column ({source!r} is "
+                                            f"mapped to {columns[source]!r} on line "
+                                            f"{seen[source]})"))
+                    continue
+                seen.setdefault(source, number)
+                columns[source] = canonical
         else:
             return ColumnMapping(), [Problem(label, None, None, path.suffix,
                                              "a mapping file ending in .toml or .csv")]
@@ -388,7 +398,8 @@ def _flags(scan: SheetScan) -> list[_Flag]:
     return ([("formula", c) for c in scan.formulas_without_result]
             + [("cached", c) for c in scan.formulas_with_result]
             + [("merged", c) for c, _ in scan.merged]
-            + [("error", c) for c in scan.errors])
+            + [("error", c) for c in scan.errors]
+            + [("percent", c) for c in scan.percent])
 
 
 def _flag_problems(flags: list[_Flag], frame: pd.DataFrame, raw: RawTable) -> list[Problem]:
@@ -403,6 +414,7 @@ def _flag_problems(flags: list[_Flag], frame: pd.DataFrame, raw: RawTable) -> li
 
     problems: list[Problem] = []
     cached: dict[int, list[Cell]] = {}
+    percent: dict[int, list[Cell]] = {}
     for kind, cell in flags:
         if kind == "merged":
             first, _, last = cell.text.partition(":")
@@ -423,14 +435,49 @@ def _flag_problems(flags: list[_Flag], frame: pd.DataFrame, raw: RawTable) -> li
         elif kind == "error":
             problems.append(Problem(raw.file, cell.row, header(cell.column), cell.text,
                                     "a value, not an Excel error"))
+        elif kind == "percent":
+            percent.setdefault(cell.column, []).append(cell)
         else:
             cached.setdefault(cell.column, []).append(cell)
+    for column, cells in percent.items():
+        # one problem per column: its cells all read 100 times too small
+        top = cells[0]
+        shown = _as_percent(top.text)
+        rows = _row_ranges([c.row for c in cells])
+        problems.append(Problem(
+            raw.file, top.row, header(column), f"{top.text} (shown as {shown})",
+            f"numbers in cells without a percent format: {len(cells)} cell(s) of this column "
+            f"(rows {rows}) are formatted as percentages, which the file stores as fractions "
+            f"({top.text} for {shown}); type {shown[:-1]} for {shown} in cells formatted as "
+            "plain numbers"))
     for column, cells in cached.items():
         problems.append(Problem(raw.file, cells[0].row, header(column), cells[0].text,
                                 f"a typed value; {len(cells)} cell(s) of this column hold "
                                 "formulas, read as the results saved with the workbook",
                                 severity="warning"))
     return problems
+
+
+def _row_ranges(rows: list[int]) -> str:
+    """``[2, 3, 4, 7]`` → ``"2-4, 7"`` (at most five ranges, then "…")."""
+    ranges: list[str] = []
+    start = prev = rows[0]
+    for r in [*rows[1:], None]:
+        if r is not None and r == prev + 1:
+            prev = r
+            continue
+        ranges.append(str(start) if start == prev else f"{start}-{prev}")
+        if r is not None:
+            start = prev = r
+    return ", ".join(ranges[:5]) + (", …" if len(ranges) > 5 else "")
+
+
+def _as_percent(stored: str) -> str:
+    """What Excel shows for ``stored`` in a percent format (``0.083`` → ``8.3%``)."""
+    try:
+        return f"{float(stored) * 100:.10g}%"
+    except ValueError:
+        return stored
 
 
 def _letters(column: int) -> str:

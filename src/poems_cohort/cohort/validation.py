@@ -91,9 +91,17 @@ def is_missing(value: object) -> bool:
 def _to_text(value: object) -> str:
     if isinstance(value, bytes | bytearray):
         raise _Bad("text, not binary data")
+    if isinstance(value, bool | np.bool_):
+        # a spreadsheet's TRUE/FALSE cell: read as text it would become a name "True"
+        raise _Bad("text, not a TRUE/FALSE (yes/no) cell")
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+#: Numbers stored as floats (a spreadsheet's cells) from this size on cannot be taken as
+#: identifiers: 16 digits and more.
+ID_DIGITS_LIMIT = 1e15
 
 
 def _to_id(value: object) -> str:
@@ -104,6 +112,12 @@ def _to_id(value: object) -> str:
     if isinstance(value, float | np.floating | decimal.Decimal) and not (
             math.isfinite(value) and float(value).is_integer()):
         raise _Bad("an identifier: text or a whole number")
+    if isinstance(value, float | np.floating) and abs(float(value)) >= ID_DIGITS_LIMIT:
+        # a spreadsheet keeps 15 significant digits (a float 2^53 ≈ 9.0e15): a longer number
+        # may already differ from the identifier typed, and would be written with other digits
+        raise _Bad("an identifier of at most 15 digits when stored as a number (a "
+                   "spreadsheet keeps only 15 significant digits, so the stored number may "
+                   "differ from the one typed): store longer identifiers as text")
     text = _to_text(int(value) if isinstance(value, decimal.Decimal) else value)
     bad = unprintable(text)
     if bad:

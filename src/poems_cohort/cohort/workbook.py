@@ -87,12 +87,16 @@ class SheetScan:
     formulas_with_result: tuple[Cell, ...] = ()
     merged: tuple[tuple[Cell, str], ...] = ()
     errors: tuple[Cell, ...] = ()
+    #: number cells formatted as a percentage (the file stores 0.083 for what Excel shows as
+    #: 8.3%): read as stored they would be 100 times too small for a column in percent
+    percent: tuple[Cell, ...] = ()
 
     def __repr__(self) -> str:
         return (f"SheetScan(rows={self.rows}, columns={self.columns}, "
                 f"formulas_without_result={len(self.formulas_without_result)}, "
                 f"formulas_with_result={len(self.formulas_with_result)}, "
-                f"merged={len(self.merged)}, errors={len(self.errors)})")
+                f"merged={len(self.merged)}, errors={len(self.errors)}, "
+                f"percent={len(self.percent)})")
 
 
 def column_number(letters: str) -> int:
@@ -172,9 +176,46 @@ def sheets(path: Path) -> list[Sheet]:
         return out
 
 
+#: Excel's built-in number formats that show a percentage (``0%``, ``0.00%``).
+_PERCENT_FORMATS = frozenset({9, 10})
+
+
+def _shows_percent(code: str) -> bool:
+    """Whether a number format code scales by 100 and shows ``%``: a ``%`` outside quoted
+    text, escapes (``\\%``) and bracketed sections (``[Red]``)."""
+    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code)
+    return "%" in bare
+
+
+def _percent_styles(archive: zipfile.ZipFile) -> frozenset[int]:
+    """The cell styles (``s="k"`` of a cell) whose number format shows a percentage."""
+    try:
+        styles = _xml(archive, "xl/styles.xml")
+    except WorkbookError:
+        return frozenset()
+    codes = {int(f.get("numFmtId", "-1")): f.get("formatCode", "")
+             for f in styles.iter() if _local(f.tag) == "numFmt"}
+    out: set[int] = set()
+    for element in styles.iter():
+        if _local(element.tag) != "cellXfs":
+            continue
+        for k, xf in enumerate(x for x in element if _local(x.tag) == "xf"):
+            try:
+                fmt = int(xf.get("numFmtId", "0"))
+            except ValueError:
+                continue
+            if fmt in _PERCENT_FORMATS or (fmt in codes and _shows_percent(codes[fmt])):
+                out.add(k)
+    return frozenset(out)
+
+
 def scan_sheet(path: Path, sheet: Sheet) -> SheetScan:
     """Pass 1 over ``sheet`` (see the module docstring); ``WorkbookError`` when unreadable."""
     with _open(path) as archive:
+        percent = _percent_styles(archive)
+        # a cell of a percent style is located too (its number is read as stored)
+        styled = (re.compile(rb'\ss="(?:' + b"|".join(str(k).encode() for k in sorted(percent))
+                             + rb')"') if percent else None)
         flagged = False
         rows = columns = counted = 0
         letters: set[bytes] = set()
@@ -193,6 +234,8 @@ def scan_sheet(path: Path, sheet: Sheet) -> SheetScan:
                     buffer = tail + chunk
                     if not flagged and any(hint in buffer for hint in _HINTS):
                         flagged = _FLAGGED.search(buffer) is not None
+                    if not flagged and styled is not None:
+                        flagged = styled.search(buffer) is not None
                     letters.update(_COLUMN.findall(buffer))
                     found = _ROW.findall(buffer)
                     if found:
@@ -211,11 +254,14 @@ def scan_sheet(path: Path, sheet: Sheet) -> SheetScan:
             columns = max(column_number(x.decode()) for x in letters)
         if not flagged:
             return SheetScan(rows, columns)
-        return _locate(archive, sheet, rows, columns)
+        return _locate(archive, sheet, rows, columns, percent)
 
 
-def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int) -> SheetScan:
-    """Pass 1, second half: where the formulas, merged ranges and error cells are."""
+def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int,
+            percent: frozenset[int] = frozenset()) -> SheetScan:
+    """Pass 1, second half: where the formulas, merged ranges, error cells and number cells
+    of a percent style (``percent``: their style numbers) are."""
+    shown_percent: list[Cell] = []
     without: list[Cell] = []
     with_result: list[Cell] = []
     merged: list[tuple[Cell, str]] = []
@@ -246,6 +292,11 @@ def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int) -> 
                             with_result.append(Cell(row, column, text))
                     if element.get("t") == "e":
                         errors.append(Cell(row, column, value or "#error"))
+                    style = element.get("s")
+                    if (percent and style is not None and style.isdigit()
+                            and int(style) in percent and element.get("t", "n") == "n"
+                            and value not in (None, "")):
+                        shown_percent.append(Cell(row, column, value or ""))
                 elif tag == "row":
                     element.clear()
                 elif tag == "mergeCell":
@@ -255,7 +306,7 @@ def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int) -> 
     except (ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
         raise WorkbookError(f"a readable .xlsx workbook (sheet '{sheet.name}': {exc})") from None
     return SheetScan(rows, columns, tuple(without), tuple(with_result), tuple(merged),
-                     tuple(errors))
+                     tuple(errors), tuple(shown_percent))
 
 
 def read_values(path: Path, sheet: Sheet, scan: SheetScan,
