@@ -163,11 +163,19 @@ def lookalike_regimens(cohort: Cohort, plan: AnalysisPlan) -> list[Problem]:
     from one only in case, character width, spacing or invisible characters: its patients
     would silently form another arm, or be left out."""
     planned = {_comparable(r): r for r in plan.regimens}
+    regimen = cohort.patients["regimen"]
+
+    def who(name: str) -> str:
+        # the patients given that name, by identifier (the rows of a file are not kept)
+        ids = cohort.patients.loc[(regimen == name).to_numpy(dtype=bool), "patient_id"]
+        shown = ", ".join(map(str, ids.head(5).tolist()))
+        return f"{shown}{', …' if len(ids) > 5 else ''} ({len(ids)} patient(s))"
+
     return [Problem(str(cohort.source), None, "regimen", r,
                     f"a regimen name as the plan writes it: it differs from the plan's "
                     f"{planned[_comparable(r)]!r} only in case, character width or spacing, so "
-                    "its patients would silently form another arm (correct the data, or map "
-                    "it with a regimen alias)")
+                    f"its patients ({who(r)}) would silently form another arm (correct the "
+                    "data, or map it with a regimen alias)")
             for r in cohort.regimen_counts(only_present=True)
             if r not in plan.regimens and _comparable(r) in planned]
 

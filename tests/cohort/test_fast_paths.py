@@ -87,7 +87,8 @@ def test_bytes_that_are_not_utf8_are_reported_as_before(patients, tmp_path):
     path.write_bytes(patients.to_csv(index=False).encode() + b"P11,M,\xff\n")
     with pytest.raises(InputError) as caught:
         read_cohort(path)
-    assert "a UTF-8 encoded CSV file (invalid start byte at byte" in str(caught.value)
+    assert ("a UTF-8 encoded CSV file: line 12, column 'age' holds '\\xff' (invalid start "
+            "byte)") in str(caught.value)
 
 
 def test_repeated_values_are_converted_once_and_spread_back(patients, write):

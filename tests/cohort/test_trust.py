@@ -509,3 +509,36 @@ def test_a_mapping_file_that_maps_one_source_column_twice_is_refused_at_its_line
     assert (problem.row, problem.column) == (4, "DoD")
     assert "mapped to 'death_date' on line 2" in problem.expected
     assert mapping.columns["DoD"] == "death_date"  # a repeated identical line is harmless
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def test_a_long_note_in_a_well_formed_csv_is_read(patients, tmp_path):
+    """A quoted free-text note longer than the csv module's default field limit (131,072
+    characters) is a well-formed field: read (its column is ignored), not refused."""
+    patients["notes"] = ""
+    patients.loc[3, "notes"] = "x, " * 60_000
+    path = tmp_path / "patients.csv"
+    path.write_text(_csv_text(patients), encoding="utf-8")
+    cohort = load_cohort(path)
+    assert len(cohort) == len(patients)
+
+
+def test_a_byte_that_is_not_utf8_is_located_by_line_column_and_cell(patients, tmp_path):
+    path = tmp_path / "patients.csv"
+    text = _csv_text(patients).encode("utf-8")
+    first = patients.loc[2, "patient_id"].encode()
+    path.write_bytes(text.replace(first, first[:-1] + b"\xe9", 1))
+    [problem] = errors_of(lambda: load_cohort(path))
+    assert "line 4, column 'patient_id'" in problem.expected
+    assert "invalid" in problem.expected and "UTF-8" in problem.expected
+
+
+def test_an_unclosed_quote_is_named_not_reported_as_every_row_it_swallowed(patients, tmp_path):
+    patients.loc[3, "death_cause"] = '"other'  # written as """other" by to_csv: undo that
+    path = tmp_path / "patients.csv"
+    path.write_text(_csv_text(patients).replace('"""other"', '"other'), encoding="utf-8")
+    [problem] = errors_of(lambda: load_cohort(path))
+    assert "a value opened by a quote" in problem.expected and "on line 5" in problem.expected

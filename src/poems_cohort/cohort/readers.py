@@ -295,6 +295,33 @@ def _read_plain_csv(path: Path) -> pd.DataFrame | None:
     return frame
 
 
+#: The csv module's field size limit while a table is read (its default, 131,072 characters,
+#: would refuse a long free-text note of a well-formed file).
+FIELD_LIMIT = 1 << 30
+
+
+def _where_undecodable(path: Path, exc: UnicodeDecodeError) -> str:
+    """What to expect of a file with a byte that is not UTF-8: its line, column and cell (the
+    column found by counting commas on the line: a quoted comma before it may shift it)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return f"a UTF-8 encoded CSV file ({exc.reason} at byte {exc.start})"
+    at = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+    line = data.count(b"\n", 0, at) + 1
+    begin = data.rfind(b"\n", 0, at) + 1
+    end = data.find(b"\n", at)
+    row = data[begin:end if end >= 0 else len(data)].rstrip(b"\r")
+    field = data.count(b",", begin, at)
+    header = data[:max(data.find(b"\n"), 0)].decode("utf-8", "replace").lstrip("\ufeff")
+    names = header.rstrip("\r").split(",")
+    name = names[field] if line > 1 and field < len(names) else f"field {field + 1}"
+    cell = row.split(b",")[field] if field < len(row.split(b",")) else row
+    shown = cell.decode("utf-8", "backslashreplace")
+    return (f"a UTF-8 encoded CSV file: line {line}, column {name!r} holds '{shown}' "
+            f"({exc.reason}); save the file as CSV UTF-8")
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
     """The table and, per line with a wrong number of fields, its problem (file left blank).
 
@@ -303,6 +330,9 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
     quoted value spans lines), record k is line k; otherwise the file is read again noting
     where each record starts.
     """
+    # a long note in a column is a well-formed field: no limit below the file size caps
+    if csv.field_size_limit() < FIELD_LIMIT:
+        csv.field_size_limit(FIELD_LIMIT)
     try:
         plain = _read_plain_csv(path)
     except OSError:
@@ -327,7 +357,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
                     start = reader.line_num + 1
             starts = first
     except UnicodeDecodeError as exc:
-        raise _Unreadable(f"a UTF-8 encoded CSV file ({exc.reason} at byte {exc.start})") from None
+        raise _Unreadable(_where_undecodable(path, exc)) from None
     except csv.Error as exc:
         raise _Unreadable(f"a well-formed CSV file ({exc})") from None
     except OSError as exc:
@@ -343,6 +373,14 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
     lengths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
     for k in np.flatnonzero(lengths != width).tolist():
         row, line = rows[k], index[k]
+        if any("\n" in cell for cell in row):
+            # a quote opened and never closed swallows the lines after it into one value: the
+            # rows it swallowed would otherwise be reported as missing, one by one
+            last = (index[k + 1] - 1 if k + 1 < len(index)
+                    else line + sum(cell.count("\n") for cell in row))
+            raise _Unreadable(f"a closing quote: a value opened by a quote (\") on line {line} "
+                              f"is not closed, so lines {line}-{last} were read as one "
+                              "record (close the quote, or remove it)")
         filled = any(cell.strip() for cell in row)
         extra = len(row) > width and any(cell.strip() for cell in row[width:])
         if filled and (extra or len(row) < width):
