@@ -176,7 +176,7 @@ def test_visit_rules(patients, visits, write):
     assert problems_of(write(patients, visits)) == [
         (2, "patient_id", "P42", "a patient_id of the patients table"),
         (3, "onls", "13", "an integer from 0 to 12 (points)"),
-        (4, "visit_date", None, "a value (a date YYYY-MM-DD or empty)"),
+        (4, "visit_date", None, "a value (a date YYYY-MM-DD)"),
     ]
 
 

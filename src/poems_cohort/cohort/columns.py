@@ -41,6 +41,11 @@ class Column:
         need = "required" if self.required else "optional"
         return f"Column({self.name!r}, {self.kind}, {need})"
 
+    def required_text(self) -> str:
+        """What a cell that must hold a value should hold (:meth:`expected` without "or
+        empty")."""
+        return self.expected().removesuffix(" or empty")
+
     def expected(self) -> str:
         """What a valid cell of this column looks like, in words."""
         if self.kind == "category":

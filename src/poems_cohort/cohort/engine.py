@@ -663,7 +663,7 @@ def _convert_sql(con: Any, source: EngineSource, file: str, selected: Mapping[st
                 problems.append(Problem(file, int(row), header, cells[int(row)], expected))
             else:
                 problems.append(Problem(file, int(row), header, None,
-                                        f"a value ({column.expected()})"))
+                                        f"a value ({column.required_text()})"))
     return columns, problems, raw_values, typed_path
 
 

@@ -346,8 +346,9 @@ def _convert(table: RawTable, spec: Mapping[str, Column], regimen_aliases: Mappi
             if i in why:
                 problems.append(Problem(table.file, int(rows[i]), header, cells.iat[i], why[i]))
             else:
+                # a required value: "or empty" is not among what is expected
                 problems.append(Problem(table.file, int(rows[i]), header, None,
-                                        f"a value ({column.expected()})"))
+                                        f"a value ({column.required_text()})"))
     return out, problems
 
 
