@@ -41,8 +41,29 @@ class Problem:
             where += f", row {self.row}"
         if self.column is not None:
             where += f", column '{self.column}'"
-        shown = "" if self.value is None else f": value {self.value!r}"
+        shown = "" if self.value is None else f": value {shown_value(self.value)}"
         return f"{where}{shown} — {self.expected}"
+
+
+def shown_value(value: object) -> str:
+    """A cell's value as its user sees it: text quoted, a date as YYYY-MM-DD (a time as
+    HH:MM:SS), a spreadsheet's TRUE/FALSE as such, binary data as its bytes; not as a Python
+    object (``datetime.date(1900, 2, 13)``, ``Timestamp(...)``)."""
+    import datetime as dt
+
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy":
+        value = item()  # a NumPy scalar: its Python value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        text = value.isoformat(sep=" ")
+        return text[:10] if text.endswith(" 00:00:00") else text
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return f"{bytes(value).decode('utf-8', 'backslashreplace')!r} (binary data)"
+    return repr(value)
 
 
 SHOWN_PER_KIND = 10

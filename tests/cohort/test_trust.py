@@ -542,3 +542,18 @@ def test_an_unclosed_quote_is_named_not_reported_as_every_row_it_swallowed(patie
     path.write_text(_csv_text(patients).replace('"""other"', '"other'), encoding="utf-8")
     [problem] = errors_of(lambda: load_cohort(path))
     assert "a value opened by a quote" in problem.expected and "on line 5" in problem.expected
+
+
+def test_values_in_messages_are_shown_as_the_user_sees_them():
+    import datetime as dt
+
+    from poems_cohort.errors import shown_value
+
+    assert shown_value(dt.date(1900, 2, 13)) == "1900-02-13"
+    assert shown_value(pd.Timestamp("2001-02-03")) == "2001-02-03"
+    assert shown_value(dt.time(0, 0)) == "00:00:00"
+    assert shown_value(True) == "TRUE" and shown_value(np.bool_(False)) == "FALSE"
+    assert shown_value(b"306.0") == "'306.0' (binary data)"
+    assert shown_value("ab") == "'ab'" and shown_value(np.float64(2.5)) == "2.5"
+    assert "value 1900-02-13 —" in str(Problem("f.xlsx", 2, "death_date", dt.date(1900, 2, 13),
+                                               "a date"))
