@@ -138,7 +138,7 @@ def prepare(x: np.ndarray | Sequence[Callable[[np.ndarray], None]], time: np.nda
             np.take(column, order, out=xt[j])
         del column
     g_size = np.diff(np.append(g_start, n))
-    scale = _r_scale(xt, np.take(weight, order))
+    scale = _r_scale(xt, weight, order)
     if len(gs_first) == 1:
         xt -= xt.mean(axis=1, keepdims=True)
     else:
@@ -178,23 +178,34 @@ def prepare(x: np.ndarray | Sequence[Callable[[np.ndarray], None]], time: np.nda
 _BLOCK = 1 << 16
 
 
-def _r_scale(xt: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The scale R's ``coxfit6`` gives each covariate (row of ``xt``) before it factors the
-    information matrix, which decides what counts as singular: 1 for a column whose values are
-    all -1, 0 or 1 (``coxph`` neither centres nor scales those), else ``sum(w) / sum(w |x -
-    m|)`` with ``m`` the weighted mean (1 for a constant column). The fit itself does not
-    depend on it."""
+def _r_scale(xt: np.ndarray, weight: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The scale R's ``coxfit6`` gives each covariate (row of ``xt``, rows in ``order``) before
+    it factors the information matrix, which decides what counts as singular: 1 for a column
+    whose values are all -1, 0 or 1 (``coxph`` neither centres nor scales those), else
+    ``sum(w) / sum(w |x - m|)`` with ``m`` the weighted mean (1 for a constant column). The fit
+    itself does not depend on it. Computed over blocks of rows (no temporary of the data's
+    length: the weights are taken in the rows' order block by block)."""
     p, n = xt.shape
-    tw = float(w.sum())
+    unit = bool((weight == 1).all())
+    blocks = range(0, n, _BLOCK)
+
+    def w(a: int) -> np.ndarray | None:
+        return None if unit else weight[order[a:a + _BLOCK]]
+
+    tw = float(n) if unit else float(weight.sum())
     out = np.ones(p)
     for j in range(p):
         row = xt[j]
         if row.min(initial=0.0) >= -1.0 and row.max(initial=0.0) <= 1.0 and all(
-                np.all(np.isin(row[a:a + _BLOCK], (-1.0, 0.0, 1.0))) for a in range(0, n, _BLOCK)):
+                np.all(np.isin(row[a:a + _BLOCK], (-1.0, 0.0, 1.0))) for a in blocks):
             continue
-        m = float(w @ row) / tw
-        dev = sum(float(w[a:a + _BLOCK] @ np.abs(row[a:a + _BLOCK] - m))
-                  for a in range(0, n, _BLOCK))
+
+        def dot(a: int, values: np.ndarray) -> float:
+            wb = w(a)
+            return float(values.sum() if wb is None else wb @ values)
+
+        m = sum(dot(a, row[a:a + _BLOCK]) for a in blocks) / tw
+        dev = sum(dot(a, np.abs(row[a:a + _BLOCK] - m)) for a in blocks)
         out[j] = tw / dev if dev > 0 else 1.0
     return out
 
