@@ -62,7 +62,7 @@ def shown_value(value: object) -> str:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bytes | bytearray):
-        return f"{bytes(value).decode('utf-8', 'backslashreplace')!r} (binary data)"
+        return f"'{bytes(value).decode('utf-8', 'backslashreplace')}' (binary data)"
     return repr(value)
 
 

@@ -557,3 +557,22 @@ def test_values_in_messages_are_shown_as_the_user_sees_them():
     assert shown_value("ab") == "'ab'" and shown_value(np.float64(2.5)) == "2.5"
     assert "value 1900-02-13 —" in str(Problem("f.xlsx", 2, "death_date", dt.date(1900, 2, 13),
                                                "a date"))
+
+
+def test_binary_parquet_columns_are_never_read_as_text(patients, tmp_path):
+    """docs/data-dictionary.md: binary data is never an identifier nor any cell value. Before,
+    a binary column was decoded into text (and undecodable bytes failed the whole file with
+    no row or column)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(patients, preserve_index=False)
+    ids = [s.encode() for s in patients["patient_id"]]
+    ids[2] = b"P\xff\xfe"
+    table = table.set_column(0, pa.field("patient_id", pa.binary()), pa.array(ids, pa.binary()))
+    path = tmp_path / "patients.parquet"
+    pq.write_table(table, path)
+    problems = errors_of(lambda: load_cohort(path))
+    assert {p.column for p in problems} == {"patient_id"}
+    assert len(problems) == len(patients)
+    assert "P\\xff\\xfe" in str(problems[2]) and "(binary data)" in str(problems[2])

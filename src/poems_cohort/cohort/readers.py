@@ -547,15 +547,33 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
         meta = pq.ParquetFile(path).metadata
         _check_size(meta.num_rows, meta.num_columns)
+        schema = pq.read_schema(path)
+        binary = [f.name for f in schema if _is_binary(f.type)]
         try:
-            frame = pd.read_parquet(path)
+            frame = pd.read_parquet(path, columns=[n for n in schema.names if n not in binary]
+                                    if binary else None)
         except NotImplementedError:  # pyarrow's ArrowNotImplementedError subclasses it
             frame = _parquet_as_values(path)
+        if binary and list(frame.columns) != list(schema.names):
+            # binary data as it is (bytes): never read as text by decoding it, so validation
+            # names each such cell ("text, not binary data") instead of a column of bytes
+            # becoming identifiers, or undecodable bytes failing the whole file
+            table = pq.read_table(path, columns=binary)
+            frame = frame.assign(**{n: pd.Series(table.column(n).to_pylist(), dtype=object,
+                                                 index=frame.index) for n in binary})
+            frame = frame[list(schema.names)]
     except _Unreadable:
         raise
     except Exception as exc:  # pyarrow raises several exception types
         raise _Unreadable(f"a readable Parquet file ({type(exc).__name__})") from None
     return _native(frame)
+
+
+def _is_binary(kind: object) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+                or pa.types.is_fixed_size_binary(kind))
 
 
 def _parquet_as_values(path: Path) -> pd.DataFrame:
