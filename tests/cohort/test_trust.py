@@ -576,3 +576,19 @@ def test_binary_parquet_columns_are_never_read_as_text(patients, tmp_path):
     assert {p.column for p in problems} == {"patient_id"}
     assert len(problems) == len(patients)
     assert "P\\xff\\xfe" in str(problems[2]) and "(binary data)" in str(problems[2])
+
+
+def test_a_formula_whose_saved_result_is_empty_text_is_named_as_such(patients, tmp_path):
+    """=IF(...,"",...) saved with an empty text result would read as an empty cell (an empty
+    death_date means alive): refused, and not called a result "never saved"."""
+    column = patients.columns.get_loc("death_date") + 1
+    path = save_workbook(tmp_path / "c.xlsx", patients,
+                         lambda s: s.cell(row=2, column=column, value='=IF(1,"","x")'))
+    patch_sheet(path, lambda data: re.sub(
+        rb'<c r="([A-Z]+2)"((?: s="\d+")?)><f>IF\(1,"","x"\)</f>(?:<v\s*/>|<v></v>)?',
+        rb'<c r="\1"\2 t="str"><f>IF(1,"","x")</f><v></v>', data))
+    scan = workbook.scan_sheet(path, workbook.sheets(path)[0])
+    assert [(c.row, c.column) for c in scan.formulas_empty_text] == [(2, column)]
+    [problem] = errors_of(lambda: load_cohort(path))
+    assert (problem.row, problem.column) == (2, "death_date")
+    assert "saved result is empty text" in problem.expected

@@ -437,7 +437,8 @@ def _flags(scan: SheetScan) -> list[_Flag]:
             + [("cached", c) for c in scan.formulas_with_result]
             + [("merged", c) for c, _ in scan.merged]
             + [("error", c) for c in scan.errors]
-            + [("percent", c) for c in scan.percent])
+            + [("percent", c) for c in scan.percent]
+            + [("empty_text", c) for c in scan.formulas_empty_text])
 
 
 def _flag_problems(flags: list[_Flag], frame: pd.DataFrame, raw: RawTable) -> list[Problem]:
@@ -475,6 +476,12 @@ def _flag_problems(flags: list[_Flag], frame: pd.DataFrame, raw: RawTable) -> li
                                     "a value, not an Excel error"))
         elif kind == "percent":
             percent.setdefault(cell.column, []).append(cell)
+        elif kind == "empty_text":
+            problems.append(Problem(raw.file, cell.row, header(cell.column), cell.text,
+                                    "a value: the cell holds a formula whose saved result is "
+                                    "empty text, which would read as an empty cell (paste the "
+                                    "values, and leave the cell empty only when the value is "
+                                    "unknown or absent)"))
         else:
             cached.setdefault(cell.column, []).append(cell)
     for column, cells in percent.items():

@@ -90,6 +90,8 @@ class SheetScan:
     #: number cells formatted as a percentage (the file stores 0.083 for what Excel shows as
     #: 8.3%): read as stored they would be 100 times too small for a column in percent
     percent: tuple[Cell, ...] = ()
+    #: formulas whose saved result is empty text (``=IF(...,"",...)``): read as an empty cell
+    formulas_empty_text: tuple[Cell, ...] = ()
 
     def __repr__(self) -> str:
         return (f"SheetScan(rows={self.rows}, columns={self.columns}, "
@@ -262,6 +264,7 @@ def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int,
     """Pass 1, second half: where the formulas, merged ranges, error cells and number cells
     of a percent style (``percent``: their style numbers) are."""
     shown_percent: list[Cell] = []
+    empty_text: list[Cell] = []
     without: list[Cell] = []
     with_result: list[Cell] = []
     merged: list[tuple[Cell, str]] = []
@@ -273,12 +276,14 @@ def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int,
                 if tag == "c":
                     ref = element.get("r")
                     formula = value = None
+                    saved = False
                     for child in element:
                         name = _local(child.tag)
                         if name == "f":
                             formula = child.text or ""
                         elif name == "v":
                             value = child.text
+                            saved = True
                         elif name == "is":
                             value = "".join(child.itertext())
                     if ref is None:
@@ -286,7 +291,9 @@ def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int,
                     row, column = _split_ref(ref)
                     if formula is not None:
                         text = "=" + formula if formula else "(a shared formula)"
-                        if value is None or value == "":
+                        if saved and element.get("t") == "str" and not value:
+                            empty_text.append(Cell(row, column, text))
+                        elif value is None or value == "":
                             without.append(Cell(row, column, text))
                         else:
                             with_result.append(Cell(row, column, text))
@@ -306,7 +313,7 @@ def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int,
     except (ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
         raise WorkbookError(f"a readable .xlsx workbook (sheet '{sheet.name}': {exc})") from None
     return SheetScan(rows, columns, tuple(without), tuple(with_result), tuple(merged),
-                     tuple(errors), tuple(shown_percent))
+                     tuple(errors), tuple(shown_percent), tuple(empty_text))
 
 
 def read_values(path: Path, sheet: Sheet, scan: SheetScan,
