@@ -592,3 +592,42 @@ def test_a_formula_whose_saved_result_is_empty_text_is_named_as_such(patients, t
     [problem] = errors_of(lambda: load_cohort(path))
     assert (problem.row, problem.column) == (2, "death_date")
     assert "saved result is empty text" in problem.expected
+
+
+def test_readers_second_look(patients, tmp_path):
+    """Cases a second look at these readers found: a binary column beside a pandas index in
+    Parquet, a bad byte far into a CSV (the csv module's position is within its buffer), a
+    legitimate multi-line note on a row with one field too many (not an unclosed quote), and
+    percent-looking formats that are padding or fills."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(patients.set_index("patient_id", drop=False).rename_axis("rid"),
+                                 preserve_index=True)
+    table = table.append_column("blob", pa.array([b"x"] * len(patients), pa.binary()))
+    path = tmp_path / "patients.parquet"
+    pq.write_table(table, path)
+    assert len(load_cohort(path)) == len(patients)  # the unused binary column is ignored
+
+    big = pd.concat([patients] * 30, ignore_index=True)
+    big["patient_id"] = [f"Q{i:04d}" for i in range(len(big))]
+    text = _csv_text(big).encode()
+    at = text.index(b"\nQ0250,") + 1
+    csv_path = tmp_path / "far.csv"
+    csv_path.write_bytes(text[:at] + text[at:].replace(b"Q0250", b"Q02\xe90", 1))
+    [problem] = errors_of(lambda: load_cohort(csv_path))
+    assert "line 252, column 'patient_id'" in problem.expected
+
+    patients["notes"] = ""
+    patients.loc[4, "notes"] = "two\nlines"
+    ragged = _csv_text(patients).splitlines(keepends=True)
+    ragged[6] = ragged[6].rstrip("\n") + ",extra\n"  # the row after the note: one field more
+    ragged_path = tmp_path / "ragged.csv"
+    ragged_path.write_text("".join(ragged), encoding="utf-8")
+    problems = errors_of(lambda: load_cohort(ragged_path))
+    assert all("closing quote" not in p.expected for p in problems)
+    assert any("found" in p.expected and "fields" in p.expected for p in problems)
+
+    assert not workbook._shows_percent("0_%") and not workbook._shows_percent("0*%")
+    assert workbook._shows_percent("0.00%;[Red]-0.00%")
+    assert workbook._number("x164") == -1 and workbook._number("\u00b2") == -1

@@ -149,3 +149,8 @@ def test_categorical_text_is_neutralised_like_any_text():
                                                                   categories=cats)})
         assert csv_bytes(frame) == safe_csv(_to_csv(frame))
         assert b"'=1" in csv_bytes(frame)
+
+
+def test_a_categorical_without_categories_is_written_blank():
+    frame = pd.DataFrame({"x": [1, 2], "c": pd.Categorical([None, None])})
+    assert csv_text(frame, header=True) == _to_csv(frame) == b"x,c\n1,\n2,\n"

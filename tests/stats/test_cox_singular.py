@@ -121,3 +121,24 @@ def test_interaction_degrees_of_freedom_leave_out_a_product_without_information(
     assert "armC:modlo" in res.dropped_terms
     assert res.df == 1
     assert res.statistic >= 0.0
+
+
+def test_columns_without_information_stay_at_zero_when_the_iterations_run_out():
+    """A level (f = b) and a 0/1 column (b) the events carry no information on, in a stratified
+    fit on a monotone likelihood: R runs out of iterations, marks no NA and reports both as 0.
+    Their information here is rounding noise (R's is exactly 0: it leaves a 0/1 column
+    uncentred), which the fit's shrinking information would let past the tolerance: a column
+    singular at beta = 0 stays so."""
+    ref = REF["ran_out"]
+    d = pd.read_csv(HERE / "zero_info_ran_out.csv")
+    d["f"] = pd.Categorical(d["f"], categories=["a", "b", "c"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = cox_ph(d, "t", "e", ["x", "f", "b"], strata="s")
+    assert not fit.converged and fit.singular == ()
+    assert fit.coef[1] == 0.0 and fit.coef[3] == 0.0
+    assert ref["coef"][1] == 0 and ref["coef"][3] == 0
+    np.testing.assert_allclose(fit.coef[[0, 2]], np.array(ref["coef"])[[0, 2]], rtol=1e-6)
+    np.testing.assert_allclose(fit.loglik_null, ref["loglik"][0], rtol=1e-12)
+    np.testing.assert_allclose(fit.likelihood_ratio_test.statistic, ref["lr"][0], rtol=1e-8)
+    assert fit.likelihood_ratio_test.df == ref["lr"][1] == 4

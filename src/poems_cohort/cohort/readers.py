@@ -305,8 +305,13 @@ def _where_undecodable(path: Path, exc: UnicodeDecodeError) -> str:
     column found by counting commas on the line: a quoted comma before it may shift it)."""
     try:
         data = path.read_bytes()
+        data.decode("utf-8-sig")
     except OSError:
-        return f"a UTF-8 encoded CSV file ({exc.reason} at byte {exc.start})"
+        return f"a UTF-8 encoded CSV file ({exc.reason})"
+    except UnicodeDecodeError as whole:
+        exc = whole  # the position in the whole file (the reader's is within its buffer)
+    else:
+        return f"a UTF-8 encoded CSV file ({exc.reason})"
     at = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
     line = data.count(b"\n", 0, at) + 1
     begin = data.rfind(b"\n", 0, at) + 1
@@ -343,6 +348,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             records = list(reader)
+            lines_read = reader.line_num
             one_line_each = reader.line_num == len(records)
         starts: Sequence[int]
         if one_line_each:
@@ -373,13 +379,12 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, Problem]]:
     lengths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
     for k in np.flatnonzero(lengths != width).tolist():
         row, line = rows[k], index[k]
-        if any("\n" in cell for cell in row):
-            # a quote opened and never closed swallows the lines after it into one value: the
-            # rows it swallowed would otherwise be reported as missing, one by one
-            last = (index[k + 1] - 1 if k + 1 < len(index)
-                    else line + sum(cell.count("\n") for cell in row))
+        if k == len(rows) - 1 and line < lines_read and any("\n" in cell for cell in row):
+            # a quote opened and never closed swallows every line after it into one value
+            # (the last record, running to the end of the file, with too few or too many
+            # fields): the rows it swallowed would otherwise be reported missing, one by one
             raise _Unreadable(f"a closing quote: a value opened by a quote (\") on line {line} "
-                              f"is not closed, so lines {line}-{last} were read as one "
+                              f"is not closed, so lines {line}-{lines_read} were read as one "
                               "record (close the quote, or remove it)")
         filled = any(cell.strip() for cell in row)
         extra = len(row) > width and any(cell.strip() for cell in row[width:])
@@ -492,7 +497,8 @@ def _flag_problems(flags: list[_Flag], frame: pd.DataFrame, raw: RawTable) -> li
         problems.append(Problem(
             raw.file, top.row, header(column), f"{top.text} (shown as {shown})",
             f"numbers in cells without a percent format: {len(cells)} cell(s) of this column "
-            f"(rows {rows}) are formatted as percentages, which the file stores as fractions "
+            f"({'rows' if len(cells) > 1 else 'row'} {rows}) are formatted as percentages, "
+            "which the file stores as fractions "
             f"({top.text} for {shown}); type {shown[:-1]} for {shown} in cells formatted as "
             "plain numbers"))
     for column, cells in cached.items():
@@ -568,7 +574,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             table = pq.read_table(path, columns=binary)
             frame = frame.assign(**{n: pd.Series(table.column(n).to_pylist(), dtype=object,
                                                  index=frame.index) for n in binary})
-            frame = frame[list(schema.names)]
+            # in the file's order (pandas' own index columns, read as the index, left out)
+            frame = frame[[n for n in schema.names if n in frame.columns]]
     except _Unreadable:
         raise
     except Exception as exc:  # pyarrow raises several exception types

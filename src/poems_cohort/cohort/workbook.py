@@ -184,9 +184,15 @@ _PERCENT_FORMATS = frozenset({9, 10})
 
 def _shows_percent(code: str) -> bool:
     """Whether a number format code scales by 100 and shows ``%``: a ``%`` outside quoted
-    text, escapes (``\\%``) and bracketed sections (``[Red]``)."""
-    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code)
+    text, escapes (``\\%``), padding (``_%``: a space as wide as it), fills (``*%``) and
+    bracketed sections (``[Red]``)."""
+    bare = re.sub(r'"[^"]*"|\\.|_.|\*.|\[[^\]]*\]', "", code)
     return "%" in bare
+
+
+def _number(text: str | None) -> int:
+    """A style attribute's whole number (ASCII digits only); -1 when it is not one."""
+    return int(text) if text is not None and text.isascii() and text.isdigit() else -1
 
 
 def _percent_styles(archive: zipfile.ZipFile) -> frozenset[int]:
@@ -195,17 +201,14 @@ def _percent_styles(archive: zipfile.ZipFile) -> frozenset[int]:
         styles = _xml(archive, "xl/styles.xml")
     except WorkbookError:
         return frozenset()
-    codes = {int(f.get("numFmtId", "-1")): f.get("formatCode", "")
+    codes = {_number(f.get("numFmtId")): f.get("formatCode", "")
              for f in styles.iter() if _local(f.tag) == "numFmt"}
     out: set[int] = set()
     for element in styles.iter():
         if _local(element.tag) != "cellXfs":
             continue
         for k, xf in enumerate(x for x in element if _local(x.tag) == "xf"):
-            try:
-                fmt = int(xf.get("numFmtId", "0"))
-            except ValueError:
-                continue
+            fmt = _number(xf.get("numFmtId", "0"))
             if fmt in _PERCENT_FORMATS or (fmt in codes and _shows_percent(codes[fmt])):
                 out.add(k)
     return frozenset(out)
@@ -300,8 +303,7 @@ def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int,
                     if element.get("t") == "e":
                         errors.append(Cell(row, column, value or "#error"))
                     style = element.get("s")
-                    if (percent and style is not None and style.isdigit()
-                            and int(style) in percent and element.get("t", "n") == "n"
+                    if (percent and _number(style) in percent and element.get("t", "n") == "n"
                             and value not in (None, "")):
                         shown_percent.append(Cell(row, column, value or ""))
                 elif tag == "row":

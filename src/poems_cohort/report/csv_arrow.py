@@ -133,8 +133,9 @@ def column_text(col: pd.Series) -> pa.Array | None:
             return None
         codes = col.cat.codes.to_numpy()
         missing = codes < 0
-        text = levels.take(pa.array(np.where(missing, 0, codes) if len(levels) else codes,
-                                    pa.int64()))
+        if not len(levels):  # no categories: every cell missing
+            return pa.array([""] * len(codes), pa.string())
+        text = levels.take(pa.array(np.where(missing, 0, codes), pa.int64()))
         return _blank_where(text, missing)
     if isinstance(dtype, pd.BooleanDtype):
         missing = col.isna().to_numpy()

@@ -356,14 +356,25 @@ def _solve_kept(info: np.ndarray, u: np.ndarray, kept: np.ndarray) -> np.ndarray
     return out
 
 
-def _newton_step(terms: K.Terms, scale: np.ndarray) -> np.ndarray | None:
-    """The Newton step ``I^- U`` (0 for the columns deemed singular, as R), or None when the
-    information is not finite or singular beyond what R's tolerance catches."""
+def _newton_step(terms: K.Terms, scale: np.ndarray,
+                 singular: np.ndarray | None = None) -> np.ndarray | None:
+    """The Newton step ``I^- U`` (0 for the columns deemed singular, as R, and for those of
+    ``singular``), or None when the information is not finite or singular beyond what R's
+    tolerance catches.
+
+    ``singular``: the columns singular at beta = 0. They stay so: what makes a column carry no
+    information (no patient of a level at risk at an event) does not depend on beta. R keeps a
+    -1/0/1 column uncentred, so its information there is exactly 0 at every beta; ours is
+    centred, and rounding leaves about 1e-17, which a monotone fit's shrinking information
+    would otherwise let past the tolerance."""
     if not (np.isfinite(terms.loglik) and np.isfinite(terms.score).all()
             and np.isfinite(terms.info).all()):
         return None
+    flagged = _singular(terms.info, scale)
+    if singular is not None:
+        flagged |= singular
     try:
-        step = _solve_kept(terms.info, terms.score, ~_singular(terms.info, scale))
+        step = _solve_kept(terms.info, terms.score, ~flagged)
     except np.linalg.LinAlgError:
         return None
     return step if np.isfinite(step).all() else None
@@ -386,7 +397,8 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
     """
     p = len(names)
     beta, best = np.zeros(p), t0
-    step = _newton_step(t0, pr.scale)
+    sing0 = _singular(t0.info, pr.scale)
+    step = _newton_step(t0, pr.scale, sing0)
     assert step is not None  # cox_ph has checked it
     new_beta = beta + step
     halving = 0
@@ -406,7 +418,7 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
             new_beta = (new_beta + halving * beta) / (halving + 1.0)
             continue
         halving = 0
-        nxt = _newton_step(new, pr.scale)
+        nxt = _newton_step(new, pr.scale, sing0)
         beta, best = new_beta, new
         if nxt is None:
             done = "singular"
@@ -414,13 +426,13 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
         new_beta = beta + nxt
     cur = best
     if done is None:
-        which = _growing(beta, _newton_step(cur, pr.scale), names)
+        which = _growing(beta, _newton_step(cur, pr.scale, sing0), names)
         return beta, cur, it, False, tuple(which), [
             f"Cox model: ran out of iterations ({max_iter}) and did not converge; the "
             f"coefficient(s) {', '.join(which)} may be infinite (monotone likelihood). Their "
             "estimates, standard errors and Wald test are not meaningful; the log-likelihood, "
             "likelihood-ratio and score tests are."], True
-    nxt = _newton_step(cur, pr.scale)
+    nxt = _newton_step(cur, pr.scale, sing0)
     if nxt is None:  # the information vanished on the way to infinity
         return beta, cur, it, False, names, [
             f"Cox model: the information matrix became singular after {it} iterations; the "
@@ -450,7 +462,7 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
             trial = K.evaluate(pr, beta + nxt)
             h += 1
         beta, cur = beta + nxt, trial
-        nxt = _newton_step(cur, pr.scale)
+        nxt = _newton_step(cur, pr.scale, sing0)
         if nxt is None:
             break
     return beta, cur, it, True, (), [], False
@@ -555,7 +567,7 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     beta, cur, it, converged, infinite, msgs, ran_out = _maximise(pr, t0, names, max_iter)
     # R marks a column NA from its last factorisation when the log-likelihood converged; when it
     # runs out of iterations it marks none (its flag is then 1000), whatever the information
-    kept = (~_singular(cur.info, pr.scale)
+    kept = (~(_singular(cur.info, pr.scale) | ~kept0)
             if np.isfinite(cur.info).all() and not ran_out else np.ones(p, bool))
     singular = tuple(names[j] for j in np.flatnonzero(~kept))
     if singular:

@@ -20,6 +20,11 @@ d <- read.csv("zero_info_monotone.csv")
 for (t in c("efron", "breslow"))
   out[[paste0("monotone_", t)]] <- fit_summary(suppressWarnings(
     coxph(Surv(time, event) ~ group + x, data = d, ties = t)))
+## a level (f = b) and a 0/1 column (b) the events carry no information on, in a stratified
+## fit that runs out of iterations (monotone likelihood): R marks no NA then, and both stay 0
+d <- read.csv("zero_info_ran_out.csv"); d$f <- factor(d$f, levels = c("a", "b", "c"))
+out$ran_out <- fit_summary(suppressWarnings(
+  coxph(Surv(t, e) ~ x + f + b + strata(s), data = d, ties = "efron")))
 ## an interaction cell never at risk at an event
 d <- read.csv("zero_info_interaction.csv")
 r <- coxph(Surv(time, event) ~ arm + mod, data = d)
