@@ -205,3 +205,20 @@ def test_a_regimen_never_at_risk_at_an_event_gives_no_hazard_ratio() -> None:
     assert m2.usable and m2.fit is not None and m2.fit.singular == ("mv_early",)
     assert "no information in this subgroup, left out: mv_early" in m2.note
     assert np.isfinite(m2.fit.exp_coef[:2]).all()
+
+
+def test_a_regimen_never_at_risk_in_a_fit_that_runs_out_gives_no_hazard_ratio() -> None:
+    """The LDex patient is censored before the first event and every death is a man or not
+    (mv_male diverges): the fit runs out of iterations, R marks no NA and keeps regimenLDex at
+    0. That 0 is no estimate: the study reports no hazard ratio (it reported HR 1, CI 0 to
+    infinity, before)."""
+    from poems_cohort.study.comparative import MULTIVARIABLE, _fit_model
+
+    d = pd.DataFrame({
+        "regimen": pd.Categorical(["ASCT", "ASCT", "ASCT", "MDex", "LDex"],
+                                  categories=["ASCT", "MDex", "LDex"]),
+        "t": [63.28, 38.47, 24.34, 64.69, 17.45], "e": [0, 1, 0, 1, 0],
+        "risk_group": "low", "mv_male": [1.0, 0.0, 1.0, 1.0, 1.0]})
+    m = _fit_model(d, "t", "e", MULTIVARIABLE, ["mv_male"])
+    assert not m.usable and m.fit is None
+    assert "no information on regimenLDex" in m.note

@@ -136,6 +136,10 @@ class CoxResult:
     #: column: the events carry no information on them beyond the other covariates): NaN here,
     #: left out of the tests' degrees of freedom and of :meth:`proportional_hazards_test`
     singular: tuple[str, ...] = ()
+    #: the coefficients the events carry no information on at beta = 0 (R's rule there):
+    #: ``singular`` when the fit converged; when it ran out of iterations R marks no NA, and
+    #: these stay 0 (not estimates: an arm never at risk at an event, say)
+    no_information: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Coefficients table: ``coef, exp_coef, se, robust_se, z, p_value, lower, upper``.
@@ -632,4 +636,4 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         robust_score_test=robust_score, n=n, n_events=int(status.sum()), ties=ties,
         strata=tuple(slev), iterations=it, converged=converged, warnings=tuple(msgs),
         _data=_FitData(prepared=pr, term_columns=term_cols), infinite=tuple(infinite),
-        singular=singular)
+        singular=singular, no_information=tuple(names[j] for j in np.flatnonzero(~kept0)))

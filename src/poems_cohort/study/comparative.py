@@ -347,16 +347,19 @@ def _fit_model(d: pd.DataFrame, t: str, e: str, model: str, mv: list[str]) -> _M
             fit = stats.cox_ph(d, t, e, covs, ties="efron", **kw)  # type: ignore[arg-type]
     except (ValueError, np.linalg.LinAlgError) as exc:
         return _Model(None, n, events, f"not estimable: {exc}")
-    if fit.singular:
-        # R's NA coefficients: a column the events carry no information on
+    if fit.singular or fit.no_information:
+        # R's NA coefficients: a column the events carry no information on (also when the fit
+        # ran out of iterations, where R reports it as 0)
         terms = [x for x in fit.names if x.startswith("regimen")]
-        if set(fit.singular) & set(terms):
+        empty = set(fit.singular) | set(fit.no_information)
+        if empty & set(terms):
             # e.g. no patient of a regimen (or of the reference) at risk at any event: the
             # remaining hazard ratios would compare other regimens than their labels say
             return _Model(None, n, events, "not estimable: the events carry no information on "
-                          f"{', '.join(x for x in terms if x in fit.singular)} (no "
+                          f"{', '.join(x for x in terms if x in empty)} (no "
                           "patient of that regimen, or of the reference, at risk at any event)")
-        left = f"no information in this subgroup, left out: {', '.join(fit.singular)}"
+        left = ("no information in this subgroup, left out: "
+                f"{', '.join(x for x in fit.names if x in empty)}")
         note = f"{note}; {left}" if note else left
     if not fit.converged:
         regimen_terms = {x for x in fit.names if x.startswith("regimen")}
