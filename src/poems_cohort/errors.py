@@ -9,6 +9,7 @@ anything.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -49,8 +50,6 @@ def shown_value(value: object) -> str:
     """A cell's value as its user sees it: text quoted, a date as YYYY-MM-DD (a time as
     HH:MM:SS), a spreadsheet's TRUE/FALSE as such, binary data as its bytes; not as a Python
     object (``datetime.date(1900, 2, 13)``, ``Timestamp(...)``)."""
-    import datetime as dt
-
     item = getattr(value, "item", None)
     if callable(item) and type(value).__module__ == "numpy":
         value = item()  # a NumPy scalar: its Python value

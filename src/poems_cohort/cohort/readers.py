@@ -321,7 +321,8 @@ def _where_undecodable(path: Path, exc: UnicodeDecodeError) -> str:
     header = data[:max(data.find(b"\n"), 0)].decode("utf-8", "replace").lstrip("\ufeff")
     names = header.rstrip("\r").split(",")
     name = names[field] if line > 1 and field < len(names) else f"field {field + 1}"
-    cell = row.split(b",")[field] if field < len(row.split(b",")) else row
+    cells = row.split(b",")
+    cell = cells[field] if field < len(cells) else row
     shown = cell.decode("utf-8", "backslashreplace")
     return (f"a UTF-8 encoded CSV file: line {line}, column {name!r} holds '{shown}' "
             f"({exc.reason}); save the file as CSV UTF-8")

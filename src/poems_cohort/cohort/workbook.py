@@ -98,7 +98,8 @@ class SheetScan:
                 f"formulas_without_result={len(self.formulas_without_result)}, "
                 f"formulas_with_result={len(self.formulas_with_result)}, "
                 f"merged={len(self.merged)}, errors={len(self.errors)}, "
-                f"percent={len(self.percent)})")
+                f"percent={len(self.percent)}, "
+                f"formulas_empty_text={len(self.formulas_empty_text)})")
 
 
 def column_number(letters: str) -> int:
@@ -305,7 +306,7 @@ def _locate(archive: zipfile.ZipFile, sheet: Sheet, rows: int, columns: int,
                     style = element.get("s")
                     if (percent and _number(style) in percent and element.get("t", "n") == "n"
                             and value not in (None, "")):
-                        shown_percent.append(Cell(row, column, value or ""))
+                        shown_percent.append(Cell(row, column, str(value)))
                 elif tag == "row":
                     element.clear()
                 elif tag == "mergeCell":

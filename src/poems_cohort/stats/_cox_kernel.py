@@ -138,7 +138,8 @@ def prepare(x: np.ndarray | Sequence[Callable[[np.ndarray], None]], time: np.nda
             np.take(column, order, out=xt[j])
         del column
     g_size = np.diff(np.append(g_start, n))
-    scale = _r_scale(xt, weight, order)
+    unit_weight = bool((weight == 1).all())
+    scale = _r_scale(xt, None if unit_weight else weight, order)
     if len(gs_first) == 1:
         xt -= xt.mean(axis=1, keepdims=True)
     else:
@@ -148,7 +149,6 @@ def prepare(x: np.ndarray | Sequence[Callable[[np.ndarray], None]], time: np.nda
         xt -= np.repeat(means, s_len, axis=1)
     es = np.repeat(cell_dead.astype(float), c_len)
     ts = np.repeat(g_time, np.diff(np.append(g_start, n)))
-    unit_weight = bool((weight == 1).all())
     ws = np.ones(n) if unit_weight else np.take(weight, order)
     wd = es if unit_weight else es * ws
 
@@ -178,21 +178,21 @@ def prepare(x: np.ndarray | Sequence[Callable[[np.ndarray], None]], time: np.nda
 _BLOCK = 1 << 16
 
 
-def _r_scale(xt: np.ndarray, weight: np.ndarray, order: np.ndarray) -> np.ndarray:
+def _r_scale(xt: np.ndarray, weight: np.ndarray | None, order: np.ndarray) -> np.ndarray:
     """The scale R's ``coxfit6`` gives each covariate (row of ``xt``, rows in ``order``) before
     it factors the information matrix, which decides what counts as singular: 1 for a column
     whose values are all -1, 0 or 1 (``coxph`` neither centres nor scales those), else
     ``sum(w) / sum(w |x - m|)`` with ``m`` the weighted mean (1 for a constant column). The fit
-    itself does not depend on it. Computed over blocks of rows (no temporary of the data's
-    length: the weights are taken in the rows' order block by block)."""
+    itself does not depend on it. ``weight``: ``None`` when every weight is 1. Computed over
+    blocks of rows (no temporary of the data's length: the weights are taken in the rows' order
+    block by block)."""
     p, n = xt.shape
-    unit = bool((weight == 1).all())
     blocks = range(0, n, _BLOCK)
 
     def w(a: int) -> np.ndarray | None:
-        return None if unit else weight[order[a:a + _BLOCK]]
+        return None if weight is None else weight[order[a:a + _BLOCK]]
 
-    tw = float(n) if unit else float(weight.sum())
+    tw = float(n) if weight is None else float(weight.sum())
     out = np.ones(p)
     for j in range(p):
         row = xt[j]

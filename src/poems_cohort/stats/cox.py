@@ -384,7 +384,8 @@ def _newton_step(terms: K.Terms, scale: np.ndarray,
     return step if np.isfinite(step).all() else None
 
 
-def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
+def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int,
+              sing0: np.ndarray
               ) -> tuple[np.ndarray, K.Terms, int, bool, tuple[str, ...], list[str], bool]:
     """Newton–Raphson as R's ``coxfit6``, then polished to the true maximum.
 
@@ -396,12 +397,12 @@ def _maximise(pr: K.Prepared, t0: K.Terms, names: tuple[str, ...], max_iter: int
     R's rule: Newton steps until the step is below 1e-11 relative (R's answer can be 1e-6 off the
     maximum). When a coefficient is infinite (monotone likelihood) the answer is R's, so the
     log-likelihood and the tests match R although the coefficient has no finite value.
+    ``sing0``: the columns singular at beta = 0 (kept singular, see :func:`_newton_step`).
     Returns (beta, terms at beta, iterations, converged, the names of the coefficients that may
     be infinite, warnings, whether it ran out of iterations).
     """
     p = len(names)
     beta, best = np.zeros(p), t0
-    sing0 = _singular(t0.info, pr.scale)
     step = _newton_step(t0, pr.scale, sing0)
     assert step is not None  # cox_ph has checked it
     new_beta = beta + step
@@ -562,13 +563,14 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
         raise ValueError(f"covariates: the design columns {list(names)} are collinear or constant")
     p = len(names)
     t0 = K.evaluate(pr, np.zeros(p))
-    kept0 = ~_singular(t0.info, pr.scale) if np.isfinite(t0.info).all() else np.ones(p, bool)
-    if not kept0.any() or _newton_step(t0, pr.scale) is None:
+    sing0 = _singular(t0.info, pr.scale) if np.isfinite(t0.info).all() else np.zeros(p, bool)
+    kept0 = ~sing0
+    if not kept0.any() or _newton_step(t0, pr.scale, sing0) is None:
         # R runs out of iterations at beta = 0 with a log-likelihood of 0 and no variance
         raise ValueError(f"covariates: the events carry no information on {list(names)} (the "
                          "information matrix is singular at beta = 0, e.g. every death is alone "
                          "in its risk set); the Cox model cannot be fitted")
-    beta, cur, it, converged, infinite, msgs, ran_out = _maximise(pr, t0, names, max_iter)
+    beta, cur, it, converged, infinite, msgs, ran_out = _maximise(pr, t0, names, max_iter, sing0)
     # R marks a column NA from its last factorisation when the log-likelihood converged; when it
     # runs out of iterations it marks none (its flag is then 1000), whatever the information
     kept = (~(_singular(cur.info, pr.scale) | ~kept0)

@@ -97,16 +97,23 @@ def indicator(frame: pd.DataFrame, spec: Table1Row) -> pd.Series:
                      dtype="boolean").mask(col.isna())
 
 
+def _with_absent_columns(baseline: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """``baseline`` with each column of the plan's Table 1 that it lacks added as all missing
+    (only those added: the frame is not copied)."""
+    missing = [spec.column for spec in plan.table1 if spec.column not in baseline.columns]
+    return baseline.assign(**dict.fromkeys(missing, pd.NA)) if missing else baseline
+
+
 def table1_columns(baseline: pd.DataFrame, plan: AnalysisPlan,
                    have: Collection[str] = ()) -> pd.DataFrame:
     """Per patient (``baseline``'s rows, its ``patient_id`` first), the value each Table 1 row
     of ``plan`` counts, as ``t1_<key>``: 1 / 0 / missing for a binary, above or below row (a
-    categorical of the integers 0 and 1: one byte a patient), the number for a continuous row, the value for a categorical row (left out when
-    its column is among ``have``, the analysis dataset's own columns: the risk group). So Table
-    1, its unknowns included, can be recomputed from the analysis dataset alone. A column absent
-    from ``baseline`` is all missing, as in :func:`compute_table1`."""
-    missing = [spec.column for spec in plan.table1 if spec.column not in baseline.columns]
-    frame = baseline.assign(**dict.fromkeys(missing, pd.NA)) if missing else baseline
+    categorical of the integers 0 and 1: one byte a patient), the number for a continuous row,
+    the value for a categorical row (left out when its column is among ``have``, the analysis
+    dataset's own columns: the risk group). So Table 1, its unknowns included, can be
+    recomputed from the analysis dataset alone. A column absent from ``baseline`` is all
+    missing, as in :func:`compute_table1`."""
+    frame = _with_absent_columns(baseline, plan)
     out: dict[str, pd.Series] = {"patient_id": frame["patient_id"]}
     for spec in plan.table1:
         name = f"t1_{spec.key}"
@@ -182,9 +189,7 @@ def compute_table1(baseline: pd.DataFrame, plan: AnalysisPlan) -> Table1:
 
     A column absent from ``baseline`` counts as all missing.
     """
-    missing = [spec.column for spec in plan.table1 if spec.column not in baseline.columns]
-    # only absent columns are added (as all missing): the baseline frame is not copied
-    frame = baseline.assign(**dict.fromkeys(missing, pd.NA)) if missing else baseline
+    frame = _with_absent_columns(baseline, plan)
     # regimen positions computed once (-1: another regimen); every count below is a boolean
     # mask of NumPy arrays, never a comparison of the text column per row and regimen
     codes = regimen_codes(frame["regimen"], plan.regimens)
