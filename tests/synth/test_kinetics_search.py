@@ -422,3 +422,75 @@ def test_pooled_crv_six_month_rate_needs_the_pooled_curve_three_patients_below_i
     # censorings follow B's responses, 1 - 80/90 * 75/80 = 16.67 when they precede them
     assert pooled_against_mean(4) == pytest.approx(15.625 - 16.25)
     assert pooled_against_mean(1) == pytest.approx(100 * 15 / 90 - 16.25)
+
+
+def test_pooled_count_model_stops_after_any_monthly_visit_before_the_last_assessment():
+    """In ``_construct_pooled`` a non-responder may stop after any monthly visit of the first
+    year before its last assessment (months 4, 5, 7, ... too: responses are seen at every
+    monthly visit), except in a month holding a response after the month's day (here the median
+    carrier at 8.5 months: a stop at month 8 would come before it, which the counts per month
+    cannot hold) and for the ``KEEP_BEYOND`` followed longest beyond the longest response."""
+    from poems_cohort.synth.kinetics_search import KEEP_BEYOND, MONTH_DAYS, _arm, _State
+
+    assert KEEP_BEYOND == 3
+    day = month_day
+    n = 10
+    crv = np.full(n, -1, np.int64)
+    crv[:5] = [int(day(1)), int(day(2)), int(day(8.5)), int(day(14)), int(day(30))]
+    assert int(day(8.5)) not in MONTH_DAYS and time_bin(int(day(8.5))) == 8
+    last = np.array([int(day(m)) for m in (60, 60, 60, 60, 60, 6, 48, 48, 40, 60)], np.int64)
+    kin = Kinetics(median=8.5, minimum=1.0, maximum=30.0, rate_6=20.0, rate_12=30.0)
+    none = Kinetics(median=1.0, minimum=1.0, maximum=1.0, rate_6=0.0, rate_12=0.0)
+    state = _State({"crh": np.full(n, -1, np.int64), "crv": crv},
+                   {"crh": np.zeros(n, bool), "crv": np.ones(n, bool)}, np.zeros(n, np.int64),
+                   ["A"], last, {("crv", "A"): kin, ("crv", "All"): kin,
+                                 ("crh", "A"): none, ("crh", "All"): none})
+    state.stop["crv"][8] = int(day(3))      # a stop on a monthly day is kept
+    arm = _arm(state, "crv", 0, np.full(n, 60.0), np.full(n, int(day(30))), cap=3)
+    options = dict(zip(arm.nonresponders, arm.stop_options, strict=True))
+    assert options[5] == [1, 2, 3, 4, 5]                   # before its last visit at month 6
+    assert options[8] == [1, 2, 3, 4, 5, 6, 7, 9, 10, 11]  # not month 8
+    assert options[6] == options[7] == options[9] == []    # followed longest: stay assessed
+    assert dict(zip(arm.nonresponders, arm.stop, strict=True)) == {5: -1, 6: -1, 7: -1, 8: 3,
+                                                                    9: -1}
+    assert arm.stopped == 1 and arm.cap == 3
+    events, total = arm.counts()
+    assert events[1] == events[2] == events[8] == 1 and events[BINS - 1] == 2
+    assert total[3] == 1 and total[6] == 1 and total[BINS - 1] == 2 + 3
+
+
+def test_a_stop_after_an_unscheduled_month_makes_that_visit_complete_and_the_last():
+    """The visits step makes the visit a response's assessments stop after when the schedule has
+    none that day (month 4): complete for that response, nothing of it measured after, so the
+    analysis censors the patient there, as the kinetics layout counted."""
+    import pandas as pd
+
+    from poems_cohort.synth.visits import SCHEDULE_MONTHS, _measurements
+
+    assert 4 not in SCHEDULE_MONTHS
+    start = pd.Timestamp("2012-03-01")
+    frame = pd.DataFrame({
+        "treatment_start": [start, start], "progression_date": [pd.NaT, pd.NaT],
+        "crh_ev": [1, 1], "crv_ev": [1, 1], "rn_ev": [0, 0],
+        "serum_ife": ["positive", "positive"], "urine_ife": ["positive", "negative"],
+        "flc_kappa_mg_l": [12.0, 15.0], "flc_lambda_mg_l": [80.0, 95.0],
+        "vegf_pg_ml": [3200.0, 2500.0], "onls": [3, 2],
+    })
+    four = int(month_day(4))
+    resp = {x: np.full(2, -1, np.int64) for x in ("crh", "crv", "rn")}
+    stop = {"crh": np.array([four, -1]), "crv": np.array([-1, four])}
+    follow = np.array([800, 800])
+    visits = _measurements(frame, resp, stop, follow, np.random.default_rng(1))
+    visits["day"] = (visits["visit_date"] - start).dt.days
+    for row, measured in ((0, ["serum_ife", "urine_ife", "flc_kappa_mg_l", "flc_lambda_mg_l"]),
+                          (1, ["vegf_pg_ml"])):
+        mine = visits[visits["row"] == row].set_index("day")
+        assert four in mine.index                                  # the unscheduled visit
+        assert mine.loc[four, measured].notna().all()              # complete
+        assert mine.loc[mine.index > four, measured].isna().all().all()  # nothing after
+        assert list(mine.index[mine.index > four]) == [int(month_day(m))
+                                                       for m in (6, 9, 12, 18, 24)]
+    # without the stops the schedule has no visit at month 4
+    none = {x: np.full(2, -1, np.int64) for x in ("crh", "crv")}
+    plain = _measurements(frame, resp, none, follow, np.random.default_rng(1))
+    assert four not in set((plain["visit_date"] - start).dt.days)

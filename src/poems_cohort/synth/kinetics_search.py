@@ -87,9 +87,10 @@ POOLED_STEPS = 2000
 WALK_START = 0.2
 WALK_END = 0.005
 #: steps of the count-level search of :func:`_construct_pooled` (annealed from
-#: ``POOLED_START`` to ``POOLED_END``), and how many of the count layouts it finds are put on the
-#: patients at most
-POOLED_COUNT_STEPS = 30_000
+#: ``POOLED_START`` to ``POOLED_END``; on the bundled cohort's dates 200,000 found the pooled
+#: CRH rate at 12 months from each of 12 random streams, about 3.5 s each, 100,000 from 9), and
+#: how many of the count layouts it finds are put on the patients at most
+POOLED_COUNT_STEPS = 200_000
 POOLED_LAYOUTS = 30
 POOLED_START = 2.0
 POOLED_END = 0.002
@@ -832,25 +833,39 @@ def _copy(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 
+#: the monthly assessments of the first year after which :func:`_construct_pooled` may stop the
+#: assessments of a response: every month has a visit (responses are seen at each), and a stop
+#: falls on the visit's day, after its responses. The earlier steps stop only after the
+#: scheduled ``STOP_DAYS``; the pooled rates need the regimens' censorings between one another's
+#: responses (MDex's before its month-6 responses, say), which those days rarely allow.
+POOLED_STOP_MONTHS: tuple[int, ...] = tuple(range(1, 12))
+#: the share of the stop moves of :func:`_construct_pooled` that lift a stop
+LIFT = 0.3
+
+
 @dataclass(slots=True)
 class _Arm:
-    """One regimen in :func:`_construct_pooled`: the counts of its responses and censorings per
+    """One regimen in :func:`_construct_pooled`: the counts of its responses per
     :func:`time_bin` that no move changes, its responders that may move (patients, the bins
-    each may take, the bin each has) and its stops per day of ``STOP_DAYS`` among the ``free``
-    non-responders (at most ``cap``)."""
+    each may take, the bin each has) and its non-responders: the bin each is censored in when
+    assessed to its last visit (``natural``), the months of ``POOLED_STOP_MONTHS`` after which
+    its assessments may stop (``stop_options``: before that last visit; none for the
+    ``KEEP_BEYOND`` followed longest), and the month each stops after (``stop``, -1: none), at
+    most ``cap`` of them (``stopped`` now)."""
 
     regimen: int
     fixed_events: list[int]
-    fixed_censored: list[int]
     movable: list[int]
     options: list[list[int]]
     bins: list[int]
-    free: list[int]
-    stops: list[int]
-    cap: int
     low: dict[int, float]
     high: dict[int, float]
     nonresponders: list[int]
+    natural: list[int]
+    stop_options: list[list[int]]
+    stop: list[int]
+    stopped: int
+    cap: int
     #: the day of each responder after the first year that does not move, and the day each
     #: movable responder takes there
     late_days: list[int]
@@ -865,23 +880,19 @@ class _Arm:
         events = list(self.fixed_events)
         for b in self.bins:
             events[b] += 1
-        total = [e + c for e, c in zip(events, self.fixed_censored, strict=True)]
-        total[BINS - 1] += len(self.free) - sum(self.stops)
-        for b, c in zip(STOP_BINS, self.stops, strict=True):
-            total[b] += c
+        total = list(events)
+        for natural, month in zip(self.natural, self.stop, strict=True):
+            total[month if month >= 0 else natural] += 1
         return events, total
-
-
-STOP_BINS: tuple[int, ...] = tuple(time_bin(int(d)) for d in STOP_DAYS)
 
 
 def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndarray,
          cap: int) -> _Arm:
     """The count model of regimen ``r`` for response ``x`` (as in :func:`_construct`: the
     carriers of the minimum, the median and the maximum keep their months, the other
-    responders move on their side of the median within their limit); the non-responders
-    followed beyond the first year may stop early, but for the ``KEEP_BEYOND`` followed
-    longest beyond the longest response, the others are censored at their last assessment."""
+    responders move on their side of the median within their limit); a non-responder may stop
+    after a monthly visit before its last assessment, but for the ``KEEP_BEYOND`` followed
+    longest beyond the longest response (a stop it has is lifted, as is one on another day)."""
     k = state.kinetics[x, state.names[r]]
     d = state.days[x]
     in_r = state.regimen == r
@@ -916,27 +927,29 @@ def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndar
         options.append(opts)
         bins.append(now)
         low[i], high[i] = side[0], top
-    nonresp = np.flatnonzero(in_r & state.ev[x] & (d < 0))
-    fixed_censored = [0] * BINS
-    free: list[int] = []
-    natural = {j: max(int(state.last[j]), int(state.days[state.other(x)][j]))
-               for j in nonresp.tolist()}
+    nonresp = np.flatnonzero(in_r & state.ev[x] & (d < 0)).tolist()
+    last = {j: max(int(state.last[j]), int(state.days[state.other(x)][j])) for j in nonresp}
     # the non-responders followed longest beyond the longest response stay assessed: they keep
     # the curve level at its end
-    level = set(sorted((j for j, t in natural.items() if t >= beyond[j]),
-                       key=lambda j: -natural[j])[:KEEP_BEYOND])
-    for j, t in natural.items():
-        if t > H12 and j not in level:
-            free.append(j)
-        else:
-            # censored at its last assessment (an early stop it has is lifted)
-            fixed_censored[time_bin(t)] += 1
-    stops = [0] * len(STOP_DAYS)
-    for j in free:
-        if state.stop[x][j] >= 0:
-            stops[STOP_BINS.index(time_bin(int(state.stop[x][j])))] += 1
-    return _Arm(r, fixed_events, fixed_censored, movable, options, bins, free, stops,
-                min(cap, len(free)), low, high, nonresp.tolist(), late_days, late_day)
+    level = set(sorted((j for j, t in last.items() if t >= beyond[j]),
+                       key=lambda j: -last[j])[:KEEP_BEYOND])
+    # a stop in a month whose response of any regimen falls after the month's day (a median of
+    # 8.5 months, say) would come before it: the counts per month would not hold the order
+    off_day = {time_bin(t) for t in state.days[x][state.ev[x] & (d >= 0)].tolist()
+               if t <= H12 and t not in MONTH_DAYS}
+    stop_options = [[] if j in level else
+                    [m for m in POOLED_STOP_MONTHS
+                     if MONTH_DAYS[m - 1] < last[j] and m not in off_day]
+                    for j in nonresp]
+    stop = []
+    for j, opts in zip(nonresp, stop_options, strict=True):
+        s_day = int(state.stop[x][j])
+        month = time_bin(s_day) if s_day >= 0 else -1
+        stop.append(month if month in opts and MONTH_DAYS[month - 1] == s_day else -1)
+    stopped = sum(m >= 0 for m in stop)
+    return _Arm(r, fixed_events, movable, options, bins, low, high, nonresp,
+                [time_bin(last[j]) for j in nonresp], stop_options, stop, stopped,
+                cap, late_days, late_day)
 
 
 def _gap(got: float, want: float) -> float:
@@ -1029,8 +1042,8 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
             events[b] += sign * c
 
     def make(n: int, move: tuple[str, int, int]) -> tuple[str, int, int]:
-        """Make ``move`` in regimen ``n``: ("bin", responder, bin) or ("stop", from, to) (a
-        position of ``STOP_DAYS``, -1: none, a stop added or lifted); the move undoing it."""
+        """Make ``move`` in regimen ``n``: ("bin", responder, bin) or ("stop", non-responder,
+        month) (the month its assessments stop after, -1: none); the move undoing it."""
         a = arms[n]
         kind, u, v = move
         if kind == "bin":
@@ -1039,18 +1052,16 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
             shift(n, old, 1, True, -1)
             shift(n, v, 1, True, 1)
             return ("bin", u, old)
-        if u >= 0:
-            a.stops[u] -= 1
-        if v >= 0:
-            a.stops[v] += 1
-        shift(n, STOP_BINS[u] if u >= 0 else BINS - 1, 1, False, -1)
-        shift(n, STOP_BINS[v] if v >= 0 else BINS - 1, 1, False, 1)
-        return ("stop", v, u)
+        old = a.stop[u]
+        shift(n, old if old >= 0 else a.natural[u], 1, False, -1)
+        shift(n, v if v >= 0 else a.natural[u], 1, False, 1)
+        a.stop[u] = v
+        a.stopped += (v >= 0) - (old >= 0)
+        return ("stop", u, old)
 
     # the random numbers of the steps, drawn at once (a step uses one row): the regimen, one
     # or two moves of three numbers each, the acceptance
     draws = rng.random((steps, 9))
-    n_stop = len(STOP_DAYS) + 1
 
     def propose(n: int, r0: float, r1: float, r2: float) -> tuple[str, int, int] | None:
         a = arms[n]
@@ -1058,10 +1069,15 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
             j = int(r1 * len(a.movable))
             b = a.options[j][int(r2 * len(a.options[j]))]
             return None if b == a.bins[j] else ("bin", j, b)
-        u, v = int(r1 * n_stop) - 1, int(r2 * n_stop) - 1
-        if u == v or (u >= 0 and a.stops[u] == 0) or (u < 0 and sum(a.stops) >= a.cap):
+        j = int(r1 * len(a.nonresponders))
+        opts = a.stop_options[j]
+        if not opts:
             return None
-        return ("stop", u, v)
+        v = -1 if r2 < LIFT else opts[min(int((r2 - LIFT) / (1.0 - LIFT) * len(opts)),
+                                          len(opts) - 1)]
+        if v == a.stop[j] or (v >= 0 > a.stop[j] and a.stopped >= a.cap):
+            return None
+        return ("stop", j, v)
 
     own = [arm_energy(n) for n in range(len(arms))]
     current = sum(own) + pooled_energy()
@@ -1071,10 +1087,10 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
     temperature = start
     for step in range(steps):
         if current == 0.0:
-            key = tuple((tuple(a.bins), tuple(a.stops)) for a in arms)
+            key = tuple((tuple(a.bins), tuple(a.stop)) for a in arms)
             if key not in tried:
                 tried.add(key)
-                if _put_arms(state, x, arms, before, month, rng):
+                if _put_arms(state, x, arms, before, month):
                     return True
                 layouts += 1
                 if layouts >= POOLED_LAYOUTS:
@@ -1102,7 +1118,7 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
 
 
 def _put_arms(state: _State, x: str, arms: Sequence[_Arm], before: set[tuple[str, str, int]],
-              month: int, rng: np.random.Generator) -> bool:
+              month: int) -> bool:
     """Put the count layouts of ``arms`` on the patients; keep them if the pooled rate of ``x``
     at ``month`` prints, with the medians and every rate of ``before``; else undo them."""
     d = state.days[x]
@@ -1116,14 +1132,10 @@ def _put_arms(state: _State, x: str, arms: Sequence[_Arm], before: set[tuple[str
                 updates[i] = int(month_day(max(13.0, float(np.ceil(a.low[i])))))
             elif time_bin(int(d[i])) != b:
                 updates[i] = int(month_day(b))
-        order = rng.permutation(len(a.free))
-        new_stop = {j: -1 for j in a.nonresponders}
-        pos = 0
-        for s_day, c in zip(STOP_DAYS.tolist(), a.stops, strict=True):
-            for _ in range(c):
-                new_stop[a.free[int(order[pos])]] = int(s_day)
-                pos += 1
-        stop_updates |= {j: v for j, v in new_stop.items() if int(state.stop[x][j]) != v}
+        for j, m in zip(a.nonresponders, a.stop, strict=True):
+            s_day = MONTH_DAYS[m - 1] if m >= 0 else -1
+            if int(state.stop[x][j]) != s_day:
+                stop_updates[j] = s_day
     undo_days = {i: int(d[i]) for i in updates}
     undo_stop = {j: int(state.stop[x][j]) for j in stop_updates}
     state.change(x, updates, stop_updates)

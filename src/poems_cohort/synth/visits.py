@@ -322,8 +322,11 @@ def _measurements(frame: pd.DataFrame, resp: dict[str, np.ndarray], stop: dict[s
     # the last day of follow-up: RN evaluability needs an ONLS after treatment start
     rn_ev_all = frame["rn_ev"].to_numpy().astype(bool)
     check = np.where(rn_ev_all & (follow < sched[0]) & (follow >= 1), follow, -1)
+    # a response's assessments may stop after an unscheduled visit (a month-4 visit, say): that
+    # visit is made
     grid = np.concatenate([np.zeros((n, 1), np.int64), np.broadcast_to(sched, (n, len(sched))),
-                           np.stack([resp["crh"], resp["crv"], resp["rn"], check], axis=1)],
+                           np.stack([resp["crh"], resp["crv"], resp["rn"], check, stop["crh"],
+                                     stop["crv"]], axis=1)],
                           axis=1)
     valid = (grid >= 0) & (grid <= follow[:, None])
     valid[:, 0] = True
