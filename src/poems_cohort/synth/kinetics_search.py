@@ -88,7 +88,7 @@ WALK_START = 0.2
 WALK_END = 0.005
 #: steps of the count-level search of :func:`_construct_pooled` (annealed from
 #: ``POOLED_START`` to ``POOLED_END``; on the bundled cohort's dates 200,000 found the pooled
-#: CRH rate at 12 months from each of 12 random streams, about 3.5 s each, 100,000 from 9), and
+#: CRH rate at 12 months from each of 12 random streams, about 3 s each, 100,000 from 9), and
 #: how many of the count layouts it finds are put on the patients at most
 POOLED_COUNT_STEPS = 200_000
 POOLED_LAYOUTS = 30
