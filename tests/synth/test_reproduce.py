@@ -416,7 +416,7 @@ def test_every_study_quantity_has_an_extractor(published):
     ("text.time_to_crh.range.high.MDex", EXACT, "179"),
     ("text.time_to_crv.median.All", EXACT, "8"),
     ("text.crh_6m.ASCT", EXACT, "13.8"),
-    ("text.crh_6m.All", INCONSISTENT, "14.3"),                  # impossible pooled value
+    ("text.crh_6m.All", MISSED, "14.3"),                        # implausible, not proved
     ("text.onls_zero.All.count", EXACT, "19"),                  # beside Table 1
     ("text.lambda_light_chain.All.percent", EXACT, "100"),
     ("intro.cited.asct.crh.percent", NOT_A_RESULT, ""),
@@ -499,12 +499,16 @@ def with_cumulative(response: str, regimen: str, month: float, rate: float,
     return make_results(kinetics=kin), cum
 
 
-def test_a_close_value_of_an_impossible_set_is_close():
-    """6-month CRH: ASCT 13.7 (13.8 printed) is close; the overall 14.3 (19.2) is ruled out."""
+def test_a_close_value_of_an_implausible_set_is_close_and_the_far_one_missed():
+    """6-month CRH: ASCT 13.7 (13.8 printed) is close; the overall 14.3 (19.2) is missed, not
+    ruled out: as a Kaplan-Meier rate the pooled value is implausible, not proved impossible,
+    and its note says both readings."""
     res, _ = with_cumulative("CRH", "ASCT", 6.0, 13.7)
     rep = reproduce_study(res)
     assert rep["text.crh_6m.ASCT"].status == CLOSE
-    assert rep["text.crh_6m.All"].status == INCONSISTENT
+    row = rep["text.crh_6m.All"]
+    assert row.status == MISSED
+    assert "not proved impossible" in row.note and "proportions" in row.note
 
 
 def test_a_close_value_the_record_proves_impossible_is_inconsistent():
@@ -544,14 +548,17 @@ def test_values_the_record_proves_impossible_are_inconsistent_on_the_bundled_cou
         assert "impossible" in row.note
 
 
-def test_an_impossible_set_blames_the_odd_one_out_when_the_rest_is_exact():
-    """Overall 19.2 reproduced (and MDex, LDex): then ASCT 13.8 is the value that cannot hold."""
-    _, cum = with_cumulative("CRH", "All", 6.0, 19.2)
-    res, _ = with_cumulative("CRH", "ASCT", 6.0, 16.0, frame=cum)
-    rep = reproduce_study(res)
-    assert rep["text.crh_6m.All"].status == EXACT
-    assert rep["text.crh_6m.ASCT"].status == INCONSISTENT
-    assert "impossible" in rep["text.crh_6m.ASCT"].note
+def test_an_impossible_set_rules_out_whichever_member_misses():
+    """An impossible conflict of several values without an intended one: whichever member we
+    do not reproduce is ruled out (the others printing show it is the odd one out), while a
+    member we reproduce is exact."""
+    proof = Conflict(ids=("all", "a", "b"), kind="impossible",
+                     note="the pooled rate cannot lie outside its regimens' rates")
+    a = number("13.8", kind="6m-rate", quantity="crh_6m", id="a", regimen="ASCT")
+    status, note = judge(a, Found(16.0), conflicts=(proof,),
+                         reproduced_elsewhere=frozenset({"all", "b"}))
+    assert status == INCONSISTENT and "impossible: the pooled rate" in note
+    assert judge(a, Found(13.8), conflicts=(proof,))[0] == EXACT
 
 
 def test_with_an_intended_value_only_the_blamed_member_is_ruled_out():
@@ -692,11 +699,11 @@ def test_bundled_cohort_misses_no_number_of_table1_or_table2_and_no_statement(tm
     assert missed.empty, "\n" + missed[["id", "published", "reproduced_rounded", "note"]
                                        ].to_string()
     # the 6- and 12-month cumulative response rates of the text: every one exact but the pooled
-    # CRH at 6 months (proved out of reach) and the pooled CRV at 6 months (missed)
+    # CRH and CRV at 6 months (missed; the CRH one implausible, not proved out of reach)
     kinetics = frame[frame["id"].str.fullmatch(r"text\.cr[hv]_(6|12)m\.\w+")]
     assert len(kinetics) == 16
     assert dict(kinetics.loc[kinetics["status"] != EXACT, ["id", "status"]].values) == {
-        "text.crh_6m.All": INCONSISTENT, "text.crv_6m.All": MISSED}
+        "text.crh_6m.All": MISSED, "text.crv_6m.All": MISSED}
 
 
 # --------------------------------------------------------------------------------------------

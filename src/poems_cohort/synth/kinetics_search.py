@@ -96,7 +96,8 @@ POOLED_START = 2.0
 POOLED_END = 0.002
 #: a pooled rate further than this (percentage points) from the published one is not searched
 #: for: the counts of the regimens move it by a few tenths at most (the pooled CRH rate at 6
-#: months, 4.8 points away, is proved out of reach)
+#: months lies 4.8 points away; a search holding the other printed CRH rates reached 14.9 for
+#: 19.2: docs/reproduction.md, inconsistency 12)
 POOLED_REACH = 1.0
 #: tries of :func:`_construct_pooled` (each a new annealing from the layout given) before a
 #: pooled rate is left missed
