@@ -430,7 +430,16 @@ def test_pooled_count_model_stops_after_any_monthly_visit_before_the_last_assess
     monthly visit), except in a month holding a response after the month's day (here the median
     carrier at 8.5 months: a stop at month 8 would come before it, which the counts per month
     cannot hold) and for the ``KEEP_BEYOND`` followed longest beyond the longest response."""
-    from poems_cohort.synth.kinetics_search import KEEP_BEYOND, MONTH_DAYS, _arm, _State
+    from dataclasses import replace
+
+    from poems_cohort.synth.kinetics_search import (
+        KEEP_BEYOND,
+        MONTH_DAYS,
+        _arm,
+        _propose,
+        _put_arms,
+        _State,
+    )
 
     assert KEEP_BEYOND == 3
     day = month_day
@@ -445,7 +454,8 @@ def test_pooled_count_model_stops_after_any_monthly_visit_before_the_last_assess
                    {"crh": np.zeros(n, bool), "crv": np.ones(n, bool)}, np.zeros(n, np.int64),
                    ["A"], last, {("crv", "A"): kin, ("crv", "All"): kin,
                                  ("crh", "A"): none, ("crh", "All"): none})
-    state.stop["crv"][8] = int(day(3))      # a stop on a monthly day is kept
+    # a stop on a monthly day is kept, one between monthly days (month 3.3) is lifted
+    state.change("crv", {}, {8: int(day(3)), 5: 100})
     arm = _arm(state, "crv", 0, np.full(n, 60.0), np.full(n, int(day(30))), cap=3)
     options = dict(zip(arm.nonresponders, arm.stop_options, strict=True))
     assert options[5] == [1, 2, 3, 4, 5]                   # before its last visit at month 6
@@ -457,6 +467,38 @@ def test_pooled_count_model_stops_after_any_monthly_visit_before_the_last_assess
     events, total = arm.counts()
     assert events[1] == events[2] == events[8] == 1 and events[BINS - 1] == 2
     assert total[3] == 1 and total[6] == 1 and total[BINS - 1] == 2 + 3
+
+    # moves: a stop is never added beyond the cap, and a regimen without non-responders has no
+    # stop move
+    full = _arm(state, "crv", 0, np.full(n, 60.0), np.full(n, int(day(30))), cap=1)
+    assert full.stopped == full.cap == 1
+    grid = [(r1, r2) for r1 in np.linspace(0, 0.999, 40) for r2 in np.linspace(0, 0.999, 40)]
+    moves = [_propose(full, 0.9, r1, r2) for r1, r2 in grid]
+    stops = [m for m in moves if m is not None and m[0] == "stop"]
+    assert stops and all(m[2] < 0 or full.stop[full.nonresponders.index(8)] >= 0
+                          and m[1] == full.nonresponders.index(8) for m in stops)
+    assert {m[2] for m in stops if m[1] == full.nonresponders.index(8)} >= {-1, 1, 11}
+    assert all(_propose(arm, 0.9, r1, r2) is None or _propose(arm, 0.9, r1, r2)[2] in
+               [-1, *arm.stop_options[_propose(arm, 0.9, r1, r2)[1]]] for r1, r2 in grid)
+    everyone = replace(arm, nonresponders=[], natural=[], stop_options=[], stop=[], stopped=0)
+    assert all(_propose(everyone, 0.9, r1, r2) is None for r1, r2 in grid)
+
+    # a layout of counts put on the patients: each stop on its month's visit day, and the
+    # patients' curve is the one the counts give
+    arm.stop[arm.nonresponders.index(5)] = 4
+    arm.stop[arm.nonresponders.index(8)] = 7
+    arm.stopped = 2
+    r6, r12 = binned_rates(*arm.counts())
+    aimed = Kinetics(median=8.5, minimum=1.0, maximum=30.0, rate_6=round(r6, 1),
+                     rate_12=round(r12, 1))
+    state.kinetics = {**state.kinetics, ("crv", "A"): aimed, ("crv", "All"): aimed}
+    assert _put_arms(state, "crv", [arm], set(), 6)
+    assert state.stop["crv"][5] == MONTH_DAYS[3] and state.stop["crv"][8] == MONTH_DAYS[6]
+    assert (state.stop["crv"][[0, 1, 2, 3, 4, 6, 7, 9]] == -1).all()
+    assert state.rates["crv", 0] == pytest.approx((r6, r12), abs=1e-12)
+    t = np.where(crv >= 0, crv, np.where(state.stop["crv"] >= 0, state.stop["crv"], last))
+    assert r6 == pytest.approx(100 * (1 - km_at(t, crv >= 0, H6)), abs=1e-9)
+    assert r12 == pytest.approx(100 * (1 - km_at(t, crv >= 0, H12)), abs=1e-9)
 
 
 def test_a_stop_after_an_unscheduled_month_makes_that_visit_complete_and_the_last():

@@ -96,7 +96,7 @@ POOLED_START = 2.0
 POOLED_END = 0.002
 #: a pooled rate further than this (percentage points) from the published one is not searched
 #: for: the counts of the regimens move it by a few tenths at most (the pooled CRH rate at 6
-#: months lies 4.8 points away; a search holding the other printed CRH rates reached 14.9 for
+#: months lies 4.9 points away; a search holding the other printed CRH rates reached 14.9 for
 #: 19.2: docs/reproduction.md, inconsistency 12)
 POOLED_REACH = 1.0
 #: tries of :func:`_construct_pooled` (each a new annealing from the layout given) before a
@@ -835,8 +835,10 @@ def _copy(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 #: the monthly assessments of the first year after which :func:`_construct_pooled` may stop the
-#: assessments of a response: every month has a visit (responses are seen at each), and a stop
-#: falls on the visit's day, after its responses. The earlier steps stop only after the
+#: assessments of a response (the patient still seen for the others): responses are seen at a
+#: visit in any month of the first year, and the visits step makes the visit a stop falls on
+#: when the schedule has none; a stop falls on the visit's day, after its responses. The earlier
+#: steps stop only after the
 #: scheduled ``STOP_DAYS``; the pooled rates need the regimens' censorings between one another's
 #: responses (MDex's before its month-6 responses, say), which those days rarely allow.
 POOLED_STOP_MONTHS: tuple[int, ...] = tuple(range(1, 12))
@@ -953,6 +955,28 @@ def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndar
                 cap, late_days, late_day)
 
 
+def _propose(a: _Arm, r0: float, r1: float, r2: float) -> tuple[str, int, int] | None:
+    """A move of :func:`_anneal_pooled` in regimen ``a`` from three uniform numbers: a movable
+    responder to another bin it may take (``("bin", responder, bin)``), or a non-responder's
+    stop added, moved or lifted (``("stop", non-responder, month)``, -1 lifting it), never
+    beyond the cap; ``None`` when the draw makes no move."""
+    if a.movable and r0 < 0.5:
+        j = int(r1 * len(a.movable))
+        b = a.options[j][int(r2 * len(a.options[j]))]
+        return None if b == a.bins[j] else ("bin", j, b)
+    if not a.nonresponders:
+        return None
+    j = int(r1 * len(a.nonresponders))
+    opts = a.stop_options[j]
+    if not opts:
+        return None
+    v = -1 if r2 < LIFT else opts[min(int((r2 - LIFT) / (1.0 - LIFT) * len(opts)),
+                                      len(opts) - 1)]
+    if v == a.stop[j] or (v >= 0 > a.stop[j] and a.stopped >= a.cap):
+        return None
+    return ("stop", j, v)
+
+
 def _gap(got: float, want: float) -> float:
     """0 when ``got`` prints as ``want``, else the distance to it (percentage points)."""
     return 0.0 if prints_as(got, want) else abs(got - want)
@@ -1064,22 +1088,6 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
     # or two moves of three numbers each, the acceptance
     draws = rng.random((steps, 9))
 
-    def propose(n: int, r0: float, r1: float, r2: float) -> tuple[str, int, int] | None:
-        a = arms[n]
-        if a.movable and r0 < 0.5:
-            j = int(r1 * len(a.movable))
-            b = a.options[j][int(r2 * len(a.options[j]))]
-            return None if b == a.bins[j] else ("bin", j, b)
-        j = int(r1 * len(a.nonresponders))
-        opts = a.stop_options[j]
-        if not opts:
-            return None
-        v = -1 if r2 < LIFT else opts[min(int((r2 - LIFT) / (1.0 - LIFT) * len(opts)),
-                                          len(opts) - 1)]
-        if v == a.stop[j] or (v >= 0 > a.stop[j] and a.stopped >= a.cap):
-            return None
-        return ("stop", j, v)
-
     own = [arm_energy(n) for n in range(len(arms))]
     current = sum(own) + pooled_energy()
     tried: set[tuple] = set()
@@ -1101,7 +1109,7 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
         n = int(row[0] * len(arms))
         undo = []
         for k in range(2 if row[1] < DOUBLE else 1):
-            move = propose(n, *row[2 + 3 * k:5 + 3 * k])
+            move = _propose(arms[n], *row[2 + 3 * k:5 + 3 * k])
             if move is not None:
                 undo.append(make(n, move))
         if not undo:
