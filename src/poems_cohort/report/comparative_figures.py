@@ -28,6 +28,7 @@ from matplotlib.lines import Line2D
 
 from poems_cohort.report import format as fmt
 from poems_cohort.report.figures import SYNTHETIC_STAMP, RenderedFigure
+from poems_cohort.report.km_plot import at_risk_end
 from poems_cohort.report.styles import styles as group_styles
 from poems_cohort.study import StudyResults
 
@@ -66,23 +67,15 @@ def shown_until(curves: pd.DataFrame, n_col: str = "n_risk", *, keep_last_event:
     <n_col>, value``."""
     if curves.empty:
         return 1.0
-    times = np.unique(curves["time"].to_numpy(float))
-    total = np.zeros(len(times))
-    start = 0.0
+    _, end = at_risk_end(curves, MIN_AT_RISK_FRACTION, n_col)
     last_event = 0.0
     for _, part in curves.groupby("group", sort=True):
         part = part.sort_values("time", kind="stable")
         t = part["time"].to_numpy(float)
-        n = part[n_col].to_numpy(float)
         v = part["value"].to_numpy(float)
-        start += n[0]
-        idx = np.searchsorted(t, times, side="left")
-        total += np.where(idx < len(t), n[np.minimum(idx, len(t) - 1)], 0.0)
         jumps = t[1:][np.diff(v) != 0]
         if len(jumps):
             last_event = max(last_event, float(jumps.max()))
-    enough = times[total >= MIN_AT_RISK_FRACTION * start]
-    end = float(enough.max()) if len(enough) else 0.0
     return max(end, last_event if keep_last_event else 0.0, 1e-9)
 
 

@@ -84,6 +84,28 @@ class TimeAxis:
     minor: tuple[float, ...]
 
 
+def at_risk_end(curves: pd.DataFrame, fraction: float, n_col: str = "n_risk"
+                ) -> tuple[np.ndarray, float]:
+    """The step times of a panel's curves and the last of them at which at least ``fraction``
+    of the panel's patients (the sum of each group's first ``n_col``) are at risk (0 if none).
+
+    ``curves`` holds the steps of every group: ``group, time, <n_col>`` (numbers at risk may be
+    weighted)."""
+    times = np.unique(curves["time"].to_numpy(float))
+    total = np.zeros(len(times))
+    start = 0.0
+    for _, part in curves.groupby("group", sort=True):
+        t = part["time"].to_numpy(float)
+        n = part[n_col].to_numpy(float)
+        order = np.argsort(t, kind="stable")
+        t, n = t[order], n[order]
+        start += float(n[0])
+        idx = np.searchsorted(t, times, side="left")  # first step at or after each time
+        total += np.where(idx < len(t), n[np.minimum(idx, len(t) - 1)], 0.0)
+    enough = times[total >= fraction * start]
+    return times, float(enough.max()) if len(enough) else 0.0
+
+
 def shown_until(curves: pd.DataFrame, settings: PlotSettings) -> float:
     """The last time the panel must show (before rounding to a tick), by the settings' rule.
 
@@ -91,19 +113,7 @@ def shown_until(curves: pd.DataFrame, settings: PlotSettings) -> float:
     """
     if curves.empty:
         return 0.0
-    times = np.unique(curves["time"].to_numpy(float))
-    total = np.zeros(len(times))
-    start = 0
-    for _, part in curves.groupby("group", sort=True):
-        t = part["time"].to_numpy(float)
-        n = part["n_risk"].to_numpy(float)
-        order = np.argsort(t, kind="stable")
-        t, n = t[order], n[order]
-        start += int(n[0])
-        idx = np.searchsorted(t, times, side="left")  # first step at or after each time
-        total += np.where(idx < len(t), n[np.minimum(idx, len(t) - 1)], 0.0)
-    enough = times[total >= settings.min_at_risk_fraction * start]
-    end = float(enough.max()) if len(enough) else 0.0
+    times, end = at_risk_end(curves, settings.min_at_risk_fraction)
     if settings.keep_last_event:
         events = curves.loc[curves["n_event"] > 0, "time"]
         if len(events):
