@@ -550,8 +550,8 @@ def test_values_the_record_proves_impossible_are_inconsistent_on_the_bundled_cou
 
 def test_an_impossible_set_rules_out_whichever_member_misses():
     """An impossible conflict of several values without an intended one: whichever member we
-    do not reproduce is ruled out (the others printing show it is the odd one out), while a
-    member we reproduce is exact."""
+    do not reproduce is ruled out (any of them may be the wrong one), while a member we
+    reproduce is exact."""
     proof = Conflict(ids=("all", "a", "b"), kind="impossible",
                      note="the pooled rate cannot lie outside its regimens' rates")
     a = number("13.8", kind="6m-rate", quantity="crh_6m", id="a", regimen="ASCT")

@@ -838,9 +838,9 @@ def _copy(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 #: assessments of a response (the patient still seen for the others): responses are seen at a
 #: visit in any month of the first year, and the visits step makes the visit a stop falls on
 #: when the schedule has none; a stop falls on the visit's day, after its responses. The earlier
-#: steps stop only after the
-#: scheduled ``STOP_DAYS``; the pooled rates need the regimens' censorings between one another's
-#: responses (MDex's before its month-6 responses, say), which those days rarely allow.
+#: steps stop only after the scheduled ``STOP_DAYS``; the pooled rates need the regimens'
+#: censorings between one another's responses (MDex's before its month-6 responses, say),
+#: which those days rarely allow.
 POOLED_STOP_MONTHS: tuple[int, ...] = tuple(range(1, 12))
 #: the share of the stop moves of :func:`_construct_pooled` that lift a stop
 LIFT = 0.3
@@ -862,7 +862,6 @@ class _Arm:
     options: list[list[int]]
     bins: list[int]
     low: dict[int, float]
-    high: dict[int, float]
     nonresponders: list[int]
     natural: list[int]
     stop_options: list[list[int]]
@@ -908,7 +907,6 @@ def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndar
     options: list[list[int]] = []
     bins: list[int] = []
     low: dict[int, float] = {}
-    high: dict[int, float] = {}
     late_days: list[int] = []
     late_day: dict[int, int] = {}
     for n, i in enumerate(resp.tolist()):
@@ -929,7 +927,7 @@ def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndar
         movable.append(i)
         options.append(opts)
         bins.append(now)
-        low[i], high[i] = side[0], top
+        low[i] = side[0]
     nonresp = np.flatnonzero(in_r & state.ev[x] & (d < 0)).tolist()
     last = {j: max(int(state.last[j]), int(state.days[state.other(x)][j])) for j in nonresp}
     # the non-responders followed longest beyond the longest response stay assessed: they keep
@@ -950,7 +948,7 @@ def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndar
         month = time_bin(s_day) if s_day >= 0 else -1
         stop.append(month if month in opts and MONTH_DAYS[month - 1] == s_day else -1)
     stopped = sum(m >= 0 for m in stop)
-    return _Arm(r, fixed_events, movable, options, bins, low, high, nonresp,
+    return _Arm(r, fixed_events, movable, options, bins, low, nonresp,
                 [time_bin(last[j]) for j in nonresp], stop_options, stop, stopped,
                 cap, late_days, late_day)
 
