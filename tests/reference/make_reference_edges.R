@@ -236,10 +236,28 @@ gray <- list(
   cause_after_competing = gray_case(c(1, 2, 5, 6), c(2, 2, 1, 1), c("a", "a", "b", "b")),
   all_at_once = gray_case(c(1, 1, 1, 1), c(1, 1, 1, 1), c("a", "a", "b", "b")))
 
+## ---------------------------------------------------------------- weighted KM reaching 0
+## non-integer case weights, the last subjects at risk all die: S reaches 0. robust (the default
+## for such weights): the infinitesimal-jackknife SE of S; greenwood: robust = FALSE
+wkm_case <- function(d) {
+  one <- function(robust) {
+    f <- survfit(Surv(time, event) ~ 1, data = d, weights = w, robust = robust, conf.type = "log-log")
+    list(time = arr(f$time), n_risk = arr(f$n.risk), surv = arr(f$surv), std_err = arr(f$std.err),
+         lower = arr(f$lower), upper = arr(f$upper), logse = isTRUE(f$logse))
+  }
+  list(data = data_json(d), robust = one(TRUE), greenwood = one(FALSE))
+}
+weighted_km <- list(
+  to_zero = wkm_case(data.frame(time = c(1, 2, 2, 3, 4), event = c(1, 0, 1, 1, 1),
+                                w = c(0.5, 1.5, 2.2, 0.7, 1.3))),
+  to_zero_tied = wkm_case(data.frame(time = c(1, 1, 2, 3, 3, 3, 5, 5), event = c(1, 0, 1, 0, 1, 1, 1, 1),
+                                     w = c(1.2, 0.4, 2.5, 0.9, 1.1, 0.3, 0.8, 1.7))))
+
 ## ---------------------------------------------------------------- text as times
 text_times <- tryCatch(survfit(Surv(c("1", "2"), c(1, 0)) ~ 1), error = function(e) conditionMessage(e))
 
 out <- list(r_version = R.version.string, survival = as.character(packageVersion("survival")),
             cmprsk = as.character(packageVersion("cmprsk")),
-            cox = cox, logrank = logrank, gray = gray, km_text_times_error = text_times)
+            cox = cox, logrank = logrank, gray = gray, weighted_km = weighted_km,
+            km_text_times_error = text_times)
 write_json(out, file.path(get_outdir(), "edges.json"))

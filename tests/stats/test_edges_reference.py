@@ -12,6 +12,8 @@
   ``NotTestableError``; events at time 0 are an ordinary test.
 - Gray's test where a group runs out of subjects: R's values, no RuntimeWarning; where cmprsk
   reports its statistic -1 (singular variance): ``NotTestableError``.
+- Weighted Kaplan–Meier reaching 0: the robust (infinitesimal-jackknife) SE of S is 0 there, as
+  R's (no weight moves S from 0), the weighted Greenwood SE of −log S infinite; limits undefined.
 - Text as times (R: "Time variable is not numeric"): a TypeError.
 """
 
@@ -177,6 +179,24 @@ def test_gray_edge_matches_cmprsk_without_warnings(case: str) -> None:
 
 
 # ---------------------------------------------------------------- text where numbers belong
+
+@pytest.mark.parametrize("case", sorted(EDGES["weighted_km"]))
+@pytest.mark.parametrize("variant", ["robust", "greenwood"])
+def test_weighted_km_reaching_zero_matches_r(case: str, variant: str) -> None:
+    spec = EDGES["weighted_km"][case]
+    ref = spec[variant]
+    d = spec["data"]
+    km = stats.kaplan_meier(arr(d["time"]), arr(d["event"]), weights=arr(d["w"]),
+                            robust=variant == "robust")
+    assert km.std_err_scale == ("log" if ref["logse"] else "surv")
+    np.testing.assert_array_equal(km.time, arr(ref["time"]))
+    assert km.surv[-1] == 0
+    for name in ("n_risk", "surv", "std_err", "lower", "upper"):
+        np.testing.assert_allclose(getattr(km, name), arr(ref[name]), rtol=1e-12, atol=1e-15,
+                                   err_msg=f"{case} {variant} {name}")
+    # the SE of S at the end: 0 for the jackknife; S x inf, undefined, for Greenwood's
+    assert km.se_surv[-1] == 0 if variant == "robust" else np.isnan(km.se_surv[-1])
+
 
 def test_text_times_are_refused_as_r_does() -> None:
     assert EDGES["km_text_times_error"] == "Time variable is not numeric"

@@ -187,11 +187,14 @@ def ij_survival_se(counts: KMCounts, surv: np.ndarray) -> np.ndarray:
         hazard_term = np.where(d > 0, d / (n * (n - d)), 0.0)
     h = np.cumsum(hazard_term)
     w2_after = reverse_cumsum(w2e + w2c) - (w2e + w2c)  # still at risk strictly after t
-    # once S reaches 0 (n = d) the terms are inf − inf: the SE is left undefined (NaN)
     with np.errstate(invalid="ignore"):
         at_t = w2e * (a - h) ** 2 + w2c * h**2
         var = h**2 * w2_after + np.cumsum(at_t)
-        return surv * np.sqrt(var)
+        se = surv * np.sqrt(var)
+    # once S reaches 0 (n = d: everyone at risk has the event) the closed form is 0 x inf, but no
+    # weight moves S from 0 (the last factor 1 - d/n stays 0), so every influence is 0: SE 0, as R
+    se[surv == 0] = 0.0
+    return se
 
 
 @dataclass(frozen=True)
