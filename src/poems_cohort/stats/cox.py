@@ -503,8 +503,10 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     sqrt(1e-9) times the coefficient) or after ``max_iter`` iterations (20, R's ``iter.max``;
     warning "ran out of iterations"), with ``converged=False``. The log-likelihood,
     likelihood-ratio and score tests are then R's and valid; the infinite coefficients'
-    estimates, SEs and Wald test are not meaningful. ``iterations`` counts likelihood
-    evaluations as R does (R reports ``iter.max + 1`` when it runs out).
+    estimates, SEs and Wald test are not meaningful. ``iterations`` counts the likelihood
+    evaluations: R's own iterations, then the polishing steps of a converged fit (so it may
+    exceed R's ``iter`` by one or two there); where the fit stops as R's (an infinite
+    coefficient) it is R's count, and when it runs out ``max_iter`` (R reports ``iter.max + 1``).
     """
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
