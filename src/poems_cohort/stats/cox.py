@@ -505,7 +505,7 @@ def cox_ph(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[s
     likelihood-ratio and score tests are then R's and valid; the infinite coefficients'
     estimates, SEs and Wald test are not meaningful. ``iterations`` counts the likelihood
     evaluations: R's own iterations, then the polishing steps of a converged fit (so it may
-    exceed R's ``iter`` by one or two there); where the fit stops as R's (an infinite
+    exceed R's ``iter`` by a step or two there; 0 or 1 on the reference fits); where the fit stops as R's (an infinite
     coefficient) it is R's count, and when it runs out ``max_iter`` (R reports ``iter.max + 1``).
     """
     if not isinstance(data, pd.DataFrame):
