@@ -295,12 +295,10 @@ def _rates(crv: np.ndarray, stop: np.ndarray, last: np.ndarray, rows: np.ndarray
     return 100 * (1 - km_at(t, event, H6)), 100 * (1 - km_at(t, event, H12))
 
 
-def test_construct_pooled_interleaves_the_regimens_to_print_a_pooled_rate():
-    """Every regimen rate prints and the pooled one does not: only the order of the two
-    regimens' responses and censorings moves it. The search over the three regimens' counts
-    (``_construct_pooled``, reached with no annealing step) finds an order printing it, keeping
-    each regimen's responders, median, minimum, maximum and rates, the pooled median and the
-    cap on early stops; without it the pooled rate stays missed."""
+def _interleaved_problem() -> tuple[dict, dict[str, tuple[float, ...]]]:
+    """The arguments of ``aim_response_days`` for the shifted layout of :func:`_interleaved`
+    with the unshifted layout's rates as the published ones (the regimen rates print, the
+    pooled one does not), and those rates."""
     n, regimen, crv, follow, last = _interleaved(shifted=False)
     stop = np.full(n, -1, np.int64)
     everyone = np.arange(n)
@@ -324,10 +322,14 @@ def test_construct_pooled_interleaves_the_regimens_to_print_a_pooled_rate():
                    exchange_class={x: np.zeros(n, np.int64) for x in ("crh", "crv")},
                    kinetics={**{("crv", g): k for g, k in kin.items()},
                              **{("crh", g): none for g in ("A", "B", "All")}})
-    without = aim_response_days(np.random.default_rng(3), **problem, steps=0, pooled_steps=0,
-                                count_steps=0)
-    assert ("crv", "All", 6) in without.misses
-    aimed = aim_response_days(np.random.default_rng(3), **problem, steps=0, pooled_steps=0)
+    return problem, printed
+
+
+def _check_interleaved_layout(problem: dict, aimed, printed: dict) -> None:
+    """Every rate prints; each regimen keeps its responders, median, minimum and maximum, and
+    its early stops stay within the cap; responses within follow-up."""
+    regimen, follow, last = problem["regimen"], problem["limit"], problem["last"]
+    start = problem["days"]["crv"]
     assert aimed.misses == (), aimed.rates
     d, s = aimed.days["crv"], aimed.stop["crv"]
     for r in (0, 1):
@@ -339,9 +341,90 @@ def test_construct_pooled_interleaves_the_regimens_to_print_a_pooled_rate():
         assert months.max() == pytest.approx(30, abs=0.05)
         assert (s[rows] >= 0).sum() <= int(STOP_FRACTION * 40)        # within the cap
     assert (d[d >= 0] <= follow[d >= 0]).all() and (s[d >= 0] < 0).all()
+    everyone = np.arange(len(d))
     for g, rows in (("A", everyone[:40]), ("B", everyone[40:]), ("All", everyone)):
         got = _rates(d, s, last, rows)
         assert all(prints_as(v, p) for v, p in zip(got, printed[g], strict=True)), (g, got)
+
+
+def test_construct_pooled_interleaves_the_regimens_to_print_a_pooled_rate():
+    """Every regimen rate prints and the pooled one does not: only the order of the two
+    regimens' responses and censorings moves it. The search over the three regimens' counts
+    (``_construct_pooled``, reached with no annealing step) finds an order printing it, keeping
+    each regimen's responders, median, minimum, maximum and rates, the pooled median and the
+    cap on early stops; without it the pooled rate stays missed."""
+    problem, printed = _interleaved_problem()
+    without = aim_response_days(np.random.default_rng(3), **problem, steps=0, pooled_steps=0,
+                                count_steps=0)
+    assert ("crv", "All", 6) in without.misses
+    aimed = aim_response_days(np.random.default_rng(3), **problem, steps=0, pooled_steps=0)
+    _check_interleaved_layout(problem, aimed, printed)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_relaxed_starts_print_a_pooled_rate_beyond_the_reach_of_the_count_search(
+        monkeypatch, seed):
+    """A pooled rate missed by more than ``POOLED_REACH`` (here made 0.1 point: the interleaved
+    case misses by 0.7) is searched from relaxed starts (``_construct_pooled_relaxed``), without
+    the count search: it prints, with every rate, responder, median, range and cap kept. Beyond
+    ``RELAXED_REACH`` it is not searched."""
+    from poems_cohort.synth import kinetics_search
+
+    def not_called(*args, **kwargs):
+        raise AssertionError("the count search runs only within POOLED_REACH")
+
+    problem, printed = _interleaved_problem()
+    monkeypatch.setattr(kinetics_search, "POOLED_REACH", 0.1)
+    monkeypatch.setattr(kinetics_search, "_construct_pooled", not_called)
+    aimed = aim_response_days(np.random.default_rng(seed), **problem, steps=0, pooled_steps=0)
+    _check_interleaved_layout(problem, aimed, printed)
+    monkeypatch.setattr(kinetics_search, "RELAXED_REACH", 0.5)
+    beyond = aim_response_days(np.random.default_rng(seed), **problem, steps=0, pooled_steps=0)
+    assert ("crv", "All", 6) in beyond.misses
+
+
+def test_relaxed_counts_are_put_on_the_patients_class_by_class():
+    """``_apply_counts``: after rounding, every class of every regimen holds the whole counts
+    per bin (responders) and per stop month or none (non-responders), and a patient whose bin
+    keeps a count keeps it."""
+    from collections import Counter
+
+    from poems_cohort.synth.kinetics_search import _apply_counts, _arm, _State
+    from poems_cohort.synth.pooled_relax import build_count_model, random_start, round_counts
+
+    problem, _ = _interleaved_problem()
+    n = len(problem["regimen"])
+    state = _State({x: problem["days"][x] for x in ("crh", "crv")}, problem["evaluable"],
+                   problem["regimen"], problem["names"], problem["last"], problem["kinetics"])
+    limit_month = np.full(n, 48.0)
+    beyond = np.full(n, int(month_day(30)))
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        arms = [_arm(state, "crv", r, limit_month, beyond, cap=13) for r in (0, 1)]
+        before = [(list(a.bins), list(a.stop)) for a in arms]
+        model = build_count_model(arms, BINS)
+        whole = round_counts(model, random_start(model, rng))
+        _apply_counts(arms, model, whole)
+        for ids, (a, kind, what) in zip(model.classes, model.keys, strict=True):
+            arm = arms[a]
+            if kind == "responders":
+                members = [j for j, o in enumerate(arm.options) if tuple(o) == what]
+                now, then = arm.bins, before[a][0]
+                want = {int(model.bin[v]): int(whole[v]) for v in ids}
+            else:
+                members = [j for j, (nat, o) in enumerate(zip(arm.natural, arm.stop_options,
+                                                              strict=True))
+                           if (nat, tuple(o)) == what]
+                now, then = arm.stop, before[a][1]
+                want = {int(model.bin[v]): int(whole[v]) for v in ids[:-1]}
+                want[-1] = int(whole[ids[-1]])
+            got = Counter(now[j] for j in members)
+            assert {b: c for b, c in got.items() if c} == {b: c for b, c in want.items() if c}
+            could_keep = sum(min(c, want.get(b, 0))
+                             for b, c in Counter(then[j] for j in members).items())
+            assert sum(now[j] == then[j] for j in members) == could_keep
+        for a in arms:
+            assert a.stopped == sum(m >= 0 for m in a.stop)
 
 
 def _count_window(rate: float, n: int) -> tuple[float, float]:

@@ -52,6 +52,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from poems_cohort.synth.km import DAYS_PER_MONTH, prints_as
+from poems_cohort.synth.pooled_relax import (
+    CountModel,
+    build_count_model,
+    median_limits,
+    random_start,
+    relax,
+    round_counts,
+)
 from poems_cohort.synth.targets import Kinetics
 
 RESPONSES: tuple[str, str] = ("crh", "crv")
@@ -521,11 +529,17 @@ def aim_response_days(rng: np.random.Generator, days: Mapping[str, np.ndarray],
         # regimens at once
         # (on a stream of its own, so that a layout not found leaves the cohort as it was)
         if count_steps and not any(m[1] != "All" for m in state.misses()):
-            pooled_rng = rng.spawn(1)[0]
+            pooled_rng, relaxed_rng = rng.spawn(2)
             for x, _, month, gap in sorted(m for m in state.misses() if m[1] == "All"):
-                if gap <= POOLED_REACH:
-                    _construct_pooled(state, x, month, limit_month, beyond[x], stop_cap,
-                                      pooled_rng, count_steps)
+                if gap <= POOLED_REACH and _construct_pooled(
+                        state, x, month, limit_month, beyond[x], stop_cap, pooled_rng,
+                        count_steps):
+                    continue
+                # further, or not found: from relaxed starts (a stream of their own, so that
+                # the other pooled searches draw what they drew before)
+                if gap <= RELAXED_REACH and (x, "All", month) not in _printed(state):
+                    _construct_pooled_relaxed(state, x, month, limit_month, beyond[x],
+                                              stop_cap, relaxed_rng)
     return AimedDays(days=_copy(state.days), stop=_copy(state.stop),
                      rates=state.all_group_rates(),
                      misses=tuple((x, g, m) for x, g, m, _ in state.misses()))
@@ -993,6 +1007,114 @@ def _construct_pooled(state: _State, x: str, month: int, limit_month: np.ndarray
                for t in range(tries))
 
 
+class _Pooled:
+    """The counts per bin of the regimens of a pooled search (one :class:`_Arm` each) and of the
+    pooled curve, kept in step by :meth:`make`; the rates and the median they print."""
+
+    def __init__(self, state: _State, x: str, arms: Sequence[_Arm]) -> None:
+        self.arms = list(arms)
+        self.wants = [state.kinetics[x, state.names[a.regimen]] for a in arms]
+        self.pooled_k = state.kinetics[x, "All"]
+        self.counted = [a.counts() for a in arms]
+        self.events = [sum(c[0][b] for c in self.counted) for b in range(BINS)]
+        self.total = [sum(c[1][b] for c in self.counted) for b in range(BINS)]
+        self.responders = sum(self.events)
+        self.middle = sorted({(self.responders - 1) // 2, self.responders // 2})
+
+    def arm_energy(self, n: int) -> float:
+        """``REGIMEN_MISS`` plus the distance of each rate of regimen ``n`` not printing."""
+        r6, r12 = binned_rates(*self.counted[n])
+        return sum(REGIMEN_MISS + g for g in (_gap(r6, self.wants[n].rate_6),
+                                               _gap(r12, self.wants[n].rate_12)) if g)
+
+    def median_prints(self) -> bool:
+        """Whether the pooled median time prints, from the bins of the middle responders (a
+        response of the first year is on its month's day, a later one on its own)."""
+        found: list[int] = []
+        seen = 0
+        for b in range(BINS):
+            seen += self.events[b]
+            while len(found) < len(self.middle) and self.middle[len(found)] < seen:
+                found.append(b)
+        days = [MONTH_DAYS[b - 1] for b in found if b < BINS - 1]
+        if len(days) < len(found):
+            late = sorted(d for a in self.arms for d in a.days_after_first_year())
+            early = self.responders - len(late)
+            days += [late[m - early] for m, b in zip(self.middle, found, strict=True)
+                     if b == BINS - 1]
+        value = float(np.mean(days)) / DAYS_PER_MONTH
+        return prints_as(value, self.pooled_k.median, _decimals(self.pooled_k.median))
+
+    def pooled_energy(self, need: Sequence[tuple[int, float]], within: bool = False) -> float:
+        """``POOLED_MISS`` plus the distance of each pooled rate of ``need`` not printing, and
+        ``REGIMEN_MISS`` when the pooled median does not print; ``within``: each rate of
+        ``need`` counts its distance from ``AIM_WITHIN`` of the published value instead (0
+        inside, so that a layout found is not at an edge of the rounding)."""
+        rates = dict(zip((6, 12), binned_rates(self.events, self.total), strict=True))
+        if within:
+            rate_energy = sum(max(0.0, abs(rates[m] - w) - AIM_WITHIN) for m, w in need)
+        else:
+            rate_energy = sum(POOLED_MISS + g for m, w in need for g in [_gap(rates[m], w)] if g)
+        return rate_energy + (0.0 if self.median_prints() else REGIMEN_MISS)
+
+    def distance(self, n: int, events: Sequence[int], total: Sequence[int]) -> int:
+        """How many responses and censorings of the first year regimen ``n`` has in other bins
+        than in ``events`` and ``total`` (counts per bin)."""
+        now_events, now_total = self.counted[n]
+        return sum(abs(now_events[b] - events[b])
+                   + abs((now_total[b] - now_events[b]) - (total[b] - events[b]))
+                   for b in range(BINS - 1))
+
+    def _shift(self, n: int, b: int, event: bool, sign: int) -> None:
+        """Add (``sign`` 1) or remove (-1) a response (``event``) or a censoring in bin ``b``
+        of regimen ``n``."""
+        self.counted[n][1][b] += sign
+        self.total[b] += sign
+        if event:
+            self.counted[n][0][b] += sign
+            self.events[b] += sign
+
+    def make(self, n: int, move: tuple[str, int, int]) -> tuple[str, int, int]:
+        """Make ``move`` in regimen ``n``: ("bin", responder, bin) or ("stop", non-responder,
+        month) (the month its assessments stop after, -1: none); the move undoing it."""
+        a = self.arms[n]
+        kind, u, v = move
+        if kind == "bin":
+            old = a.bins[u]
+            a.bins[u] = v
+            self._shift(n, old, True, -1)
+            self._shift(n, v, True, 1)
+            return ("bin", u, old)
+        old = a.stop[u]
+        self._shift(n, old if old >= 0 else a.natural[u], False, -1)
+        self._shift(n, v if v >= 0 else a.natural[u], False, 1)
+        a.stop[u] = v
+        a.stopped += (v >= 0) - (old >= 0)
+        return ("stop", u, old)
+
+    def put(self, state: _State, x: str, before: set[tuple[str, str, int]], month: int,
+            tried: set[tuple]) -> bool | None:
+        """Put the present layout on the patients (:func:`_put_arms`) unless it was tried:
+        True when kept, False when it was the ``POOLED_LAYOUTS``-th tried (give up), else
+        None."""
+        key = tuple((tuple(a.bins), tuple(a.stop)) for a in self.arms)
+        if key in tried:
+            return None
+        tried.add(key)
+        if _put_arms(state, x, self.arms, before, month):
+            return True
+        return False if len(tried) >= POOLED_LAYOUTS else None
+
+
+def _needed(state: _State, x: str, month: int, before: set[tuple[str, str, int]]
+            ) -> list[tuple[int, float]]:
+    """The pooled rates of ``x`` a pooled search must print: the one at ``month`` and those
+    printing now."""
+    pooled_k = state.kinetics[x, "All"]
+    return [(m, w) for m, w in ((6, pooled_k.rate_6), (12, pooled_k.rate_12))
+            if (x, "All", m) in before or m == month]
+
+
 def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
                    beyond: np.ndarray, stop_cap: Mapping[tuple[str, int], int],
                    rng: np.random.Generator, steps: int, start: float) -> bool:
@@ -1012,96 +1134,24 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
     on the patients (:func:`_put_arms`) and kept if the whole state agrees, at most
     ``POOLED_LAYOUTS`` of them.
     """
-    names = state.names
-    arms = [_arm(state, x, r, limit_month, beyond, stop_cap[x, r]) for r in range(len(names))]
+    arms = [_arm(state, x, r, limit_month, beyond, stop_cap[x, r])
+            for r in range(len(state.names))]
     before = _printed(state)
-    wants = [state.kinetics[x, names[a.regimen]] for a in arms]
-    pooled_k = state.kinetics[x, "All"]
-    need = [(m, w) for m, w in ((6, pooled_k.rate_6), (12, pooled_k.rate_12))
-            if (x, "All", m) in before or m == month]
-    counted = [a.counts() for a in arms]
-    events = [sum(c[0][b] for c in counted) for b in range(BINS)]
-    total = [sum(c[1][b] for c in counted) for b in range(BINS)]
-
-    def arm_energy(n: int) -> float:
-        r6, r12 = binned_rates(*counted[n])
-        return sum(REGIMEN_MISS + g for g in (_gap(r6, wants[n].rate_6),
-                                               _gap(r12, wants[n].rate_12)) if g)
-
-    responders = sum(events)
-    middle = sorted({(responders - 1) // 2, responders // 2})
-
-    def median_prints() -> bool:
-        """Whether the pooled median time to ``x`` prints, from the bins of the middle
-        responders (a response of the first year is on its month's day, a later one on its
-        own)."""
-        found: list[int] = []
-        seen = 0
-        for b in range(BINS):
-            seen += events[b]
-            while len(found) < len(middle) and middle[len(found)] < seen:
-                found.append(b)
-        days = [MONTH_DAYS[b - 1] for b in found if b < BINS - 1]
-        if len(days) < len(found):
-            late = sorted(d for a in arms for d in a.days_after_first_year())
-            early = responders - len(late)
-            days += [late[m - early] for m, b in zip(middle, found, strict=True)
-                     if b == BINS - 1]
-        value = float(np.mean(days)) / DAYS_PER_MONTH
-        return prints_as(value, pooled_k.median, _decimals(pooled_k.median))
-
-    def pooled_energy() -> float:
-        rates = dict(zip((6, 12), binned_rates(events, total), strict=True))
-        return (sum(POOLED_MISS + g for m, w in need for g in [_gap(rates[m], w)] if g)
-                + (0.0 if median_prints() else REGIMEN_MISS))
-
-    def shift(n: int, b: int, c: int, event: bool, sign: int) -> None:
-        """Add (``sign`` 1) or remove (-1) a response (``event``) or a censoring in bin ``b``
-        of regimen ``n``, ``c`` times."""
-        counted[n][1][b] += sign * c
-        total[b] += sign * c
-        if event:
-            counted[n][0][b] += sign * c
-            events[b] += sign * c
-
-    def make(n: int, move: tuple[str, int, int]) -> tuple[str, int, int]:
-        """Make ``move`` in regimen ``n``: ("bin", responder, bin) or ("stop", non-responder,
-        month) (the month its assessments stop after, -1: none); the move undoing it."""
-        a = arms[n]
-        kind, u, v = move
-        if kind == "bin":
-            old = a.bins[u]
-            a.bins[u] = v
-            shift(n, old, 1, True, -1)
-            shift(n, v, 1, True, 1)
-            return ("bin", u, old)
-        old = a.stop[u]
-        shift(n, old if old >= 0 else a.natural[u], 1, False, -1)
-        shift(n, v if v >= 0 else a.natural[u], 1, False, 1)
-        a.stop[u] = v
-        a.stopped += (v >= 0) - (old >= 0)
-        return ("stop", u, old)
+    need = _needed(state, x, month, before)
+    pool = _Pooled(state, x, arms)
 
     # the random numbers of the steps, drawn at once (a step uses one row): the regimen, one
     # or two moves of three numbers each, the acceptance
     draws = rng.random((steps, 9))
 
-    own = [arm_energy(n) for n in range(len(arms))]
-    current = sum(own) + pooled_energy()
+    own = [pool.arm_energy(n) for n in range(len(arms))]
+    current = sum(own) + pool.pooled_energy(need)
     tried: set[tuple] = set()
-    layouts = 0
     cooling = (POOLED_END / start) ** (1.0 / steps)
     temperature = start
     for step in range(steps):
-        if current == 0.0:
-            key = tuple((tuple(a.bins), tuple(a.stop)) for a in arms)
-            if key not in tried:
-                tried.add(key)
-                if _put_arms(state, x, arms, before, month):
-                    return True
-                layouts += 1
-                if layouts >= POOLED_LAYOUTS:
-                    return False
+        if current == 0.0 and (done := pool.put(state, x, before, month, tried)) is not None:
+            return done
         temperature *= cooling
         row = draws[step]
         n = int(row[0] * len(arms))
@@ -1109,18 +1159,223 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
         for k in range(2 if row[1] < DOUBLE else 1):
             move = _propose(arms[n], *row[2 + 3 * k:5 + 3 * k])
             if move is not None:
-                undo.append(make(n, move))
+                undo.append(pool.make(n, move))
         if not undo:
             continue
         kept = own[n]
-        own[n] = arm_energy(n)
-        got = sum(own) + pooled_energy()
+        own[n] = pool.arm_energy(n)
+        got = sum(own) + pool.pooled_energy(need)
         if got <= current or row[8] < np.exp(-(got - current) / temperature):
             current = got
         else:
             for back in reversed(undo):
-                make(n, back)
+                pool.make(n, back)
             own[n] = kept
+    return False
+
+
+#: a pooled rate missed by more than ``POOLED_REACH`` but at most this far (percentage points)
+#: is searched from relaxed starts (:func:`_construct_pooled_relaxed`; the pooled CRV rate at 6
+#: months of the bundled cohort lies 1.2 points away; the pooled CRH rate at 6 months, 4.9
+#: away, is not searched: the relaxation reaches no more than 15.0 for 19.2)
+RELAXED_REACH = 2.0
+#: relaxed starts tried at most (each about 2 s on the bundled cohort, about half of them
+#: leading to a layout that prints)
+RELAXED_TRIES = 12
+#: the squared violations of the held rates a relaxed start may keep (0: all within their
+#: windows)
+RELAXED_VIOLATION = 1e-3
+#: steps of :func:`_fit_arm` (annealed from the first temperature to the second) and the weight
+#: of a patient's response or censoring moved from the regimen's rounded counts
+FIT_STEPS = 60_000
+FIT_START = 3.0
+FIT_END = 0.01
+FIT_NEAR = 0.1
+#: a regimen not fitted in this many relaxed tries keeps its present counts in the later ones
+FIT_FAILURES = 2
+#: steps of :func:`_descend_pooled`, annealed from the first temperature to ``POOLED_END``;
+#: the pooled rates it holds or aims at are brought within ``AIM_WITHIN`` of the published
+#: values (they print within 0.05)
+DESCENT_STEPS = 20_000
+DESCENT_START = 0.05
+AIM_WITHIN = 0.04
+
+
+def _apply_counts(arms: Sequence[_Arm], model: CountModel, whole: np.ndarray) -> None:
+    """Put the whole counts of :func:`~poems_cohort.synth.pooled_relax.round_counts` on the
+    patients of ``arms``: in each class, the patients whose bin (or stop) keeps a count keep it,
+    the others take the counts left, in the order of the bins."""
+    for ids, key in zip(model.classes, model.keys, strict=True):
+        a = arms[key[0]]
+        left: dict[int, int] = {}
+        if key[1] == "responders":
+            for v in ids.tolist():
+                left[int(model.bin[v])] = int(whole[v])
+            members = [j for j, opts in enumerate(a.options) if tuple(opts) == key[2]]
+            now = a.bins
+        else:
+            for v in ids[:-1].tolist():
+                left[int(model.bin[v])] = int(whole[v])
+            left[-1] = int(whole[ids[-1]])
+            members = [j for j, (natural, opts) in enumerate(zip(a.natural, a.stop_options,
+                                                                 strict=True))
+                       if (natural, tuple(opts)) == key[2]]
+            now = a.stop
+        moving = []
+        for j in members:
+            if left.get(now[j], 0) > 0:
+                left[now[j]] -= 1
+            else:
+                moving.append(j)
+        rest = [b for b in sorted(left) for _ in range(left[b])]
+        for j, b in zip(moving, rest, strict=True):
+            now[j] = b
+    for a in arms:
+        a.stopped = sum(m >= 0 for m in a.stop)
+
+
+def _fit_arm(pool: _Pooled, n: int, rng: np.random.Generator, steps: int = FIT_STEPS) -> bool:
+    """Anneal regimen ``n`` of ``pool`` until both its rates print, staying near its counts
+    (``FIT_NEAR`` per response or censoring moved to another bin): whether done."""
+    events, total = (list(c) for c in pool.counted[n])
+    a = pool.arms[n]
+
+    def energy() -> float:
+        return 10.0 * pool.arm_energy(n) + FIT_NEAR * pool.distance(n, events, total)
+
+    if pool.arm_energy(n) == 0.0:
+        return True
+    current = energy()
+    cooling = (FIT_END / FIT_START) ** (1.0 / steps)
+    temperature = FIT_START
+    for _ in range(steps):
+        temperature *= cooling
+        move = _propose(a, rng.random(), rng.random(), rng.random())
+        if move is None:
+            continue
+        back = pool.make(n, move)
+        got = energy()
+        if got <= current or rng.random() < np.exp(-(got - current) / temperature):
+            current = got
+            if pool.arm_energy(n) == 0.0:
+                return True
+        else:
+            pool.make(n, back)
+    return False
+
+
+def _count_moves(a: _Arm) -> list[tuple[str, int, int]]:
+    """One move of regimen ``a`` per distinct change of its counts (a response from one bin to
+    another, a censoring from one bin to another with or without a stop), within its cap."""
+    seen: set[tuple] = set()
+    out = []
+    for j, (b_now, opts) in enumerate(zip(a.bins, a.options, strict=True)):
+        for b in opts:
+            if b != b_now and ("bin", b_now, b) not in seen:
+                seen.add(("bin", b_now, b))
+                out.append(("bin", j, b))
+    for j, opts in enumerate(a.stop_options):
+        now = a.stop[j]
+        for v in [-1, *opts]:
+            if v == now or (v >= 0 > now and a.stopped >= a.cap):
+                continue
+            key = ("stop", now if now >= 0 else a.natural[j], v if v >= 0 else a.natural[j],
+                   now >= 0, v >= 0)
+            if key not in seen:
+                seen.add(key)
+                out.append(("stop", j, v))
+    return out
+
+
+def _descend_pooled(state: _State, x: str, month: int, pool: _Pooled,
+                    before: set[tuple[str, str, int]], need: Sequence[tuple[int, float]],
+                    rng: np.random.Generator, steps: int = DESCENT_STEPS) -> bool:
+    """From a layout whose regimen rates all print, anneal the pooled rate of ``x`` at ``month``
+    to print with the pooled rates of ``need`` and the pooled median, every regimen rate
+    printing at every step: a move that breaks its regimen's rates is made with the one further
+    move of that regimen (:func:`_count_moves`) that mends them and leaves the lowest pooled
+    energy, or not at all. Each layout of energy 0 is put on the patients (:func:`_put_arms`),
+    at most ``POOLED_LAYOUTS`` of them: whether one was kept (else nothing changed)."""
+    arms = pool.arms
+    current = pool.pooled_energy(need, within=True)
+    cooling = (POOLED_END / DESCENT_START) ** (1.0 / steps)
+    temperature = DESCENT_START
+    tried: set[tuple] = set()
+    for _ in range(steps):
+        if current == 0.0 and (done := pool.put(state, x, before, month, tried)) is not None:
+            return done
+        temperature *= cooling
+        n = int(rng.random() * len(arms))
+        move = _propose(arms[n], rng.random(), rng.random(), rng.random())
+        if move is None:
+            continue
+        undo = [pool.make(n, move)]
+        if pool.arm_energy(n):
+            best: tuple[float, tuple[str, int, int]] | None = None
+            for mend in _count_moves(arms[n]):
+                back = pool.make(n, mend)
+                if not pool.arm_energy(n):
+                    e = pool.pooled_energy(need, within=True)
+                    if best is None or e < best[0]:
+                        best = (e, mend)
+                pool.make(n, back)
+            if best is None:
+                pool.make(n, undo[0])
+                continue
+            undo.append(pool.make(n, best[1]))
+        got = pool.pooled_energy(need, within=True)
+        if got <= current or rng.random() < np.exp(-(got - current) / temperature):
+            current = got
+        else:
+            for back in reversed(undo):
+                pool.make(n, back)
+    return False
+
+
+def _construct_pooled_relaxed(state: _State, x: str, month: int, limit_month: np.ndarray,
+                              beyond: np.ndarray, stop_cap: Mapping[tuple[str, int], int],
+                              rng: np.random.Generator, tries: int = RELAXED_TRIES) -> bool:
+    """Lay out the pooled rate of ``x`` at ``month`` from relaxed starts: whether it prints
+    (else nothing changed).
+
+    Each try relaxes the count model of the three regimens from a random start
+    (``synth.pooled_relax``: the pooled rate pushed towards the published one, every regimen
+    rate, the other pooled rate printing and the pooled median held), rounds it to whole counts
+    and puts them on the patients' months and stops (:func:`_apply_counts`), fits each regimen
+    back to printing its rates near those counts (:func:`_fit_arm`) and descends to the pooled
+    rate with every regimen rate printing (:func:`_descend_pooled`). A regimen that could not be
+    fitted in ``FIT_FAILURES`` tries (its rates print only in narrow combinations of counts, MDex's
+    CRV say) keeps its present counts in the later ones."""
+    before = _printed(state)
+    need = _needed(state, x, month, before)
+    pooled_k = state.kinetics[x, "All"]
+    aimed = dict(zip((6, 12), (pooled_k.rate_6, pooled_k.rate_12), strict=True))[month]
+    now = dict(zip((6, 12), state.pooled[x], strict=True))[month]
+    direction = -1.0 if aimed < now else 1.0
+    names = state.names
+    wants = [(state.kinetics[x, g].rate_6, state.kinetics[x, g].rate_12) for g in names]
+    held = [(m, w) for m, w in need if m != month]
+    failures = [0] * len(names)
+    for _ in range(tries):
+        arms = [_arm(state, x, r, limit_month, beyond, stop_cap[x, r]) for r in range(len(names))]
+        frozen = frozenset(n for n, f in enumerate(failures) if f >= FIT_FAILURES)
+        model = build_count_model(arms, BINS, frozen)
+        pool = _Pooled(state, x, arms)
+        median = (median_limits(pool.responders, int(pooled_k.median))
+                  if float(pooled_k.median).is_integer() and pooled_k.median < BINS - 1
+                  else (BINS - 1, pool.responders, 0, 0))
+        relaxed = relax(model, wants, month, direction, held, median, random_start(model, rng))
+        if relaxed.violation > RELAXED_VIOLATION:
+            continue
+        _apply_counts(arms, model, round_counts(model, relaxed.x))
+        pool = _Pooled(state, x, arms)
+        misfit = [n for n in range(len(arms)) if not _fit_arm(pool, n, rng)]
+        for n in misfit:
+            failures[n] += 1
+        if misfit:
+            continue
+        if _descend_pooled(state, x, month, pool, before, need, rng):
+            return True
     return False
 
 
