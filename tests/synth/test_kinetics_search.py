@@ -619,3 +619,34 @@ def test_a_stop_after_an_unscheduled_month_makes_that_visit_complete_and_the_las
     none = {x: np.full(2, -1, np.int64) for x in ("crh", "crv")}
     plain = _measurements(frame, resp, none, follow, np.random.default_rng(1))
     assert four not in set((plain["visit_date"] - start).dt.days)
+
+
+def test_responses_moved_beyond_the_first_year_are_spread_not_heaped():
+    """A response a layout moves beyond the first year takes, in turn, the months from the first
+    its side of the median allows (13 at least) over ``LATE_SPREAD`` months, within its limit:
+    the responders of a regimen that may move there get consecutive months, not one day."""
+    from poems_cohort.synth.kinetics_search import LATE_SPREAD, _arm, _late_month, _State
+
+    assert LATE_SPREAD == 12
+    assert [_late_month(8.0, 140.0, r) for r in range(14)] == [*range(13, 25), 13, 14]
+    assert [_late_month(14.2, 16.0, r) for r in range(4)] == [15, 16, 15, 16]
+    assert _late_month(20.0, 18.0, 0) == float("inf")
+    day = month_day
+    n = 13
+    crv = np.full(n, -1, np.int64)
+    # median 8 (the 7th of 13), minimum 1, maximum 40: five movable above the median
+    months = [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 11, 12, 40]
+    crv[:] = [int(day(m)) for m in months]
+    kin = Kinetics(median=8.0, minimum=1.0, maximum=40.0, rate_6=40.0, rate_12=90.0)
+    none = Kinetics(median=1.0, minimum=1.0, maximum=1.0, rate_6=0.0, rate_12=0.0)
+    state = _State({"crh": np.full(n, -1, np.int64), "crv": crv},
+                   {"crh": np.zeros(n, bool), "crv": np.ones(n, bool)}, np.zeros(n, np.int64),
+                   ["A"], np.full(n, int(day(60)), np.int64),
+                   {("crv", "A"): kin, ("crv", "All"): kin, ("crh", "A"): none,
+                    ("crh", "All"): none})
+    limit = np.full(n, 60.0)
+    limit[10] = 14.0  # this one can respond up to month 14 only
+    arm = _arm(state, "crv", 0, limit, np.full(n, int(day(40))), cap=0)
+    upper = [i for i in arm.movable if i > 6]
+    assert upper == [7, 8, 9, 10, 11]
+    assert [arm.late_day[i] for i in upper] == [int(day(m)) for m in (13, 14, 15, 14, 17)]

@@ -176,6 +176,23 @@ def _decimals(value: float) -> int:
     return 0 if float(value).is_integer() else 1
 
 
+#: responses a layout moves beyond the first year are spread over this many months from the
+#: first month their side of the median allows, not heaped on one day (a heap of 18 LDex CRV
+#: responses at 13 months made a step of 20 points in the curve)
+LATE_SPREAD = 12
+
+
+def _late_month(low: float, top: float, rank: int) -> float:
+    """The month of the ``rank``-th response a layout moves beyond the first year: from the
+    first month its side of the median allows (``low``, at least 13) to ``top`` (its side and
+    its limit), at most ``LATE_SPREAD`` months, in turn; ``inf`` when no month fits."""
+    first = max(13.0, float(np.ceil(low)))
+    if first > top:
+        return float("inf")
+    span = int(min(float(np.floor(top)), first + LATE_SPREAD - 1) - first) + 1
+    return first + rank % span
+
+
 @dataclass(frozen=True, slots=True)
 class AimedDays:
     """Days to CRH and CRV per patient (-1: no response), the day after which a non-responder is
@@ -805,13 +822,15 @@ def _make(state: _State, x: str, resp: np.ndarray, bins: list[int], nonresp: np.
     ``before`` misses; else undo it."""
     d = state.days[x]
     updates: dict[int, int] = {}
+    late = 0
     for i, b in zip(resp.tolist(), bins, strict=True):
         if b == BINS - 1:
             if time_bin(int(d[i])) == BINS - 1:
                 continue
-            month = max(13.0, float(np.ceil(lo[i])))
-            if month > min(hi[i], limit_month[i]):
+            month = _late_month(lo[i], min(hi[i], limit_month[i]), late)
+            if not np.isfinite(month):
                 return False
+            late += 1
             updates[i] = int(month_day(month))
         elif time_bin(int(d[i])) != b:
             updates[i] = int(month_day(b))
@@ -875,7 +894,6 @@ class _Arm:
     movable: list[int]
     options: list[list[int]]
     bins: list[int]
-    low: dict[int, float]
     nonresponders: list[int]
     natural: list[int]
     stop_options: list[list[int]]
@@ -920,9 +938,9 @@ def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndar
     movable: list[int] = []
     options: list[list[int]] = []
     bins: list[int] = []
-    low: dict[int, float] = {}
     late_days: list[int] = []
     late_day: dict[int, int] = {}
+    moved_late = 0
     for n, i in enumerate(resp.tolist()):
         now = time_bin(int(d[i]))
         side = ((float(k.minimum), float(np.floor(k.median))) if n < min(mids, default=0)
@@ -936,12 +954,14 @@ def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndar
             if now == BINS - 1:
                 late_days.append(int(d[i]))
             continue
-        late_day[i] = int(d[i]) if now == BINS - 1 else int(month_day(max(13.0,
-                                                                          np.ceil(side[0]))))
+        if now == BINS - 1:
+            late_day[i] = int(d[i])
+        elif BINS - 1 in opts:  # the day it takes if moved beyond the first year
+            late_day[i] = int(month_day(_late_month(side[0], top, moved_late)))
+            moved_late += 1
         movable.append(i)
         options.append(opts)
         bins.append(now)
-        low[i] = side[0]
     nonresp = np.flatnonzero(in_r & state.ev[x] & (d < 0)).tolist()
     last = {j: max(int(state.last[j]), int(state.days[state.other(x)][j])) for j in nonresp}
     # the non-responders followed longest beyond the longest response stay assessed: they keep
@@ -962,7 +982,7 @@ def _arm(state: _State, x: str, r: int, limit_month: np.ndarray, beyond: np.ndar
         month = time_bin(s_day) if s_day >= 0 else -1
         stop.append(month if month in opts and MONTH_DAYS[month - 1] == s_day else -1)
     stopped = sum(m >= 0 for m in stop)
-    return _Arm(r, fixed_events, movable, options, bins, low, nonresp,
+    return _Arm(r, fixed_events, movable, options, bins, nonresp,
                 [time_bin(last[j]) for j in nonresp], stop_options, stop, stopped,
                 cap, late_days, late_day)
 
@@ -1391,7 +1411,7 @@ def _put_arms(state: _State, x: str, arms: Sequence[_Arm], before: set[tuple[str
             if b == BINS - 1:
                 if time_bin(int(d[i])) == BINS - 1:
                     continue
-                updates[i] = int(month_day(max(13.0, float(np.ceil(a.low[i])))))
+                updates[i] = a.late_day[i]
             elif time_bin(int(d[i])) != b:
                 updates[i] = int(month_day(b))
         for j, m in zip(a.nonresponders, a.stop, strict=True):
