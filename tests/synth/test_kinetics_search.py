@@ -361,26 +361,115 @@ def test_construct_pooled_interleaves_the_regimens_to_print_a_pooled_rate():
     _check_interleaved_layout(problem, aimed, printed)
 
 
-@pytest.mark.parametrize("seed", [3, 4])
+@pytest.mark.parametrize(("seed", "cap_fraction"), [(3, STOP_FRACTION), (4, STOP_FRACTION),
+                                                   (15, 0.1), (20, 0.1)])
 def test_relaxed_starts_print_a_pooled_rate_beyond_the_reach_of_the_count_search(
-        monkeypatch, seed):
+        monkeypatch, seed, cap_fraction):
     """A pooled rate missed by more than ``POOLED_REACH`` (here made 0.1 point: the interleaved
     case misses by 0.7) is searched from relaxed starts (``_construct_pooled_relaxed``), without
-    the count search: it prints, with every rate, responder, median, range and cap kept. Beyond
-    ``RELAXED_REACH`` it is not searched."""
+    the count search: it prints, with every rate, responder, median, range and cap kept. Every
+    layout put on the patients has each regimen's rates printing and its stops within the cap
+    (also with a cap of 4 the rounding would exceed, and the non-responders' last visits spread
+    over months 7.5 to 11.5), the one kept its pooled rates within ``AIM_WITHIN`` of the
+    published ones. Beyond ``RELAXED_REACH`` it is not searched."""
     from poems_cohort.synth import kinetics_search
 
     def not_called(*args, **kwargs):
         raise AssertionError("the count search runs only within POOLED_REACH")
 
     problem, printed = _interleaved_problem()
+    if cap_fraction != STOP_FRACTION:
+        last = problem["last"].copy()
+        last[28:40] = month_day(np.array([48.0] * 4 + [11.5, 11.5, 10.5, 10.5, 9.5, 9.5, 8.5,
+                                                       8.5]))
+        last[67:80] = month_day(np.array([48.0] * 4 + [11.5, 11.5, 10.5, 10.5, 9.5, 9.5, 8.5,
+                                                       8.5, 7.5]))
+        problem = {**problem, "last": last, "limit": last + 5}
+        monkeypatch.setattr(kinetics_search, "STOP_FRACTION", cap_fraction)
+    cap = int(cap_fraction * 40)
+    put = []
+    original_put = kinetics_search._put_arms
+
+    def recording_put(state, x, arms, before, month):
+        put.append([(binned_rates(*a.counts()), a.stopped) for a in arms])
+        return original_put(state, x, arms, before, month)
+
     monkeypatch.setattr(kinetics_search, "POOLED_REACH", 0.1)
     monkeypatch.setattr(kinetics_search, "_construct_pooled", not_called)
+    monkeypatch.setattr(kinetics_search, "_put_arms", recording_put)
     aimed = aim_response_days(np.random.default_rng(seed), **problem, steps=0, pooled_steps=0)
-    _check_interleaved_layout(problem, aimed, printed)
+    assert put
+    for layout in put:
+        for (rates, stopped), group in zip(layout, ("A", "B"), strict=True):
+            assert all(prints_as(v, p) for v, p in zip(rates, printed[group], strict=True))
+            assert stopped <= cap
+    if cap_fraction == STOP_FRACTION:
+        _check_interleaved_layout(problem, aimed, printed)
+    assert aimed.misses == ()
+    s, regimen = aimed.stop["crv"], problem["regimen"]
+    assert all((s[regimen == r] >= 0).sum() <= cap for r in (0, 1))
+    assert kinetics_search.AIM_WITHIN == 0.04
+    for got, want in zip(aimed.rates["crv", "All"], printed["All"], strict=True):
+        assert abs(got - want) <= 0.04 + 1e-12
     monkeypatch.setattr(kinetics_search, "RELAXED_REACH", 0.5)
     beyond = aim_response_days(np.random.default_rng(seed), **problem, steps=0, pooled_steps=0)
     assert ("crv", "All", 6) in beyond.misses
+
+
+def test_a_layout_beyond_a_cap_is_never_put_on_the_patients(monkeypatch):
+    """``_Pooled.put`` refuses, without trying it, a layout where a regimen stops more patients
+    than its cap; within the cap it puts it (once: a layout tried is not tried again)."""
+    from poems_cohort.synth import kinetics_search
+    from poems_cohort.synth.kinetics_search import _arm, _Pooled, _State
+
+    problem, _ = _interleaved_problem()
+    n = len(problem["regimen"])
+    state = _State({x: problem["days"][x] for x in ("crh", "crv")}, problem["evaluable"],
+                   problem["regimen"], problem["names"], problem["last"], problem["kinetics"])
+    arms = [_arm(state, "crv", r, np.full(n, 48.0), np.full(n, int(month_day(30))), cap=1)
+            for r in (0, 1)]
+    calls = []
+    monkeypatch.setattr(kinetics_search, "_put_arms", lambda *a: calls.append(a) or False)
+    pool = _Pooled(state, "crv", arms)
+    stoppable = [j for j, o in enumerate(arms[0].stop_options) if o][:2]
+    for j in stoppable:
+        pool.make(0, ("stop", j, arms[0].stop_options[j][0]))
+    assert arms[0].stopped == 2 > arms[0].cap
+    tried: set[tuple] = set()
+    assert pool.put(state, "crv", set(), 6, tried) is None and not calls and not tried
+    pool.make(0, ("stop", stoppable[0], -1))
+    assert pool.put(state, "crv", set(), 6, tried) is None and len(calls) == 1
+    assert pool.put(state, "crv", set(), 6, tried) is None and len(calls) == 1
+
+
+def test_count_moves_are_distinct_and_never_add_a_stop_beyond_the_cap():
+    """``_count_moves``: one move per distinct change of a regimen's counts; at its cap no move
+    adds a stop (moving or lifting one stays allowed)."""
+    from poems_cohort.synth.kinetics_search import _arm, _count_moves, _State
+
+    problem, _ = _interleaved_problem()
+    n = len(problem["regimen"])
+    state = _State({x: problem["days"][x] for x in ("crh", "crv")}, problem["evaluable"],
+                   problem["regimen"], problem["names"], problem["last"], problem["kinetics"])
+    arm = _arm(state, "crv", 0, np.full(n, 48.0), np.full(n, int(month_day(30))), cap=2)
+    free = _count_moves(arm)
+    assert any(m[0] == "stop" and m[2] >= 0 for m in free)
+    effects = set()
+    for kind, j, v in free:
+        if kind == "bin":
+            effect = (kind, arm.bins[j], v)
+        else:
+            effect = (kind, arm.stop[j], arm.natural[j], v)
+        assert effect not in effects
+        effects.add(effect)
+    stoppable = [j for j, o in enumerate(arm.stop_options) if o][:2]
+    for j in stoppable:
+        arm.stop[j] = arm.stop_options[j][0]
+    arm.stopped = 2
+    full = _count_moves(arm)
+    stops = [m for m in full if m[0] == "stop"]
+    assert stops and all(m[2] < 0 or arm.stop[m[1]] >= 0 for m in stops)
+    assert any(m[2] < 0 for m in stops) and any(m[2] >= 0 for m in stops)  # lift and move
 
 
 def test_relaxed_counts_are_put_on_the_patients_class_by_class():

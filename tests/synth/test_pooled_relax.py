@@ -126,7 +126,11 @@ def test_model_groups_patients_by_what_they_may_take_and_keeps_frozen_regimens()
 
 
 def test_rounding_keeps_each_class_and_stays_within_one():
-    model = build_count_model([_arm(1), _arm(2)], BINS)
+    """Caps not binding (see the next test for those that are)."""
+    arms = [_arm(1), _arm(2)]
+    for a in arms:
+        a.cap = 1000
+    model = build_count_model(arms, BINS)
     rng = np.random.default_rng(3)
     for _ in range(20):
         x = random_start(model, rng)
@@ -182,3 +186,85 @@ def test_relaxation_moves_the_pooled_rate_holding_the_regimens_and_repeats_to_th
     assert results[-1.0].rate < present < results[1.0].rate
     again = relax(model, wants, 6, -1.0, [], (BINS - 1, 1000, 0, 0), x0, iterations=1500)
     assert again.x.tobytes() == results[-1.0].x.tobytes()
+
+
+def test_rounding_by_hand_and_within_the_caps():
+    """Largest remainders, ties to the first variable; then a regimen whose stops exceed its
+    cap gives back those rounded up the most, to the class's "no stop" variable."""
+    arm = FakeArm([0] * BINS, [[1, 2, 3]] * 3, [BINS - 1] * 4, [[1, 2]] * 4, 2, [1, 1, 1],
+                  [-1] * 4)
+    model = build_count_model([arm], BINS)
+    responders, stops = model.classes
+    assert model.keys[1] == (0, "non-responders", (BINS - 1, (1, 2)))
+    x = np.zeros(len(model.arm))
+    x[responders] = [0.6, 1.7, 0.7]      # floors 0, 1, 0: the two largest remainders (0.7, 0.7)
+    x[stops] = [1.4, 1.3, 1.3]           # 1.4 + 1.3 stops, 1.3 assessed to the end: cap 2
+    whole = round_counts(model, x)
+    assert whole[responders].tolist() == [0, 2, 1]
+    # per class: floors 1, 1, 1 and one more for the first largest remainder (0.4): 2, 1, 1, so
+    # 3 stops for a cap of 2; the stop rounded up the most (month 1, 2 for 1.4) gives one back
+    assert whole[stops].tolist() == [1, 1, 2]
+    assert whole[model.stops[0]].sum() == 2
+    rng = np.random.default_rng(6)
+    tight = build_count_model([_arm(1), _arm(2)], BINS)
+    for _ in range(50):
+        got = round_counts(tight, random_start(tight, rng) * 1.0)
+        for a, ids in enumerate(tight.stops):
+            assert got[ids].sum() <= tight.caps[a]
+        for ids, total in zip(tight.classes, tight.totals, strict=True):
+            assert got[ids].sum() == total and (got[ids] >= 0).all()
+
+
+def test_landmark_rates_of_empty_and_exhausted_bins_are_finite():
+    """A regimen whose patients are all gone before the landmark (empty bins), or one whose every
+    patient at risk responds (S reaches 0): the rates are binned_rates', every derivative
+    finite, and a relaxation with such a regimen stays finite."""
+    fixed = [0] * BINS
+    fixed[1] = fixed[2] = fixed[3] = 1
+    gone = FakeArm(fixed, [], [4] * 7, [[1, 2, 3]] * 7, 3, [], [-1] * 7)
+    events, total = gone.counts()
+    e = np.array(events, float)
+    c = np.array(total, float) - e
+    got = landmark_rates(e, c)
+    assert [g[0] for g in got] == pytest.approx(binned_rates(events, total), rel=1e-13)
+    assert all(np.isfinite(g[1]).all() and np.isfinite(g[2]).all() for g in got)
+    every = np.zeros(BINS)
+    every[2] = 5.0
+    got = landmark_rates(every, np.zeros(BINS))
+    assert [g[0] for g in got] == pytest.approx([100.0, 100.0])
+    assert all(np.isfinite(g[1]).all() and np.isfinite(g[2]).all() for g in got)
+    arms = [_arm(1), gone]
+    model = build_count_model(arms, BINS)
+    wants = [binned_rates(*a.counts()) for a in arms]
+    r = relax(model, wants, 6, -1.0, [], (BINS - 1, 1000, 0, 0),
+              random_start(model, np.random.default_rng(0)), iterations=300)
+    assert np.isfinite(r.x).all() and np.isfinite(r.violation) and np.isfinite(r.rate)
+
+
+def test_relaxation_holds_the_pooled_median_in_its_month():
+    """With the median held (``median_limits``), the responses counted up to the month before
+    stay at most the lower middle and those up to the month at least the upper middle plus one,
+    even where the unheld relaxation puts them elsewhere."""
+    arms = [_arm(1), _arm(2)]
+    model = build_count_model(arms, BINS)
+    wants = [binned_rates(*a.counts()) for a in arms]
+    responders = sum(sum(a.counts()[0]) for a in arms)
+    x0 = random_start(model, np.random.default_rng(7))
+
+    def cumulative(x: np.ndarray) -> np.ndarray:
+        events = model.fixed_events.sum(0).copy()
+        for v in np.flatnonzero(model.kind == 0):
+            events[model.bin[v]] += x[v]
+        return np.cumsum(events)
+
+    # 28 responders: the 14th and 15th must respond in month 4 (the only month the two classes
+    # of movable responders, months 1-4 and 4-13, allow)
+    assert responders == 28 and median_limits(responders, 4) == (3, 13, 4, 15)
+    limits = median_limits(responders, 4)
+    held = relax(model, wants, 6, -1.0, [], limits, x0, iterations=1500)
+    c = cumulative(held.x)
+    assert held.violation < 1e-3
+    assert c[limits[0]] <= limits[1] + 0.05 and c[limits[2]] >= limits[3] - 0.05
+    free = relax(model, wants, 6, -1.0, [], (BINS - 1, responders, 0, 0), x0, iterations=1500)
+    c = cumulative(free.x)
+    assert not (c[limits[0]] <= limits[1] + 0.05 and c[limits[2]] >= limits[3] - 0.05)

@@ -17,9 +17,11 @@ iterations (Adam steps, each followed by the projection of every class back onto
 Rounding the result (largest remainders within each class) gives whole counts near a layout
 with the structure needed, from which the whole-number search continues.
 
-Only elementwise arithmetic, running sums, products and sorts are used (no BLAS, no library
-optimiser): the result is the same to the last bit on every machine, and so is the bundled
-cohort generated from it.
+Only elementwise arithmetic, running sums, products and sorts are used: no BLAS, whose kernels
+differ between processors, and no library optimiser, whose path changes between versions. Like
+the generator's random draws (the Dirichlet start among them) it relies on the C maths library
+for powers, logarithms and exponentials, which the bundled cohort's byte-for-byte regeneration
+test checks.
 """
 
 from __future__ import annotations
@@ -153,12 +155,16 @@ def landmark_rates(events: np.ndarray, censored: np.ndarray
     out = []
     for t in LANDMARKS:
         e, r = events[:t + 1], at_risk[:t + 1]
-        s = float(np.prod(1.0 - e / r))
+        room = r - e  # at risk after the bin's responses
+        # a bin nobody is at risk in (a regimen gone before the landmark) leaves S as it is
+        s = float(np.prod(np.where(r > 0, 1.0 - e / np.where(r > 0, r, 1.0), 1.0)))
+        # where every patient at risk responds (S = 0 from there) nothing moves S any more
+        ok = room > 0
         later = np.zeros(len(events))
-        later[:t + 1] = e / (r * (r - e))
+        later[:t + 1] = np.where(ok, e / (np.where(ok, r, 1.0) * np.where(ok, room, 1.0)), 0.0)
         after = np.concatenate((np.cumsum(later[::-1])[::-1][1:], [0.0]))  # Σ over b > j
         d_events = -after
-        d_events[:t + 1] -= 1.0 / (r - e)
+        d_events[:t + 1] -= np.where(ok, 1.0 / np.where(ok, room, 1.0), 0.0)
         out.append((100.0 * (1.0 - s), -100.0 * s * d_events, 100.0 * s * after))
     return out
 
@@ -205,7 +211,7 @@ def relax(model: CountModel, wants: Sequence[tuple[float, float]], landmark: int
           median: tuple[int, int, int, int], x0: np.ndarray,
           iterations: int = RELAX_ITERATIONS) -> Relaxed:
     """Move the counts ``x0`` so that the pooled rate at ``landmark`` goes in ``direction`` (-1:
-    lower, 1: higher), while each regimen's rates at 6 and 12 months stay within ``HOLD`` of
+    lower, 1: higher; the published value is not a stop: the further the better), while each regimen's rates at 6 and 12 months stay within ``HOLD`` of
     ``wants[a]``, each pooled rate of ``pooled_hold`` ((landmark, value) pairs) within ``HOLD``,
     the pooled median within its month (``median``: :func:`median_limits`) and each regimen's
     stops within its cap."""
@@ -283,12 +289,29 @@ def relax(model: CountModel, wants: Sequence[tuple[float, float]], landmark: int
 
 def round_counts(model: CountModel, x: np.ndarray) -> np.ndarray:
     """Whole counts from ``x``: in each class the floors, plus one for the largest remainders
-    until the class has its size (ties: the first variable)."""
+    until the class has its size (ties: the first variable). A regimen whose stops then exceed
+    its cap gives back the stops rounded up the most, to their classes' "no stop" variable."""
     whole = np.zeros(len(x), np.int64)
-    for ids, total in zip(model.classes, model.totals, strict=True):
+    no_stop = np.full(len(x), -1, np.int64)
+    for ids, total, key in zip(model.classes, model.totals, model.keys, strict=True):
         v = x[ids]
         low = np.floor(v).astype(np.int64)
         order = np.argsort(-(v - low), kind="stable")
         low[order[:total - int(low.sum())]] += 1
         whole[ids] = low
+        if key[1] == "non-responders":
+            no_stop[ids[:-1]] = ids[-1]
+    for a, ids in enumerate(model.stops):
+        over = int(whole[ids].sum()) - model.caps[a]
+        if over <= 0:
+            continue
+        # most rounded up first (x - whole smallest), then the first variable
+        order = ids[np.argsort(x[ids] - whole[ids], kind="stable")]
+        for v in order.tolist():
+            take = min(over, int(whole[v]))
+            whole[v] -= take
+            whole[no_stop[v]] += take
+            over -= take
+            if not over:
+                break
     return whole
