@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pytest
 
-from poems_cohort.synth.kinetics_search import BINS, binned_rates
+from poems_cohort.synth.kinetics_search import BINS, _Arm, binned_rates
 from poems_cohort.synth.pooled_relax import (
     HOLD,
     _onto_class,
@@ -20,29 +18,17 @@ from poems_cohort.synth.pooled_relax import (
 )
 
 
-@dataclass
-class FakeArm:
-    """What the model reads of a regimen (the fields of ``kinetics_search._Arm``)."""
-
-    fixed_events: list[int]
-    options: list[list[int]]
-    natural: list[int]
-    stop_options: list[list[int]]
-    cap: int
-    bins: list[int] = field(default_factory=list)
-    stop: list[int] = field(default_factory=list)
-
-    def counts(self) -> tuple[list[int], list[int]]:
-        events = list(self.fixed_events)
-        for b in self.bins:
-            events[b] += 1
-        total = list(events)
-        for natural, month in zip(self.natural, self.stop, strict=True):
-            total[month if month >= 0 else natural] += 1
-        return events, total
+def arm_of(fixed_events: list[int], options: list[list[int]], natural: list[int],
+           stop_options: list[list[int]], cap: int, bins: list[int], stop: list[int]) -> _Arm:
+    """A regimen of the count model (``kinetics_search._Arm``) from the fields the relaxation
+    reads; the patients are numbered in order."""
+    return _Arm(regimen=0, fixed_events=fixed_events, movable=list(range(len(options))),
+                options=options, bins=bins, nonresponders=list(range(len(natural))),
+                natural=natural, stop_options=stop_options, stop=stop,
+                stopped=sum(m >= 0 for m in stop), cap=cap, late_days=[], late_day={})
 
 
-def _arm(seed: int) -> FakeArm:
+def _arm(seed: int) -> _Arm:
     """A regimen of 40: 2 fixed responses (months 1 and 14), 12 responders in two classes of
     months, 26 non-responders in two classes (followed beyond the year, or to month 9)."""
     fixed = [0] * BINS
@@ -54,7 +40,7 @@ def _arm(seed: int) -> FakeArm:
     natural = [BINS - 1] * 20 + [9] * 6
     stop_options = [list(range(1, 12))] * 20 + [list(range(1, 9))] * 6
     stop = [-1] * 26
-    return FakeArm(fixed, options, natural, stop_options, 13, bins, stop)
+    return arm_of(fixed, options, natural, stop_options, 13, bins, stop)
 
 
 def test_landmark_rates_are_the_binned_rates_and_their_derivatives():
@@ -191,8 +177,8 @@ def test_relaxation_moves_the_pooled_rate_holding_the_regimens_and_repeats_to_th
 def test_rounding_by_hand_and_within_the_caps():
     """Largest remainders, ties to the first variable; then a regimen whose stops exceed its
     cap gives back those rounded up the most, to the class's "no stop" variable."""
-    arm = FakeArm([0] * BINS, [[1, 2, 3]] * 3, [BINS - 1] * 4, [[1, 2]] * 4, 2, [1, 1, 1],
-                  [-1] * 4)
+    arm = arm_of([0] * BINS, [[1, 2, 3]] * 3, [BINS - 1] * 4, [[1, 2]] * 4, 2, [1, 1, 1],
+                 [-1] * 4)
     model = build_count_model([arm], BINS)
     responders, stops = model.classes
     assert model.keys[1] == (0, "non-responders", (BINS - 1, (1, 2)))
@@ -221,7 +207,7 @@ def test_landmark_rates_of_empty_and_exhausted_bins_are_finite():
     finite, and a relaxation with such a regimen stays finite."""
     fixed = [0] * BINS
     fixed[1] = fixed[2] = fixed[3] = 1
-    gone = FakeArm(fixed, [], [4] * 7, [[1, 2, 3]] * 7, 3, [], [-1] * 7)
+    gone = arm_of(fixed, [], [4] * 7, [[1, 2, 3]] * 7, 3, [], [-1] * 7)
     events, total = gone.counts()
     e = np.array(events, float)
     c = np.array(total, float) - e

@@ -1378,15 +1378,15 @@ def _construct_pooled_relaxed(state: _State, x: str, month: int, limit_month: np
     names = state.names
     wants = [(state.kinetics[x, g].rate_6, state.kinetics[x, g].rate_12) for g in names]
     held = [(m, w) for m, w in need if m != month]
+    responders = int((state.ev[x] & (state.days[x] >= 0)).sum())
+    median = (median_limits(responders, int(pooled_k.median))
+              if float(pooled_k.median).is_integer() and pooled_k.median < BINS - 1
+              else (BINS - 1, responders, 0, 0))
     failures = [0] * len(names)
     for _ in range(tries):
         arms = [_arm(state, x, r, limit_month, beyond, stop_cap[x, r]) for r in range(len(names))]
         frozen = frozenset(n for n, f in enumerate(failures) if f >= FIT_FAILURES)
         model = build_count_model(arms, BINS, frozen)
-        pool = _Pooled(state, x, arms)
-        median = (median_limits(pool.responders, int(pooled_k.median))
-                  if float(pooled_k.median).is_integer() and pooled_k.median < BINS - 1
-                  else (BINS - 1, pool.responders, 0, 0))
         relaxed = relax(model, wants, month, direction, held, median, random_start(model, rng))
         if not relaxed.violation <= RELAXED_VIOLATION:  # NaN too
             continue

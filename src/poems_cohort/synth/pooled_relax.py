@@ -81,10 +81,6 @@ class CountModel:
     fixed_events: np.ndarray
     fixed_censored: np.ndarray
 
-    @property
-    def bins(self) -> int:
-        return int(self.fixed_events.shape[1])
-
 
 def build_count_model(arms: Sequence[ArmCounts], bins: int, frozen: frozenset[int] = frozenset()
                       ) -> CountModel:
@@ -211,13 +207,16 @@ def relax(model: CountModel, wants: Sequence[tuple[float, float]], landmark: int
           median: tuple[int, int, int, int], x0: np.ndarray,
           iterations: int = RELAX_ITERATIONS) -> Relaxed:
     """Move the counts ``x0`` so that the pooled rate at ``landmark`` goes in ``direction`` (-1:
-    lower, 1: higher; the published value is not a stop: the further the better), while each regimen's rates at 6 and 12 months stay within ``HOLD`` of
-    ``wants[a]``, each pooled rate of ``pooled_hold`` ((landmark, value) pairs) within ``HOLD``,
+    lower, 1: higher; the published value is not a stop: the further the better), while each
+    regimen's rates at 6 and 12 months stay within ``HOLD`` of ``wants[a]``, each pooled rate of ``pooled_hold`` ((landmark, value) pairs) within ``HOLD``,
     the pooled median within its month (``median``: :func:`median_limits`) and each regimen's
     stops within its cap."""
     regimens, bins = model.fixed_events.shape
     at = LANDMARKS.index(landmark)
     response = model.kind == 0
+    # each regimen's response and censoring variables (the same in every iteration)
+    response_vars = [np.flatnonzero((model.arm == a) & response) for a in range(regimens)]
+    censoring_vars = [np.flatnonzero((model.arm == a) & ~response) for a in range(regimens)]
     before_bin, most_before, by_bin, least_by = median
 
     def evaluate(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, float]:
@@ -225,9 +224,9 @@ def relax(model: CountModel, wants: Sequence[tuple[float, float]], landmark: int
         events = model.fixed_events.copy()
         censored = model.fixed_censored.copy()
         for a in range(regimens):
-            mine = model.arm == a
-            events[a] += np.bincount(model.bin[mine & response], x[mine & response], bins)
-            censored[a] += np.bincount(model.bin[mine & ~response], x[mine & ~response], bins)
+            events[a] += np.bincount(model.bin[response_vars[a]], x[response_vars[a]], bins)
+            censored[a] += np.bincount(model.bin[censoring_vars[a]], x[censoring_vars[a]],
+                                       bins)
         grad_events = np.zeros((regimens, bins))
         grad_censored = np.zeros((regimens, bins))
         violation = 0.0
