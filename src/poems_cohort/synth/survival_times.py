@@ -24,7 +24,7 @@ from poems_cohort.synth.assign import choose_exact
 from poems_cohort.synth.km import DAYS_PER_MONTH, HORIZON_DAYS, km_at, km_values, prints_as
 from poems_cohort.synth.pooled_above import Layout, applies, pooled_above_layout
 from poems_cohort.synth.pooled_layout import applies as pools_below
-from poems_cohort.synth.pooled_layout import pooled_layout
+from poems_cohort.synth.pooled_layout import low_censored_layout, pooled_layout
 from poems_cohort.synth.published import load_published
 from poems_cohort.synth.survival_search import (
     EXCHANGE,
@@ -46,7 +46,7 @@ LAST_START = pd.Timestamp("2017-10-31")
 #: knot (months ``None``) is the published median follow-up; the others were set so that the
 #: cohort's median follow-up and person-years come close to the published ones.
 FOLLOWUP_DESIGN: dict[str, tuple[tuple[float, float | None], ...]] = {
-    "MDex": ((0, 1.0), (0.05, 12), (0.25, 34), (0.5, None), (0.8, 98), (0.9, 130), (1, 220)),
+    "MDex": ((0, 1.0), (0.05, 10), (0.32, 34), (0.5, None), (0.8, 104), (0.9, 148), (1, 220)),
     "ASCT": ((0, 0.8), (0.04, 11), (0.2, 20), (0.47, 44), (0.5, None), (0.85, 52), (0.93, 66),
              (1, 178)),
     "LDex": ((0, 1.5), (0.05, 11), (0.2, 18), (0.5, None), (0.75, 45.5), (0.9, 50), (0.98, 62),
@@ -377,6 +377,9 @@ def _constructed_layout(t: RegimenTargets) -> Layout | None:
     mix (``pooled_layout``); ``None`` for the others, or when no layout prints."""
     if applies(t):
         return pooled_above_layout(t, _design_days(t))
+    low_censored = low_censored_layout(t, _design_days(t), _rate_aims(t))
+    if low_censored is not None:
+        return low_censored
     if CONSTRUCT_BELOW and pools_below(t):
         return pooled_layout(t, _design_days(t), _rate_aims(t))
     return None
