@@ -40,8 +40,9 @@ from poems_cohort.synth.targets import RegimenTargets
 
 #: The seed of the annealing per regimen: the first of 1, 2, ... whose layout prints all six
 #: rates on the design times within ``STEPS`` moves (one run costs about 8 s). MDex has none:
-#: seeds 1–7 (up to 300000 moves) came no nearer than a pooled 84.725 with both subgroups
-#: printing (docs/reproduction.md). A regimen not listed is not laid out.
+#: on the earlier MDex follow-up design seeds 1–7 (up to 300000 moves) came no nearer than a
+#: pooled 84.725 with both subgroups printing; MDex is laid out by :func:`low_censored_layout`
+#: (docs/reproduction.md, "MDex 84.6"). A regimen not listed is not laid out.
 SEEDS = {"LDex": 1}
 STEPS = 30000
 #: Start and end temperature (geometric cooling), in units of the aims' cost.

@@ -163,7 +163,8 @@ POOLED_ABOVE_MAX = 500
 #: its pooled 3-year PFS print (64.9), but the aimed search, which then holds all six LDex rates,
 #: no longer reaches the LDex-vs-ASCT PFS p-values (low risk 0.0001 for 0.016) nor several MDex
 #: p-values: 344 exact / 3 close / 44 inconsistent / 22 missed against 353 / 6 / 43 / 11
-#: (docs/reproduction.md). MDex has no layout (``pooled_layout.SEEDS``).
+#: (docs/reproduction.md). MDex is laid out by
+#: :func:`~poems_cohort.synth.pooled_layout.low_censored_layout` instead, whatever this says.
 CONSTRUCT_BELOW = False
 
 
@@ -374,7 +375,8 @@ def _rate_aims(t: RegimenTargets) -> dict[tuple[str, str], Aim]:
 def _constructed_layout(t: RegimenTargets) -> Layout | None:
     """The constructed layout of a regimen whose pooled 3-year PFS the subgroup-by-subgroup
     draw does not reach: above both subgroups (``pooled_above``) or below their size-weighted
-    mix (``pooled_layout``); ``None`` for the others, or when no layout prints."""
+    mix (``pooled_layout``: the sampler of ``LOW_CENSORED``, else the annealing when
+    ``CONSTRUCT_BELOW``); ``None`` for the others, or when no layout prints."""
     if applies(t):
         return pooled_above_layout(t, _design_days(t))
     low_censored = low_censored_layout(t, _design_days(t), _rate_aims(t))
