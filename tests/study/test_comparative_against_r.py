@@ -124,9 +124,30 @@ def test_iptw_hr_is_coxph_weighted_robust_on_the_export() -> None:
 
 
 def test_proportional_hazards_tests_equal_cox_zph() -> None:
-    ph = study().comparative.survival.ph_tests
+    """Equal to R's ``cox.zph`` except in a model where an adjustment covariate's coefficient
+    may be infinite (monotone likelihood): the study leaves that coefficient out of the test
+    (``drop_infinite=True``), as ``cox.zph`` does once ``coxph`` has made it NA, while R,
+    which stopped it at a finite value, tests it (a deliberate difference, docs/statistics.md;
+    on the bundled cohort the high-risk multivariable models, pleural effusion)."""
+    comp = study().comparative.survival
+    ph = comp.ph_tests
     assert len(ph) > 0
+    hr = comp.hazard_ratios
+    diverged: dict[tuple[str, str, str], set[str]] = {}
+    for _, row in hr[hr["note"].fillna("").str.contains("may be infinite")].iterrows():
+        names = row["note"].split(": coefficient may be infinite")[0].split("; ")[-1]
+        diverged[(row["endpoint"], row["subgroup"], row["model"])] = set(names.split(", "))
+    assert diverged  # the case this test treats apart is on the bundled cohort
+    ref = reference()
+    for key, names in diverged.items():
+        ours = set(ph.loc[(ph["endpoint"] == key[0]) & (ph["subgroup"] == key[1])
+                          & (ph["model"] == key[2]), "term"])
+        theirs = set(ref.loc[(ref["section"] == "ph") & (ref["endpoint"] == key[0])
+                             & (ref["subgroup"] == key[1]) & (ref["model"] == key[2]), "term"])
+        assert theirs - ours and theirs - ours <= names and ours <= theirs, key
     for _, row in ph.iterrows():
+        if (row["endpoint"], row["subgroup"], row["model"]) in diverged:
+            continue
         for stat, col in (("chisq", "chisq"), ("p_value", "p_value")):
             theirs = r_value("ph", stat, endpoint=row["endpoint"], subgroup=row["subgroup"],
                              model=row["model"], term=row["term"])

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from poems_cohort.synth.km import HORIZON_DAYS
 from poems_cohort.synth import pooled_layout as layouts
+from poems_cohort.synth.km import HORIZON_DAYS
 from poems_cohort.synth.pooled_layout import applies, low_censored_layout, pooled_layout
 from poems_cohort.synth.survival_search import largest_drop
 from poems_cohort.synth.survival_times import _design_days, _rate_aims

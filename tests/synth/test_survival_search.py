@@ -577,17 +577,22 @@ def _orders(ds: pd.DataFrame, ep: str, mask: np.ndarray) -> tuple[bool, ...]:
 
 
 def test_pooled_rates_within_reach_of_the_bundled_orders(bundled_dataset):
-    """docs/reproduction.md ("Results on the bundled cohort"): with each group's order of
-    events and censorings up to 3 years held, every interleaving of the groups leaves the
-    cohort's 3-year OS in 89.12-90.51 (the text's 90.4 inside, the abstract's 90.8 not) and the
-    pooled MDex 3-year PFS in 85.01-85.47 (the printed 84.6 not)."""
+    """docs/reproduction.md ("MDex 84.6"): with each group's order of events and censorings up
+    to 3 years held, every interleaving of the groups leaves the cohort's 3-year OS in
+    89.02-90.52 (the text's 90.4 inside, the abstract's 90.8 not), the cohort's 3-year PFS in
+    77.97-80.80 (the printed 80.5 inside: its miss is the search's) and the pooled MDex 3-year
+    PFS in 83.57-85.47 (the printed 84.6 inside; on the layout before MDex was laid out,
+    85.01-85.47)."""
     ds = bundled_dataset
     regimens = ds["regimen"].to_numpy()
-    orders = [_orders(ds, "os", regimens == r) for r in ("MDex", "ASCT", "LDex")]
-    lo, hi = interleaved_range(orders, len(ds))
-    assert (round(100 * lo, 2), round(100 * hi, 2)) == (89.12, 90.51)
+    ranges = {}
+    for ep in ("os", "pfs"):
+        orders = [_orders(ds, ep, regimens == r) for r in ("MDex", "ASCT", "LDex")]
+        lo, hi = interleaved_range(orders, len(ds))
+        ranges[ep] = (round(100 * lo, 2), round(100 * hi, 2))
+    assert ranges == {"os": (89.02, 90.52), "pfs": (77.97, 80.80)}
     low = (ds["subgroup"] == "low").to_numpy()
     mdex = regimens == "MDex"
     lo, hi = pooled_range(_orders(ds, "pfs", mdex & low), _orders(ds, "pfs", mdex & ~low),
                           int(mdex.sum()))
-    assert (round(100 * lo, 2), round(100 * hi, 2)) == (85.01, 85.47)
+    assert (round(100 * lo, 2), round(100 * hi, 2)) == (83.57, 85.47)

@@ -24,6 +24,7 @@ every cohort seed, like :func:`~poems_cohort.synth.pooled_above.pooled_above_lay
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -191,6 +192,10 @@ def pooled_layout(t: RegimenTargets, days: np.ndarray, aims: dict[tuple[str, str
 #: whole cohort (seed 2019) on each layout the sampler found for seeds 21-36 and keeping the
 #: one whose reproduction has the fewest missed numbers (docs/reproduction.md, "MDex 84.6").
 LOW_CENSORED = {("MDex", 79, 18): (25, 1)}
+#: A layout found: who died, the progression days and who is low risk.
+_Found = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: The cost of the named rates (0: all print).
+_Cost = Callable[[dict[tuple[str, str], float], list[tuple[str, str]]], float]
 #: Draws of the sampler before it gives up.
 LOW_CENSORED_DRAWS = 200
 #: How many of the low-risk patients' follow-up times up to 3 years a draw tries.
@@ -198,7 +203,7 @@ LOW_SHORT = (10, 16)
 
 
 def _low_censored_draws(t: RegimenTargets, days: np.ndarray, aims: dict[tuple[str, str], Aim],
-                        rng: np.random.Generator):  # noqa: ANN202 - a generator of layouts
+                        rng: np.random.Generator) -> Iterator[_Found]:
     """The layouts printing all six rates, in the order the sampler finds them (one per draw).
 
     A draw gives ``m`` of the follow-up times up to 3 years to low-risk patients (the latest
@@ -248,7 +253,7 @@ def _low_censored_draws(t: RegimenTargets, days: np.ndarray, aims: dict[tuple[st
 
 def _place_progressions(t: RegimenTargets, days: np.ndarray, low: np.ndarray,
                         deaths: list[np.ndarray], low_short: np.ndarray,
-                        aims: dict[tuple[str, str], Aim], cost):  # noqa: ANN001
+                        aims: dict[tuple[str, str], Aim], cost: _Cost) -> _Found | None:
     """The first layout (in the order tried) printing all six rates, else ``None``."""
     n = len(days)
     if len(low_short) < 4:
