@@ -24,7 +24,7 @@ every cohort seed, like :func:`~poems_cohort.synth.pooled_above.pooled_above_lay
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -90,6 +90,13 @@ def _odd(days: np.ndarray, low: np.ndarray, died: np.ndarray, prog: np.ndarray) 
     return odd
 
 
+def _objective(days: np.ndarray, low: np.ndarray, died: np.ndarray, prog: np.ndarray,
+               aims: dict[tuple[str, str], Aim]) -> float:
+    """The six rates' cost (each aim's: 0 when it prints) plus the odd-curve penalty."""
+    rates = _rates(days, low, died, prog)
+    return sum(aims[k].cost(v) for k, v in rates.items()) + _odd(days, low, died, prog)
+
+
 def _anneal(t: RegimenTargets, days: np.ndarray, aims: dict[tuple[str, str], Aim],
             rng: np.random.Generator) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     n = len(days)
@@ -101,11 +108,7 @@ def _anneal(t: RegimenTargets, days: np.ndarray, aims: dict[tuple[str, str], Aim
     died = np.zeros(n, bool)
     prog = np.full(n, -1, np.int64)
 
-    def objective(lo: np.ndarray, de: np.ndarray, pr: np.ndarray) -> float:
-        rates = _rates(days, lo, de, pr)
-        return sum(aims[k].cost(v) for k, v in rates.items()) + _odd(days, lo, de, pr)
-
-    current = objective(low, died, prog)
+    current = _objective(days, low, died, prog, aims)
     best = (current, low.copy(), died.copy(), prog.copy())
     t0, t1 = TEMPERATURE
     for step in range(STEPS):
@@ -154,7 +157,7 @@ def _anneal(t: RegimenTargets, days: np.ndarray, aims: dict[tuple[str, str], Aim
             pr[b], pr[a] = min(int(pr[a]), hi - 1), -1
         if int(((pr >= 0) & ~de).sum()) > progressions:
             continue
-        new = objective(lo, de, pr)
+        new = _objective(days, lo, de, pr, aims)
         if new <= current or rng.random() < math.exp(-(new - current) / temp):
             low, died, prog, current = lo, de, pr, new
             if current < best[0]:
@@ -195,8 +198,6 @@ def pooled_layout(t: RegimenTargets, days: np.ndarray, aims: dict[tuple[str, str
 LOW_CENSORED = {("MDex", 79, 18): (25, 1)}
 #: A layout found: who died, the progression days and who is low risk.
 _Found = tuple[np.ndarray, np.ndarray, np.ndarray]
-#: The cost of the named rates (0: all print).
-_Cost = Callable[[dict[tuple[str, str], float], list[tuple[str, str]]], float]
 #: Draws of the sampler before it gives up.
 LOW_CENSORED_DRAWS = 200
 #: How many of the low-risk patients' follow-up times up to 3 years a draw tries.
@@ -222,9 +223,6 @@ def _low_censored_draws(t: RegimenTargets, days: np.ndarray, aims: dict[tuple[st
     n_low = t.risk["low"]
     os_keys = [("os", g) for g in ("medium-high", "all", "low")]
 
-    def cost(rates: dict[tuple[str, str], float], keys: list[tuple[str, str]]) -> float:
-        return sum(aims[k].cost(rates[k]) for k in keys)
-
     for _ in range(LOW_CENSORED_DRAWS):
         m = int(rng.integers(*LOW_SHORT))
         low = np.zeros(n, bool)
@@ -247,20 +245,20 @@ def _low_censored_draws(t: RegimenTargets, days: np.ndarray, aims: dict[tuple[st
             if all(aims[k].cost(100.0 * km_horizon(days[cell], died[cell])) == 0
                    for k, cell in zip(os_keys, cells, strict=True)):
                 deaths.append(died)
-        found = _place_progressions(t, days, low, deaths, low_short, aims, cost)
+        found = _place_progressions(days, low, deaths, low_short, aims)
         if found is not None:
             yield found
 
 
-def _place_progressions(t: RegimenTargets, days: np.ndarray, low: np.ndarray,
-                        deaths: list[np.ndarray], low_short: np.ndarray,
-                        aims: dict[tuple[str, str], Aim], cost: _Cost) -> _Found | None:
+def _place_progressions(days: np.ndarray, low: np.ndarray, deaths: list[np.ndarray],
+                        low_short: np.ndarray, aims: dict[tuple[str, str], Aim]
+                        ) -> _Found | None:
     """The first layout (in the order tried) printing all six rates, else ``None``."""
     n = len(days)
     if len(low_short) < 4:
         return None
+    t3, t4 = int(days[low_short[2]]), int(days[low_short[3]])
     for died in deaths:
-        t3, t4 = int(days[low_short[2]]), int(days[low_short[3]])
         lows = [i for i in np.flatnonzero(low) if days[i] > HORIZON_DAYS and not died[i]]
         if not lows:
             continue
@@ -277,12 +275,13 @@ def _place_progressions(t: RegimenTargets, days: np.ndarray, low: np.ndarray,
                         prog = base.copy()
                         for i, day in zip(mh[:q], times, strict=False):
                             prog[i] = day
+                        # the two subgroup PFS rates first (2 of the 6 estimates); the
+                        # whole objective only for the times they let print
                         pfs, event = _pfs(days, died, prog)
                         if any(aims[("pfs", sg)].cost(100.0 * km_horizon(pfs[c], event[c])) > 0
                                for sg, c in (("medium-high", ~low), ("low", low))):
                             continue
-                        rates = _rates(days, low, died, prog)
-                        if cost(rates, list(rates)) + _odd(days, low, died, prog) == 0:
+                        if _objective(days, low, died, prog, aims) == 0:
                             return died, prog, low
     return None
 

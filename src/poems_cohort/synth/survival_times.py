@@ -164,7 +164,8 @@ POOLED_ABOVE_MAX = 500
 #: no longer reaches the LDex-vs-ASCT PFS p-values (low risk 0.0001 for 0.016) nor several MDex
 #: p-values: 344 exact / 3 close / 44 inconsistent / 22 missed against 353 / 6 / 43 / 11
 #: (docs/reproduction.md). MDex is laid out by
-#: :func:`~poems_cohort.synth.pooled_layout.low_censored_layout` instead, whatever this says.
+#: :func:`~poems_cohort.synth.pooled_layout.low_censored_layout`, which this switch does not
+#: govern.
 CONSTRUCT_BELOW = False
 
 
