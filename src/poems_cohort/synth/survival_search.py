@@ -38,6 +38,14 @@ phase on a soft objective (no step where a number starts to print, so a printed 
 given up on the way; the rates held) and a phase holding every printed number; an attempt
 replaces the layout only when it misses fewer numbers.
 
+A log-rank p printed near significance is aimed at in a direction (``Aim.direction``: the
+regimen with the lower printed 3-year rate has the worse curve); a p-value whose difference runs
+the other way never prints. A death may also be passed between regimens after 3 years
+(``LATE_DEATH``): the paper prints only the total of deaths, and the log-rank p-values over the
+whole follow-up depend on which regimen the late deaths fall in. Far from a printed p-value the
+objective's log of the units flattens; a repair on the ``far`` scale (``Aim.cost``) measures
+p-values linearly on their log scale so they pull all the way.
+
 The kernels below (Kaplan–Meier at 3 years, the k-sample log-rank test) are hand-written numpy
 for speed: the study's ``stats`` functions validate their input and build result records, which
 costs more than the whole test here, and the search evaluates tens of thousands of layouts. They
@@ -67,6 +75,10 @@ WINDOW_DAYS = int(round(3 * DAYS_PER_MONTH))
 POLISH_TEMPERATURE = (0.5, 0.02)
 #: Share of the polishing phase's moves drawn for a missed aim (0.6 in the other phases).
 POLISH_AIMED = 0.9
+#: Weight of a unit of a p-value's distance on the ``far`` scale (``Aim.cost``): about the
+#: soft cost of a rate's first unit outside, so thirty units nearer on a far p-value are worth
+#: losing one unit of a printed number.
+FAR_SCALE = 0.03
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,6 +181,11 @@ class Aim:
     ``os``. ``regimens``: the regimen codes in the comparison (one for a rate; ``()`` for the
     whole cohort). ``subgroup``: ``all``, ``low`` or ``medium-high``. ``printed``: the value,
     ``decimals`` its printed decimals. ``key``: the published id (for reports).
+
+    ``direction`` (a two-regimen p only): ``+1`` when the first regimen of ``regimens`` is to
+    have more events than the log-rank test expects (the worse curve), ``-1`` fewer, ``0``
+    either. A p-value whose difference runs the other way is valued ``2 - p``: it never
+    prints, and the way back to the printed side passes ``p = 1`` (no difference).
     """
 
     key: str
@@ -179,11 +196,18 @@ class Aim:
     printed: float
     decimals: int
     within: tuple[float, float] | None = None
+    direction: int = 0
 
-    def cost(self, value: float, soft: bool = False) -> float:
+    def cost(self, value: float, soft: bool = False, far: bool = False) -> float:
         """0 when ``value`` prints as published (with a small margin for the rounding of
         halves), else ``1 + log(1 + units)`` for ``units`` of the last digit outside
         (``soft``: ``log(1 + units)``, with no step at the edge of what prints).
+
+        ``far`` (a p-value; else as ``soft``): ``FAR_SCALE`` times the units outside, the
+        distance taken on the log scale of p (a unit is the log of ``1 + unit / printed``).
+        The logarithm of the units flattens far from the printed value, so a p-value far from
+        it (or on the wrong side of ``p = 1``, see ``direction``) would barely pull the search;
+        on this scale each unit nearer counts alike all the way.
 
         ``within``: for a printed value no layout can give, the closed interval of the values
         taken instead (the nearest reachable on either side), which then costs 0.
@@ -191,6 +215,12 @@ class Aim:
         if math.isnan(value):
             return 50.0
         unit = 10.0 ** -self.decimals
+        if far and self.kind == "p" and self.within is None and self.printed > 0:
+            if self.cost(value) == 0.0:
+                return 0.0
+            log_unit = math.log1p(unit / self.printed)
+            outside = abs(math.log(max(value, 1e-300) / self.printed)) - 0.5 * log_unit
+            return FAR_SCALE * max(outside, 0.0) / log_unit
         if self.within is not None:
             lo, hi = self.within
             outside = max(lo - value, value - hi, 0.0) - 1e-6
@@ -199,7 +229,7 @@ class Aim:
             outside = abs(value - self.printed) - (0.5 * unit - margin)
         if outside <= 0:
             return 0.0
-        return (0.0 if soft else 1.0) + math.log1p(outside / unit)
+        return (0.0 if soft or far else 1.0) + math.log1p(outside / unit)
 
 
 @dataclass(frozen=True)
@@ -277,6 +307,7 @@ class _Endpoint:
                                 if a.kind == "rate"], float).reshape(-1, n_cells).T
         two = [(i, a) for i, a in aims if a.kind == "p" and len(a.regimens) == 2]
         self.two_ids = [i for i, _ in two]
+        self.two_dir = np.array([a.direction for _, a in two], float)
         self.two_a = np.array([cells_of((a.regimens[0],), a.subgroup) for _, a in two],
                               float).reshape(-1, n_cells).T
         self.two_b = np.array([cells_of((a.regimens[1],), a.subgroup) for _, a in two],
@@ -322,8 +353,10 @@ class _Endpoint:
             w = np.where(nn > 1, dd * (nn - dd) / np.where(nn > 1, nn - 1, 1.0), 0.0)
             var = (w * share * (1.0 - share)).sum(axis=0)
             chi = np.where(var > 0, o_e * o_e / np.where(var > 0, var, 1.0), np.nan)
-            for i, c in zip(self.two_ids, chi.tolist(), strict=True):
-                out[i] = math.erfc(math.sqrt(c / 2.0)) if c == c else math.nan
+            wrong = (self.two_dir * o_e < 0).tolist()
+            for i, c, w_ in zip(self.two_ids, chi.tolist(), wrong, strict=True):
+                p_ = math.erfc(math.sqrt(c / 2.0)) if c == c else math.nan
+                out[i] = 2.0 - p_ if w_ else p_
         for i, weights in self.many if tests else ():
             nk, dkk = risk @ weights, dk @ weights
             nn, dd = nk.sum(axis=1), dkk.sum(axis=1)
@@ -380,7 +413,7 @@ class _State:
     """The layout being searched and its cached terms."""
 
     def __init__(self, frame: Frame, layout: Layout, aims: tuple[Aim, ...],
-                 realism: bool, soft: bool = False) -> None:
+                 realism: bool, soft: bool = False, far: bool = False) -> None:
         self.frame = frame
         self.f = layout.follow.astype(np.int64).copy()
         self.d = layout.died.astype(bool).copy()
@@ -412,13 +445,14 @@ class _State:
         self.active = np.ones(len(aims), bool)
         self.tests = True
         self.soft = soft
+        self.far = far
         self.values = np.full(len(aims), np.nan)
         self.costs = np.zeros(len(aims))
         self.odd = {"pfs": 0.0, "os": 0.0}
         for ep in ("pfs", "os"):
             vals, odd = self._evaluate(ep, self.f, self.d, self.p)
             for i, v in vals.items():
-                self.values[i], self.costs[i] = v, aims[i].cost(v, self.soft)
+                self.values[i], self.costs[i] = v, aims[i].cost(v, self.soft, self.far)
             self.odd[ep] = odd or 0.0
         self.tie = np.unique(self.f, return_counts=True)
         self.counts: dict[int, int] = dict(zip(self.tie[0].tolist(), self.tie[1].tolist(),
@@ -474,7 +508,7 @@ class _State:
             for i, v in vals.items():
                 if not self.active[i]:
                     continue
-                c = self.aims[i].cost(v, self.soft)
+                c = self.aims[i].cost(v, self.soft, self.far)
                 if (c > 0 and self.costs[i] == 0
                         and (hold in ("all", "active")
                              or (hold == "rates" and self.aims[i].kind == "rate"))):
@@ -520,6 +554,11 @@ SLIDE = 6
 #: subgroups (a regimen's rates and its tests over all patients, the cohort's rates, the
 #: three-regimen test) move. The counterpart of :data:`EXCHANGE`, which keeps those.
 ACROSS = 7
+#: Pass a death from one patient to another of any regimen, both followed beyond 3 years and
+#: alike in having progressed or not: every 3-year rate, every follow-up time and the counts of
+#: deaths and of progressions in living patients hold, while the deaths after 3 years change
+#: regimen (the split of the deaths among the regimens is not printed).
+LATE_DEATH = 8
 
 
 def _neighbours(frame: Frame, r: int, across: bool) -> np.ndarray:
@@ -680,6 +719,31 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
                 return None
             f = moved
         changed = np.array([i])
+    elif kind == LATE_DEATH:
+        late = (f > HORIZON_DAYS) & ~frame.fixed
+        if rng.random() < 0.5:
+            dead = pool[d[pool] & late[pool]]
+            if not len(dead):
+                return None
+            i = int(rng.choice(dead))
+            alive = np.flatnonzero(late & ~d & ((p >= 0) == (p[i] >= 0)))
+            if not len(alive):
+                return None
+            j = int(rng.choice(alive))
+        else:
+            alive = pool[~d[pool] & late[pool]]
+            if not len(alive):
+                return None
+            j = int(rng.choice(alive))
+            dead = np.flatnonzero(late & d & ((p >= 0) == (p[j] >= 0)))
+            if not len(dead):
+                return None
+            i = int(rng.choice(dead))
+        d = d.copy()
+        d[i], d[j] = False, True
+        changed = np.array([i, j])
+        if p[i] >= 0:  # both progressed before: their PFS stays
+            endpoints = ("os",)
     else:  # pass a progression on (same vital status: the counts hold)
         if rng.random() < 0.5:
             have = pool[p[pool] >= 0]
@@ -717,7 +781,8 @@ class Phase:
     share ``aimed`` of them for a missed aim of ``aimable`` (default: the active ones), at a
     temperature falling geometrically over ``temperature``; ``hold`` as in
     :meth:`_State.propose` (``"active"``: any active aim that prints). With ``cap`` the
-    phase ends instead when the search as a whole has made ``cap`` moves."""
+    phase ends instead when the search as a whole has made ``cap`` moves. ``soft``, ``far``:
+    the scale of the costs (:meth:`Aim.cost`)."""
 
     active: np.ndarray
     steps: int
@@ -728,6 +793,7 @@ class Phase:
     aimable: np.ndarray | None = None
     cap: int | None = None
     soft: bool = False
+    far: bool = False
 
 
 def run_phases(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.Generator,
@@ -739,8 +805,8 @@ def run_phases(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.rand
     step = 0
     rates = np.array([a.kind == "rate" for a in aims])
     for ph in phases:
-        if ph.soft != s.soft:
-            s = _State(frame, Layout(s.f, s.d, s.p), aims, realism, ph.soft)
+        if (ph.soft, ph.far) != (s.soft, s.far):
+            s = _State(frame, Layout(s.f, s.d, s.p), aims, realism, ph.soft, ph.far)
         s.active = ph.active
         s.tests = bool((ph.active & ~rates).any())
         best = (s.total(), s.f.copy(), s.d.copy(), s.p.copy())
@@ -782,7 +848,9 @@ REPAIR_TEMPERATURES = ((0.03, 0.002), (0.5, 0.02))
 
 def repair(frame: Frame, result: SearchResult, aims: tuple[Aim, ...], rng: np.random.Generator,
            attempts: int, soft_steps: int, hold_steps: int, realism: bool = True,
-           max_share: int = 3) -> SearchResult:
+           max_share: int = 3, kinds: tuple[int, ...] = REPAIR_MOVES, far: bool = False,
+           temperatures: tuple[tuple[float, float], tuple[float, float]] = REPAIR_TEMPERATURES
+           ) -> SearchResult:
     """Independent attempts to print more of ``aims`` from the layout ``result`` reached: each
     lets the printed p-values go on the soft objective for ``soft_steps`` moves (the 3-year
     rates held), then polishes with every printed number held for ``hold_steps``. Each attempt
@@ -790,7 +858,8 @@ def repair(frame: Frame, result: SearchResult, aims: tuple[Aim, ...], rng: np.ra
     after is the same with or without a repair). The attempt with the fewest missed aims, then
     the lowest objective, replaces ``result`` only when it misses fewer aims and makes no
     curve odder (``realism``: cliffs, late first events); else ``result`` is returned as it is
-    (the same object)."""
+    (the same object). ``kinds``: the moves of both phases; ``far``: the soft phase measures
+    p-values on the far scale (:meth:`Aim.cost`); ``temperatures``: of the two phases."""
     if not result.missed:
         return result
     every = np.ones(len(aims), bool)
@@ -800,12 +869,12 @@ def repair(frame: Frame, result: SearchResult, aims: tuple[Aim, ...], rng: np.ra
         return sum(_State(frame, layout, aims, realism).odd.values())
 
     odd = shape(result.layout)
-    soft_t, hold_t = REPAIR_TEMPERATURES
+    soft_t, hold_t = temperatures
     for child in rng.spawn(attempts):
         res = run_phases(frame, result.layout, aims, child,
-                         [Phase(every, soft_steps, "rates", 0.8, soft_t, REPAIR_MOVES,
-                                soft=True),
-                          Phase(every, hold_steps, "all", POLISH_AIMED, hold_t, REPAIR_MOVES)],
+                         [Phase(every, soft_steps, "rates", 0.8, soft_t, kinds, soft=True,
+                                far=far),
+                          Phase(every, hold_steps, "all", POLISH_AIMED, hold_t, kinds)],
                          realism, max_share)
         # the soft phase may make a curve odder (it is in the objective, not held): such an
         # attempt is not kept
@@ -846,6 +915,6 @@ def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.G
     return run_phases(frame, layout, aims, rng, phases, realism, max_share, progress)
 
 
-__all__ = ["ACROSS", "EXCHANGE", "MOVES", "SLIDE", "Aim", "Frame", "Layout", "Phase", "SearchResult",
+__all__ = ["ACROSS", "EXCHANGE", "LATE_DEATH", "MOVES", "SLIDE", "Aim", "Frame", "Layout", "Phase", "SearchResult",
            "first_event", "km_horizon", "largest_drop", "logrank_p", "pfs_of", "repair",
            "run_phases", "search"]
