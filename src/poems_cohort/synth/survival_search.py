@@ -75,9 +75,8 @@ WINDOW_DAYS = int(round(3 * DAYS_PER_MONTH))
 POLISH_TEMPERATURE = (0.5, 0.02)
 #: Share of the polishing phase's moves drawn for a missed aim (0.6 in the other phases).
 POLISH_AIMED = 0.9
-#: Weight of a unit of a p-value's distance on the ``far`` scale (``Aim.cost``): about the
-#: soft cost of a rate's first unit outside, so thirty units nearer on a far p-value are worth
-#: losing one unit of a printed number.
+#: Weight of a unit of a p-value's distance on the ``far`` scale (``Aim.cost``): about 23 units
+#: nearer on a far p-value outweigh a printed number's first unit lost (soft cost ``log 2``).
 FAR_SCALE = 0.03
 
 

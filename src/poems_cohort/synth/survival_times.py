@@ -36,7 +36,6 @@ from poems_cohort.synth.survival_search import (
     Frame,
     SearchResult,
     repair,
-    run_phases,
     search,
 )
 from poems_cohort.synth.survival_search import Layout as Times
@@ -668,10 +667,9 @@ def _late_deaths_across(frame: Frame, result: SearchResult, aims: tuple[Aim, ...
     deaths among the regimens is the first layout's choice (the paper prints only the total),
     and the tests over the whole follow-up depend on where the late deaths fall. An attempt is
     kept only when it misses fewer aims; each draws from its own child of ``rng``."""
-    start = run_phases(frame, result.layout, aims, rng, [])  # no moves: judged on ``aims``
-    if not any(a.kind == "p" and a.key in start.missed for a in aims):
+    if not any(a.kind == "p" and a.key in result.missed for a in aims):
         return result
-    return repair(frame, start, aims, rng, LATE_DEATH_ATTEMPTS, steps, steps * 3 // 2,
+    return repair(frame, result, aims, rng, LATE_DEATH_ATTEMPTS, steps, steps * 3 // 2,
                   kinds=REPAIR_MOVES + (LATE_DEATH,) * LATE_DEATH_WEIGHT, far=True,
                   temperatures=LATE_DEATH_TEMPERATURES)
 
