@@ -571,6 +571,30 @@ def _neighbours(frame: Frame, r: int, across: bool) -> np.ndarray:
     return (frame.regimen == r) | (frame.regimen == frame.ref)
 
 
+def _pass_death(rng: np.random.Generator, pool: np.ndarray, others: np.ndarray,
+                d: np.ndarray, p: np.ndarray) -> tuple[int, int] | None:
+    """``(dead, living)``: two patients alike in having progressed or not (so the counts of
+    deaths and of progressions in living patients hold when the death passes), one drawn from
+    ``pool`` (dead or living, by a coin), the other from ``others``; ``None`` if there is none."""
+    if rng.random() < 0.5:
+        dead = pool[d[pool]]
+        if not len(dead):
+            return None
+        i = int(rng.choice(dead))
+        alive = others[~d[others] & ((p[others] >= 0) == (p[i] >= 0))]
+        if not len(alive):
+            return None
+        return i, int(rng.choice(alive))
+    alive = pool[~d[pool]]
+    if not len(alive):
+        return None
+    j = int(rng.choice(alive))
+    dead = others[d[others] & ((p[others] >= 0) == (p[j] >= 0))]
+    if not len(dead):
+        return None
+    return int(rng.choice(dead)), j
+
+
 def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
           aimed: float = 0.6, kinds: tuple[int, ...] = MOVES,
           aimable: np.ndarray | None = None
@@ -643,27 +667,12 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
         f[i], f[j] = f[j], f[i]
         changed = np.array([i, j])
     elif kind == 3:  # pass a death on (same progression status: the counts hold)
-        if rng.random() < 0.5:
-            dead = pool[d[pool]]
-            if not len(dead):
-                return None
-            i = int(rng.choice(dead))
-            alive = mem[~d[mem] & ((p[mem] >= 0) == (p[i] >= 0))]
-            if not len(alive):
-                return None
-            j = int(rng.choice(alive))
-        else:
-            alive = pool[~d[pool]]
-            if not len(alive):
-                return None
-            j = int(rng.choice(alive))
-            dead = mem[d[mem] & ((p[mem] >= 0) == (p[j] >= 0))]
-            if not len(dead):
-                return None
-            i = int(rng.choice(dead))
+        pair = _pass_death(rng, pool, mem, d, p)
+        if pair is None:
+            return None
         d = d.copy()
-        d[i], d[j] = False, True
-        changed = np.array([i, j])
+        d[pair[0]], d[pair[1]] = False, True
+        changed = np.array(pair)
     elif kind == EXCHANGE:
         # exchange the records (follow-up, death, progression) of a low- and a medium-high-risk
         # patient of the regimen: the regimen's records as a whole stay the same, so does every
@@ -720,28 +729,13 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
         changed = np.array([i])
     elif kind == LATE_DEATH:
         late = (f > HORIZON_DAYS) & ~frame.fixed
-        if rng.random() < 0.5:
-            dead = pool[d[pool] & late[pool]]
-            if not len(dead):
-                return None
-            i = int(rng.choice(dead))
-            alive = np.flatnonzero(late & ~d & ((p >= 0) == (p[i] >= 0)))
-            if not len(alive):
-                return None
-            j = int(rng.choice(alive))
-        else:
-            alive = pool[~d[pool] & late[pool]]
-            if not len(alive):
-                return None
-            j = int(rng.choice(alive))
-            dead = np.flatnonzero(late & d & ((p >= 0) == (p[j] >= 0)))
-            if not len(dead):
-                return None
-            i = int(rng.choice(dead))
+        pair = _pass_death(rng, pool[late[pool]], np.flatnonzero(late), d, p)
+        if pair is None:
+            return None
         d = d.copy()
-        d[i], d[j] = False, True
-        changed = np.array([i, j])
-        if p[i] >= 0:  # both progressed before: their PFS stays
+        d[pair[0]], d[pair[1]] = False, True
+        changed = np.array(pair)
+        if p[pair[0]] >= 0:  # both progressed before: their PFS stays
             endpoints = ("os",)
     else:  # pass a progression on (same vital status: the counts hold)
         if rng.random() < 0.5:
