@@ -188,11 +188,13 @@ def test_plotted_range_follows_the_documented_rule():
 def test_tails_with_few_patients_at_risk_are_cut(figures, results):
     """The shared time axis ends at the first labelled tick at or after the last time any
     panel keeps (``shown_until``: enough patients left, or the last event). Without the last
-    event that is, on the bundled cohort, before the longest follow-up (the last MDex death
-    ends the longest follow-up, so the default figure shows it all); drawn whole, the axis
+    event that is, on the bundled cohort, before the longest follow-up; drawn whole, the axis
     covers the follow-up."""
     curves = results.survival.curves
-    curves = curves[curves["by"] == "regimen"]
+    # Figure 2's panels: all patients and the two risk subgroups of the paper (the study's
+    # curves hold the high-risk patients too)
+    curves = curves[(curves["by"] == "regimen")
+                    & curves["subgroup"].isin(["all", "low", "medium-high"])]
     follow_up = curves["time"].max()
 
     def axis_ends_at_the_tick_after_the_kept_time(fig: Figure, settings: PlotSettings
