@@ -241,7 +241,8 @@ def landmark_table(results: StudyResults) -> DisplayTable | None:
     note = ("Patients evaluable for CRV, alive and progression-free at the landmark; CRV "
             "reached by the landmark vs not; survival counted from the landmark. The "
             "comparison from treatment start (Supplementary Figure 1, as in the paper) is "
-            "biased in favour of responders (guarantee-time bias).")
+            "biased in favour of responders (guarantee-time bias). HR not estimable (—) when a "
+            "group has no event after the landmark.")
     return DisplayTable("landmark", "Landmark analysis: CRV and survival", frame, note,
                         section="Endpoint", abbreviations=abbreviations(frame, note))
 
