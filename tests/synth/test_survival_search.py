@@ -655,7 +655,7 @@ def test_near_significant_tests_run_the_way_the_printed_3_year_rates_go(bundled_
                     continue
                 keep = ds["regimen"].isin([other, "ASCT"]).to_numpy()
                 if sg is not None:
-                    keep &= (ds["subgroup"] == sg).to_numpy()
+                    keep = keep & (ds["subgroup"] == sg).to_numpy()
                 cell = ds[keep]
                 res = stats.logrank_test(cell[f"{ep}_months"].to_numpy(float),
                                          (cell[f"{ep}_event"] == 1).to_numpy(),
