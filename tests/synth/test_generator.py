@@ -162,12 +162,14 @@ def test_cumulative_response_rates_print_as_published(generated, analysis):
             assert round(got, 1) == target, (key, got, target)
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "since deaths after 3 years change regimen (survival_search.LATE_DEATH), streams (0, 0) "
+    "miss four more rates: ASCT CRH and MDex CRV at 6 months, the pooled CRH at 12 and CRV at "
+    "6 (docs/reproduction.md, 'Deaths after 3 years'); strict, so a fix shows"))
 def test_cumulative_response_rates_print_with_other_survival_dates(tmp_path):
     """The search aims at the published rates whatever dates the survival step gives: another
-    survival stream prints the same rates. (Survival stream 0 with visits stream 0 misses four
-    more since deaths after 3 years change regimen: docs/reproduction.md, "Deaths after 3
-    years".)"""
-    cohort = generate_cohort(streams=(0, 7))
+    survival (and visits) stream prints the same rates."""
+    cohort = generate_cohort(streams=(0, 0))
     cohort.write(tmp_path)
     ds = derive_analysis_dataset(load_cohort(tmp_path))
     missed = {key for key, (got, target) in kinetics_rates(ds, cohort.targets).items()
