@@ -222,3 +222,30 @@ def test_a_regimen_never_at_risk_in_a_fit_that_runs_out_gives_no_hazard_ratio() 
     m = _fit_model(d, "t", "e", MULTIVARIABLE, ["mv_male"])
     assert not m.usable and m.fit is None
     assert "no information on regimenLDex" in m.note
+
+
+def test_landmark_fit_without_an_event_in_a_group_gives_no_hazard_ratio() -> None:
+    """No death after the landmark among CRV responders: the Cox fit diverges (monotone
+    likelihood) and the study gives no HR, CI or Wald p, where R prints the diverged estimate
+    (a deliberate difference, docs/statistics.md "Landmark analysis"); the log-rank p stays.
+    PFS has events in both groups and is estimated."""
+    from poems_cohort.study.landmark import compute_landmark
+
+    n = 12
+    responder = np.arange(n) < 6
+    ds = _ds(crv_evaluable=[1] * n, crv=responder.astype(int).tolist(),
+             crv_months=[3.0 if r else np.nan for r in responder],
+             pfs_months=[20.0, 25.0, 30.0, 12.0, 40.0, 18.0, 10.0, 14.0, 22.0, 9.0, 30.0, 16.0],
+             pfs_event=[0, 1, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0],
+             os_months=[20.0, 30.0, 30.0, 20.0, 40.0, 24.0, 12.0, 18.0, 26.0, 15.0, 34.0, 20.0],
+             os_event=[0] * 6 + [1, 0, 1, 1, 0, 1], risk_group=["low", "medium"] * 6)
+    plan = AnalysisPlan(comparative=ComparativePlan(landmarks_months=(6.0,)))
+    table = compute_landmark(ds, plan).table
+    table = table[table["subgroup"] == "all"].set_index(["endpoint", "group"])
+    os_crv = table.loc[("OS", "CRV")]
+    assert os_crv["n"] == 6 and os_crv["events"] == 0
+    assert table.loc[("OS", "No CRV")]["events"] == 4
+    assert np.isnan(os_crv[["hr", "ci_low", "ci_high", "p_value"]].to_numpy(float)).all()
+    assert 0 < os_crv["logrank_p"] < 1
+    pfs_crv = table.loc[("PFS", "CRV")]
+    assert pfs_crv["events"] == 3 and 0 < pfs_crv["hr"] < 1 and 0 < pfs_crv["p_value"] < 1

@@ -27,6 +27,7 @@ from poems_cohort.synth.pooled_layout import applies as pools_below
 from poems_cohort.synth.pooled_layout import low_censored_layout, pooled_layout
 from poems_cohort.synth.published import load_published
 from poems_cohort.synth.survival_search import (
+    ACROSS,
     EXCHANGE,
     LATE_DEATH,
     MOVES,
@@ -597,7 +598,8 @@ def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gener
     for CRH and for CRV of each regimen, and every evaluable patient followed beyond the
     regimen's longest time to that response, keep their follow-up. After the search and its
     repair attempts, deaths after 3 years may change regimen (:func:`_late_deaths_across`), so a
-    regimen's deaths may differ from ``RegimenTargets.deaths``; the total stays.
+    regimen's deaths may differ from ``RegimenTargets.deaths``; the total stays. Last, times
+    slide across the regimens while a cohort rate is missed (:func:`_cohort_rates_across`).
     """
     n = len(baseline)
     if n > AIM_MAX_PATIENTS:
@@ -640,6 +642,7 @@ def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gener
         res = repair(frame, res, aims, rng, REPAIR_ATTEMPTS, int(REPAIR_SOFT_STEPS * scale),
                      int(REPAIR_HOLD_STEPS * scale))
     res = _late_deaths_across(frame, res, aims, rng, int(LATE_DEATH_STEPS * min(1.0, 347.0 / n)))
+    res = _cohort_rates_across(frame, res, aims, rng, min(1.0, 347.0 / n))
     f, d, p = res.layout.follow, res.layout.died, res.layout.prog
     new_cause = np.where(d, cause, "").astype(object)
     fresh = np.flatnonzero(d & (new_cause == ""))
@@ -672,6 +675,41 @@ def _late_deaths_across(frame: Frame, result: SearchResult, aims: tuple[Aim, ...
     return repair(frame, result, aims, rng, LATE_DEATH_ATTEMPTS, steps, steps * 3 // 2,
                   kinds=REPAIR_MOVES + (LATE_DEATH,) * LATE_DEATH_WEIGHT, far=True,
                   temperatures=LATE_DEATH_TEMPERATURES)
+
+
+#: The cohort's 3-year rates (:func:`_cohort_rates_across`): at most this many attempts, each of
+#: one soft phase and one holding phase of these many moves (scaled like ``AIM_STEPS``), slides
+#: across the regimens drawn this many times more often than each other move.
+COHORT_ATTEMPTS = 6
+COHORT_SOFT_STEPS = 150000
+COHORT_HOLD_STEPS = 200000
+COHORT_ACROSS_WEIGHT = 4
+COHORT_MOVES = MOVES + (ACROSS,) * COHORT_ACROSS_WEIGHT + (SLIDE, SLIDE, EXCHANGE, EXCHANGE)
+
+
+def _cohort_rates_across(frame: Frame, result: SearchResult, aims: tuple[Aim, ...],
+                         rng: np.random.Generator, scale: float) -> SearchResult:
+    """When a 3-year rate of the whole cohort is missed: repair attempts, one at a time until
+    one prints every cohort rate, that mostly slide times across the regimens within a risk
+    subgroup (``ACROSS``: every number of the subgroup stays while the pooled ones move). The
+    cohort's printed rates lie above the size-weighted means of the regimens' (PFS 80.5 against
+    80.18, OS 90.4 against 90.20), near the top of what the interleaving of the regimens' times
+    allows (docs/reproduction.md): the search aimed at every number at once rarely reaches
+    them. The p-values go on the ``far`` scale in the soft phase, every printed number is
+    held in the second, and an attempt is kept only when it misses fewer aims
+    (``survival_search.repair``); each draws from its own child of ``rng``."""
+    def cohort_missed(res: SearchResult) -> bool:
+        return any(a.kind == "rate" and not a.regimens and a.key in res.missed for a in aims)
+
+    if not cohort_missed(result):
+        return result
+    for child in rng.spawn(COHORT_ATTEMPTS):
+        result = repair(frame, result, aims, child, 1, int(COHORT_SOFT_STEPS * scale),
+                        int(COHORT_HOLD_STEPS * scale), kinds=COHORT_MOVES, far=True,
+                        temperatures=LATE_DEATH_TEMPERATURES)
+        if not cohort_missed(result):
+            break
+    return result
 
 
 def _logrank_p(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> float:
