@@ -14,6 +14,7 @@ import pytest
 from poems_cohort import stats
 from poems_cohort.clinical import derive_analysis_dataset
 from poems_cohort.cohort import load_cohort
+from poems_cohort.synth import survival_times
 from poems_cohort.synth.km import (
     DAYS_PER_MONTH,
     HORIZON_DAYS,
@@ -48,7 +49,6 @@ from poems_cohort.synth.survival_search import (
     run_phases,
     search,
 )
-from poems_cohort.synth import survival_times
 from poems_cohort.synth.survival_times import DIRECTED_BELOW, published_aims
 from poems_cohort.synth.targets import default_targets
 
