@@ -15,7 +15,7 @@ from poems_cohort.study import AnalysisPlan, compute_study, load_plan
 from poems_cohort.study.comparative import fit_propensity
 from poems_cohort.study.comparative_plan import ComparativePlan
 from poems_cohort.study.competing import competing_outcome
-from poems_cohort.study.landmark import landmark_frame
+from poems_cohort.study.landmark import compute_landmark, landmark_frame
 from tests.study import cohort12
 
 
@@ -229,8 +229,6 @@ def test_landmark_fit_without_an_event_in_a_group_gives_no_hazard_ratio() -> Non
     likelihood) and the study gives no HR, CI or Wald p, where R prints the diverged estimate
     (a deliberate difference, docs/statistics.md "Landmark analysis"); the log-rank p stays.
     PFS has events in both groups and is estimated."""
-    from poems_cohort.study.landmark import compute_landmark
-
     n = 12
     responder = np.arange(n) < 6
     ds = _ds(crv_evaluable=[1] * n, crv=responder.astype(int).tolist(),

@@ -666,13 +666,21 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
         f = f.copy()
         f[i], f[j] = f[j], f[i]
         changed = np.array([i, j])
-    elif kind == 3:  # pass a death on (same progression status: the counts hold)
-        pair = _pass_death(rng, pool, mem, d, p)
+    elif kind in (3, LATE_DEATH):
+        # pass a death on (same progression status: the counts hold), within the regimen or,
+        # after 3 years, to any regimen
+        if kind == 3:
+            pair = _pass_death(rng, pool, mem, d, p)
+        else:
+            late = (f > HORIZON_DAYS) & ~frame.fixed
+            pair = _pass_death(rng, pool[late[pool]], np.flatnonzero(late), d, p)
         if pair is None:
             return None
         d = d.copy()
         d[pair[0]], d[pair[1]] = False, True
         changed = np.array(pair)
+        if kind == LATE_DEATH and p[pair[0]] >= 0:  # both progressed before: PFS stays
+            endpoints = ("os",)
     elif kind == EXCHANGE:
         # exchange the records (follow-up, death, progression) of a low- and a medium-high-risk
         # patient of the regimen: the regimen's records as a whole stay the same, so does every
@@ -727,16 +735,6 @@ def _move(s: _State, rng: np.random.Generator, frame: Frame, max_share: int,
                 return None
             f = moved
         changed = np.array([i])
-    elif kind == LATE_DEATH:
-        late = (f > HORIZON_DAYS) & ~frame.fixed
-        pair = _pass_death(rng, pool[late[pool]], np.flatnonzero(late), d, p)
-        if pair is None:
-            return None
-        d = d.copy()
-        d[pair[0]], d[pair[1]] = False, True
-        changed = np.array(pair)
-        if p[pair[0]] >= 0:  # both progressed before: their PFS stays
-            endpoints = ("os",)
     else:  # pass a progression on (same vital status: the counts hold)
         if rng.random() < 0.5:
             have = pool[p[pool] >= 0]

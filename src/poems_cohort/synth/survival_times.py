@@ -630,19 +630,19 @@ def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gener
                   medians=medians,
                   person_years=targets.person_years if abs(py - targets.person_years) < 0.49
                   else None, ref=names.index("ASCT") if "ASCT" in names else 0)
-    steps = int(AIM_STEPS * min(1.0, 347.0 / n)) // AIM_RESTARTS
-    polish = int(AIM_POLISH_STEPS * min(1.0, 347.0 / n)) // AIM_RESTARTS
+    scale = min(1.0, 347.0 / n)
+    steps = int(AIM_STEPS * scale) // AIM_RESTARTS
+    polish = int(AIM_POLISH_STEPS * scale) // AIM_RESTARTS
     aims = published_aims(targets)
     # independent runs from the first layout (the search stalls in local minima): the best
     res = min((search(frame, Times(follow, died, prog), aims, rng, max_steps=steps,
                       polish_steps=polish, kinds=AIM_MOVES)
                for _ in range(AIM_RESTARTS)), key=lambda r: r.objective)
     if res.missed:
-        scale = min(1.0, 347.0 / n)
         res = repair(frame, res, aims, rng, REPAIR_ATTEMPTS, int(REPAIR_SOFT_STEPS * scale),
                      int(REPAIR_HOLD_STEPS * scale))
-    res = _late_deaths_across(frame, res, aims, rng, int(LATE_DEATH_STEPS * min(1.0, 347.0 / n)))
-    res = _cohort_rates_across(frame, res, aims, rng, min(1.0, 347.0 / n))
+    res = _late_deaths_across(frame, res, aims, rng, int(LATE_DEATH_STEPS * scale))
+    res = _cohort_rates_across(frame, res, aims, rng, scale)
     f, d, p = res.layout.follow, res.layout.died, res.layout.prog
     new_cause = np.where(d, cause, "").astype(object)
     fresh = np.flatnonzero(d & (new_cause == ""))
@@ -652,14 +652,16 @@ def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gener
     return f, d, p, new_cause
 
 
-#: The last repair of the aimed search (:func:`_late_deaths_across`): its attempts, the moves of
-#: each attempt's soft phase (on the ``far`` scale; the holding phase gets half as many again),
-#: scaled like ``AIM_STEPS``, and how many times more often than each other move a death is
-#: passed between regimens after 3 years.
+#: The temperatures of the soft (``far`` scale) and holding phases of the two last repairs
+#: (:func:`_late_deaths_across`, :func:`_cohort_rates_across`).
+FAR_REPAIR_TEMPERATURES = ((1.0, 0.002), (0.5, 0.02))
+#: The repair passing deaths between regimens (:func:`_late_deaths_across`): its attempts, the
+#: moves of each attempt's soft phase (the holding phase gets half as many again), scaled like
+#: ``AIM_STEPS``, and how many times more often than each other move a death is passed between
+#: regimens after 3 years.
 LATE_DEATH_ATTEMPTS = 2
 LATE_DEATH_STEPS = 200000
 LATE_DEATH_WEIGHT = 3
-LATE_DEATH_TEMPERATURES = ((1.0, 0.002), (0.5, 0.02))
 
 
 def _late_deaths_across(frame: Frame, result: SearchResult, aims: tuple[Aim, ...],
@@ -674,7 +676,7 @@ def _late_deaths_across(frame: Frame, result: SearchResult, aims: tuple[Aim, ...
         return result
     return repair(frame, result, aims, rng, LATE_DEATH_ATTEMPTS, steps, steps * 3 // 2,
                   kinds=REPAIR_MOVES + (LATE_DEATH,) * LATE_DEATH_WEIGHT, far=True,
-                  temperatures=LATE_DEATH_TEMPERATURES)
+                  temperatures=FAR_REPAIR_TEMPERATURES)
 
 
 #: The cohort's 3-year rates (:func:`_cohort_rates_across`): at most this many attempts, each of
@@ -706,7 +708,7 @@ def _cohort_rates_across(frame: Frame, result: SearchResult, aims: tuple[Aim, ..
     for child in rng.spawn(COHORT_ATTEMPTS):
         result = repair(frame, result, aims, child, 1, int(COHORT_SOFT_STEPS * scale),
                         int(COHORT_HOLD_STEPS * scale), kinds=COHORT_MOVES, far=True,
-                        temperatures=LATE_DEATH_TEMPERATURES)
+                        temperatures=FAR_REPAIR_TEMPERATURES)
         if not cohort_missed(result):
             break
     return result
