@@ -416,7 +416,7 @@ def test_every_study_quantity_has_an_extractor(published):
     ("text.time_to_crh.range.high.MDex", EXACT, "179"),
     ("text.time_to_crv.median.All", EXACT, "8"),
     ("text.crh_6m.ASCT", EXACT, "13.8"),
-    ("text.crh_6m.All", MISSED, "14.3"),                        # implausible, not proved
+    ("text.crh_6m.All", INCONSISTENT, "14.3"),                  # proved: synth.pooled_bound
     ("text.onls_zero.All.count", EXACT, "19"),                  # beside Table 1
     ("text.lambda_light_chain.All.percent", EXACT, "100"),
     ("intro.cited.asct.crh.percent", NOT_A_RESULT, ""),
@@ -499,16 +499,16 @@ def with_cumulative(response: str, regimen: str, month: float, rate: float,
     return make_results(kinetics=kin), cum
 
 
-def test_a_close_value_of_an_implausible_set_is_close_and_the_far_one_missed():
-    """6-month CRH: ASCT 13.7 (13.8 printed) is close; the overall 14.3 (19.2) is missed, not
-    ruled out: as a Kaplan-Meier rate the pooled value is implausible, not proved impossible,
-    and its note says both readings."""
+def test_a_close_value_of_an_impossible_set_is_close_and_the_blamed_one_inconsistent():
+    """6-month CRH: ASCT 13.7 (13.8 printed) is close, though the set it belongs to cannot all
+    print; the overall 14.3 (19.2), the value the record blames, is inconsistent-in-paper, its
+    note giving the proof under both readings (Kaplan-Meier rates and proportions)."""
     res, _ = with_cumulative("CRH", "ASCT", 6.0, 13.7)
     rep = reproduce_study(res)
     assert rep["text.crh_6m.ASCT"].status == CLOSE
     row = rep["text.crh_6m.All"]
-    assert row.status == MISSED
-    assert "not proved impossible" in row.note and "proportions" in row.note
+    assert row.status == INCONSISTENT
+    assert "pooled_bound" in row.note and "proportions" in row.note
 
 
 def test_a_close_value_the_record_proves_impossible_is_inconsistent():
@@ -698,18 +698,18 @@ def test_bundled_cohort_misses_no_number_of_table1_or_table2_and_no_statement(tm
     assert dict(tests.loc[tests["status"] != EXACT, ["id", "status"]].values) == {
         "table2.pfs.all.LDex.p": CLOSE, "table2.os.low.LDex.p": CLOSE}
     # the 6- and 12-month cumulative response rates of the text: every one exact but the pooled
-    # CRH at 6 months (missed: implausible, not proved out of reach)
+    # CRH at 6 months, which cannot print beside the others (synth.pooled_bound)
     kinetics = frame[frame["id"].str.fullmatch(r"text\.cr[hv]_(6|12)m\.\w+")]
     assert len(kinetics) == 16
     assert dict(kinetics.loc[kinetics["status"] != EXACT, ["id", "status"]].values) == {
-        "text.crh_6m.All": MISSED}
+        "text.crh_6m.All": INCONSISTENT}
     # the cohort's 3-year rates: PFS 80.5 (abstract and text) and the text's OS 90.4 exact, so
     # the abstract's 90.8, their disagreeing repeat, is shown inconsistent by the paper itself;
-    # the pooled 6-month CRH is the one number missed
+    # nothing is missed
     assert by_id.loc[["abstract.pfs3y.All", "text.pfs3y.All", "text.os3y.All",
                       "abstract.os3y.All"], "status"].tolist() == [EXACT] * 3 + [INCONSISTENT]
     assert "we reproduce text.os3y.All" in by_id.loc["abstract.os3y.All", "note"]
-    assert frame.loc[frame["status"] == MISSED, "id"].tolist() == ["text.crh_6m.All"]
+    assert frame.loc[frame["status"] == MISSED, "id"].tolist() == []
 
 
 # --------------------------------------------------------------------------------------------
