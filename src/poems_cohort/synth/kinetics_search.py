@@ -104,8 +104,8 @@ POOLED_START = 2.0
 POOLED_END = 0.002
 #: a pooled rate further than this (percentage points) from the published one is not searched
 #: for: the counts of the regimens move it by a few tenths at most (the pooled CRH rate at 6
-#: months lies 4.9 points away; a search holding the other printed CRH rates reached 14.9 for
-#: 19.2: docs/reproduction.md, inconsistency 12)
+#: months lies 4.9 points away and is proved out of reach: synth.pooled_bound,
+#: docs/reproduction.md, inconsistency 12)
 POOLED_REACH = 1.0
 #: tries of :func:`_construct_pooled` (each a new annealing from the layout given) before a
 #: pooled rate is left missed
@@ -1197,7 +1197,8 @@ def _anneal_pooled(state: _State, x: str, month: int, limit_month: np.ndarray,
 #: a pooled rate missed by more than ``POOLED_REACH`` but at most this far (percentage points)
 #: is searched from relaxed starts (:func:`_construct_pooled_relaxed`; the pooled CRV rate at 6
 #: months of the bundled cohort lies 1.2 points away; the pooled CRH rate at 6 months, 4.9
-#: away, is not searched: relaxed starts reach about 15 for 19.2, 14.7 to 15.7 from twelve)
+#: away, is not searched: relaxed starts reach about 15 for 19.2, 14.7 to 15.7 from twelve,
+#: and synth.pooled_bound proves 19.2 out of reach)
 RELAXED_REACH = 2.0
 #: relaxed starts tried at most (each about 2 s on the bundled cohort, about half of them
 #: leading to a layout that prints)
