@@ -233,3 +233,22 @@ def test_the_proof_holds_with_the_solved_evaluable_counts_too():
     b = six_month_crh_bound(at_risk="evaluable")
     assert b.excluded
     assert b.to_frame()["at_risk_max"].tolist() == [155, 69, 99]
+
+
+def test_read_as_proportions_the_pooled_rate_is_the_size_weighted_mean():
+    # a pooled proportion weighs the regimens' proportions by their evaluable patients: with the
+    # solved 155 / 69 / 99 (or every patient, 165 / 79 / 103) it stays near 14.4, far from 19.2,
+    # which would need about 880 LDex patients beside 165 ASCT and 79 MDex
+    rates = {"ASCT": 13.8, "MDex": 5.9, "LDex": 21.4}
+    for sizes in ({"ASCT": 155, "MDex": 69, "LDex": 99}, {"ASCT": 165, "MDex": 79, "LDex": 103}):
+        total = sum(sizes.values())
+        lo = sum((rates[r] - 0.05) * n for r, n in sizes.items()) / total
+        hi = sum((rates[r] + 0.05) * n for r, n in sizes.items()) / total
+        assert 14.1 < lo < hi < 14.6
+    ldex = (19.2 * 244 - 13.8 * 165 - 5.9 * 79) / (21.4 - 19.2)
+    assert 880 < ldex < 885
+    # no count of the solved evaluable patients prints a regimen's 6-month rate as a
+    # proportion: they are Kaplan-Meier rates (Figure 1b), as the bound reads them
+    evaluable = {"ASCT": 155, "MDex": 69, "LDex": 99}
+    assert not any(abs(100 * k / n - rates[r]) <= 0.05
+                   for r, n in evaluable.items() for k in range(n + 1))

@@ -102,13 +102,16 @@ def test_crh_crv_ldex_p_the_policy_cannot_print_under_any_reading(study):
     found = search_pair(_rates(study, "crh_crv"), SIZES, "LDex", "all", number.printed,
                         min_fraction=0.0)
     assert found.proven
+    assert found.candidates == 2                  # 61/92 against 113/150 or 64/85
     assert {t.counts for t in found.by_other_tests["fisher"]} == {((61, 92), (113, 150))}
     assert found.nearest.counts == ((61, 92), (113, 150))
+    assert f"{p_value('spss', (61, 64), (92, 85)):.3f}" == "0.190"
     assert found.nearest.p["spss"] == pytest.approx(found.nearest.p["pearson"])
     assert number.conflict_kind == "impossible"
     assert study["text.crh_crv.LDex.p"].conflict_kind == "impossible"
     conflict = next(c for c in study.conflicts if number.id in c.ids)
     assert "61/92 vs 113/150" in conflict.note and "every reading" in conflict.note
+    assert "61/92 vs 64/85 (0.190)" in conflict.note
 
 
 @pytest.mark.parametrize(("row", "percents", "candidates"), [
@@ -305,3 +308,148 @@ def test_scope_of_the_osteosclerosis_pooled_percent_proof(study):
                                           ((39, 142, 80), (57, 165, 98))]
     assert solve_percent_row(percents, sizes, pooled, study["table1.osteosclerosis.p"].printed,
                              sizes_min=[s - 22 for s in sizes]) == []
+
+
+# ---- the remaining conflicts of Table 1 and Table 2, each proof recomputed
+
+
+SIZES_T1 = [79, 165, 103]
+
+
+def _row(study, row):
+    return [study[f"table1.{row}.{r}.percent"].printed for r in REGIMENS]
+
+
+def _conflict(study, number_id):
+    return next(c for c in study.conflicts if number_id in c.ids)
+
+
+@pytest.mark.parametrize(("row", "nearest"), [
+    ("hepatomegaly", "0.183"), ("papilledema", "0.267"), ("bmpc_gt_10", "0.385"),
+    ("vegf_gt_4000", "0.006")])
+def test_table1_p_values_no_counts_print_with_the_row(study, row, nearest):
+    """Scope: up to 15 missing values per regimen, every percent of the row and the pooled
+    percent printed; neither Pearson (the policy for 3 x 2) nor Fisher prints the p."""
+    found = search_row(_row(study, row), SIZES_T1, [s - 15 for s in SIZES_T1],
+                       study[f"table1.{row}.p"].printed,
+                       all_percent=study[f"table1.{row}.All.percent"].printed)
+    assert found.candidates > 0
+    assert found.proven
+    assert not any(found.by_other_tests.values())
+    assert f"{found.nearest.p['spss']:.3f}" == nearest
+    note = _conflict(study, f"table1.{row}.p").note
+    assert "15 missing" in note and nearest in note
+
+
+@pytest.mark.parametrize(("row", "complete", "p"), [
+    ("splenomegaly", "59.4", "0.004"), ("osteosclerosis", "80.7", "0.004"),
+    ("urine_protein_gt_1g", "5.5", "0.459")])
+def test_pooled_percents_the_regimen_percents_cannot_give(study, row, complete, p):
+    """Scope: up to 15 missing values per regimen (osteosclerosis further: the test above);
+    with complete data the pooled percent and Pearson p are the note's."""
+    from poems_cohort.synth.solver import solve_percent_row
+
+    percents = _row(study, row)
+    pooled = study[f"table1.{row}.All.percent"].printed
+    assert solve_percent_row(percents, SIZES_T1, pooled, None,
+                             sizes_min=[s - 15 for s in SIZES_T1]) == []
+    full = solve_percent_row(percents, SIZES_T1, None, None)
+    assert len(full) == 1
+    n = full[0].n
+    assert f"{100 * sum(n) / sum(SIZES_T1):.1f}" == complete
+    assert f"{p_value('pearson', n, SIZES_T1):.3f}" == p
+    note = _conflict(study, f"table1.{row}.All.percent").note
+    assert "15 missing" in note and complete in note and p in note
+
+
+def test_urinary_protein_pooled_percent_scope(study):
+    """docs/reproduction.md: unreachable up to 45 missing values per regimen, 46 make it
+    printable (2/39, 5/119, 8/102); splenomegaly's 59.1 stays unreachable up to 60."""
+    from poems_cohort.synth.solver import solve_percent_row
+
+    assert solve_percent_row(_row(study, "splenomegaly"), SIZES_T1,
+                             study["table1.splenomegaly.All.percent"].printed, None,
+                             sizes_min=[s - 60 for s in SIZES_T1]) == []
+
+    percents = _row(study, "urine_protein_gt_1g")
+    pooled = study["table1.urine_protein_gt_1g.All.percent"].printed
+    assert solve_percent_row(percents, SIZES_T1, pooled, None,
+                             sizes_min=[s - 45 for s in SIZES_T1]) == []
+    wider = solve_percent_row(percents, SIZES_T1, pooled, None,
+                              sizes_min=[s - 46 for s in SIZES_T1])
+    assert ((2, 5, 8), (39, 119, 102)) in [(s.n, s.N) for s in wider]
+
+
+def test_angioma_row_prints_only_with_another_asct_percent(study):
+    """No counts (up to 15 missing per regimen) print 55.7 / 52.1 / 68.9 with the pooled 59.4
+    and p = 0.062; with ASCT 91/165 = 55.2 all of them print on complete data."""
+    from poems_cohort.synth.solver import solve_percent_row
+
+    percents = _row(study, "angioma")
+    pooled = study["table1.angioma.All.percent"].printed
+    printed_p = study["table1.angioma.p"].printed
+    assert solve_percent_row(percents, SIZES_T1, pooled, printed_p,
+                             sizes_min=[s - 15 for s in SIZES_T1]) == []
+    n = (44, 91, 71)                                  # 55.7 of 79, 55.2 of 165, 68.9 of 103
+    assert [f"{100 * a / b:.1f}" for a, b in zip(n, SIZES_T1, strict=True)] == [
+        "55.7", "55.2", "68.9"]
+    assert f"{100 * sum(n) / 347:.1f}" == pooled == "59.4"
+    assert Printed.parse(printed_p).admits_p(p_value("pearson", n, SIZES_T1))
+    conflict = _conflict(study, "table1.angioma.ASCT.percent")
+    assert conflict.intended == "55.2" and "91/165" in conflict.note
+
+
+def test_crh_crv_overall_rate_is_below_every_pooling_of_the_regimens(study):
+    """Scope: each regimen's CRH/CRV rate printed in its low-risk, medium-high-risk and overall
+    columns with any number from none to all of each risk subgroup evaluable (every reading):
+    the regimens pool to 67.5 at least, never 65.8."""
+    from poems_cohort.synth.solver import _regimen_options
+
+    rates = _rates(study, "crh_crv")
+    options = {r: _regimen_options(rates[r], SIZES[r], 0.0, frozenset(), r) for r in rates}
+    pooled = {(a["all"].n + b["all"].n + c["all"].n, a["all"].N + b["all"].N + c["all"].N)
+              for a in options["ASCT"] for b in options["MDex"] for c in options["LDex"]}
+    percents = sorted(100 * n / big_n for n, big_n in pooled)
+    assert f"{percents[0]:.1f}" == "67.5" and f"{percents[-1]:.1f}" == "69.2"
+    assert not any(Printed.parse("65.8").admits_percent(n, big_n) for n, big_n in pooled)
+    note = _conflict(study, "text.crh_crv.All.percent").note
+    assert "67.5" in note and "69.2" in note
+
+
+def test_rn_rates_admit_one_count_set_which_pools_to_93_9(study):
+    """Every RN rate and pairwise p-value of Table 2 and the 3-group p 0.234 (30% to all of each
+    risk subgroup evaluable): one count set, pooling to 168/179 = 93.9, never 93.8."""
+    from poems_cohort.synth.solver import solve_response_endpoint
+
+    rates = _rates(study, "rn")
+    ps = {r: {c: study[f"table2.rn.{c}.{r}.p"].printed for c in ("all", "low", "medium_high")}
+          for r in ("MDex", "LDex")}
+    sols = solve_response_endpoint(rates, ps, SIZES, p_groups="0.234", min_fraction=0.3)
+    assert len(sols) == 1
+    cells = {r: (c["all"].n, c["all"].N) for r, c in sols[0].cells.items()}
+    assert cells == {"ASCT": (75, 82), "MDex": (32, 32), "LDex": (61, 65)}
+    assert f"{100 * 168 / 179:.1f}" == "93.9"
+    assert solve_response_endpoint(rates, ps, SIZES, overall="93.8", p_groups="0.234",
+                                   min_fraction=0.3) == []
+    assert "75/82" in _conflict(study, "abstract.rn.All.percent").note
+
+
+def test_crh_mdex_p_is_far_from_0_001_under_every_count(study):
+    """CRH 37.7 (MDex) against 49.7 (ASCT): every pair of counts printing them, any evaluable
+    count up to the regimen's size, gives a Pearson p of 0.080 or more; with the other CRH
+    constraints of Table 2 one pair is admissible, p 0.096."""
+    mdex = [(n, big_n) for big_n in range(1, 80) for n in range(big_n + 1)
+            if Printed.parse("37.7").admits_percent(n, big_n)]
+    asct = [(n, big_n) for big_n in range(1, 166) for n in range(big_n + 1)
+            if Printed.parse("49.7").admits_percent(n, big_n)]
+    smallest = min(p_value("pearson", (a[0], b[0]), (a[1], b[1])) for a in mdex for b in asct)
+    assert f"{smallest:.3f}" == "0.080"
+    number = study["table2.crh.all.MDex.p"]
+    found = search_pair(_rates(study, "crh"), SIZES, "MDex", "all", number.printed,
+                        overall=OVERALL["crh"])
+    assert found.proven and found.candidates == 1
+    assert found.nearest.counts == ((26, 69), (77, 155))
+    assert f"{found.nearest.p['spss']:.3f}" == "0.096"
+    assert not any(found.by_other_tests.values())
+    note = _conflict(study, number.id).note
+    assert "0.080" in note and "0.096" in note

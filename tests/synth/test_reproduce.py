@@ -499,10 +499,11 @@ def with_cumulative(response: str, regimen: str, month: float, rate: float,
     return make_results(kinetics=kin), cum
 
 
-def test_a_close_value_of_an_impossible_set_is_close_and_the_blamed_one_inconsistent():
+def test_a_close_value_of_an_impossible_set_is_close_and_the_far_one_inconsistent():
     """6-month CRH: ASCT 13.7 (13.8 printed) is close, though the set it belongs to cannot all
-    print; the overall 14.3 (19.2), the value the record blames, is inconsistent-in-paper, its
-    note giving the proof under both readings (Kaplan-Meier rates and proportions)."""
+    print; the overall 14.3 (19.2), far from its printed value, is inconsistent-in-paper (one of
+    the set must be wrong), its note giving the proof under both readings (Kaplan-Meier rates
+    and proportions)."""
     res, _ = with_cumulative("CRH", "ASCT", 6.0, 13.7)
     rep = reproduce_study(res)
     assert rep["text.crh_6m.ASCT"].status == CLOSE

@@ -131,8 +131,9 @@ class Conflict:
     """Printed values that cannot all be true, the kind of contradiction and the likely intent.
 
     ``intended`` (when the other printed numbers decide it) is the value the first id most likely
-    meant to print. ``blame`` lists the ids whose printed value the record proves impossible on
-    its own (see :meth:`blames`).
+    meant to print. ``blame`` lists the ids the record gives up: proved impossible on their own,
+    or the members of a set that cannot all print which the record chooses as the wrong ones
+    (its note says why; see :meth:`blames`).
     """
 
     ids: tuple[str, ...]
@@ -142,7 +143,7 @@ class Conflict:
     blame: tuple[str, ...] = ()
 
     def blames(self, number_id: str) -> bool:
-        """Whether this conflict proves the printed value of ``number_id`` impossible by itself.
+        """Whether this conflict holds the printed value of ``number_id`` to be the wrong one.
 
         Only an ``impossible`` conflict blames: the ids listed in ``blame``, the first id when
         the conflict states its ``intended`` value, and the only id of a one-member conflict. A
