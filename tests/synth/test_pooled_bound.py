@@ -84,7 +84,7 @@ def test_early_bound_is_never_below_the_best_subset(early):
             assert bounds[m][j] <= exact + float(pb._f(m + 1 + o))  # at most one item's share above
 
 
-def _sequences_min(g: pb._Group, m: int, others: int, delta: float) -> float:
+def _sequences_min(g: pb.GroupBounds, m: int, others: int, delta: float) -> float:
     """Least pooled hazard over every decreasing sequence of risk sets the late bound allows."""
     r = g.rates
     floor = max(r.responders_min - g.events_early_max, r.responders_min - r.at_risk_max + m)

@@ -48,6 +48,12 @@ def test_table2_cells_and_p_columns(study):
     rates = [n for n in study if n.id.startswith("table2.") and n.id.endswith(".rate")]
     ps = [n for n in study if n.id.startswith("table2.") and n.id.endswith(".p")]
     assert (len(rates), len(ps)) == (54, 37)
+    # the stray p sits in the ASCT row, the reference of every other p of Table 2: it is the
+    # only p-value of the ASCT row, and the record calls it misplaced
+    asct = [n.id for n in ps if n.regimen == "ASCT"]
+    assert asct == ["table2.pfs.low.ASCT.p"]
+    assert {n.regimen for n in ps} == {"MDex", "LDex", "ASCT"}
+    assert study["table2.pfs.low.ASCT.p"].conflict_kind == "misplaced"
 
 
 def test_parse_printed():

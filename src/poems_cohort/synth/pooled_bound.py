@@ -46,6 +46,9 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from poems_cohort.synth.published import load_published
+from poems_cohort.synth.targets import load_solved_counts
+
 #: the dynamic programme's grid for a group's own hazard (rounded up: a lower bound)
 DELTA = 0.0005
 #: pooled hazards within this of a threshold count as reaching it (floating-point slack)
@@ -88,8 +91,8 @@ class GroupRates:
 
 
 @dataclass(frozen=True, slots=True)
-class _Group:
-    """What the bound derives from one group's printed rates."""
+class GroupBounds:
+    """What the bound derives from one group's printed rates (:meth:`PooledRateBound.to_frame`)."""
 
     rates: GroupRates
     early_hazard_max: float      # −log S_lo(t1)
@@ -107,7 +110,7 @@ class _Group:
                      r.at_risk_max - self.events_early_min + 1)
 
 
-def _derive(r: GroupRates) -> _Group:
+def _derive(r: GroupRates) -> GroupBounds:
     e_lo, e_hi = _interval(r.early)
     l_lo, l_hi = _interval(r.late)
     s_lo_early, s_hi_early = 1 - e_hi / 100, 1 - e_lo / 100
@@ -116,7 +119,7 @@ def _derive(r: GroupRates) -> _Group:
     smallest = 2
     while _f(smallest) > late_max:
         smallest += 1
-    return _Group(
+    return GroupBounds(
         rates=r,
         early_hazard_max=-math.log(s_lo_early),
         late_hazard_min=math.log(s_lo_early) - math.log(s_hi_late),
@@ -128,7 +131,7 @@ def _derive(r: GroupRates) -> _Group:
     )
 
 
-def _early_bounds(g: _Group, others: np.ndarray) -> dict[int, np.ndarray]:
+def _early_bounds(g: GroupBounds, others: np.ndarray) -> dict[int, np.ndarray]:
     """Most pooled hazard group ``g``'s events up to ``t1`` can add, per ``m`` and others' ``M``.
 
     Fractional knapsack over the risk sets ``N, N − 1, … > m`` (largest ratio first), own hazard
@@ -156,7 +159,7 @@ def _early_bounds(g: _Group, others: np.ndarray) -> dict[int, np.ndarray]:
     return bounds
 
 
-def _late_bound(g: _Group, m: int, others: int, delta: float) -> float:
+def _late_bound(g: GroupBounds, m: int, others: int, delta: float) -> float:
     """Least pooled hazard group ``g``'s events in ``(t1, t2]`` can add (``inf``: none can fit).
 
     Exact minimum over decreasing risk sets ``n_0 > n_1 > …`` in ``[smallest_late_risk, m]``
@@ -210,7 +213,7 @@ class PooledRateBound:
     layouts: int
     feasible: int
     closest: tuple[tuple[int, ...], float] | None
-    derived: tuple[_Group, ...]
+    derived: tuple[GroupBounds, ...]
 
     @property
     def excluded(self) -> bool:
@@ -319,9 +322,6 @@ def six_month_crh_bound(*, at_risk: str = "regimen") -> PooledRateBound:
     the regimen (Table 1's header, 165 / 79 / 103) be at risk, which covers every count of
     evaluable patients; ``"evaluable"`` uses the solved evaluable counts (155 / 69 / 99).
     """
-    from poems_cohort.synth.published import load_published
-    from poems_cohort.synth.targets import load_solved_counts
-
     study = load_published()
     crh = load_solved_counts()["table2"]["crh"]["counts"]
     if at_risk not in ("regimen", "evaluable"):
