@@ -200,6 +200,15 @@ def test_bad_groups_are_refused():
         GroupRates("A", 10, 12, "10.0", "20.0")
     with pytest.raises(ValueError, match="leaves no one"):
         GroupRates("A", 10, 5, "10.0", "100.0")
+    with pytest.raises(ValueError, match="cannot fall, from 30.0% to 20.0%"):
+        GroupRates("A", 10, 5, "30.0", "20.0")
+
+
+def test_a_group_whose_rate_stays_has_no_room_for_a_later_event():
+    # 0.0 at both landmarks: one event between them would add at least f(9) with 9 at risk
+    g = pb._derive(GroupRates("B", 9, 2, "0.0", "0.0"))
+    assert g.smallest_late_risk == 10
+    assert pb._late_bound(g, 9, 5, pb.DELTA) == 0.0          # none is needed either
 
 
 # ---- the study

@@ -88,6 +88,9 @@ class GroupRates:
                              f"0..{self.at_risk_max} (the patients at risk)")
         if _interval(self.late)[1] >= 100:
             raise ValueError(f"{self.name}: a late rate of {self.late}% leaves no one unresponded")
+        if _interval(self.late)[1] < _interval(self.early)[0]:
+            raise ValueError(f"{self.name}: a cumulative rate cannot fall, from {self.early}% "
+                             f"to {self.late}%")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +119,12 @@ def _derive(r: GroupRates) -> GroupBounds:
     s_lo_early, s_hi_early = 1 - e_hi / 100, 1 - e_lo / 100
     s_lo_late, s_hi_late = 1 - l_hi / 100, 1 - l_lo / 100
     late_max = math.log(s_hi_early) - math.log(s_lo_late)
-    smallest = 2
-    while _f(smallest) > late_max:
-        smallest += 1
+    # the least n with f(n) <= late_max (1/n <= 1 - exp(-late_max)); above N none can be at risk
+    smallest = r.at_risk_max + 1
+    if late_max > 0:
+        smallest = min(smallest, max(2, math.floor(-1.0 / math.expm1(-late_max)) - 1))
+        while smallest <= r.at_risk_max and _f(smallest) > late_max:
+            smallest += 1
     return GroupBounds(
         rates=r,
         early_hazard_max=-math.log(s_lo_early),
