@@ -261,3 +261,40 @@ def test_read_as_proportions_the_pooled_rate_is_the_size_weighted_mean():
     evaluable = {"ASCT": 155, "MDex": 69, "LDex": 99}
     assert not any(abs(100 * k / n - rates[r]) <= 0.05
                    for r, n in evaluable.items() for k in range(n + 1))
+
+
+def test_a_data_set_meeting_the_bound_exactly_is_not_excluded():
+    # found by an adversarial search: the pooled curve is exactly 69/80 and 299/400 (13.75 and
+    # 25.25 %, both halves) and the late bound equals what 25.2 allows up to 1e-16; the slack
+    # for floating-point error is what keeps it
+    a_t = [0.0, 5.27, 6.0, 12.0, 12.0, 16.9, 18.3, 6.0, 6.0, 6.001, 12.53, 19.0, 19.0, 20.5, 21.3]
+    a_e = [True] * 7 + [False] * 8
+    b_t = [17.1, 22.2, 0.80, 3.0, 3.30, 12.001, 13.0, 20.0, 20.5]
+    b_e = [True] * 2 + [False] * 7
+    t = np.array(a_t + b_t)
+    e = np.array(a_e + b_e)
+    assert _rate(t, e, 6) == pytest.approx(11 / 80) and _rate(t, e, 12) == pytest.approx(101 / 400)
+    spec = [GroupRates("A", 15, 7, _pct(_rate(np.array(a_t), np.array(a_e), 6)),
+                       _pct(_rate(np.array(a_t), np.array(a_e), 12))),
+            GroupRates("B", 9, 2, "0.0", "0.0")]
+    assert [(g.early, g.late) for g in spec] == [("20.0", "37.8"), ("0.0", "0.0")]
+    bound = pooled_rate_bound(spec, "13.8", "25.2")
+    assert not bound.excluded
+    assert bound.closest is not None
+    layout, needed = bound.closest
+    assert layout == (9, 6) and 0.0 <= needed - bound.late_allowed < 1e-12
+
+
+def test_a_group_that_cannot_print_its_own_rate_excludes_everything():
+    # 10 patients, all responders: the first response at 10 at risk gives 10.0 %, two 20.0 %
+    spec = [GroupRates("A", 10, 10, "15.0", "30.0"), GroupRates("B", 10, 5, "10.0", "20.0")]
+    bound = pooled_rate_bound(spec, "12.0", "25.0")
+    assert bound.excluded and bound.layouts == 0
+
+
+def test_bad_pooled_rates_are_refused():
+    spec = [GroupRates("A", 10, 5, "10.0", "20.0")]
+    with pytest.raises(ValueError, match="leaves no one"):
+        pooled_rate_bound(spec, "10.0", "100.0")
+    with pytest.raises(ValueError, match="cannot fall"):
+        pooled_rate_bound(spec, "20.0", "10.0")

@@ -27,6 +27,18 @@ just after ``t1``; ``M_g`` is the sum of the other groups' ``m``.
   ``log S_hi(t1) − log S_lo(t2)`` between the landmarks. Every ``(m_g)`` is tried; none passing
   both is the proof.
 
+Ties between groups: however the events tied at one time are ordered (one at a time, which
+gives the same product), the other groups' counts then lie between their ``m`` and their
+numbers at risk at that time, so both inequalities hold; a censoring tied with an event is at
+risk at it. Events at ``t1`` count before it (their own risk set is at least ``m_g + 1``),
+events at ``t2`` between the landmarks. The floor of the late risk sets also uses
+``K_g(t1) ≤ N_g − m_g``. Printed values are closed intervals (either rounding of a half), and a
+bound within ``SLACK`` of its threshold passes: some data sets meet the bound exactly (the
+tests hold one), where floating-point error alone would otherwise exclude them.
+
+The argument reads the rates as 1 − Kaplan–Meier with every responder an event (as Figure 1b
+draws them); a cumulative incidence with death as a competing risk is not covered.
+
 ``N_g`` (most patients ever at risk) and ``R_g`` (fewest responders) enter only as bounds, so a
 proof at ``N_g`` and ``R_g`` holds for every smaller group and every larger responder count: the
 study's proof uses every patient of the regimen as at risk.
@@ -258,6 +270,11 @@ def pooled_rate_bound(groups: Sequence[GroupRates], pooled_early: str,
     at any times, ties included) prints them all; otherwise some combination of at-risk counts
     passes both bounds, which does not show that one exists. See the module's docstring.
     """
+    for printed in (pooled_early, pooled_late):
+        if printed is not None and _interval(printed)[1] >= 100:
+            raise ValueError(f"a pooled rate of {printed}% leaves no one unresponded")
+    if pooled_late is not None and _interval(pooled_late)[1] < _interval(pooled_early)[0]:
+        raise ValueError(f"a cumulative rate cannot fall, from {pooled_early}% to {pooled_late}%")
     derived = tuple(_derive(g) for g in groups)
     p_lo, p_hi = _interval(pooled_early)
     early_needed = -math.log(1 - p_lo / 100)
@@ -267,6 +284,11 @@ def pooled_rate_bound(groups: Sequence[GroupRates], pooled_early: str,
         l_hi = _interval(pooled_late)[1]
         late_allowed = math.log(1 - p_lo / 100) - math.log(1 - l_hi / 100)
     ranges = [np.array(d.m_range) for d in derived]
+    if any(len(r) == 0 for r in ranges):  # a group that cannot print its own rates
+        return PooledRateBound(
+            groups=tuple(groups), pooled_early=pooled_early, pooled_late=pooled_late,
+            early_needed=early_needed, late_allowed=late_allowed, layouts=0, feasible=0,
+            closest=None, derived=derived)
     total_lo = sum(int(r[0]) for r in ranges)
     total_hi = sum(int(r[-1]) for r in ranges)
     early: list[dict[int, np.ndarray]] = []
