@@ -13,7 +13,13 @@ from scipy.stats import chi2_contingency, fisher_exact
 from poems_cohort.synth.proofs import search_pair, search_row
 from poems_cohort.synth.published import load_published
 from poems_cohort.synth.pvalues import p_value
-from poems_cohort.synth.solver import Printed, counts_for_percent
+from poems_cohort.synth.solver import (
+    Printed,
+    _regimen_options,
+    counts_for_percent,
+    solve_percent_row,
+    solve_response_endpoint,
+)
 
 REGIMENS = ("MDex", "ASCT", "LDex")
 #: low and medium-high risk patients per regimen (Table 1's risk rows, docs/reproduction.md)
@@ -25,6 +31,10 @@ OVERALL = {"crh": "46.4", "crv": "55.1"}
 @pytest.fixture(scope="module")
 def study():
     return load_published()
+
+
+def _conflict(study, number_id):
+    return next(c for c in study.conflicts if number_id in c.ids)
 
 
 def _rates(study, endpoint):
@@ -90,7 +100,7 @@ def test_table2_p_values_the_policy_cannot_print(study, endpoint, regimen, colum
     assert found.proven
     assert counts in [t.counts for t in found.by_other_tests[test]]
     assert number.conflict_kind == "impossible"
-    conflict = next(c for c in study.conflicts if number.id in c.ids)
+    conflict = _conflict(study, number.id)
     assert f"{counts[0][0]}/{counts[0][1]} vs {counts[1][0]}/{counts[1][1]}" in conflict.note
 
 
@@ -109,7 +119,7 @@ def test_crh_crv_ldex_p_the_policy_cannot_print_under_any_reading(study):
     assert found.nearest.p["spss"] == pytest.approx(found.nearest.p["pearson"])
     assert number.conflict_kind == "impossible"
     assert study["text.crh_crv.LDex.p"].conflict_kind == "impossible"
-    conflict = next(c for c in study.conflicts if number.id in c.ids)
+    conflict = _conflict(study, number.id)
     assert "61/92 vs 113/150" in conflict.note and "every reading" in conflict.note
     assert "61/92 vs 64/85 (0.190)" in conflict.note
 
@@ -195,8 +205,6 @@ def _crh_crv_cells(h: tuple[int, int], v: tuple[int, int], size: int) -> list[tu
 
 
 def test_crh_counts_are_the_one_set_printing_every_crh_number_but_the_mdex_p(study):
-    from poems_cohort.synth.solver import solve_response_endpoint
-
     rates = _rates(study, "crh")
     ps = {r: {c: study[f"table2.crh.{c}.{r}.p"].printed for c in ("all", "low", "medium_high")}
           for r in ("MDex", "LDex")}
@@ -282,8 +290,6 @@ def test_splenomegaly_p_cannot_come_from_the_policy(study):
     search = search_row(percents, sizes, [s - 15 for s in sizes],
                         study["table1.splenomegaly.p"].printed)
     assert search.candidates == 4 and search.proven
-    from poems_cohort.synth.solver import solve_percent_row
-
     sets = solve_percent_row(percents, sizes, None, None, sizes_min=[s - 15 for s in sizes])
     assert len(sets) == 4
     assert all(0.0039 <= p_value("pearson", s.n, s.N) < 0.0045 for s in sets)
@@ -296,8 +302,6 @@ def test_splenomegaly_p_cannot_come_from_the_policy(study):
 def test_scope_of_the_osteosclerosis_pooled_percent_proof(study):
     """81.6 pooled is unreachable with up to 21 missing values per regimen, reachable with 22
     (39/57 MDex, 142/165 ASCT, 71/87 or 80/98 LDex), and still not with the printed p."""
-    from poems_cohort.synth.solver import solve_percent_row
-
     percents = [study[f"table1.osteosclerosis.{r}.percent"].printed for r in REGIMENS]
     pooled = study["table1.osteosclerosis.All.percent"].printed
     sizes = [79, 165, 103]
@@ -319,9 +323,6 @@ SIZES_T1 = [79, 165, 103]
 def _row(study, row):
     return [study[f"table1.{row}.{r}.percent"].printed for r in REGIMENS]
 
-
-def _conflict(study, number_id):
-    return next(c for c in study.conflicts if number_id in c.ids)
 
 
 @pytest.mark.parametrize(("row", "nearest"), [
@@ -347,8 +348,6 @@ def test_table1_p_values_no_counts_print_with_the_row(study, row, nearest):
 def test_pooled_percents_the_regimen_percents_cannot_give(study, row, complete, p):
     """Scope: up to 15 missing values per regimen (osteosclerosis further: the test above);
     with complete data the pooled percent and Pearson p are the note's."""
-    from poems_cohort.synth.solver import solve_percent_row
-
     percents = _row(study, row)
     pooled = study[f"table1.{row}.All.percent"].printed
     assert solve_percent_row(percents, SIZES_T1, pooled, None,
@@ -365,8 +364,6 @@ def test_pooled_percents_the_regimen_percents_cannot_give(study, row, complete, 
 def test_urinary_protein_pooled_percent_scope(study):
     """docs/reproduction.md: unreachable up to 45 missing values per regimen, 46 make it
     printable (2/39, 5/119, 8/102); splenomegaly's 59.1 stays unreachable up to 60."""
-    from poems_cohort.synth.solver import solve_percent_row
-
     assert solve_percent_row(_row(study, "splenomegaly"), SIZES_T1,
                              study["table1.splenomegaly.All.percent"].printed, None,
                              sizes_min=[s - 60 for s in SIZES_T1]) == []
@@ -383,8 +380,6 @@ def test_urinary_protein_pooled_percent_scope(study):
 def test_angioma_row_prints_only_with_another_asct_percent(study):
     """No counts (up to 15 missing per regimen) print 55.7 / 52.1 / 68.9 with the pooled 59.4
     and p = 0.062; with ASCT 91/165 = 55.2 all of them print on complete data."""
-    from poems_cohort.synth.solver import solve_percent_row
-
     percents = _row(study, "angioma")
     pooled = study["table1.angioma.All.percent"].printed
     printed_p = study["table1.angioma.p"].printed
@@ -403,8 +398,6 @@ def test_crh_crv_overall_rate_is_below_every_pooling_of_the_regimens(study):
     """Scope: each regimen's CRH/CRV rate printed in its low-risk, medium-high-risk and overall
     columns with any number from none to all of each risk subgroup evaluable (every reading):
     the regimens pool to 67.5 at least, never 65.8."""
-    from poems_cohort.synth.solver import _regimen_options
-
     rates = _rates(study, "crh_crv")
     options = {r: _regimen_options(rates[r], SIZES[r], 0.0, frozenset(), r) for r in rates}
     pooled = {(a["all"].n + b["all"].n + c["all"].n, a["all"].N + b["all"].N + c["all"].N)
@@ -419,8 +412,6 @@ def test_crh_crv_overall_rate_is_below_every_pooling_of_the_regimens(study):
 def test_rn_rates_admit_one_count_set_which_pools_to_93_9(study):
     """Every RN rate and pairwise p-value of Table 2 and the 3-group p 0.234 (30% to all of each
     risk subgroup evaluable): one count set, pooling to 168/179 = 93.9, never 93.8."""
-    from poems_cohort.synth.solver import solve_response_endpoint
-
     rates = _rates(study, "rn")
     ps = {r: {c: study[f"table2.rn.{c}.{r}.p"].printed for c in ("all", "low", "medium_high")}
           for r in ("MDex", "LDex")}

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from poems_cohort.synth.published import load_published
+from poems_cohort.synth.solver import Printed
 from poems_cohort.synth.targets import load_solved_counts
 
 #: the dynamic programme's grid for a group's own hazard (rounded up: a lower bound)
@@ -74,10 +75,9 @@ def _f(n: np.ndarray | float) -> np.ndarray:
 
 def _interval(printed: str) -> tuple[Fraction, Fraction]:
     """The percents printing as ``printed`` (closed interval: either rounding of a half)."""
-    decimals = len(printed.split(".")[1]) if "." in printed else 0
-    half = Fraction(1, 2 * 10**decimals)
-    value = Fraction(printed)
-    return value - half, value + half
+    exact = Printed.parse(printed)
+    scale = 2 * 10**exact.decimals
+    return Fraction(2 * exact.scaled - 1, scale), Fraction(2 * exact.scaled + 1, scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +276,7 @@ def pooled_rate_bound(groups: Sequence[GroupRates], pooled_early: str,
     if pooled_late is not None and _interval(pooled_late)[1] < _interval(pooled_early)[0]:
         raise ValueError(f"a cumulative rate cannot fall, from {pooled_early}% to {pooled_late}%")
     derived = tuple(_derive(g) for g in groups)
-    p_lo, p_hi = _interval(pooled_early)
+    p_lo = _interval(pooled_early)[0]
     early_needed = -math.log(1 - p_lo / 100)
     if pooled_late is None:
         late_allowed = math.inf
@@ -350,10 +350,10 @@ def six_month_crh_bound(*, at_risk: str = "regimen") -> PooledRateBound:
     the regimen (Table 1's header, 165 / 79 / 103) be at risk, which covers every count of
     evaluable patients; ``"evaluable"`` uses the solved evaluable counts (155 / 69 / 99).
     """
-    study = load_published()
-    crh = load_solved_counts()["table2"]["crh"]["counts"]
     if at_risk not in ("regimen", "evaluable"):
         raise ValueError(f"at_risk must be 'regimen' or 'evaluable', not {at_risk!r}")
+    study = load_published()
+    crh = load_solved_counts()["table2"]["crh"]["counts"]
     groups = [GroupRates(
         name=reg,
         at_risk_max=(int(study[f"table1.header.n.{reg}"].printed) if at_risk == "regimen"
