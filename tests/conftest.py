@@ -32,6 +32,21 @@ def bundled_generation(tmp_path_factory) -> tuple[SyntheticCohort, Path]:
     return cohort, out
 
 
+#: The xdist group of every test that needs the bundled cohort's generation: a session fixture is
+#: built once per worker, so those tests go to one worker (``--dist loadgroup``, pyproject.toml)
+#: and the cohort is generated once per run while the other workers take the rest of the suite.
+BUNDLED_GROUP = "bundled-generation"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test using ``bundled_generation`` (directly or through another fixture) joins
+    :data:`BUNDLED_GROUP` (first: xdist reads the group marks in its own hook)."""
+    for item in items:
+        if "bundled_generation" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(BUNDLED_GROUP))
+
+
 def serving(cohort: SyntheticCohort) -> Callable[..., SyntheticCohort]:
     """``generate_cohort`` answering the call that made ``cohort`` (the default seed and size,
     default targets and streams) with ``cohort`` itself, and any other call as before."""
