@@ -38,13 +38,13 @@ def bundled_generation(tmp_path_factory) -> tuple[SyntheticCohort, Path]:
 BUNDLED_GROUP = "bundled-generation"
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test using ``bundled_generation`` (directly or through another fixture) joins
-    :data:`BUNDLED_GROUP` (first: xdist reads the group marks in its own hook)."""
-    for item in items:
-        if "bundled_generation" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group(BUNDLED_GROUP))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A test using ``bundled_generation`` (directly or through another fixture) joins
+    :data:`BUNDLED_GROUP`. Marked as each test is collected, before any
+    ``pytest_collection_modifyitems`` (where xdist reads the marks, in an order among the
+    plugins that differs between pytest versions)."""
+    if "bundled_generation" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.xdist_group(BUNDLED_GROUP))
 
 
 def serving(cohort: SyntheticCohort) -> Callable[..., SyntheticCohort]:
