@@ -40,9 +40,8 @@ BUNDLED_GROUP = "bundled-generation"
 
 def pytest_itemcollected(item: pytest.Item) -> None:
     """A test using ``bundled_generation`` (directly or through another fixture) joins
-    :data:`BUNDLED_GROUP`. Marked as each test is collected, before any
-    ``pytest_collection_modifyitems`` (where xdist reads the marks, in an order among the
-    plugins that differs between pytest versions)."""
+    :data:`BUNDLED_GROUP`. Marked as each test is collected, so the mark is there before any
+    ``pytest_collection_modifyitems`` hook (where xdist reads it), whatever their order."""
     if "bundled_generation" in getattr(item, "fixturenames", ()):
         item.add_marker(pytest.mark.xdist_group(BUNDLED_GROUP))
 
