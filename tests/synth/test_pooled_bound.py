@@ -202,6 +202,8 @@ def test_bad_groups_are_refused():
         GroupRates("A", 10, 5, "10.0", "100.0")
     with pytest.raises(ValueError, match="cannot fall, from 30.0% to 20.0%"):
         GroupRates("A", 10, 5, "30.0", "20.0")
+    with pytest.raises(ValueError, match="A: a rate of 100.0% leaves no one"):  # was a math
+        GroupRates("A", 10, 5, "100.0", "99.9")                           # domain error
 
 
 def test_a_group_whose_rate_stays_has_no_room_for_a_later_event():

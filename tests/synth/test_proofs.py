@@ -324,7 +324,6 @@ def _row(study, row):
     return [study[f"table1.{row}.{r}.percent"].printed for r in REGIMENS]
 
 
-
 @pytest.mark.parametrize(("row", "nearest"), [
     ("hepatomegaly", "0.183"), ("papilledema", "0.267"), ("bmpc_gt_10", "0.385"),
     ("vegf_gt_4000", "0.006")])

@@ -80,6 +80,16 @@ def _interval(printed: str) -> tuple[Fraction, Fraction]:
     return Fraction(2 * exact.scaled - 1, scale), Fraction(2 * exact.scaled + 1, scale)
 
 
+def _check_cumulative(who: str, early: str, late: str | None) -> None:
+    """Refuse printed cumulative rates (``early``, then ``late`` when given) that leave no one
+    unresponded or that fall; ``who`` prefixes the message."""
+    for printed in (early, late):
+        if printed is not None and _interval(printed)[1] >= 100:
+            raise ValueError(f"{who}a rate of {printed}% leaves no one unresponded")
+    if late is not None and _interval(late)[1] < _interval(early)[0]:
+        raise ValueError(f"{who}a cumulative rate cannot fall, from {early}% to {late}%")
+
+
 @dataclass(frozen=True, slots=True)
 class GroupRates:
     """One group's printed cumulative rates (percent) at the two landmarks, and its size bounds.
@@ -98,11 +108,7 @@ class GroupRates:
         if not 0 <= self.responders_min <= self.at_risk_max:
             raise ValueError(f"{self.name}: responders {self.responders_min} must lie in "
                              f"0..{self.at_risk_max} (the patients at risk)")
-        if _interval(self.late)[1] >= 100:
-            raise ValueError(f"{self.name}: a late rate of {self.late}% leaves no one unresponded")
-        if _interval(self.late)[1] < _interval(self.early)[0]:
-            raise ValueError(f"{self.name}: a cumulative rate cannot fall, from {self.early}% "
-                             f"to {self.late}%")
+        _check_cumulative(f"{self.name}: ", self.early, self.late)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,11 +276,7 @@ def pooled_rate_bound(groups: Sequence[GroupRates], pooled_early: str,
     at any times, ties included) prints them all; otherwise some combination of at-risk counts
     passes both bounds, which does not show that one exists. See the module's docstring.
     """
-    for printed in (pooled_early, pooled_late):
-        if printed is not None and _interval(printed)[1] >= 100:
-            raise ValueError(f"a pooled rate of {printed}% leaves no one unresponded")
-    if pooled_late is not None and _interval(pooled_late)[1] < _interval(pooled_early)[0]:
-        raise ValueError(f"a cumulative rate cannot fall, from {pooled_early}% to {pooled_late}%")
+    _check_cumulative("pooled: ", pooled_early, pooled_late)
     derived = tuple(_derive(g) for g in groups)
     p_lo = _interval(pooled_early)[0]
     early_needed = -math.log(1 - p_lo / 100)
