@@ -230,6 +230,17 @@ class Aim:
             return 0.0
         return (0.0 if soft or far else 1.0) + math.log1p(outside / unit)
 
+    def prints(self, values: np.ndarray) -> np.ndarray:
+        """Element-wise: whether each of ``values`` prints as published (:meth:`cost` 0);
+        NaN never prints."""
+        v = np.asarray(values, float)
+        unit = 10.0 ** -self.decimals
+        with np.errstate(invalid="ignore"):
+            if self.within is not None:
+                lo, hi = self.within
+                return np.maximum(np.maximum(lo - v, v - hi), 0.0) - 1e-6 <= 0
+            return np.abs(v - self.printed) - (0.5 * unit - 0.02 * unit) <= 0
+
 
 @dataclass(frozen=True)
 class Layout:

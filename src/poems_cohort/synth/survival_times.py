@@ -26,6 +26,8 @@ from poems_cohort.synth.pooled_above import Layout, applies, pooled_above_layout
 from poems_cohort.synth.pooled_layout import applies as pools_below
 from poems_cohort.synth.pooled_layout import low_censored_layout, pooled_layout
 from poems_cohort.synth.published import load_published
+from poems_cohort.synth.risk_sets import HOLD_STEPS as RISK_SET_HOLD_STEPS
+from poems_cohort.synth.risk_sets import aim_risk_sets
 from poems_cohort.synth.survival_search import (
     ACROSS,
     EXCHANGE,
@@ -599,7 +601,9 @@ def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gener
     regimen's longest time to that response, keep their follow-up. After the search and its
     repair attempts, deaths after 3 years may change regimen (:func:`_late_deaths_across`), so a
     regimen's deaths may differ from ``RegimenTargets.deaths``; the total stays. Last, times
-    slide across the regimens while a cohort rate is missed (:func:`_cohort_rates_across`).
+    slide across the regimens while a cohort rate is missed (:func:`_cohort_rates_across`),
+    and a two-regimen p of a risk subgroup still missed is aimed at through its risk sets
+    (:func:`~poems_cohort.synth.risk_sets.aim_risk_sets`).
     """
     n = len(baseline)
     if n > AIM_MAX_PATIENTS:
@@ -643,6 +647,7 @@ def aim_published(targets: Targets, baseline: pd.DataFrame, rng: np.random.Gener
                      int(REPAIR_HOLD_STEPS * scale))
     res = _late_deaths_across(frame, res, aims, rng, int(LATE_DEATH_STEPS * scale))
     res = _cohort_rates_across(frame, res, aims, rng, scale)
+    res = aim_risk_sets(frame, res, aims, rng, int(RISK_SET_HOLD_STEPS * scale))
     f, d, p = res.layout.follow, res.layout.died, res.layout.prog
     new_cause = np.where(d, cause, "").astype(object)
     fresh = np.flatnonzero(d & (new_cause == ""))
