@@ -261,3 +261,17 @@ def test_aim_risk_sets_keeps_a_better_layout_only_and_leaves_the_stream_alone(mo
                         lambda *a, **k: pytest.fail("no plan is needed"))
     kept = SearchResult(layout, 0.0, ("os3y.0.low",), 0)
     assert aim_risk_sets(frame, kept, aims, rng) is kept
+
+
+def test_one_search_per_subgroup_however_many_of_its_tests_are_missed(monkeypatch):
+    frame, layout = _problem(2)
+    aims = _aims(frame, layout, [0.999, 0.999])  # both low-risk tests far from printing
+    s = _State(frame, layout, aims, realism=True)
+    missed = tuple(a.key for a, c in zip(aims, s.costs, strict=True) if c > 0)
+    assert {"p.0", "p.2"} <= set(missed)
+    calls = []
+    monkeypatch.setattr(risk_sets, "plan_risk_sets",
+                        lambda s, ep, sg, *a, **k: calls.append((ep, sg)) or [])
+    start = SearchResult(layout, s.total(), missed, 0)
+    assert aim_risk_sets(frame, start, aims, np.random.default_rng(0)) is start
+    assert calls == [("os", "low")]

@@ -364,17 +364,19 @@ def aim_risk_sets(frame: Frame, result: SearchResult, aims: tuple[Aim, ...],
                   rng: np.random.Generator, steps: int = HOLD_STEPS,
                   attempts: int = HOLD_ATTEMPTS, realism: bool = True,
                   max_share: int = 3) -> SearchResult:
-    """For each endpoint and risk subgroup with a missed two-regimen p: the count sets of
-    :func:`plan_risk_sets`, laid out (:func:`lay_out`) while every 3-year rate that prints
-    still prints, then ``attempts`` holding phases of ``steps`` moves (every printed number
-    held; round the plans laid out, each attempt from its own child of ``rng``). The first
-    attempt that misses fewer aims and makes no curve odder replaces ``result``; else it is
-    returned as it is. ``rng`` itself is not advanced."""
+    """For each endpoint and risk subgroup with a missed two-regimen p (once per subgroup):
+    the count sets of :func:`plan_risk_sets`, laid out (:func:`lay_out`) while every 3-year
+    rate that prints still prints, then ``attempts`` holding phases of ``steps`` moves (every
+    printed number held; round the plans laid out, each attempt from its own child of
+    ``rng``). The first attempt that misses fewer aims and makes no curve odder replaces
+    ``result``; else it is returned as it is. ``rng`` itself is not advanced."""
     every = np.ones(len(aims), bool)
+    tried: set[tuple[str, str]] = set()
     for a in aims:
         if not (a.kind == "p" and len(a.regimens) == 2 and a.subgroup != "all"
-                and a.key in result.missed):
+                and a.key in result.missed and (a.endpoint, a.subgroup) not in tried):
             continue
+        tried.add((a.endpoint, a.subgroup))  # one search serves every test of the subgroup
         s = _State(frame, result.layout, aims, realism)
         odd = sum(s.odd.values())
         laid = []
