@@ -27,6 +27,7 @@ from poems_cohort.synth.survival_search import (
     SearchResult,
     _State,
     km_horizon,
+    pfs_of,
 )
 
 
@@ -146,7 +147,7 @@ def _problem(seed):
     # on them)
     for r in (0, 1, 2):
         last = np.flatnonzero((regimen == r) & ~low & ~died)[-2:]
-        follow[last] = 3100 + 40 * r + np.arange(2)
+        follow[last] = 4000 + 200 * r + 50 * np.arange(2)
     medians = {r: round(float(np.median(follow[regimen == r])) / DAYS_PER_MONTH)
                for r in (0, 1, 2)}
     medians = {r: m for r, m in medians.items()
@@ -218,9 +219,20 @@ def test_a_plan_prints_what_it_promises_and_keeps_rates_and_medians(seed):
         assert f.sum() == layout.follow.sum()  # the person-years given back
         assert (np.unique(f, return_counts=True)[1] <= 3).all() or (
             np.unique(layout.follow, return_counts=True)[1].max() > 3)
-        # only censored patients moved, each within the events of its own cell up to 3 years
+        # only censored patients moved, none across an event of its own cell up to 3 years
+        # nor across its regimen's or the cohort's middle follow-up
         changed = np.flatnonzero(f != layout.follow)
         assert not layout.died[changed].any()
+        for i in changed:
+            cell = s.cells[(int(frame.regimen[i]), "low")] & layout.died
+            own = layout.follow[cell & (layout.follow <= HORIZON_DAYS)]
+            lo, hi = sorted((int(layout.follow[i]), int(f[i])))
+            assert not ((own > lo) & (own <= hi)).any() or (
+                # moved down onto the event's own day: still at risk there
+                int(f[i]) in own and not ((own > lo) & (own < hi)).any())
+            for days in (layout.follow[frame.regimen == frame.regimen[i]], layout.follow):
+                med = np.median(days)
+                assert (layout.follow[i] < med) == (f[i] < med)
     assert laid
 
 
@@ -251,7 +263,6 @@ def test_aim_risk_sets_keeps_a_better_layout_only_and_leaves_the_stream_alone(mo
     out = aim_risk_sets(frame, start, aims, rng, steps=300, attempts=2)
     assert rng.bit_generator.state == state
     assert out is start or len(out.missed) < len(start.missed)
-    assert set(out.missed) < set(start.missed) or out is start
     if out is not start:
         after = _State(frame, out.layout, aims, realism=True)
         assert sum(after.odd.values()) <= sum(s.odd.values()) + 1e-12
@@ -275,3 +286,79 @@ def test_one_search_per_subgroup_however_many_of_its_tests_are_missed(monkeypatc
     start = SearchResult(layout, s.total(), missed, 0)
     assert aim_risk_sets(frame, start, aims, np.random.default_rng(0)) is start
     assert calls == [("os", "low")]
+
+
+def test_person_years_go_back_past_every_event_and_after_a_progression():
+    # patient 3's progression (day 4380) is the last event: it stays 8 days after it
+    follow = np.array([1000, 500, 800, 4400, 4450, 900, 600, 700, 1200, 300])
+    died = np.array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0], bool)
+    prog = np.full(10, -1)
+    prog[3] = 4380
+    frame = Frame(np.repeat([0, 1], 5), np.ones(10, bool), np.zeros(10, bool),
+                  np.zeros(10, bool), {}, None, 0)
+    s = _State(frame, Layout(follow, died, prog), (), realism=False)
+    f = s.f.copy()
+    f[1] += 81  # a move lengthened patient 1's follow-up by 81 days
+    assert risk_sets._give_back_person_years(s, f, dict(s.counts), 3)
+    assert f.sum() == follow.sum()
+    assert (f[4], f[3]) == (4381, 4388)  # the longest first, down to the last event + 1
+    # one day more than the two can give: refused
+    g = s.f.copy()
+    g[1] += 82
+    assert not risk_sets._give_back_person_years(s, g, dict(s.counts), 3)
+    # and a crowded day is passed over
+    h = s.f.copy()
+    h[1] += 69
+    crowded = dict(s.counts)
+    crowded[4381] = 3
+    assert risk_sets._give_back_person_years(s, h, crowded, 3)
+    assert h[4] == 4382 and h[3] == 4399
+
+
+def test_a_pfs_plan_prints_by_the_study_test():
+    frame, layout = _problem(1)
+    rng = np.random.default_rng(8)
+    prog = layout.prog.copy()
+    alive = np.flatnonzero(~layout.died)
+    who = rng.choice(alive, 25, replace=False)
+    prog[who] = np.maximum(30, layout.follow[who] // 2)
+    layout = Layout(layout.follow, layout.died, prog)
+    t, e = pfs_of(layout.follow, layout.died, prog)
+    moved_t = t.copy()
+    free = np.flatnonzero((frame.regimen == 1) & frame.low & ~e)
+    moved_t[free[:2]] = moved_t[free[:2]] + 500
+
+    def pfs_p(time):
+        out = []
+        for r in (0, 2):
+            m = frame.low & np.isin(frame.regimen, (r, 1))
+            out.append(stats.logrank_test(time[m], e[m], frame.regimen[m]).p_value)
+        return out
+
+    target = pfs_p(moved_t)
+    aims = tuple(Aim(f"pfs.{r}", "p", "pfs", tuple(sorted((r, 1))), "low", round(p, 3), 3)
+                 for r, p in zip((0, 2), target, strict=True))
+    s = _State(frame, layout, aims, realism=False)
+    if all(a.cost(p) == 0 for a, p in zip(aims, pfs_p(t), strict=True)):
+        pytest.skip("the start prints already")
+    plans = plan_risk_sets(s, "pfs", "low", max_moves=4)
+    assert plans
+    for plan in plans[:3]:
+        f = lay_out(s, plan)
+        if f is None:
+            continue
+        new_t, new_e = pfs_of(f, layout.died, prog)
+        assert (new_e == e).all()
+        for a, p in zip(aims, pfs_p(new_t), strict=True):
+            assert p == pytest.approx(plan.after[a.key], rel=1e-9) and a.cost(p) == 0
+        # the plan moved low-risk patients censored for PFS (alive, no progression); the
+        # person-years went back beyond every event
+        changed = np.flatnonzero(f != layout.follow)
+        last = max(int(t[e].max()), int(layout.follow[layout.died].max()))
+        planned = changed[layout.follow[changed] <= last]
+        assert len(planned) == len(plan.moves)
+        assert (prog[planned] < 0).all() and not layout.died[planned].any()
+        assert frame.low[planned].all() and (f[np.setdiff1d(changed, planned)] > last).all()
+        assert f.sum() == layout.follow.sum()
+        return
+    pytest.fail("no PFS plan could be laid out")

@@ -28,7 +28,7 @@ most ``max_share`` patients to a day), and the person-years are given back on th
 longest-followed patients free to move, beyond every event. The numbers the moved times also
 enter (the other endpoint, the tests over all patients) are then restored by a phase holding
 every printed number (:func:`~poems_cohort.synth.survival_search.run_phases`). An attempt is
-kept only when it misses fewer numbers and makes no curve odder.
+kept only when it misses fewer numbers and does not make the curves odder.
 """
 
 from __future__ import annotations
@@ -52,8 +52,10 @@ from poems_cohort.synth.survival_search import (
     run_phases,
 )
 
-#: The most patients a count set may move, and how many of the count sets printing every p
-#: (fewest moves first) are laid out and checked before giving up.
+#: The most patients a count set may move (in practice the enumeration's cap below stops a
+#: regimen with many movable patients and event times sooner: 2 or 3 moves of 20 patients
+#: across 15 times), and how many of the count sets printing every p (fewest moves first) are
+#: laid out and checked before giving up.
 MAX_MOVES = 10
 MAX_PLANS = 40
 #: The most risk-set vectors enumerated for one regimen, and the most p-values computed at
@@ -220,8 +222,8 @@ def plan_risk_sets(s: _State, ep: str, subgroup: str, max_moves: int = MAX_MOVES
     group = [a for a in s.aims if a.kind == "p" and a.endpoint == ep
              and a.subgroup == subgroup and len(a.regimens) == 2]
     shared = set.intersection(*(set(a.regimens) for a in group)) if group else set()
-    if not shared:
-        return []
+    if not shared or len({a.regimens for a in group}) < len(group):
+        return []  # no regimen in every test, or one pair aimed at twice
     hub = frame.ref if frame.ref in shared else min(shared)
     times, events = (s.f, s.d) if ep == "os" else pfs_of(s.f, s.d, s.p)
     regs = sorted({r for a in group for r in a.regimens})
@@ -300,9 +302,13 @@ def lay_out(s: _State, plan: RiskSetPlan, max_share: int = 3) -> np.ndarray | No
     for m in plan.moves:
         best: tuple[tuple[float, ...], int, int] | None = None
         for i, lo, hi in pool.get((m.regimen, m.source, m.reach), []):
-            first = max(lo, int(edges[m.target]) + (1 if m.target > 0 else 0))
-            last = min(hi, int(edges[m.target + 1]) - 1)
-            days = range(first, last + 1) if m.target > m.source else range(last, first - 1, -1)
+            opening = int(edges[m.target])
+            first, last = max(lo, opening), min(hi, int(edges[m.target + 1]) - 1)
+            days = sorted(range(first, last + 1), reverse=m.target < m.source)
+            if m.target > 0:
+                # the gap's opening event day (at risk there, as the counts take it) only when
+                # no other day of the gap is free: a censoring on a death day looks odd
+                days.sort(key=lambda x: x == opening)
             day = next((x for x in days if share.get(x, 0) < max_share), None)
             if day is None:
                 continue
@@ -334,8 +340,9 @@ def _give_back_person_years(s: _State, f: np.ndarray, share: dict[int, int],
                             max_share: int) -> bool:
     """Put the follow-up the moves added (or took) back, in place, on the longest-followed
     patients that are alive and free to move and stay, before and after, followed beyond
-    every event of either endpoint and within their regimen's longest follow-up: as much as
-    each can take, longest first. ``False`` when they cannot take it all."""
+    every event of either endpoint, at least 8 days after their own progression and within
+    their regimen's longest follow-up: as much as each can take, longest first (at most
+    ``max_share`` patients to a day). ``False`` when they cannot take it all."""
     frame = s.frame
     extra = int(f.sum() - s.f.sum())
     pfs_t, pfs_e = pfs_of(s.f, s.d, s.p)
@@ -347,8 +354,10 @@ def _give_back_person_years(s: _State, f: np.ndarray, share: dict[int, int],
         if s.d[i] or frame.fixed[i] or frame.pinned[i] or moved[i] or f[i] <= last:
             continue
         longest = int(s.f[s.members[int(frame.regimen[i])]].max())
-        new = max(int(f[i]) - extra, last + 1) if extra > 0 else min(int(f[i]) - extra,
-                                                                      longest)
+        floor = max(last + 1, int(s.p[i]) + 8 if s.p[i] >= 0 else 0)
+        if f[i] < floor:
+            continue
+        new = max(int(f[i]) - extra, floor) if extra > 0 else min(int(f[i]) - extra, longest)
         while new != f[i] and share.get(new, 0) >= max_share:
             new += 1 if extra > 0 else -1
         if new == f[i]:
@@ -369,7 +378,10 @@ def aim_risk_sets(frame: Frame, result: SearchResult, aims: tuple[Aim, ...],
     rate that prints still prints, then ``attempts`` holding phases of ``steps`` moves (every
     printed number held; round the plans laid out, each attempt from its own child of
     ``rng``). The first attempt that misses fewer aims and makes no curve odder replaces
-    ``result``; else it is returned as it is. ``rng`` itself is not advanced."""
+    ``result``; else it is returned as it is. "Odder": the realism penalty of the curves
+    (cliffs, late first events) summed over both endpoints, as in
+    :func:`~poems_cohort.synth.survival_search.repair`. ``rng``'s state is not advanced (its
+    seed sequence spawns the children)."""
     every = np.ones(len(aims), bool)
     tried: set[tuple[str, str]] = set()
     for a in aims:
