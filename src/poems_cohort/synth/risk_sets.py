@@ -48,6 +48,7 @@ from poems_cohort.synth.survival_search import (
     Phase,
     SearchResult,
     _State,
+    endpoint_times,
     pfs_of,
     run_phases,
 )
@@ -114,17 +115,27 @@ def two_regimen_p(n1: np.ndarray, n2: np.ndarray, d1: np.ndarray, d2: np.ndarray
     return np.where(direction * o_e < 0, 2.0 - p, p)
 
 
+def _middles(s: _State) -> dict[int, tuple[int, int]]:
+    """The middle follow-up times (the two middle order statistics, equal for an odd count)
+    of each regimen and (key ``-1``) of the cohort: the medians stay while no time crosses
+    them."""
+    out = {}
+    for r, days in [(r, s.f[m]) for r, m in s.members.items()] + [(-1, s.f)]:
+        srt = np.sort(days)
+        out[r] = (int(srt[(len(srt) - 1) // 2]), int(srt[len(srt) // 2]))
+    return out
+
+
 def _allowed_days(s: _State, subgroup: str, times: np.ndarray, events: np.ndarray,
-                  i: int) -> tuple[int, int] | None:
+                  middles: dict[int, tuple[int, int]], i: int) -> tuple[int, int] | None:
     """The days patient ``i`` may be followed to (inclusive), or ``None`` when it may not
     move: between the events up to 3 years of its regimen in its subgroup on either side (its
-    3-year rate stays), on its side of the middle follow-up of its regimen and of the cohort
-    (the medians stay), after its progression."""
+    3-year rate stays), on its side of the ``middles`` of its regimen and of the cohort
+    (:func:`_middles`: the medians stay), after its progression."""
     frame, f, p = s.frame, s.f, s.p
     r = int(frame.regimen[i])
-    mem = s.members[r]
     lo = max(20, int(p[i]) + 8 if p[i] >= 0 else 20)
-    hi = int(f[mem].max())
+    hi = int(f[s.members[r]].max())
     cell = s.cells[(r, subgroup)]
     own = np.unique(times[cell & events & (times <= HORIZON_DAYS)])
     below, above = own[own <= times[i]], own[own > times[i]]
@@ -132,9 +143,7 @@ def _allowed_days(s: _State, subgroup: str, times: np.ndarray, events: np.ndarra
         lo = max(lo, int(below[-1]))
     if len(above):
         hi = min(hi, int(above[0]) - 1)
-    for days in (f[mem], f):
-        srt = np.sort(days)
-        m_lo, m_hi = int(srt[(len(srt) - 1) // 2]), int(srt[len(srt) // 2])
+    for m_lo, m_hi in (middles[r], middles[-1]):
         if f[i] < m_lo:
             hi = min(hi, m_lo - 1)
         elif f[i] > m_hi:
@@ -152,11 +161,12 @@ def _movable(s: _State, ep: str, subgroup: str, rows: np.ndarray
     to (:func:`_allowed_days`) spanning more than one gap of ``rows``, the gaps from first to
     last in ``reach``."""
     frame = s.frame
-    times, events = (s.f, s.d) if ep == "os" else pfs_of(s.f, s.d, s.p)
+    times, events = endpoint_times(ep, s.f, s.d, s.p)
     free = s.sub_mask[subgroup] & ~events & ~frame.fixed & ~frame.pinned
+    middles = _middles(s)
     out = []
     for i in np.flatnonzero(free).tolist():
-        days = _allowed_days(s, subgroup, times, events, i)
+        days = _allowed_days(s, subgroup, times, events, middles, i)
         if days is None:
             continue
         first, last = (int(np.searchsorted(rows, x, side="right")) for x in days)
@@ -171,7 +181,7 @@ def _rows(s: _State, ep: str, subgroup: str) -> np.ndarray:
     compare."""
     regs = sorted({r for a in s.aims if a.kind == "p" and a.endpoint == ep
                    and a.subgroup == subgroup and len(a.regimens) == 2 for r in a.regimens})
-    times, events = (s.f, s.d) if ep == "os" else pfs_of(s.f, s.d, s.p)
+    times, events = endpoint_times(ep, s.f, s.d, s.p)
     return np.unique(times[s.sub_mask[subgroup] & events & np.isin(s.frame.regimen, regs)])
 
 
@@ -225,7 +235,7 @@ def plan_risk_sets(s: _State, ep: str, subgroup: str, max_moves: int = MAX_MOVES
     if not shared or len({a.regimens for a in group}) < len(group):
         return []  # no regimen in every test, or one pair aimed at twice
     hub = frame.ref if frame.ref in shared else min(shared)
-    times, events = (s.f, s.d) if ep == "os" else pfs_of(s.f, s.d, s.p)
+    times, events = endpoint_times(ep, s.f, s.d, s.p)
     regs = sorted({r for a in group for r in a.regimens})
     rows = _rows(s, ep, subgroup)
     if len(rows) == 0:

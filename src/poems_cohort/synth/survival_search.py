@@ -78,6 +78,11 @@ POLISH_AIMED = 0.9
 #: Weight of a unit of a p-value's distance on the ``far`` scale (``Aim.cost``): about 23 units
 #: nearer on a far p-value outweigh a printed number's first unit lost (soft cost ``log 2``).
 FAR_SCALE = 0.03
+#: A value prints when within half a unit of the last digit of the printed one less this share
+#: of a unit (``Aim.cost``: the rounding of halves is not trusted to the last bit); a value
+#: aimed at an interval (``Aim.within``) may lie this far outside it.
+PRINT_MARGIN = 0.02
+WITHIN_SLACK = 1e-6
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,24 +227,28 @@ class Aim:
             return FAR_SCALE * max(outside, 0.0) / log_unit
         if self.within is not None:
             lo, hi = self.within
-            outside = max(lo - value, value - hi, 0.0) - 1e-6
+            outside = max(lo - value, value - hi, 0.0) - WITHIN_SLACK
         else:
-            margin = 0.02 * unit
-            outside = abs(value - self.printed) - (0.5 * unit - margin)
+            outside = abs(value - self.printed) - self._half_width()
         if outside <= 0:
             return 0.0
         return (0.0 if soft or far else 1.0) + math.log1p(outside / unit)
+
+    def _half_width(self) -> float:
+        """How far from the printed value a value still prints: half a unit of the last
+        digit, less ``PRINT_MARGIN`` of a unit for the rounding of halves."""
+        unit = 10.0 ** -self.decimals
+        return 0.5 * unit - PRINT_MARGIN * unit
 
     def prints(self, values: np.ndarray) -> np.ndarray:
         """Element-wise: whether each of ``values`` prints as published (:meth:`cost` 0);
         NaN never prints."""
         v = np.asarray(values, float)
-        unit = 10.0 ** -self.decimals
         with np.errstate(invalid="ignore"):
             if self.within is not None:
                 lo, hi = self.within
-                return np.maximum(np.maximum(lo - v, v - hi), 0.0) - 1e-6 <= 0
-            return np.abs(v - self.printed) - (0.5 * unit - 0.02 * unit) <= 0
+                return np.maximum(np.maximum(lo - v, v - hi), 0.0) - WITHIN_SLACK <= 0
+            return np.abs(v - self.printed) - self._half_width() <= 0
 
 
 @dataclass(frozen=True)
@@ -268,6 +277,13 @@ def pfs_of(follow: np.ndarray, died: np.ndarray, prog: np.ndarray
     """PFS time and event: the progression when there is one, else death or last follow-up."""
     has = prog >= 0
     return np.where(has, np.minimum(prog, follow), follow), has | died
+
+
+def endpoint_times(ep: str, follow: np.ndarray, died: np.ndarray, prog: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Time and event of endpoint ``ep``: ``os``, the follow-up and death; ``pfs``,
+    :func:`pfs_of`."""
+    return (follow, died) if ep == "os" else pfs_of(follow, died, prog)
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,12 +486,12 @@ class _State:
 
     def _evaluate(self, ep: str, f: np.ndarray, d: np.ndarray, p: np.ndarray,
                   changed: np.ndarray | None = None) -> tuple[dict[int, float], float | None]:
-        t, e = (f, d) if ep == "os" else pfs_of(f, d, p)
+        t, e = endpoint_times(ep, f, d, p)
         early_too = True
         if changed is not None:
             # a 3-year rate and the curves up to 3 years see only times up to 3 years (and
             # whether a time lies beyond)
-            t_old = self.f if ep == "os" else pfs_of(self.f, self.d, self.p)[0]
+            t_old = endpoint_times(ep, self.f, self.d, self.p)[0]
             early_too = bool(np.any(np.minimum(t_old[changed], t[changed]) <= HORIZON_DAYS))
         return self.endpoints[ep].evaluate(t, e, self.realism, early_too, self.tests)
 
@@ -918,5 +934,6 @@ def search(frame: Frame, layout: Layout, aims: tuple[Aim, ...], rng: np.random.G
 
 
 __all__ = ["ACROSS", "EXCHANGE", "LATE_DEATH", "MOVES", "SLIDE", "Aim", "Frame", "Layout", "Phase", "SearchResult",
-           "first_event", "km_horizon", "largest_drop", "logrank_p", "pfs_of", "repair",
+           "endpoint_times", "first_event", "km_horizon", "largest_drop", "logrank_p", "pfs_of",
+           "repair",
            "run_phases", "search"]
