@@ -34,6 +34,7 @@ kept only when it misses fewer numbers and does not make the curves odder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from scipy.special import erfc
@@ -313,12 +314,14 @@ def lay_out(s: _State, plan: RiskSetPlan, max_share: int = 3) -> np.ndarray | No
         best: tuple[tuple[float, ...], int, int] | None = None
         for i, lo, hi in pool.get((m.regimen, m.source, m.reach), []):
             opening = int(edges[m.target])
-            first, last = max(lo, opening), min(hi, int(edges[m.target + 1]) - 1)
-            days = sorted(range(first, last + 1), reverse=m.target < m.source)
-            if m.target > 0:
-                # the gap's opening event day (at risk there, as the counts take it) only when
-                # no other day of the gap is free: a censoring on a death day looks odd
-                days.sort(key=lambda x: x == opening)
+            last = min(hi, int(edges[m.target + 1]) - 1)
+            # the gap's days from the patient's side; its opening event day (at risk there, as
+            # the counts take it) only when no other day is free: a censoring on a death day
+            # looks odd
+            later = m.target > 0
+            inside = range(max(lo, opening + 1 if later else opening), last + 1)
+            days = chain(reversed(inside) if m.target < m.source else inside,
+                         [opening] if later and lo <= opening <= last else [])
             day = next((x for x in days if share.get(x, 0) < max_share), None)
             if day is None:
                 continue
