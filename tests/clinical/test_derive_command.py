@@ -178,3 +178,60 @@ def test_the_written_dataset_says_why_a_risk_group_is_missing(tmp_path):
     assert written.loc[0, "risk_reason"] == ("missing: pulmonary hypertension; total could be "
                                              "0 to 1, group low to medium")
     assert written["risk_reason"].iloc[1:].isna().all()
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_file_of_a_synthetic_cohort_is_never_replaced(tmp_path):
+    import shutil
+
+    from poems_cohort.data import bundled_cohort_path
+
+    synthetic = tmp_path / "synthetic"
+    shutil.copytree(bundled_cohort_path(), synthetic)
+    before = _tree(synthetic)
+    # its own cohort file (input is the patients file alone) and another copy's
+    other = tmp_path / "other"
+    shutil.copytree(bundled_cohort_path(), other)
+    for path, out in [(synthetic / "patients.csv", synthetic / "visits.csv"),
+                      (EXAMPLE, other / "visits.csv")]:
+        result = _run(path, "--out", out)
+        assert result.exit_code == 2, (path, out, result.output)
+        assert "Traceback" not in result.output
+        assert str(out.name) in result.output
+    assert _tree(synthetic) == before
+    assert _tree(other) == before
+
+
+def test_a_file_of_a_report_is_never_replaced_by_a_dataset(tmp_path):
+    report = tmp_path / "report"
+    assert CliRunner().invoke(app, ["run", str(EXAMPLE), "--out", str(report),
+                                    "--quiet"]).exit_code == 0
+    before = _tree(report)
+    result = _run(EXAMPLE, "--out", report / "analysis_dataset.csv")
+    assert result.exit_code == 2, result.output
+    assert "belongs to a report" in " ".join(result.output.split())
+    assert _tree(report) == before
+
+
+def test_no_cohort_named_file_is_added_beside_a_cohort(tmp_path):
+    """A ``patients.*``/``visits.*`` file next to a single-file input, or in another folder
+    holding a patients file, would change that folder read as a cohort."""
+    folder = tmp_path / "alone"
+    folder.mkdir()
+    (folder / "patients.csv").write_bytes((EXAMPLE / "patients.csv").read_bytes())
+    other = _copy_example(tmp_path)
+    for path, out in [(folder / "patients.csv", folder / "visits.csv"),
+                      (folder / "patients.csv", folder / "patients.parquet"),
+                      (EXAMPLE, other / "PATIENTS.parquet")]:
+        result = _run(path, "--out", out)
+        assert result.exit_code == 2, (path, out, result.output)
+        assert "not an input of the cohort" in result.output
+        assert not out.exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["patients.csv"]
+    # any other name there is fine, and so is a cohort name in a folder without a cohort
+    assert _run(folder / "patients.csv", "--out", folder / "analysis.csv").exit_code == 0
+    assert _run(folder / "patients.csv", "--out", tmp_path / "visits.csv").exit_code == 0

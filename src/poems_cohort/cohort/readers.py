@@ -934,7 +934,9 @@ def input_conflict(path: str | Path, candidate: str | Path, *,
 
     Inputs are ``path`` itself (a file), the ``patients.*``/``visits.*`` files of a folder, and a
     mapping file. In a cohort folder, a new ``patients.*`` or ``visits.*`` file would be read as
-    input next time, so it conflicts too.
+    input next time, so it conflicts too; so does one in any folder holding a ``patients.*``
+    file (the folder of a single-file input, or another cohort's): read as a folder, that
+    cohort would change.
     """
     source, target = Path(path), Path(candidate)
     inputs: list[Path] = []
@@ -947,12 +949,29 @@ def input_conflict(path: str | Path, candidate: str | Path, *,
                        and f.suffix.lower() in SUPPORTED]
         except OSError:
             pass  # a folder that cannot be listed is reported when the cohort is read
-        if (_same_file(target.parent, source) and target.stem.lower() in ("patients", "visits")
-                and target.suffix.lower() in SUPPORTED):
+        if _same_file(target.parent, source) and _cohort_named(target):
             return target
     else:
         inputs.append(source)
-    return next((f for f in inputs if _same_file(f, target)), None)
+    found = next((f for f in inputs if _same_file(f, target)), None)
+    if found is None and _cohort_named(target) and _holds_patients(target.parent):
+        return target
+    return found
+
+
+def _cohort_named(path: Path) -> bool:
+    """Whether ``path`` would be read as a cohort file of its folder (``patients.*`` or
+    ``visits.*`` in a supported format)."""
+    return path.stem.lower() in ("patients", "visits") and path.suffix.lower() in SUPPORTED
+
+
+def _holds_patients(folder: Path) -> bool:
+    """Whether ``folder`` holds a ``patients.*`` file (a folder that cannot be listed: no)."""
+    try:
+        return any(f.stem.lower() == "patients" and f.suffix.lower() in SUPPORTED
+                   and f.is_file() for f in folder.iterdir())
+    except OSError:
+        return False
 
 
 def read_cohort(path: str | Path, *,

@@ -726,8 +726,9 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
 def check_output_file(out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
     """Everything that can be checked about the output file ``out`` (in an existing folder)
     before anything is computed, as an ``InputError``: it is not, and does not lie in, an input;
-    its folder is writable; an existing file there is one the tool wrote and nobody changed
-    (listed in the folder's manifest with its hash)."""
+    its folder is writable; an existing file there is an analysis dataset the tool wrote and
+    nobody changed (listed in the folder's manifest with its hash): never a file of a synthetic
+    cohort, nor one of a report (replacing it would put another analysis into that report)."""
     out = Path(out)
     clash = input_clash(out, inputs)
     if clash is not None:
@@ -739,10 +740,18 @@ def check_output_file(out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
                                   "one; it is left alone, choose another folder)")])
     if os.path.lexists(out):
         listed = (read_manifest(out.parent) or Manifest()).files.get(out.name)
-        if listed is None or not unchanged(out.parent, out.name, listed):
-            raise InputError([Problem("--out", None, None, str(out),
-                                      "a new file, or one poems-cohort wrote and nobody changed "
-                                      "since (this one is not its own: it is left alone)")])
+        if listed is not None and listed.role == SYNTHETIC_COHORT:
+            why = "this one belongs to a synthetic cohort; a cohort is never replaced"
+        elif listed is not None and listed.role == REPORT:
+            why = ("this one belongs to a report of poems-cohort run; it is left alone, so the "
+                   "report stays one analysis")
+        elif listed is None or not unchanged(out.parent, out.name, listed):
+            why = "this one is not its own: it is left alone"
+        else:
+            return
+        raise InputError([Problem("--out", None, None, str(out),
+                                  "a new file, or an analysis dataset poems-cohort wrote and "
+                                  f"nobody changed since ({why})")])
 
 
 def write_dataset_file(frame: pd.DataFrame, out: Path, *, synthetic: bool = False) -> None:
