@@ -368,3 +368,49 @@ def test_a_staging_folder_killed_while_writing_its_manifest_is_removed(tmp_path,
         (staging / name).write_text('{"written_by": "poems-co')  # cut short
     recover_leftovers(out)
     assert not staging.exists()
+
+
+@pytest.mark.parametrize("case", ["mount point", "read-only", "current folder",
+                                  "above the current folder"])
+@pytest.mark.parametrize("earlier", [False, True], ids=["empty", "earlier report"])
+def test_a_folder_that_must_keep_its_place_is_refused_before_anything_happens(
+        tmp_path, monkeypatch, case, earlier):
+    """The report takes the place of its folder by a rename: a folder that must stay where it
+    is (a mount point, one read-only for the user, the shell's current folder or one above it)
+    is an input error before anything is computed, and is left exactly as it was."""
+    out = tmp_path / "report"
+    if earlier:
+        write_outputs(OLD, out)
+    else:
+        out.mkdir()
+    before = (out.stat().st_ino, files_of(out))
+    real_ismount, real_access = os.path.ismount, os.access
+    if case == "mount point":
+        monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out or real_ismount(p))
+    elif case == "read-only":  # the tests may run as root, whom permissions do not stop
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: (
+            Path(p) != out and real_access(p, mode, **kw)))
+    else:
+        (out / "tables").mkdir(exist_ok=True)
+        monkeypatch.chdir(out if case == "current folder" else out / "tables")
+    with pytest.raises(InputError) as err:
+        check_output_folder(out)
+    expected = {"mount point": "not a mount point", "read-only": "read-only for you",
+                "current folder": "other than the current one",
+                "above the current folder": "other than the current one"}[case]
+    assert expected in str(err.value)
+    with pytest.raises(InputError):
+        write_outputs(NEW, out)
+    if case in ("current folder", "above the current folder") and not earlier:
+        (out / "tables").rmdir()
+    elif case in ("current folder", "above the current folder"):
+        assert (out / "tables" / "table1.csv").read_bytes() == OLD.files["tables/table1.csv"]
+    assert (out.stat().st_ino, files_of(out)) == before
+    assert siblings(out) == []
+
+
+def test_a_new_folder_below_the_current_one_is_fine(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_outputs(NEW, Path("report"))
+    write_outputs(NEW, Path("report"))
+    assert files_of(tmp_path / "report") == NEW.files

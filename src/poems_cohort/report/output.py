@@ -612,6 +612,9 @@ def check_output_folder(out: Path, *, inputs: Sequence[Path | None] = ()) -> Non
     if clash is not None:
         raise InputError([_problem(out, f"--out: {clash}")])
     check_writable(out)
+    kept = kept_folder(out)
+    if kept is not None:
+        raise InputError([_problem(out, f"--out: {kept}")])
     try:
         recover_leftovers(out)
         problems = foreign_entries(out)
@@ -620,6 +623,30 @@ def check_output_folder(out: Path, *, inputs: Sequence[Path | None] = ()) -> Non
                                    f"({exc.strerror or exc}: {exc.filename})")]) from None
     if problems:
         raise _refusal(out, problems)
+
+
+def kept_folder(out: Path) -> str | None:
+    """Why the existing folder ``out`` may not be replaced as a whole (the report takes the
+    place of its folder, by a rename), or ``None``: a mount point (it cannot be renamed), a
+    folder read-only for the user (the new one would not keep its permissions), the current
+    folder or one above it (the shell would be left in a removed folder)."""
+    if not out.is_dir():
+        return None
+    if os.path.ismount(out):
+        return ("a folder that is not a mount point (the report takes the place of its folder "
+                "as a whole, and a mount point cannot be replaced; name a folder inside it)")
+    if not os.access(out, os.W_OK | os.X_OK):
+        return ("a folder you can write in (this one is read-only for you; its permissions "
+                "are left as they are)")
+    try:
+        here = Path.cwd().resolve()
+    except OSError:
+        return None
+    if here.is_relative_to(out):
+        return ("a folder other than the current one or one above it (the report takes the "
+                "place of its folder as a whole, which would leave the shell in a removed "
+                "folder; name a new folder, or run from elsewhere)")
+    return None
 
 
 def _exchange(a: Path, b: Path) -> bool:
