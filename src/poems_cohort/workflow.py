@@ -123,6 +123,43 @@ def cohort_source(data: str | Path | None) -> Path:
     return source
 
 
+def check_inputs(data: str | Path | None, *, plan: PlanLike = None,
+                 mapping: str | Path | None = None, cutoff: dt.date | None = None,
+                 out_check: Callable[[], object] | None = None,
+                 earlier: Sequence[Problem] = ()) -> None:
+    """Every problem of a command's inputs at once, before anything is computed, as one
+    ``InputError``: ``earlier`` (found by the caller, e.g. an unreadable ``--cutoff``), the
+    output (``out_check``, which raises ``InputError``), the plan and the mapping file; and,
+    when any of those has a problem but the plan and the mapping can be read, the cohort's own
+    problems too, so that fixing one does not reveal the next. Returns when there are none
+    (the cohort is then read once, by the command itself)."""
+    from poems_cohort.cohort import read_mapping
+
+    found: list[Problem] = list(earlier)
+
+    def attempt(fn: Callable[[], T]) -> T | None:
+        try:
+            return fn()
+        except InputError as exc:
+            found.extend(exc.problems)
+            return None
+
+    if out_check is not None:
+        attempt(out_check)
+    effective = attempt(lambda: resolve_plan(plan, cutoff=cutoff))
+    mapping_ok = True
+    if mapping is not None:
+        before = len(found)
+        problems = attempt(lambda: read_mapping(mapping)[1]) or []
+        found.extend(p for p in problems if p.severity == "error")
+        mapping_ok = len(found) == before
+    if not any(p.severity == "error" for p in found):
+        return
+    if effective is not None and mapping_ok:
+        attempt(lambda: read(data, effective, mapping=mapping))
+    raise InputError(sorted(found, key=lambda p: p.severity != "error"))
+
+
 def study_inputs(data: str | Path | None, *, plan: PlanLike = None,
                  mapping: str | Path | None = None) -> tuple[Path, ...]:
     """The paths a study run reads (the cohort, default the bundled one; a plan file; the
@@ -223,6 +260,7 @@ def derive(data: str | Path | None, *, plan: PlanLike = None, mapping: str | Pat
            cutoff: dt.date | None = None) -> Derived:
     """Read the cohort and derive its analysis dataset (``poems-cohort derive``); writes
     nothing."""
+    check_inputs(data, plan=plan, mapping=mapping, cutoff=cutoff)
     effective = resolve_plan(plan, cutoff=cutoff)
     return derive_cohort(read(data, effective, mapping=mapping), effective)
 
@@ -231,6 +269,7 @@ def validate(data: str | Path, *, plan: PlanLike = None, mapping: str | Path | N
              cutoff: dt.date | None = None) -> Cohort:
     """``poems-cohort validate``: read and check the cohort as the plan would (its cutoff and
     study columns); nothing is derived or written."""
+    check_inputs(data, plan=plan, mapping=mapping, cutoff=cutoff)
     effective = resolve_plan(plan, cutoff=cutoff)
     cohort = read(data, effective, mapping=mapping)
     alike = lookalike_regimens(cohort, effective)
@@ -331,12 +370,22 @@ def run(data: str | Path | None, out: str | Path | None, *, plan: PlanLike = Non
     """``poems-cohort run``: the study of ``data`` (default: the bundled cohort), rendered and
     written into ``out`` (``None``: computed and rendered, nothing written). Bad input raises
     ``InputError`` before anything is written."""
-    if out is not None:
-        from poems_cohort.report.output import check_output_folder
-
-        check_output_folder(Path(out), inputs=study_inputs(data, plan=plan, mapping=mapping))
+    check_study_inputs(data, out, plan=plan, mapping=mapping, cutoff=cutoff)
     study = compute(data, plan=plan, mapping=mapping, cutoff=cutoff, progress=progress)
     return finish(study, out, progress=progress)
+
+
+def check_study_inputs(data: str | Path | None, out: str | Path | None, *,
+                       plan: PlanLike = None, mapping: str | Path | None = None,
+                       cutoff: dt.date | None = None, earlier: Sequence[Problem] = ()) -> None:
+    """:func:`check_inputs` of ``run`` and ``reproduce``: ``out`` (``None``: nothing written)
+    is a folder they may write."""
+    from poems_cohort.report.output import check_output_folder
+
+    inputs = study_inputs(data, plan=plan, mapping=mapping)
+    check_inputs(data, plan=plan, mapping=mapping, cutoff=cutoff, earlier=earlier,
+                 out_check=None if out is None
+                 else lambda: check_output_folder(Path(out), inputs=inputs))
 
 
 def reproduce(data: str | Path | None, out: str | Path | None, *, plan: PlanLike = None,
@@ -348,10 +397,7 @@ def reproduce(data: str | Path | None, out: str | Path | None, *, plan: PlanLike
     from poems_cohort.synth.published import load_published
     from poems_cohort.synth.reproduce import reproduce_study
 
-    if out is not None:
-        from poems_cohort.report.output import check_output_folder
-
-        check_output_folder(Path(out), inputs=study_inputs(data, plan=plan, mapping=mapping))
+    check_study_inputs(data, out, plan=plan, mapping=mapping, cutoff=cutoff)
     cohort_source(data)
     published = load_published()
     study = compute(data, plan=plan, mapping=mapping, cutoff=cutoff, progress=progress)

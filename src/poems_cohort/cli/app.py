@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -77,6 +77,17 @@ CutoffOverride = Annotated[str | None, typer.Option(
 def optional_cutoff(text: str | None) -> dt.date | None:
     """A ``--cutoff`` override, or ``None`` to keep the plan's."""
     return parse_cutoff(text) if text is not None else None
+
+
+def checked_cutoff(text: str | None, check: Callable[[Sequence[Problem]], object]
+                   ) -> dt.date | None:
+    """:func:`optional_cutoff`; when ``text`` cannot be read, ``check`` (the command's other
+    inputs, with the cutoff's problem as found earlier) raises every problem at once."""
+    try:
+        return optional_cutoff(text)
+    except InputError as bad:
+        check(bad.problems)
+        raise
 
 
 def parse_cutoff(text: str) -> dt.date:

@@ -13,8 +13,8 @@ from poems_cohort.cli.app import (
     MappingOption,
     PlanOption,
     app,
+    checked_cutoff,
     input_errors_exit_2,
-    optional_cutoff,
     say,
 )
 from poems_cohort.cli.progress import step_display
@@ -58,10 +58,15 @@ def derive(
     from poems_cohort.report.output import write_dataset_file
 
     with input_errors_exit_2():
-        _check_out(out, path, mapping, plan)
+        def out_check() -> None:
+            _check_out(out, path, mapping, plan)
+
+        when = checked_cutoff(cutoff, lambda bad: workflow.check_inputs(
+            path, plan=plan, mapping=mapping, out_check=out_check, earlier=bad))
+        workflow.check_inputs(path, plan=plan, mapping=mapping, cutoff=when,
+                              out_check=out_check)
         with step_display(label="read the cohort and derive the analysis dataset"):
-            derived = workflow.derive(path, plan=plan, mapping=mapping,
-                                      cutoff=optional_cutoff(cutoff))
+            derived = workflow.derive(path, plan=plan, mapping=mapping, cutoff=when)
     cohort, dataset, when = derived.cohort, derived.dataset, derived.plan.cutoff
     with input_errors_exit_2(), step_display(label=f"write {out.name}"):
         write_dataset_file(dataset, out, synthetic=is_synthetic_cohort(path))

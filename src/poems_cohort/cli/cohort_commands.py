@@ -12,8 +12,8 @@ from poems_cohort.cli.app import (
     MappingOption,
     PlanOption,
     app,
+    checked_cutoff,
     input_errors_exit_2,
-    optional_cutoff,
     say,
 )
 from poems_cohort.cli.progress import step_display
@@ -35,8 +35,9 @@ def validate(
     from poems_cohort import workflow
 
     with input_errors_exit_2(), step_display(label="read and validate the cohort"):
-        cohort = workflow.validate(path, plan=plan, mapping=mapping,
-                                   cutoff=optional_cutoff(cutoff))
+        when = checked_cutoff(cutoff, lambda bad: workflow.check_inputs(
+            path, plan=plan, mapping=mapping, earlier=bad))
+        cohort = workflow.validate(path, plan=plan, mapping=mapping, cutoff=when)
     counts = cohort.regimen_counts()
     if any(n for r, n in counts.items() if r not in ("ASCT", "MDex", "LDex")):
         counts = cohort.regimen_counts(only_present=True)  # a centre's own regimens

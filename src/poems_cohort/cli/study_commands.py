@@ -13,8 +13,8 @@ from poems_cohort.cli.app import (
     PlanOption,
     StudyData,
     app,
+    checked_cutoff,
     input_errors_exit_2,
-    optional_cutoff,
     say,
 )
 from poems_cohort.cli.progress import step_display
@@ -33,8 +33,10 @@ def run(
     from poems_cohort import workflow
 
     with input_errors_exit_2(), step_display(quiet) as progress:
-        summary = workflow.run(data, out, plan=plan, mapping=mapping,
-                               cutoff=optional_cutoff(cutoff), progress=progress)
+        when = checked_cutoff(cutoff, lambda bad: workflow.check_study_inputs(
+            data, out, plan=plan, mapping=mapping, earlier=bad))
+        summary = workflow.run(data, out, plan=plan, mapping=mapping, cutoff=when,
+                               progress=progress)
     if not quiet:
         n = len(summary.results.analysis_dataset)
         say((f"{n} patients analysed; {len(summary.outputs.files)} files written to ", "bold"),

@@ -13,8 +13,8 @@ from poems_cohort.cli.app import (
     PlanOption,
     StudyData,
     app,
+    checked_cutoff,
     input_errors_exit_2,
-    optional_cutoff,
     say,
 )
 from poems_cohort.cli.progress import step_display
@@ -130,8 +130,10 @@ def reproduce(
     from poems_cohort import workflow
 
     with input_errors_exit_2(), step_display(quiet) as progress:
-        done = workflow.reproduce(data, out, plan=plan, mapping=mapping,
-                                  cutoff=optional_cutoff(cutoff), progress=progress)
+        when = checked_cutoff(cutoff, lambda bad: workflow.check_study_inputs(
+            data, out, plan=plan, mapping=mapping, earlier=bad))
+        done = workflow.reproduce(data, out, plan=plan, mapping=mapping, cutoff=when,
+                                  progress=progress)
     reproduction, summary = done.reproduction, done.run
     frame = reproduction.to_frame()
     counts = ", ".join(f"{status} {n}" for status, n in reproduction.summary().items())
