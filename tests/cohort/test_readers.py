@@ -313,6 +313,69 @@ def test_spss_value_labels_are_applied_and_records_count_from_one(patients, tmp_
     assert cohort.patients.loc[0, "hepatomegaly"] is np.True_
 
 
+def _statistics_package_native(patients: pd.DataFrame) -> pd.DataFrame:
+    """The example's patients as a statistics package holds them: sex coded 1/2, yes/no as
+    0/1, dates as dates."""
+    native = typed(patients)
+    native["sex"] = native["sex"].map({"M": 1.0, "F": 2.0})
+    for column in [c.name for c in COLUMNS if c.kind == "boolean" and c.name in native]:
+        native[column] = native[column].astype("float64")
+    return native
+
+
+@pytest.mark.parametrize("suffix", [".dta", ".sas7bdat", ".xpt"])
+def test_stata_and_sas_files_are_read_like_spss(patients, tmp_path, suffix):
+    """Dates by their display format, missing values as blanks, Stata's value labels applied
+    (SAS keeps labels in a separate catalog, not read: the codes are validated as they are,
+    so a coded sex is refused there and must be given as text)."""
+    native = _statistics_package_native(patients)
+    path = tmp_path / f"patients{suffix}"
+    labels = {"sex": {1: "M", 2: "F"}}
+
+    def write(frame: pd.DataFrame) -> None:
+        if suffix == ".dta":
+            pyreadstat.write_dta(frame, str(path), variable_value_labels=labels)
+        elif suffix == ".sas7bdat":
+            pyreadstat.write_sas7bdat(frame, str(path))
+        else:
+            pyreadstat.write_xport(frame, str(path), file_format_version=8)
+
+    if suffix != ".dta":
+        native["sex"] = patients["sex"]
+    native.loc[2, "bmpc_pct"] = -1.0
+    native.loc[3, "age"] = np.nan
+    write(native)
+    problems = errors_of(lambda: load_cohort(path))
+    assert [(p.row, p.column, p.value) for p in problems] == [(3, "bmpc_pct", -1.0)]
+    native.loc[2, "bmpc_pct"] = 4.0
+    write(native)
+    cohort = load_cohort(path)
+    expected = load_cohort(EXAMPLE / "patients.csv").patients
+    assert cohort.patients["sex"].tolist() == expected["sex"].tolist()
+    assert cohort.patients["death_date"].equals(expected["death_date"])
+    assert cohort.patients.loc[0, "hepatomegaly"] is np.True_
+    assert pd.isna(cohort.patients.loc[3, "age"])
+
+
+def test_a_date_stored_as_a_plain_number_in_stata_is_refused(patients, tmp_path):
+    native = _statistics_package_native(patients)
+    native["treatment_start"] = (native["treatment_start"] - pd.Timestamp("1960-01-01")).dt.days
+    path = tmp_path / "patients.dta"
+    pyreadstat.write_dta(native, str(path), variable_value_labels={"sex": {1: "M", 2: "F"}})
+    problems = errors_of(lambda: load_cohort(path))
+    assert {p.column for p in problems} == {"treatment_start"}
+    assert len(problems) == len(native)
+
+
+@pytest.mark.parametrize("suffix", [".dta", ".sas7bdat", ".xpt"])
+def test_an_unreadable_stata_or_sas_file_is_named(tmp_path, suffix):
+    path = tmp_path / f"patients{suffix}"
+    path.write_bytes(b"not a statistics package's file")
+    [problem] = errors_of(lambda: load_cohort(path))
+    assert problem.expected.startswith("a readable ")
+    assert ("Stata" if suffix == ".dta" else "SAS") in problem.expected
+
+
 def test_parquet_with_native_types(patients, tmp_path):
     native = typed(patients)
     native.loc[3, "treatment_start"] = pd.NaT

@@ -47,8 +47,14 @@ from poems_cohort.cohort.workbook import (
 from poems_cohort.errors import InputError, Problem
 
 SUPPORTED = {".csv": "csv", ".xlsx": "excel", ".xlsm": "excel", ".sav": "spss",
-             ".zsav": "spss", ".parquet": "parquet", ".pq": "parquet"}
-SUPPORTED_TEXT = ".csv, .xlsx, .sav, .parquet or a folder holding patients.* and visits.*"
+             ".zsav": "spss", ".dta": "stata", ".sas7bdat": "sas", ".xpt": "sas-transport",
+             ".parquet": "parquet", ".pq": "parquet"}
+SUPPORTED_TEXT = (".csv, .xlsx, .sav, .dta, .sas7bdat, .xpt, .parquet or a folder holding "
+                  "patients.* and visits.*")
+#: The statistics packages' files, read by pyreadstat: its reader and the file's description.
+_READSTAT = {"spss": ("read_sav", "SPSS .sav file"), "stata": ("read_dta", "Stata .dta file"),
+             "sas": ("read_sas7bdat", "SAS .sas7bdat file"),
+             "sas-transport": ("read_xport", "SAS transport (XPORT) .xpt file")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -545,13 +551,18 @@ def _column_of(ref: str) -> int:
     return column_number(letters) if letters else 0
 
 
-def _read_spss(path: Path) -> pd.DataFrame:
+def _read_readstat(path: Path, kind: str) -> pd.DataFrame:
+    """An SPSS, Stata or SAS file as its values: dates as dates (by their display formats),
+    missing values (system and user-defined, Stata's ``.a``-``.z``, SAS's ``.A``-``.Z``) as
+    blanks, and value labels (SPSS, Stata) applied, so a coded ``sex`` reads as its labels."""
     import pyreadstat
 
+    reader, what = _READSTAT[kind]
+    labels = {"apply_value_formats": True} if kind in ("spss", "stata") else {}
     try:
-        frame, _meta = pyreadstat.read_sav(str(path), apply_value_formats=True)
+        frame, _meta = getattr(pyreadstat, reader)(str(path), **labels)
     except Exception as exc:  # pyreadstat raises its own exception types
-        raise _Unreadable(f"a readable SPSS .sav file ({exc})") from None
+        raise _Unreadable(f"a readable {what} ({exc})") from None
     return _native(frame)
 
 
@@ -622,8 +633,8 @@ def _read_table(path: Path, sheet: Sheet | None = None,
             raise _Unreadable("a sheet to read")
         frame, flags = _read_excel(path, sheet)
         return frame, {}, flags
-    if kind == "spss":
-        return _read_spss(path), {}, []
+    if kind in _READSTAT:
+        return _read_readstat(path, kind), {}, []
     return _read_parquet(path), {}, []
 
 
@@ -858,7 +869,8 @@ def _read_raw(path: str | Path, mapping: str | Path | Mapping[str, str] | Column
             problems.extend(found)
             if patient_file is None and not ambiguous:
                 problems.append(Problem(str(source), None, None, None,
-                                        "a patients.csv, .xlsx, .sav or .parquet file in the folder"))
+                                        "a patients.csv, .xlsx, .sav, .dta, .sas7bdat, .xpt "
+                                        "or .parquet file in the folder"))
             plan: list[tuple[Path | None, str, Sheet | None]] = [
                 (patient_file, "patients", None), (visit_file, "visits", None)]
             inner, found = _workbook_visits(patient_file)
