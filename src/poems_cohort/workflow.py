@@ -131,8 +131,10 @@ def check_inputs(data: str | Path | None, *, plan: PlanLike = None,
     ``InputError``: ``earlier`` (found by the caller, e.g. an unreadable ``--cutoff``), the
     output (``out_check``, which raises ``InputError``), the plan and the mapping file; and,
     when any of those has a problem but the plan and the mapping can be read, the cohort's own
-    problems too, so that fixing one does not reveal the next. Returns when there are none
-    (the cohort is then read once, by the command itself)."""
+    problems too (its errors), so that fixing one does not reveal the next. Returns when there
+    are none (the cohort is then read once, by the command itself). What is checked of the
+    cohort against the plan once it is read (its regimens, whether anyone is included) comes
+    after."""
     from poems_cohort.cohort import read_mapping
 
     found: list[Problem] = list(earlier)
@@ -148,7 +150,7 @@ def check_inputs(data: str | Path | None, *, plan: PlanLike = None,
         attempt(out_check)
     effective = attempt(lambda: resolve_plan(plan, cutoff=cutoff))
     mapping_ok = True
-    if mapping is not None:
+    if isinstance(mapping, str | Path):  # a mapping given as data is checked as it is read
         before = len(found)
         problems = attempt(lambda: read_mapping(mapping)[1]) or []
         found.extend(p for p in problems if p.severity == "error")
@@ -156,7 +158,12 @@ def check_inputs(data: str | Path | None, *, plan: PlanLike = None,
     if not any(p.severity == "error" for p in found):
         return
     if effective is not None and mapping_ok:
-        attempt(lambda: read(data, effective, mapping=mapping))
+        # its errors only: its warnings (a date after a cutoff that may be the wrong one) come
+        # with the read that succeeds
+        try:
+            read(data, effective, mapping=mapping)
+        except InputError as exc:
+            found.extend(p for p in exc.problems if p.severity == "error")
     raise InputError(sorted(found, key=lambda p: p.severity != "error"))
 
 

@@ -79,13 +79,26 @@ def test_an_output_that_may_not_be_written_is_listed_with_the_cohorts_problems(
     assert kept.read_bytes() == before
 
 
-def test_a_bad_cutoff_is_listed_with_the_cohorts_problems(tmp_path):
+def test_a_bad_cutoff_is_listed_with_the_cohorts_errors_and_not_its_warnings(tmp_path):
+    """The cohort is read with the plan's cutoff while the one typed cannot be read: a date
+    after that cutoff is not the user's warning, and is left for the read that succeeds."""
     folder = _cohort(tmp_path, broken=True)
+    patients = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    patients.loc[0, "last_followup"] = "2020-06-20"
+    patients.to_csv(folder / "patients.csv", index=False)
     code, text = _invoke("derive", folder, "--out", tmp_path / "d.csv", "--cutoff",
                          "2019-02-30")
     assert code == 2 and "3 problem(s)" in text, text
     assert "2019-02-30" in text and "value 'abc'" in text, text
+    assert "warning" not in text, text
     assert not (tmp_path / "d.csv").exists()
+    code, text = _invoke("validate", folder)  # the same cohort read with that cutoff
+    assert code == 2 and "warning" in text and "2020-06-20" in text, text
+
+
+def test_a_mapping_given_as_data_is_checked_as_it_is_read(tmp_path):
+    folder = _cohort(tmp_path, broken=False)
+    workflow.check_inputs(folder, mapping={"age_years": "age"})  # type: ignore[arg-type]
 
 
 def test_inputs_without_a_problem_are_not_read_twice(tmp_path, monkeypatch):

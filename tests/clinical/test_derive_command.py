@@ -204,6 +204,23 @@ def test_a_file_of_a_synthetic_cohort_is_never_replaced(tmp_path):
         assert str(out.name) in result.output
     assert _tree(synthetic) == before
     assert _tree(other) == before
+    # by its role alone: a copy left without its patients file is still a synthetic cohort's
+    (other / "patients.csv").unlink()
+    before = _tree(other)
+    result = _run(EXAMPLE, "--out", other / "visits.csv")
+    assert result.exit_code == 2, result.output
+    assert "belongs to a synthetic cohort" in " ".join(result.output.split())
+    assert _tree(other) == before
+
+
+def test_a_dataset_derive_wrote_may_be_replaced_whatever_its_name(tmp_path):
+    """A file derive wrote and nobody changed is replaced by the next derive, even under a
+    cohort's name: it is the only patients file of its folder."""
+    out = tmp_path / "out" / "patients.csv"
+    out.parent.mkdir()
+    assert _run(EXAMPLE, "--out", out).exit_code == 0
+    again = _run(EXAMPLE, "--out", out, "--cutoff", "2015-06-30")
+    assert again.exit_code == 0, again.output
 
 
 def test_a_file_of_a_report_is_never_replaced_by_a_dataset(tmp_path):

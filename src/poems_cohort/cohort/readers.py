@@ -966,7 +966,7 @@ def input_conflict(path: str | Path, candidate: str | Path, *,
     else:
         inputs.append(source)
     found = next((f for f in inputs if _same_file(f, target)), None)
-    if found is None and _cohort_named(target) and _holds_patients(target.parent):
+    if found is None and _cohort_named(target) and _holds_patients(target.parent, besides=target):
         return target
     return found
 
@@ -977,11 +977,12 @@ def _cohort_named(path: Path) -> bool:
     return path.stem.lower() in ("patients", "visits") and path.suffix.lower() in SUPPORTED
 
 
-def _holds_patients(folder: Path) -> bool:
-    """Whether ``folder`` holds a ``patients.*`` file (a folder that cannot be listed: no)."""
+def _holds_patients(folder: Path, besides: Path) -> bool:
+    """Whether ``folder`` holds a ``patients.*`` file other than ``besides`` (which may be
+    replaced when the tool wrote it); a folder that cannot be listed: no."""
     try:
         return any(f.stem.lower() == "patients" and f.suffix.lower() in SUPPORTED
-                   and f.is_file() for f in folder.iterdir())
+                   and f.is_file() and not _same_file(f, besides) for f in folder.iterdir())
     except OSError:
         return False
 
