@@ -230,7 +230,7 @@ def test_a_file_of_a_report_is_never_replaced_by_a_dataset(tmp_path):
     before = _tree(report)
     result = _run(EXAMPLE, "--out", report / "analysis_dataset.csv")
     assert result.exit_code == 2, result.output
-    assert "belongs to a report" in " ".join(result.output.split())
+    assert "outside the folder of a report" in " ".join(result.output.split())
     assert _tree(report) == before
 
 

@@ -370,7 +370,7 @@ def test_a_staging_folder_killed_while_writing_its_manifest_is_removed(tmp_path,
     assert not staging.exists()
 
 
-@pytest.mark.parametrize("case", ["mount point", "read-only", "current folder",
+@pytest.mark.parametrize("case", ["mount point", "bind mount", "read-only", "current folder",
                                   "above the current folder"])
 @pytest.mark.parametrize("earlier", [False, True], ids=["empty", "earlier report"])
 def test_a_folder_that_must_keep_its_place_is_refused_before_anything_happens(
@@ -387,6 +387,8 @@ def test_a_folder_that_must_keep_its_place_is_refused_before_anything_happens(
     real_ismount, real_access = os.path.ismount, os.access
     if case == "mount point":
         monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out or real_ismount(p))
+    elif case == "bind mount":  # a folder of the same file system: os.path.ismount sees none
+        monkeypatch.setattr(output, "mount_points", lambda: {str(out)})
     elif case == "read-only":  # the tests may run as root, whom permissions do not stop
         monkeypatch.setattr(os, "access", lambda p, mode, **kw: (
             Path(p) != out and real_access(p, mode, **kw)))
@@ -395,7 +397,8 @@ def test_a_folder_that_must_keep_its_place_is_refused_before_anything_happens(
         monkeypatch.chdir(out if case == "current folder" else out / "tables")
     with pytest.raises(InputError) as err:
         check_output_folder(out)
-    expected = {"mount point": "not a mount point", "read-only": "read-only for you",
+    expected = {"mount point": "not a mount point", "bind mount": "not a mount point",
+                "read-only": "read-only for you",
                 "current folder": "other than the current one",
                 "above the current folder": "other than the current one"}[case]
     assert expected in str(err.value)
@@ -414,3 +417,12 @@ def test_a_new_folder_below_the_current_one_is_fine(tmp_path, monkeypatch):
     write_outputs(NEW, Path("report"))
     write_outputs(NEW, Path("report"))
     assert files_of(tmp_path / "report") == NEW.files
+
+
+def test_the_mount_table_is_read_with_its_escapes(tmp_path):
+    table = tmp_path / "mountinfo"
+    table.write_text("22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+                     "40 22 8:1 /home/u/data /mnt/my\\040drive rw - ext4 /dev/sda1 rw\n",
+                     encoding="utf-8")
+    assert output.mount_points(str(table)) == {"/", "/mnt/my drive"}
+    assert output.mount_points(str(tmp_path / "absent")) == set()

@@ -625,6 +625,20 @@ def check_output_folder(out: Path, *, inputs: Sequence[Path | None] = ()) -> Non
         raise _refusal(out, problems)
 
 
+def mount_points(table: str = "/proc/self/mountinfo") -> set[str]:
+    """The mount points of the system where it lists them (Linux ``/proc/self/mountinfo``,
+    which also names a bind mount of a folder of the same file system, where
+    ``os.path.ismount`` sees none); elsewhere an empty set."""
+    try:
+        with open(table, encoding="utf-8", errors="surrogateescape") as fh:
+            fields = [line.split(" ") for line in fh]
+    except OSError:
+        return set()
+    # the 5th field, with space, tab, newline and backslash escaped in octal
+    return {re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), f[4])
+            for f in fields if len(f) > 4}
+
+
 def kept_folder(out: Path) -> str | None:
     """Why the existing folder ``out`` may not be replaced as a whole (the report takes the
     place of its folder, by a rename), or ``None``: a mount point (it cannot be renamed), a
@@ -632,7 +646,7 @@ def kept_folder(out: Path) -> str | None:
     folder or one above it (the shell would be left in a removed folder)."""
     if not out.is_dir():
         return None
-    if os.path.ismount(out):
+    if os.path.ismount(out) or str(out) in mount_points():
         return ("a folder that is not a mount point (the report takes the place of its folder "
                 "as a whole, and a mount point cannot be replaced; name a folder inside it)")
     if not os.access(out, os.W_OK | os.X_OK):
@@ -753,9 +767,9 @@ def write_outputs(outputs: Outputs, out: Path, *, inputs: Sequence[Path | None] 
 def check_output_file(out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
     """Everything that can be checked about the output file ``out`` (in an existing folder)
     before anything is computed, as an ``InputError``: it is not, and does not lie in, an input;
-    its folder is writable; an existing file there is an analysis dataset the tool wrote and
-    nobody changed (listed in the folder's manifest with its hash): never a file of a synthetic
-    cohort, nor one of a report (replacing it would put another analysis into that report)."""
+    its folder is writable and is not a report's (which holds one analysis); an existing file
+    there is an analysis dataset the tool wrote and nobody changed (listed in the folder's
+    manifest with its hash), never a file of a synthetic cohort."""
     out = Path(out)
     clash = input_clash(out, inputs)
     if clash is not None:
@@ -765,13 +779,16 @@ def check_output_file(out: Path, *, inputs: Sequence[Path | None] = ()) -> None:
         raise InputError([Problem("--out", None, None, str(out.parent / MANIFEST_NAME),
                                   "a manifest poems-cohort wrote (this one cannot be read as "
                                   "one; it is left alone, choose another folder)")])
+    manifest = read_manifest(out.parent) or Manifest()
+    if any(e.role == REPORT for e in manifest.files.values()):
+        raise InputError([Problem("--out", None, None, str(out),
+                                  "a file outside the folder of a report of poems-cohort run "
+                                  "(that folder holds one analysis, and the next run into it "
+                                  "would stop at a file it did not write)")])
     if os.path.lexists(out):
-        listed = (read_manifest(out.parent) or Manifest()).files.get(out.name)
+        listed = manifest.files.get(out.name)
         if listed is not None and listed.role == SYNTHETIC_COHORT:
             why = "this one belongs to a synthetic cohort; a cohort is never replaced"
-        elif listed is not None and listed.role == REPORT:
-            why = ("this one belongs to a report of poems-cohort run; it is left alone, so the "
-                   "report stays one analysis")
         elif listed is None or not unchanged(out.parent, out.name, listed):
             why = "this one is not its own: it is left alone"
         else:
