@@ -185,6 +185,15 @@ def _tree(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _refused(folder, out, expected):
+    """``derive`` of the example to ``out`` exits 2 saying ``expected``, ``folder`` as it was."""
+    before = _tree(folder)
+    result = _run(EXAMPLE, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.output.split())
+    assert _tree(folder) == before
+
+
 def test_a_file_of_a_synthetic_cohort_is_never_replaced(tmp_path):
     import shutil
 
@@ -206,11 +215,7 @@ def test_a_file_of_a_synthetic_cohort_is_never_replaced(tmp_path):
     assert _tree(other) == before
     # by its role alone: a copy left without its patients file is still a synthetic cohort's
     (other / "patients.csv").unlink()
-    before = _tree(other)
-    result = _run(EXAMPLE, "--out", other / "visits.csv")
-    assert result.exit_code == 2, result.output
-    assert "belongs to a synthetic cohort" in " ".join(result.output.split())
-    assert _tree(other) == before
+    _refused(other, other / "visits.csv", "belongs to a synthetic cohort")
 
 
 def test_a_dataset_derive_wrote_may_be_replaced_whatever_its_name(tmp_path):
@@ -227,11 +232,7 @@ def test_a_file_of_a_report_is_never_replaced_by_a_dataset(tmp_path):
     report = tmp_path / "report"
     assert CliRunner().invoke(app, ["run", str(EXAMPLE), "--out", str(report),
                                     "--quiet"]).exit_code == 0
-    before = _tree(report)
-    result = _run(EXAMPLE, "--out", report / "analysis_dataset.csv")
-    assert result.exit_code == 2, result.output
-    assert "outside the folder of a report" in " ".join(result.output.split())
-    assert _tree(report) == before
+    _refused(report, report / "analysis_dataset.csv", "outside the folder of a report")
 
 
 def test_no_cohort_named_file_is_added_beside_a_cohort(tmp_path):
