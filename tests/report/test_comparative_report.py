@@ -144,3 +144,30 @@ def test_design_columns_read_as_covariates() -> None:
     assert design_label("log_vegf") == "VEGF, log pg/ml"
     assert design_label("urine_protein_over_1_1") == "24-h urine protein > 1 g"
     assert design_label("something_else") == "something_else"
+
+
+def test_an_rmst_held_flat_past_the_follow_up_is_flagged_and_named() -> None:
+    """A horizon beyond a regimen's last time holds its curve flat (survfit's rmean): the row
+    says so (last_time, held_flat) and the table's note names it; within follow-up, nothing."""
+    from dataclasses import replace
+
+    from poems_cohort.report.comparative import rmst_table
+    from poems_cohort.study._common import in_subgroup
+
+    base = results()
+    subgroups = {sg.name: sg for sg in base.plan.subgroups}
+    rm = base.comparative.survival.rmst
+    for row in rm.itertuples():
+        time = "pfs_months" if row.endpoint == "PFS" else "os_months"
+        rows = in_subgroup(base.analysis_dataset, subgroups[row.subgroup])
+        assert row.last_time == rows.loc[rows["regimen"] == row.regimen, time].max(), row
+        assert row.held_flat == (row.tau > row.last_time), row
+    assert not rm["held_flat"].any()
+    assert "Held flat" not in rmst_table(base).note
+    plan = replace(base.plan, comparative=replace(base.plan.comparative, tau_months=400.0))
+    far = workflow.compute(None, plan=plan).results
+    flagged = far.comparative.survival.rmst
+    assert flagged["held_flat"].all() and (flagged["last_time"] < 400).all()
+    note = rmst_table(far).note
+    assert "Held flat" in note and "survRM2" in note
+    assert note.count("last time") == len(flagged)

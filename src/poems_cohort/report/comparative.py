@@ -130,6 +130,14 @@ def rmst_table(results: StudyResults) -> DisplayTable | None:
     note = (f"Restricted mean survival time up to {tau:g} months (area under the Kaplan–Meier "
             "curve; R print(survfit, rmean)); difference ± z·√(se₁² + se₀²), z-test. A curve "
             f"ending before {tau:g} months is held flat to it.")
+    flat = rm[rm["held_flat"].astype(bool)]
+    if len(flat):
+        note += (f" Held flat, followed for less than {tau:g} months (an extrapolation; R's "
+                 "survRM2 would refuse this horizon): " + "; ".join(
+                     f"{e}, {_label(results, s)}, {r} (last time {fmt.num(last, 1)} months)"
+                     for e, s, r, last in zip(flat["endpoint"], flat["subgroup"],
+                                              flat["regimen"], flat["last_time"],
+                                              strict=True)) + ".")
     return DisplayTable("rmst", f"Restricted mean survival time at {tau:g} months", frame,
                         note, section="Endpoint", abbreviations=abbreviations(frame))
 

@@ -33,7 +33,7 @@ HR_COLUMNS = ["endpoint", "subgroup", "model", "term", "hr", "ci_low", "ci_high"
               "events", "note"]
 PH_COLUMNS = ["endpoint", "subgroup", "model", "term", "chisq", "df", "p_value"]
 RMST_COLUMNS = ["endpoint", "subgroup", "regimen", "n", "events", "tau", "rmst", "se", "diff",
-                "diff_ci_low", "diff_ci_high", "p_value"]
+                "diff_ci_low", "diff_ci_high", "p_value", "last_time", "held_flat"]
 BALANCE_COLUMNS = ["covariate", "regimen", "mean_regimen", "mean_reference",
                    "weighted_mean_regimen", "weighted_mean_reference", "sd_pooled",
                    "smd_unweighted", "smd_weighted"]
@@ -474,13 +474,17 @@ def compute_hazard_ratios(data: pd.DataFrame, plan: AnalysisPlan, mv: list[str]
                                            conf_level=plan.confidence_level).table
                 for r in present:
                     row = rm[rm["group"] == r].iloc[0]
+                    # the curve is held flat from its last time to tau (survfit's rmean; R's
+                    # survRM2 refuses such a tau): flagged, so a reader sees the extrapolation
+                    last = float(d.loc[d["regimen"] == r, t].max())
                     rmst_rows.append({"endpoint": label, "subgroup": sg.name, "regimen": r,
                                       "n": int(row["n"]), "events": int(row["events"]),
                                       "tau": tau, "rmst": float(row["rmst"]),
                                       "se": float(row["se"]), "diff": float(row["diff"]),
                                       "diff_ci_low": float(row["diff_lower"]),
                                       "diff_ci_high": float(row["diff_upper"]),
-                                      "p_value": float(row["p_value"])})
+                                      "p_value": float(row["p_value"]),
+                                      "last_time": last, "held_flat": bool(tau > last)})
             for r in present if sg.risk_groups is None else ():  # drawn for everyone only
                 rows = d[d["regimen"] == r]
                 km = stats.kaplan_meier(rows[t].to_numpy(float), rows[e].to_numpy(int),
