@@ -56,8 +56,7 @@ def say(*parts: Part, err: bool = False) -> None:
 # Arguments and options shared by the commands that read a cohort.
 CohortPath = Annotated[Path, typer.Argument(
     help="A CSV, .xlsx, .sav, .dta, .sas7bdat, .xpt or .parquet file, or a folder holding "
-    "patients.* and optionally "
-    "visits.*.")]
+    "patients.* and optionally visits.*.")]
 MappingOption = Annotated[Path | None, typer.Option(
     "--mapping", help="Column mapping file: TOML (\\[columns], \\[regimens]) or CSV "
     "source,canonical.")]

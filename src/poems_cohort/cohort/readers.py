@@ -746,8 +746,7 @@ def _find(folder: Path, stem: str) -> tuple[Path | None, list[Problem]]:
     """The folder's ``stem.*`` input file (any supported suffix, any case). Entries that are
     not folders are candidates, so a FIFO or device of that name is refused when read."""
     try:
-        found = sorted(p for p in folder.iterdir()
-                       if p.stem.lower() == stem and p.suffix.lower() in SUPPORTED
+        found = sorted(p for p in folder.iterdir() if _cohort_named(p, (stem,))
                        and not p.is_dir())
     except OSError as exc:
         return None, [Problem(str(folder), None, None, None,
@@ -956,9 +955,7 @@ def input_conflict(path: str | Path, candidate: str | Path, *,
         inputs.append(Path(mapping))
     if source.is_dir():
         try:
-            inputs += [f for f in source.iterdir() if f.is_file()
-                       and f.stem.lower() in ("patients", "visits")
-                       and f.suffix.lower() in SUPPORTED]
+            inputs += [f for f in source.iterdir() if f.is_file() and _cohort_named(f)]
         except OSError:
             pass  # a folder that cannot be listed is reported when the cohort is read
         if _same_file(target.parent, source) and _cohort_named(target):
@@ -971,18 +968,18 @@ def input_conflict(path: str | Path, candidate: str | Path, *,
     return found
 
 
-def _cohort_named(path: Path) -> bool:
-    """Whether ``path`` would be read as a cohort file of its folder (``patients.*`` or
-    ``visits.*`` in a supported format)."""
-    return path.stem.lower() in ("patients", "visits") and path.suffix.lower() in SUPPORTED
+def _cohort_named(path: Path, stems: tuple[str, ...] = ("patients", "visits")) -> bool:
+    """Whether ``path`` would be read as a cohort file of its folder: one of ``stems`` (any
+    case) in a supported format."""
+    return path.stem.lower() in stems and path.suffix.lower() in SUPPORTED
 
 
 def _holds_patients(folder: Path, besides: Path) -> bool:
     """Whether ``folder`` holds a ``patients.*`` file other than ``besides`` (which may be
     replaced when the tool wrote it); a folder that cannot be listed: no."""
     try:
-        return any(f.stem.lower() == "patients" and f.suffix.lower() in SUPPORTED
-                   and f.is_file() and not _same_file(f, besides) for f in folder.iterdir())
+        return any(_cohort_named(f, ("patients",)) and f.is_file() and not _same_file(f, besides)
+                   for f in folder.iterdir())
     except OSError:
         return False
 

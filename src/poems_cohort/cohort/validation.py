@@ -808,8 +808,8 @@ def load_cohort(path: str | Path, *,
     """Read, map column names, validate everything in one pass; return a frozen ``Cohort``.
 
     ``path`` is a CSV, Excel (.xlsx, sheets ``patients`` and optional ``visits``), SPSS (.sav),
-    Stata (.dta), SAS (.sas7bdat, .xpt) or Parquet file, or a folder holding ``patients.*`` and optionally ``visits.*``. ``mapping``
-    renames columns (a dict, or a TOML/CSV file); ``regimen_aliases`` adds regimen spellings.
+    Stata (.dta), SAS (.sas7bdat, .xpt) or Parquet file, or a folder holding ``patients.*`` and
+    optionally ``visits.*``. ``mapping`` renames columns (a dict, or a TOML/CSV file); ``regimen_aliases`` adds regimen spellings.
     ``study_columns`` (name → ``"number"``, ``"boolean"`` or ``"text"``, from
     ``AnalysisPlan.study_columns()``) are extra patient columns read and validated with those
     types instead of being ignored; absent ones are all missing. ``optional_columns`` names
